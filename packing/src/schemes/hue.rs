@@ -1,0 +1,157 @@
+//! **Hue colourisation**, after Intel RealSense, "Depth image compression by colorization for
+//! Intel RealSense depth cameras" (white paper, 2019).
+//!
+//! The normalised depth is placed on a fully saturated hue wheel of 6 × 255 = 1530 levels,
+//! `d = round(n · 1529)` (the white paper floors, which the inverse cannot undo; rounding makes
+//! the round trip exact to half a level):
+//!
+//! ```text
+//! d ∈ [   0,  255]: (R, G, B) = (255,        d,          0)
+//! d ∈ [ 256,  510]:             (510 − d,    255,        0)
+//! d ∈ [ 511,  765]:             (0,          255,        d − 510)
+//! d ∈ [ 766, 1020]:             (0,          1020 − d,   255)
+//! d ∈ [1021, 1275]:             (d − 1020,   0,          255)
+//! d ∈ [1276, 1529]:             (255,        0,          1530 − d)
+//! invalid:                      (0, 0, 0)
+//! ```
+//!
+//! Decoding finds the largest and smallest channels, which pick the segment, and the position in
+//! it from `(mid − min) / (max − min) · 255`, so a codec's loss of saturation does not shift the
+//! depth. A pixel whose largest channel is below 128 is invalid. The precision is fixed
+//! (`log2 1530 ≈ 10.6` bits); [`crate::PackParams::precision`] is 0 for this scheme.
+//!
+//! For a YUV encoder the RGB image is converted to full-range BT.709 4:2:0
+//! ([`crate::RgbImage::to_yuv420`]); chroma subsampling then blurs the hue at depth edges, which is
+//! this scheme's known weakness.
+
+use crate::depth::{DepthImage, DepthView};
+use crate::frame::{RgbImage, YuvFrame};
+use crate::params::PackParams;
+use crate::range::DepthRange;
+
+/// Levels on the hue wheel.
+pub const HUE_LEVELS: u32 = 1530;
+
+/// RGB of hue level `d` (0..=1529).
+pub fn level_to_rgb(d: u32) -> [u8; 3] {
+    let d = d.min(HUE_LEVELS - 1) as i32;
+    let (r, g, b) = match d {
+        0..=255 => (255, d, 0),
+        256..=510 => (510 - d, 255, 0),
+        511..=765 => (0, 255, d - 510),
+        766..=1020 => (0, 1020 - d, 255),
+        1021..=1275 => (d - 1020, 0, 255),
+        _ => (255, 0, 1530 - d),
+    };
+    [r as u8, g as u8, b as u8]
+}
+
+/// Hue level (fractional, `0..1530`) of an RGB triple, or `None` when it reads as invalid.
+pub fn rgb_to_level(r: f32, g: f32, b: f32) -> Option<f32> {
+    let max = r.max(g).max(b);
+    let min = r.min(g).min(b);
+    if max < 128.0 {
+        return None;
+    }
+    let c = max - min;
+    if c <= 0.0 {
+        // Grey: no hue survives; take the wheel's start (only codec damage produces this).
+        return Some(0.0);
+    }
+    let f = |v: f32| (v - min) / c * 255.0;
+    let d = if max == r && min == b {
+        f(g)
+    } else if max == g && min == b {
+        510.0 - f(r)
+    } else if max == g {
+        510.0 + f(b)
+    } else if max == b && min == r {
+        1020.0 - f(g)
+    } else if max == b {
+        1020.0 + f(r)
+    } else {
+        1530.0 - f(b)
+    };
+    Some(d)
+}
+
+fn depth_of_level(range: &DepthRange, d: f32) -> f32 {
+    // Level 1529.x beyond the last is the wheel wrapping to red: keep it at the far end.
+    range.denormalise(d.min((HUE_LEVELS - 1) as f32) / (HUE_LEVELS - 1) as f32)
+}
+
+/// Packs to RGB (the scheme's native form).
+///
+/// # Errors
+/// Invalid parameters.
+pub fn pack_rgb(view: &DepthView<'_>, p: &PackParams) -> crate::Result<RgbImage> {
+    let range = p.range()?;
+    let mut data = Vec::with_capacity(view.width as usize * view.height as usize * 3);
+    for row in view.rows() {
+        for &z in row {
+            if range.is_valid(z) {
+                let d = (range.normalise(z) * (HUE_LEVELS - 1) as f32).round_ties_even() as u32;
+                data.extend(level_to_rgb(d));
+            } else {
+                data.extend([0, 0, 0]);
+            }
+        }
+    }
+    Ok(RgbImage { width: view.width, height: view.height, data })
+}
+
+/// Unpacks RGB produced by [`pack_rgb`] (possibly after a codec).
+///
+/// # Errors
+/// Invalid parameters, or an image of another size or too few bytes.
+pub fn unpack_rgb(img: &RgbImage, p: &PackParams) -> crate::Result<DepthImage> {
+    let range = p.range()?;
+    let n = p.width as usize * p.height as usize;
+    if img.width != p.width || img.height != p.height || img.data.len() < 3 * n {
+        return Err(crate::PackError::BufferTooShort { needed: 3 * n, got: img.data.len() });
+    }
+    let mut out = DepthImage::new(p.width, p.height);
+    for (o, c) in out.data.iter_mut().zip(img.data.chunks_exact(3)) {
+        *o = match rgb_to_level(f32::from(c[0]), f32::from(c[1]), f32::from(c[2])) {
+            Some(d) => depth_of_level(&range, d),
+            None => crate::INVALID_DEPTH,
+        };
+    }
+    Ok(out)
+}
+
+pub(crate) fn pack(view: &DepthView<'_>, p: &PackParams, f: &mut YuvFrame) {
+    let rgb = pack_rgb(view, p).expect("validated");
+    *f = rgb.to_yuv420(p.bit_depth);
+}
+
+pub(crate) fn unpack(f: &YuvFrame, p: &PackParams, out: &mut DepthImage) {
+    let rgb = RgbImage::from_yuv420(f, p.width, p.height);
+    *out = unpack_rgb(&rgb, p).expect("validated");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_level_round_trips_in_rgb() {
+        for d in 0..HUE_LEVELS {
+            let [r, g, b] = level_to_rgb(d);
+            let got = rgb_to_level(f32::from(r), f32::from(g), f32::from(b)).unwrap();
+            assert_eq!(got, d as f32, "level {d} rgb {r},{g},{b}");
+        }
+        assert_eq!(rgb_to_level(0.0, 0.0, 0.0), None);
+    }
+
+    #[test]
+    fn desaturation_does_not_shift_hue() {
+        // A codec that pulls every channel 20% towards grey keeps the level.
+        for d in (0..HUE_LEVELS).step_by(7) {
+            let [r, g, b] = level_to_rgb(d).map(f32::from);
+            let mix = |c: f32| 0.8 * c + 0.2 * 128.0;
+            let got = rgb_to_level(mix(r), mix(g), mix(b)).unwrap();
+            assert!((got - d as f32).abs() < 1e-2, "{d} -> {got}");
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The packing schemes, and [`Packer`], which runs any of them with reusable scratch memory.
+
+pub mod hue;
+pub mod luma;
+pub mod triangle;
+pub mod vbp;
+
+use crate::depth::{DepthImage, DepthView};
+use crate::error::{PackError, Result};
+use crate::frame::YuvFrame;
+use crate::params::{PackParams, Scheme};
+use crate::simd::CpuLevel;
+
+/// Packs and unpacks frames, keeping its scratch rows between calls (no allocation per frame once
+/// the size is stable).
+#[derive(Debug, Clone)]
+pub struct Packer {
+    level: CpuLevel,
+    q: [Vec<u32>; 2],
+}
+
+impl Default for Packer {
+    fn default() -> Self {
+        Packer::new(CpuLevel::detect())
+    }
+}
+
+impl Packer {
+    /// A packer whose row kernels run at `level` (unsupported levels run scalar).
+    pub fn new(level: CpuLevel) -> Self {
+        Packer { level, q: [Vec::new(), Vec::new()] }
+    }
+
+    /// The level the kernels run at.
+    pub fn level(&self) -> CpuLevel {
+        crate::simd::checked(self.level)
+    }
+
+    fn scratch(&mut self, width: usize) -> (&mut [u32], &mut [u32]) {
+        for q in &mut self.q {
+            if q.len() < width {
+                q.resize(width, 0);
+            }
+        }
+        let [a, b] = &mut self.q;
+        (&mut a[..width], &mut b[..width])
+    }
+
+    /// Packs `view` into `frame` (reshaped to [`PackParams::frame_size`] if needed).
+    ///
+    /// # Errors
+    /// Invalid parameters, or a view whose size differs from `params.width x params.height`.
+    pub fn pack_into(&mut self, view: &DepthView<'_>, params: &PackParams, frame: &mut YuvFrame) -> Result<()> {
+        params.validate()?;
+        if view.width != params.width || view.height != params.height {
+            return Err(PackError::FrameMismatch {
+                got_w: view.width,
+                got_h: view.height,
+                got_bits: params.bit_depth.bits(),
+                want_w: params.width,
+                want_h: params.height,
+                want_bits: params.bit_depth.bits(),
+            });
+        }
+        let (fw, fh) = params.frame_size();
+        frame.reshape(fw, fh, params.bit_depth);
+        let level = self.level();
+        let (q0, q1) = self.scratch(fw as usize);
+        match params.scheme {
+            Scheme::LumaOnly | Scheme::Vbp => vbp::pack(level, view, params, frame, q0, q1),
+            Scheme::Triangle => triangle::pack(view, params, frame, q0, q1),
+            Scheme::Hue => hue::pack(view, params, frame),
+        }
+        Ok(())
+    }
+
+    /// Unpacks `frame` into `out` (resized to `params.width x params.height`). Invalid pixels
+    /// become [`crate::INVALID_DEPTH`].
+    ///
+    /// # Errors
+    /// Invalid parameters, or a frame whose size or bit depth is not what `params` produce.
+    pub fn unpack_into(&mut self, frame: &YuvFrame, params: &PackParams, out: &mut DepthImage) -> Result<()> {
+        params.validate()?;
+        let (fw, fh) = params.frame_size();
+        if frame.width != fw || frame.height != fh || frame.bit_depth != params.bit_depth {
+            return Err(PackError::FrameMismatch {
+                got_w: frame.width,
+                got_h: frame.height,
+                got_bits: frame.bit_depth.bits(),
+                want_w: fw,
+                want_h: fh,
+                want_bits: params.bit_depth.bits(),
+            });
+        }
+        let plane_ok = frame.y.len() == (fw * fh) as usize && frame.u.len() == (fw * fh / 4) as usize && frame.v.len() == frame.u.len();
+        if !plane_ok {
+            return Err(PackError::BufferTooShort { needed: (fw * fh) as usize, got: frame.y.len() });
+        }
+        if out.width != params.width || out.height != params.height {
+            *out = DepthImage::new(params.width, params.height);
+        }
+        let level = self.level();
+        let (q0, _) = self.scratch(fw as usize);
+        match params.scheme {
+            Scheme::LumaOnly | Scheme::Vbp => vbp::unpack(level, frame, params, out, q0),
+            Scheme::Triangle => triangle::unpack(frame, params, out),
+            Scheme::Hue => hue::unpack(frame, params, out),
+        }
+        Ok(())
+    }
+}
+
+/// Packs one depth map with the best CPU level. See [`Packer::pack_into`].
+///
+/// # Errors
+/// As [`Packer::pack_into`].
+pub fn pack(view: &DepthView<'_>, params: &PackParams) -> Result<YuvFrame> {
+    let (fw, fh) = params.frame_size();
+    params.validate()?;
+    let mut frame = YuvFrame::new(fw, fh, params.bit_depth);
+    Packer::default().pack_into(view, params, &mut frame)?;
+    Ok(frame)
+}
+
+/// Unpacks one frame with the best CPU level. See [`Packer::unpack_into`].
+///
+/// # Errors
+/// As [`Packer::unpack_into`].
+pub fn unpack(frame: &YuvFrame, params: &PackParams) -> Result<DepthImage> {
+    let mut out = DepthImage::new(params.width.max(1), params.height.max(1));
+    Packer::default().unpack_into(frame, params, &mut out)?;
+    Ok(out)
+}

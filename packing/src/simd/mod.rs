@@ -1,0 +1,131 @@
+//! CPU feature levels and the dispatch of row kernels to the best one.
+//!
+//! The scalar kernels in [`crate::kernels`] define correct output; every other level must match
+//! them bit for bit (tested in `tests/simd.rs`). The level is detected once; the environment
+//! variable `DEPTHCAST_CPU_LEVEL` (`scalar`, `avx2`, `neon`) can only *lower* it, to test the
+//! scalar path on any machine.
+
+use std::sync::OnceLock;
+
+use crate::kernels::{self, Quant, Split};
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "aarch64")]
+mod neon;
+
+/// Instruction-set levels, ordered from least to most capable on each architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CpuLevel {
+    /// Plain Rust; always available; the reference.
+    Scalar,
+    /// x86-64 AVX2 (256-bit integer and float).
+    Avx2,
+    /// aarch64 Advanced SIMD (NEON).
+    Neon,
+}
+
+impl CpuLevel {
+    /// Lower-case name, as in `DEPTHCAST_CPU_LEVEL` and bench output.
+    pub fn name(self) -> &'static str {
+        match self {
+            CpuLevel::Scalar => "scalar",
+            CpuLevel::Avx2 => "avx2",
+            CpuLevel::Neon => "neon",
+        }
+    }
+
+    /// Whether this CPU can run the level.
+    pub fn is_supported(self) -> bool {
+        match self {
+            CpuLevel::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            CpuLevel::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            #[cfg(target_arch = "aarch64")]
+            CpuLevel::Neon => std::arch::is_aarch64_feature_detected!("neon"),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+
+    /// Every level compiled for this architecture, lowest first (supported or not).
+    pub fn compiled() -> &'static [CpuLevel] {
+        #[cfg(target_arch = "x86_64")]
+        return &[CpuLevel::Scalar, CpuLevel::Avx2];
+        #[cfg(target_arch = "aarch64")]
+        return &[CpuLevel::Scalar, CpuLevel::Neon];
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+        return &[CpuLevel::Scalar];
+    }
+
+    /// The best supported level, lowered by `DEPTHCAST_CPU_LEVEL` if set; detected once.
+    pub fn detect() -> CpuLevel {
+        static LEVEL: OnceLock<CpuLevel> = OnceLock::new();
+        *LEVEL.get_or_init(|| {
+            let best = CpuLevel::compiled().iter().copied().filter(|l| l.is_supported()).max().unwrap_or(CpuLevel::Scalar);
+            match std::env::var("DEPTHCAST_CPU_LEVEL") {
+                Ok(v) => match CpuLevel::compiled().iter().find(|l| l.name() == v.trim()) {
+                    Some(&l) if l <= best => l,
+                    _ => best,
+                },
+                Err(_) => best,
+            }
+        })
+    }
+}
+
+macro_rules! dispatch {
+    ($level:expr, $name:ident ( $($arg:expr),* )) => {{
+        match $level {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the Avx2 arm is only taken after `is_supported` confirmed AVX2 (see `checked`).
+            CpuLevel::Avx2 => unsafe { avx2::$name($($arg),*) },
+            #[cfg(target_arch = "aarch64")]
+            // SAFETY: NEON is part of the aarch64 baseline and `checked` confirmed it.
+            CpuLevel::Neon => unsafe { neon::$name($($arg),*) },
+            _ => kernels::$name($($arg),*),
+        }
+    }};
+}
+
+/// A level the CPU really supports (unsupported levels fall back to scalar).
+#[inline]
+pub(crate) fn checked(level: CpuLevel) -> CpuLevel {
+    if level == CpuLevel::Scalar || level.is_supported() { level } else { CpuLevel::Scalar }
+}
+
+/// [`kernels::quantise_row`] at `level`.
+#[inline]
+pub(crate) fn quantise_row(level: CpuLevel, quant: &Quant, src: &[f32], q: &mut [u32]) {
+    dispatch!(checked(level), quantise_row(quant, src, q))
+}
+/// [`kernels::split_row`] at `level`.
+#[inline]
+pub(crate) fn split_row(level: CpuLevel, split: &Split, q: &[u32], hi: &mut [u16], lo: &mut [u16]) {
+    dispatch!(checked(level), split_row(split, q, hi, lo))
+}
+/// [`kernels::high_row`] at `level`.
+#[inline]
+pub(crate) fn high_row(level: CpuLevel, split: &Split, q: &[u32], hi: &mut [u16]) {
+    dispatch!(checked(level), high_row(split, q, hi))
+}
+/// [`kernels::block_low_row`] at `level`.
+#[inline]
+pub(crate) fn block_low_row(level: CpuLevel, split: &Split, q0: &[u32], q1: &[u32], lo: &mut [u16]) {
+    dispatch!(checked(level), block_low_row(split, q0, q1, lo))
+}
+/// [`kernels::merge_row`] at `level`.
+#[inline]
+pub(crate) fn merge_row(level: CpuLevel, split: &Split, hi: &[u16], lo: &[u16], q: &mut [u32]) {
+    dispatch!(checked(level), merge_row(split, hi, lo, q))
+}
+/// [`kernels::merge_row_half`] at `level`.
+#[inline]
+pub(crate) fn merge_row_half(level: CpuLevel, split: &Split, hi: &[u16], lo: &[u16], q: &mut [u32]) {
+    dispatch!(checked(level), merge_row_half(split, hi, lo, q))
+}
+/// [`kernels::dequantise_row`] at `level`.
+#[inline]
+pub(crate) fn dequantise_row(level: CpuLevel, quant: &Quant, q: &[u32], out: &mut [f32]) {
+    dispatch!(checked(level), dequantise_row(quant, q, out))
+}
