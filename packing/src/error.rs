@@ -63,7 +63,9 @@ pub enum PackError {
         bits: u8,
     },
     /// A triangle-wave period that cannot be decoded at this precision and bit depth.
-    #[error("triangle period n_p={period} is invalid for w=2^{precision} levels: need {min}..={max}")]
+    #[error(
+        "triangle period n_p={period} is invalid for w=2^{precision} levels: need {min}..={max}"
+    )]
     InvalidPeriod {
         /// Period asked for, in levels.
         period: u32,
@@ -78,7 +80,9 @@ pub enum PackError {
     #[error("low-plane amplitude {0} is invalid: it must be 1..=255 (255 = full code range)")]
     InvalidAmplitude(u8),
     /// A frame does not have the layout the parameters describe.
-    #[error("frame is {got_w}x{got_h} at {got_bits} bits but the parameters need {want_w}x{want_h} at {want_bits} bits")]
+    #[error(
+        "frame is {got_w}x{got_h} at {got_bits} bits but the parameters need {want_w}x{want_h} at {want_bits} bits"
+    )]
     FrameMismatch {
         /// Frame width found.
         got_w: u32,

@@ -57,7 +57,11 @@ impl Quant {
         if !(z > 0.0 && z <= self.far) {
             return 0;
         }
-        let n = if self.disparity { (self.inv_near - 1.0 / z) * self.scale } else { (z - self.near) * self.scale };
+        let n = if self.disparity {
+            (self.inv_near - 1.0 / z) * self.scale
+        } else {
+            (z - self.near) * self.scale
+        };
         let n = n.max(0.0).min(1.0);
         self.q0 + (n * self.qspan).round_ties_even() as u32
     }
@@ -69,7 +73,11 @@ impl Quant {
             return crate::INVALID_DEPTH;
         }
         let n = (q.saturating_sub(self.q0)) as f32 * self.inv_qspan;
-        if self.disparity { 1.0 / (self.inv_near - n * self.span) } else { self.near + n * self.span }
+        if self.disparity {
+            1.0 / (self.inv_near - n * self.span)
+        } else {
+            self.near + n * self.span
+        }
     }
 }
 
@@ -101,8 +109,20 @@ impl Split {
         let max_code = u32::from(b.max_code());
         let span = (u32::from(p.low_amplitude) * max_code + 127) / 255;
         let base = (max_code - span) / 2;
-        let step = if low_max == 0 { 1.0 } else { span as f32 / low_max as f32 };
-        Split { low_bits, low_max, base, step, inv_step: 1.0 / step, guard: u32::from(b.guard()), max_code }
+        let step = if low_max == 0 {
+            1.0
+        } else {
+            span as f32 / low_max as f32
+        };
+        Split {
+            low_bits,
+            low_max,
+            base,
+            step,
+            inv_step: 1.0 / step,
+            guard: u32::from(b.guard()),
+            max_code,
+        }
     }
 
     /// Low code of the (unfolded) low value `t` of a level whose high code is `hi`.
@@ -162,7 +182,11 @@ pub fn block_low_row(split: &Split, q0: &[u32], q1: &[u32], lo: &mut [u16]) {
         let qs = [q0[2 * bx], q0[2 * bx + 1], q1[2 * bx], q1[2 * bx + 1]];
         let count = qs.iter().filter(|&&q| q != 0).count() as u32;
         let sum: u32 = qs.iter().sum();
-        let mean = if count == 0 { 0 } else { (sum as f32 / count as f32).round_ties_even() as u32 };
+        let mean = if count == 0 {
+            0
+        } else {
+            (sum as f32 / count as f32).round_ties_even() as u32
+        };
         *l = split.low_code(mean >> split.low_bits, mean & split.low_max);
     }
 }

@@ -25,27 +25,33 @@ pub fn game_scene(width: u32, height: u32, t: f32) -> DepthImage {
                     best = tt;
                 }
             };
-            // Floor y = 0.
+            // Floor y = 0, ending 30 m away (sky beyond).
             if dir[1] < 0.0 {
-                hit(-eye[1] / dir[1]);
+                let tt = -eye[1] / dir[1];
+                if eye[2] + tt * dir[2] > -30.0 && (eye[0] + tt * dir[0]).abs() < 12.0 {
+                    hit(tt);
+                }
             }
             // Back wall z = −12 with a doorway |x| < 1, y < 2.2 open to the sky.
             if dir[2] < 0.0 {
                 let tt = (-12.0 - eye[2]) / dir[2];
                 let (x, y) = (eye[0] + tt * dir[0], eye[1] + tt * dir[1]);
-                if !(x.abs() < 1.0 && y < 2.2) && y < 4.0 {
+                if !(x.abs() < 1.0 && y < 2.2) && y < 4.0 && x.abs() < 12.0 {
                     hit(tt);
                 }
             }
             // Side wall x = −4 up to 3 m.
             if dir[0] < 0.0 {
                 let tt = (-4.0 - eye[0]) / dir[0];
-                if eye[1] + tt * dir[1] < 3.0 {
+                if eye[1] + tt * dir[1] < 3.0 && eye[2] + tt * dir[2] > -12.0 {
                     hit(tt);
                 }
             }
             // Axis-aligned boxes (slab test).
-            for (lo, hi) in [([-2.5f32, 0.0, -6.0], [-1.2f32, 1.0, -4.8]), ([1.5, 0.0, -9.0], [2.7, 2.0, -7.5])] {
+            for (lo, hi) in [
+                ([-2.5f32, 0.0, -6.0], [-1.2f32, 1.0, -4.8]),
+                ([1.5, 0.0, -9.0], [2.7, 2.0, -7.5]),
+            ] {
                 let (mut t0, mut t1) = (0.0f32, f32::INFINITY);
                 for a in 0..3 {
                     let inv = 1.0 / dir[a];
@@ -88,7 +94,9 @@ mod tests {
         let valid: Vec<f32> = img.data.iter().copied().filter(|z| z.is_finite()).collect();
         assert!(valid.len() > img.data.len() / 2);
         assert!(valid.len() < img.data.len(), "the doorway shows sky");
-        let (lo, hi) = valid.iter().fold((f32::MAX, 0.0f32), |(a, b), &z| (a.min(z), b.max(z)));
+        let (lo, hi) = valid
+            .iter()
+            .fold((f32::MAX, 0.0f32), |(a, b), &z| (a.min(z), b.max(z)));
         assert!(lo < 3.0 && hi > 10.0, "range {lo}..{hi}");
     }
 }

@@ -97,7 +97,11 @@ pub fn pack_rgb(view: &DepthView<'_>, p: &PackParams) -> crate::Result<RgbImage>
             }
         }
     }
-    Ok(RgbImage { width: view.width, height: view.height, data })
+    Ok(RgbImage {
+        width: view.width,
+        height: view.height,
+        data,
+    })
 }
 
 /// Unpacks RGB produced by [`pack_rgb`] (possibly after a codec).
@@ -108,7 +112,10 @@ pub fn unpack_rgb(img: &RgbImage, p: &PackParams) -> crate::Result<DepthImage> {
     let range = p.range()?;
     let n = p.width as usize * p.height as usize;
     if img.width != p.width || img.height != p.height || img.data.len() < 3 * n {
-        return Err(crate::PackError::BufferTooShort { needed: 3 * n, got: img.data.len() });
+        return Err(crate::PackError::BufferTooShort {
+            needed: 3 * n,
+            got: img.data.len(),
+        });
     }
     let mut out = DepthImage::new(p.width, p.height);
     for (o, c) in out.data.iter_mut().zip(img.data.chunks_exact(3)) {

@@ -28,7 +28,10 @@ impl Default for Packer {
 impl Packer {
     /// A packer whose row kernels run at `level` (unsupported levels run scalar).
     pub fn new(level: CpuLevel) -> Self {
-        Packer { level, q: [Vec::new(), Vec::new()] }
+        Packer {
+            level,
+            q: [Vec::new(), Vec::new()],
+        }
     }
 
     /// The level the kernels run at.
@@ -50,7 +53,12 @@ impl Packer {
     ///
     /// # Errors
     /// Invalid parameters, or a view whose size differs from `params.width x params.height`.
-    pub fn pack_into(&mut self, view: &DepthView<'_>, params: &PackParams, frame: &mut YuvFrame) -> Result<()> {
+    pub fn pack_into(
+        &mut self,
+        view: &DepthView<'_>,
+        params: &PackParams,
+        frame: &mut YuvFrame,
+    ) -> Result<()> {
         params.validate()?;
         if view.width != params.width || view.height != params.height {
             return Err(PackError::FrameMismatch {
@@ -79,7 +87,12 @@ impl Packer {
     ///
     /// # Errors
     /// Invalid parameters, or a frame whose size or bit depth is not what `params` produce.
-    pub fn unpack_into(&mut self, frame: &YuvFrame, params: &PackParams, out: &mut DepthImage) -> Result<()> {
+    pub fn unpack_into(
+        &mut self,
+        frame: &YuvFrame,
+        params: &PackParams,
+        out: &mut DepthImage,
+    ) -> Result<()> {
         params.validate()?;
         let (fw, fh) = params.frame_size();
         if frame.width != fw || frame.height != fh || frame.bit_depth != params.bit_depth {
@@ -92,9 +105,14 @@ impl Packer {
                 want_bits: params.bit_depth.bits(),
             });
         }
-        let plane_ok = frame.y.len() == (fw * fh) as usize && frame.u.len() == (fw * fh / 4) as usize && frame.v.len() == frame.u.len();
+        let plane_ok = frame.y.len() == (fw * fh) as usize
+            && frame.u.len() == (fw * fh / 4) as usize
+            && frame.v.len() == frame.u.len();
         if !plane_ok {
-            return Err(PackError::BufferTooShort { needed: (fw * fh) as usize, got: frame.y.len() });
+            return Err(PackError::BufferTooShort {
+                needed: (fw * fh) as usize,
+                got: frame.y.len(),
+            });
         }
         if out.width != params.width || out.height != params.height {
             *out = DepthImage::new(params.width, params.height);

@@ -40,7 +40,14 @@ use crate::kernels::{Quant, Split};
 use crate::params::{PackParams, VbpLayout};
 use crate::simd::{self, CpuLevel};
 
-pub(crate) fn pack(level: CpuLevel, view: &DepthView<'_>, p: &PackParams, f: &mut YuvFrame, q0: &mut [u32], q1: &mut [u32]) {
+pub(crate) fn pack(
+    level: CpuLevel,
+    view: &DepthView<'_>,
+    p: &PackParams,
+    f: &mut YuvFrame,
+    q0: &mut [u32],
+    q1: &mut [u32],
+) {
     let range = p.range().expect("validated");
     let quant = Quant::new(p, &range, p.precision);
     let split = Split::new(p);
@@ -65,7 +72,13 @@ pub(crate) fn pack(level: CpuLevel, view: &DepthView<'_>, p: &PackParams, f: &mu
             let row = fy + r;
             if luma_layout {
                 let (top, bottom) = f.y.split_at_mut(hp * fw);
-                simd::split_row(level, &split, q, &mut top[row * fw..(row + 1) * fw], &mut bottom[row * fw..(row + 1) * fw]);
+                simd::split_row(
+                    level,
+                    &split,
+                    q,
+                    &mut top[row * fw..(row + 1) * fw],
+                    &mut bottom[row * fw..(row + 1) * fw],
+                );
             } else {
                 simd::high_row(level, &split, q, &mut f.y[row * fw..(row + 1) * fw]);
             }
@@ -77,7 +90,13 @@ pub(crate) fn pack(level: CpuLevel, view: &DepthView<'_>, p: &PackParams, f: &mu
     }
 }
 
-pub(crate) fn unpack(level: CpuLevel, f: &YuvFrame, p: &PackParams, out: &mut DepthImage, q: &mut [u32]) {
+pub(crate) fn unpack(
+    level: CpuLevel,
+    f: &YuvFrame,
+    p: &PackParams,
+    out: &mut DepthImage,
+    q: &mut [u32],
+) {
     let range = p.range().expect("validated");
     let quant = Quant::new(p, &range, p.precision);
     let split = Split::new(p);

@@ -62,7 +62,12 @@ impl CpuLevel {
     pub fn detect() -> CpuLevel {
         static LEVEL: OnceLock<CpuLevel> = OnceLock::new();
         *LEVEL.get_or_init(|| {
-            let best = CpuLevel::compiled().iter().copied().filter(|l| l.is_supported()).max().unwrap_or(CpuLevel::Scalar);
+            let best = CpuLevel::compiled()
+                .iter()
+                .copied()
+                .filter(|l| l.is_supported())
+                .max()
+                .unwrap_or(CpuLevel::Scalar);
             match std::env::var("DEPTHCAST_CPU_LEVEL") {
                 Ok(v) => match CpuLevel::compiled().iter().find(|l| l.name() == v.trim()) {
                     Some(&l) if l <= best => l,
@@ -91,7 +96,11 @@ macro_rules! dispatch {
 /// A level the CPU really supports (unsupported levels fall back to scalar).
 #[inline]
 pub(crate) fn checked(level: CpuLevel) -> CpuLevel {
-    if level == CpuLevel::Scalar || level.is_supported() { level } else { CpuLevel::Scalar }
+    if level == CpuLevel::Scalar || level.is_supported() {
+        level
+    } else {
+        CpuLevel::Scalar
+    }
 }
 
 /// [`kernels::quantise_row`] at `level`.
@@ -111,7 +120,13 @@ pub(crate) fn high_row(level: CpuLevel, split: &Split, q: &[u32], hi: &mut [u16]
 }
 /// [`kernels::block_low_row`] at `level`.
 #[inline]
-pub(crate) fn block_low_row(level: CpuLevel, split: &Split, q0: &[u32], q1: &[u32], lo: &mut [u16]) {
+pub(crate) fn block_low_row(
+    level: CpuLevel,
+    split: &Split,
+    q0: &[u32],
+    q1: &[u32],
+    lo: &mut [u16],
+) {
     dispatch!(checked(level), block_low_row(split, q0, q1, lo))
 }
 /// [`kernels::merge_row`] at `level`.
@@ -121,7 +136,13 @@ pub(crate) fn merge_row(level: CpuLevel, split: &Split, hi: &[u16], lo: &[u16], 
 }
 /// [`kernels::merge_row_half`] at `level`.
 #[inline]
-pub(crate) fn merge_row_half(level: CpuLevel, split: &Split, hi: &[u16], lo: &[u16], q: &mut [u32]) {
+pub(crate) fn merge_row_half(
+    level: CpuLevel,
+    split: &Split,
+    hi: &[u16],
+    lo: &[u16],
+    q: &mut [u32],
+) {
     dispatch!(checked(level), merge_row_half(split, hi, lo, q))
 }
 /// [`kernels::dequantise_row`] at `level`.

@@ -1,0 +1,173 @@
+//! `depthcast bench`: pack/unpack timings per scheme, scalar vs the best SIMD level vs a copy.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use depthcast_packing::{
+    BitDepth, CpuLevel, DepthImage, PackParams, Packer, Scheme, VbpLayout, YuvFrame, testdata,
+    tight_range,
+};
+
+/// Options of `depthcast bench`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Timed iterations per measurement (the median is reported).
+    #[arg(long, default_value_t = 21)]
+    iters: usize,
+    /// Frame width.
+    #[arg(long, default_value_t = 1920)]
+    width: u32,
+    /// Frame height.
+    #[arg(long, default_value_t = 1080)]
+    height: u32,
+}
+
+/// Median wall time of `f` in nanoseconds over `iters` runs, after one warm-up run.
+pub(crate) fn median_ns(iters: usize, mut f: impl FnMut()) -> u64 {
+    f();
+    let mut t: Vec<u64> = (0..iters.max(1))
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            s.elapsed().as_nanos() as u64
+        })
+        .collect();
+    t.sort_unstable();
+    t[t.len() / 2]
+}
+
+struct Case {
+    scheme: Scheme,
+    layout: Option<VbpLayout>,
+    precision: u8,
+}
+
+fn cases() -> Vec<Case> {
+    let mut v = vec![Case {
+        scheme: Scheme::LumaOnly,
+        layout: None,
+        precision: 8,
+    }];
+    for precision in [12, 16] {
+        for layout in [VbpLayout::Chroma, VbpLayout::Luma] {
+            v.push(Case {
+                scheme: Scheme::Vbp,
+                layout: Some(layout),
+                precision,
+            });
+        }
+        v.push(Case {
+            scheme: Scheme::Triangle,
+            layout: None,
+            precision,
+        });
+    }
+    v.push(Case {
+        scheme: Scheme::Hue,
+        layout: None,
+        precision: 0,
+    });
+    v
+}
+
+pub(crate) fn run(a: Args) -> anyhow::Result<()> {
+    let depth = testdata::game_scene(a.width, a.height, 0.0);
+    let view = depth.view();
+    let (near, far) =
+        tight_range(&view, 0.05).ok_or_else(|| anyhow::anyhow!("test frame has no valid depth"))?;
+    let src_bytes: &[u8] = bytemuck_f32(&depth.data);
+    let mut dst = vec![0u8; src_bytes.len()];
+    let memcpy_ns = median_ns(a.iters, || {
+        dst.copy_from_slice(black_box(src_bytes));
+        black_box(&mut dst);
+    });
+    let best = CpuLevel::detect();
+    if !a.json {
+        println!(
+            "{}x{} game-like depth frame, single thread, median of {} runs; copy of the {} input bytes: {:.3} ms; best level: {}",
+            a.width,
+            a.height,
+            a.iters,
+            src_bytes.len(),
+            memcpy_ns as f64 / 1e6,
+            best.name()
+        );
+        println!(
+            "{:<10} {:<7} {:>2} {:<7} {:>10} {:>8} {:>10} {:>8} {:>8}",
+            "op", "scheme", "P", "layout", "level", "ms", "x copy", "x scalar", ""
+        );
+    }
+    for c in cases() {
+        let mut p = PackParams::new(c.scheme, c.precision, near, far, a.width, a.height);
+        p.bit_depth = BitDepth::Eight;
+        if let Some(l) = c.layout {
+            p.layout = l;
+        }
+        if c.scheme == Scheme::Triangle {
+            p.period =
+                depthcast_packing::schemes::triangle::default_period(c.precision, p.bit_depth);
+        }
+        let (fw, fh) = p.frame_size();
+        let mut frame = YuvFrame::new(fw, fh, p.bit_depth);
+        let mut out = DepthImage::new(a.width, a.height);
+        // Only the VBP/luma-only kernels have SIMD versions; other schemes run scalar at every level.
+        let simd_scheme = matches!(c.scheme, Scheme::Vbp | Scheme::LumaOnly);
+        let mut levels = vec![CpuLevel::Scalar];
+        if best != CpuLevel::Scalar && simd_scheme {
+            levels.push(best);
+        }
+        let mut scalar = [0u64; 2];
+        for level in levels {
+            let mut packer = Packer::new(level);
+            let pack_ns = median_ns(a.iters, || {
+                packer.pack_into(&view, &p, &mut frame).expect("pack")
+            });
+            let unpack_ns = median_ns(a.iters, || {
+                packer.unpack_into(&frame, &p, &mut out).expect("unpack")
+            });
+            for (i, (op, ns)) in [("pack", pack_ns), ("unpack", unpack_ns)]
+                .into_iter()
+                .enumerate()
+            {
+                if level == CpuLevel::Scalar {
+                    scalar[i] = ns;
+                }
+                let ratio = ns as f64 / memcpy_ns as f64;
+                let speedup = scalar[i] as f64 / ns as f64;
+                let layout = c.layout.map_or("-", |l| l.name());
+                if a.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "bench": op, "scheme": c.scheme.name(), "layout": layout, "precision": c.precision,
+                            "level": level.name(), "width": a.width, "height": a.height, "median_ns": ns,
+                            "memcpy_ns": memcpy_ns, "ratio_to_memcpy": ratio, "speedup_vs_scalar": speedup,
+                        })
+                    );
+                } else {
+                    println!(
+                        "{:<10} {:<7} {:>2} {:<7} {:>10} {:>8.3} {:>10.2} {:>8.2}",
+                        op,
+                        c.scheme.name(),
+                        c.precision,
+                        layout,
+                        level.name(),
+                        ns as f64 / 1e6,
+                        ratio,
+                        speedup
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn bytemuck_f32(v: &[f32]) -> &[u8] {
+    // SAFETY: f32 has no padding or invalid bit patterns as bytes; the length covers exactly the
+    // same memory and u8 has alignment 1.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
+}

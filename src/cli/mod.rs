@@ -1,0 +1,4 @@
+//! One module per subcommand: each has `Args` (clap) and `run(Args) -> anyhow::Result<()>`.
+
+pub(crate) mod bench;
+pub(crate) mod demo;
