@@ -8,3 +8,5 @@
 //! | `depthcast-packing` | [`packing`] | depth ↔ frame planes, metrics, SIMD kernels |
 
 pub use depthcast_packing as packing;
+
+pub mod sequence;

@@ -1,0 +1,398 @@
+//! The on-disk **depth sequence** format that `render` writes and `send`, `sweep` and `predict`
+//! read.
+//!
+//! A sequence is a folder:
+//!
+//! ```text
+//! DIR/sequence.json      the sidecar (below)
+//! DIR/000000.png ...     one file per frame: 16-bit greyscale PNG, depth in millimetres,
+//!                        0 = invalid (background, or beyond 65.535 m)
+//! DIR/000000.exr ...     or: f32 OpenEXR, depth in metres in R (G and B repeat it),
+//!                        0, negative, NaN or ±inf = invalid
+//! ```
+//!
+//! `sequence.json` (every length in metres, times in seconds):
+//!
+//! ```json
+//! {
+//!   "format": "depthcast-sequence", "version": 1,
+//!   "width": 1280, "height": 720, "fps": 30.0,
+//!   "near": 0.8, "far": 42.0, "mode": "linear",
+//!   "encoding": "png16_mm",
+//!   "intrinsics": { "fx": 623.5, "fy": 623.5, "cx": 640.0, "cy": 360.0 },
+//!   "source": "DepthOfFieldExample.glb, orbit camera",
+//!   "frames": [ { "file": "000000.png", "time": 0.0,
+//!                 "pose": [16 numbers: world-from-camera, column-major], "near": 1.1, "far": 30.2 } ]
+//! }
+//! ```
+//!
+//! `near`/`far` at the top cover every frame (the range a fixed packing should use); per frame
+//! they are that frame's own valid depth range. `mode` suggests the range mapping. `intrinsics`
+//! and `pose` are present when known (rendered sequences have both; camera convention: Bevy's,
+//! looking down −Z with +Y up).
+
+use std::fs;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use depthcast_packing::DepthImage;
+use serde::{Deserialize, Serialize};
+
+/// Errors of reading or writing a sequence.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SequenceError {
+    /// File system error, with the path involved.
+    #[error("{path}: {source}")]
+    Io {
+        /// Path involved.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// The sidecar is not valid JSON of this format.
+    #[error("{path}: not a depthcast sequence sidecar: {reason}")]
+    BadSidecar {
+        /// Path of `sequence.json`.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A frame image could not be decoded or has the wrong shape or type.
+    #[error("{path}: {reason}")]
+    BadFrame {
+        /// Path of the frame file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A frame index past the end.
+    #[error("frame {index} requested but the sequence has {len} frames")]
+    OutOfRange {
+        /// Requested index.
+        index: usize,
+        /// Frame count.
+        len: usize,
+    },
+}
+
+type Result<T> = std::result::Result<T, SequenceError>;
+
+/// How frames are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DepthEncoding {
+    /// 16-bit greyscale PNG, millimetres, 0 = invalid (range 1 mm ..= 65.535 m).
+    Png16Mm,
+    /// f32 OpenEXR, metres.
+    ExrF32,
+}
+
+impl DepthEncoding {
+    fn extension(self) -> &'static str {
+        match self {
+            DepthEncoding::Png16Mm => "png",
+            DepthEncoding::ExrF32 => "exr",
+        }
+    }
+}
+
+/// Pinhole intrinsics in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Intrinsics {
+    /// Focal length along x.
+    pub fx: f32,
+    /// Focal length along y.
+    pub fy: f32,
+    /// Principal point x.
+    pub cx: f32,
+    /// Principal point y.
+    pub cy: f32,
+}
+
+/// One frame's entry in the sidecar.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameMeta {
+    /// File name inside the folder.
+    pub file: String,
+    /// Presentation time in seconds.
+    pub time: f64,
+    /// World-from-camera transform, column-major 4x4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pose: Option<[f32; 16]>,
+    /// Smallest valid depth of the frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub near: Option<f32>,
+    /// Largest valid depth of the frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub far: Option<f32>,
+}
+
+/// The sidecar, `sequence.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SequenceMeta {
+    /// Always `"depthcast-sequence"`.
+    pub format: String,
+    /// Format version (1).
+    pub version: u32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Frames per second.
+    pub fps: f64,
+    /// Smallest valid depth over the sequence, metres.
+    pub near: f32,
+    /// Largest valid depth over the sequence, metres.
+    pub far: f32,
+    /// Suggested range mapping: `"linear"` or `"disparity"`.
+    pub mode: String,
+    /// Frame file encoding.
+    pub encoding: DepthEncoding,
+    /// Camera intrinsics, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intrinsics: Option<Intrinsics>,
+    /// Free text: where the sequence comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Frames in order.
+    pub frames: Vec<FrameMeta>,
+}
+
+const SIDECAR: &str = "sequence.json";
+const FORMAT: &str = "depthcast-sequence";
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SequenceError + '_ {
+    move |source| SequenceError::Io { path: path.to_path_buf(), source }
+}
+
+/// Writes a sequence frame by frame; [`SequenceWriter::finish`] writes the sidecar.
+#[derive(Debug)]
+pub struct SequenceWriter {
+    dir: PathBuf,
+    meta: SequenceMeta,
+    scratch: Vec<u16>,
+}
+
+impl SequenceWriter {
+    /// Creates `dir` (and parents) for a `width x height` sequence at `fps`.
+    ///
+    /// # Errors
+    /// The folder cannot be created.
+    pub fn create(dir: impl Into<PathBuf>, width: u32, height: u32, fps: f64, encoding: DepthEncoding) -> Result<Self> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let meta = SequenceMeta {
+            format: FORMAT.into(),
+            version: 1,
+            width,
+            height,
+            fps,
+            near: f32::INFINITY,
+            far: 0.0,
+            mode: "linear".into(),
+            encoding,
+            intrinsics: None,
+            source: None,
+            frames: Vec::new(),
+        };
+        Ok(SequenceWriter { dir, meta, scratch: Vec::new() })
+    }
+
+    /// The sidecar being built (set `intrinsics`, `source`, `mode` here).
+    pub fn meta_mut(&mut self) -> &mut SequenceMeta {
+        &mut self.meta
+    }
+
+    /// Appends a frame (depth in metres; invalid as 0, NaN or ±inf).
+    ///
+    /// # Errors
+    /// A size other than the sequence's, or a file that cannot be written.
+    pub fn push(&mut self, depth: &DepthImage, pose: Option<[f32; 16]>) -> Result<()> {
+        let index = self.meta.frames.len();
+        let file = format!("{index:06}.{}", self.meta.encoding.extension());
+        let path = self.dir.join(&file);
+        if depth.width != self.meta.width || depth.height != self.meta.height {
+            return Err(SequenceError::BadFrame {
+                path,
+                reason: format!("frame is {}x{}, sequence is {}x{}", depth.width, depth.height, self.meta.width, self.meta.height),
+            });
+        }
+        let (mut lo, mut hi) = (f32::INFINITY, 0.0f32);
+        for &z in &depth.data {
+            if z > 0.0 && z.is_finite() {
+                lo = lo.min(z);
+                hi = hi.max(z);
+            }
+        }
+        match self.meta.encoding {
+            DepthEncoding::Png16Mm => {
+                self.scratch.clear();
+                self.scratch.extend(depth.data.iter().map(|&z| {
+                    let mm = (z * 1000.0).round();
+                    if z > 0.0 && mm.is_finite() && (1.0..=65535.0).contains(&mm) { mm as u16 } else { 0 }
+                }));
+                let img = image::ImageBuffer::<image::Luma<u16>, _>::from_raw(depth.width, depth.height, &self.scratch[..])
+                    .expect("buffer matches size");
+                img.save(&path).map_err(|e| SequenceError::BadFrame { path: path.clone(), reason: e.to_string() })?;
+            }
+            DepthEncoding::ExrF32 => {
+                let data: Vec<f32> = depth.data.iter().map(|&z| if z > 0.0 && z.is_finite() { z } else { 0.0 }).collect();
+                let img = image::ImageBuffer::<image::Luma<f32>, _>::from_raw(depth.width, depth.height, data).expect("size");
+                image::DynamicImage::from(image::ImageBuffer::<image::Rgb<f32>, _>::from_fn(depth.width, depth.height, |x, y| {
+                    let v = img.get_pixel(x, y).0[0];
+                    image::Rgb([v, v, v])
+                }))
+                .save(&path)
+                .map_err(|e| SequenceError::BadFrame { path: path.clone(), reason: e.to_string() })?;
+            }
+        }
+        let (near, far) = if hi > 0.0 { (Some(lo), Some(hi)) } else { (None, None) };
+        if hi > 0.0 {
+            self.meta.near = self.meta.near.min(lo);
+            self.meta.far = self.meta.far.max(hi);
+        }
+        let time = index as f64 / self.meta.fps;
+        self.meta.frames.push(FrameMeta { file, time, pose, near, far });
+        Ok(())
+    }
+
+    /// Writes `sequence.json` and returns the sidecar.
+    ///
+    /// # Errors
+    /// The sidecar cannot be written.
+    pub fn finish(mut self) -> Result<SequenceMeta> {
+        if !self.meta.near.is_finite() {
+            // No valid pixel in any frame: keep the file loadable with a nominal range.
+            self.meta.near = 0.1;
+            self.meta.far = 1.0;
+        }
+        let path = self.dir.join(SIDECAR);
+        let f = fs::File::create(&path).map_err(io(&path))?;
+        serde_json::to_writer_pretty(BufWriter::new(f), &self.meta)
+            .map_err(|e| SequenceError::BadSidecar { path: path.clone(), reason: e.to_string() })?;
+        Ok(self.meta)
+    }
+}
+
+/// A sequence opened for reading.
+#[derive(Debug, Clone)]
+pub struct Sequence {
+    /// Its folder.
+    pub dir: PathBuf,
+    /// Its sidecar.
+    pub meta: SequenceMeta,
+}
+
+impl Sequence {
+    /// Opens `dir/sequence.json` and checks it.
+    ///
+    /// # Errors
+    /// Missing or malformed sidecar.
+    pub fn open(dir: impl Into<PathBuf>) -> Result<Sequence> {
+        let dir = dir.into();
+        let path = dir.join(SIDECAR);
+        let text = fs::read_to_string(&path).map_err(io(&path))?;
+        let meta: SequenceMeta =
+            serde_json::from_str(&text).map_err(|e| SequenceError::BadSidecar { path: path.clone(), reason: e.to_string() })?;
+        let bad = |reason: String| SequenceError::BadSidecar { path: path.clone(), reason };
+        if meta.format != FORMAT {
+            return Err(bad(format!("format is {:?}, expected {FORMAT:?}", meta.format)));
+        }
+        if meta.version != 1 {
+            return Err(bad(format!("version {} is not supported (this build reads 1)", meta.version)));
+        }
+        if meta.width == 0 || meta.height == 0 || !(meta.fps > 0.0) {
+            return Err(bad(format!("size {}x{} at {} fps is invalid", meta.width, meta.height, meta.fps)));
+        }
+        if meta.frames.iter().any(|f| f.file.contains('/') || f.file.contains('\\') || f.file.starts_with('.')) {
+            return Err(bad("frame file names must be plain names inside the folder".into()));
+        }
+        Ok(Sequence { dir, meta })
+    }
+
+    /// Number of frames.
+    pub fn len(&self) -> usize {
+        self.meta.frames.len()
+    }
+
+    /// Whether there are no frames.
+    pub fn is_empty(&self) -> bool {
+        self.meta.frames.is_empty()
+    }
+
+    /// Reads frame `index` as metres (invalid = 0).
+    ///
+    /// # Errors
+    /// Index out of range, unreadable file, or a file of another size or pixel type.
+    pub fn read_frame(&self, index: usize) -> Result<DepthImage> {
+        let fm = self.meta.frames.get(index).ok_or(SequenceError::OutOfRange { index, len: self.len() })?;
+        let path = self.dir.join(&fm.file);
+        let bad = |reason: String| SequenceError::BadFrame { path: path.clone(), reason };
+        let img = image::open(&path).map_err(|e| bad(e.to_string()))?;
+        if img.width() != self.meta.width || img.height() != self.meta.height {
+            return Err(bad(format!("is {}x{}, sidecar says {}x{}", img.width(), img.height(), self.meta.width, self.meta.height)));
+        }
+        let data: Vec<f32> = match self.meta.encoding {
+            DepthEncoding::Png16Mm => match img {
+                image::DynamicImage::ImageLuma16(b) => b.into_raw().into_iter().map(|mm| f32::from(mm) * 1e-3).collect(),
+                other => return Err(bad(format!("expected 16-bit greyscale PNG, found {:?}", other.color()))),
+            },
+            DepthEncoding::ExrF32 => img
+                .into_rgb32f()
+                .pixels()
+                .map(|p| {
+                    let z = p.0[0];
+                    if z > 0.0 && z.is_finite() { z } else { 0.0 }
+                })
+                .collect(),
+        };
+        Ok(DepthImage { width: self.meta.width, height: self.meta.height, data })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use depthcast_packing::testdata;
+
+    #[test]
+    fn png_and_exr_round_trip() {
+        for enc in [DepthEncoding::Png16Mm, DepthEncoding::ExrF32] {
+            let dir = std::env::temp_dir().join(format!("depthcast-seq-test-{}-{:?}", std::process::id(), enc));
+            let _ = fs::remove_dir_all(&dir);
+            let mut w = SequenceWriter::create(&dir, 40, 24, 30.0, enc).unwrap();
+            w.meta_mut().intrinsics = Some(Intrinsics { fx: 20.0, fy: 20.0, cx: 20.0, cy: 12.0 });
+            let frames: Vec<DepthImage> = (0..3).map(|i| testdata::game_scene(40, 24, i as f32 * 0.5)).collect();
+            for f in &frames {
+                w.push(f, Some([0.0; 16])).unwrap();
+            }
+            let meta = w.finish().unwrap();
+            let s = Sequence::open(&dir).unwrap();
+            assert_eq!(s.meta, meta);
+            assert_eq!(s.len(), 3);
+            for (i, f) in frames.iter().enumerate() {
+                let back = s.read_frame(i).unwrap();
+                for (&a, &b) in f.data.iter().zip(&back.data) {
+                    if a.is_finite() && a > 0.0 {
+                        let tol = if enc == DepthEncoding::Png16Mm { 0.0005 } else { 0.0 };
+                        assert!((a - b).abs() <= tol + 1e-6, "{enc:?} {a} vs {b}");
+                    } else {
+                        assert_eq!(b, 0.0);
+                    }
+                }
+            }
+            assert!(matches!(s.read_frame(3), Err(SequenceError::OutOfRange { .. })));
+            fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn rejects_foreign_json() {
+        let dir = std::env::temp_dir().join(format!("depthcast-seq-bad-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(SIDECAR), r#"{"hello": 1}"#).unwrap();
+        assert!(matches!(Sequence::open(&dir), Err(SequenceError::BadSidecar { .. })));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
