@@ -48,18 +48,24 @@ pub fn level_to_rgb(d: u32) -> [u8; 3] {
 
 /// Hue level (fractional, `0..1530`) of an RGB triple, or `None` when it reads as invalid.
 pub fn rgb_to_level(r: f32, g: f32, b: f32) -> Option<f32> {
+    if r.max(g).max(b) < 128.0 {
+        None
+    } else {
+        Some(hue_level(r, g, b))
+    }
+}
+
+/// Hue level (fractional, `0..1530`) of any RGB triple, without a validity test; grey gives 0.
+pub fn hue_level(r: f32, g: f32, b: f32) -> f32 {
     let max = r.max(g).max(b);
     let min = r.min(g).min(b);
-    if max < 128.0 {
-        return None;
-    }
     let c = max - min;
     if c <= 0.0 {
         // Grey: no hue survives; take the wheel's start (only codec damage produces this).
-        return Some(0.0);
+        return 0.0;
     }
     let f = |v: f32| (v - min) / c * 255.0;
-    let d = if max == r && min == b {
+    if max == r && min == b {
         f(g)
     } else if max == g && min == b {
         510.0 - f(r)
@@ -71,13 +77,18 @@ pub fn rgb_to_level(r: f32, g: f32, b: f32) -> Option<f32> {
         1020.0 + f(r)
     } else {
         1530.0 - f(b)
-    };
-    Some(d)
+    }
 }
 
 fn depth_of_level(range: &DepthRange, d: f32) -> f32 {
-    // Level 1529.x beyond the last is the wheel wrapping to red: keep it at the far end.
-    range.denormalise(d.min((HUE_LEVELS - 1) as f32) / (HUE_LEVELS - 1) as f32)
+    // The wheel closes: levels past 1529.5 are nearer to level 0 (red) than to 1529. Codec noise
+    // on a near, red pixel can land there; this is the scheme's inherent near/far ambiguity.
+    let d = if d >= (HUE_LEVELS as f32 - 0.5) {
+        0.0
+    } else {
+        d.min((HUE_LEVELS - 1) as f32)
+    };
+    range.denormalise(d / (HUE_LEVELS - 1) as f32)
 }
 
 /// Packs to RGB (the scheme's native form).
@@ -132,9 +143,34 @@ pub(crate) fn pack(view: &DepthView<'_>, p: &PackParams, f: &mut YuvFrame) {
     *f = rgb.to_yuv420(p.bit_depth);
 }
 
+/// Luma (8-bit units) below which a YUV pixel is invalid: black has Y = 0 and the darkest valid
+/// colour, pure blue, has Y = 0.0722 · 255 ≈ 18.4.
+const YUV_INVALID_LUMA: f32 = 9.0;
+
 pub(crate) fn unpack(f: &YuvFrame, p: &PackParams, out: &mut DepthImage) {
+    // Validity comes from luma, which is per pixel: with 4:2:0 chroma a black pixel next to a
+    // coloured one inherits a colour, and a coloured one next to black is desaturated.
+    let range = p.range().expect("validated");
     let rgb = RgbImage::from_yuv420(f, p.width, p.height);
-    *out = unpack_rgb(&rgb, p).expect("validated");
+    let scale = 255.0 / f32::from(f.bit_depth.max_code());
+    let (w, fw) = (p.width as usize, f.width as usize);
+    for (i, (o, c)) in out
+        .data
+        .iter_mut()
+        .zip(rgb.data.chunks_exact(3))
+        .enumerate()
+    {
+        let luma = f32::from(f.y[(i / w) * fw + i % w]) * scale;
+        *o = if luma < YUV_INVALID_LUMA {
+            crate::INVALID_DEPTH
+        } else {
+            // No saturation test here: luma already said the pixel is valid.
+            depth_of_level(
+                &range,
+                hue_level(f32::from(c[0]), f32::from(c[1]), f32::from(c[2])),
+            )
+        };
+    }
 }
 
 #[cfg(test)]

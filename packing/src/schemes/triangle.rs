@@ -21,8 +21,10 @@
 //! ([`crate::PackParams::period_range`]).
 //!
 //! **Precision.** The chroma codes resolve the phase to `1/(2 · (2^B − 1))` of a period, so the
-//! effective step is `max(1, n_p / (2 · (2^B − 1)))` levels ([`effective_levels`]); a lossless round
-//! trip is within half of it. Long periods give coarser steps but smoother, cheaper chroma.
+//! effective step is `max(1, n_p / (2 · (2^B − 1)))` levels ([`effective_levels`]). A lossless round
+//! trip is within half a level (the fine quantiser's rounding) plus half the effective step, or
+//! exact to the level when `n_p < 2 · (2^B − 1)` ([`max_error_levels`]). Long periods give coarser
+//! steps but smoother, cheaper chroma.
 //!
 //! **Default period.** `n_p = w / 16` (4096 at `w = 2^16`): a probe on this project's scenes found
 //! `n_p = 4096, w = 2^16` far better than the paper's `n_p = 512` under H.264 at low rates, since
@@ -45,6 +47,16 @@ pub fn effective_levels(p: &PackParams) -> f32 {
     let fine = Quant::new(p, &p.range().expect("validated"), p.precision).qspan;
     let maxc = f32::from(p.bit_depth.max_code());
     fine / (p.period as f32 / (2.0 * maxc)).max(1.0)
+}
+
+/// Largest error of a lossless round trip on flat 2x2 blocks, in levels of `qspan`.
+pub fn max_error_levels(p: &PackParams) -> f32 {
+    let maxc = f32::from(p.bit_depth.max_code());
+    if p.period < 2 * u32::from(p.bit_depth.max_code()) {
+        0.5
+    } else {
+        0.5 + p.period as f32 / (4.0 * maxc)
+    }
 }
 
 #[inline]
