@@ -215,7 +215,10 @@ impl SequenceWriter {
         if depth.width != self.meta.width || depth.height != self.meta.height {
             return Err(SequenceError::BadFrame {
                 path,
-                reason: format!("frame is {}x{}, sequence is {}x{}", depth.width, depth.height, self.meta.width, self.meta.height),
+                reason: format!(
+                    "frame is {}x{}, sequence is {}x{}",
+                    depth.width, depth.height, self.meta.width, self.meta.height
+                ),
             });
         }
         let (mut lo, mut hi) = (f32::INFINITY, 0.0f32);
@@ -232,17 +235,24 @@ impl SequenceWriter {
                     let mm = (z * 1000.0).round();
                     if z > 0.0 && mm.is_finite() && (1.0..=65535.0).contains(&mm) { mm as u16 } else { 0 }
                 }));
-                let img = image::ImageBuffer::<image::Luma<u16>, _>::from_raw(depth.width, depth.height, &self.scratch[..])
-                    .expect("buffer matches size");
+                let img =
+                    image::ImageBuffer::<image::Luma<u16>, _>::from_raw(depth.width, depth.height, &self.scratch[..])
+                        .expect("buffer matches size");
                 img.save(&path).map_err(|e| SequenceError::BadFrame { path: path.clone(), reason: e.to_string() })?;
             }
             DepthEncoding::ExrF32 => {
-                let data: Vec<f32> = depth.data.iter().map(|&z| if z > 0.0 && z.is_finite() { z } else { 0.0 }).collect();
-                let img = image::ImageBuffer::<image::Luma<f32>, _>::from_raw(depth.width, depth.height, data).expect("size");
-                image::DynamicImage::from(image::ImageBuffer::<image::Rgb<f32>, _>::from_fn(depth.width, depth.height, |x, y| {
-                    let v = img.get_pixel(x, y).0[0];
-                    image::Rgb([v, v, v])
-                }))
+                let data: Vec<f32> =
+                    depth.data.iter().map(|&z| if z > 0.0 && z.is_finite() { z } else { 0.0 }).collect();
+                let img =
+                    image::ImageBuffer::<image::Luma<f32>, _>::from_raw(depth.width, depth.height, data).expect("size");
+                image::DynamicImage::from(image::ImageBuffer::<image::Rgb<f32>, _>::from_fn(
+                    depth.width,
+                    depth.height,
+                    |x, y| {
+                        let v = img.get_pixel(x, y).0[0];
+                        image::Rgb([v, v, v])
+                    },
+                ))
                 .save(&path)
                 .map_err(|e| SequenceError::BadFrame { path: path.clone(), reason: e.to_string() })?;
             }
@@ -293,8 +303,8 @@ impl Sequence {
         let dir = dir.into();
         let path = dir.join(SIDECAR);
         let text = fs::read_to_string(&path).map_err(io(&path))?;
-        let meta: SequenceMeta =
-            serde_json::from_str(&text).map_err(|e| SequenceError::BadSidecar { path: path.clone(), reason: e.to_string() })?;
+        let meta: SequenceMeta = serde_json::from_str(&text)
+            .map_err(|e| SequenceError::BadSidecar { path: path.clone(), reason: e.to_string() })?;
         let bad = |reason: String| SequenceError::BadSidecar { path: path.clone(), reason };
         if meta.format != FORMAT {
             return Err(bad(format!("format is {:?}, expected {FORMAT:?}", meta.format)));
@@ -331,11 +341,19 @@ impl Sequence {
         let bad = |reason: String| SequenceError::BadFrame { path: path.clone(), reason };
         let img = image::open(&path).map_err(|e| bad(e.to_string()))?;
         if img.width() != self.meta.width || img.height() != self.meta.height {
-            return Err(bad(format!("is {}x{}, sidecar says {}x{}", img.width(), img.height(), self.meta.width, self.meta.height)));
+            return Err(bad(format!(
+                "is {}x{}, sidecar says {}x{}",
+                img.width(),
+                img.height(),
+                self.meta.width,
+                self.meta.height
+            )));
         }
         let data: Vec<f32> = match self.meta.encoding {
             DepthEncoding::Png16Mm => match img {
-                image::DynamicImage::ImageLuma16(b) => b.into_raw().into_iter().map(|mm| f32::from(mm) * 1e-3).collect(),
+                image::DynamicImage::ImageLuma16(b) => {
+                    b.into_raw().into_iter().map(|mm| f32::from(mm) * 1e-3).collect()
+                }
                 other => return Err(bad(format!("expected 16-bit greyscale PNG, found {:?}", other.color()))),
             },
             DepthEncoding::ExrF32 => img

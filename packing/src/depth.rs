@@ -41,17 +41,9 @@ impl<'a> DepthView<'a> {
         }
         let needed = stride * (height as usize - 1) + width as usize;
         if data.len() < needed {
-            return Err(PackError::BufferTooShort {
-                needed,
-                got: data.len(),
-            });
+            return Err(PackError::BufferTooShort { needed, got: data.len() });
         }
-        Ok(DepthView {
-            width,
-            height,
-            stride,
-            data,
-        })
+        Ok(DepthView { width, height, stride, data })
     }
 
     /// Row `y` (exactly `width` samples).
@@ -102,21 +94,12 @@ pub struct DepthImage {
 impl DepthImage {
     /// An image filled with [`INVALID_DEPTH`].
     pub fn new(width: u32, height: u32) -> Self {
-        DepthImage {
-            width,
-            height,
-            data: vec![INVALID_DEPTH; width as usize * height as usize],
-        }
+        DepthImage { width, height, data: vec![INVALID_DEPTH; width as usize * height as usize] }
     }
 
     /// Borrows as a view.
     pub fn view(&self) -> DepthView<'_> {
-        DepthView {
-            width: self.width,
-            height: self.height,
-            stride: self.width as usize,
-            data: &self.data,
-        }
+        DepthView { width: self.width, height: self.height, stride: self.width as usize, data: &self.data }
     }
 }
 
@@ -137,21 +120,9 @@ mod tests {
     fn view_checks_shape() {
         let d = [0.0f32; 10];
         assert!(DepthView::new(3, 3, 3, &d).is_ok());
-        assert!(matches!(
-            DepthView::new(3, 4, 3, &d),
-            Err(PackError::BufferTooShort {
-                needed: 12,
-                got: 10
-            })
-        ));
-        assert!(matches!(
-            DepthView::new(4, 2, 3, &d),
-            Err(PackError::StrideTooSmall { .. })
-        ));
-        assert!(matches!(
-            DepthView::new(0, 2, 3, &d),
-            Err(PackError::EmptySize { .. })
-        ));
+        assert!(matches!(DepthView::new(3, 4, 3, &d), Err(PackError::BufferTooShort { needed: 12, got: 10 })));
+        assert!(matches!(DepthView::new(4, 2, 3, &d), Err(PackError::StrideTooSmall { .. })));
+        assert!(matches!(DepthView::new(0, 2, 3, &d), Err(PackError::EmptySize { .. })));
         // The last row may end before the stride does.
         assert!(DepthView::new(2, 3, 4, &d).is_ok());
     }

@@ -63,9 +63,7 @@ pub enum PackError {
         bits: u8,
     },
     /// A triangle-wave period that cannot be decoded at this precision and bit depth.
-    #[error(
-        "triangle period n_p={period} is invalid for w=2^{precision} levels: need {min}..={max}"
-    )]
+    #[error("triangle period n_p={period} is invalid for w=2^{precision} levels: need {min}..={max}")]
     InvalidPeriod {
         /// Period asked for, in levels.
         period: u32,

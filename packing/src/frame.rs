@@ -76,14 +76,7 @@ impl YuvFrame {
         );
         let luma = width as usize * height as usize;
         let n = bit_depth.neutral();
-        YuvFrame {
-            width,
-            height,
-            bit_depth,
-            y: vec![0; luma],
-            u: vec![n; luma / 4],
-            v: vec![n; luma / 4],
-        }
+        YuvFrame { width, height, bit_depth, y: vec![0; luma], u: vec![n; luma / 4], v: vec![n; luma / 4] }
     }
 
     /// Chroma plane width.
@@ -109,10 +102,7 @@ impl YuvFrame {
     /// [`PackError::FormatMismatch`] when the format's bit depth differs from the frame's.
     pub fn write(&self, format: PixelFormat, out: &mut Vec<u8>) -> Result<()> {
         if format.bit_depth() != self.bit_depth {
-            return Err(PackError::FormatMismatch {
-                format: format.ffmpeg_name(),
-                bits: self.bit_depth.bits(),
-            });
+            return Err(PackError::FormatMismatch { format: format.ffmpeg_name(), bits: self.bit_depth.bits() });
         }
         out.clear();
         out.reserve(format.frame_bytes(self.width, self.height));
@@ -155,10 +145,7 @@ impl YuvFrame {
         }
         let needed = format.frame_bytes(width, height);
         if bytes.len() < needed {
-            return Err(PackError::BufferTooShort {
-                needed,
-                got: bytes.len(),
-            });
+            return Err(PackError::BufferTooShort { needed, got: bytes.len() });
         }
         let bd = format.bit_depth();
         let max = bd.max_code();
@@ -240,24 +227,14 @@ impl RgbImage {
     /// Converts to full-range BT.709 YUV 4:2:0 at `bit_depth`, chroma averaged over each 2x2 block.
     /// Odd sizes are padded to even by edge replication.
     pub fn to_yuv420(&self, bit_depth: BitDepth) -> YuvFrame {
-        let (w, h) = (
-            self.width.next_multiple_of(2),
-            self.height.next_multiple_of(2),
-        );
+        let (w, h) = (self.width.next_multiple_of(2), self.height.next_multiple_of(2));
         let mut f = YuvFrame::new(w, h, bit_depth);
         let scale = f32::from(bit_depth.max_code()) / 255.0;
         let max = f32::from(bit_depth.max_code());
         let px = |x: u32, y: u32| {
-            let (x, y) = (
-                x.min(self.width - 1) as usize,
-                y.min(self.height - 1) as usize,
-            );
+            let (x, y) = (x.min(self.width - 1) as usize, y.min(self.height - 1) as usize);
             let i = 3 * (y * self.width as usize + x);
-            (
-                f32::from(self.data[i]),
-                f32::from(self.data[i + 1]),
-                f32::from(self.data[i + 2]),
-            )
+            (f32::from(self.data[i]), f32::from(self.data[i + 1]), f32::from(self.data[i + 2]))
         };
         for by in 0..h / 2 {
             for bx in 0..w / 2 {
@@ -266,8 +243,7 @@ impl RgbImage {
                     let (x, y) = (2 * bx + dx, 2 * by + dy);
                     let (r, g, b) = px(x, y);
                     let (yy, u, v) = rgb_to_ycbcr709(r, g, b);
-                    f.y[(y * w + x) as usize] =
-                        (yy * scale).round_ties_even().clamp(0.0, max) as u16;
+                    f.y[(y * w + x) as usize] = (yy * scale).round_ties_even().clamp(0.0, max) as u16;
                     cb += u;
                     cr += v;
                 }
@@ -287,16 +263,11 @@ impl RgbImage {
             for x in 0..width.min(f.width) {
                 let yy = f32::from(f.y[(y * f.width + x) as usize]) * scale;
                 let ci = ((y / 2) * (f.width / 2) + x / 2) as usize;
-                let (r, g, b) =
-                    ycbcr709_to_rgb(yy, f32::from(f.u[ci]) * scale, f32::from(f.v[ci]) * scale);
+                let (r, g, b) = ycbcr709_to_rgb(yy, f32::from(f.u[ci]) * scale, f32::from(f.v[ci]) * scale);
                 data.extend([r, g, b].map(|c| c.round_ties_even().clamp(0.0, 255.0) as u8));
             }
         }
-        RgbImage {
-            width,
-            height,
-            data,
-        }
+        RgbImage { width, height, data }
     }
 }
 
@@ -319,12 +290,7 @@ mod tests {
 
     #[test]
     fn every_format_round_trips() {
-        for fmt in [
-            PixelFormat::Yuv420p,
-            PixelFormat::Yuv420p10le,
-            PixelFormat::Nv12,
-            PixelFormat::P010,
-        ] {
+        for fmt in [PixelFormat::Yuv420p, PixelFormat::Yuv420p10le, PixelFormat::Nv12, PixelFormat::P010] {
             let f = sample(fmt.bit_depth());
             let mut bytes = Vec::new();
             f.write(fmt, &mut bytes).unwrap();
@@ -332,21 +298,12 @@ mod tests {
             assert_eq!(YuvFrame::read(fmt, 6, 4, &bytes).unwrap(), f, "{fmt:?}");
             assert!(YuvFrame::read(fmt, 6, 4, &bytes[1..]).is_err());
         }
-        assert!(
-            sample(BitDepth::Eight)
-                .write(PixelFormat::P010, &mut Vec::new())
-                .is_err()
-        );
+        assert!(sample(BitDepth::Eight).write(PixelFormat::P010, &mut Vec::new()).is_err());
     }
 
     #[test]
     fn ycbcr_inverts() {
-        for (r, g, b) in [
-            (255.0, 0.0, 0.0),
-            (0.0, 255.0, 0.0),
-            (0.0, 0.0, 255.0),
-            (12.0, 200.0, 99.0),
-        ] {
+        for (r, g, b) in [(255.0, 0.0, 0.0), (0.0, 255.0, 0.0), (0.0, 0.0, 255.0), (12.0, 200.0, 99.0)] {
             let (y, u, v) = rgb_to_ycbcr709(r, g, b);
             let (r2, g2, b2) = ycbcr709_to_rgb(y, u, v);
             assert!((r - r2).abs() < 1e-3 && (g - g2).abs() < 1e-3 && (b - b2).abs() < 1e-3);

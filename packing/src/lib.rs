@@ -40,9 +40,7 @@ pub mod schemes;
 pub mod simd;
 pub mod testdata;
 
-pub use depth::{
-    DepthImage, DepthView, INVALID_DEPTH, is_valid_depth, linearize_ndc, ndc_to_linear,
-};
+pub use depth::{DepthImage, DepthView, INVALID_DEPTH, is_valid_depth, linearize_ndc, ndc_to_linear};
 pub use error::{PackError, ParamsDecodeError, Result};
 pub use frame::{PixelFormat, RgbImage, YuvFrame};
 pub use metrics::Metrics;

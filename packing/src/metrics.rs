@@ -33,19 +33,9 @@ impl Metrics {
     ///
     /// # Panics
     /// If the two views differ in size.
-    pub fn compute(
-        reference: &DepthView<'_>,
-        decoded: &DepthView<'_>,
-        near: f32,
-        far: f32,
-    ) -> Metrics {
-        assert_eq!(
-            (reference.width, reference.height),
-            (decoded.width, decoded.height),
-            "size mismatch"
-        );
-        let mut errs: Vec<f32> =
-            Vec::with_capacity(reference.width as usize * reference.height as usize);
+    pub fn compute(reference: &DepthView<'_>, decoded: &DepthView<'_>, near: f32, far: f32) -> Metrics {
+        assert_eq!((reference.width, reference.height), (decoded.width, decoded.height), "size mismatch");
+        let mut errs: Vec<f32> = Vec::with_capacity(reference.width as usize * reference.height as usize);
         let mut m = Metrics::default();
         let (mut sum, mut sq, mut rel) = (0.0f64, 0.0f64, 0.0f64);
         for y in 0..reference.height {

@@ -60,9 +60,7 @@ impl VbpLayout {
     }
     /// Parses [`VbpLayout::name`].
     pub fn from_name(s: &str) -> Option<VbpLayout> {
-        [VbpLayout::Chroma, VbpLayout::Luma]
-            .into_iter()
-            .find(|x| x.name() == s)
+        [VbpLayout::Chroma, VbpLayout::Luma].into_iter().find(|x| x.name() == s)
     }
 }
 
@@ -86,9 +84,7 @@ impl RangeMode {
     }
     /// Parses [`RangeMode::name`].
     pub fn from_name(s: &str) -> Option<RangeMode> {
-        [RangeMode::Linear, RangeMode::Disparity]
-            .into_iter()
-            .find(|x| x.name() == s)
+        [RangeMode::Linear, RangeMode::Disparity].into_iter().find(|x| x.name() == s)
     }
 }
 
@@ -175,14 +171,7 @@ const VERSION: u8 = 1;
 impl PackParams {
     /// Parameters for `scheme` at `precision` over `near..far`, with the defaults of the other
     /// fields: 8-bit planes, linear mode, chroma layout, full low amplitude, period 4096, frame 0.
-    pub fn new(
-        scheme: Scheme,
-        precision: u8,
-        near: f32,
-        far: f32,
-        width: u32,
-        height: u32,
-    ) -> Self {
+    pub fn new(scheme: Scheme, precision: u8, near: f32, far: f32, width: u32, height: u32) -> Self {
         PackParams {
             scheme,
             bit_depth: BitDepth::Eight,
@@ -225,16 +214,10 @@ impl PackParams {
     /// The first field found out of range, with the allowed values.
     pub fn validate(&self) -> Result<()> {
         if self.width == 0 || self.height == 0 {
-            return Err(PackError::EmptySize {
-                width: self.width,
-                height: self.height,
-            });
+            return Err(PackError::EmptySize { width: self.width, height: self.height });
         }
         if self.width > 65534 || self.height > 32766 {
-            return Err(PackError::TooLarge {
-                width: self.width,
-                height: self.height,
-            });
+            return Err(PackError::TooLarge { width: self.width, height: self.height });
         }
         crate::range::DepthRange::new(self.near, self.far, self.mode)?;
         let (min, max) = Self::precision_range(self.scheme, self.bit_depth);
@@ -253,12 +236,7 @@ impl PackParams {
         if self.scheme == Scheme::Triangle {
             let (min, max) = Self::period_range(self.precision, self.bit_depth);
             if self.period < min || self.period > max {
-                return Err(PackError::InvalidPeriod {
-                    period: self.period,
-                    precision: self.precision,
-                    min,
-                    max,
-                });
+                return Err(PackError::InvalidPeriod { period: self.period, precision: self.precision, min, max });
             }
         }
         Ok(())
@@ -363,10 +341,7 @@ impl PackParams {
     pub fn from_bytes(bytes: &[u8]) -> Result<PackParams> {
         let bad = PackError::MalformedParams;
         if bytes.len() < PARAMS_LEN {
-            return Err(bad(ParamsDecodeError::Truncated {
-                needed: PARAMS_LEN,
-                got: bytes.len(),
-            }));
+            return Err(bad(ParamsDecodeError::Truncated { needed: PARAMS_LEN, got: bytes.len() }));
         }
         let b = &bytes[..PARAMS_LEN];
         let magic = u16::from_le_bytes([b[0], b[1]]);
@@ -382,33 +357,16 @@ impl PackParams {
             return Err(bad(ParamsDecodeError::BadChecksum { found, computed }));
         }
         if b[3] & 0x80 != 0 {
-            return Err(bad(ParamsDecodeError::UnknownValue {
-                field: "flags",
-                value: b[3],
-            }));
+            return Err(bad(ParamsDecodeError::UnknownValue { field: "flags", value: b[3] }));
         }
-        let scheme = Scheme::from_u8(b[3] & 0x0f).ok_or(bad(ParamsDecodeError::UnknownValue {
-            field: "scheme",
-            value: b[3] & 0x0f,
-        }))?;
+        let scheme = Scheme::from_u8(b[3] & 0x0f)
+            .ok_or(bad(ParamsDecodeError::UnknownValue { field: "scheme", value: b[3] & 0x0f }))?;
         let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
         let p = PackParams {
             scheme,
-            bit_depth: if b[3] & 0x10 != 0 {
-                BitDepth::Ten
-            } else {
-                BitDepth::Eight
-            },
-            layout: if b[3] & 0x20 != 0 {
-                VbpLayout::Luma
-            } else {
-                VbpLayout::Chroma
-            },
-            mode: if b[3] & 0x40 != 0 {
-                RangeMode::Disparity
-            } else {
-                RangeMode::Linear
-            },
+            bit_depth: if b[3] & 0x10 != 0 { BitDepth::Ten } else { BitDepth::Eight },
+            layout: if b[3] & 0x20 != 0 { VbpLayout::Luma } else { VbpLayout::Chroma },
+            mode: if b[3] & 0x40 != 0 { RangeMode::Disparity } else { RangeMode::Linear },
             precision: b[4],
             low_amplitude: b[5],
             period: u32_at(6),
@@ -429,11 +387,7 @@ fn crc16(data: &[u8]) -> u16 {
     for &byte in data {
         crc ^= u16::from(byte) << 8;
         for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
+            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
         }
     }
     crc
@@ -462,17 +416,12 @@ mod tests {
             for bit in 0..8 {
                 let mut b = bytes;
                 b[i] ^= 1 << bit;
-                assert!(
-                    PackParams::from_bytes(&b).is_err(),
-                    "flip byte {i} bit {bit} accepted"
-                );
+                assert!(PackParams::from_bytes(&b).is_err(), "flip byte {i} bit {bit} accepted");
             }
         }
         assert!(matches!(
             PackParams::from_bytes(&bytes[..10]),
-            Err(PackError::MalformedParams(
-                ParamsDecodeError::Truncated { .. }
-            ))
+            Err(PackError::MalformedParams(ParamsDecodeError::Truncated { .. }))
         ));
     }
 
@@ -480,16 +429,10 @@ mod tests {
     fn validate_reports_allowed_ranges() {
         let p = PackParams::new(Scheme::Vbp, 19, 0.5, 20.0, 64, 64);
         let e = p.validate().unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "precision 19 is outside 8..=16 for Vbp with 8-bit planes"
-        );
+        assert_eq!(e.to_string(), "precision 19 is outside 8..=16 for Vbp with 8-bit planes");
         let mut p = PackParams::new(Scheme::Triangle, 16, 0.5, 20.0, 64, 64);
         p.period = 128;
-        assert!(matches!(
-            p.validate(),
-            Err(PackError::InvalidPeriod { min: 262, .. })
-        ));
+        assert!(matches!(p.validate(), Err(PackError::InvalidPeriod { min: 262, .. })));
         p.period = 512;
         p.validate().unwrap();
         let p = PackParams::new(Scheme::LumaOnly, 8, 2.0, 1.0, 64, 64);

@@ -42,14 +42,7 @@ impl DepthRange {
         if !(span > 0.0 && span.is_finite()) {
             return Err(PackError::InvalidRange { near, far });
         }
-        Ok(DepthRange {
-            near,
-            far,
-            mode,
-            scale: 1.0 / span,
-            span,
-            inv_near,
-        })
+        Ok(DepthRange { near, far, mode, scale: 1.0 / span, span, inv_near })
     }
 
     /// Whether `z` is a valid depth for this range (`0 < z ≤ far`).
@@ -100,11 +93,7 @@ pub fn tight_range(view: &DepthView<'_>, margin: f32) -> Option<(f32, f32)> {
     if hi <= 0.0 {
         return None;
     }
-    let m = if margin.is_nan() {
-        0.0
-    } else {
-        margin.clamp(0.0, 0.5)
-    };
+    let m = if margin.is_nan() { 0.0 } else { margin.clamp(0.0, 0.5) };
     let near = lo * (1.0 - m);
     let mut far = hi * (1.0 + m);
     if far <= near {
@@ -126,10 +115,7 @@ pub struct RangeSmoother {
 impl RangeSmoother {
     /// A smoother that narrows by `alpha` of the gap per frame.
     pub fn new(alpha: f32) -> Self {
-        RangeSmoother {
-            alpha: alpha.clamp(0.0, 1.0),
-            state: None,
-        }
+        RangeSmoother { alpha: alpha.clamp(0.0, 1.0), state: None }
     }
 
     /// Feeds one frame's tight range and returns the smoothed range to use.
@@ -137,16 +123,8 @@ impl RangeSmoother {
         let next = match self.state {
             None => (near, far),
             Some((n0, f0)) => {
-                let n = if near < n0 {
-                    near
-                } else {
-                    n0 + self.alpha * (near - n0)
-                };
-                let f = if far > f0 {
-                    far
-                } else {
-                    f0 + self.alpha * (far - f0)
-                };
+                let n = if near < n0 { near } else { n0 + self.alpha * (near - n0) };
+                let f = if far > f0 { far } else { f0 + self.alpha * (far - f0) };
                 (n, f)
             }
         };
@@ -182,14 +160,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_ranges() {
-        for (n, f) in [
-            (0.0, 1.0),
-            (-1.0, 1.0),
-            (2.0, 1.0),
-            (1.0, 1.0),
-            (1.0, f32::INFINITY),
-            (f32::NAN, 1.0),
-        ] {
+        for (n, f) in [(0.0, 1.0), (-1.0, 1.0), (2.0, 1.0), (1.0, 1.0), (1.0, f32::INFINITY), (f32::NAN, 1.0)] {
             assert!(DepthRange::new(n, f, RangeMode::Linear).is_err(), "{n} {f}");
         }
     }

@@ -48,10 +48,7 @@ pub fn game_scene(width: u32, height: u32, t: f32) -> DepthImage {
                 }
             }
             // Axis-aligned boxes (slab test).
-            for (lo, hi) in [
-                ([-2.5f32, 0.0, -6.0], [-1.2f32, 1.0, -4.8]),
-                ([1.5, 0.0, -9.0], [2.7, 2.0, -7.5]),
-            ] {
+            for (lo, hi) in [([-2.5f32, 0.0, -6.0], [-1.2f32, 1.0, -4.8]), ([1.5, 0.0, -9.0], [2.7, 2.0, -7.5])] {
                 let (mut t0, mut t1) = (0.0f32, f32::INFINITY);
                 for a in 0..3 {
                     let inv = 1.0 / dir[a];
@@ -94,9 +91,7 @@ mod tests {
         let valid: Vec<f32> = img.data.iter().copied().filter(|z| z.is_finite()).collect();
         assert!(valid.len() > img.data.len() / 2);
         assert!(valid.len() < img.data.len(), "the doorway shows sky");
-        let (lo, hi) = valid
-            .iter()
-            .fold((f32::MAX, 0.0f32), |(a, b), &z| (a.min(z), b.max(z)));
+        let (lo, hi) = valid.iter().fold((f32::MAX, 0.0f32), |(a, b), &z| (a.min(z), b.max(z)));
         assert!(lo < 3.0 && hi > 10.0, "range {lo}..{hi}");
     }
 }

@@ -9,8 +9,8 @@
 use depthcast_packing::kernels::{Quant, Split};
 use depthcast_packing::schemes::{hue, triangle};
 use depthcast_packing::{
-    BitDepth, DepthImage, DepthRange, DepthView, PackParams, Packer, RangeMode, Scheme, VbpLayout,
-    YuvFrame, is_valid_depth,
+    BitDepth, DepthImage, DepthRange, DepthView, PackParams, Packer, RangeMode, Scheme, VbpLayout, YuvFrame,
+    is_valid_depth,
 };
 use proptest::prelude::*;
 
@@ -23,11 +23,8 @@ fn all_params(width: u32, height: u32, near: f32, far: f32) -> Vec<PackParams> {
         for scheme in Scheme::ALL {
             let (lo, hi) = PackParams::precision_range(scheme, bits);
             for precision in lo..=hi {
-                let layouts: &[VbpLayout] = if scheme == Scheme::Vbp {
-                    &[VbpLayout::Chroma, VbpLayout::Luma]
-                } else {
-                    &[VbpLayout::Chroma]
-                };
+                let layouts: &[VbpLayout] =
+                    if scheme == Scheme::Vbp { &[VbpLayout::Chroma, VbpLayout::Luma] } else { &[VbpLayout::Chroma] };
                 for &layout in layouts {
                     for mode in [RangeMode::Linear, RangeMode::Disparity] {
                         let mut p = PackParams::new(scheme, precision, near, far, width, height);
@@ -65,8 +62,7 @@ fn tolerance(p: &PackParams) -> f32 {
     match p.scheme {
         Scheme::Hue => 3.0 / levels(p) + F32_SLACK,
         Scheme::Triangle => {
-            triangle::max_error_levels(p) / Quant::new(p, &p.range().unwrap(), p.precision).qspan
-                + F32_SLACK
+            triangle::max_error_levels(p) / Quant::new(p, &p.range().unwrap(), p.precision).qspan + F32_SLACK
         }
         _ => 0.5 / levels(p) + F32_SLACK,
     }
@@ -112,16 +108,9 @@ fn check_blocks(p: &PackParams, img: &DepthImage, ns: &[f32], out: &DepthImage) 
                 assert_eq!(z, 0.0, "{p:?}: invalid pixel {i} unpacked as {z}");
                 continue;
             }
-            assert!(
-                is_valid_depth(z),
-                "{p:?}: valid n={n} unpacked as invalid {z}"
-            );
+            assert!(is_valid_depth(z), "{p:?}: valid n={n} unpacked as invalid {z}");
             let err = (range.normalise(z) - range.normalise(img.data[i])).abs();
-            assert!(
-                err <= tol,
-                "{p:?}: n={n} z={} -> {z}: |Δn| = {err} > {tol}",
-                img.data[i]
-            );
+            assert!(err <= tol, "{p:?}: n={n} z={} -> {z}: |Δn| = {err} > {tol}", img.data[i]);
         }
     }
 }
@@ -156,8 +145,7 @@ fn hue_rgb_is_exact_to_half_a_level() {
     let rgb = hue::pack_rgb(&img.view(), &p).unwrap();
     let out = hue::unpack_rgb(&rgb, &p).unwrap();
     for (i, (&z, &r)) in out.data.iter().zip(&img.data).enumerate() {
-        let n = ns[(i / img.width as usize / 2) * (img.width as usize / 2)
-            + (i % img.width as usize) / 2];
+        let n = ns[(i / img.width as usize / 2) * (img.width as usize / 2) + (i % img.width as usize) / 2];
         if n.is_nan() {
             assert_eq!(z, 0.0);
         } else {
@@ -177,20 +165,12 @@ fn vbp_fold_is_continuous() {
                 let s = Split::new(&p);
                 let quant = Quant::new(&p, &p.range().unwrap(), precision);
                 let step = s.step.ceil() as i32;
-                let code = |q: u32| {
-                    (
-                        (q >> s.low_bits) as i32,
-                        i32::from(s.low_code(q >> s.low_bits, q & s.low_max)),
-                    )
-                };
+                let code = |q: u32| ((q >> s.low_bits) as i32, i32::from(s.low_code(q >> s.low_bits, q & s.low_max)));
                 for q in quant.q0..(1u32 << precision) - 1 {
                     let (h0, l0) = code(q);
                     let (h1, l1) = code(q + 1);
                     assert!((h1 - h0).abs() <= 1, "P{precision} q={q}: high {h0}->{h1}");
-                    assert!(
-                        (l1 - l0).abs() <= step,
-                        "P{precision} amp {amplitude} q={q}: low {l0}->{l1}"
-                    );
+                    assert!((l1 - l0).abs() <= step, "P{precision} amp {amplitude} q={q}: low {l0}->{l1}");
                     // Full amplitude with a low plane: every level decodes back exactly.
                     if amplitude == 255 {
                         assert_eq!(s.merge(h0 as u16, l0 as u16), q);
@@ -215,11 +195,7 @@ fn odd_sizes_are_padded_and_cropped() {
             packer.unpack_into(&frame, &p, &mut out).unwrap();
             assert_eq!((out.width, out.height), (w, h));
             for (&a, &b) in img.data.iter().zip(&out.data) {
-                assert_eq!(
-                    a.is_finite() && a <= 31.0,
-                    is_valid_depth(b),
-                    "{p:?} {a} -> {b}"
-                );
+                assert_eq!(a.is_finite() && a <= 31.0, is_valid_depth(b), "{p:?} {a} -> {b}");
             }
         }
     }
@@ -227,16 +203,7 @@ fn odd_sizes_are_padded_and_cropped() {
 
 #[test]
 fn bad_inputs_are_errors_or_invalid_never_panics() {
-    let d = [
-        f32::NAN,
-        f32::INFINITY,
-        f32::NEG_INFINITY,
-        -3.0,
-        0.0,
-        -0.0,
-        1e30,
-        f32::MIN_POSITIVE,
-    ];
+    let d = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -3.0, 0.0, -0.0, 1e30, f32::MIN_POSITIVE];
     let view = DepthView::new(4, 2, 4, &d).unwrap();
     let mut packer = Packer::default();
     for p in all_params(4, 2, 0.5, 10.0) {
@@ -249,10 +216,7 @@ fn bad_inputs_are_errors_or_invalid_never_panics() {
                 assert!(is_valid_depth(z), "{p:?}: {z}");
             } else if i == 7 {
                 // A tiny positive depth is valid and clamps to near.
-                assert!(
-                    (z - 0.5).abs() <= 0.5 * 9.5 / levels(&p) + 1e-5,
-                    "{p:?}: {z}"
-                );
+                assert!((z - 0.5).abs() <= 0.5 * 9.5 / levels(&p) + 1e-5, "{p:?}: {z}");
             } else {
                 assert_eq!(z, 0.0, "{p:?}: input {} unpacked as {z}", d[i]);
             }
@@ -264,39 +228,16 @@ fn bad_inputs_are_errors_or_invalid_never_panics() {
     }
     let ok = PackParams::new(Scheme::Vbp, 12, 0.5, 10.0, 4, 2);
     for bad in [
-        PackParams {
-            near: 10.0,
-            far: 0.5,
-            ..ok
-        },
-        PackParams {
-            far: f32::INFINITY,
-            ..ok
-        },
-        PackParams {
-            near: f32::NAN,
-            ..ok
-        },
+        PackParams { near: 10.0, far: 0.5, ..ok },
+        PackParams { far: f32::INFINITY, ..ok },
+        PackParams { near: f32::NAN, ..ok },
         PackParams { width: 0, ..ok },
-        PackParams {
-            precision: 17,
-            ..ok
-        },
+        PackParams { precision: 17, ..ok },
         PackParams { precision: 7, ..ok },
-        PackParams {
-            low_amplitude: 0,
-            ..ok
-        },
-        PackParams {
-            scheme: Scheme::Triangle,
-            period: 3,
-            ..ok
-        },
+        PackParams { low_amplitude: 0, ..ok },
+        PackParams { scheme: Scheme::Triangle, period: 3, ..ok },
     ] {
-        assert!(
-            depthcast_packing::pack(&view, &bad).is_err(),
-            "{bad:?} accepted"
-        );
+        assert!(depthcast_packing::pack(&view, &bad).is_err(), "{bad:?} accepted");
     }
     // A view whose size differs from the parameters.
     assert!(depthcast_packing::pack(&view, &PackParams { width: 5, ..ok }).is_err());
@@ -306,22 +247,15 @@ fn bad_inputs_are_errors_or_invalid_never_panics() {
 }
 
 fn arb_params() -> impl Strategy<Value = PackParams> {
-    (
-        0usize..1000,
-        0.05f32..5.0,
-        1.01f32..50.0,
-        1u32..24,
-        1u32..16,
-        any::<u32>(),
-        30u8..=255,
-    )
-        .prop_map(|(pick, near, ratio, w, h, frame, amp)| {
+    (0usize..1000, 0.05f32..5.0, 1.01f32..50.0, 1u32..24, 1u32..16, any::<u32>(), 30u8..=255).prop_map(
+        |(pick, near, ratio, w, h, frame, amp)| {
             let all = all_params(w, h, near, near * ratio);
             let mut p = all[pick % all.len()];
             p.frame_index = frame;
             p.low_amplitude = amp;
             p
-        })
+        },
+    )
 }
 
 proptest! {

@@ -4,8 +4,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use depthcast_packing::{
-    BitDepth, CpuLevel, DepthImage, PackParams, Packer, Scheme, VbpLayout, YuvFrame, testdata,
-    tight_range,
+    BitDepth, CpuLevel, DepthImage, PackParams, Packer, Scheme, VbpLayout, YuvFrame, testdata, tight_range,
 };
 
 /// Options of `depthcast bench`.
@@ -46,38 +45,21 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let mut v = vec![Case {
-        scheme: Scheme::LumaOnly,
-        layout: None,
-        precision: 8,
-    }];
+    let mut v = vec![Case { scheme: Scheme::LumaOnly, layout: None, precision: 8 }];
     for precision in [12, 16] {
         for layout in [VbpLayout::Chroma, VbpLayout::Luma] {
-            v.push(Case {
-                scheme: Scheme::Vbp,
-                layout: Some(layout),
-                precision,
-            });
+            v.push(Case { scheme: Scheme::Vbp, layout: Some(layout), precision });
         }
-        v.push(Case {
-            scheme: Scheme::Triangle,
-            layout: None,
-            precision,
-        });
+        v.push(Case { scheme: Scheme::Triangle, layout: None, precision });
     }
-    v.push(Case {
-        scheme: Scheme::Hue,
-        layout: None,
-        precision: 0,
-    });
+    v.push(Case { scheme: Scheme::Hue, layout: None, precision: 0 });
     v
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     let depth = testdata::game_scene(a.width, a.height, 0.0);
     let view = depth.view();
-    let (near, far) =
-        tight_range(&view, 0.05).ok_or_else(|| anyhow::anyhow!("test frame has no valid depth"))?;
+    let (near, far) = tight_range(&view, 0.05).ok_or_else(|| anyhow::anyhow!("test frame has no valid depth"))?;
     let src_bytes: &[u8] = bytemuck_f32(&depth.data);
     let mut dst = vec![0u8; src_bytes.len()];
     let memcpy_ns = median_ns(a.iters, || {
@@ -107,8 +89,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             p.layout = l;
         }
         if c.scheme == Scheme::Triangle {
-            p.period =
-                depthcast_packing::schemes::triangle::default_period(c.precision, p.bit_depth);
+            p.period = depthcast_packing::schemes::triangle::default_period(c.precision, p.bit_depth);
         }
         let (fw, fh) = p.frame_size();
         let mut frame = YuvFrame::new(fw, fh, p.bit_depth);
@@ -122,16 +103,9 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         let mut scalar = [0u64; 2];
         for level in levels {
             let mut packer = Packer::new(level);
-            let pack_ns = median_ns(a.iters, || {
-                packer.pack_into(&view, &p, &mut frame).expect("pack")
-            });
-            let unpack_ns = median_ns(a.iters, || {
-                packer.unpack_into(&frame, &p, &mut out).expect("unpack")
-            });
-            for (i, (op, ns)) in [("pack", pack_ns), ("unpack", unpack_ns)]
-                .into_iter()
-                .enumerate()
-            {
+            let pack_ns = median_ns(a.iters, || packer.pack_into(&view, &p, &mut frame).expect("pack"));
+            let unpack_ns = median_ns(a.iters, || packer.unpack_into(&frame, &p, &mut out).expect("unpack"));
+            for (i, (op, ns)) in [("pack", pack_ns), ("unpack", unpack_ns)].into_iter().enumerate() {
                 if level == CpuLevel::Scalar {
                     scalar[i] = ns;
                 }

@@ -2,8 +2,7 @@
 //! errors (no codec yet; the streaming demo replaces this once the codec and plugin land).
 
 use depthcast_packing::{
-    BitDepth, DepthImage, Metrics, PackParams, Packer, RangeMode, Scheme, VbpLayout, YuvFrame,
-    testdata, tight_range,
+    BitDepth, DepthImage, Metrics, PackParams, Packer, RangeMode, Scheme, VbpLayout, YuvFrame, testdata, tight_range,
 };
 
 /// Options of `depthcast demo`.
@@ -21,10 +20,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     let depth = testdata::game_scene(a.width, a.height, 0.0);
     let view = depth.view();
     let (near, far) = tight_range(&view, 0.05).ok_or_else(|| anyhow::anyhow!("no valid depth"))?;
-    println!(
-        "built-in {}x{} game-like depth frame, tight range {near:.3}..{far:.3} m",
-        a.width, a.height
-    );
+    println!("built-in {}x{} game-like depth frame, tight range {near:.3}..{far:.3} m", a.width, a.height);
     println!(
         "{:<9} {:<7} {:>2} {:<9} {:<5} {:>9} {:>9} {:>9} {:>8} {:>7}",
         "scheme", "layout", "P", "mode", "bits", "MAE mm", "p99 mm", "max mm", "PSNR dB", "invalid"
@@ -36,29 +32,19 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             let precisions: Vec<u8> = if scheme == Scheme::Hue {
                 vec![0]
             } else {
-                [lo, (lo + hi) / 2, hi]
-                    .into_iter()
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect()
+                [lo, (lo + hi) / 2, hi].into_iter().collect::<std::collections::BTreeSet<_>>().into_iter().collect()
             };
-            let layouts: &[VbpLayout] = if scheme == Scheme::Vbp {
-                &[VbpLayout::Chroma, VbpLayout::Luma]
-            } else {
-                &[VbpLayout::Chroma]
-            };
+            let layouts: &[VbpLayout] =
+                if scheme == Scheme::Vbp { &[VbpLayout::Chroma, VbpLayout::Luma] } else { &[VbpLayout::Chroma] };
             for &precision in &precisions {
                 for &layout in layouts {
                     for mode in [RangeMode::Linear, RangeMode::Disparity] {
-                        let mut p =
-                            PackParams::new(scheme, precision, near, far, a.width, a.height);
+                        let mut p = PackParams::new(scheme, precision, near, far, a.width, a.height);
                         p.bit_depth = bits;
                         p.layout = layout;
                         p.mode = mode;
                         if scheme == Scheme::Triangle {
-                            p.period = depthcast_packing::schemes::triangle::default_period(
-                                precision, bits,
-                            );
+                            p.period = depthcast_packing::schemes::triangle::default_period(precision, bits);
                         }
                         let (fw, fh) = p.frame_size();
                         let mut frame = YuvFrame::new(fw, fh, bits);
@@ -69,11 +55,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                         println!(
                             "{:<9} {:<7} {:>2} {:<9} {:<5} {:>9.3} {:>9.3} {:>9.3} {:>8.1} {:>7}",
                             scheme.name(),
-                            if scheme == Scheme::Vbp {
-                                layout.name()
-                            } else {
-                                "-"
-                            },
+                            if scheme == Scheme::Vbp { layout.name() } else { "-" },
                             precision,
                             mode.name(),
                             bits.bits(),

@@ -48,11 +48,7 @@ pub fn level_to_rgb(d: u32) -> [u8; 3] {
 
 /// Hue level (fractional, `0..1530`) of an RGB triple, or `None` when it reads as invalid.
 pub fn rgb_to_level(r: f32, g: f32, b: f32) -> Option<f32> {
-    if r.max(g).max(b) < 128.0 {
-        None
-    } else {
-        Some(hue_level(r, g, b))
-    }
+    if r.max(g).max(b) < 128.0 { None } else { Some(hue_level(r, g, b)) }
 }
 
 /// Hue level (fractional, `0..1530`) of any RGB triple, without a validity test; grey gives 0.
@@ -83,11 +79,7 @@ pub fn hue_level(r: f32, g: f32, b: f32) -> f32 {
 fn depth_of_level(range: &DepthRange, d: f32) -> f32 {
     // The wheel closes: levels past 1529.5 are nearer to level 0 (red) than to 1529. Codec noise
     // on a near, red pixel can land there; this is the scheme's inherent near/far ambiguity.
-    let d = if d >= (HUE_LEVELS as f32 - 0.5) {
-        0.0
-    } else {
-        d.min((HUE_LEVELS - 1) as f32)
-    };
+    let d = if d >= (HUE_LEVELS as f32 - 0.5) { 0.0 } else { d.min((HUE_LEVELS - 1) as f32) };
     range.denormalise(d / (HUE_LEVELS - 1) as f32)
 }
 
@@ -108,11 +100,7 @@ pub fn pack_rgb(view: &DepthView<'_>, p: &PackParams) -> crate::Result<RgbImage>
             }
         }
     }
-    Ok(RgbImage {
-        width: view.width,
-        height: view.height,
-        data,
-    })
+    Ok(RgbImage { width: view.width, height: view.height, data })
 }
 
 /// Unpacks RGB produced by [`pack_rgb`] (possibly after a codec).
@@ -123,10 +111,7 @@ pub fn unpack_rgb(img: &RgbImage, p: &PackParams) -> crate::Result<DepthImage> {
     let range = p.range()?;
     let n = p.width as usize * p.height as usize;
     if img.width != p.width || img.height != p.height || img.data.len() < 3 * n {
-        return Err(crate::PackError::BufferTooShort {
-            needed: 3 * n,
-            got: img.data.len(),
-        });
+        return Err(crate::PackError::BufferTooShort { needed: 3 * n, got: img.data.len() });
     }
     let mut out = DepthImage::new(p.width, p.height);
     for (o, c) in out.data.iter_mut().zip(img.data.chunks_exact(3)) {
@@ -154,21 +139,13 @@ pub(crate) fn unpack(f: &YuvFrame, p: &PackParams, out: &mut DepthImage) {
     let rgb = RgbImage::from_yuv420(f, p.width, p.height);
     let scale = 255.0 / f32::from(f.bit_depth.max_code());
     let (w, fw) = (p.width as usize, f.width as usize);
-    for (i, (o, c)) in out
-        .data
-        .iter_mut()
-        .zip(rgb.data.chunks_exact(3))
-        .enumerate()
-    {
+    for (i, (o, c)) in out.data.iter_mut().zip(rgb.data.chunks_exact(3)).enumerate() {
         let luma = f32::from(f.y[(i / w) * fw + i % w]) * scale;
         *o = if luma < YUV_INVALID_LUMA {
             crate::INVALID_DEPTH
         } else {
             // No saturation test here: luma already said the pixel is valid.
-            depth_of_level(
-                &range,
-                hue_level(f32::from(c[0]), f32::from(c[1]), f32::from(c[2])),
-            )
+            depth_of_level(&range, hue_level(f32::from(c[0]), f32::from(c[1]), f32::from(c[2])))
         };
     }
 }

@@ -28,10 +28,7 @@ impl Default for Packer {
 impl Packer {
     /// A packer whose row kernels run at `level` (unsupported levels run scalar).
     pub fn new(level: CpuLevel) -> Self {
-        Packer {
-            level,
-            q: [Vec::new(), Vec::new()],
-        }
+        Packer { level, q: [Vec::new(), Vec::new()] }
     }
 
     /// The level the kernels run at.
@@ -53,12 +50,7 @@ impl Packer {
     ///
     /// # Errors
     /// Invalid parameters, or a view whose size differs from `params.width x params.height`.
-    pub fn pack_into(
-        &mut self,
-        view: &DepthView<'_>,
-        params: &PackParams,
-        frame: &mut YuvFrame,
-    ) -> Result<()> {
+    pub fn pack_into(&mut self, view: &DepthView<'_>, params: &PackParams, frame: &mut YuvFrame) -> Result<()> {
         params.validate()?;
         if view.width != params.width || view.height != params.height {
             return Err(PackError::FrameMismatch {
@@ -87,12 +79,7 @@ impl Packer {
     ///
     /// # Errors
     /// Invalid parameters, or a frame whose size or bit depth is not what `params` produce.
-    pub fn unpack_into(
-        &mut self,
-        frame: &YuvFrame,
-        params: &PackParams,
-        out: &mut DepthImage,
-    ) -> Result<()> {
+    pub fn unpack_into(&mut self, frame: &YuvFrame, params: &PackParams, out: &mut DepthImage) -> Result<()> {
         params.validate()?;
         let (fw, fh) = params.frame_size();
         if frame.width != fw || frame.height != fh || frame.bit_depth != params.bit_depth {
@@ -109,10 +96,7 @@ impl Packer {
             && frame.u.len() == (fw * fh / 4) as usize
             && frame.v.len() == frame.u.len();
         if !plane_ok {
-            return Err(PackError::BufferTooShort {
-                needed: (fw * fh) as usize,
-                got: frame.y.len(),
-            });
+            return Err(PackError::BufferTooShort { needed: (fw * fh) as usize, got: frame.y.len() });
         }
         if out.width != params.width || out.height != params.height {
             *out = DepthImage::new(params.width, params.height);

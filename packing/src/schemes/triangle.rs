@@ -52,11 +52,7 @@ pub fn effective_levels(p: &PackParams) -> f32 {
 /// Largest error of a lossless round trip on flat 2x2 blocks, in levels of `qspan`.
 pub fn max_error_levels(p: &PackParams) -> f32 {
     let maxc = f32::from(p.bit_depth.max_code());
-    if p.period < 2 * u32::from(p.bit_depth.max_code()) {
-        0.5
-    } else {
-        0.5 + p.period as f32 / (4.0 * maxc)
-    }
+    if p.period < 2 * u32::from(p.bit_depth.max_code()) { 0.5 } else { 0.5 + p.period as f32 / (4.0 * maxc) }
 }
 
 #[inline]
@@ -78,13 +74,7 @@ fn phase(ha: f32, hb: f32) -> f32 {
     ph - ph.floor()
 }
 
-pub(crate) fn pack(
-    view: &DepthView<'_>,
-    p: &PackParams,
-    f: &mut YuvFrame,
-    q0: &mut [u32],
-    q1: &mut [u32],
-) {
+pub(crate) fn pack(view: &DepthView<'_>, p: &PackParams, f: &mut YuvFrame, q0: &mut [u32], q1: &mut [u32]) {
     let range = p.range().expect("validated");
     let coarse = Quant::new(p, &range, p.bit_depth.bits());
     let fine = Quant::new(p, &range, p.precision);
@@ -149,9 +139,7 @@ pub(crate) fn unpack(f: &YuvFrame, p: &PackParams, out: &mut DepthImage) {
             let hb = (f32::from(f.v[ci]) / maxc).min(1.0);
             let m_ph = phase(ha, hb) * np;
             let k = ((m_y - m_ph) / np).round_ties_even();
-            let mut m = (k * np + m_ph)
-                .clamp(m_y - reach, m_y + reach)
-                .clamp(0.0, fine.qspan);
+            let mut m = (k * np + m_ph).clamp(m_y - reach, m_y + reach).clamp(0.0, fine.qspan);
             if round_fine {
                 m = m.round_ties_even();
             }
