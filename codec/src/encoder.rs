@@ -1,0 +1,337 @@
+//! [`Encoder`]: opens the first usable back-end, takes packed frames with their [`PackParams`],
+//! and returns Annex B packets with the parameters inserted as SEI.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use depthcast_packing::{BitDepth, PackParams, PixelFormat, YuvFrame};
+use ff::ffi;
+use ffmpeg_next as ff;
+
+use crate::backend::{self, Backend};
+use crate::error::{CodecError, Result, ff as fferr};
+use crate::hw::HwFrames;
+use crate::planes;
+use crate::sei;
+use crate::settings::{EncoderSettings, FrameOptions, RateControl, Refresh};
+
+/// One encoded access unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedPacket {
+    /// Annex B bytes, SEI with the parameters included.
+    pub data: Vec<u8>,
+    /// Presentation timestamp in [`EncodedPacket::time_base`] units.
+    pub pts: i64,
+    /// Decoding timestamp in [`EncodedPacket::time_base`] units.
+    pub dts: i64,
+    /// Time base `(num, den)` of the timestamps (the encoder's is `1/fps`).
+    pub time_base: (i32, i32),
+    /// Whether the unit is a random-access point.
+    pub keyframe: bool,
+    /// The parameters carried in the SEI (`None` when the sender had none for this frame).
+    pub params: Option<PackParams>,
+}
+
+/// An encoder that opened, and how its frames must be given.
+pub(crate) struct Opened {
+    pub(crate) enc: ff::encoder::Video,
+    pub(crate) input_format: PixelFormat,
+    pub(crate) hw: Option<HwFrames>,
+}
+
+fn input_format(backend: Backend, bits: BitDepth) -> PixelFormat {
+    match (backend.wants_semi_planar(), bits) {
+        (true, BitDepth::Eight) => PixelFormat::Nv12,
+        (true, BitDepth::Ten) => PixelFormat::P010,
+        (false, BitDepth::Eight) => PixelFormat::Yuv420p,
+        (false, BitDepth::Ten) => PixelFormat::Yuv420p10le,
+    }
+}
+
+/// Opens `backend` with the real options for `s` (option names validated first).
+///
+/// # Errors
+/// Invalid settings, unknown option names, the encoder missing, or its open failing.
+pub(crate) fn open_backend(s: &EncoderSettings, backend: Backend) -> Result<Opened> {
+    crate::init();
+    s.validate()?;
+    let name = backend.encoder_name(s.codec);
+    let codec = ff::encoder::find_by_name(name)
+        .ok_or_else(|| CodecError::Unsupported(format!("{name} is not compiled into the linked FFmpeg")))?;
+    let opts = backend::options(s, backend)?;
+    backend::validate_option_names(&codec, &opts)?;
+    let input_format = input_format(backend, s.bit_depth);
+    let mut ctx =
+        ff::codec::Context::new_with_codec(codec).encoder().video().map_err(fferr(format!("allocating {name}")))?;
+    ctx.set_width(s.width);
+    ctx.set_height(s.height);
+    ctx.set_format(planes::av_format(input_format));
+    ctx.set_time_base(ff::Rational::new(s.fps.1 as i32, s.fps.0 as i32));
+    ctx.set_frame_rate(Some(ff::Rational::new(s.fps.0 as i32, s.fps.1 as i32)));
+    ctx.set_max_b_frames(0);
+    ctx.set_gop(match s.refresh {
+        Refresh::Gop(n) | Refresh::IntraRefresh(n) => n,
+    });
+    ctx.set_color_range(if s.full_range { ff::color::Range::JPEG } else { ff::color::Range::MPEG });
+    let fps = s.fps_f64();
+    let vbv = (s.bitrate as f64 * f64::from(s.vbv_frames) / fps) as i32;
+    match s.rate_control {
+        RateControl::Cbr => {
+            ctx.set_bit_rate(s.bitrate as usize);
+            ctx.set_max_bit_rate(s.bitrate as usize);
+        }
+        RateControl::Vbr { max_bitrate } => {
+            ctx.set_bit_rate(s.bitrate as usize);
+            ctx.set_max_bit_rate(max_bitrate as usize);
+        }
+        RateControl::Lossless => {}
+    }
+    let hw = if backend == Backend::Vaapi {
+        Some(HwFrames::vaapi(s.width, s.height, planes::av_format(input_format))?)
+    } else {
+        None
+    };
+    // SAFETY: the context is allocated and not yet opened; these are plain fields.
+    unsafe {
+        let c = ctx.as_mut_ptr();
+        if s.rate_control != RateControl::Lossless {
+            (*c).rc_buffer_size = vbv.max(1);
+            (*c).rc_initial_buffer_occupancy = vbv.max(1);
+        }
+        (*c).thread_count = s.threads as i32;
+        if s.global_header {
+            (*c).flags |= ffi::AV_CODEC_FLAG_GLOBAL_HEADER as i32;
+        }
+        (*c).flags |= ffi::AV_CODEC_FLAG_LOW_DELAY as i32;
+        if let Some(hw) = &hw {
+            hw.attach(c);
+        }
+    }
+    let mut dict = ff::Dictionary::new();
+    for (k, v) in &opts {
+        dict.set(k, v);
+    }
+    let enc = ctx.open_as_with(codec, dict).map_err(fferr(format!("opening {name}")))?;
+    Ok(Opened { enc, input_format, hw })
+}
+
+/// A low-latency H.264/HEVC encoder over the first usable back-end. Flushed when dropped.
+pub struct Encoder {
+    enc: ff::encoder::Video,
+    backend: Backend,
+    settings: EncoderSettings,
+    input_format: PixelFormat,
+    hw: Option<HwFrames>,
+    frame: ff::frame::Video,
+    packet: ff::Packet,
+    pending: BTreeMap<i64, (PackParams, u64)>,
+    next_pts: i64,
+    finished: bool,
+}
+
+impl std::fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoder")
+            .field("backend", &self.backend)
+            .field("encoder", &self.encoder_name())
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
+
+impl Encoder {
+    /// Opens the first back-end of [`EncoderSettings::effective_backends`] whose test encoder
+    /// opens with the real options (probes are cached per process).
+    ///
+    /// # Errors
+    /// Invalid settings, or [`CodecError::NoBackend`] listing every back-end tried and why it
+    /// failed.
+    pub fn new(settings: &EncoderSettings) -> Result<Encoder> {
+        settings.validate()?;
+        let mut failures = Vec::new();
+        for b in settings.effective_backends() {
+            let status = backend::probe(settings, b);
+            if let Err(reason) = &status.usable {
+                failures.push(backend::failure(&status, reason.clone()));
+                continue;
+            }
+            match open_backend(settings, b) {
+                Ok(o) => return Ok(Self::from_opened(settings, b, o)),
+                Err(e) => failures.push(backend::failure(&status, e.to_string())),
+            }
+        }
+        Err(CodecError::NoBackend(failures))
+    }
+
+    fn from_opened(settings: &EncoderSettings, backend: Backend, o: Opened) -> Encoder {
+        let frame = ff::frame::Video::new(planes::av_format(o.input_format), settings.width, settings.height);
+        Encoder {
+            enc: o.enc,
+            backend,
+            settings: settings.clone(),
+            input_format: o.input_format,
+            hw: o.hw,
+            frame,
+            packet: ff::Packet::empty(),
+            pending: BTreeMap::new(),
+            next_pts: 0,
+            finished: false,
+        }
+    }
+
+    /// The back-end that runs.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The FFmpeg encoder name that runs (`libx264`, `hevc_nvenc`, ...).
+    pub fn encoder_name(&self) -> &'static str {
+        self.backend.encoder_name(self.settings.codec)
+    }
+
+    /// The settings the encoder was opened with.
+    pub fn settings(&self) -> &EncoderSettings {
+        &self.settings
+    }
+
+    /// The pixel format the frames are handed to FFmpeg in.
+    pub fn input_format(&self) -> PixelFormat {
+        self.input_format
+    }
+
+    /// SPS/PPS (and VPS) when [`EncoderSettings::global_header`] is set.
+    pub fn extradata(&self) -> Option<&[u8]> {
+        // SAFETY: the opened context's extradata is either null or `extradata_size` valid bytes
+        // owned by the context, which `self` borrows.
+        unsafe {
+            let c = self.enc.as_ptr();
+            if (*c).extradata.is_null() || (*c).extradata_size <= 0 {
+                None
+            } else {
+                Some(std::slice::from_raw_parts((*c).extradata, (*c).extradata_size as usize))
+            }
+        }
+    }
+
+    pub(crate) fn context(&self) -> &ff::encoder::Video {
+        &self.enc
+    }
+
+    /// Submits one frame and its parameters. Collect output with [`Encoder::receive_packet`].
+    ///
+    /// # Errors
+    /// A frame of the wrong size or bit depth, invalid parameters, or an encoder failure.
+    pub fn send_frame(&mut self, frame: &YuvFrame, params: &PackParams, opts: &FrameOptions) -> Result<()> {
+        let s = &self.settings;
+        if frame.width != s.width || frame.height != s.height || frame.bit_depth != s.bit_depth {
+            return Err(CodecError::FrameMismatch {
+                got_w: frame.width,
+                got_h: frame.height,
+                got_bits: frame.bit_depth.bits(),
+                want_w: s.width,
+                want_h: s.height,
+                want_bits: s.bit_depth.bits(),
+            });
+        }
+        params.validate()?;
+        let pts = opts.pts.unwrap_or(self.next_pts);
+        self.next_pts = pts + 1;
+        // SAFETY: `frame` owns its AVFrame; make_writable copies the buffers if the encoder still
+        // holds a reference to them, so we never write into a picture it is using.
+        let ret = unsafe { ffi::av_frame_make_writable(self.frame.as_mut_ptr()) };
+        if ret < 0 {
+            return Err(fferr("making the frame writable")(ff::Error::from(ret)));
+        }
+        planes::fill_frame(frame, &mut self.frame, self.input_format);
+        self.frame.set_pts(Some(pts));
+        self.frame.set_color_range(if s.full_range { ff::color::Range::JPEG } else { ff::color::Range::MPEG });
+        self.frame.set_kind(if opts.force_keyframe { ff::picture::Type::I } else { ff::picture::Type::None });
+        crate::roi::attach(&mut self.frame, &opts.rois, s.width, s.height)?;
+        self.pending.insert(pts, (*params, opts.sent_unix_us.unwrap_or_else(now_us)));
+        let r = match &self.hw {
+            Some(hw) => {
+                let up = hw.upload(&self.frame)?;
+                self.enc.send_frame(&up)
+            }
+            None => self.enc.send_frame(&self.frame),
+        };
+        r.map_err(fferr(format!("encoding frame {pts}")))
+    }
+
+    /// Takes the next packet. `Ok(None)` means "send more input" (or, after [`Encoder::finish`],
+    /// that everything has come out).
+    ///
+    /// # Errors
+    /// An encoder failure.
+    pub fn receive_packet(&mut self) -> Result<Option<EncodedPacket>> {
+        match self.enc.receive_packet(&mut self.packet) {
+            Ok(()) => {}
+            Err(ff::Error::Eof) => return Ok(None),
+            Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => {
+                return Ok(None);
+            }
+            Err(e) => return Err(fferr("receiving a packet")(e)),
+        }
+        let pts = self.packet.pts().unwrap_or(0);
+        let found = self.pending.remove(&pts);
+        // Drop any stale entries the encoder skipped.
+        self.pending = self.pending.split_off(&pts);
+        let raw = self.packet.data().unwrap_or(&[]);
+        let mut data = Vec::with_capacity(raw.len() + 64);
+        match &found {
+            Some((p, t)) => sei::insert_sei_annexb(self.settings.codec, raw, p, Some(*t), &mut data)?,
+            None => data.extend_from_slice(raw),
+        }
+        let tb = self.enc.time_base();
+        Ok(Some(EncodedPacket {
+            data,
+            pts,
+            dts: self.packet.dts().unwrap_or(pts),
+            time_base: (tb.numerator(), tb.denominator()),
+            keyframe: self.packet.is_key(),
+            params: found.map(|f| f.0),
+        }))
+    }
+
+    /// Sends a frame and returns every packet available right after it.
+    ///
+    /// # Errors
+    /// As [`Encoder::send_frame`] and [`Encoder::receive_packet`].
+    pub fn encode(&mut self, frame: &YuvFrame, params: &PackParams, opts: &FrameOptions) -> Result<Vec<EncodedPacket>> {
+        self.send_frame(frame, params, opts)?;
+        let mut out = Vec::new();
+        while let Some(p) = self.receive_packet()? {
+            out.push(p);
+        }
+        Ok(out)
+    }
+
+    /// Signals end of stream and returns the remaining packets. Later calls return nothing.
+    ///
+    /// # Errors
+    /// An encoder failure.
+    pub fn finish(&mut self) -> Result<Vec<EncodedPacket>> {
+        let mut out = Vec::new();
+        if self.finished {
+            return Ok(out);
+        }
+        self.finished = true;
+        self.enc.send_eof().map_err(fferr("flushing the encoder"))?;
+        while let Some(p) = self.receive_packet()? {
+            out.push(p);
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for Encoder {
+    fn drop(&mut self) {
+        // Flush so the encoder's threads and buffers wind down cleanly; packets are discarded
+        // (call `finish` to get them).
+        let _ = self.finish();
+    }
+}

@@ -1,0 +1,208 @@
+//! [`EncoderSettings`]: what to encode and how, independent of the back-end.
+
+use depthcast_packing::BitDepth;
+
+use crate::backend::Backend;
+use crate::error::{CodecError, Result};
+
+/// The video codec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VideoCodec {
+    /// H.264 / AVC.
+    H264,
+    /// H.265 / HEVC (Main, or Main10 for 10-bit planes).
+    Hevc,
+}
+
+impl VideoCodec {
+    /// Short lower-case name (`h264`, `hevc`).
+    pub fn name(self) -> &'static str {
+        match self {
+            VideoCodec::H264 => "h264",
+            VideoCodec::Hevc => "hevc",
+        }
+    }
+    /// Parses [`VideoCodec::name`] (also `h265`, `avc`).
+    pub fn from_name(s: &str) -> Option<VideoCodec> {
+        match s {
+            "h264" | "avc" => Some(VideoCodec::H264),
+            "hevc" | "h265" => Some(VideoCodec::Hevc),
+            _ => None,
+        }
+    }
+}
+
+/// Rate control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateControl {
+    /// Constant bitrate at [`EncoderSettings::bitrate`] with a VBV buffer of
+    /// [`EncoderSettings::vbv_frames`] frames (the default: low, steady latency).
+    Cbr,
+    /// Variable bitrate averaging [`EncoderSettings::bitrate`], peaking at `max_bitrate` bit/s.
+    Vbr {
+        /// Peak bitrate in bit/s.
+        max_bitrate: u64,
+    },
+    /// Mathematically lossless (x264 `qp=0`, x265 `lossless=1`; software back-ends only).
+    Lossless,
+}
+
+/// How the stream refreshes (where a receiver can join and errors stop propagating).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    /// A keyframe every `n` frames.
+    Gop(u32),
+    /// Periodic intra refresh: a column of intra blocks sweeps the picture over about `n` frames,
+    /// no large keyframes (x264, x265, NVENC).
+    IntraRefresh(u32),
+}
+
+/// Encoder settings. [`EncoderSettings::new`] gives the low-latency defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncoderSettings {
+    /// Codec. Default H.264.
+    pub codec: VideoCodec,
+    /// Plane bit depth (8, or 10 for HEVC Main10 / H.264 High10). Default 8.
+    pub bit_depth: BitDepth,
+    /// Frame width in pixels (even). No default.
+    pub width: u32,
+    /// Frame height in pixels (even). No default.
+    pub height: u32,
+    /// Frame rate as `(numerator, denominator)` frames per second. Default 30/1.
+    pub fps: (u32, u32),
+    /// Target bitrate in bit/s. Default 4 Mbit/s.
+    pub bitrate: u64,
+    /// Rate control. Default [`RateControl::Cbr`].
+    pub rate_control: RateControl,
+    /// VBV buffer size in frames of the target bitrate (CBR and VBR). Default 2: a tight buffer
+    /// keeps frame sizes, and so the latency, steady.
+    pub vbv_frames: f32,
+    /// Keyframes or intra refresh. Default a keyframe every 60 frames.
+    pub refresh: Refresh,
+    /// Full-range flag in the bitstream (the planes are always encoded as given). Default true.
+    pub full_range: bool,
+    /// Adaptive quantisation (x264/x265 `aq-mode`). Needed for regions of interest with x264.
+    /// Default false (ROIs turn it on).
+    pub adaptive_quant: bool,
+    /// Whether frames will carry regions of interest (turns on adaptive quantisation where the
+    /// back-end needs it). Default false.
+    pub regions_of_interest: bool,
+    /// Software speed preset (x264/x265 names). Default `ultrafast`.
+    pub preset: String,
+    /// Back-ends to try, in order. Default [`Backend::DEFAULT_ORDER`].
+    pub backends: Vec<Backend>,
+    /// Skip hardware and use libx264/libx265 only. Default false.
+    pub force_software: bool,
+    /// Write SPS/PPS once in extradata instead of before every keyframe (Matroska, FLV). Set by
+    /// [`crate::transport::Sender`]; default false (Annex B with in-band headers).
+    pub global_header: bool,
+    /// Encoder threads (0 = FFmpeg's choice). Default 0.
+    pub threads: u32,
+    /// Extra encoder options passed as given (names are validated).
+    pub extra_options: Vec<(String, String)>,
+}
+
+impl EncoderSettings {
+    /// Low-latency defaults for a `width x height` stream.
+    pub fn new(codec: VideoCodec, width: u32, height: u32) -> Self {
+        EncoderSettings {
+            codec,
+            bit_depth: BitDepth::Eight,
+            width,
+            height,
+            fps: (30, 1),
+            bitrate: 4_000_000,
+            rate_control: RateControl::Cbr,
+            vbv_frames: 2.0,
+            refresh: Refresh::Gop(60),
+            full_range: true,
+            adaptive_quant: false,
+            regions_of_interest: false,
+            preset: "ultrafast".into(),
+            backends: Backend::DEFAULT_ORDER.to_vec(),
+            force_software: false,
+            global_header: false,
+            threads: 0,
+            extra_options: Vec::new(),
+        }
+    }
+
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// [`CodecError::InvalidSetting`] naming the first bad field and what is allowed.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |name, value: String, allowed: &str| {
+            Err(CodecError::InvalidSetting { name, value, allowed: allowed.into() })
+        };
+        if self.width < 16 || self.height < 16 || self.width % 2 == 1 || self.height % 2 == 1 {
+            return bad("size", format!("{}x{}", self.width, self.height), "even, at least 16x16");
+        }
+        if self.width > 8192 || self.height > 8192 {
+            return bad("size", format!("{}x{}", self.width, self.height), "at most 8192x8192");
+        }
+        if self.fps.0 == 0 || self.fps.1 == 0 || self.fps.0 > 1000 * self.fps.1 {
+            return bad("fps", format!("{}/{}", self.fps.0, self.fps.1), "a positive rate up to 1000 fps");
+        }
+        if self.rate_control != RateControl::Lossless && !(10_000..=1_000_000_000).contains(&self.bitrate) {
+            return bad("bitrate", self.bitrate.to_string(), "10 kbit/s ..= 1 Gbit/s");
+        }
+        if let RateControl::Vbr { max_bitrate } = self.rate_control
+            && max_bitrate < self.bitrate
+        {
+            return bad("max_bitrate", max_bitrate.to_string(), "at least the target bitrate");
+        }
+        if !(self.vbv_frames >= 0.5 && self.vbv_frames <= 600.0) {
+            return bad("vbv_frames", self.vbv_frames.to_string(), "0.5 ..= 600");
+        }
+        match self.refresh {
+            Refresh::Gop(n) | Refresh::IntraRefresh(n) if n == 0 || n > 100_000 => {
+                return bad("refresh", n.to_string(), "1 ..= 100000 frames");
+            }
+            _ => {}
+        }
+        if self.backends.is_empty() && !self.force_software {
+            return bad("backends", "[]".into(), "at least one back-end");
+        }
+        Ok(())
+    }
+
+    /// Frames per second as a float.
+    pub fn fps_f64(&self) -> f64 {
+        f64::from(self.fps.0) / f64::from(self.fps.1)
+    }
+
+    /// The back-ends that will be tried, in order.
+    pub fn effective_backends(&self) -> Vec<Backend> {
+        if self.force_software { vec![Backend::Software] } else { self.backends.clone() }
+    }
+}
+
+/// A rectangle of the luma plane that gets a QP offset (FFmpeg's regions of interest).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Roi {
+    /// Left edge in pixels.
+    pub left: u32,
+    /// Top edge in pixels.
+    pub top: u32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Quality offset in `-1.0..=1.0`: negative spends more bits (lower QP), positive fewer.
+    pub qoffset: f32,
+}
+
+/// Per-frame options of [`crate::Encoder::send_frame`].
+#[derive(Debug, Clone, Default)]
+pub struct FrameOptions {
+    /// Make this frame a keyframe (IDR).
+    pub force_keyframe: bool,
+    /// Regions of interest with their QP offsets.
+    pub rois: Vec<Roi>,
+    /// Presentation timestamp in frame units (`1/fps`); `None` continues from the last frame.
+    pub pts: Option<i64>,
+    /// Sender wall-clock time to put in the SEI (microseconds since the UNIX epoch), for latency
+    /// measurement at the receiver. `None` writes the current time.
+    pub sent_unix_us: Option<u64>,
+}

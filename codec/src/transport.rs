@@ -1,0 +1,328 @@
+//! Transports through libavformat, chosen by URL: files (`.mkv`, `.ts`), `udp://` and `tcp://`
+//! with MPEG-TS, `srt://` (when the FFmpeg build has it) and `rtmp://` (FLV, H.264 only).
+//!
+//! A game that has its own channel skips this module and sends [`crate::EncodedPacket::data`]
+//! itself; the receiving side feeds those bytes to [`crate::Decoder::send_packet`].
+
+use std::time::Duration;
+
+use ff::ffi;
+use ffmpeg_next as ff;
+
+use crate::decoder::Decoder;
+use crate::encoder::{EncodedPacket, Encoder};
+use crate::error::{CodecError, Result, ff as fferr};
+use crate::sei::{self, InBand, NalFormat};
+use crate::settings::VideoCodec;
+
+/// The container a URL is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    /// Matroska (`.mkv` files).
+    Matroska,
+    /// MPEG transport stream (`.ts` files, `udp://`, `tcp://`, `srt://`).
+    MpegTs,
+    /// FLV (`rtmp://`), H.264 only with FFmpeg 5.1.
+    Flv,
+}
+
+const ALLOWED: &str = "a .mkv or .ts file, or a udp://, tcp://, srt:// or rtmp:// URL";
+
+impl Container {
+    /// Chooses the container for a URL or file name.
+    ///
+    /// # Errors
+    /// [`CodecError::UnknownContainer`] for anything else.
+    pub fn for_url(url: &str) -> Result<Container> {
+        let lower = url.to_ascii_lowercase();
+        let path = lower.split(['?', '#']).next().unwrap_or("");
+        if lower.starts_with("rtmp://") || lower.starts_with("rtmps://") {
+            Ok(Container::Flv)
+        } else if ["udp://", "tcp://", "srt://"].iter().any(|p| lower.starts_with(p)) || path.ends_with(".ts") {
+            Ok(Container::MpegTs)
+        } else if path.ends_with(".mkv") {
+            Ok(Container::Matroska)
+        } else {
+            Err(CodecError::UnknownContainer { url: url.into(), allowed: ALLOWED })
+        }
+    }
+
+    /// libavformat's muxer name.
+    pub fn ffmpeg_name(self) -> &'static str {
+        match self {
+            Container::Matroska => "matroska",
+            Container::MpegTs => "mpegts",
+            Container::Flv => "flv",
+        }
+    }
+
+    /// Whether the container stores SPS/PPS once (so the encoder must use a global header).
+    pub fn needs_global_header(self) -> bool {
+        matches!(self, Container::Matroska | Container::Flv)
+    }
+}
+
+/// Writes encoded packets to a URL.
+pub struct Sender {
+    octx: ff::format::context::Output,
+    container: Container,
+    url: String,
+    enc_tb: ff::Rational,
+    stream_tb: ff::Rational,
+    finished: bool,
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender").field("url", &self.url).field("container", &self.container).finish_non_exhaustive()
+    }
+}
+
+impl Sender {
+    /// Opens `url` for the stream of `encoder` and writes the container header. The encoder must
+    /// have been opened with [`crate::EncoderSettings::global_header`] set to
+    /// [`Container::needs_global_header`].
+    ///
+    /// # Errors
+    /// An unknown container, HEVC over RTMP, a global-header mismatch, or FFmpeg failing to open
+    /// the URL or write the header.
+    pub fn open(url: &str, encoder: &Encoder) -> Result<Sender> {
+        crate::init();
+        let container = Container::for_url(url)?;
+        let s = encoder.settings();
+        if container == Container::Flv && s.codec != VideoCodec::H264 {
+            return Err(CodecError::Unsupported(format!(
+                "{url}: RTMP/FLV carries H.264 only with this FFmpeg, not {}",
+                s.codec.name()
+            )));
+        }
+        if s.global_header != container.needs_global_header() {
+            return Err(CodecError::InvalidSetting {
+                name: "global_header",
+                value: s.global_header.to_string(),
+                allowed: format!("{} for {}", container.needs_global_header(), url),
+            });
+        }
+        let mut io_opts = ff::Dictionary::new();
+        if url.starts_with("udp://") && !url.contains("pkt_size") {
+            io_opts.set("pkt_size", "1316");
+        }
+        let mut octx = ff::format::output_as_with(url, container.ffmpeg_name(), io_opts)
+            .map_err(fferr(format!("opening {url} for writing")))?;
+        let enc_tb = encoder.context().time_base();
+        {
+            let mut st = octx.add_stream_with(encoder.context().as_ref()).map_err(fferr("adding the video stream"))?;
+            st.set_time_base(enc_tb);
+            st.set_avg_frame_rate(ff::Rational::new(s.fps.0 as i32, s.fps.1 as i32));
+        }
+        let mut opts = ff::Dictionary::new();
+        if container == Container::MpegTs {
+            // Low latency: no muxing delay, PCR often.
+            opts.set("muxdelay", "0");
+            opts.set("flush_packets", "1");
+        }
+        if container == Container::Matroska {
+            opts.set("live", "0");
+        }
+        octx.write_header_with(opts)
+            .map_err(fferr(format!("writing the {} header to {url}", container.ffmpeg_name())))?;
+        let stream_tb = octx.stream(0).expect("one stream").time_base();
+        Ok(Sender { octx, container, url: url.into(), enc_tb, stream_tb, finished: false })
+    }
+
+    /// The container in use.
+    pub fn container(&self) -> Container {
+        self.container
+    }
+
+    /// Writes one packet.
+    ///
+    /// # Errors
+    /// FFmpeg failing to write (connection closed, disk full).
+    pub fn send(&mut self, p: &EncodedPacket) -> Result<()> {
+        let mut pkt = ff::Packet::copy(&p.data);
+        pkt.set_pts(Some(p.pts));
+        pkt.set_dts(Some(p.dts));
+        pkt.set_duration(1);
+        if p.keyframe {
+            pkt.set_flags(ff::packet::Flags::KEY);
+        }
+        pkt.set_stream(0);
+        pkt.rescale_ts(self.enc_tb, self.stream_tb);
+        pkt.write_interleaved(&mut self.octx).map_err(fferr(format!("writing to {}", self.url)))?;
+        // SAFETY: `pb` is the open output IO context of this muxer, or null for AVFMT_NOFILE.
+        unsafe {
+            let pb = (*self.octx.as_mut_ptr()).pb;
+            if !pb.is_null() {
+                ffi::avio_flush(pb);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the trailer and closes the output.
+    ///
+    /// # Errors
+    /// FFmpeg failing to write the trailer.
+    pub fn finish(mut self) -> Result<()> {
+        self.finished = true;
+        self.octx.write_trailer().map_err(fferr(format!("finishing {}", self.url)))
+    }
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = self.octx.write_trailer();
+        }
+    }
+}
+
+/// Options of [`Receiver::open`].
+#[derive(Debug, Clone)]
+pub struct ReceiverOptions {
+    /// Small probe size and analysis time, so the first frame comes out early. Default true.
+    pub low_latency: bool,
+    /// Give up when no data arrives for this long (also bounds the wait for a sender). Default 10 s.
+    pub timeout: Option<Duration>,
+    /// For `tcp://` URLs: listen for the sender instead of connecting. Default false.
+    pub listen: bool,
+}
+
+impl Default for ReceiverOptions {
+    fn default() -> Self {
+        ReceiverOptions { low_latency: true, timeout: Some(Duration::from_secs(10)), listen: false }
+    }
+}
+
+/// One packet read from a URL.
+#[derive(Debug)]
+pub struct ReceivedPacket {
+    /// The access unit as the demuxer returns it (length-prefixed for Matroska and FLV).
+    pub data: Vec<u8>,
+    /// Presentation timestamp in [`Receiver::time_base`] units.
+    pub pts: Option<i64>,
+    /// Whether the demuxer flags it as a keyframe.
+    pub keyframe: bool,
+    /// The in-band parameters, or why there are none.
+    pub params: Result<InBand>,
+}
+
+/// Reads the video stream of a URL.
+pub struct Receiver {
+    ictx: ff::format::context::Input,
+    url: String,
+    stream: usize,
+    codec: VideoCodec,
+    time_base: ff::Rational,
+    extradata: Vec<u8>,
+    format: Option<NalFormat>,
+}
+
+impl std::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver").field("url", &self.url).field("codec", &self.codec).finish_non_exhaustive()
+    }
+}
+
+impl Receiver {
+    /// Opens `url` and finds its H.264/HEVC stream. Blocks until the stream header arrives.
+    ///
+    /// # Errors
+    /// FFmpeg failing to open or probe the URL, or no H.264/HEVC stream in it.
+    pub fn open(url: &str, opts: &ReceiverOptions) -> Result<Receiver> {
+        crate::init();
+        let mut d = ff::Dictionary::new();
+        if opts.low_latency {
+            d.set("probesize", "65536");
+            d.set("analyzeduration", "200000");
+            d.set("fpsprobesize", "0");
+        }
+        if let Some(t) = opts.timeout {
+            let us = t.as_micros().to_string();
+            d.set("rw_timeout", &us);
+            if url.starts_with("udp://") || url.starts_with("tcp://") {
+                d.set("timeout", &us);
+            }
+        }
+        if url.starts_with("udp://") {
+            d.set("buffer_size", "8388608");
+            d.set("fifo_size", "1000000");
+            d.set("overrun_nonfatal", "1");
+        }
+        if opts.listen && url.starts_with("tcp://") {
+            d.set("listen", "1");
+        }
+        if url.starts_with("rtmp://") {
+            d.set("rtmp_live", "live");
+        }
+        let ictx = ff::format::input_with_dictionary(&url, d).map_err(fferr(format!("opening {url} for reading")))?;
+        let (stream, codec, time_base, extradata) = {
+            let st = ictx
+                .streams()
+                .find(|s| matches!(s.parameters().id(), ff::codec::Id::H264 | ff::codec::Id::HEVC))
+                .ok_or_else(|| CodecError::NoVideoStream(url.into()))?;
+            let par = st.parameters();
+            let codec = if par.id() == ff::codec::Id::H264 { VideoCodec::H264 } else { VideoCodec::Hevc };
+            // SAFETY: codecpar of a stream of the open input; extradata is null or
+            // `extradata_size` bytes owned by it, copied out before the borrow ends.
+            let extra = unsafe {
+                let p = par.as_ptr();
+                if (*p).extradata.is_null() || (*p).extradata_size <= 0 {
+                    Vec::new()
+                } else {
+                    std::slice::from_raw_parts((*p).extradata, (*p).extradata_size as usize).to_vec()
+                }
+            };
+            (st.index(), codec, st.time_base(), extra)
+        };
+        let format = (!extradata.is_empty()).then(|| NalFormat::from_extradata(codec, &extradata));
+        Ok(Receiver { ictx, url: url.into(), stream, codec, time_base, extradata, format })
+    }
+
+    /// The stream's codec.
+    pub fn codec(&self) -> VideoCodec {
+        self.codec
+    }
+
+    /// Time base `(num, den)` of [`ReceivedPacket::pts`].
+    pub fn time_base(&self) -> (i32, i32) {
+        (self.time_base.numerator(), self.time_base.denominator())
+    }
+
+    /// A decoder set up for this stream's framing and headers.
+    ///
+    /// # Errors
+    /// As [`Decoder::with_extradata`].
+    pub fn decoder(&self) -> Result<Decoder> {
+        Decoder::with_extradata(self.codec, &self.extradata)
+    }
+
+    /// Reads the next packet of the video stream. `Ok(None)` at end of stream (or when the
+    /// timeout passes without data on a live URL).
+    ///
+    /// # Errors
+    /// FFmpeg failing to read for another reason.
+    pub fn read_packet(&mut self) -> Result<Option<ReceivedPacket>> {
+        let mut pkt = ff::Packet::empty();
+        loop {
+            match pkt.read(&mut self.ictx) {
+                Ok(()) => {}
+                Err(ff::Error::Eof) => return Ok(None),
+                Err(ff::Error::Other { errno })
+                    if errno == ff::util::error::ETIMEDOUT || errno == ff::util::error::EIO =>
+                {
+                    return Ok(None);
+                }
+                Err(e) => return Err(fferr(format!("reading {}", self.url))(e)),
+            }
+            if pkt.stream() != self.stream {
+                continue;
+            }
+            let data = pkt.data().unwrap_or(&[]).to_vec();
+            let format = self.format.unwrap_or_else(|| NalFormat::detect(&data));
+            let params = sei::extract_params(self.codec, &data, format);
+            return Ok(Some(ReceivedPacket { pts: pkt.pts(), keyframe: pkt.is_key(), params, data }));
+        }
+    }
+}
