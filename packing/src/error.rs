@@ -41,7 +41,7 @@ pub enum PackError {
         got: usize,
     },
     /// `near`/`far` do not describe a usable range.
-    #[error("depth range near={near} far={far} is invalid: need 0 < near < far < infinity")]
+    #[error("depth range near={near} far={far} is invalid: need 1e-6 <= near < far <= 1e7 metres and far/near <= 1e6")]
     InvalidRange {
         /// Near bound in metres.
         near: f32,

@@ -381,8 +381,8 @@ impl PackParams {
     }
 }
 
-/// CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF).
-fn crc16(data: &[u8]) -> u16 {
+/// CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF), the checksum of [`PackParams::to_bytes`].
+pub fn crc16(data: &[u8]) -> u16 {
     let mut crc: u16 = 0xffff;
     for &byte in data {
         crc ^= u16::from(byte) << 8;

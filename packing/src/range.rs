@@ -4,6 +4,13 @@ use crate::depth::DepthView;
 use crate::error::{PackError, Result};
 use crate::params::RangeMode;
 
+/// Smallest allowed `near`: 1 µm.
+pub const MIN_NEAR: f32 = 1e-6;
+/// Largest allowed `far`: 10,000 km.
+pub const MAX_FAR: f32 = 1e7;
+/// Largest allowed `far / near`.
+pub const MAX_RATIO: f32 = 1e6;
+
 /// A validated depth range with its mapping constants precomputed.
 ///
 /// A depth `z` is **valid** when `0 < z ≤ far` (NaN, ±∞, zero and negatives are not). Valid depths
@@ -29,9 +36,12 @@ impl DepthRange {
     /// Builds a range.
     ///
     /// # Errors
-    /// [`PackError::InvalidRange`] unless `0 < near < far < ∞` (and both are finite numbers).
+    /// [`PackError::InvalidRange`] unless `MIN_NEAR ≤ near < far ≤ MAX_FAR` and
+    /// `far / near ≤ MAX_RATIO`: beyond those, f32 metres cannot hold the levels apart (a fuzzer
+    /// found a subnormal `near` whose disparity mapping unpacked to infinity).
     pub fn new(near: f32, far: f32, mode: RangeMode) -> Result<DepthRange> {
-        if !(near > 0.0 && near.is_finite() && far.is_finite() && far > near) {
+        let sane = near >= MIN_NEAR && far <= MAX_FAR && far > near && far / near <= MAX_RATIO;
+        if !sane {
             return Err(PackError::InvalidRange { near, far });
         }
         let inv_near = 1.0 / near;
@@ -160,7 +170,16 @@ mod tests {
 
     #[test]
     fn rejects_bad_ranges() {
-        for (n, f) in [(0.0, 1.0), (-1.0, 1.0), (2.0, 1.0), (1.0, 1.0), (1.0, f32::INFINITY), (f32::NAN, 1.0)] {
+        for (n, f) in [
+            (0.0, 1.0),
+            (-1.0, 1.0),
+            (2.0, 1.0),
+            (1.0, 1.0),
+            (1.0, f32::INFINITY),
+            (f32::NAN, 1.0),
+            (1e-39, 1.0),
+            (1e-3, 1e4),
+        ] {
             assert!(DepthRange::new(n, f, RangeMode::Linear).is_err(), "{n} {f}");
         }
     }
