@@ -44,6 +44,10 @@ pub struct Decoder {
     frame: ff::frame::Video,
     waiting: bool,
     next_pts: i64,
+    extradata: Vec<u8>,
+    /// HEVC: the stream carries decoded-picture hashes (suffix SEI), so an access unit without
+    /// one was cut short.
+    expect_hash: bool,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -105,6 +109,8 @@ impl Decoder {
             frame: ff::frame::Video::empty(),
             waiting: true,
             next_pts: 0,
+            extradata: extradata.to_vec(),
+            expect_hash: false,
         })
     }
 
@@ -118,10 +124,16 @@ impl Decoder {
         self.waiting
     }
 
+    /// Drops all decoder state and waits for the next keyframe. A flush alone keeps state that
+    /// a damaged slice left behind (H.264 lossless pictures after the next IDR came back wrong),
+    /// so the decoder is reopened.
     fn resync(&mut self) {
         self.waiting = true;
         self.pending.clear();
-        self.dec.flush();
+        match Decoder::with_extradata(self.codec, &self.extradata) {
+            Ok(fresh) => self.dec = fresh.dec,
+            Err(_) => self.dec.flush(),
+        }
     }
 
     /// Feeds one access unit. `pts` (stream time base) defaults to a running frame counter.
@@ -137,6 +149,17 @@ impl Decoder {
                 return Ok(PacketStatus::WaitingForKeyframe);
             }
             self.waiting = false;
+        }
+        if self.codec == VideoCodec::Hevc {
+            let has_hash =
+                sei::nal_units(data, format).is_ok_and(|u| u.iter().any(|n| sei::nal_type(self.codec, n) == Some(40)));
+            if self.expect_hash && !has_hash {
+                self.resync();
+                return Err(CodecError::Bitstream(format!(
+                    "access unit at pts {pts} lacks its decoded-picture hash: truncated"
+                )));
+            }
+            self.expect_hash |= has_hash;
         }
         self.pending.insert(pts, sei::extract_params(self.codec, data, format));
         let mut pkt = ff::Packet::copy(data);

@@ -32,3 +32,6 @@ pub fn temp_path(name: &str) -> std::path::PathBuf {
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
+
+/// A depth map, its packed frame and its parameters.
+pub type Frame = (DepthImage, YuvFrame, PackParams);
