@@ -57,11 +57,10 @@ impl Quant {
         if !(z > 0.0 && z <= self.far) {
             return 0;
         }
-        let n = if self.disparity {
-            (self.inv_near - 1.0 / z) * self.scale
-        } else {
-            (z - self.near) * self.scale
-        };
+        let n = if self.disparity { (self.inv_near - 1.0 / z) * self.scale } else { (z - self.near) * self.scale };
+        // Not `clamp`: it would pass a NaN through where `max` gives 0 (unreachable for valid `z`,
+        // but this is the reference the SIMD kernels copy).
+        #[allow(clippy::manual_clamp)]
         let n = n.max(0.0).min(1.0);
         self.q0 + (n * self.qspan).round_ties_even() as u32
     }
@@ -73,11 +72,7 @@ impl Quant {
             return crate::INVALID_DEPTH;
         }
         let n = (q.saturating_sub(self.q0)) as f32 * self.inv_qspan;
-        if self.disparity {
-            1.0 / (self.inv_near - n * self.span)
-        } else {
-            self.near + n * self.span
-        }
+        if self.disparity { 1.0 / (self.inv_near - n * self.span) } else { self.near + n * self.span }
     }
 }
 
@@ -109,20 +104,8 @@ impl Split {
         let max_code = u32::from(b.max_code());
         let span = (u32::from(p.low_amplitude) * max_code + 127) / 255;
         let base = (max_code - span) / 2;
-        let step = if low_max == 0 {
-            1.0
-        } else {
-            span as f32 / low_max as f32
-        };
-        Split {
-            low_bits,
-            low_max,
-            base,
-            step,
-            inv_step: 1.0 / step,
-            guard: u32::from(b.guard()),
-            max_code,
-        }
+        let step = if low_max == 0 { 1.0 } else { span as f32 / low_max as f32 };
+        Split { low_bits, low_max, base, step, inv_step: 1.0 / step, guard: u32::from(b.guard()), max_code }
     }
 
     /// Low code of the (unfolded) low value `t` of a level whose high code is `hi`.
@@ -182,11 +165,7 @@ pub fn block_low_row(split: &Split, q0: &[u32], q1: &[u32], lo: &mut [u16]) {
         let qs = [q0[2 * bx], q0[2 * bx + 1], q1[2 * bx], q1[2 * bx + 1]];
         let count = qs.iter().filter(|&&q| q != 0).count() as u32;
         let sum: u32 = qs.iter().sum();
-        let mean = if count == 0 {
-            0
-        } else {
-            (sum as f32 / count as f32).round_ties_even() as u32
-        };
+        let mean = if count == 0 { 0 } else { (sum as f32 / count as f32).round_ties_even() as u32 };
         *l = split.low_code(mean >> split.low_bits, mean & split.low_max);
     }
 }
@@ -209,5 +188,41 @@ pub fn merge_row_half(split: &Split, hi: &[u16], lo: &[u16], q: &mut [u32]) {
 pub fn dequantise_row(quant: &Quant, q: &[u32], out: &mut [f32]) {
     for (o, &q) in out.iter_mut().zip(q) {
         *o = quant.depth(q);
+    }
+}
+
+/// [`quantise_row`] then [`high_row`] in one pass (luma-only and the VBP chroma layout, which
+/// keeps the levels for [`block_low_row`]).
+pub fn quantise_high_row(quant: &Quant, split: &Split, src: &[f32], q: &mut [u32], hi: &mut [u16]) {
+    for ((&z, o), h) in src.iter().zip(q.iter_mut()).zip(hi.iter_mut()) {
+        let v = quant.level(z);
+        *o = v;
+        *h = (v >> split.low_bits) as u16;
+    }
+}
+
+/// [`quantise_row`] then [`split_row`] in one pass, without the row of levels (VBP luma layout).
+pub fn quantise_split_row(quant: &Quant, split: &Split, src: &[f32], hi: &mut [u16], lo: &mut [u16]) {
+    for ((&z, h), l) in src.iter().zip(hi.iter_mut()).zip(lo.iter_mut()) {
+        let v = quant.level(z);
+        let hv = v >> split.low_bits;
+        *h = hv as u16;
+        *l = split.low_code(hv, v & split.low_max);
+    }
+}
+
+/// [`merge_row`] then [`dequantise_row`] in one pass: `out[x] = quant.depth(split.merge(hi[x],
+/// lo[x]))` (VBP luma layout, luma-only).
+pub fn unpack_row(split: &Split, quant: &Quant, hi: &[u16], lo: &[u16], out: &mut [f32]) {
+    for ((o, &h), &l) in out.iter_mut().zip(hi).zip(lo) {
+        *o = quant.depth(split.merge(h, l));
+    }
+}
+
+/// [`merge_row_half`] then [`dequantise_row`] in one pass: `out[x] = quant.depth(split.merge(hi[x],
+/// lo[x / 2]))` (VBP chroma layout).
+pub fn unpack_row_half(split: &Split, quant: &Quant, hi: &[u16], lo: &[u16], out: &mut [f32]) {
+    for (x, (o, &h)) in out.iter_mut().zip(hi).enumerate() {
+        *o = quant.depth(split.merge(h, lo[x / 2]));
     }
 }

@@ -65,22 +65,25 @@ pub(crate) fn pack(
     for fy in (0..hp).step_by(2) {
         for (r, q) in [&mut *q0, &mut *q1].into_iter().enumerate() {
             let sy = (fy + r).min(h - 1);
-            simd::quantise_row(level, &quant, view.row(sy as u32), &mut q[..w]);
-            if fw > w {
-                q[w] = q[w - 1];
-            }
+            let src = view.row(sy as u32);
             let row = fy + r;
+            // One pass per row (no separate level row for the luma layout); a padding column
+            // repeats the last pixel's codes, which are a function of its level.
             if luma_layout {
                 let (top, bottom) = f.y.split_at_mut(hp * fw);
-                simd::split_row(
-                    level,
-                    &split,
-                    q,
-                    &mut top[row * fw..(row + 1) * fw],
-                    &mut bottom[row * fw..(row + 1) * fw],
-                );
+                let (hi, lo) = (&mut top[row * fw..(row + 1) * fw], &mut bottom[row * fw..(row + 1) * fw]);
+                simd::quantise_split_row(level, &quant, &split, src, &mut hi[..w], &mut lo[..w]);
+                if fw > w {
+                    hi[w] = hi[w - 1];
+                    lo[w] = lo[w - 1];
+                }
             } else {
-                simd::high_row(level, &split, q, &mut f.y[row * fw..(row + 1) * fw]);
+                let hi = &mut f.y[row * fw..(row + 1) * fw];
+                simd::quantise_high_row(level, &quant, &split, src, &mut q[..w], &mut hi[..w]);
+                if fw > w {
+                    q[w] = q[w - 1];
+                    hi[w] = hi[w - 1];
+                }
             }
         }
         if chroma_layout {
@@ -90,13 +93,7 @@ pub(crate) fn pack(
     }
 }
 
-pub(crate) fn unpack(
-    level: CpuLevel,
-    f: &YuvFrame,
-    p: &PackParams,
-    out: &mut DepthImage,
-    q: &mut [u32],
-) {
+pub(crate) fn unpack(level: CpuLevel, f: &YuvFrame, p: &PackParams, out: &mut DepthImage, _q: &mut [u32]) {
     let range = p.range().expect("validated");
     let quant = Quant::new(p, &range, p.precision);
     let split = Split::new(p);
@@ -105,15 +102,16 @@ pub(crate) fn unpack(
     let hp = p.height.next_multiple_of(2) as usize;
     let cw = fw / 2;
     let luma_layout = p.layout == VbpLayout::Luma && split.low_bits > 0;
+    // Merge and dequantise in one pass per row; the level scratch row is not needed.
     for y in 0..h {
-        let hi = &f.y[y * fw..(y + 1) * fw];
+        let hi = &f.y[y * fw..y * fw + w];
+        let row = &mut out.data[y * w..(y + 1) * w];
         if luma_layout {
-            let lo = &f.y[(hp + y) * fw..(hp + y + 1) * fw];
-            simd::merge_row(level, &split, hi, lo, q);
+            let lo = &f.y[(hp + y) * fw..(hp + y) * fw + w];
+            simd::unpack_row(level, &split, &quant, hi, lo, row);
         } else {
             let lo = &f.u[(y / 2) * cw..(y / 2 + 1) * cw];
-            simd::merge_row_half(level, &split, hi, lo, q);
+            simd::unpack_row_half(level, &split, &quant, hi, lo, row);
         }
-        simd::dequantise_row(level, &quant, &q[..w], &mut out.data[y * w..(y + 1) * w]);
     }
 }

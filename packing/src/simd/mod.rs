@@ -1,7 +1,8 @@
 //! CPU feature levels and the dispatch of row kernels to the best one.
 //!
 //! The scalar kernels in [`crate::kernels`] define correct output; every other level must match
-//! them bit for bit (tested in `tests/simd.rs`). The level is detected once; the environment
+//! them bit for bit (tested in `tests/simd.rs`). The row functions here run a kernel at a level;
+//! they are public for those tests only and not part of the supported API. The level is detected once; the environment
 //! variable `DEPTHCAST_CPU_LEVEL` (`scalar`, `avx2`, `neon`) can only *lower* it, to test the
 //! scalar path on any machine.
 
@@ -62,12 +63,8 @@ impl CpuLevel {
     pub fn detect() -> CpuLevel {
         static LEVEL: OnceLock<CpuLevel> = OnceLock::new();
         *LEVEL.get_or_init(|| {
-            let best = CpuLevel::compiled()
-                .iter()
-                .copied()
-                .filter(|l| l.is_supported())
-                .max()
-                .unwrap_or(CpuLevel::Scalar);
+            let best =
+                CpuLevel::compiled().iter().copied().filter(|l| l.is_supported()).max().unwrap_or(CpuLevel::Scalar);
             match std::env::var("DEPTHCAST_CPU_LEVEL") {
                 Ok(v) => match CpuLevel::compiled().iter().find(|l| l.name() == v.trim()) {
                     Some(&l) if l <= best => l,
@@ -81,12 +78,12 @@ impl CpuLevel {
 
 macro_rules! dispatch {
     ($level:expr, $name:ident ( $($arg:expr),* )) => {{
-        match $level {
+        match checked($level) {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: the Avx2 arm is only taken after `is_supported` confirmed AVX2 (see `checked`).
+            // SAFETY: `checked` returns Avx2 only where `is_supported` confirmed AVX2.
             CpuLevel::Avx2 => unsafe { avx2::$name($($arg),*) },
             #[cfg(target_arch = "aarch64")]
-            // SAFETY: NEON is part of the aarch64 baseline and `checked` confirmed it.
+            // SAFETY: `checked` returns Neon only where `is_supported` confirmed NEON.
             CpuLevel::Neon => unsafe { neon::$name($($arg),*) },
             _ => kernels::$name($($arg),*),
         }
@@ -96,57 +93,82 @@ macro_rules! dispatch {
 /// A level the CPU really supports (unsupported levels fall back to scalar).
 #[inline]
 pub(crate) fn checked(level: CpuLevel) -> CpuLevel {
-    if level == CpuLevel::Scalar || level.is_supported() {
-        level
-    } else {
-        CpuLevel::Scalar
-    }
+    if level == CpuLevel::Scalar || level.is_supported() { level } else { CpuLevel::Scalar }
 }
 
 /// [`kernels::quantise_row`] at `level`.
+#[doc(hidden)]
 #[inline]
-pub(crate) fn quantise_row(level: CpuLevel, quant: &Quant, src: &[f32], q: &mut [u32]) {
-    dispatch!(checked(level), quantise_row(quant, src, q))
+pub fn quantise_row(level: CpuLevel, quant: &Quant, src: &[f32], q: &mut [u32]) {
+    dispatch!(level, quantise_row(quant, src, q))
 }
+
 /// [`kernels::split_row`] at `level`.
+#[doc(hidden)]
 #[inline]
-pub(crate) fn split_row(level: CpuLevel, split: &Split, q: &[u32], hi: &mut [u16], lo: &mut [u16]) {
-    dispatch!(checked(level), split_row(split, q, hi, lo))
+pub fn split_row(level: CpuLevel, split: &Split, q: &[u32], hi: &mut [u16], lo: &mut [u16]) {
+    dispatch!(level, split_row(split, q, hi, lo))
 }
+
 /// [`kernels::high_row`] at `level`.
+#[doc(hidden)]
 #[inline]
-pub(crate) fn high_row(level: CpuLevel, split: &Split, q: &[u32], hi: &mut [u16]) {
-    dispatch!(checked(level), high_row(split, q, hi))
+pub fn high_row(level: CpuLevel, split: &Split, q: &[u32], hi: &mut [u16]) {
+    dispatch!(level, high_row(split, q, hi))
 }
+
 /// [`kernels::block_low_row`] at `level`.
+#[doc(hidden)]
 #[inline]
-pub(crate) fn block_low_row(
-    level: CpuLevel,
-    split: &Split,
-    q0: &[u32],
-    q1: &[u32],
-    lo: &mut [u16],
-) {
-    dispatch!(checked(level), block_low_row(split, q0, q1, lo))
+pub fn block_low_row(level: CpuLevel, split: &Split, q0: &[u32], q1: &[u32], lo: &mut [u16]) {
+    dispatch!(level, block_low_row(split, q0, q1, lo))
 }
+
 /// [`kernels::merge_row`] at `level`.
+#[doc(hidden)]
 #[inline]
-pub(crate) fn merge_row(level: CpuLevel, split: &Split, hi: &[u16], lo: &[u16], q: &mut [u32]) {
-    dispatch!(checked(level), merge_row(split, hi, lo, q))
+pub fn merge_row(level: CpuLevel, split: &Split, hi: &[u16], lo: &[u16], q: &mut [u32]) {
+    dispatch!(level, merge_row(split, hi, lo, q))
 }
+
 /// [`kernels::merge_row_half`] at `level`.
+#[doc(hidden)]
 #[inline]
-pub(crate) fn merge_row_half(
-    level: CpuLevel,
-    split: &Split,
-    hi: &[u16],
-    lo: &[u16],
-    q: &mut [u32],
-) {
-    dispatch!(checked(level), merge_row_half(split, hi, lo, q))
+pub fn merge_row_half(level: CpuLevel, split: &Split, hi: &[u16], lo: &[u16], q: &mut [u32]) {
+    dispatch!(level, merge_row_half(split, hi, lo, q))
 }
+
 /// [`kernels::dequantise_row`] at `level`.
+#[doc(hidden)]
 #[inline]
-pub(crate) fn dequantise_row(level: CpuLevel, quant: &Quant, q: &[u32], out: &mut [f32]) {
-    dispatch!(checked(level), dequantise_row(quant, q, out))
+pub fn dequantise_row(level: CpuLevel, quant: &Quant, q: &[u32], out: &mut [f32]) {
+    dispatch!(level, dequantise_row(quant, q, out))
+}
+
+/// [`kernels::quantise_high_row`] at `level`.
+#[doc(hidden)]
+#[inline]
+pub fn quantise_high_row(level: CpuLevel, quant: &Quant, split: &Split, src: &[f32], q: &mut [u32], hi: &mut [u16]) {
+    dispatch!(level, quantise_high_row(quant, split, src, q, hi))
+}
+
+/// [`kernels::quantise_split_row`] at `level`.
+#[doc(hidden)]
+#[inline]
+pub fn quantise_split_row(level: CpuLevel, quant: &Quant, split: &Split, src: &[f32], hi: &mut [u16], lo: &mut [u16]) {
+    dispatch!(level, quantise_split_row(quant, split, src, hi, lo))
+}
+
+/// [`kernels::unpack_row`] at `level`.
+#[doc(hidden)]
+#[inline]
+pub fn unpack_row(level: CpuLevel, split: &Split, quant: &Quant, hi: &[u16], lo: &[u16], out: &mut [f32]) {
+    dispatch!(level, unpack_row(split, quant, hi, lo, out))
+}
+
+/// [`kernels::unpack_row_half`] at `level`.
+#[doc(hidden)]
+#[inline]
+pub fn unpack_row_half(level: CpuLevel, split: &Split, quant: &Quant, hi: &[u16], lo: &[u16], out: &mut [f32]) {
+    dispatch!(level, unpack_row_half(split, quant, hi, lo, out))
 }
