@@ -6,7 +6,9 @@
 //! | crate | re-exported as | what it owns |
 //! |---|---|---|
 //! | `depthcast-packing` | [`packing`] | depth ↔ frame planes, metrics, SIMD kernels |
+//! | `depthcast-codec` | [`codec`] | H.264/HEVC encoders and decoder, in-band params (SEI), transports |
 
 pub use depthcast_packing as packing;
+pub use depthcast_codec as codec;
 
 pub mod sequence;

@@ -18,6 +18,12 @@ enum Command {
     Demo(cli::demo::Args),
     /// Times packing and unpacking (scalar vs SIMD vs a plain copy).
     Bench(cli::bench::Args),
+    /// Lists the encoder back-ends, whether compiled in and usable here, and why not.
+    Encoders(cli::encoders::Args),
+    /// Packs a depth sequence, encodes it with in-band parameters and streams it to a URL.
+    Send(cli::send::Args),
+    /// Receives a stream, decodes and unpacks it, writes a depth sequence and per-frame stats.
+    Recv(cli::recv::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -25,5 +31,8 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(a) => cli::demo::run(a),
         Command::Bench(a) => cli::bench::run(a),
+        Command::Encoders(a) => cli::encoders::run(a),
+        Command::Send(a) => cli::send::run(a),
+        Command::Recv(a) => cli::recv::run(a),
     }
 }

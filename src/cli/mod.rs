@@ -2,3 +2,6 @@
 
 pub(crate) mod bench;
 pub(crate) mod demo;
+pub(crate) mod encoders;
+pub(crate) mod recv;
+pub(crate) mod send;
