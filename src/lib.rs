@@ -12,3 +12,4 @@ pub use depthcast_packing as packing;
 pub use depthcast_codec as codec;
 
 pub mod sequence;
+pub mod sweep;

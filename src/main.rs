@@ -24,6 +24,8 @@ enum Command {
     Send(cli::send::Args),
     /// Receives a stream, decodes and unpacks it, writes a depth sequence and per-frame stats.
     Recv(cli::recv::Args),
+    /// Bitrate–error sweeps over packing configurations, with oracles and policy runs.
+    Sweep(cli::sweep::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -34,5 +36,6 @@ fn main() -> anyhow::Result<()> {
         Command::Encoders(a) => cli::encoders::run(a),
         Command::Send(a) => cli::send::run(a),
         Command::Recv(a) => cli::recv::run(a),
+        Command::Sweep(a) => cli::sweep::run(a),
     }
 }

@@ -5,3 +5,4 @@ pub(crate) mod demo;
 pub(crate) mod encoders;
 pub(crate) mod recv;
 pub(crate) mod send;
+pub(crate) mod sweep;

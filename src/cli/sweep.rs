@@ -1,0 +1,113 @@
+//! `depthcast sweep`: bitrate–error sweeps over packing configurations (see `depthcast::sweep`).
+
+use std::path::PathBuf;
+
+use depthcast::sweep::config::{CodecConfig, DEFAULT_MBPS_720P30, Grid, RangePolicy};
+use depthcast::sweep::encode::RunOptions;
+use depthcast::sweep::{Source, SweepOptions};
+use depthcast_packing::BitDepth;
+
+/// Options of `depthcast sweep`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// Depth sequence folders (see README); none = the built-in procedural scene.
+    sequences: Vec<PathBuf>,
+    /// Output folder (runs already complete there are reused).
+    #[arg(long, default_value = "sweep-out")]
+    out: PathBuf,
+    /// The quick preset: a 60-frame 640x360 procedural sequence (unless sequences are given),
+    /// a reduced grid, 0.5..8 Mbit/s, H.264 only.
+    #[arg(long)]
+    quick: bool,
+    /// Codec configurations: h264-8, hevc-10 (add -aq for adaptive quantisation).
+    #[arg(long, value_delimiter = ',', default_value = "h264-8,hevc-10")]
+    codecs: Vec<String>,
+    /// Bitrates in Mbit/s at 1280x720, 30 fps (scaled to each sequence's pixel rate).
+    #[arg(long, value_delimiter = ',')]
+    mbps: Vec<f64>,
+    /// Also sweep per-frame ranges (tight, smoothed) besides one range per sequence.
+    #[arg(long)]
+    per_frame_range: bool,
+    /// Skip the policy re-encodes.
+    #[arg(long)]
+    no_policies: bool,
+    /// Use at most this many frames per sequence.
+    #[arg(long)]
+    frames: Option<usize>,
+    /// Keyframe interval in frames.
+    #[arg(long, default_value_t = 60)]
+    gop: u32,
+    /// x264/x265 preset.
+    #[arg(long, default_value = "ultrafast")]
+    preset: String,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+pub(crate) fn run(a: Args) -> anyhow::Result<()> {
+    let mut codecs = a
+        .codecs
+        .iter()
+        .map(|c| {
+            CodecConfig::parse(c).ok_or_else(|| {
+                anyhow::anyhow!("unknown codec configuration {c:?}: use h264-8, hevc-10, optionally with -aq")
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut sources: Vec<Source> = a.sequences.iter().cloned().map(Source::Dir).collect();
+    let (mut mbps, mut scale, mut packings) = (DEFAULT_MBPS_720P30.to_vec(), true, None);
+    if a.quick {
+        if sources.is_empty() {
+            sources.push(Source::Procedural { width: 640, height: 360, frames: 60, fps: 30.0 });
+        }
+        mbps = vec![0.5, 1.0, 2.0, 4.0, 8.0];
+        scale = false;
+        codecs.retain(|c| c.bits == BitDepth::Eight);
+        if codecs.is_empty() {
+            codecs.push(CodecConfig::H264_8);
+        }
+        packings = Some(Grid::quick_packings(BitDepth::Eight));
+    } else if sources.is_empty() {
+        sources.push(Source::Procedural { width: 1280, height: 720, frames: 300, fps: 30.0 });
+    }
+    if !a.mbps.is_empty() {
+        mbps = a.mbps.clone();
+    }
+    let mut ranges = vec![RangePolicy::Sequence];
+    if a.per_frame_range {
+        ranges.push(RangePolicy::PerFrame { alpha: 0.1 });
+    }
+    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let opts = SweepOptions {
+        out: a.out.clone(),
+        codecs,
+        packings,
+        mbps,
+        scale,
+        ranges,
+        run: RunOptions { gop: a.gop, force_software: true, preset: a.preset },
+        threads,
+        policies: !a.no_policies,
+        max_frames: a.frames,
+    };
+    let start = std::time::Instant::now();
+    let cells = depthcast::sweep::run(&sources, &opts)?;
+    println!(
+        "{} cells in {:.1} s; wrote {}/report.md, summary.json, frames.csv, plots/",
+        cells.len(),
+        start.elapsed().as_secs_f64(),
+        a.out.display()
+    );
+    for c in &cells {
+        println!(
+            "{:<12} {:<8} {:>6.2} Mbit/s  best fixed {:>8.2} mm ({})",
+            c.sequence,
+            c.codec,
+            c.bitrate as f64 / 1e6,
+            c.best_fixed.1,
+            c.best_fixed.0
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,294 @@
+//! What one sweep run encodes: a packing configuration, a range policy, a codec configuration and a
+//! bitrate, each with a stable text id (used in file names, CSV rows and plots).
+
+use depthcast_codec::VideoCodec;
+use depthcast_packing::schemes::triangle;
+use depthcast_packing::{BitDepth, PackParams, RangeMode, Scheme, VbpLayout};
+
+/// How the depth range is chosen for each frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RangePolicy {
+    /// One range for the whole sequence: `near = 0.9 · min`, `far = 1.05 · max` over all frames.
+    Sequence,
+    /// Each frame's own tight range (5% margin), smoothed over time ([`depthcast_packing::RangeSmoother`]
+    /// with this narrowing rate; it widens at once). Carried in every frame's `PackParams`.
+    PerFrame {
+        /// Fraction of the gap closed per frame when the range narrows.
+        alpha: f32,
+    },
+}
+
+impl RangePolicy {
+    /// Text id (`seq`, `frame0.10`).
+    pub fn id(&self) -> String {
+        match self {
+            RangePolicy::Sequence => "seq".into(),
+            RangePolicy::PerFrame { alpha } => format!("frame{alpha:.2}"),
+        }
+    }
+}
+
+/// A packing configuration: everything that decides the frame's planes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PackingConfig {
+    /// Scheme.
+    pub scheme: Scheme,
+    /// Precision P (hue: 0).
+    pub precision: u8,
+    /// VBP layout (ignored by other schemes).
+    pub layout: VbpLayout,
+    /// Range mapping.
+    pub mode: RangeMode,
+    /// VBP low-plane amplitude (255 = full).
+    pub low_amplitude: u8,
+    /// Triangle period in levels (ignored by other schemes).
+    pub period: u32,
+    /// Quality offset (FFmpeg ROI `qoffset`, −1..=1, negative = more bits) of the high plane,
+    /// for the VBP luma layout (top half of the frame); `None` = no region of interest.
+    pub roi_high: Option<f32>,
+}
+
+impl PackingConfig {
+    /// Luma-only at the plane bit depth.
+    pub fn luma(bits: BitDepth) -> Self {
+        PackingConfig {
+            scheme: Scheme::LumaOnly,
+            precision: bits.bits(),
+            layout: VbpLayout::Chroma,
+            mode: RangeMode::Linear,
+            low_amplitude: 255,
+            period: 0,
+            roi_high: None,
+        }
+    }
+
+    /// VBP at precision `p` in `layout`.
+    pub fn vbp(p: u8, layout: VbpLayout) -> Self {
+        PackingConfig { scheme: Scheme::Vbp, precision: p, layout, ..PackingConfig::luma(BitDepth::Eight) }
+    }
+
+    /// Triangle waves at `w = 2^p` with period `period` (0 = the default for `p`).
+    pub fn triangle(p: u8, period: u32, bits: BitDepth) -> Self {
+        let period = if period == 0 { triangle::default_period(p, bits) } else { period };
+        PackingConfig { scheme: Scheme::Triangle, precision: p, period, ..PackingConfig::luma(bits) }
+    }
+
+    /// Hue colourisation.
+    pub fn hue() -> Self {
+        PackingConfig { scheme: Scheme::Hue, precision: 0, ..PackingConfig::luma(BitDepth::Eight) }
+    }
+
+    /// Text id, e.g. `vbp-luma-P14-lin-a255-roi-0.80`.
+    pub fn id(&self) -> String {
+        let mode = match self.mode {
+            RangeMode::Linear => "lin",
+            RangeMode::Disparity => "disp",
+        };
+        let mut s = match self.scheme {
+            Scheme::LumaOnly => format!("luma-P{}-{mode}", self.precision),
+            Scheme::Vbp => format!("vbp-{}-P{}-{mode}-a{}", self.layout.name(), self.precision, self.low_amplitude),
+            Scheme::Triangle => format!("triangle-P{}-np{}-{mode}", self.precision, self.period),
+            Scheme::Hue => format!("hue-{mode}"),
+        };
+        if let Some(q) = self.roi_high {
+            s.push_str(&format!("-roi{q:+.2}"));
+        }
+        s
+    }
+
+    /// Label of the scheme family for plots (`luma`, `vbp-chroma`, `vbp-luma`, `vbp-luma+roi`,
+    /// `triangle`, `hue`).
+    pub fn family(&self) -> String {
+        match self.scheme {
+            Scheme::Vbp if self.roi_high.is_some() => format!("vbp-{}+roi", self.layout.name()),
+            Scheme::Vbp => format!("vbp-{}", self.layout.name()),
+            s => s.name().to_string(),
+        }
+    }
+
+    /// The frame parameters for a `width x height` depth map over `near..far`.
+    pub fn params(&self, bits: BitDepth, width: u32, height: u32, near: f32, far: f32, index: u32) -> PackParams {
+        let mut p = PackParams::new(self.scheme, self.precision, near, far, width, height);
+        p.bit_depth = bits;
+        p.layout = self.layout;
+        p.mode = self.mode;
+        p.low_amplitude = self.low_amplitude;
+        if self.scheme == Scheme::Triangle {
+            p.period = self.period;
+        }
+        if self.scheme == Scheme::LumaOnly {
+            p.precision = bits.bits();
+        }
+        p.frame_index = index;
+        p
+    }
+}
+
+/// Codec configuration of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodecConfig {
+    /// Codec.
+    pub codec: VideoCodec,
+    /// Plane bit depth.
+    pub bits: BitDepth,
+    /// Adaptive quantisation.
+    pub aq: bool,
+}
+
+impl CodecConfig {
+    /// H.264, 8-bit, no AQ.
+    pub const H264_8: CodecConfig = CodecConfig { codec: VideoCodec::H264, bits: BitDepth::Eight, aq: false };
+    /// HEVC Main10, 10-bit, no AQ.
+    pub const HEVC_10: CodecConfig = CodecConfig { codec: VideoCodec::Hevc, bits: BitDepth::Ten, aq: false };
+
+    /// Text id, e.g. `h264-8` or `hevc-10-aq`.
+    pub fn id(&self) -> String {
+        format!("{}-{}{}", self.codec.name(), self.bits.bits(), if self.aq { "-aq" } else { "" })
+    }
+
+    /// Parses `h264-8`, `hevc-10`, with an optional `-aq`.
+    pub fn parse(s: &str) -> Option<CodecConfig> {
+        let (s, aq) = match s.strip_suffix("-aq") {
+            Some(r) => (r, true),
+            None => (s, false),
+        };
+        let (c, b) = s.split_once('-')?;
+        Some(CodecConfig { codec: VideoCodec::from_name(c)?, bits: BitDepth::from_bits(b.parse().ok()?)?, aq })
+    }
+}
+
+/// One fixed-configuration run of the grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSpec {
+    /// Index of the sequence in the sweep's inputs.
+    pub sequence: usize,
+    /// Codec configuration.
+    pub codec: CodecConfig,
+    /// Target bitrate in bit/s.
+    pub bitrate: u64,
+    /// Packing.
+    pub packing: PackingConfig,
+    /// Range policy.
+    pub range: RangePolicy,
+}
+
+impl RunSpec {
+    /// Text id without the sequence, e.g. `h264-8_2000k_vbp-luma-P14-lin-a255_seq`.
+    pub fn id(&self) -> String {
+        format!("{}_{}k_{}_{}", self.codec.id(), self.bitrate / 1000, self.packing.id(), self.range.id())
+    }
+}
+
+/// The grid of a sweep.
+#[derive(Debug, Clone)]
+pub struct Grid {
+    /// Packing configurations (their precision must suit every codec's bit depth; configurations a
+    /// codec cannot carry are skipped for it).
+    pub packings: Vec<PackingConfig>,
+    /// Codec configurations.
+    pub codecs: Vec<CodecConfig>,
+    /// Target bitrates in bit/s (already scaled to the sequence's pixel rate).
+    pub bitrates: Vec<u64>,
+    /// Range policies.
+    pub ranges: Vec<RangePolicy>,
+}
+
+/// Bitrates the issue fixes at 1280x720, 30 fps: 1, 2, 4, 8, 16, 32 Mbit/s.
+pub const DEFAULT_MBPS_720P30: [f64; 6] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
+
+/// Scales bitrates given for 1280x720 at 30 fps to another pixel rate.
+pub fn scale_bitrates(mbps_720p30: &[f64], width: u32, height: u32, fps: f64) -> Vec<u64> {
+    let k = (f64::from(width) * f64::from(height) * fps) / (1280.0 * 720.0 * 30.0);
+    mbps_720p30.iter().map(|m| (m * 1e6 * k).round() as u64).collect()
+}
+
+impl Grid {
+    /// The full default grid for one bit depth: luma-only, VBP in both layouts at several
+    /// precisions (and the luma layout with a high-plane ROI), triangle waves at two periods, hue.
+    pub fn default_packings(bits: BitDepth) -> Vec<PackingConfig> {
+        let b = bits.bits();
+        let mut v = vec![PackingConfig::luma(bits)];
+        for p in [b + 2, b + 4, b + 6, b + 8] {
+            v.push(PackingConfig::vbp(p, VbpLayout::Chroma));
+            v.push(PackingConfig::vbp(p, VbpLayout::Luma));
+        }
+        for p in [b + 4, b + 8] {
+            v.push(PackingConfig { roi_high: Some(-0.8), ..PackingConfig::vbp(p, VbpLayout::Luma) });
+        }
+        let w = b + 8;
+        v.push(PackingConfig::triangle(w, 1 << (w - 6), bits));
+        v.push(PackingConfig::triangle(w, 0, bits));
+        v.push(PackingConfig::hue());
+        v
+    }
+
+    /// The reduced grid of `--quick`.
+    pub fn quick_packings(bits: BitDepth) -> Vec<PackingConfig> {
+        let b = bits.bits();
+        vec![
+            PackingConfig::luma(bits),
+            PackingConfig::vbp(b + 4, VbpLayout::Chroma),
+            PackingConfig::vbp(b + 8, VbpLayout::Chroma),
+            PackingConfig::vbp(b + 4, VbpLayout::Luma),
+            PackingConfig::vbp(b + 8, VbpLayout::Luma),
+            PackingConfig { roi_high: Some(-0.8), ..PackingConfig::vbp(b + 6, VbpLayout::Luma) },
+            PackingConfig::triangle(b + 8, 0, bits),
+            PackingConfig::hue(),
+        ]
+    }
+
+    /// Every run for sequence `sequence`, skipping packings whose precision the codec's bit depth
+    /// does not allow.
+    pub fn runs(&self, sequence: usize) -> Vec<RunSpec> {
+        let mut v = Vec::new();
+        for &codec in &self.codecs {
+            for &bitrate in &self.bitrates {
+                for packing in &self.packings {
+                    let (lo, hi) = PackParams::precision_range(packing.scheme, codec.bits);
+                    let p = if packing.scheme == Scheme::LumaOnly { codec.bits.bits() } else { packing.precision };
+                    if p < lo || p > hi {
+                        continue;
+                    }
+                    for &range in &self.ranges {
+                        let mut packing = *packing;
+                        packing.precision = p;
+                        v.push(RunSpec { sequence, codec, bitrate, packing, range });
+                    }
+                }
+            }
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_distinct_and_parse_back() {
+        let g = Grid {
+            packings: Grid::default_packings(BitDepth::Eight),
+            codecs: vec![CodecConfig::H264_8, CodecConfig::HEVC_10],
+            bitrates: vec![1_000_000, 2_000_000],
+            ranges: vec![RangePolicy::Sequence, RangePolicy::PerFrame { alpha: 0.1 }],
+        };
+        let runs = g.runs(0);
+        let ids: std::collections::BTreeSet<String> = runs.iter().map(RunSpec::id).collect();
+        assert_eq!(ids.len(), runs.len());
+        // 8-bit precisions (P 10..16) only fit the 10-bit codec's 10..=18 where they are >= 10.
+        assert!(runs.iter().all(|r| {
+            let (lo, hi) = PackParams::precision_range(r.packing.scheme, r.codec.bits);
+            (lo..=hi).contains(&r.packing.precision)
+        }));
+        for c in [CodecConfig::H264_8, CodecConfig::HEVC_10, CodecConfig { aq: true, ..CodecConfig::H264_8 }] {
+            assert_eq!(CodecConfig::parse(&c.id()), Some(c));
+        }
+    }
+
+    #[test]
+    fn bitrates_scale_with_pixel_rate() {
+        assert_eq!(scale_bitrates(&[1.0, 32.0], 1280, 720, 30.0), vec![1_000_000, 32_000_000]);
+        assert_eq!(scale_bitrates(&[4.0], 640, 360, 30.0), vec![1_000_000]);
+    }
+}

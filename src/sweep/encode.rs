@@ -1,0 +1,258 @@
+//! Encodes a whole sequence as one stream with real rate control, decodes it, unpacks every frame
+//! with the parameters found in its SEI (as a receiver would), and measures each frame.
+
+use depthcast_codec::{Decoder, Encoder, EncoderSettings, FrameOptions, Refresh, Roi};
+use depthcast_packing::{DepthImage, Metrics, Packer, RangeSmoother, Scheme, VbpLayout, YuvFrame, tight_range};
+
+use super::config::{CodecConfig, PackingConfig, RangePolicy};
+
+/// A sequence held in memory for the sweep.
+#[derive(Debug, Clone)]
+pub struct SeqData {
+    /// Name used in outputs (folder name, or `procedural`).
+    pub name: String,
+    /// Frames per second.
+    pub fps: f64,
+    /// The frames (all the same size).
+    pub frames: Vec<DepthImage>,
+    /// Range of the whole sequence: `0.9 · min` .. `1.05 · max` of the valid depths. Errors are
+    /// measured over pixels valid within it.
+    pub near: f32,
+    /// See `near`.
+    pub far: f32,
+}
+
+impl SeqData {
+    /// Wraps frames and computes the sequence range.
+    ///
+    /// # Errors
+    /// No frames, frames of different sizes, or no valid depth at all.
+    pub fn new(name: String, fps: f64, frames: Vec<DepthImage>) -> anyhow::Result<SeqData> {
+        let first = frames.first().ok_or_else(|| anyhow::anyhow!("sequence {name} has no frames"))?;
+        let (w, h) = (first.width, first.height);
+        let (mut lo, mut hi) = (f32::INFINITY, 0.0f32);
+        for (i, f) in frames.iter().enumerate() {
+            anyhow::ensure!(
+                (f.width, f.height) == (w, h),
+                "{name}: frame {i} is {}x{}, not {w}x{h}",
+                f.width,
+                f.height
+            );
+            if let Some((a, b)) = tight_range(&f.view(), 0.0) {
+                lo = lo.min(a);
+                hi = hi.max(b);
+            }
+        }
+        anyhow::ensure!(hi > 0.0, "{name}: no frame has a valid depth");
+        Ok(SeqData { name, fps, frames, near: 0.9 * lo, far: (1.05 * hi).max(lo * 1.01) })
+    }
+
+    /// Width of the depth maps.
+    pub fn width(&self) -> u32 {
+        self.frames[0].width
+    }
+
+    /// Height of the depth maps.
+    pub fn height(&self) -> u32 {
+        self.frames[0].height
+    }
+}
+
+/// What a run records per frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameRecord {
+    /// Frame index.
+    pub frame: u32,
+    /// Packing configuration id used for this frame.
+    pub config: String,
+    /// Precision used.
+    pub precision: u8,
+    /// Whether the encoder made this frame a keyframe.
+    pub keyframe: bool,
+    /// Encoded size in bits (0 when the packet was lost).
+    pub bits: u64,
+    /// Range used for the frame.
+    pub near: f32,
+    /// Range used for the frame.
+    pub far: f32,
+    /// Whether the decoder returned the frame with valid in-band parameters.
+    pub params_ok: bool,
+    /// Errors against the source (over pixels valid in the sequence range).
+    pub metrics: Metrics,
+}
+
+/// Per-frame choice of a run: the packing configuration and whether to force a keyframe.
+pub type Choice = (PackingConfig, bool);
+
+/// Options shared by every run of a sweep.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Keyframe interval in frames.
+    pub gop: u32,
+    /// Use libx264/libx265 only (reproducible; the default for sweeps).
+    pub force_software: bool,
+    /// x264/x265 preset.
+    pub preset: String,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { gop: 60, force_software: true, preset: "ultrafast".into() }
+    }
+}
+
+/// Encodes `seq` as one stream. `choose(i)` gives frame `i`'s configuration; every configuration
+/// must produce the same frame size (a stream cannot change size). `tick` is called per frame.
+///
+/// # Errors
+/// Encoder or decoder failures, or configurations of different frame sizes.
+pub fn encode_sequence(
+    seq: &SeqData,
+    codec: CodecConfig,
+    bitrate: u64,
+    range: RangePolicy,
+    opts: &RunOptions,
+    choose: &mut dyn FnMut(usize) -> Choice,
+    tick: &dyn Fn(),
+) -> anyhow::Result<Vec<FrameRecord>> {
+    let (w, h) = (seq.width(), seq.height());
+    let first = choose(0).0.params(codec.bits, w, h, seq.near, seq.far, 0);
+    let (fw, fh) = first.frame_size();
+    let mut settings = EncoderSettings::new(codec.codec, fw, fh);
+    settings.bit_depth = codec.bits;
+    settings.bitrate = bitrate;
+    settings.fps = ((seq.fps * 1000.0).round() as u32, 1000);
+    settings.refresh = Refresh::Gop(opts.gop);
+    settings.adaptive_quant = codec.aq;
+    settings.force_software = opts.force_software;
+    settings.preset = opts.preset.clone();
+    settings.threads = 1;
+    let mut roi_any = false;
+    let n = seq.frames.len();
+    let choices: Vec<Choice> = (0..n).map(&mut *choose).collect();
+    for (c, _) in &choices {
+        roi_any |= c.roi_high.is_some();
+    }
+    settings.regions_of_interest = roi_any;
+    let mut enc = Encoder::new(&settings)?;
+    let mut dec = Decoder::new(codec.codec)?;
+    let mut packer = Packer::default();
+    let mut unpacker = Packer::default();
+    let mut frame = YuvFrame::new(fw, fh, codec.bits);
+    let mut out = DepthImage::new(w, h);
+    let mut smoother = match range {
+        RangePolicy::PerFrame { alpha } => Some(RangeSmoother::new(alpha)),
+        RangePolicy::Sequence => None,
+    };
+    let mut records: Vec<Option<FrameRecord>> = vec![None; n];
+    let mut bits = vec![0u64; n];
+    let mut keyframes = vec![false; n];
+    let mut measure = |d: depthcast_codec::DecodedFrame, records: &mut Vec<Option<FrameRecord>>| {
+        let i = d.pts as usize;
+        if i >= n {
+            return;
+        }
+        let reference = &seq.frames[i];
+        let (params_ok, metrics, used) = match d.params {
+            Ok(inb) => {
+                let p = inb.params;
+                match unpacker.unpack_into(&d.frame, &p, &mut out) {
+                    Ok(()) => (true, Metrics::compute(&reference.view(), &out.view(), seq.near, seq.far), Some(p)),
+                    Err(_) => (false, lost(reference, seq), None),
+                }
+            }
+            Err(_) => (false, lost(reference, seq), None),
+        };
+        let (c, _) = &choices[i];
+        records[i] = Some(FrameRecord {
+            frame: i as u32,
+            config: c.id(),
+            precision: c.precision,
+            keyframe: false,
+            bits: 0,
+            near: used.map_or(f32::NAN, |p| p.near),
+            far: used.map_or(f32::NAN, |p| p.far),
+            params_ok,
+            metrics,
+        });
+    };
+    let mut handle = |pkts: Vec<depthcast_codec::EncodedPacket>,
+                      dec: &mut Decoder,
+                      records: &mut Vec<Option<FrameRecord>>|
+     -> anyhow::Result<()> {
+        for p in pkts {
+            if let Ok(i) = usize::try_from(p.pts)
+                && i < n
+            {
+                bits[i] = 8 * p.data.len() as u64;
+                keyframes[i] = p.keyframe;
+            }
+            for d in dec.decode(&p.data, Some(p.pts))?.into_iter().flatten() {
+                measure(d, records);
+            }
+        }
+        Ok(())
+    };
+    for (i, (cfg, force_kf)) in choices.iter().enumerate() {
+        let (near, far) = match &mut smoother {
+            None => (seq.near, seq.far),
+            Some(s) => {
+                let (a, b) = tight_range(&seq.frames[i].view(), 0.05).unwrap_or((seq.near, seq.far));
+                let (a, b) = s.update(a, b);
+                (a.max(depthcast_packing::range::MIN_NEAR), b)
+            }
+        };
+        let p = cfg.params(codec.bits, w, h, near, far, i as u32);
+        anyhow::ensure!(p.frame_size() == (fw, fh), "configuration {} changes the frame size mid-stream", cfg.id());
+        packer.pack_into(&seq.frames[i].view(), &p, &mut frame)?;
+        let mut fo = FrameOptions { force_keyframe: *force_kf, pts: Some(i as i64), ..FrameOptions::default() };
+        if let Some(q) = cfg.roi_high
+            && cfg.scheme == Scheme::Vbp
+            && cfg.layout == VbpLayout::Luma
+        {
+            fo.rois.push(Roi { left: 0, top: 0, width: fw, height: fh / 2, qoffset: q });
+        }
+        let pkts = enc.encode(&frame, &p, &fo)?;
+        handle(pkts, &mut dec, &mut records)?;
+        tick();
+    }
+    let pkts = enc.finish()?;
+    handle(pkts, &mut dec, &mut records)?;
+    dec.send_eof()?;
+    while let Ok(Some(d)) = dec.receive_frame() {
+        measure(d, &mut records);
+    }
+    Ok(records
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut r = r.unwrap_or_else(|| FrameRecord {
+                frame: i as u32,
+                config: choices[i].0.id(),
+                precision: choices[i].0.precision,
+                keyframe: false,
+                bits: 0,
+                near: f32::NAN,
+                far: f32::NAN,
+                params_ok: false,
+                metrics: lost(&seq.frames[i], seq),
+            });
+            r.bits = bits[i];
+            r.keyframe = keyframes[i];
+            r
+        })
+        .collect())
+}
+
+/// Metrics of a frame that never arrived: every valid pixel lost.
+fn lost(reference: &DepthImage, seq: &SeqData) -> Metrics {
+    let valid = reference.data.iter().filter(|&&z| z > 0.0 && z <= seq.far).count() as u64;
+    Metrics {
+        valid_to_invalid: valid,
+        mae: f64::NAN,
+        rmse: f64::NAN,
+        max: f64::NAN,
+        p99: f64::NAN,
+        ..Metrics::default()
+    }
+}

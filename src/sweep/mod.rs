@@ -1,0 +1,410 @@
+//! Bitrate–error sweeps: encode depth sequences with every configuration of a grid through real
+//! encoders, measure every frame after decoding, derive oracles, and re-encode with policies that
+//! switch configurations so that switching costs are measured, not assumed.
+//!
+//! Outputs (in the output folder):
+//! - `runs/<sequence>/<run>.csv`: per-frame rows of each run (see [`csv`] for the columns); a run
+//!   whose file is complete is not encoded again, so an interrupted sweep resumes.
+//! - `frames.csv`: every row of every run.
+//! - `summary.json`: per sequence, codec, bitrate and range policy, the fixed configurations'
+//!   errors, the best fixed configuration, the per-frame oracles (estimates that ignore switching
+//!   cost), how the per-frame best precision moves, and the policy runs' real errors.
+//! - `plots/*.png` and `report.md`, which embeds them with tables.
+
+pub mod analysis;
+pub mod config;
+pub mod csv;
+pub mod encode;
+mod plots;
+mod report;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use depthcast_packing::{DepthImage, testdata};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use analysis::{Cell, Policy, RunResult};
+use config::{CodecConfig, Grid, PackingConfig, RangePolicy, scale_bitrates};
+use encode::{RunOptions, SeqData, encode_sequence};
+
+/// Where a sequence comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A depth sequence folder (see [`crate::sequence`]).
+    Dir(PathBuf),
+    /// The built-in procedural scene ([`testdata::game_scene`]) with a moving camera.
+    Procedural {
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+        /// Frame count.
+        frames: usize,
+        /// Frames per second.
+        fps: f64,
+    },
+}
+
+impl Source {
+    /// Loads every frame into memory (at most `max_frames`).
+    ///
+    /// # Errors
+    /// Unreadable sequences.
+    pub fn load(&self, max_frames: Option<usize>) -> anyhow::Result<SeqData> {
+        match self {
+            Source::Dir(dir) => {
+                let s = crate::sequence::Sequence::open(dir)?;
+                let n = max_frames.map_or(s.len(), |m| m.min(s.len()));
+                let frames = (0..n).map(|i| s.read_frame(i)).collect::<Result<Vec<DepthImage>, _>>()?;
+                let name = dir.file_name().map_or("sequence".into(), |n| n.to_string_lossy().into_owned());
+                SeqData::new(sanitize(&name), s.meta.fps, frames)
+            }
+            &Source::Procedural { width, height, frames, fps } => {
+                let n = max_frames.map_or(frames, |m| m.min(frames));
+                let frames = (0..n).map(|i| testdata::game_scene(width, height, i as f32 / fps as f32)).collect();
+                SeqData::new("procedural".into(), fps, frames)
+            }
+        }
+    }
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+}
+
+/// Everything a sweep needs besides its inputs.
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    /// Output folder.
+    pub out: PathBuf,
+    /// Codec configurations.
+    pub codecs: Vec<CodecConfig>,
+    /// Packing configurations; `None` = [`Grid::default_packings`] for each codec's bit depth.
+    pub packings: Option<Vec<PackingConfig>>,
+    /// Bitrates in Mbit/s at 1280x720, 30 fps.
+    pub mbps: Vec<f64>,
+    /// Scale `mbps` to each sequence's pixel rate (otherwise use them as given).
+    pub scale: bool,
+    /// Range policies.
+    pub ranges: Vec<RangePolicy>,
+    /// Encoder options.
+    pub run: RunOptions,
+    /// Worker threads (runs in parallel, one encoder thread each).
+    pub threads: usize,
+    /// Run the policy re-encodes.
+    pub policies: bool,
+    /// Use at most this many frames of each sequence.
+    pub max_frames: Option<usize>,
+}
+
+/// One encode job: a fixed configuration or a policy run.
+struct Job {
+    id: String,
+    codec: CodecConfig,
+    bitrate: u64,
+    range: RangePolicy,
+    choices: Vec<(PackingConfig, bool)>,
+}
+
+/// Runs the sweep over `sources`, writing every output, and returns the summary cells.
+///
+/// # Errors
+/// Unreadable inputs, unwritable outputs, or encoder failures (all failed runs are listed).
+pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>> {
+    std::fs::create_dir_all(opts.out.join("runs"))?;
+    let mut all_rows: Vec<csv::Row> = Vec::new();
+    let mut cells = Vec::new();
+    let mut seqs_meta = Vec::new();
+    for (si, src) in sources.iter().enumerate() {
+        let seq = src.load(opts.max_frames)?;
+        eprintln!(
+            "sequence {}/{}: {} ({}x{}, {} frames at {} fps, depth {:.3}..{:.3} m)",
+            si + 1,
+            sources.len(),
+            seq.name,
+            seq.width(),
+            seq.height(),
+            seq.frames.len(),
+            seq.fps,
+            seq.near,
+            seq.far
+        );
+        let dir = opts.out.join("runs").join(&seq.name);
+        std::fs::create_dir_all(&dir)?;
+        let bitrates = if opts.scale {
+            scale_bitrates(&opts.mbps, seq.width(), seq.height(), seq.fps)
+        } else {
+            opts.mbps.iter().map(|m| (m * 1e6).round() as u64).collect()
+        };
+        // Fixed runs.
+        let mut jobs = Vec::new();
+        for &codec in &opts.codecs {
+            let grid = Grid {
+                packings: opts.packings.clone().unwrap_or_else(|| Grid::default_packings(codec.bits)),
+                codecs: vec![codec],
+                bitrates: bitrates.clone(),
+                ranges: opts.ranges.clone(),
+            };
+            for r in grid.runs(si) {
+                jobs.push(Job {
+                    id: r.id(),
+                    codec,
+                    bitrate: r.bitrate,
+                    range: r.range,
+                    choices: vec![(r.packing, false); seq.frames.len()],
+                });
+            }
+        }
+        let known: BTreeMap<String, PackingConfig> =
+            jobs.iter().map(|j| (j.choices[0].0.id(), j.choices[0].0)).collect();
+        let fixed = execute(&seq, &dir, jobs, opts, "fixed runs")?;
+        // Policy runs over groups of equal frame size.
+        let mut policy_jobs = Vec::new();
+        let groups = group_cells(&seq, &fixed, &known);
+        if opts.policies {
+            for ((codec, bitrate, range, group), members) in &groups {
+                if members.len() < 2 {
+                    continue;
+                }
+                let runs: Vec<&RunResult> = members.iter().map(|(_, r)| r).collect();
+                let cands: Vec<PackingConfig> = members.iter().map(|(_, r)| r.packing).collect();
+                let bpp = *bitrate as f64 / (f64::from(seq.width()) * f64::from(seq.height()) * seq.fps);
+                let heur = analysis::heuristic_choice(&cands, codec.bits.bits(), bpp);
+                for policy in Policy::ALL {
+                    let ch = analysis::policy_choices(policy, &runs, opts.run.gop as usize, heur);
+                    policy_jobs.push(Job {
+                        id: format!(
+                            "{}_{}k_policy-{}-{}_{}",
+                            codec.id(),
+                            bitrate / 1000,
+                            group,
+                            policy.name(),
+                            range.id()
+                        ),
+                        codec: *codec,
+                        bitrate: *bitrate,
+                        range: *range,
+                        choices: ch.into_iter().map(|(k, kf)| (cands[k], kf)).collect(),
+                    });
+                }
+            }
+        }
+        let policy = execute(&seq, &dir, policy_jobs, opts, "policy runs")?;
+        cells.extend(summarise(&seq, &groups, &policy, opts));
+        for rows in fixed.values().chain(policy.values()) {
+            all_rows.extend(rows.iter().cloned());
+        }
+        seqs_meta.push((seq.name.clone(), seq.width(), seq.height(), seq.frames.len(), seq.fps, seq.near, seq.far));
+        // Per-sequence plots while the rows are at hand.
+        plots::sequence_plots(&opts.out, &seq, &cells, &groups)?;
+    }
+    let mut text = csv::header();
+    for r in &all_rows {
+        csv::write_row(&mut text, r);
+    }
+    std::fs::write(opts.out.join("frames.csv"), text)?;
+    let summary = serde_json::json!({
+        "note": "oracle_* values are estimates from separate fixed-configuration encodes and ignore the cost of switching; policy_* values are real single-stream encodes",
+        "sequences": seqs_meta.iter().map(|(n, w, h, f, fps, a, b)| serde_json::json!({
+            "name": n, "width": w, "height": h, "frames": f, "fps": fps, "near_m": a, "far_m": b
+        })).collect::<Vec<_>>(),
+        "cells": cells,
+    });
+    std::fs::write(opts.out.join("summary.json"), serde_json::to_string_pretty(&summary)?)?;
+    report::write(&opts.out, &cells)?;
+    Ok(cells)
+}
+
+type GroupKey = (CodecConfig, u64, RangePolicy, String);
+
+/// Groups fixed runs by (codec, bitrate, range, frame-size group), keeping run ids.
+fn group_cells(
+    seq: &SeqData,
+    fixed: &BTreeMap<String, Vec<csv::Row>>,
+    known: &BTreeMap<String, PackingConfig>,
+) -> Vec<(GroupKey, Vec<(String, RunResult)>)> {
+    let mut out: Vec<(GroupKey, Vec<(String, RunResult)>)> = Vec::new();
+    for (id, rows) in fixed {
+        let Some(first) = rows.first() else { continue };
+        let Some(&packing) = known.get(&first.rec.config) else { continue };
+        let codec = CodecConfig::parse(&first.codec).expect("codec id written by this sweep");
+        let range = if first.range == "seq" {
+            RangePolicy::Sequence
+        } else {
+            RangePolicy::PerFrame { alpha: first.range.trim_start_matches("frame").parse().unwrap_or(0.1) }
+        };
+        let p = packing.params(codec.bits, seq.width(), seq.height(), seq.near, seq.far, 0);
+        let group = if p.frame_size().1 > seq.height().next_multiple_of(2) { "tall" } else { "frame" }.to_string();
+        let key = (codec, first.bitrate, range, group);
+        let rr = RunResult::from_rows(packing, rows);
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push((id.clone(), rr)),
+            None => out.push((key, vec![(id.clone(), rr)])),
+        }
+    }
+    out
+}
+
+/// Runs the jobs not already complete on disk, in parallel, and returns every job's rows.
+fn execute(
+    seq: &SeqData,
+    dir: &Path,
+    jobs: Vec<Job>,
+    opts: &SweepOptions,
+    what: &str,
+) -> anyhow::Result<BTreeMap<String, Vec<csv::Row>>> {
+    let n = seq.frames.len();
+    let mut done = BTreeMap::new();
+    let mut pending = Vec::new();
+    for job in jobs {
+        let path = dir.join(format!("{}.csv", job.id));
+        match csv::read(&path) {
+            Ok(rows) if rows.len() == n => {
+                done.insert(job.id.clone(), rows);
+            }
+            _ => pending.push(job),
+        }
+    }
+    if pending.is_empty() {
+        if !done.is_empty() {
+            eprintln!("  {what}: all {} already on disk", done.len());
+        }
+        return Ok(done);
+    }
+    eprintln!("  {what}: {} to encode, {} already on disk", pending.len(), done.len());
+    let pb = ProgressBar::new((pending.len() * n) as u64);
+    pb.set_style(
+        ProgressStyle::with_template("  {elapsed_precise} [{bar:40}] {pos}/{len} frames  ETA {eta}  {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let queue = Mutex::new(pending.into_iter());
+    let results = Mutex::new(BTreeMap::new());
+    let failures = Mutex::new(Vec::new());
+    let threads = opts.threads.max(1);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                loop {
+                    let Some(job) = queue.lock().expect("queue").next() else { break };
+                    pb.set_message(job.id.clone());
+                    let mut choose = |i: usize| job.choices[i];
+                    let res =
+                        encode_sequence(seq, job.codec, job.bitrate, job.range, &opts.run, &mut choose, &|| pb.inc(1));
+                    match res.and_then(|recs| {
+                        let rows: Vec<csv::Row> = recs
+                            .into_iter()
+                            .map(|rec| csv::Row {
+                                sequence: seq.name.clone(),
+                                codec: job.codec.id(),
+                                bitrate: job.bitrate,
+                                run: job.id.clone(),
+                                range: job.range.id(),
+                                family: job.choices[rec.frame as usize].0.family(),
+                                rec,
+                            })
+                            .collect();
+                        let mut text = csv::header();
+                        for r in &rows {
+                            csv::write_row(&mut text, r);
+                        }
+                        let path = dir.join(format!("{}.csv", job.id));
+                        let tmp = path.with_extension("csv.tmp");
+                        std::fs::write(&tmp, text)?;
+                        std::fs::rename(&tmp, &path)?;
+                        Ok(rows)
+                    }) {
+                        Ok(rows) => {
+                            results.lock().expect("results").insert(job.id.clone(), rows);
+                        }
+                        Err(e) => failures.lock().expect("failures").push(format!("{}: {e:#}", job.id)),
+                    }
+                }
+            });
+        }
+    });
+    pb.finish_and_clear();
+    let failures = failures.into_inner().expect("failures");
+    anyhow::ensure!(failures.is_empty(), "{} runs failed:\n  {}", failures.len(), failures.join("\n  "));
+    done.extend(results.into_inner().expect("results"));
+    Ok(done)
+}
+
+/// Summary cells of one sequence.
+fn summarise(
+    seq: &SeqData,
+    groups: &[(GroupKey, Vec<(String, RunResult)>)],
+    policy: &BTreeMap<String, Vec<csv::Row>>,
+    opts: &SweepOptions,
+) -> Vec<Cell> {
+    let mut cells: BTreeMap<(String, u64, String), Cell> = BTreeMap::new();
+    for ((codec, bitrate, range, group), members) in groups {
+        let key = (codec.id(), *bitrate, range.id());
+        let cell = cells.entry(key.clone()).or_insert_with(|| Cell {
+            sequence: seq.name.clone(),
+            codec: key.0.clone(),
+            bitrate: *bitrate,
+            range: key.2.clone(),
+            fixed_mae_mm: BTreeMap::new(),
+            fixed_rate_ratio: BTreeMap::new(),
+            best_per_family: BTreeMap::new(),
+            best_fixed: (String::new(), f64::INFINITY),
+            oracle_per_family_mm: BTreeMap::new(),
+            oracle_movement: BTreeMap::new(),
+            oracle_per_group_mm: BTreeMap::new(),
+            policy_mae_mm: BTreeMap::new(),
+            policy_rate_ratio: BTreeMap::new(),
+        });
+        for (_, r) in members {
+            let id = r.packing.id();
+            let mae = r.mean_mae() * 1e3;
+            cell.fixed_mae_mm.insert(id.clone(), mae);
+            cell.fixed_rate_ratio.insert(id.clone(), r.bitrate(seq.fps) / *bitrate as f64);
+            let fam = r.packing.family();
+            let better = cell.best_per_family.get(&fam).is_none_or(|(_, m)| mae < *m);
+            if better {
+                cell.best_per_family.insert(fam, (id.clone(), mae));
+            }
+            if mae < cell.best_fixed.1 {
+                cell.best_fixed = (id, mae);
+            }
+        }
+        // Per-family oracle over precisions (families never span groups).
+        let mut fams: BTreeMap<String, Vec<&RunResult>> = BTreeMap::new();
+        for (_, r) in members {
+            fams.entry(r.packing.family()).or_default().push(r);
+        }
+        for (fam, runs) in fams {
+            if runs.len() < 2 {
+                continue;
+            }
+            let o = analysis::per_frame_oracle(&runs);
+            let est = analysis::mean(o.iter().enumerate().map(|(i, &k)| runs[k].mae[i])) * 1e3;
+            let ps: Vec<u8> = o.iter().map(|&k| runs[k].packing.precision).collect();
+            cell.oracle_per_family_mm.insert(fam.clone(), est);
+            cell.oracle_movement.insert(fam, analysis::movement(&ps));
+        }
+        let runs: Vec<&RunResult> = members.iter().map(|(_, r)| r).collect();
+        let o = analysis::per_frame_oracle(&runs);
+        cell.oracle_per_group_mm
+            .insert(group.clone(), analysis::mean(o.iter().enumerate().map(|(i, &k)| runs[k].mae[i])) * 1e3);
+        for p in Policy::ALL {
+            let id = format!("{}_{}k_policy-{}-{}_{}", codec.id(), bitrate / 1000, group, p.name(), range.id());
+            if let Some(rows) = policy.get(&id) {
+                let mae: Vec<f64> = rows.iter().map(|r| r.rec.metrics.mae).collect();
+                let bits: u64 = rows.iter().map(|r| r.rec.bits).sum();
+                let worst = mae.iter().copied().filter(|x| x.is_finite()).fold(0.0, f64::max);
+                let m = analysis::mean(mae.iter().map(|&x| if x.is_finite() { x } else { worst })) * 1e3;
+                cell.policy_mae_mm.insert(format!("{group}/{}", p.name()), m);
+                cell.policy_rate_ratio.insert(
+                    format!("{group}/{}", p.name()),
+                    bits as f64 / rows.len().max(1) as f64 * seq.fps / *bitrate as f64,
+                );
+            }
+        }
+    }
+    let _ = opts;
+    cells.into_values().collect()
+}

@@ -1,0 +1,119 @@
+//! `report.md`: the sweep's tables with its plots embedded.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::analysis::Cell;
+
+fn mm(v: f64) -> String {
+    if v.is_finite() { format!("{v:.2}") } else { "–".into() }
+}
+
+/// Writes `report.md` into `out`.
+pub(super) fn write(out: &Path, cells: &[Cell]) -> anyhow::Result<()> {
+    let mut s = String::new();
+    let _ = writeln!(s, "# depthcast sweep report\n");
+    let _ = writeln!(
+        s,
+        "MAE in millimetres over pixels valid in the sequence range, mean over frames. Every run \
+         encodes the whole sequence as one stream with real rate control. *Oracle* columns are \
+         estimates from separate fixed-configuration encodes: they ignore what switching costs. \
+         *Policy* columns are real single-stream re-encodes that switch configurations.\n"
+    );
+    let seqs: BTreeSet<&str> = cells.iter().map(|c| c.sequence.as_str()).collect();
+    for seq in seqs {
+        let _ = writeln!(s, "## {seq}\n");
+        let codecs: BTreeSet<(&str, &str)> =
+            cells.iter().filter(|c| c.sequence == seq).map(|c| (c.codec.as_str(), c.range.as_str())).collect();
+        for (codec, range) in codecs {
+            let cs: Vec<&Cell> =
+                cells.iter().filter(|c| c.sequence == seq && c.codec == codec && c.range == range).collect();
+            let fams: BTreeSet<&str> = cs.iter().flat_map(|c| c.best_per_family.keys().map(String::as_str)).collect();
+            let pols: BTreeSet<&str> = cs.iter().flat_map(|c| c.policy_mae_mm.keys().map(String::as_str)).collect();
+            let groups: BTreeSet<&str> =
+                cs.iter().flat_map(|c| c.oracle_per_group_mm.keys().map(String::as_str)).collect();
+            let _ = writeln!(s, "### {codec}, range `{range}`\n");
+            let _ = write!(s, "| Mbit/s |");
+            for f in &fams {
+                let _ = write!(s, " {f} |");
+            }
+            let _ = write!(s, " best fixed |");
+            for g in &groups {
+                let _ = write!(s, " oracle {g} (est.) |");
+            }
+            for p in &pols {
+                let _ = write!(s, " policy {p} |");
+            }
+            let _ = writeln!(s);
+            let _ = writeln!(s, "|{}", "---|".repeat(2 + fams.len() + groups.len() + pols.len()));
+            for c in &cs {
+                let _ = write!(s, "| {:.2} |", c.bitrate as f64 / 1e6);
+                for f in &fams {
+                    match c.best_per_family.get(*f) {
+                        Some((id, m)) => {
+                            let p = id.split("-P").nth(1).and_then(|t| t.split('-').next()).unwrap_or("");
+                            let _ = write!(
+                                s,
+                                " {}{} |",
+                                mm(*m),
+                                if p.is_empty() { String::new() } else { format!(" (P{p})") }
+                            );
+                        }
+                        None => {
+                            let _ = write!(s, " – |");
+                        }
+                    }
+                }
+                let _ = write!(s, " {} `{}` |", mm(c.best_fixed.1), c.best_fixed.0);
+                for g in &groups {
+                    let _ = write!(s, " {} |", mm(c.oracle_per_group_mm.get(*g).copied().unwrap_or(f64::NAN)));
+                }
+                for p in &pols {
+                    let _ = write!(s, " {} |", mm(c.policy_mae_mm.get(*p).copied().unwrap_or(f64::NAN)));
+                }
+                let _ = writeln!(s);
+            }
+            let _ = writeln!(s, "\nHow the per-frame best precision moves (per family, oracle over precisions):\n");
+            let _ = writeln!(
+                s,
+                "| Mbit/s | family | oracle MAE (est.) | switches | switch rate | mean \\|ΔP\\| | max \\|ΔP\\| | distinct P |"
+            );
+            let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
+            for c in &cs {
+                for (fam, m) in &c.oracle_movement {
+                    let _ = writeln!(
+                        s,
+                        "| {:.2} | {fam} | {} | {} | {:.2} | {:.2} | {} | {} |",
+                        c.bitrate as f64 / 1e6,
+                        mm(c.oracle_per_family_mm.get(fam).copied().unwrap_or(f64::NAN)),
+                        m.switches,
+                        m.switch_rate,
+                        m.mean_step,
+                        m.max_step,
+                        m.distinct
+                    );
+                }
+            }
+            let _ = writeln!(s);
+            if range == "seq" {
+                for (name, alt) in [
+                    (format!("error_vs_bitrate_{seq}_{codec}.png"), "error vs bitrate"),
+                    (format!("error_vs_precision_{seq}_{codec}_vbp-luma.png"), "error vs precision, VBP luma layout"),
+                    (
+                        format!("error_vs_precision_{seq}_{codec}_vbp-chroma.png"),
+                        "error vs precision, VBP chroma layout",
+                    ),
+                    (format!("oracle_precision_{seq}_{codec}_vbp-luma.png"), "per-frame best precision"),
+                    (format!("oracle_precision_{seq}_{codec}_vbp-chroma.png"), "per-frame best precision"),
+                ] {
+                    if out.join("plots").join(&name).exists() {
+                        let _ = writeln!(s, "![{alt}](plots/{name})\n");
+                    }
+                }
+            }
+        }
+    }
+    std::fs::write(out.join("report.md"), s)?;
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! The sweep on a small procedural sequence with the real libx264: oracle by construction, error
+//! falling with bitrate, a pinned CSV schema, and resuming.
+
+use std::path::PathBuf;
+
+use depthcast::sweep::analysis::{RunResult, per_frame_oracle};
+use depthcast::sweep::config::{CodecConfig, PackingConfig, RangePolicy};
+use depthcast::sweep::encode::RunOptions;
+use depthcast::sweep::{Source, SweepOptions, csv};
+use depthcast_packing::{BitDepth, VbpLayout};
+
+fn options(out: PathBuf) -> SweepOptions {
+    SweepOptions {
+        out,
+        codecs: vec![CodecConfig::H264_8],
+        packings: Some(vec![
+            PackingConfig::luma(BitDepth::Eight),
+            PackingConfig::vbp(12, VbpLayout::Chroma),
+            PackingConfig::vbp(10, VbpLayout::Luma),
+            PackingConfig::vbp(14, VbpLayout::Luma),
+        ]),
+        mbps: vec![0.05, 0.2, 0.8],
+        scale: false,
+        ranges: vec![RangePolicy::Sequence],
+        run: RunOptions { gop: 8, ..RunOptions::default() },
+        threads: 2,
+        policies: true,
+        max_frames: None,
+    }
+}
+
+#[test]
+fn sweep_oracles_rates_schema_and_resume() {
+    let out = std::env::temp_dir().join(format!("depthcast-sweep-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let sources = [Source::Procedural { width: 96, height: 64, frames: 24, fps: 30.0 }];
+    let opts = options(out.clone());
+    let cells = depthcast::sweep::run(&sources, &opts).unwrap();
+    assert_eq!(cells.len(), 3, "one cell per bitrate");
+
+    // The schema is pinned: changing a column is a breaking change for users' scripts.
+    assert_eq!(
+        csv::COLUMNS.join(","),
+        "sequence,codec,bitrate_bps,run,range,frame,config,family,precision,keyframe,bits,near_m,far_m,params_ok,\
+         valid,mae_m,rmse_m,max_m,p99_m,mean_rel,psnr_db,valid_to_invalid,invalid_to_valid"
+    );
+    let rows = csv::read(&out.join("frames.csv")).unwrap();
+    // 4 fixed runs x 3 bitrates + policy runs (5 policies for each group of >= 2 configurations).
+    assert!(rows.len() >= 4 * 3 * 24, "{} rows", rows.len());
+    assert!(rows.iter().all(|r| r.rec.params_ok), "every frame carried its parameters in-band");
+
+    // The per-frame oracle is never worse than any fixed configuration on any frame.
+    for &bitrate in &[50_000u64, 200_000, 800_000] {
+        let runs: Vec<RunResult> = opts
+            .packings
+            .as_ref()
+            .unwrap()
+            .iter()
+            .filter(|p| p.layout == VbpLayout::Luma && p.scheme == depthcast_packing::Scheme::Vbp)
+            .map(|p| {
+                let mine: Vec<csv::Row> = rows
+                    .iter()
+                    .filter(|r| r.bitrate == bitrate && !r.run.contains("policy") && r.rec.config == p.id())
+                    .cloned()
+                    .collect();
+                assert_eq!(mine.len(), 24, "{} at {bitrate}", p.id());
+                RunResult::from_rows(*p, &mine)
+            })
+            .collect();
+        let refs: Vec<&RunResult> = runs.iter().collect();
+        let oracle = per_frame_oracle(&refs);
+        for (i, &k) in oracle.iter().enumerate() {
+            for r in &runs {
+                assert!(runs[k].mae[i] <= r.mae[i], "frame {i}: oracle {} > {}", runs[k].mae[i], r.mae[i]);
+            }
+        }
+        let cell = cells.iter().find(|c| c.bitrate == bitrate).unwrap();
+        let est = cell.oracle_per_family_mm["vbp-luma"];
+        let best = cell.best_per_family["vbp-luma"].1;
+        assert!(est <= best + 1e-9, "oracle estimate {est} above best fixed {best}");
+        assert!(cell.policy_mae_mm.keys().any(|k| k.ends_with("oracle-frame")), "{:?}", cell.policy_mae_mm);
+    }
+
+    // Luma-only error falls as the bitrate rises (4x steps).
+    let luma: Vec<f64> = cells.iter().map(|c| c.fixed_mae_mm["luma-P8-lin"]).collect();
+    assert!(luma[0] > luma[1] && luma[1] > luma[2], "luma MAE by bitrate: {luma:?}");
+
+    // Resuming re-encodes nothing and reproduces the summary.
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    let run_file = std::fs::read_dir(out.join("runs/procedural")).unwrap().next().unwrap().unwrap().path();
+    let before = std::fs::metadata(&run_file).unwrap().modified().unwrap();
+    depthcast::sweep::run(&sources, &opts).unwrap();
+    assert_eq!(std::fs::metadata(&run_file).unwrap().modified().unwrap(), before, "a complete run was re-encoded");
+    assert_eq!(std::fs::read_to_string(out.join("summary.json")).unwrap(), summary);
+    for p in ["report.md", "plots/error_vs_bitrate_procedural_h264-8.png"] {
+        assert!(out.join(p).exists(), "{p} missing");
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}
