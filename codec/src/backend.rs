@@ -97,6 +97,11 @@ pub(crate) fn options(s: &EncoderSettings, b: Backend) -> Result<Vec<(String, St
             if s.rate_control == RateControl::Lossless {
                 o.push(("qp", "0".into()));
             }
+            if s.rate_control == RateControl::Cbr {
+                // True CBR: HRD signalling and filler data, so easy (depth) content still fills
+                // the channel it was given instead of undershooting by 15 %.
+                o.push(("nal-hrd", "cbr".into()));
+            }
         }
         (Backend::Software, VideoCodec::Hevc) => {
             o.push(("preset", s.preset.clone()));
