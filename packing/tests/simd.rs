@@ -471,3 +471,51 @@ fn fused_kernels_compose_the_separate_ones() {
         }
     }
 }
+
+/// Hand-made constants that [`Quant::new`] and [`Split::new`] never give (a scale that lets `n`
+/// pass 1, uneven low ranges, odd steps): the SIMD kernels may take other paths for them, but the
+/// output must still be scalar's.
+#[test]
+fn row_kernels_match_scalar_for_unusual_constants() {
+    let levels = simd_levels();
+    let mut rng = Rng::new(7);
+    for iter in 0..300 {
+        let (p, mut quant, mut split) = random_consts(&mut rng);
+        match iter % 4 {
+            0 => quant.scale *= 1.5,
+            1 => quant.scale *= 0.75,
+            2 => split.step *= 1.3,
+            _ => {
+                split.low_max = split.low_max.saturating_sub(1 + rng.below(3));
+                split.base = rng.below(40);
+            }
+        }
+        split.inv_step = 1.0 / split.step;
+        let n = rng.below(60) as usize;
+        let src: Vec<f32> = (0..n).map(|_| random_depth(&mut rng, p.near, p.far)).collect();
+        let hi: Vec<u16> = (0..n).map(|_| rng.u32() as u16).collect();
+        let lo: Vec<u16> = (0..n).map(|_| rng.u32() as u16).collect();
+        let q_a: Vec<u32> = (0..2 * n).map(|_| random_level(&mut rng, &p, false)).collect();
+        let q_b: Vec<u32> = (0..2 * n).map(|_| random_level(&mut rng, &p, false)).collect();
+        let run = |l: CpuLevel| {
+            let mut q = vec![0u32; n];
+            let mut h = vec![0u16; n];
+            let mut o = vec![0u16; n];
+            simd::quantise_high_row(l, &quant, &split, &src, &mut q, &mut h);
+            simd::quantise_split_row(l, &quant, &split, &src, &mut h, &mut o);
+            let mut b = vec![0u16; n];
+            simd::block_low_row(l, &split, &q_a, &q_b, &mut b);
+            let mut out = vec![0f32; 2 * n];
+            let (x, y) = out.split_at_mut(n);
+            simd::unpack_row(l, &split, &quant, &hi, &lo, x);
+            simd::unpack_row_half(l, &split, &quant, &hi, &lo[..n.div_ceil(2)], y);
+            let mut q2 = vec![0u32; n];
+            simd::quantise_row(l, &quant, &src, &mut q2);
+            (q, h, o, b, q2, out.iter().map(|z| z.to_bits()).collect::<Vec<_>>())
+        };
+        let want = run(CpuLevel::Scalar);
+        for &level in &levels {
+            assert_eq!(want, run(level), "{}: iteration {iter}: {quant:?} {split:?}", level.name());
+        }
+    }
+}

@@ -1,15 +1,17 @@
-//! AVX2 row kernels: 8 lanes per step, the scalar kernels of [`crate::kernels`] for the tails.
+//! AVX2 row kernels: 8 lanes per step (two steps per loop where 16 codes pack into one store),
+//! the scalar kernels of [`crate::kernels`] for the tails.
 //!
 //! Every kernel gives the scalar kernel's output bit for bit. The float steps are the scalar ones
 //! in the same order, with no fused multiply-add (`_mm256_div_ps` where scalar divides), and
-//! `round_ties_even` is `_mm256_cvtps_epi32` under the default MXCSR rounding (Rust code never runs
-//! with another) or `_mm256_round_ps` with `_MM_FROUND_TO_NEAREST_INT`. Validity tests use ordered
-//! compares, so NaN is invalid as in [`Quant::level`].
+//! `round_ties_even` is `_mm256_cvtps_epi32` under the default MXCSR rounding (Rust code never
+//! runs with another) or `_mm256_round_ps` with `_MM_FROUND_TO_NEAREST_INT`.
 //!
-//! Domain: constants from [`Quant::new`] and [`Split::new`] (so `qspan < 2^31`, `low_bits < 32`),
-//! any `f32` depth, any `u16` code, and for [`block_low_row`] levels below `2^29` (so the block
-//! sum fits an `i32`); every level a valid [`crate::PackParams`] produces is below `2^21`.
-//! [`dequantise_row`], [`high_row`] and [`split_row`] match for every `u32`.
+//! Where a shortcut holds only for the constants that [`Quant::new`] and [`Split::new`] produce
+//! (checked once per row by [`QuantV::fast`], [`SplitV::fast`] and friends, with the reason next
+//! to each check), a row whose constants fail the check runs the scalar kernel instead, so the
+//! output matches for any constants. The inputs may be anything: every `f32` depth, every `u16`
+//! code, and every `u32` level except in [`block_low_row`], which needs levels below `2^29` (its
+//! block sums must fit an `i32`; every level a valid [`crate::PackParams`] gives is below `2^20`).
 
 use core::arch::x86_64::*;
 
@@ -18,12 +20,28 @@ use crate::kernels::{self, Quant, Split};
 /// Number of lanes per step.
 const LANES: usize = 8;
 
+/// `2^24`: integers below it are exact in f32.
+const F32_EXACT: u64 = 1 << 24;
+
+/// Runs `$f::<DISP, CLAMP>($args)` with the two flags known at compile time.
+macro_rules! with_flags {
+    ($f:ident($($arg:expr),*), $disp:expr, $clamp:expr) => {
+        match ($disp, $clamp) {
+            (false, false) => $f::<false, false>($($arg),*),
+            (false, true) => $f::<false, true>($($arg),*),
+            (true, false) => $f::<true, false>($($arg),*),
+            (true, true) => $f::<true, true>($($arg),*),
+        }
+    };
+}
+
 /// [`Quant`] broadcast to every lane.
 #[derive(Clone, Copy)]
 struct QuantV {
     near: __m256,
     inv_near: __m256,
-    far: __m256,
+    /// `far`'s bits with the sign bit flipped, for the validity test in [`QuantV::level`].
+    far_key: __m256i,
     scale: __m256,
     span: __m256,
     q0: __m256i,
@@ -38,7 +56,7 @@ impl QuantV {
         QuantV {
             near: _mm256_set1_ps(c.near),
             inv_near: _mm256_set1_ps(c.inv_near),
-            far: _mm256_set1_ps(c.far),
+            far_key: _mm256_set1_epi32((c.far.to_bits() ^ 0x8000_0000) as i32),
             scale: _mm256_set1_ps(c.scale),
             span: _mm256_set1_ps(c.span),
             q0: _mm256_set1_epi32(c.q0 as i32),
@@ -47,32 +65,50 @@ impl QuantV {
         }
     }
 
-    /// [`Quant::level`] of 8 depths; `DISP` is [`Quant::disparity`].
+    /// Whether [`QuantV::level`] applies to `c`, and if so whether it must clamp `n` to 1:
+    /// - `far > 0`, so "`0 < z ≤ far`" is one unsigned compare of bit patterns;
+    /// - `scale > 0`, so `n` grows with `z` and its largest valid value is the one at `far`; when
+    ///   that is at most 1 (the usual case), `min(n, 1)` changes nothing and is skipped;
+    /// - levels below `2^24`, so the conversions cannot overflow.
+    ///
+    /// Returns `(disparity, clamp_hi)`.
+    fn fast(c: &Quant) -> Option<(bool, bool)> {
+        let ok = c.far > 0.0 && c.scale > 0.0 && c.qspan >= 0.0 && u64::from(c.q0) + (c.qspan as u64) < F32_EXACT;
+        if !ok {
+            return None;
+        }
+        // The same float steps as `Quant::level` at z = far.
+        let n_max = if c.disparity { (c.inv_near - 1.0 / c.far) * c.scale } else { (c.far - c.near) * c.scale };
+        Some((c.disparity, n_max > 1.0 || n_max.is_nan()))
+    }
+
+    /// The largest level [`Quant::level`] gives (for constants that pass [`QuantV::fast`]).
+    fn max_level(c: &Quant) -> u64 {
+        u64::from(c.q0) + c.qspan.round_ties_even() as u64
+    }
+
+    /// [`Quant::level`] of 8 depths. `DISP` is [`Quant::disparity`]; `CLAMP` is whether `n` may
+    /// exceed 1 (see [`QuantV::fast`]).
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn level<const DISP: bool>(&self, z: __m256) -> __m256i {
-        let zero = _mm256_setzero_ps();
-        let one = _mm256_set1_ps(1.0);
-        // `z > 0 && z <= far`, false for NaN (ordered, non-signalling compares).
-        let valid = _mm256_and_ps(_mm256_cmp_ps::<_CMP_GT_OQ>(z, zero), _mm256_cmp_ps::<_CMP_LE_OQ>(z, self.far));
+    fn level<const DISP: bool, const CLAMP: bool>(&self, z: __m256) -> __m256i {
+        // `z > 0 && z <= far` (false for NaN): positive floats order as their bit patterns, and
+        // every other pattern (zero, negative, NaN above +inf) falls outside, so the test is
+        // `bits − 1 < far_bits` unsigned; adding 2^31 − 1 is `−1` and a sign flip, which turns the
+        // unsigned compare into the signed one AVX2 has.
+        let key = _mm256_add_epi32(_mm256_castps_si256(z), _mm256_set1_epi32(0x7fff_ffff));
+        let valid = _mm256_cmpgt_epi32(self.far_key, key);
         let n = if DISP {
-            _mm256_mul_ps(_mm256_sub_ps(self.inv_near, _mm256_div_ps(one, z)), self.scale)
+            _mm256_mul_ps(_mm256_sub_ps(self.inv_near, _mm256_div_ps(_mm256_set1_ps(1.0), z)), self.scale)
         } else {
             _mm256_mul_ps(_mm256_sub_ps(z, self.near), self.scale)
         };
-        // `n.max(0.0).min(1.0)`: `max_ps(a, b)` returns `b` when either is NaN, so a NaN `n`
-        // (only possible in invalid lanes, which are zeroed below) becomes 0 as in scalar.
-        let n = _mm256_min_ps(_mm256_max_ps(n, zero), one);
+        // `n.max(0.0).min(1.0)`. In valid lanes `n` is never NaN (at worst −inf, from 1/z = inf),
+        // so operand order does not matter; invalid lanes are zeroed below.
+        let n = _mm256_max_ps(n, _mm256_setzero_ps());
+        let n = if CLAMP { _mm256_min_ps(n, _mm256_set1_ps(1.0)) } else { n };
         let q = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(n, self.qspan)), self.q0);
-        _mm256_and_si256(q, _mm256_castps_si256(valid))
-    }
-
-    /// [`Quant::depth`] of 8 levels below `2^24` that are either 0 or at least `q0`.
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    fn depth_small<const DISP: bool>(&self, q: __m256i, invalid: __m256i) -> __m256 {
-        let n = _mm256_cvtepi32_ps(_mm256_sub_epi32(q, self.q0));
-        self.depth_of_index::<DISP>(n, invalid)
+        _mm256_and_si256(q, valid)
     }
 
     /// [`Quant::depth`] of 8 arbitrary levels.
@@ -108,6 +144,8 @@ impl QuantV {
 #[derive(Clone, Copy)]
 struct SplitV {
     shift: __m128i,
+    /// `31 − low_bits`: moves the parity bit of the high code to the sign bit.
+    parity_shift: __m128i,
     low_max: __m256i,
     low_max_f: __m256,
     base: __m256i,
@@ -125,6 +163,7 @@ impl SplitV {
     fn new(s: &Split) -> SplitV {
         SplitV {
             shift: _mm_cvtsi32_si128(s.low_bits as i32),
+            parity_shift: _mm_cvtsi32_si128(31i32.wrapping_sub(s.low_bits as i32)),
             low_max: _mm256_set1_epi32(s.low_max as i32),
             low_max_f: _mm256_set1_ps(s.low_max as f32),
             base: _mm256_set1_epi32(s.base as i32),
@@ -137,6 +176,18 @@ impl SplitV {
         }
     }
 
+    /// Whether the shortcuts of [`SplitV::low_code_fast`] apply: `low_max = 2^L − 1` (so folding
+    /// is an xor and `hi << L | t` is a sum), and every low code fits a u16 (so narrowing needs
+    /// no mask).
+    fn fast(s: &Split) -> bool {
+        if s.low_bits > 16 || s.low_max != (1 << s.low_bits) - 1 || s.step.is_nan() || s.step < 0.0 {
+            return false;
+        }
+        // The largest code: folded values are at most `low_max`, and rounding is monotonic.
+        let top = (s.low_max as f32 * s.step).round_ties_even();
+        top < F32_EXACT as f32 && u64::from(s.base) + top as u64 <= 0xffff
+    }
+
     /// `q >> low_bits`.
     #[target_feature(enable = "avx2")]
     #[inline]
@@ -144,34 +195,59 @@ impl SplitV {
         _mm256_srl_epi32(q, self.shift)
     }
 
-    /// [`Split::low_code`] of 8 levels (in the low 16 bits of each lane; the lanes are below
-    /// `2^16` for constants from [`Split::new`]).
+    /// [`Split::low_code`] of 8 levels for any constants (in the low 16 bits of each lane; the
+    /// lanes are below `2^16` for constants from [`Split::new`]).
     #[target_feature(enable = "avx2")]
     #[inline]
     fn low_code(&self, hi: __m256i, q: __m256i) -> __m256i {
         let t = _mm256_and_si256(q, self.low_max);
         let folded = _mm256_blendv_epi8(t, _mm256_sub_epi32(self.low_max, t), odd(hi));
-        // `folded as f32` is exact (folded ≤ low_max < 2^31); the product is non-negative and at
-        // most `span`, so the rounding conversion cannot overflow.
+        self.code_of_folded(folded)
+    }
+
+    /// [`Split::low_code`] of 8 levels, for constants that pass [`SplitV::fast`]: with
+    /// `low_max = 2^L − 1`, `low_max − t = t ^ low_max`, so the fold is `(q ^ m) & low_max` where
+    /// `m` is all ones when bit `L` of `q` (the high code's parity) is set.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn low_code_fast(&self, q: __m256i) -> __m256i {
+        let m = _mm256_srai_epi32::<31>(_mm256_sll_epi32(q, self.parity_shift));
+        self.code_of_folded(_mm256_and_si256(_mm256_xor_si256(q, m), self.low_max))
+    }
+
+    /// `base + round(folded · step)`.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn code_of_folded(&self, folded: __m256i) -> __m256i {
+        // `folded as f32` is exact (folded ≤ low_max); the product is non-negative and at most
+        // about `span`, so the rounding conversion cannot overflow.
         let r = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_cvtepi32_ps(folded), self.step));
         _mm256_add_epi32(self.base, r)
     }
 
-    /// [`Split::merge`] of 8 high and 8 low codes (zero-extended u16).
+    /// [`Split::merge`] of 8 high and 8 low codes (zero-extended u16), for any constants.
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn merge(&self, hi: __m256i, lo: __m256i) -> (__m256i, __m256i) {
+    fn merge(&self, hi: __m256i, lo: __m256i) -> __m256i {
         // Signed compare is fine: both sides are below 2^16.
         let invalid = _mm256_cmpgt_epi32(self.half_guard, hi);
         let hi = _mm256_min_epu32(_mm256_max_epu32(hi, self.guard), self.max_code);
-        let d = _mm256_mul_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(lo), self.base_f), self.inv_step);
-        // Round, then clamp in float as scalar does; the clamped value is a small whole number,
-        // so truncating conversion is exact.
-        let d = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(d);
-        let f = _mm256_cvttps_epi32(_mm256_min_ps(_mm256_max_ps(d, _mm256_setzero_ps()), self.low_max_f));
+        let f = self.low_value(lo);
+        let f = _mm256_cvttps_epi32(f);
         let t = _mm256_blendv_epi8(f, _mm256_sub_epi32(self.low_max, f), odd(hi));
         let q = _mm256_or_si256(_mm256_sll_epi32(hi, self.shift), t);
-        (_mm256_andnot_si256(invalid, q), invalid)
+        _mm256_andnot_si256(invalid, q)
+    }
+
+    /// The unfolded low value of 8 low codes, `round((lo − base) · inv_step)` clamped to
+    /// `[0, low_max]`, as whole-number floats. Clamping before rounding gives the same as
+    /// scalar's rounding before clamping: the bounds are whole numbers and rounding is monotonic.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn low_value(&self, lo: __m256i) -> __m256 {
+        let d = _mm256_mul_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(lo), self.base_f), self.inv_step);
+        let d = _mm256_min_ps(_mm256_max_ps(d, _mm256_setzero_ps()), self.low_max_f);
+        _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(d)
     }
 }
 
@@ -187,7 +263,22 @@ fn odd(v: __m256i) -> __m256i {
 #[inline]
 fn narrow_u16(v: __m256i) -> __m128i {
     let v = _mm256_and_si256(v, _mm256_set1_epi32(0xffff));
+    narrow_small(v)
+}
+
+/// 8 lanes below `2^16`, as u16, in order.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn narrow_small(v: __m256i) -> __m128i {
     _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v))
+}
+
+/// 16 lanes below `2^16` (8 in `a`, then 8 in `b`), as u16, in order. `packus` works within
+/// 128-bit halves, giving the 64-bit groups a0 b0 a1 b1; the permute puts them back in order.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn narrow_small_x2(a: __m256i, b: __m256i) -> __m256i {
+    _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi32(a, b))
 }
 
 #[target_feature(enable = "avx2")]
@@ -249,19 +340,28 @@ fn store_u16(d: &mut [u16], v: __m128i) {
     unsafe { _mm_storeu_si128(d.as_mut_ptr().cast(), v) }
 }
 
-/// Length processed 8 lanes at a time: the shortest of `lens`, rounded down to a multiple of 8.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn store_u16_x2(d: &mut [u16], v: __m256i) {
+    assert!(d.len() >= 2 * LANES);
+    // SAFETY: `d` holds at least 16 u16, 32 bytes (checked above); unaligned store.
+    unsafe { _mm256_storeu_si256(d.as_mut_ptr().cast(), v) }
+}
+
+/// Length processed `step` lanes at a time: the shortest of `lens`, rounded down to a multiple of
+/// `step`.
 #[inline(always)]
-fn vector_len(lens: &[usize]) -> usize {
+fn vector_len(lens: &[usize], step: usize) -> usize {
     let n = lens.iter().copied().min().unwrap_or(0);
-    n - n % LANES
+    n - n % step
 }
 
 #[target_feature(enable = "avx2")]
-fn quantise_row_impl<const DISP: bool>(quant: &Quant, src: &[f32], q: &mut [u32]) {
+fn quantise_row_impl<const DISP: bool, const CLAMP: bool>(quant: &Quant, src: &[f32], q: &mut [u32]) {
     let c = QuantV::new(quant);
-    let n = vector_len(&[src.len(), q.len()]);
+    let n = vector_len(&[src.len(), q.len()], LANES);
     for (s, d) in src[..n].chunks_exact(LANES).zip(q[..n].chunks_exact_mut(LANES)) {
-        store_u32(d, c.level::<DISP>(load_f32(s)));
+        store_u32(d, c.level::<DISP, CLAMP>(load_f32(s)));
     }
     kernels::quantise_row(quant, &src[n..], &mut q[n..]);
 }
@@ -272,10 +372,9 @@ fn quantise_row_impl<const DISP: bool>(quant: &Quant, src: &[f32], q: &mut [u32]
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn quantise_row(quant: &Quant, src: &[f32], q: &mut [u32]) {
-    if quant.disparity {
-        quantise_row_impl::<true>(quant, src, q);
-    } else {
-        quantise_row_impl::<false>(quant, src, q);
+    match QuantV::fast(quant) {
+        Some((disp, clamp)) => with_flags!(quantise_row_impl(quant, src, q), disp, clamp),
+        None => kernels::quantise_row(quant, src, q),
     }
 }
 
@@ -286,7 +385,7 @@ pub(super) unsafe fn quantise_row(quant: &Quant, src: &[f32], q: &mut [u32]) {
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn split_row(split: &Split, q: &[u32], hi: &mut [u16], lo: &mut [u16]) {
     let c = SplitV::new(split);
-    let n = vector_len(&[q.len(), hi.len(), lo.len()]);
+    let n = vector_len(&[q.len(), hi.len(), lo.len()], LANES);
     for ((s, h), l) in
         q[..n].chunks_exact(LANES).zip(hi[..n].chunks_exact_mut(LANES)).zip(lo[..n].chunks_exact_mut(LANES))
     {
@@ -305,34 +404,69 @@ pub(super) unsafe fn split_row(split: &Split, q: &[u32], hi: &mut [u16], lo: &mu
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn high_row(split: &Split, q: &[u32], hi: &mut [u16]) {
     let c = SplitV::new(split);
-    let n = vector_len(&[q.len(), hi.len()]);
+    let n = vector_len(&[q.len(), hi.len()], LANES);
     for (s, h) in q[..n].chunks_exact(LANES).zip(hi[..n].chunks_exact_mut(LANES)) {
         store_u16(h, narrow_u16(c.high(load_u32(s))));
     }
     kernels::high_row(split, &q[n..], &mut hi[n..]);
 }
 
-/// Block levels of 8 2x2 blocks from 16 levels of each of two rows: the mean of the valid
+/// Reciprocals of the valid-pixel count of a block, indexed by the low 3 bits of minus the number
+/// of invalid pixels (0 → 4 valid, −1 → 3, −2 → 2, −3 → 1, −4 → none: sum 0, any finite value).
+const RECIP_BY_NEG_INVALID: [f32; 8] = [0.25, 0.0, 0.0, 0.0, 0.0, 1.0, 0.5, 1.0 / 3.0];
+
+/// Block means of 8 2x2 blocks from 16 levels of each of two rows: the mean of the valid
 /// (non-zero) levels, rounded to nearest even, 0 for a block with none.
 #[target_feature(enable = "avx2")]
 #[inline]
 fn block_mean(a0: __m256i, a1: __m256i, b0: __m256i, b1: __m256i) -> __m256i {
     let zero = _mm256_setzero_si256();
-    // Vertical sums, then horizontal pair sums. `hadd` works within 128-bit halves, giving
-    // blocks in the order 0 1 4 5 2 3 6 7; the 64-bit permute restores 0..8.
-    let s0 = _mm256_add_epi32(a0, b0);
-    let s1 = _mm256_add_epi32(a1, b1);
-    let sum = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_hadd_epi32(s0, s1));
-    // Each zero level adds −1; count = 4 − zeros.
+    // Vertical sums, then pair sums: even lanes plus odd lanes of the two vectors. The shuffle
+    // works within 128-bit halves, so blocks come out in the order 0 1 4 5 2 3 6 7; one 64-bit
+    // permute at the end restores 0..8.
+    let pairs = |x: __m256i, y: __m256i| {
+        let (x, y) = (_mm256_castsi256_ps(x), _mm256_castsi256_ps(y));
+        let even = _mm256_castps_si256(_mm256_shuffle_ps::<0b10_00_10_00>(x, y));
+        let odd = _mm256_castps_si256(_mm256_shuffle_ps::<0b11_01_11_01>(x, y));
+        _mm256_add_epi32(even, odd)
+    };
+    let sum = pairs(_mm256_add_epi32(a0, b0), _mm256_add_epi32(a1, b1));
+    // Each invalid (zero) level adds −1.
     let z0 = _mm256_add_epi32(_mm256_cmpeq_epi32(a0, zero), _mm256_cmpeq_epi32(b0, zero));
     let z1 = _mm256_add_epi32(_mm256_cmpeq_epi32(a1, zero), _mm256_cmpeq_epi32(b1, zero));
-    let neg_zeros = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_hadd_epi32(z0, z1));
-    let count = _mm256_add_epi32(_mm256_set1_epi32(4), neg_zeros);
-    // A block without valid levels has sum 0, and 0 / 1 = 0 is what scalar gives it; the sum is
-    // below 2^31 (levels below 2^29), so the signed conversion is `u32 as f32`.
-    let count = _mm256_max_epi32(count, _mm256_set1_epi32(1));
-    let mean = _mm256_div_ps(_mm256_cvtepi32_ps(sum), _mm256_cvtepi32_ps(count));
-    _mm256_cvtps_epi32(mean)
+    let neg_invalid = pairs(z0, z1);
+    let sum_f = _mm256_cvtepi32_ps(sum);
+    // SAFETY: the table holds 8 f32; unaligned load.
+    let table = unsafe { _mm256_loadu_ps(RECIP_BY_NEG_INVALID.as_ptr()) };
+    let mean = if _mm256_testz_si256(sum, _mm256_set1_epi32(!0 << 22)) != 0 {
+        // Sums below 2^22: multiplying by the reciprocal gives what scalar's division gives after
+        // rounding. For 1, 2 and 4 valid pixels the reciprocal is a power of two and both are
+        // exact. For 3, sum/3 is k, k + 1/3 or k + 2/3, at least 1/6 from a tie, and both
+        // sum / 3 (half an ulp, < 1/16 below 2^21) and sum · fl(1/3) (fl(1/3) = 1/3 · (1 + 2^-25),
+        // then half an ulp: < 1/8) stay within 1/6 of it, so both round to the nearest integer.
+        _mm256_mul_ps(sum_f, _mm256_permutevar8x32_ps(table, neg_invalid))
+    } else {
+        // Levels below 2^29: the sum fits an i32 and converts exactly as `u32 as f32`; a block
+        // with no valid pixel has sum 0, and 0 / 1 = 0 is what scalar gives it.
+        let count = _mm256_max_epi32(_mm256_add_epi32(_mm256_set1_epi32(4), neg_invalid), _mm256_set1_epi32(1));
+        _mm256_div_ps(sum_f, _mm256_cvtepi32_ps(count))
+    };
+    _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_cvtps_epi32(mean))
+}
+
+#[target_feature(enable = "avx2")]
+fn block_low_row_fast(split: &Split, q0: &[u32], q1: &[u32], lo: &mut [u16]) {
+    let c = SplitV::new(split);
+    let n = vector_len(&[lo.len(), q0.len() / 2, q1.len() / 2], LANES);
+    for ((a, b), l) in q0[..2 * n]
+        .chunks_exact(2 * LANES)
+        .zip(q1[..2 * n].chunks_exact(2 * LANES))
+        .zip(lo[..n].chunks_exact_mut(LANES))
+    {
+        let mean = block_mean(load_u32(a), load_u32(&a[LANES..]), load_u32(b), load_u32(&b[LANES..]));
+        store_u16(l, narrow_small(c.low_code_fast(mean)));
+    }
+    kernels::block_low_row(split, &q0[2 * n..], &q1[2 * n..], &mut lo[n..]);
 }
 
 /// [`kernels::block_low_row`].
@@ -341,17 +475,11 @@ fn block_mean(a0: __m256i, a1: __m256i, b0: __m256i, b1: __m256i) -> __m256i {
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn block_low_row(split: &Split, q0: &[u32], q1: &[u32], lo: &mut [u16]) {
-    let c = SplitV::new(split);
-    let n = vector_len(&[lo.len(), q0.len() / 2, q1.len() / 2]);
-    for ((a, b), l) in q0[..2 * n]
-        .chunks_exact(2 * LANES)
-        .zip(q1[..2 * n].chunks_exact(2 * LANES))
-        .zip(lo[..n].chunks_exact_mut(LANES))
-    {
-        let mean = block_mean(load_u32(a), load_u32(&a[LANES..]), load_u32(b), load_u32(&b[LANES..]));
-        store_u16(l, narrow_u16(c.low_code(c.high(mean), mean)));
+    if SplitV::fast(split) {
+        block_low_row_fast(split, q0, q1, lo);
+    } else {
+        kernels::block_low_row(split, q0, q1, lo);
     }
-    kernels::block_low_row(split, &q0[2 * n..], &q1[2 * n..], &mut lo[n..]);
 }
 
 /// [`kernels::merge_row`].
@@ -361,10 +489,10 @@ pub(super) unsafe fn block_low_row(split: &Split, q0: &[u32], q1: &[u32], lo: &m
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn merge_row(split: &Split, hi: &[u16], lo: &[u16], q: &mut [u32]) {
     let c = SplitV::new(split);
-    let n = vector_len(&[q.len(), hi.len(), lo.len()]);
+    let n = vector_len(&[q.len(), hi.len(), lo.len()], LANES);
     for ((h, l), d) in hi[..n].chunks_exact(LANES).zip(lo[..n].chunks_exact(LANES)).zip(q[..n].chunks_exact_mut(LANES))
     {
-        store_u32(d, c.merge(load_u16(h), load_u16(l)).0);
+        store_u32(d, c.merge(load_u16(h), load_u16(l)));
     }
     kernels::merge_row(split, &hi[n..], &lo[n..], &mut q[n..]);
 }
@@ -376,11 +504,11 @@ pub(super) unsafe fn merge_row(split: &Split, hi: &[u16], lo: &[u16], q: &mut [u
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn merge_row_half(split: &Split, hi: &[u16], lo: &[u16], q: &mut [u32]) {
     let c = SplitV::new(split);
-    let n = vector_len(&[q.len(), hi.len(), 2 * lo.len()]);
+    let n = vector_len(&[q.len(), hi.len(), 2 * lo.len()], LANES);
     for ((h, l), d) in
         hi[..n].chunks_exact(LANES).zip(lo[..n / 2].chunks_exact(LANES / 2)).zip(q[..n].chunks_exact_mut(LANES))
     {
-        store_u32(d, c.merge(load_u16(h), load_u16_doubled(l)).0);
+        store_u32(d, c.merge(load_u16(h), load_u16_doubled(l)));
     }
     kernels::merge_row_half(split, &hi[n..], &lo[n / 2..], &mut q[n..]);
 }
@@ -388,7 +516,7 @@ pub(super) unsafe fn merge_row_half(split: &Split, hi: &[u16], lo: &[u16], q: &m
 #[target_feature(enable = "avx2")]
 fn dequantise_row_impl<const DISP: bool>(quant: &Quant, q: &[u32], out: &mut [f32]) {
     let c = QuantV::new(quant);
-    let n = vector_len(&[q.len(), out.len()]);
+    let n = vector_len(&[q.len(), out.len()], LANES);
     for (s, d) in q[..n].chunks_exact(LANES).zip(out[..n].chunks_exact_mut(LANES)) {
         store_f32(d, c.depth::<DISP>(load_u32(s)));
     }
@@ -408,19 +536,41 @@ pub(super) unsafe fn dequantise_row(quant: &Quant, q: &[u32], out: &mut [f32]) {
     }
 }
 
+/// Whether the high codes of every level `quant` gives fit a u16 unmasked.
+fn high_codes_fit(quant: &Quant, split: &Split) -> bool {
+    split.low_bits < 32 && QuantV::max_level(quant) >> split.low_bits <= 0xffff
+}
+
 #[target_feature(enable = "avx2")]
-fn quantise_high_row_impl<const DISP: bool>(quant: &Quant, split: &Split, src: &[f32], q: &mut [u32], hi: &mut [u16]) {
+fn quantise_high_row_impl<const DISP: bool, const CLAMP: bool>(
+    quant: &Quant,
+    split: &Split,
+    src: &[f32],
+    q: &mut [u32],
+    hi: &mut [u16],
+) {
     let c = QuantV::new(quant);
     let s = SplitV::new(split);
-    let n = vector_len(&[src.len(), q.len(), hi.len()]);
-    for ((z, d), h) in
-        src[..n].chunks_exact(LANES).zip(q[..n].chunks_exact_mut(LANES)).zip(hi[..n].chunks_exact_mut(LANES))
+    let n = vector_len(&[src.len(), q.len(), hi.len()], 2 * LANES);
+    for ((z, d), h) in src[..n]
+        .chunks_exact(2 * LANES)
+        .zip(q[..n].chunks_exact_mut(2 * LANES))
+        .zip(hi[..n].chunks_exact_mut(2 * LANES))
     {
-        let v = c.level::<DISP>(load_f32(z));
-        store_u32(d, v);
-        store_u16(h, narrow_u16(s.high(v)));
+        let (d0, d1) = d.split_at_mut(LANES);
+        let v0 = c.level::<DISP, CLAMP>(load_f32(z));
+        let v1 = c.level::<DISP, CLAMP>(load_f32(&z[LANES..]));
+        store_u32(d0, v0);
+        store_u32(d1, v1);
+        store_u16_x2(h, narrow_small_x2(s.high(v0), s.high(v1)));
     }
-    kernels::quantise_high_row(quant, split, &src[n..], &mut q[n..], &mut hi[n..]);
+    let m = vector_len(&[src.len(), q.len(), hi.len()], LANES);
+    if m > n {
+        let v = c.level::<DISP, CLAMP>(load_f32(&src[n..]));
+        store_u32(&mut q[n..], v);
+        store_u16(&mut hi[n..], narrow_small(s.high(v)));
+    }
+    kernels::quantise_high_row(quant, split, &src[m..], &mut q[m..], &mut hi[m..]);
 }
 
 /// [`kernels::quantise_high_row`].
@@ -429,15 +579,16 @@ fn quantise_high_row_impl<const DISP: bool>(quant: &Quant, split: &Split, src: &
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn quantise_high_row(quant: &Quant, split: &Split, src: &[f32], q: &mut [u32], hi: &mut [u16]) {
-    if quant.disparity {
-        quantise_high_row_impl::<true>(quant, split, src, q, hi);
-    } else {
-        quantise_high_row_impl::<false>(quant, split, src, q, hi);
+    match QuantV::fast(quant) {
+        Some((disp, clamp)) if high_codes_fit(quant, split) => {
+            with_flags!(quantise_high_row_impl(quant, split, src, q, hi), disp, clamp)
+        }
+        _ => kernels::quantise_high_row(quant, split, src, q, hi),
     }
 }
 
 #[target_feature(enable = "avx2")]
-fn quantise_split_row_impl<const DISP: bool>(
+fn quantise_split_row_impl<const DISP: bool, const CLAMP: bool>(
     quant: &Quant,
     split: &Split,
     src: &[f32],
@@ -446,16 +597,24 @@ fn quantise_split_row_impl<const DISP: bool>(
 ) {
     let c = QuantV::new(quant);
     let s = SplitV::new(split);
-    let n = vector_len(&[src.len(), hi.len(), lo.len()]);
-    for ((z, h), l) in
-        src[..n].chunks_exact(LANES).zip(hi[..n].chunks_exact_mut(LANES)).zip(lo[..n].chunks_exact_mut(LANES))
+    let n = vector_len(&[src.len(), hi.len(), lo.len()], 2 * LANES);
+    for ((z, h), l) in src[..n]
+        .chunks_exact(2 * LANES)
+        .zip(hi[..n].chunks_exact_mut(2 * LANES))
+        .zip(lo[..n].chunks_exact_mut(2 * LANES))
     {
-        let v = c.level::<DISP>(load_f32(z));
-        let hv = s.high(v);
-        store_u16(h, narrow_u16(hv));
-        store_u16(l, narrow_u16(s.low_code(hv, v)));
+        let v0 = c.level::<DISP, CLAMP>(load_f32(z));
+        let v1 = c.level::<DISP, CLAMP>(load_f32(&z[LANES..]));
+        store_u16_x2(h, narrow_small_x2(s.high(v0), s.high(v1)));
+        store_u16_x2(l, narrow_small_x2(s.low_code_fast(v0), s.low_code_fast(v1)));
     }
-    kernels::quantise_split_row(quant, split, &src[n..], &mut hi[n..], &mut lo[n..]);
+    let m = vector_len(&[src.len(), hi.len(), lo.len()], LANES);
+    if m > n {
+        let v = c.level::<DISP, CLAMP>(load_f32(&src[n..]));
+        store_u16(&mut hi[n..], narrow_small(s.high(v)));
+        store_u16(&mut lo[n..], narrow_small(s.low_code_fast(v)));
+    }
+    kernels::quantise_split_row(quant, split, &src[m..], &mut hi[m..], &mut lo[m..]);
 }
 
 /// [`kernels::quantise_split_row`].
@@ -464,27 +623,55 @@ fn quantise_split_row_impl<const DISP: bool>(
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn quantise_split_row(quant: &Quant, split: &Split, src: &[f32], hi: &mut [u16], lo: &mut [u16]) {
-    if quant.disparity {
-        quantise_split_row_impl::<true>(quant, split, src, hi, lo);
-    } else {
-        quantise_split_row_impl::<false>(quant, split, src, hi, lo);
+    match QuantV::fast(quant) {
+        Some((disp, clamp)) if high_codes_fit(quant, split) && SplitV::fast(split) => {
+            with_flags!(quantise_split_row_impl(quant, split, src, hi, lo), disp, clamp)
+        }
+        _ => kernels::quantise_split_row(quant, split, src, hi, lo),
     }
 }
 
-/// Whether every level [`Split::merge`] gives is 0 exactly where it reports invalid, at least
-/// `quant.q0` elsewhere, and below `2^31`, so that [`QuantV::depth_small`] applies.
-fn merge_levels_are_small(split: &Split, quant: &Quant) -> bool {
-    if split.low_bits >= 32 {
+/// Whether [`unpack8`]'s float shortcut applies: with `low_max = 2^L − 1` the merged level is
+/// `hi · 2^L + t`; every valid level is at least `max(q0, 1)` (so scalar's saturating
+/// subtraction is a plain one and level 0 means exactly "invalid"); and every level is below
+/// `2^24`, so `hi · 2^L − q0 + t` is exact in f32 in any order.
+fn unpack_fast(split: &Split, quant: &Quant) -> bool {
+    if split.low_bits > 16 || split.low_max != (1 << split.low_bits) - 1 {
         return false;
     }
-    let top = (u64::from(split.max_code) << split.low_bits) | u64::from(split.low_max);
+    let top = (u64::from(split.max_code) << split.low_bits) + u64::from(split.low_max);
     let bottom = u64::from(split.guard.min(split.max_code)) << split.low_bits;
-    top < 1 << 31 && bottom >= u64::from(quant.q0.max(1))
+    top < F32_EXACT && bottom >= u64::from(quant.q0.max(1))
+}
+
+/// [`Quant::depth`] of [`Split::merge`] of 8 high and 8 low codes, for constants that pass
+/// [`unpack_fast`]. The level index `q − q0 = hi · 2^L − q0 + t` is built in f32 from exact
+/// whole numbers: `t` is the rounded low value, folded (`low_max − f`) where `hi` is odd.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn unpack8<const DISP: bool>(c: &QuantV, s: &SplitV, u: &UnpackV, hi: __m256i, lo: __m256i) -> __m256 {
+    let invalid = _mm256_cmpgt_epi32(s.half_guard, hi);
+    let hi = _mm256_min_epu32(_mm256_max_epu32(hi, s.guard), s.max_code);
+    // `blendv_ps` picks by the sign bit: the parity of `hi`, shifted up.
+    let odd = _mm256_castsi256_ps(_mm256_slli_epi32::<31>(hi));
+    let high = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(hi), u.two_l), u.neg_q0);
+    let f = s.low_value(lo);
+    let t = _mm256_blendv_ps(f, _mm256_sub_ps(s.low_max_f, f), odd);
+    c.depth_of_index::<DISP>(_mm256_add_ps(high, t), invalid)
+}
+
+/// Extra constants of [`unpack8`].
+#[derive(Clone, Copy)]
+struct UnpackV {
+    /// `2^L`.
+    two_l: __m256,
+    /// `−q0`.
+    neg_q0: __m256,
 }
 
 /// Merge and dequantise 8 lanes per step; `HALF` reads one low code per 2 pixels.
 #[target_feature(enable = "avx2")]
-fn unpack_row_impl<const DISP: bool, const SMALL: bool, const HALF: bool>(
+fn unpack_row_impl<const DISP: bool, const HALF: bool>(
     split: &Split,
     quant: &Quant,
     hi: &[u16],
@@ -493,16 +680,16 @@ fn unpack_row_impl<const DISP: bool, const SMALL: bool, const HALF: bool>(
 ) {
     let c = QuantV::new(quant);
     let s = SplitV::new(split);
+    let u =
+        UnpackV { two_l: _mm256_set1_ps((1u32 << split.low_bits) as f32), neg_q0: _mm256_set1_ps(-(quant.q0 as f32)) };
     let (lo_step, lo_len) = if HALF { (LANES / 2, 2 * lo.len()) } else { (LANES, lo.len()) };
-    let n = vector_len(&[hi.len(), lo_len, out.len()]);
+    let n = vector_len(&[hi.len(), lo_len, out.len()], LANES);
     let lo_n = if HALF { n / 2 } else { n };
     for ((h, l), d) in
         hi[..n].chunks_exact(LANES).zip(lo[..lo_n].chunks_exact(lo_step)).zip(out[..n].chunks_exact_mut(LANES))
     {
         let l = if HALF { load_u16_doubled(l) } else { load_u16(l) };
-        let (q, invalid) = s.merge(load_u16(h), l);
-        let z = if SMALL { c.depth_small::<DISP>(q, invalid) } else { c.depth::<DISP>(q) };
-        store_f32(d, z);
+        store_f32(d, unpack8::<DISP>(&c, &s, &u, load_u16(h), l));
     }
     if HALF {
         kernels::unpack_row_half(split, quant, &hi[n..], &lo[lo_n..], &mut out[n..]);
@@ -511,14 +698,15 @@ fn unpack_row_impl<const DISP: bool, const SMALL: bool, const HALF: bool>(
     }
 }
 
-/// Picks the `unpack_row_impl` instance for the constants.
+/// Picks the `unpack_row_impl` instance for the constants, or scalar for constants outside
+/// [`unpack_fast`].
 #[target_feature(enable = "avx2")]
 fn unpack_row_any<const HALF: bool>(split: &Split, quant: &Quant, hi: &[u16], lo: &[u16], out: &mut [f32]) {
-    match (quant.disparity, merge_levels_are_small(split, quant)) {
-        (false, true) => unpack_row_impl::<false, true, HALF>(split, quant, hi, lo, out),
-        (true, true) => unpack_row_impl::<true, true, HALF>(split, quant, hi, lo, out),
-        (false, false) => unpack_row_impl::<false, false, HALF>(split, quant, hi, lo, out),
-        (true, false) => unpack_row_impl::<true, false, HALF>(split, quant, hi, lo, out),
+    match (unpack_fast(split, quant), quant.disparity) {
+        (true, false) => unpack_row_impl::<false, HALF>(split, quant, hi, lo, out),
+        (true, true) => unpack_row_impl::<true, HALF>(split, quant, hi, lo, out),
+        (false, _) if HALF => kernels::unpack_row_half(split, quant, hi, lo, out),
+        (false, _) => kernels::unpack_row(split, quant, hi, lo, out),
     }
 }
 
