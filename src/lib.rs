@@ -7,9 +7,11 @@
 //! |---|---|---|
 //! | `depthcast-packing` | [`packing`] | depth ↔ frame planes, metrics, SIMD kernels |
 //! | `depthcast-codec` | [`codec`] | H.264/HEVC encoders and decoder, in-band params (SEI), transports |
+//! | `depthcast-precision-net` | [`precision_net`] | int8 predictor of the packing configuration: features, own integer engine, tract reference |
 
 pub use depthcast_packing as packing;
 pub use depthcast_codec as codec;
+pub use depthcast_precision_net as precision_net;
 
 pub mod sequence;
 pub mod sweep;

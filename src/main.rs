@@ -26,6 +26,8 @@ enum Command {
     Recv(cli::recv::Args),
     /// Bitrate–error sweeps over packing configurations, with oracles and policy runs.
     Sweep(cli::sweep::Args),
+    /// Predicts the packing configuration per frame (int8 network), and builds its training data.
+    Predict(cli::predict::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,5 +39,6 @@ fn main() -> anyhow::Result<()> {
         Command::Send(a) => cli::send::run(a),
         Command::Recv(a) => cli::recv::run(a),
         Command::Sweep(a) => cli::sweep::run(a),
+        Command::Predict(a) => cli::predict::run(a),
     }
 }

@@ -137,6 +137,69 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             }
         }
     }
+    bench_predict(&a, &depth)?;
+    Ok(())
+}
+
+/// The `"bench":"predict"` lines: the precision predictor's features at this frame size, and the
+/// same committed model run by our int8 engine (scalar and best level), tract f32 and tract int8.
+fn bench_predict(a: &Args, depth: &DepthImage) -> anyhow::Result<()> {
+    use depthcast::precision_net::{self as pn, Engine, FeatureExtractor, Level, QuantMlp, Settings};
+    const REPS: usize = 200;
+    let settings = Settings { bitrate: 4e6, fps: 30.0, hevc: false, bits: 8 };
+    let mut fx = FeatureExtractor::new();
+    let f = fx.extract(&depth.view(), &settings);
+    let per = |ns: u64| ns as f64 / REPS as f64;
+    let features_ns = per(median_ns(a.iters, || {
+        for _ in 0..REPS {
+            black_box(fx.extract(black_box(&depth.view()), &settings));
+        }
+    }));
+    let model = QuantMlp::from_bytes(pn::models::INT8)?;
+    let mut rows: Vec<(&str, String, f64)> = vec![("features", "-".into(), features_ns)];
+    for level in [Level::Scalar, Level::detect()] {
+        let mut e = Engine::with_level(model.clone(), level);
+        let ns = per(median_ns(a.iters, || {
+            for _ in 0..REPS {
+                black_box(e.run(black_box(&f)).expect("engine").len());
+            }
+        }));
+        rows.push(("own_int8", level.name().into(), ns));
+        if level == Level::detect() {
+            break;
+        }
+    }
+    for (name, bytes) in [("tract_f32", pn::models::F32), ("tract_int8", pn::models::INT8)] {
+        let t = pn::tract::TractModel::from_bytes(bytes, f.len())?;
+        let ns = per(median_ns(a.iters, || {
+            for _ in 0..REPS {
+                black_box(t.run(black_box(&f)).expect("tract"));
+            }
+        }));
+        rows.push((name, "tract".into(), ns));
+    }
+    let own = rows.iter().filter(|r| r.0 == "own_int8").map(|r| r.2).fold(f64::INFINITY, f64::min);
+    let tract = rows.iter().filter(|r| r.0.starts_with("tract")).map(|r| r.2).fold(f64::INFINITY, f64::min);
+    if !a.json {
+        println!("precision predictor ({}x{} features, {}-input MLP), ns per frame:", a.width, a.height, f.len());
+    }
+    for (engine, level, ns) in rows {
+        if a.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "bench": "predict", "engine": engine, "level": level, "width": a.width, "height": a.height,
+                    "median_ns": ns, "speedup_vs_faster_tract": tract / ns,
+                    "features_plus_own_int8_ns": features_ns + own,
+                })
+            );
+        } else {
+            println!("{engine:<12} {level:<8} {ns:>10.0} ns   x{:.1} vs the faster tract", tract / ns);
+        }
+    }
+    if !a.json {
+        println!("features + own int8: {:.0} ns per frame", features_ns + own);
+    }
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 pub(crate) mod bench;
 pub(crate) mod demo;
 pub(crate) mod encoders;
+pub(crate) mod predict;
 pub(crate) mod recv;
 pub(crate) mod send;
 pub(crate) mod sweep;

@@ -123,6 +123,13 @@ pub enum Policy {
     OracleHysteresis,
     /// A hand-written rule from bits per depth pixel (no hindsight): see [`heuristic_choice`].
     Heuristic,
+    /// The int8 predictor of `depthcast-precision-net` (no hindsight), over every configuration of
+    /// the cell: the first frame fixes the frame size; later switches only at regular keyframes,
+    /// within the group, with hysteresis. Planned by [`super::predictor::choices`].
+    Predictor,
+    /// The per-bitrate lookup table learnt from the predictor's training scenes (no hindsight),
+    /// over every configuration of the cell. Planned by [`super::predictor::choices`].
+    Lookup,
 }
 
 impl Policy {
@@ -135,6 +142,9 @@ impl Policy {
         Policy::Heuristic,
     ];
 
+    /// Policies over every configuration of a cell (group `all` in run ids and summaries).
+    pub const CROSS_GROUP: [Policy; 2] = [Policy::Predictor, Policy::Lookup];
+
     /// Name used in run ids.
     pub fn name(self) -> &'static str {
         match self {
@@ -143,6 +153,8 @@ impl Policy {
             Policy::OracleGop => "oracle-gop",
             Policy::OracleHysteresis => "oracle-hysteresis",
             Policy::Heuristic => "heuristic",
+            Policy::Predictor => "predictor",
+            Policy::Lookup => "lookup",
         }
     }
 }
@@ -166,7 +178,9 @@ pub fn heuristic_choice(cands: &[PackingConfig], bits: u8, bpp: f64) -> usize {
     (0..cands.len()).min_by(|&a, &b| score(&cands[a]).total_cmp(&score(&cands[b]))).unwrap_or(0)
 }
 
-/// Per-frame choices `(candidate index, force keyframe)` of a hindsight policy over `runs`.
+/// Per-frame choices `(candidate index, force keyframe)` of a hindsight policy over `runs`. The
+/// cross-group policies ([`Policy::CROSS_GROUP`]) are planned by [`super::predictor::choices`];
+/// here they fall back to the heuristic's choice.
 pub fn policy_choices(policy: Policy, runs: &[&RunResult], gop: usize, heuristic: usize) -> Vec<(usize, bool)> {
     let n = runs.iter().map(|r| r.mae.len()).min().unwrap_or(0);
     let oracle = per_frame_oracle(runs);
@@ -215,7 +229,7 @@ pub fn policy_choices(policy: Policy, runs: &[&RunResult], gop: usize, heuristic
             }
             v
         }
-        Policy::Heuristic => (0..n).map(|_| (heuristic, false)).collect(),
+        Policy::Heuristic | Policy::Predictor | Policy::Lookup => (0..n).map(|_| (heuristic, false)).collect(),
     }
 }
 

@@ -16,6 +16,7 @@ pub mod config;
 pub mod csv;
 pub mod encode;
 mod plots;
+pub mod predictor;
 mod report;
 
 use std::collections::BTreeMap;
@@ -183,6 +184,31 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                             policy.name(),
                             range.id()
                         ),
+                        codec: *codec,
+                        bitrate: *bitrate,
+                        range: *range,
+                        choices: ch.into_iter().map(|(k, kf)| (cands[k], kf)).collect(),
+                    });
+                }
+            }
+            // The predictor's policies choose among every configuration of a cell.
+            let mut cells_all: Vec<((CodecConfig, u64, RangePolicy), Vec<PackingConfig>)> = Vec::new();
+            for ((codec, bitrate, range, _), members) in &groups {
+                let key = (*codec, *bitrate, *range);
+                let cands = members.iter().map(|(_, r)| r.packing);
+                match cells_all.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, v)) => v.extend(cands),
+                    None => cells_all.push((key, cands.collect())),
+                }
+            }
+            for ((codec, bitrate, range), cands) in &cells_all {
+                for policy in Policy::CROSS_GROUP {
+                    let Some(ch) = predictor::choices(policy, &seq, *codec, *bitrate, cands, opts.run.gop as usize)
+                    else {
+                        continue;
+                    };
+                    policy_jobs.push(Job {
+                        id: format!("{}_{}k_policy-all-{}_{}", codec.id(), bitrate / 1000, policy.name(), range.id()),
                         codec: *codec,
                         bitrate: *bitrate,
                         range: *range,
@@ -390,7 +416,8 @@ fn summarise(
         let o = analysis::per_frame_oracle(&runs);
         cell.oracle_per_group_mm
             .insert(group.clone(), analysis::mean(o.iter().enumerate().map(|(i, &k)| runs[k].mae[i])) * 1e3);
-        for p in Policy::ALL {
+        let per_group = Policy::ALL.map(|p| (p, group.as_str()));
+        for (p, group) in per_group.into_iter().chain(Policy::CROSS_GROUP.map(|p| (p, "all"))) {
             let id = format!("{}_{}k_policy-{}-{}_{}", codec.id(), bitrate / 1000, group, p.name(), range.id());
             if let Some(rows) = policy.get(&id) {
                 let mae: Vec<f64> = rows.iter().map(|r| r.rec.metrics.mae).collect();

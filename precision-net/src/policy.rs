@@ -1,0 +1,122 @@
+//! What to do with the predictions: the causal switching rule, and the per-bitrate lookup table
+//! baseline learnt from the same training scenes.
+//!
+//! Switching the packing configuration mid-stream breaks inter prediction, and a configuration of
+//! another frame size (the tall VBP-luma frames) cannot be switched to at all without a new
+//! stream. So [`Switcher`] picks a configuration on the first frame among every candidate (this
+//! fixes the frame size), and afterwards only at the stream's regular keyframes, only within the
+//! same frame-size group, and only when the mean score over the last GOP beats the current one by a
+//! margin (hysteresis). It never forces a keyframe.
+
+/// The causal per-frame decision rule around a scorer (higher score = better candidate).
+#[derive(Debug, Clone)]
+pub struct Switcher {
+    groups: Vec<String>,
+    gop: usize,
+    margin: f32,
+    current: Option<usize>,
+    sum: Vec<f32>,
+    count: usize,
+}
+
+impl Switcher {
+    /// A switcher over candidates in frame-size `groups` (one label per candidate), for a stream
+    /// with a keyframe every `gop` frames; `margin` is the score advantage a switch needs.
+    pub fn new(groups: Vec<String>, gop: usize, margin: f32) -> Switcher {
+        let k = groups.len();
+        Switcher { groups, gop: gop.max(1), margin, current: None, sum: vec![0.0; k], count: 0 }
+    }
+
+    /// The candidate for frame `index` given its `scores`.
+    ///
+    /// # Panics
+    /// If `scores` does not have one value per candidate.
+    pub fn push(&mut self, index: usize, scores: &[f32]) -> usize {
+        assert_eq!(scores.len(), self.groups.len(), "one score per candidate");
+        for (s, &x) in self.sum.iter_mut().zip(scores) {
+            *s += x;
+        }
+        self.count += 1;
+        let cur = match self.current {
+            None => argmax(scores, |_| true),
+            Some(cur) if index % self.gop == 0 => {
+                let n = self.count as f32;
+                let g = &self.groups[cur];
+                let best = argmax(&self.sum, |k| self.groups[k] == *g);
+                if self.sum[best] / n > self.sum[cur] / n + self.margin { best } else { cur }
+            }
+            Some(cur) => cur,
+        };
+        if index % self.gop == 0 {
+            self.sum.fill(0.0);
+            self.count = 0;
+        }
+        self.current = Some(cur);
+        cur
+    }
+}
+
+fn argmax(v: &[f32], allowed: impl Fn(usize) -> bool) -> usize {
+    let mut best = usize::MAX;
+    for (k, &x) in v.iter().enumerate() {
+        if allowed(k) && (best == usize::MAX || x > v[best]) {
+            best = k;
+        }
+    }
+    best.min(v.len().saturating_sub(1))
+}
+
+/// The per-bitrate lookup table: for each training bitrate (as log2 of bits per depth pixel) the
+/// candidate with the lowest mean cost over the training scenes. Stored in the model's metadata as
+/// `lookup = "log2bpp:index;log2bpp:index;..."`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookupTable {
+    entries: Vec<(f64, usize)>,
+}
+
+impl LookupTable {
+    /// Parses the metadata string; `None` if empty or malformed.
+    pub fn parse(s: &str) -> Option<LookupTable> {
+        let entries = s
+            .split(';')
+            .filter(|e| !e.trim().is_empty())
+            .map(|e| {
+                let (a, b) = e.split_once(':')?;
+                Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+            })
+            .collect::<Option<Vec<(f64, usize)>>>()?;
+        (!entries.is_empty()).then_some(LookupTable { entries })
+    }
+
+    /// The candidate of the entry nearest to `bpp` (in log2).
+    pub fn choose(&self, bpp: f64) -> usize {
+        let l = bpp.max(1e-9).log2();
+        self.entries.iter().min_by(|a, b| (a.0 - l).abs().total_cmp(&(b.0 - l).abs())).map_or(0, |e| e.1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn switcher_keeps_the_group_and_waits_for_keyframes() {
+        let groups: Vec<String> = ["frame", "tall", "tall"].iter().map(|s| s.to_string()).collect();
+        let mut s = Switcher::new(groups, 4, 0.1);
+        assert_eq!(s.push(0, &[0.0, 1.0, 0.5]), 1);
+        // Candidate 0 is much better but in another group; candidate 2 better only from frame 1.
+        assert_eq!(s.push(1, &[9.0, 0.0, 1.0]), 1);
+        assert_eq!(s.push(2, &[9.0, 0.0, 1.0]), 1, "no switch between keyframes");
+        assert_eq!(s.push(3, &[9.0, 0.0, 1.0]), 1);
+        assert_eq!(s.push(4, &[9.0, 0.0, 1.0]), 2, "switch at the keyframe, within the group");
+    }
+
+    #[test]
+    fn lookup_picks_the_nearest_bitrate() {
+        let t = LookupTable::parse("-4:0; -2:3;0:5").unwrap();
+        assert_eq!(t.choose(2f64.powi(-5)), 0);
+        assert_eq!(t.choose(2f64.powf(-1.2)), 3);
+        assert_eq!(t.choose(4.0), 5);
+        assert!(LookupTable::parse("x").is_none());
+    }
+}

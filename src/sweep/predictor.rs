@@ -1,0 +1,83 @@
+//! The predictor's policies ([`Policy::Predictor`], [`Policy::Lookup`]): per-frame choices from the
+//! committed int8 model of `depthcast-precision-net` (no hindsight), over every candidate of a
+//! cell whatever its frame size (the first frame fixes the frame size).
+
+use depthcast_packing::{BitDepth, VbpLayout};
+use depthcast_precision_net::{Engine, FeatureExtractor, LookupTable, QuantMlp, Settings, Switcher, models};
+
+use super::analysis::Policy;
+use super::config::{CodecConfig, PackingConfig};
+use super::encode::SeqData;
+
+/// The candidate configurations the committed model scores, in its output order: 8-bit luma and
+/// VBP-chroma P12 (frame-sized), VBP-luma P10..P16 and VBP-luma P12/P14 with a high-plane ROI (tall).
+pub fn candidates() -> Vec<PackingConfig> {
+    let roi = |p| PackingConfig { roi_high: Some(-0.8), ..PackingConfig::vbp(p, VbpLayout::Luma) };
+    vec![
+        PackingConfig::luma(BitDepth::Eight),
+        PackingConfig::vbp(12, VbpLayout::Chroma),
+        PackingConfig::vbp(10, VbpLayout::Luma),
+        PackingConfig::vbp(12, VbpLayout::Luma),
+        PackingConfig::vbp(14, VbpLayout::Luma),
+        PackingConfig::vbp(16, VbpLayout::Luma),
+        roi(12),
+        roi(14),
+    ]
+}
+
+/// `"tall"` for configurations whose frame is taller than the depth map, else `"frame"` (the
+/// grouping of the sweep's policy runs).
+pub fn group(c: &PackingConfig, bits: BitDepth, width: u32, height: u32) -> &'static str {
+    let p = c.params(bits, width, height, 1.0, 2.0, 0);
+    if p.frame_size().1 > height.next_multiple_of(2) { "tall" } else { "frame" }
+}
+
+/// Per-frame choices `(index into cands, force keyframe)` of a predictor policy, or `None` when
+/// the policy is not a predictor policy or the model's candidates are not all among `cands`.
+pub fn choices(
+    policy: Policy,
+    seq: &SeqData,
+    codec: CodecConfig,
+    bitrate: u64,
+    cands: &[PackingConfig],
+    gop: usize,
+) -> Option<Vec<(usize, bool)>> {
+    let model = QuantMlp::from_bytes(models::INT8).ok()?;
+    let ids = model.metadata_list("candidates");
+    let map: Vec<usize> = ids.iter().map(|id| cands.iter().position(|c| c.id() == *id)).collect::<Option<_>>()?;
+    let settings = Settings {
+        bitrate: bitrate as f64,
+        fps: seq.fps,
+        hevc: codec.codec == depthcast_codec::VideoCodec::Hevc,
+        bits: codec.bits.bits(),
+    };
+    let n = seq.frames.len();
+    match policy {
+        Policy::Lookup => {
+            let table = LookupTable::parse(model.metadata.get("lookup")?)?;
+            let k = table.choose(settings.bpp(seq.width(), seq.height()));
+            Some(vec![(*map.get(k)?, false); n])
+        }
+        Policy::Predictor => {
+            let groups: Vec<String> = ids
+                .iter()
+                .map(|id| {
+                    let c = cands.iter().find(|c| c.id() == *id).expect("mapped above");
+                    group(c, codec.bits, seq.width(), seq.height()).to_string()
+                })
+                .collect();
+            let margin = model.metadata.get("margin").and_then(|m| m.parse().ok()).unwrap_or(0.1);
+            let mut engine = Engine::new(model);
+            let mut fx = FeatureExtractor::new();
+            let mut sw = Switcher::new(groups, gop, margin);
+            let mut v = Vec::with_capacity(n);
+            for (i, f) in seq.frames.iter().enumerate() {
+                let x = fx.extract(&f.view(), &settings);
+                let s = engine.scores(&x).ok()?;
+                v.push((map[sw.push(i, &s)], false));
+            }
+            Some(v)
+        }
+        _ => None,
+    }
+}
