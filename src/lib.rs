@@ -13,5 +13,6 @@ pub use depthcast_packing as packing;
 pub use depthcast_codec as codec;
 pub use depthcast_precision_net as precision_net;
 
+pub mod demo;
 pub mod sequence;
 pub mod sweep;

@@ -14,8 +14,10 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Runs the main demo on built-in defaults (no files needed).
+    /// The main demo: streams a built-in depth scene over loopback UDP and writes demo-out/.
     Demo(cli::demo::Args),
+    /// Packs a built-in frame with every scheme and prints the round-trip errors (no codec).
+    Roundtrip(cli::roundtrip::Args),
     /// Times packing and unpacking (scalar vs SIMD vs a plain copy).
     Bench(cli::bench::Args),
     /// Lists the encoder back-ends, whether compiled in and usable here, and why not.
@@ -34,6 +36,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Demo(a) => cli::demo::run(a),
+        Command::Roundtrip(a) => cli::roundtrip::run(a),
         Command::Bench(a) => cli::bench::run(a),
         Command::Encoders(a) => cli::encoders::run(a),
         Command::Send(a) => cli::send::run(a),

@@ -5,5 +5,6 @@ pub(crate) mod demo;
 pub(crate) mod encoders;
 pub(crate) mod predict;
 pub(crate) mod recv;
+pub(crate) mod roundtrip;
 pub(crate) mod send;
 pub(crate) mod sweep;

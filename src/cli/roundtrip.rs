@@ -1,11 +1,11 @@
-//! `depthcast demo`: packs a built-in depth frame with every scheme and prints the round-trip
-//! errors (no codec yet; the streaming demo replaces this once the codec and plugin land).
+//! `depthcast roundtrip`: packs a built-in depth frame with every scheme, precision, layout, range
+//! mode and bit depth, unpacks it without a codec and prints the errors.
 
 use depthcast_packing::{
     BitDepth, DepthImage, Metrics, PackParams, Packer, RangeMode, Scheme, VbpLayout, YuvFrame, testdata, tight_range,
 };
 
-/// Options of `depthcast demo`.
+/// Options of `depthcast roundtrip`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
     /// Frame width.

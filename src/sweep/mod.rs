@@ -19,6 +19,8 @@ mod plots;
 pub mod predictor;
 mod report;
 
+pub(crate) use plots::fonts as register_fonts;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -11,7 +11,8 @@ use super::analysis::{self, Cell, RunResult};
 use super::config::RangePolicy;
 use super::encode::SeqData;
 
-fn fonts() {
+/// Registers the embedded DejaVu Sans as plotters' `sans-serif` (once per process).
+pub(crate) fn fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // Registering can only fail for a malformed font; the embedded one is well formed.

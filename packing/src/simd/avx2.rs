@@ -23,14 +23,14 @@ const LANES: usize = 8;
 /// `2^24`: integers below it are exact in f32.
 const F32_EXACT: u64 = 1 << 24;
 
-/// Runs `$f::<DISP, CLAMP>($args)` with the two flags known at compile time.
+/// Runs `$f::<DISP, CLAMP, $rest>($args)` with the two flags known at compile time.
 macro_rules! with_flags {
-    ($f:ident($($arg:expr),*), $disp:expr, $clamp:expr) => {
+    ($f:ident$(::<$rest:literal>)?($($arg:expr),*), $disp:expr, $clamp:expr) => {
         match ($disp, $clamp) {
-            (false, false) => $f::<false, false>($($arg),*),
-            (false, true) => $f::<false, true>($($arg),*),
-            (true, false) => $f::<true, false>($($arg),*),
-            (true, true) => $f::<true, true>($($arg),*),
+            (false, false) => $f::<false, false $(, $rest)?>($($arg),*),
+            (false, true) => $f::<false, true $(, $rest)?>($($arg),*),
+            (true, false) => $f::<true, false $(, $rest)?>($($arg),*),
+            (true, true) => $f::<true, true $(, $rest)?>($($arg),*),
         }
     };
 }
@@ -155,6 +155,11 @@ struct SplitV {
     half_guard: __m256i,
     guard: __m256i,
     max_code: __m256i,
+    /// 16-bit lanes for [`low_codes_x2_integral`]: `15 − low_bits`, `low_max`, `step`, `base`.
+    parity_shift16: __m128i,
+    low_max16: __m256i,
+    step16: __m256i,
+    base16: __m256i,
 }
 
 impl SplitV {
@@ -173,6 +178,10 @@ impl SplitV {
             half_guard: _mm256_set1_epi32((s.guard / 2) as i32),
             guard: _mm256_set1_epi32(s.guard as i32),
             max_code: _mm256_set1_epi32(s.max_code as i32),
+            parity_shift16: _mm_cvtsi32_si128(15i32.wrapping_sub(s.low_bits as i32)),
+            low_max16: _mm256_set1_epi16(s.low_max as i16),
+            step16: _mm256_set1_epi16(s.step as u16 as i16),
+            base16: _mm256_set1_epi16(s.base as i16),
         }
     }
 
@@ -186,6 +195,13 @@ impl SplitV {
         // The largest code: folded values are at most `low_max`, and rounding is monotonic.
         let top = (s.low_max as f32 * s.step).round_ties_even();
         top < F32_EXACT as f32 && u64::from(s.base) + top as u64 <= 0xffff
+    }
+
+    /// Whether [`low_codes_x2_integral`] applies: [`SplitV::fast`], the parity bit within 16 bits,
+    /// and a whole-number step (`span` a multiple of `2^L − 1`, as with the full amplitude at
+    /// `L` = 1, 2, 4, 8 on 8-bit planes and 1, 2, 5 on 10-bit planes).
+    fn integral_step(s: &Split) -> bool {
+        SplitV::fast(s) && s.low_bits <= 15 && s.step == s.step.trunc() && s.step <= 65535.0
     }
 
     /// `q >> low_bits`.
@@ -455,18 +471,31 @@ fn block_mean(a0: __m256i, a1: __m256i, b0: __m256i, b1: __m256i) -> __m256i {
 }
 
 #[target_feature(enable = "avx2")]
-fn block_low_row_fast(split: &Split, q0: &[u32], q1: &[u32], lo: &mut [u16]) {
+fn block_low_row_fast<const INT_STEP: bool>(split: &Split, q0: &[u32], q1: &[u32], lo: &mut [u16]) {
     let c = SplitV::new(split);
-    let n = vector_len(&[lo.len(), q0.len() / 2, q1.len() / 2], LANES);
+    let lens = [lo.len(), q0.len() / 2, q1.len() / 2];
+    let mean_at =
+        |a: &[u32], b: &[u32]| block_mean(load_u32(a), load_u32(&a[LANES..]), load_u32(b), load_u32(&b[LANES..]));
+    // 16 blocks per loop when the codes can be made 16 at a time.
+    let n = if INT_STEP { vector_len(&lens, 2 * LANES) } else { 0 };
     for ((a, b), l) in q0[..2 * n]
-        .chunks_exact(2 * LANES)
-        .zip(q1[..2 * n].chunks_exact(2 * LANES))
-        .zip(lo[..n].chunks_exact_mut(LANES))
+        .chunks_exact(4 * LANES)
+        .zip(q1[..2 * n].chunks_exact(4 * LANES))
+        .zip(lo[..n].chunks_exact_mut(2 * LANES))
     {
-        let mean = block_mean(load_u32(a), load_u32(&a[LANES..]), load_u32(b), load_u32(&b[LANES..]));
-        store_u16(l, narrow_small(c.low_code_fast(mean)));
+        let m0 = mean_at(a, b);
+        let m1 = mean_at(&a[2 * LANES..], &b[2 * LANES..]);
+        store_u16_x2(l, low_codes_x2_integral(&c, m0, m1));
     }
-    kernels::block_low_row(split, &q0[2 * n..], &q1[2 * n..], &mut lo[n..]);
+    let m = vector_len(&lens, LANES);
+    for ((a, b), l) in q0[2 * n..2 * m]
+        .chunks_exact(2 * LANES)
+        .zip(q1[2 * n..2 * m].chunks_exact(2 * LANES))
+        .zip(lo[n..m].chunks_exact_mut(LANES))
+    {
+        store_u16(l, narrow_small(c.low_code_fast(mean_at(a, b))));
+    }
+    kernels::block_low_row(split, &q0[2 * m..], &q1[2 * m..], &mut lo[m..]);
 }
 
 /// [`kernels::block_low_row`].
@@ -475,8 +504,10 @@ fn block_low_row_fast(split: &Split, q0: &[u32], q1: &[u32], lo: &mut [u16]) {
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn block_low_row(split: &Split, q0: &[u32], q1: &[u32], lo: &mut [u16]) {
-    if SplitV::fast(split) {
-        block_low_row_fast(split, q0, q1, lo);
+    if SplitV::integral_step(split) {
+        block_low_row_fast::<true>(split, q0, q1, lo);
+    } else if SplitV::fast(split) {
+        block_low_row_fast::<false>(split, q0, q1, lo);
     } else {
         kernels::block_low_row(split, q0, q1, lo);
     }
@@ -587,8 +618,22 @@ pub(super) unsafe fn quantise_high_row(quant: &Quant, split: &Split, src: &[f32]
     }
 }
 
+/// The low codes of 16 levels (8 in `a`, then 8 in `b`) as u16, in order, for constants that
+/// pass [`SplitV::integral_step`]: folded values times a whole-number step are exact, so
+/// `base + round(folded · step)` is `base + folded · step` in 16-bit integers, 16 lanes at a time.
 #[target_feature(enable = "avx2")]
-fn quantise_split_row_impl<const DISP: bool, const CLAMP: bool>(
+#[inline]
+fn low_codes_x2_integral(s: &SplitV, a: __m256i, b: __m256i) -> __m256i {
+    let low16 = _mm256_set1_epi32(0xffff);
+    // The low 16 bits of each level hold `t` and the parity bit `L` (L ≤ 15).
+    let w = narrow_small_x2(_mm256_and_si256(a, low16), _mm256_and_si256(b, low16));
+    let m = _mm256_srai_epi16::<15>(_mm256_sll_epi16(w, s.parity_shift16));
+    let folded = _mm256_and_si256(_mm256_xor_si256(w, m), s.low_max16);
+    _mm256_add_epi16(_mm256_mullo_epi16(folded, s.step16), s.base16)
+}
+
+#[target_feature(enable = "avx2")]
+fn quantise_split_row_impl<const DISP: bool, const CLAMP: bool, const INT_STEP: bool>(
     quant: &Quant,
     split: &Split,
     src: &[f32],
@@ -606,7 +651,12 @@ fn quantise_split_row_impl<const DISP: bool, const CLAMP: bool>(
         let v0 = c.level::<DISP, CLAMP>(load_f32(z));
         let v1 = c.level::<DISP, CLAMP>(load_f32(&z[LANES..]));
         store_u16_x2(h, narrow_small_x2(s.high(v0), s.high(v1)));
-        store_u16_x2(l, narrow_small_x2(s.low_code_fast(v0), s.low_code_fast(v1)));
+        let codes = if INT_STEP {
+            low_codes_x2_integral(&s, v0, v1)
+        } else {
+            narrow_small_x2(s.low_code_fast(v0), s.low_code_fast(v1))
+        };
+        store_u16_x2(l, codes);
     }
     let m = vector_len(&[src.len(), hi.len(), lo.len()], LANES);
     if m > n {
@@ -625,7 +675,11 @@ fn quantise_split_row_impl<const DISP: bool, const CLAMP: bool>(
 pub(super) unsafe fn quantise_split_row(quant: &Quant, split: &Split, src: &[f32], hi: &mut [u16], lo: &mut [u16]) {
     match QuantV::fast(quant) {
         Some((disp, clamp)) if high_codes_fit(quant, split) && SplitV::fast(split) => {
-            with_flags!(quantise_split_row_impl(quant, split, src, hi, lo), disp, clamp)
+            if SplitV::integral_step(split) {
+                with_flags!(quantise_split_row_impl::<true>(quant, split, src, hi, lo), disp, clamp)
+            } else {
+                with_flags!(quantise_split_row_impl::<false>(quant, split, src, hi, lo), disp, clamp)
+            }
         }
         _ => kernels::quantise_split_row(quant, split, src, hi, lo),
     }
@@ -644,20 +698,24 @@ fn unpack_fast(split: &Split, quant: &Quant) -> bool {
     top < F32_EXACT && bottom >= u64::from(quant.q0.max(1))
 }
 
-/// [`Quant::depth`] of [`Split::merge`] of 8 high and 8 low codes, for constants that pass
-/// [`unpack_fast`]. The level index `q − q0 = hi · 2^L − q0 + t` is built in f32 from exact
-/// whole numbers: `t` is the rounded low value, folded (`low_max − f`) where `hi` is odd.
+/// [`Quant::depth`] of [`Split::merge`] of 8 high codes and their low values `f` (from
+/// [`SplitV::low_value`]), for constants that pass [`unpack_fast`]. The level index
+/// `q − q0 = hi · 2^L − q0 + t` is built in f32 from exact whole numbers: `t` is `f`, folded
+/// (`low_max − f`) where `hi` is odd. `LOW` is false when `L = 0` (then `t = 0`).
 #[target_feature(enable = "avx2")]
 #[inline]
-fn unpack8<const DISP: bool>(c: &QuantV, s: &SplitV, u: &UnpackV, hi: __m256i, lo: __m256i) -> __m256 {
+fn unpack8<const DISP: bool, const LOW: bool>(c: &QuantV, s: &SplitV, u: &UnpackV, hi: __m256i, f: __m256) -> __m256 {
     let invalid = _mm256_cmpgt_epi32(s.half_guard, hi);
     let hi = _mm256_min_epu32(_mm256_max_epu32(hi, s.guard), s.max_code);
-    // `blendv_ps` picks by the sign bit: the parity of `hi`, shifted up.
-    let odd = _mm256_castsi256_ps(_mm256_slli_epi32::<31>(hi));
     let high = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(hi), u.two_l), u.neg_q0);
-    let f = s.low_value(lo);
-    let t = _mm256_blendv_ps(f, _mm256_sub_ps(s.low_max_f, f), odd);
-    c.depth_of_index::<DISP>(_mm256_add_ps(high, t), invalid)
+    let n = if LOW {
+        // `blendv_ps` picks by the sign bit: the parity of `hi`, shifted up.
+        let odd = _mm256_castsi256_ps(_mm256_slli_epi32::<31>(hi));
+        _mm256_add_ps(high, _mm256_blendv_ps(f, _mm256_sub_ps(s.low_max_f, f), odd))
+    } else {
+        high
+    };
+    c.depth_of_index::<DISP>(n, invalid)
 }
 
 /// Extra constants of [`unpack8`].
@@ -669,9 +727,17 @@ struct UnpackV {
     neg_q0: __m256,
 }
 
-/// Merge and dequantise 8 lanes per step; `HALF` reads one low code per 2 pixels.
+impl UnpackV {
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn new(split: &Split, quant: &Quant) -> UnpackV {
+        UnpackV { two_l: _mm256_set1_ps((1u32 << split.low_bits) as f32), neg_q0: _mm256_set1_ps(-(quant.q0 as f32)) }
+    }
+}
+
+/// Merge and dequantise 8 lanes per step, one low code per pixel (VBP luma layout).
 #[target_feature(enable = "avx2")]
-fn unpack_row_impl<const DISP: bool, const HALF: bool>(
+fn unpack_row_impl<const DISP: bool, const LOW: bool>(
     split: &Split,
     quant: &Quant,
     hi: &[u16],
@@ -680,34 +746,69 @@ fn unpack_row_impl<const DISP: bool, const HALF: bool>(
 ) {
     let c = QuantV::new(quant);
     let s = SplitV::new(split);
-    let u =
-        UnpackV { two_l: _mm256_set1_ps((1u32 << split.low_bits) as f32), neg_q0: _mm256_set1_ps(-(quant.q0 as f32)) };
-    let (lo_step, lo_len) = if HALF { (LANES / 2, 2 * lo.len()) } else { (LANES, lo.len()) };
-    let n = vector_len(&[hi.len(), lo_len, out.len()], LANES);
-    let lo_n = if HALF { n / 2 } else { n };
+    let u = UnpackV::new(split, quant);
+    let n = vector_len(&[hi.len(), lo.len(), out.len()], LANES);
     for ((h, l), d) in
-        hi[..n].chunks_exact(LANES).zip(lo[..lo_n].chunks_exact(lo_step)).zip(out[..n].chunks_exact_mut(LANES))
+        hi[..n].chunks_exact(LANES).zip(lo[..n].chunks_exact(LANES)).zip(out[..n].chunks_exact_mut(LANES))
     {
-        let l = if HALF { load_u16_doubled(l) } else { load_u16(l) };
-        store_f32(d, unpack8::<DISP>(&c, &s, &u, load_u16(h), l));
+        let f = if LOW { s.low_value(load_u16(l)) } else { _mm256_setzero_ps() };
+        store_f32(d, unpack8::<DISP, LOW>(&c, &s, &u, load_u16(h), f));
     }
-    if HALF {
-        kernels::unpack_row_half(split, quant, &hi[n..], &lo[lo_n..], &mut out[n..]);
-    } else {
-        kernels::unpack_row(split, quant, &hi[n..], &lo[lo_n..], &mut out[n..]);
-    }
+    kernels::unpack_row(split, quant, &hi[n..], &lo[n..], &mut out[n..]);
 }
 
-/// Picks the `unpack_row_impl` instance for the constants, or scalar for constants outside
-/// [`unpack_fast`].
+/// Merge and dequantise with one low code per 2 pixels (VBP chroma layout, luma-only): 16 pixels
+/// per loop, whose 8 low values are computed once and then spread to both pixels of each pair.
 #[target_feature(enable = "avx2")]
-fn unpack_row_any<const HALF: bool>(split: &Split, quant: &Quant, hi: &[u16], lo: &[u16], out: &mut [f32]) {
-    match (unpack_fast(split, quant), quant.disparity) {
-        (true, false) => unpack_row_impl::<false, HALF>(split, quant, hi, lo, out),
-        (true, true) => unpack_row_impl::<true, HALF>(split, quant, hi, lo, out),
-        (false, _) if HALF => kernels::unpack_row_half(split, quant, hi, lo, out),
-        (false, _) => kernels::unpack_row(split, quant, hi, lo, out),
+fn unpack_row_half_impl<const DISP: bool, const LOW: bool>(
+    split: &Split,
+    quant: &Quant,
+    hi: &[u16],
+    lo: &[u16],
+    out: &mut [f32],
+) {
+    let c = QuantV::new(quant);
+    let s = SplitV::new(split);
+    let u = UnpackV::new(split, quant);
+    let lens = [hi.len(), 2 * lo.len(), out.len()];
+    let n = vector_len(&lens, 2 * LANES);
+    for ((h, l), d) in
+        hi[..n].chunks_exact(2 * LANES).zip(lo[..n / 2].chunks_exact(LANES)).zip(out[..n].chunks_exact_mut(2 * LANES))
+    {
+        let (d0, d1) = d.split_at_mut(LANES);
+        let (f0, f1) = if LOW {
+            // Low codes 0..8 in the lane order 0 1 4 5 | 2 3 6 7, so that duplicating each lane
+            // within its 128-bit half gives 0 0 1 1 2 2 3 3 and 4 4 5 5 6 6 7 7.
+            assert!(l.len() >= LANES);
+            // SAFETY: `l` holds at least 8 u16, 16 bytes (checked above); unaligned load.
+            let codes = unsafe { _mm_loadu_si128(l.as_ptr().cast()) };
+            let codes = _mm256_cvtepu16_epi32(_mm_shuffle_epi32::<0b11_01_10_00>(codes));
+            let f = s.low_value(codes);
+            (_mm256_unpacklo_ps(f, f), _mm256_unpackhi_ps(f, f))
+        } else {
+            (_mm256_setzero_ps(), _mm256_setzero_ps())
+        };
+        store_f32(d0, unpack8::<DISP, LOW>(&c, &s, &u, load_u16(h), f0));
+        store_f32(d1, unpack8::<DISP, LOW>(&c, &s, &u, load_u16(&h[LANES..]), f1));
     }
+    let m = vector_len(&lens, LANES);
+    if m > n {
+        let f = if LOW { s.low_value(load_u16_doubled(&lo[n / 2..])) } else { _mm256_setzero_ps() };
+        store_f32(&mut out[n..], unpack8::<DISP, LOW>(&c, &s, &u, load_u16(&hi[n..]), f));
+    }
+    kernels::unpack_row_half(split, quant, &hi[m..], &lo[m / 2..], &mut out[m..]);
+}
+
+/// Runs `$f::<DISP, LOW>($args)` with the flags known at compile time.
+macro_rules! with_disp_low {
+    ($f:ident($($arg:expr),*), $disp:expr, $low:expr) => {
+        match ($disp, $low) {
+            (false, false) => $f::<false, false>($($arg),*),
+            (false, true) => $f::<false, true>($($arg),*),
+            (true, false) => $f::<true, false>($($arg),*),
+            (true, true) => $f::<true, true>($($arg),*),
+        }
+    };
 }
 
 /// [`kernels::unpack_row`].
@@ -716,7 +817,11 @@ fn unpack_row_any<const HALF: bool>(split: &Split, quant: &Quant, hi: &[u16], lo
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn unpack_row(split: &Split, quant: &Quant, hi: &[u16], lo: &[u16], out: &mut [f32]) {
-    unpack_row_any::<false>(split, quant, hi, lo, out);
+    if unpack_fast(split, quant) {
+        with_disp_low!(unpack_row_impl(split, quant, hi, lo, out), quant.disparity, split.low_bits > 0);
+    } else {
+        kernels::unpack_row(split, quant, hi, lo, out);
+    }
 }
 
 /// [`kernels::unpack_row_half`].
@@ -725,5 +830,9 @@ pub(super) unsafe fn unpack_row(split: &Split, quant: &Quant, hi: &[u16], lo: &[
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn unpack_row_half(split: &Split, quant: &Quant, hi: &[u16], lo: &[u16], out: &mut [f32]) {
-    unpack_row_any::<true>(split, quant, hi, lo, out);
+    if unpack_fast(split, quant) {
+        with_disp_low!(unpack_row_half_impl(split, quant, hi, lo, out), quant.disparity, split.low_bits > 0);
+    } else {
+        kernels::unpack_row_half(split, quant, hi, lo, out);
+    }
 }

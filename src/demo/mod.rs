@@ -1,0 +1,270 @@
+//! The end-to-end demo behind `depthcast demo`: a sender and a receiver in one process over
+//! loopback UDP (MPEG-TS), with packing parameters in-band, live stats, and a `demo-out/` folder
+//! with a side-by-side picture, per-frame CSV and a summary.
+//!
+//! The source is the built-in procedural scene ([`depthcast_packing::testdata::game_scene`]) with
+//! a moving camera, so the demo needs no files.
+
+mod images;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use depthcast_codec::{Encoder, EncoderSettings, FrameOptions, Receiver, ReceiverOptions, Roi, Sender, VideoCodec};
+use depthcast_packing::{DepthImage, Metrics, Packer, YuvFrame, testdata};
+use serde::Serialize;
+
+use crate::sweep::config::PackingConfig;
+
+/// Settings of a demo run.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Depth map width.
+    pub width: u32,
+    /// Depth map height.
+    pub height: u32,
+    /// Frames per second.
+    pub fps: u32,
+    /// Frames to send.
+    pub frames: u32,
+    /// Target bitrate, bit/s.
+    pub bitrate: u64,
+    /// Packing configuration.
+    pub packing: PackingConfig,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Pace frames in real time (otherwise as fast as possible).
+    pub realtime: bool,
+}
+
+/// One received frame's record (a row of `frames.csv`).
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoFrame {
+    /// Frame index (from the in-band parameters).
+    pub frame: u32,
+    /// Encoded size in bytes.
+    pub bytes: usize,
+    /// Whether the demuxer flagged a keyframe.
+    pub keyframe: bool,
+    /// Precision used.
+    pub precision: u8,
+    /// Mean absolute error, mm.
+    pub mae_mm: f64,
+    /// 99th percentile absolute error, mm.
+    pub p99_mm: f64,
+    /// Largest absolute error, mm.
+    pub max_mm: f64,
+    /// Validity confusions.
+    pub invalid_flips: u64,
+    /// Sender pack+encode start to receiver unpack end, ms (same process, same clock).
+    pub latency_ms: f64,
+}
+
+/// What the demo measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoSummary {
+    /// Packing configuration id.
+    pub packing: String,
+    /// Encoder that ran.
+    pub encoder: String,
+    /// URL used.
+    pub url: String,
+    /// Size.
+    pub width: u32,
+    /// Size.
+    pub height: u32,
+    /// Frames sent.
+    pub frames_sent: u32,
+    /// Frames received with valid in-band parameters.
+    pub frames_received: usize,
+    /// Target bitrate, bit/s.
+    pub target_bps: u64,
+    /// Achieved bitrate, bit/s.
+    pub achieved_bps: f64,
+    /// Mean of per-frame MAE, mm.
+    pub mean_mae_mm: f64,
+    /// Mean of per-frame p99 error, mm.
+    pub mean_p99_mm: f64,
+    /// Median latency, ms.
+    pub median_latency_ms: f64,
+    /// Wall time, s.
+    pub wall_s: f64,
+}
+
+fn now_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
+
+fn free_udp_port() -> anyhow::Result<u16> {
+    Ok(std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Runs the demo and writes `out/`.
+///
+/// # Errors
+/// Encoder, transport or file failures.
+pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
+    std::fs::create_dir_all(&o.out)?;
+    let port = free_udp_port()?;
+    let url = format!("udp://127.0.0.1:{port}");
+    let (w, h) = (o.width, o.height);
+    let t_of = |i: u32| i as f32 / o.fps as f32;
+    // Range: the scene's own depths over the whole clip (the sender knows its scene).
+    let probe = testdata::game_scene(w / 4, h / 4, 0.0);
+    let (near, far) =
+        depthcast_packing::tight_range(&probe.view(), 0.15).ok_or_else(|| anyhow::anyhow!("empty scene"))?;
+    let p0 = o.packing.params(depthcast_packing::BitDepth::Eight, w, h, near, far, 0);
+    let (fw, fh) = p0.frame_size();
+    let mut settings = EncoderSettings::new(VideoCodec::H264, fw, fh);
+    settings.bitrate = o.bitrate;
+    settings.fps = (o.fps, 1);
+    settings.regions_of_interest = o.packing.roi_high.is_some();
+    let mut enc = Encoder::new(&settings)?;
+    let encoder_name = enc.encoder_name().to_string();
+
+    let received = Arc::new(AtomicU64::new(0));
+    let records: Arc<Mutex<Vec<DemoFrame>>> = Arc::default();
+    let last_images: Arc<Mutex<Option<(u32, DepthImage)>>> = Arc::default();
+    let start = Instant::now();
+
+    // Receiver first: it binds the port and waits for the stream.
+    let rx_thread = {
+        let (url, received, records, last_images) =
+            (url.clone(), received.clone(), records.clone(), last_images.clone());
+        let total = u64::from(o.frames);
+        std::thread::spawn(move || -> anyhow::Result<()> {
+            let opts = ReceiverOptions { timeout: Some(Duration::from_secs(5)), ..Default::default() };
+            let mut rx = Receiver::open(&url, &opts)?;
+            let mut dec = rx.decoder()?;
+            let mut packer = Packer::default();
+            let mut depth = DepthImage::new(w, h);
+            let mut sizes = std::collections::BTreeMap::new();
+            while let Some(pkt) = rx.read_packet()? {
+                if let Some(pts) = pkt.pts {
+                    sizes.insert(pts, (pkt.data.len(), pkt.keyframe));
+                }
+                for f in dec.decode(&pkt.data, pkt.pts).unwrap_or_default().into_iter().flatten() {
+                    let Ok(inb) = f.params else { continue };
+                    let p = inb.params;
+                    packer.unpack_into(&f.frame, &p, &mut depth)?;
+                    let latency_ms = inb.sent_unix_us.map_or(f64::NAN, |t| now_us().saturating_sub(t) as f64 / 1e3);
+                    let src = testdata::game_scene(w, h, t_of(p.frame_index));
+                    let m = Metrics::compute(&src.view(), &depth.view(), near, far);
+                    let (bytes, keyframe) = sizes.get(&f.pts).copied().unwrap_or((0, false));
+                    records.lock().expect("records").push(DemoFrame {
+                        frame: p.frame_index,
+                        bytes,
+                        keyframe,
+                        precision: p.precision,
+                        mae_mm: m.mae * 1e3,
+                        p99_mm: m.p99 * 1e3,
+                        max_mm: m.max * 1e3,
+                        invalid_flips: m.valid_to_invalid + m.invalid_to_valid,
+                        latency_ms,
+                    });
+                    received.fetch_add(1, Ordering::Relaxed);
+                    *last_images.lock().expect("images") = Some((p.frame_index, depth.clone()));
+                }
+                // Every frame in: stop; otherwise the read timeout ends a stream with losses.
+                if received.load(Ordering::Relaxed) >= total {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+
+    // Sender.
+    settings.global_header = false;
+    let mut tx = Sender::open(&url, &enc)?;
+    let mut packer = Packer::default();
+    let mut frame = YuvFrame::new(fw, fh, settings.bit_depth);
+    let mut sent_bytes = 0usize;
+    let mut last_print = Instant::now();
+    for i in 0..o.frames {
+        let due = start + Duration::from_secs_f64(0.3 + f64::from(i) / f64::from(o.fps));
+        if o.realtime {
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
+        let t0 = now_us();
+        let depth = testdata::game_scene(w, h, t_of(i));
+        let p = o.packing.params(settings.bit_depth, w, h, near, far, i);
+        packer.pack_into(&depth.view(), &p, &mut frame)?;
+        let mut fo = FrameOptions { pts: Some(i64::from(i)), sent_unix_us: Some(t0), ..Default::default() };
+        if let Some(q) = o.packing.roi_high {
+            fo.rois.push(Roi { left: 0, top: 0, width: fw, height: fh / 2, qoffset: q });
+        }
+        for pkt in enc.encode(&frame, &p, &fo)? {
+            sent_bytes += pkt.data.len();
+            tx.send(&pkt)?;
+        }
+        if last_print.elapsed() >= Duration::from_secs(1) {
+            last_print = Instant::now();
+            let el = start.elapsed().as_secs_f64();
+            print!(
+                "\r  sent {:>4}/{}  received {:>4}  {:>5.1} fps  {:>6.2} Mbit/s   ",
+                i + 1,
+                o.frames,
+                received.load(Ordering::Relaxed),
+                f64::from(i + 1) / el,
+                sent_bytes as f64 * 8.0 / el / 1e6
+            );
+            let _ = std::io::stdout().flush();
+        }
+    }
+    for pkt in enc.finish()? {
+        sent_bytes += pkt.data.len();
+        tx.send(&pkt)?;
+    }
+    tx.finish()?;
+    rx_thread.join().map_err(|_| anyhow::anyhow!("receiver thread panicked"))??;
+    println!();
+    let wall_s = start.elapsed().as_secs_f64();
+
+    let mut recs = records.lock().expect("records").clone();
+    recs.sort_by_key(|r| r.frame);
+    let mut csv = String::from("frame,bytes,keyframe,precision,mae_mm,p99_mm,max_mm,invalid_flips,latency_ms\n");
+    for r in &recs {
+        csv.push_str(&format!(
+            "{},{},{},{},{:.4},{:.4},{:.4},{},{:.2}\n",
+            r.frame,
+            r.bytes,
+            u8::from(r.keyframe),
+            r.precision,
+            r.mae_mm,
+            r.p99_mm,
+            r.max_mm,
+            r.invalid_flips,
+            r.latency_ms
+        ));
+    }
+    std::fs::write(o.out.join("frames.csv"), csv)?;
+    let mean = |f: fn(&DemoFrame) -> f64| crate::sweep::analysis::mean(recs.iter().map(f));
+    let mut lat: Vec<f64> = recs.iter().map(|r| r.latency_ms).filter(|x| x.is_finite()).collect();
+    lat.sort_by(f64::total_cmp);
+    let summary = DemoSummary {
+        packing: o.packing.id(),
+        encoder: encoder_name,
+        url,
+        width: w,
+        height: h,
+        frames_sent: o.frames,
+        frames_received: recs.len(),
+        target_bps: o.bitrate,
+        achieved_bps: sent_bytes as f64 * 8.0 / (f64::from(o.frames) / f64::from(o.fps)),
+        mean_mae_mm: mean(|r| r.mae_mm),
+        mean_p99_mm: mean(|r| r.p99_mm),
+        median_latency_ms: lat.get(lat.len() / 2).copied().unwrap_or(f64::NAN),
+        wall_s,
+    };
+    std::fs::write(o.out.join("summary.json"), serde_json::to_string_pretty(&summary)?)?;
+    if let Some((i, received)) = last_images.lock().expect("images").take() {
+        let src = testdata::game_scene(w, h, t_of(i));
+        images::side_by_side(&o.out.join("side_by_side.png"), &src, &received, near, far)?;
+    }
+    Ok(summary)
+}
