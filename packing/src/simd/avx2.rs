@@ -685,10 +685,10 @@ pub(super) unsafe fn quantise_split_row(quant: &Quant, split: &Split, src: &[f32
     }
 }
 
-/// Whether [`unpack8`]'s float shortcut applies: with `low_max = 2^L − 1` the merged level is
-/// `hi · 2^L + t`; every valid level is at least `max(q0, 1)` (so scalar's saturating
-/// subtraction is a plain one and level 0 means exactly "invalid"); and every level is below
-/// `2^24`, so `hi · 2^L − q0 + t` is exact in f32 in any order.
+/// Whether the unpack kernels' shortcuts apply: with `low_max = 2^L − 1` the merged level is
+/// `hi · 2^L + t` (`t` is an xor-fold of the low value); every valid level is at least
+/// `max(q0, 1)` (so scalar's saturating subtraction is a plain one and level 0 means exactly
+/// "invalid"); and every level is below `2^24`, so `q − q0` converts to f32 exactly.
 fn unpack_fast(split: &Split, quant: &Quant) -> bool {
     if split.low_bits > 16 || split.low_max != (1 << split.low_bits) - 1 {
         return false;
@@ -698,46 +698,110 @@ fn unpack_fast(split: &Split, quant: &Quant) -> bool {
     top < F32_EXACT && bottom >= u64::from(quant.q0.max(1))
 }
 
-/// [`Quant::depth`] of [`Split::merge`] of 8 high codes and their low values `f` (from
-/// [`SplitV::low_value`]), for constants that pass [`unpack_fast`]. The level index
-/// `q − q0 = hi · 2^L − q0 + t` is built in f32 from exact whole numbers: `t` is `f`, folded
-/// (`low_max − f`) where `hi` is odd. `LOW` is false when `L = 0` (then `t = 0`).
-#[target_feature(enable = "avx2")]
-#[inline]
-fn unpack8<const DISP: bool, const LOW: bool>(c: &QuantV, s: &SplitV, u: &UnpackV, hi: __m256i, f: __m256) -> __m256 {
-    let invalid = _mm256_cmpgt_epi32(s.half_guard, hi);
-    let hi = _mm256_min_epu32(_mm256_max_epu32(hi, s.guard), s.max_code);
-    let high = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(hi), u.two_l), u.neg_q0);
-    let n = if LOW {
-        // `blendv_ps` picks by the sign bit: the parity of `hi`, shifted up.
-        let odd = _mm256_castsi256_ps(_mm256_slli_epi32::<31>(hi));
-        _mm256_add_ps(high, _mm256_blendv_ps(f, _mm256_sub_ps(s.low_max_f, f), odd))
-    } else {
-        high
-    };
-    c.depth_of_index::<DISP>(n, invalid)
+/// How the unpack kernels get the unfolded low value `f` of a low code.
+mod low {
+    /// `L = 0`: no low part, `f = 0`.
+    pub(super) const NONE: u8 = 0;
+    /// [`super::SplitV::low_value`], in f32 (any constants).
+    pub(super) const FLOAT: u8 = 1;
+    /// `step = 1`: `f = min(max(lo − base, 0), low_max)` in 16-bit lanes.
+    pub(super) const UNIT: u8 = 2;
 }
 
-/// Extra constants of [`unpack8`].
+/// The [`low`] mode for `s` (with [`unpack_fast`] already true).
+fn low_mode(s: &Split) -> u8 {
+    if s.low_bits == 0 {
+        low::NONE
+    } else if SplitV::fast(s) && s.step == 1.0 && s.inv_step == 1.0 {
+        // `(lo − base) · 1` is exact and whole, so rounding changes nothing.
+        low::UNIT
+    } else {
+        low::FLOAT
+    }
+}
+
+/// Extra constants of the unpack kernels.
 #[derive(Clone, Copy)]
 struct UnpackV {
-    /// `2^L`.
+    /// `2^L`, for the f32 level index.
     two_l: __m256,
     /// `−q0`.
     neg_q0: __m256,
+    /// `32 − L`: turns an all-ones lane into `low_max`.
+    fold_shift: __m128i,
+    /// 16-bit lanes of the integer low values: `base`, `low_max`.
+    base16: __m256i,
+    cap16: __m256i,
 }
 
 impl UnpackV {
     #[target_feature(enable = "avx2")]
     #[inline]
     fn new(split: &Split, quant: &Quant) -> UnpackV {
-        UnpackV { two_l: _mm256_set1_ps((1u32 << split.low_bits) as f32), neg_q0: _mm256_set1_ps(-(quant.q0 as f32)) }
+        UnpackV {
+            two_l: _mm256_set1_ps((1u32 << split.low_bits) as f32),
+            neg_q0: _mm256_set1_ps(-(quant.q0 as f32)),
+            fold_shift: _mm_cvtsi32_si128(32 - split.low_bits as i32),
+            base16: _mm256_set1_epi16(split.base as u16 as i16),
+            cap16: _mm256_set1_epi16(split.low_max as u16 as i16),
+        }
+    }
+
+    /// Integer low values of 16 low codes (16-bit lanes), in mode [`low::UNIT`]:
+    /// `min(max(lo − base, 0), low_max)`.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn low_values16(&self, lo: __m256i) -> __m256i {
+        _mm256_min_epu16(_mm256_subs_epu16(lo, self.base16), self.cap16)
+    }
+
+    /// [`UnpackV::low_values16`] of 8 low codes.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn low_values8(&self, lo: __m128i) -> __m128i {
+        _mm_min_epu16(_mm_subs_epu16(lo, _mm256_castsi256_si128(self.base16)), _mm256_castsi256_si128(self.cap16))
     }
 }
 
-/// Merge and dequantise 8 lanes per step, one low code per pixel (VBP luma layout).
+/// [`Quant::depth`] of [`Split::merge`] of 8 high codes and their unfolded low values, for
+/// constants that pass [`unpack_fast`]. In [`low::FLOAT`] and [`low::NONE`] mode the low values
+/// are `f` (f32) and the level index `q − q0 = hi · 2^L − q0 + t` is built in f32 from exact
+/// whole numbers, `t` being `f` folded (`low_max − f`) where `hi` is odd; in the integer modes
+/// they are `fi` (u32 lanes) and `q = hi << L | (fi ^ fold)` is built in integers.
 #[target_feature(enable = "avx2")]
-fn unpack_row_impl<const DISP: bool, const LOW: bool>(
+#[inline]
+fn unpack8<const DISP: bool, const MODE: u8>(
+    c: &QuantV,
+    s: &SplitV,
+    u: &UnpackV,
+    hi: __m256i,
+    f: __m256,
+    fi: __m256i,
+) -> __m256 {
+    let invalid = _mm256_cmpgt_epi32(s.half_guard, hi);
+    let hi = _mm256_min_epu32(_mm256_max_epu32(hi, s.guard), s.max_code);
+    let n = match MODE {
+        low::NONE => _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(hi), u.two_l), u.neg_q0),
+        low::FLOAT => {
+            let high = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(hi), u.two_l), u.neg_q0);
+            // `blendv_ps` picks by the sign bit: the parity of `hi`, shifted up.
+            let odd = _mm256_castsi256_ps(_mm256_slli_epi32::<31>(hi));
+            _mm256_add_ps(high, _mm256_blendv_ps(f, _mm256_sub_ps(s.low_max_f, f), odd))
+        }
+        _ => {
+            // `low_max` where `hi` is odd: all ones from the parity bit, shifted down to L bits.
+            let fold = _mm256_srl_epi32(odd(hi), u.fold_shift);
+            let q = _mm256_or_si256(_mm256_sll_epi32(hi, s.shift), _mm256_xor_si256(fi, fold));
+            _mm256_cvtepi32_ps(_mm256_sub_epi32(q, c.q0))
+        }
+    };
+    c.depth_of_index::<DISP>(n, invalid)
+}
+
+/// Merge and dequantise one low code per pixel (VBP luma layout): 16 pixels per loop in the
+/// integer low modes, 8 otherwise.
+#[target_feature(enable = "avx2")]
+fn unpack_row_impl<const DISP: bool, const MODE: u8>(
     split: &Split,
     quant: &Quant,
     hi: &[u16],
@@ -747,20 +811,44 @@ fn unpack_row_impl<const DISP: bool, const LOW: bool>(
     let c = QuantV::new(quant);
     let s = SplitV::new(split);
     let u = UnpackV::new(split, quant);
-    let n = vector_len(&[hi.len(), lo.len(), out.len()], LANES);
+    let lens = [hi.len(), lo.len(), out.len()];
+    let zero_f = _mm256_setzero_ps();
+    let zero_i = _mm256_setzero_si256();
+    let n = if MODE >= low::UNIT { vector_len(&lens, 2 * LANES) } else { 0 };
     for ((h, l), d) in
-        hi[..n].chunks_exact(LANES).zip(lo[..n].chunks_exact(LANES)).zip(out[..n].chunks_exact_mut(LANES))
+        hi[..n].chunks_exact(2 * LANES).zip(lo[..n].chunks_exact(2 * LANES)).zip(out[..n].chunks_exact_mut(2 * LANES))
     {
-        let f = if LOW { s.low_value(load_u16(l)) } else { _mm256_setzero_ps() };
-        store_f32(d, unpack8::<DISP, LOW>(&c, &s, &u, load_u16(h), f));
+        assert!(l.len() >= 2 * LANES);
+        // SAFETY: `l` holds at least 16 u16, 32 bytes (checked above); unaligned load.
+        let f = u.low_values16(unsafe { _mm256_loadu_si256(l.as_ptr().cast()) });
+        let f0 = _mm256_cvtepu16_epi32(_mm256_castsi256_si128(f));
+        let f1 = _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(f));
+        let (d0, d1) = d.split_at_mut(LANES);
+        store_f32(d0, unpack8::<DISP, MODE>(&c, &s, &u, load_u16(h), zero_f, f0));
+        store_f32(d1, unpack8::<DISP, MODE>(&c, &s, &u, load_u16(&h[LANES..]), zero_f, f1));
     }
-    kernels::unpack_row(split, quant, &hi[n..], &lo[n..], &mut out[n..]);
+    let m = vector_len(&lens, LANES);
+    for ((h, l), d) in
+        hi[n..m].chunks_exact(LANES).zip(lo[n..m].chunks_exact(LANES)).zip(out[n..m].chunks_exact_mut(LANES))
+    {
+        let (f, fi) = match MODE {
+            low::NONE => (zero_f, zero_i),
+            low::FLOAT => (s.low_value(load_u16(l)), zero_i),
+            _ => {
+                // SAFETY: `l` holds exactly 8 u16, 16 bytes (a chunk); unaligned load.
+                let codes = unsafe { _mm_loadu_si128(l.as_ptr().cast()) };
+                (zero_f, _mm256_cvtepu16_epi32(u.low_values8(codes)))
+            }
+        };
+        store_f32(d, unpack8::<DISP, MODE>(&c, &s, &u, load_u16(h), f, fi));
+    }
+    kernels::unpack_row(split, quant, &hi[m..], &lo[m..], &mut out[m..]);
 }
 
 /// Merge and dequantise with one low code per 2 pixels (VBP chroma layout, luma-only): 16 pixels
 /// per loop, whose 8 low values are computed once and then spread to both pixels of each pair.
 #[target_feature(enable = "avx2")]
-fn unpack_row_half_impl<const DISP: bool, const LOW: bool>(
+fn unpack_row_half_impl<const DISP: bool, const MODE: u8>(
     split: &Split,
     quant: &Quant,
     hi: &[u16],
@@ -771,42 +859,63 @@ fn unpack_row_half_impl<const DISP: bool, const LOW: bool>(
     let s = SplitV::new(split);
     let u = UnpackV::new(split, quant);
     let lens = [hi.len(), 2 * lo.len(), out.len()];
+    let zero_f = _mm256_setzero_ps();
+    let zero_i = _mm256_setzero_si256();
     let n = vector_len(&lens, 2 * LANES);
     for ((h, l), d) in
         hi[..n].chunks_exact(2 * LANES).zip(lo[..n / 2].chunks_exact(LANES)).zip(out[..n].chunks_exact_mut(2 * LANES))
     {
         let (d0, d1) = d.split_at_mut(LANES);
-        let (f0, f1) = if LOW {
-            // Low codes 0..8 in the lane order 0 1 4 5 | 2 3 6 7, so that duplicating each lane
-            // within its 128-bit half gives 0 0 1 1 2 2 3 3 and 4 4 5 5 6 6 7 7.
-            assert!(l.len() >= LANES);
-            // SAFETY: `l` holds at least 8 u16, 16 bytes (checked above); unaligned load.
-            let codes = unsafe { _mm_loadu_si128(l.as_ptr().cast()) };
-            let codes = _mm256_cvtepu16_epi32(_mm_shuffle_epi32::<0b11_01_10_00>(codes));
-            let f = s.low_value(codes);
-            (_mm256_unpacklo_ps(f, f), _mm256_unpackhi_ps(f, f))
-        } else {
-            (_mm256_setzero_ps(), _mm256_setzero_ps())
+        assert!(l.len() >= LANES);
+        let ((f0, fi0), (f1, fi1)) = match MODE {
+            low::NONE => ((zero_f, zero_i), (zero_f, zero_i)),
+            low::FLOAT => {
+                // SAFETY: `l` holds at least 8 u16, 16 bytes (checked above); unaligned load.
+                let codes = unsafe { _mm_loadu_si128(l.as_ptr().cast()) };
+                // Low codes in the lane order 0 1 4 5 | 2 3 6 7, so that duplicating each lane
+                // within its 128-bit half gives 0 0 1 1 2 2 3 3 and 4 4 5 5 6 6 7 7.
+                let codes = _mm256_cvtepu16_epi32(_mm_shuffle_epi32::<0b11_01_10_00>(codes));
+                let f = s.low_value(codes);
+                ((_mm256_unpacklo_ps(f, f), zero_i), (_mm256_unpackhi_ps(f, f), zero_i))
+            }
+            _ => {
+                // SAFETY: `l` holds at least 8 u16, 16 bytes (checked above); unaligned load.
+                let codes = unsafe { _mm_loadu_si128(l.as_ptr().cast()) };
+                let f = u.low_values8(codes);
+                let f0 = _mm256_cvtepu16_epi32(_mm_unpacklo_epi16(f, f));
+                let f1 = _mm256_cvtepu16_epi32(_mm_unpackhi_epi16(f, f));
+                ((zero_f, f0), (zero_f, f1))
+            }
         };
-        store_f32(d0, unpack8::<DISP, LOW>(&c, &s, &u, load_u16(h), f0));
-        store_f32(d1, unpack8::<DISP, LOW>(&c, &s, &u, load_u16(&h[LANES..]), f1));
+        store_f32(d0, unpack8::<DISP, MODE>(&c, &s, &u, load_u16(h), f0, fi0));
+        store_f32(d1, unpack8::<DISP, MODE>(&c, &s, &u, load_u16(&h[LANES..]), f1, fi1));
     }
     let m = vector_len(&lens, LANES);
     if m > n {
-        let f = if LOW { s.low_value(load_u16_doubled(&lo[n / 2..])) } else { _mm256_setzero_ps() };
-        store_f32(&mut out[n..], unpack8::<DISP, LOW>(&c, &s, &u, load_u16(&hi[n..]), f));
+        // One more step of 8 pixels, with the float low values (right in every mode).
+        let f = if MODE == low::NONE { zero_f } else { s.low_value(load_u16_doubled(&lo[n / 2..])) };
+        let store_mode_float = |c: &QuantV, s: &SplitV, u: &UnpackV, h: __m256i| {
+            if MODE == low::NONE {
+                unpack8::<DISP, { low::NONE }>(c, s, u, h, f, zero_i)
+            } else {
+                unpack8::<DISP, { low::FLOAT }>(c, s, u, h, f, zero_i)
+            }
+        };
+        store_f32(&mut out[n..], store_mode_float(&c, &s, &u, load_u16(&hi[n..])));
     }
     kernels::unpack_row_half(split, quant, &hi[m..], &lo[m / 2..], &mut out[m..]);
 }
 
-/// Runs `$f::<DISP, LOW>($args)` with the flags known at compile time.
-macro_rules! with_disp_low {
-    ($f:ident($($arg:expr),*), $disp:expr, $low:expr) => {
-        match ($disp, $low) {
-            (false, false) => $f::<false, false>($($arg),*),
-            (false, true) => $f::<false, true>($($arg),*),
-            (true, false) => $f::<true, false>($($arg),*),
-            (true, true) => $f::<true, true>($($arg),*),
+/// Runs `$f::<DISP, MODE>($args)` with both known at compile time.
+macro_rules! with_disp_mode {
+    ($f:ident($($arg:expr),*), $disp:expr, $mode:expr) => {
+        match ($disp, $mode) {
+            (false, low::NONE) => $f::<false, { low::NONE }>($($arg),*),
+            (false, low::FLOAT) => $f::<false, { low::FLOAT }>($($arg),*),
+            (false, _) => $f::<false, { low::UNIT }>($($arg),*),
+            (true, low::NONE) => $f::<true, { low::NONE }>($($arg),*),
+            (true, low::FLOAT) => $f::<true, { low::FLOAT }>($($arg),*),
+            (true, _) => $f::<true, { low::UNIT }>($($arg),*),
         }
     };
 }
@@ -818,7 +927,7 @@ macro_rules! with_disp_low {
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn unpack_row(split: &Split, quant: &Quant, hi: &[u16], lo: &[u16], out: &mut [f32]) {
     if unpack_fast(split, quant) {
-        with_disp_low!(unpack_row_impl(split, quant, hi, lo, out), quant.disparity, split.low_bits > 0);
+        with_disp_mode!(unpack_row_impl(split, quant, hi, lo, out), quant.disparity, low_mode(split));
     } else {
         kernels::unpack_row(split, quant, hi, lo, out);
     }
@@ -831,7 +940,7 @@ pub(super) unsafe fn unpack_row(split: &Split, quant: &Quant, hi: &[u16], lo: &[
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn unpack_row_half(split: &Split, quant: &Quant, hi: &[u16], lo: &[u16], out: &mut [f32]) {
     if unpack_fast(split, quant) {
-        with_disp_low!(unpack_row_half_impl(split, quant, hi, lo, out), quant.disparity, split.low_bits > 0);
+        with_disp_mode!(unpack_row_half_impl(split, quant, hi, lo, out), quant.disparity, low_mode(split));
     } else {
         kernels::unpack_row_half(split, quant, hi, lo, out);
     }
