@@ -706,15 +706,31 @@ mod low {
     pub(super) const FLOAT: u8 = 1;
     /// `step = 1`: `f = min(max(lo − base, 0), low_max)` in 16-bit lanes.
     pub(super) const UNIT: u8 = 2;
+    /// An odd whole-number step `s` with `inv_step = fl(1/s)` (full amplitude at P12 on 8-bit
+    /// planes, P15 on 10-bit): `f = floor((min(max(lo − base, 0), s · low_max) + (s−1)/2) / s)`,
+    /// the clamp in 16-bit lanes and the division as `(y · ceil(2^k/s)) >> k`, `k = 31 − L`.
+    ///
+    /// Why this is scalar's `round((lo − base) · inv_step)` clamped to `[0, low_max]`: `x/s`
+    /// (x = lo − base) is `j + i/s` with `s` odd, so at least `1/(2s)` from a tie, and the f32
+    /// product is within `(65535/s) · 2^-23 < 1/(2s)` of it, so scalar rounds to the nearest
+    /// integer of `x/s`: for `x ≥ 0` that is `floor((x + (s−1)/2) / s)`, for `x < 0` it is ≤ 0
+    /// and clamps to 0, and for `x ≥ s · low_max` it is at least `low_max`, as the formula gives.
+    /// The multiply-shift is exact: `y < s · 2^L`, so its error `y/2^k` stays below `1/s` (as
+    /// `s · 2^L ≤ span + s < 2^15`) and `y · ceil(2^k/s) < 2^31 + s · 2^L` fits a u32.
+    pub(super) const ODD: u8 = 3;
 }
 
 /// The [`low`] mode for `s` (with [`unpack_fast`] already true).
 fn low_mode(s: &Split) -> u8 {
+    let st = s.step;
+    let whole = SplitV::fast(s) && st >= 1.0 && st == st.trunc() && s.inv_step == 1.0 / st;
     if s.low_bits == 0 {
         low::NONE
-    } else if SplitV::fast(s) && s.step == 1.0 && s.inv_step == 1.0 {
+    } else if whole && st == 1.0 {
         // `(lo − base) · 1` is exact and whole, so rounding changes nothing.
         low::UNIT
+    } else if whole && (st as u64) % 2 == 1 && (st as u64) << s.low_bits < 1 << 15 {
+        low::ODD
     } else {
         low::FLOAT
     }
@@ -729,30 +745,51 @@ struct UnpackV {
     neg_q0: __m256,
     /// `32 − L`: turns an all-ones lane into `low_max`.
     fold_shift: __m128i,
-    /// 16-bit lanes of the integer low values: `base`, `low_max`.
+    /// 16-bit lanes of the integer low values: `base`, `s · low_max`.
     base16: __m256i,
     cap16: __m256i,
+    /// [`low::ODD`]: `(s − 1)/2`, `ceil(2^k/s)` and `k = 31 − L`.
+    half: __m256i,
+    magic: __m256i,
+    magic_shift: __m128i,
 }
 
 impl UnpackV {
     #[target_feature(enable = "avx2")]
     #[inline]
     fn new(split: &Split, quant: &Quant) -> UnpackV {
+        // Only meaningful in the modes that use them (see `low_mode`).
+        let st = (split.step as u32).max(1);
+        let k = 31u32.saturating_sub(split.low_bits);
         UnpackV {
             two_l: _mm256_set1_ps((1u32 << split.low_bits) as f32),
             neg_q0: _mm256_set1_ps(-(quant.q0 as f32)),
             fold_shift: _mm_cvtsi32_si128(32 - split.low_bits as i32),
             base16: _mm256_set1_epi16(split.base as u16 as i16),
-            cap16: _mm256_set1_epi16(split.low_max as u16 as i16),
+            cap16: _mm256_set1_epi16(st.wrapping_mul(split.low_max) as u16 as i16),
+            half: _mm256_set1_epi32(((st - 1) / 2) as i32),
+            magic: _mm256_set1_epi32((1u64 << k).div_ceil(u64::from(st)) as u32 as i32),
+            magic_shift: _mm_cvtsi32_si128(k as i32),
         }
     }
 
-    /// Integer low values of 16 low codes (16-bit lanes), in mode [`low::UNIT`]:
-    /// `min(max(lo − base, 0), low_max)`.
+    /// 16 low codes clamped to `[base, base + s · low_max]`, minus `base` (16-bit lanes): the
+    /// low values in mode [`low::UNIT`], the input of [`UnpackV::finish_low`] in [`low::ODD`].
     #[target_feature(enable = "avx2")]
     #[inline]
     fn low_values16(&self, lo: __m256i) -> __m256i {
         _mm256_min_epu16(_mm256_subs_epu16(lo, self.base16), self.cap16)
+    }
+
+    /// The integer low values of 8 clamped low codes `x` (u32 lanes) in `MODE`.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn finish_low<const MODE: u8>(&self, x: __m256i) -> __m256i {
+        if MODE == low::ODD {
+            _mm256_srl_epi32(_mm256_mullo_epi32(_mm256_add_epi32(x, self.half), self.magic), self.magic_shift)
+        } else {
+            x
+        }
     }
 
     /// [`UnpackV::low_values16`] of 8 low codes.
@@ -821,8 +858,8 @@ fn unpack_row_impl<const DISP: bool, const MODE: u8>(
         assert!(l.len() >= 2 * LANES);
         // SAFETY: `l` holds at least 16 u16, 32 bytes (checked above); unaligned load.
         let f = u.low_values16(unsafe { _mm256_loadu_si256(l.as_ptr().cast()) });
-        let f0 = _mm256_cvtepu16_epi32(_mm256_castsi256_si128(f));
-        let f1 = _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(f));
+        let f0 = u.finish_low::<MODE>(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(f)));
+        let f1 = u.finish_low::<MODE>(_mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(f)));
         let (d0, d1) = d.split_at_mut(LANES);
         store_f32(d0, unpack8::<DISP, MODE>(&c, &s, &u, load_u16(h), zero_f, f0));
         store_f32(d1, unpack8::<DISP, MODE>(&c, &s, &u, load_u16(&h[LANES..]), zero_f, f1));
@@ -837,7 +874,7 @@ fn unpack_row_impl<const DISP: bool, const MODE: u8>(
             _ => {
                 // SAFETY: `l` holds exactly 8 u16, 16 bytes (a chunk); unaligned load.
                 let codes = unsafe { _mm_loadu_si128(l.as_ptr().cast()) };
-                (zero_f, _mm256_cvtepu16_epi32(u.low_values8(codes)))
+                (zero_f, u.finish_low::<MODE>(_mm256_cvtepu16_epi32(u.low_values8(codes))))
             }
         };
         store_f32(d, unpack8::<DISP, MODE>(&c, &s, &u, load_u16(h), f, fi));
@@ -881,9 +918,11 @@ fn unpack_row_half_impl<const DISP: bool, const MODE: u8>(
             _ => {
                 // SAFETY: `l` holds at least 8 u16, 16 bytes (checked above); unaligned load.
                 let codes = unsafe { _mm_loadu_si128(l.as_ptr().cast()) };
-                let f = u.low_values8(codes);
-                let f0 = _mm256_cvtepu16_epi32(_mm_unpacklo_epi16(f, f));
-                let f1 = _mm256_cvtepu16_epi32(_mm_unpackhi_epi16(f, f));
+                // As for the float values: lanes 0 1 4 5 | 2 3 6 7, then duplicated in-lane.
+                let x = _mm_shuffle_epi32::<0b11_01_10_00>(u.low_values8(codes));
+                let f = u.finish_low::<MODE>(_mm256_cvtepu16_epi32(x));
+                let f0 = _mm256_unpacklo_epi32(f, f);
+                let f1 = _mm256_unpackhi_epi32(f, f);
                 ((zero_f, f0), (zero_f, f1))
             }
         };
@@ -912,10 +951,12 @@ macro_rules! with_disp_mode {
         match ($disp, $mode) {
             (false, low::NONE) => $f::<false, { low::NONE }>($($arg),*),
             (false, low::FLOAT) => $f::<false, { low::FLOAT }>($($arg),*),
-            (false, _) => $f::<false, { low::UNIT }>($($arg),*),
+            (false, low::UNIT) => $f::<false, { low::UNIT }>($($arg),*),
+            (false, _) => $f::<false, { low::ODD }>($($arg),*),
             (true, low::NONE) => $f::<true, { low::NONE }>($($arg),*),
             (true, low::FLOAT) => $f::<true, { low::FLOAT }>($($arg),*),
-            (true, _) => $f::<true, { low::UNIT }>($($arg),*),
+            (true, low::UNIT) => $f::<true, { low::UNIT }>($($arg),*),
+            (true, _) => $f::<true, { low::ODD }>($($arg),*),
         }
     };
 }
@@ -927,7 +968,13 @@ macro_rules! with_disp_mode {
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn unpack_row(split: &Split, quant: &Quant, hi: &[u16], lo: &[u16], out: &mut [f32]) {
     if unpack_fast(split, quant) {
-        with_disp_mode!(unpack_row_impl(split, quant, hi, lo, out), quant.disparity, low_mode(split));
+        // With one low code per pixel the integer division of `low::ODD` measured no faster
+        // than the float path here (it pays off when each value serves two pixels).
+        let mode = match low_mode(split) {
+            low::ODD => low::FLOAT,
+            m => m,
+        };
+        with_disp_mode!(unpack_row_impl(split, quant, hi, lo, out), quant.disparity, mode);
     } else {
         kernels::unpack_row(split, quant, hi, lo, out);
     }
