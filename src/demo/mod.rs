@@ -111,7 +111,8 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
     let port = free_udp_port()?;
     let url = format!("udp://127.0.0.1:{port}");
     let (w, h) = (o.width, o.height);
-    let t_of = |i: u32| i as f32 / o.fps as f32;
+    let fps = o.fps;
+    let t_of = move |i: u32| i as f32 / fps as f32;
     // Range: the scene's own depths over the whole clip (the sender knows its scene).
     let probe = testdata::game_scene(w / 4, h / 4, 0.0);
     let (near, far) =
