@@ -17,8 +17,9 @@ APT_PACKAGES=(
   libavfilter-dev libavdevice-dev libswresample-dev
   mesa-vulkan-drivers libvulkan1                                    # software Vulkan for headless Bevy
   nginx libnginx-mod-rtmp                                           # RTMP fan-out test
-  python3 python3-pip                                               # precision-net training scripts
 )
+# The tests need no Python: the committed models are read by Rust. Retraining the predictor needs
+# `pip install -r precision-net/train/requirements.txt` (see precision-net/README.md).
 
 missing_packages() {
   local p
@@ -48,10 +49,6 @@ install_deps() {
   if ! command -v cargo >/dev/null; then
     echo "cargo not found: install Rust 1.95 or newer with rustup (https://rustup.rs) and run again" >&2
     exit 1
-  fi
-  if [ -f precision-net/train/requirements.txt ]; then
-    python3 -m pip install -q --disable-pip-version-check -r precision-net/train/requirements.txt 2>/dev/null \
-      || python3 -m pip install -q --disable-pip-version-check --break-system-packages -r precision-net/train/requirements.txt
   fi
 }
 
