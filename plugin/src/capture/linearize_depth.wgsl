@@ -1,1 +1,0 @@
-../../../shaders/linearize_depth.wgsl
