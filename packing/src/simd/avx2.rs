@@ -72,6 +72,7 @@ impl QuantV {
     /// - levels below `2^24`, so the conversions cannot overflow.
     ///
     /// Returns `(disparity, clamp_hi)`.
+    #[inline]
     fn fast(c: &Quant) -> Option<(bool, bool)> {
         let ok = c.far > 0.0 && c.scale > 0.0 && c.qspan >= 0.0 && u64::from(c.q0) + (c.qspan as u64) < F32_EXACT;
         if !ok {
@@ -83,6 +84,7 @@ impl QuantV {
     }
 
     /// The largest level [`Quant::level`] gives (for constants that pass [`QuantV::fast`]).
+    #[inline]
     fn max_level(c: &Quant) -> u64 {
         u64::from(c.q0) + c.qspan.round_ties_even() as u64
     }
@@ -188,6 +190,7 @@ impl SplitV {
     /// Whether the shortcuts of [`SplitV::low_code_fast`] apply: `low_max = 2^L − 1` (so folding
     /// is an xor and `hi << L | t` is a sum), and every low code fits a u16 (so narrowing needs
     /// no mask).
+    #[inline]
     fn fast(s: &Split) -> bool {
         if s.low_bits > 16 || s.low_max != (1 << s.low_bits) - 1 || s.step.is_nan() || s.step < 0.0 {
             return false;
@@ -200,6 +203,7 @@ impl SplitV {
     /// Whether [`low_codes_x2_integral`] applies: [`SplitV::fast`], the parity bit within 16 bits,
     /// and a whole-number step (`span` a multiple of `2^L − 1`, as with the full amplitude at
     /// `L` = 1, 2, 4, 8 on 8-bit planes and 1, 2, 5 on 10-bit planes).
+    #[inline]
     fn integral_step(s: &Split) -> bool {
         SplitV::fast(s) && s.low_bits <= 15 && s.step == s.step.trunc() && s.step <= 65535.0
     }
@@ -364,6 +368,14 @@ fn store_u16_x2(d: &mut [u16], v: __m256i) {
     unsafe { _mm256_storeu_si256(d.as_mut_ptr().cast(), v) }
 }
 
+/// Whether the scalar tail after `done` elements has anything to do. The scalar kernels zip the
+/// slices in `lens` (and index the others, so they panic where those are short), so they stop at
+/// the shortest; skipping an empty tail saves a call per row.
+#[inline(always)]
+fn has_tail(lens: &[usize], done: usize) -> bool {
+    lens.iter().all(|&l| l > done)
+}
+
 /// Length processed `step` lanes at a time: the shortest of `lens`, rounded down to a multiple of
 /// `step`.
 #[inline(always)]
@@ -376,10 +388,12 @@ fn vector_len(lens: &[usize], step: usize) -> usize {
 fn quantise_row_impl<const DISP: bool, const CLAMP: bool>(quant: &Quant, src: &[f32], q: &mut [u32]) {
     let c = QuantV::new(quant);
     let n = vector_len(&[src.len(), q.len()], LANES);
-    for (s, d) in src[..n].chunks_exact(LANES).zip(q[..n].chunks_exact_mut(LANES)) {
+    for (s, d) in src[..n].as_chunks::<LANES>().0.iter().zip(q[..n].as_chunks_mut::<LANES>().0) {
         store_u32(d, c.level::<DISP, CLAMP>(load_f32(s)));
     }
-    kernels::quantise_row(quant, &src[n..], &mut q[n..]);
+    if has_tail(&[src.len(), q.len()], n) {
+        kernels::quantise_row(quant, &src[n..], &mut q[n..]);
+    }
 }
 
 /// [`kernels::quantise_row`].
@@ -402,15 +416,21 @@ pub(super) unsafe fn quantise_row(quant: &Quant, src: &[f32], q: &mut [u32]) {
 pub(super) unsafe fn split_row(split: &Split, q: &[u32], hi: &mut [u16], lo: &mut [u16]) {
     let c = SplitV::new(split);
     let n = vector_len(&[q.len(), hi.len(), lo.len()], LANES);
-    for ((s, h), l) in
-        q[..n].chunks_exact(LANES).zip(hi[..n].chunks_exact_mut(LANES)).zip(lo[..n].chunks_exact_mut(LANES))
+    for ((s, h), l) in q[..n]
+        .as_chunks::<LANES>()
+        .0
+        .iter()
+        .zip(hi[..n].as_chunks_mut::<LANES>().0)
+        .zip(lo[..n].as_chunks_mut::<LANES>().0)
     {
         let q = load_u32(s);
         let hv = c.high(q);
         store_u16(h, narrow_u16(hv));
         store_u16(l, narrow_u16(c.low_code(hv, q)));
     }
-    kernels::split_row(split, &q[n..], &mut hi[n..], &mut lo[n..]);
+    if has_tail(&[q.len(), hi.len(), lo.len()], n) {
+        kernels::split_row(split, &q[n..], &mut hi[n..], &mut lo[n..]);
+    }
 }
 
 /// [`kernels::high_row`].
@@ -421,10 +441,12 @@ pub(super) unsafe fn split_row(split: &Split, q: &[u32], hi: &mut [u16], lo: &mu
 pub(super) unsafe fn high_row(split: &Split, q: &[u32], hi: &mut [u16]) {
     let c = SplitV::new(split);
     let n = vector_len(&[q.len(), hi.len()], LANES);
-    for (s, h) in q[..n].chunks_exact(LANES).zip(hi[..n].chunks_exact_mut(LANES)) {
+    for (s, h) in q[..n].as_chunks::<LANES>().0.iter().zip(hi[..n].as_chunks_mut::<LANES>().0) {
         store_u16(h, narrow_u16(c.high(load_u32(s))));
     }
-    kernels::high_row(split, &q[n..], &mut hi[n..]);
+    if has_tail(&[q.len(), hi.len()], n) {
+        kernels::high_row(split, &q[n..], &mut hi[n..]);
+    }
 }
 
 /// Reciprocals of the valid-pixel count of a block, indexed by the low 3 bits of minus the number
@@ -479,9 +501,11 @@ fn block_low_row_fast<const INT_STEP: bool>(split: &Split, q0: &[u32], q1: &[u32
     // 16 blocks per loop when the codes can be made 16 at a time.
     let n = if INT_STEP { vector_len(&lens, 2 * LANES) } else { 0 };
     for ((a, b), l) in q0[..2 * n]
-        .chunks_exact(4 * LANES)
-        .zip(q1[..2 * n].chunks_exact(4 * LANES))
-        .zip(lo[..n].chunks_exact_mut(2 * LANES))
+        .as_chunks::<{ 4 * LANES }>()
+        .0
+        .iter()
+        .zip(q1[..2 * n].as_chunks::<{ 4 * LANES }>().0)
+        .zip(lo[..n].as_chunks_mut::<{ 2 * LANES }>().0)
     {
         let m0 = mean_at(a, b);
         let m1 = mean_at(&a[2 * LANES..], &b[2 * LANES..]);
@@ -489,13 +513,17 @@ fn block_low_row_fast<const INT_STEP: bool>(split: &Split, q0: &[u32], q1: &[u32
     }
     let m = vector_len(&lens, LANES);
     for ((a, b), l) in q0[2 * n..2 * m]
-        .chunks_exact(2 * LANES)
-        .zip(q1[2 * n..2 * m].chunks_exact(2 * LANES))
-        .zip(lo[n..m].chunks_exact_mut(LANES))
+        .as_chunks::<{ 2 * LANES }>()
+        .0
+        .iter()
+        .zip(q1[2 * n..2 * m].as_chunks::<{ 2 * LANES }>().0)
+        .zip(lo[n..m].as_chunks_mut::<LANES>().0)
     {
         store_u16(l, narrow_small(c.low_code_fast(mean_at(a, b))));
     }
-    kernels::block_low_row(split, &q0[2 * m..], &q1[2 * m..], &mut lo[m..]);
+    if has_tail(&[lo.len()], m) {
+        kernels::block_low_row(split, &q0[2 * m..], &q1[2 * m..], &mut lo[m..]);
+    }
 }
 
 /// [`kernels::block_low_row`].
@@ -521,11 +549,14 @@ pub(super) unsafe fn block_low_row(split: &Split, q0: &[u32], q1: &[u32], lo: &m
 pub(super) unsafe fn merge_row(split: &Split, hi: &[u16], lo: &[u16], q: &mut [u32]) {
     let c = SplitV::new(split);
     let n = vector_len(&[q.len(), hi.len(), lo.len()], LANES);
-    for ((h, l), d) in hi[..n].chunks_exact(LANES).zip(lo[..n].chunks_exact(LANES)).zip(q[..n].chunks_exact_mut(LANES))
+    for ((h, l), d) in
+        hi[..n].as_chunks::<LANES>().0.iter().zip(lo[..n].as_chunks::<LANES>().0).zip(q[..n].as_chunks_mut::<LANES>().0)
     {
         store_u32(d, c.merge(load_u16(h), load_u16(l)));
     }
-    kernels::merge_row(split, &hi[n..], &lo[n..], &mut q[n..]);
+    if has_tail(&[hi.len(), lo.len(), q.len()], n) {
+        kernels::merge_row(split, &hi[n..], &lo[n..], &mut q[n..]);
+    }
 }
 
 /// [`kernels::merge_row_half`].
@@ -536,22 +567,30 @@ pub(super) unsafe fn merge_row(split: &Split, hi: &[u16], lo: &[u16], q: &mut [u
 pub(super) unsafe fn merge_row_half(split: &Split, hi: &[u16], lo: &[u16], q: &mut [u32]) {
     let c = SplitV::new(split);
     let n = vector_len(&[q.len(), hi.len(), 2 * lo.len()], LANES);
-    for ((h, l), d) in
-        hi[..n].chunks_exact(LANES).zip(lo[..n / 2].chunks_exact(LANES / 2)).zip(q[..n].chunks_exact_mut(LANES))
+    for ((h, l), d) in hi[..n]
+        .as_chunks::<LANES>()
+        .0
+        .iter()
+        .zip(lo[..n / 2].as_chunks::<{ LANES / 2 }>().0)
+        .zip(q[..n].as_chunks_mut::<LANES>().0)
     {
         store_u32(d, c.merge(load_u16(h), load_u16_doubled(l)));
     }
-    kernels::merge_row_half(split, &hi[n..], &lo[n / 2..], &mut q[n..]);
+    if has_tail(&[hi.len(), q.len()], n) {
+        kernels::merge_row_half(split, &hi[n..], &lo[n / 2..], &mut q[n..]);
+    }
 }
 
 #[target_feature(enable = "avx2")]
 fn dequantise_row_impl<const DISP: bool>(quant: &Quant, q: &[u32], out: &mut [f32]) {
     let c = QuantV::new(quant);
     let n = vector_len(&[q.len(), out.len()], LANES);
-    for (s, d) in q[..n].chunks_exact(LANES).zip(out[..n].chunks_exact_mut(LANES)) {
+    for (s, d) in q[..n].as_chunks::<LANES>().0.iter().zip(out[..n].as_chunks_mut::<LANES>().0) {
         store_f32(d, c.depth::<DISP>(load_u32(s)));
     }
-    kernels::dequantise_row(quant, &q[n..], &mut out[n..]);
+    if has_tail(&[q.len(), out.len()], n) {
+        kernels::dequantise_row(quant, &q[n..], &mut out[n..]);
+    }
 }
 
 /// [`kernels::dequantise_row`].
@@ -568,6 +607,7 @@ pub(super) unsafe fn dequantise_row(quant: &Quant, q: &[u32], out: &mut [f32]) {
 }
 
 /// Whether the high codes of every level `quant` gives fit a u16 unmasked.
+#[inline]
 fn high_codes_fit(quant: &Quant, split: &Split) -> bool {
     split.low_bits < 32 && QuantV::max_level(quant) >> split.low_bits <= 0xffff
 }
@@ -584,9 +624,11 @@ fn quantise_high_row_impl<const DISP: bool, const CLAMP: bool>(
     let s = SplitV::new(split);
     let n = vector_len(&[src.len(), q.len(), hi.len()], 2 * LANES);
     for ((z, d), h) in src[..n]
-        .chunks_exact(2 * LANES)
-        .zip(q[..n].chunks_exact_mut(2 * LANES))
-        .zip(hi[..n].chunks_exact_mut(2 * LANES))
+        .as_chunks::<{ 2 * LANES }>()
+        .0
+        .iter()
+        .zip(q[..n].as_chunks_mut::<{ 2 * LANES }>().0)
+        .zip(hi[..n].as_chunks_mut::<{ 2 * LANES }>().0)
     {
         let (d0, d1) = d.split_at_mut(LANES);
         let v0 = c.level::<DISP, CLAMP>(load_f32(z));
@@ -601,7 +643,9 @@ fn quantise_high_row_impl<const DISP: bool, const CLAMP: bool>(
         store_u32(&mut q[n..], v);
         store_u16(&mut hi[n..], narrow_small(s.high(v)));
     }
-    kernels::quantise_high_row(quant, split, &src[m..], &mut q[m..], &mut hi[m..]);
+    if has_tail(&[src.len(), q.len(), hi.len()], m) {
+        kernels::quantise_high_row(quant, split, &src[m..], &mut q[m..], &mut hi[m..]);
+    }
 }
 
 /// [`kernels::quantise_high_row`].
@@ -644,9 +688,11 @@ fn quantise_split_row_impl<const DISP: bool, const CLAMP: bool, const INT_STEP: 
     let s = SplitV::new(split);
     let n = vector_len(&[src.len(), hi.len(), lo.len()], 2 * LANES);
     for ((z, h), l) in src[..n]
-        .chunks_exact(2 * LANES)
-        .zip(hi[..n].chunks_exact_mut(2 * LANES))
-        .zip(lo[..n].chunks_exact_mut(2 * LANES))
+        .as_chunks::<{ 2 * LANES }>()
+        .0
+        .iter()
+        .zip(hi[..n].as_chunks_mut::<{ 2 * LANES }>().0)
+        .zip(lo[..n].as_chunks_mut::<{ 2 * LANES }>().0)
     {
         let v0 = c.level::<DISP, CLAMP>(load_f32(z));
         let v1 = c.level::<DISP, CLAMP>(load_f32(&z[LANES..]));
@@ -664,7 +710,9 @@ fn quantise_split_row_impl<const DISP: bool, const CLAMP: bool, const INT_STEP: 
         store_u16(&mut hi[n..], narrow_small(s.high(v)));
         store_u16(&mut lo[n..], narrow_small(s.low_code_fast(v)));
     }
-    kernels::quantise_split_row(quant, split, &src[m..], &mut hi[m..], &mut lo[m..]);
+    if has_tail(&[src.len(), hi.len(), lo.len()], m) {
+        kernels::quantise_split_row(quant, split, &src[m..], &mut hi[m..], &mut lo[m..]);
+    }
 }
 
 /// [`kernels::quantise_split_row`].
@@ -689,6 +737,7 @@ pub(super) unsafe fn quantise_split_row(quant: &Quant, split: &Split, src: &[f32
 /// `hi · 2^L + t` (`t` is an xor-fold of the low value); every valid level is at least
 /// `max(q0, 1)` (so scalar's saturating subtraction is a plain one and level 0 means exactly
 /// "invalid"); and every level is below `2^24`, so `q − q0` converts to f32 exactly.
+#[inline]
 fn unpack_fast(split: &Split, quant: &Quant) -> bool {
     if split.low_bits > 16 || split.low_max != (1 << split.low_bits) - 1 {
         return false;
@@ -721,6 +770,7 @@ mod low {
 }
 
 /// The [`low`] mode for `s` (with [`unpack_fast`] already true).
+#[inline]
 fn low_mode(s: &Split) -> u8 {
     let st = s.step;
     let whole = SplitV::fast(s) && st >= 1.0 && st == st.trunc() && s.inv_step == 1.0 / st;
@@ -757,10 +807,12 @@ struct UnpackV {
 impl UnpackV {
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn new(split: &Split, quant: &Quant) -> UnpackV {
-        // Only meaningful in the modes that use them (see `low_mode`).
+    fn new<const MODE: u8>(split: &Split, quant: &Quant) -> UnpackV {
+        // Only meaningful in the modes that use them (see `low_mode`); the division only in the
+        // one mode that needs it (this runs once per row).
         let st = (split.step as u32).max(1);
         let k = 31u32.saturating_sub(split.low_bits);
+        let magic = if MODE == low::ODD { (1u64 << k).div_ceil(u64::from(st)) as u32 } else { 0 };
         UnpackV {
             two_l: _mm256_set1_ps((1u32 << split.low_bits) as f32),
             neg_q0: _mm256_set1_ps(-(quant.q0 as f32)),
@@ -768,7 +820,7 @@ impl UnpackV {
             base16: _mm256_set1_epi16(split.base as u16 as i16),
             cap16: _mm256_set1_epi16(st.wrapping_mul(split.low_max) as u16 as i16),
             half: _mm256_set1_epi32(((st - 1) / 2) as i32),
-            magic: _mm256_set1_epi32((1u64 << k).div_ceil(u64::from(st)) as u32 as i32),
+            magic: _mm256_set1_epi32(magic as i32),
             magic_shift: _mm_cvtsi32_si128(k as i32),
         }
     }
@@ -847,13 +899,17 @@ fn unpack_row_impl<const DISP: bool, const MODE: u8>(
 ) {
     let c = QuantV::new(quant);
     let s = SplitV::new(split);
-    let u = UnpackV::new(split, quant);
+    let u = UnpackV::new::<MODE>(split, quant);
     let lens = [hi.len(), lo.len(), out.len()];
     let zero_f = _mm256_setzero_ps();
     let zero_i = _mm256_setzero_si256();
     let n = if MODE >= low::UNIT { vector_len(&lens, 2 * LANES) } else { 0 };
-    for ((h, l), d) in
-        hi[..n].chunks_exact(2 * LANES).zip(lo[..n].chunks_exact(2 * LANES)).zip(out[..n].chunks_exact_mut(2 * LANES))
+    for ((h, l), d) in hi[..n]
+        .as_chunks::<{ 2 * LANES }>()
+        .0
+        .iter()
+        .zip(lo[..n].as_chunks::<{ 2 * LANES }>().0)
+        .zip(out[..n].as_chunks_mut::<{ 2 * LANES }>().0)
     {
         assert!(l.len() >= 2 * LANES);
         // SAFETY: `l` holds at least 16 u16, 32 bytes (checked above); unaligned load.
@@ -865,8 +921,12 @@ fn unpack_row_impl<const DISP: bool, const MODE: u8>(
         store_f32(d1, unpack8::<DISP, MODE>(&c, &s, &u, load_u16(&h[LANES..]), zero_f, f1));
     }
     let m = vector_len(&lens, LANES);
-    for ((h, l), d) in
-        hi[n..m].chunks_exact(LANES).zip(lo[n..m].chunks_exact(LANES)).zip(out[n..m].chunks_exact_mut(LANES))
+    for ((h, l), d) in hi[n..m]
+        .as_chunks::<LANES>()
+        .0
+        .iter()
+        .zip(lo[n..m].as_chunks::<LANES>().0)
+        .zip(out[n..m].as_chunks_mut::<LANES>().0)
     {
         let (f, fi) = match MODE {
             low::NONE => (zero_f, zero_i),
@@ -879,7 +939,9 @@ fn unpack_row_impl<const DISP: bool, const MODE: u8>(
         };
         store_f32(d, unpack8::<DISP, MODE>(&c, &s, &u, load_u16(h), f, fi));
     }
-    kernels::unpack_row(split, quant, &hi[m..], &lo[m..], &mut out[m..]);
+    if has_tail(&[hi.len(), lo.len(), out.len()], m) {
+        kernels::unpack_row(split, quant, &hi[m..], &lo[m..], &mut out[m..]);
+    }
 }
 
 /// Merge and dequantise with one low code per 2 pixels (VBP chroma layout, luma-only): 16 pixels
@@ -894,13 +956,17 @@ fn unpack_row_half_impl<const DISP: bool, const MODE: u8>(
 ) {
     let c = QuantV::new(quant);
     let s = SplitV::new(split);
-    let u = UnpackV::new(split, quant);
+    let u = UnpackV::new::<MODE>(split, quant);
     let lens = [hi.len(), 2 * lo.len(), out.len()];
     let zero_f = _mm256_setzero_ps();
     let zero_i = _mm256_setzero_si256();
     let n = vector_len(&lens, 2 * LANES);
-    for ((h, l), d) in
-        hi[..n].chunks_exact(2 * LANES).zip(lo[..n / 2].chunks_exact(LANES)).zip(out[..n].chunks_exact_mut(2 * LANES))
+    for ((h, l), d) in hi[..n]
+        .as_chunks::<{ 2 * LANES }>()
+        .0
+        .iter()
+        .zip(lo[..n / 2].as_chunks::<LANES>().0)
+        .zip(out[..n].as_chunks_mut::<{ 2 * LANES }>().0)
     {
         let (d0, d1) = d.split_at_mut(LANES);
         assert!(l.len() >= LANES);
@@ -942,7 +1008,9 @@ fn unpack_row_half_impl<const DISP: bool, const MODE: u8>(
         };
         store_f32(&mut out[n..], store_mode_float(&c, &s, &u, load_u16(&hi[n..])));
     }
-    kernels::unpack_row_half(split, quant, &hi[m..], &lo[m / 2..], &mut out[m..]);
+    if has_tail(&[hi.len(), out.len()], m) {
+        kernels::unpack_row_half(split, quant, &hi[m..], &lo[m / 2..], &mut out[m..]);
+    }
 }
 
 /// Runs `$f::<DISP, MODE>($args)` with both known at compile time.
