@@ -8,9 +8,12 @@
 //! | `depthcast-packing` | [`packing`] | depth ↔ frame planes, metrics, SIMD kernels |
 //! | `depthcast-codec` | [`codec`] | H.264/HEVC encoders and decoder, in-band params (SEI), transports |
 //! | `depthcast-precision-net` | [`precision_net`] | int8 predictor of the packing configuration: features, own integer engine, tract reference |
+//!
+//! Modules of this crate: [`sequence`] (the on-disk depth sequence format: 16-bit PNG or EXR frames
+//! plus a JSON sidecar), [`sweep`] (bitrate–error sweeps), [`demo`] (the end-to-end demo).
 
-pub use depthcast_packing as packing;
 pub use depthcast_codec as codec;
+pub use depthcast_packing as packing;
 pub use depthcast_precision_net as precision_net;
 
 pub mod demo;
