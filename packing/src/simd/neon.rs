@@ -211,6 +211,13 @@ fn store_u16(d: &mut [u16], v: uint32x4_t) {
     unsafe { vst1_u16(d.as_mut_ptr(), vmovn_u32(v)) }
 }
 
+/// Whether the scalar tail after `done` elements has anything to do: the scalar kernels zip the
+/// slices in `lens` (and index the others, so they panic where those are short).
+#[inline(always)]
+fn has_tail(lens: &[usize], done: usize) -> bool {
+    lens.iter().all(|&l| l > done)
+}
+
 /// Length processed 4 lanes at a time: the shortest of `lens`, rounded down to a multiple of 4.
 #[inline(always)]
 fn vector_len(lens: &[usize]) -> usize {
@@ -226,10 +233,12 @@ fn vector_len(lens: &[usize]) -> usize {
 pub(super) unsafe fn quantise_row(quant: &Quant, src: &[f32], q: &mut [u32]) {
     let c = QuantV::new(quant);
     let n = vector_len(&[src.len(), q.len()]);
-    for (s, d) in src[..n].chunks_exact(LANES).zip(q[..n].chunks_exact_mut(LANES)) {
+    for (s, d) in src[..n].as_chunks::<LANES>().0.iter().zip(q[..n].as_chunks_mut::<LANES>().0.iter_mut()) {
         store_u32(d, c.level(load_f32(s)));
     }
-    kernels::quantise_row(quant, &src[n..], &mut q[n..]);
+    if has_tail(&[src.len(), q.len()], n) {
+        kernels::quantise_row(quant, &src[n..], &mut q[n..]);
+    }
 }
 
 /// [`kernels::split_row`].
@@ -240,15 +249,21 @@ pub(super) unsafe fn quantise_row(quant: &Quant, src: &[f32], q: &mut [u32]) {
 pub(super) unsafe fn split_row(split: &Split, q: &[u32], hi: &mut [u16], lo: &mut [u16]) {
     let c = SplitV::new(split);
     let n = vector_len(&[q.len(), hi.len(), lo.len()]);
-    for ((s, h), l) in
-        q[..n].chunks_exact(LANES).zip(hi[..n].chunks_exact_mut(LANES)).zip(lo[..n].chunks_exact_mut(LANES))
+    for ((s, h), l) in q[..n]
+        .as_chunks::<LANES>()
+        .0
+        .iter()
+        .zip(hi[..n].as_chunks_mut::<LANES>().0.iter_mut())
+        .zip(lo[..n].as_chunks_mut::<LANES>().0.iter_mut())
     {
         let q = load_u32(s);
         let hv = c.high(q);
         store_u16(h, hv);
         store_u16(l, c.low_code(hv, q));
     }
-    kernels::split_row(split, &q[n..], &mut hi[n..], &mut lo[n..]);
+    if has_tail(&[q.len(), hi.len(), lo.len()], n) {
+        kernels::split_row(split, &q[n..], &mut hi[n..], &mut lo[n..]);
+    }
 }
 
 /// [`kernels::high_row`].
@@ -259,10 +274,12 @@ pub(super) unsafe fn split_row(split: &Split, q: &[u32], hi: &mut [u16], lo: &mu
 pub(super) unsafe fn high_row(split: &Split, q: &[u32], hi: &mut [u16]) {
     let c = SplitV::new(split);
     let n = vector_len(&[q.len(), hi.len()]);
-    for (s, h) in q[..n].chunks_exact(LANES).zip(hi[..n].chunks_exact_mut(LANES)) {
+    for (s, h) in q[..n].as_chunks::<LANES>().0.iter().zip(hi[..n].as_chunks_mut::<LANES>().0.iter_mut()) {
         store_u16(h, c.high(load_u32(s)));
     }
-    kernels::high_row(split, &q[n..], &mut hi[n..]);
+    if has_tail(&[q.len(), hi.len()], n) {
+        kernels::high_row(split, &q[n..], &mut hi[n..]);
+    }
 }
 
 /// [`kernels::block_low_row`].
@@ -276,9 +293,11 @@ pub(super) unsafe fn block_low_row(split: &Split, q0: &[u32], q1: &[u32], lo: &m
     let one = vdupq_n_u32(1);
     let n = vector_len(&[lo.len(), q0.len() / 2, q1.len() / 2]);
     for ((a, b), l) in q0[..2 * n]
-        .chunks_exact(2 * LANES)
-        .zip(q1[..2 * n].chunks_exact(2 * LANES))
-        .zip(lo[..n].chunks_exact_mut(LANES))
+        .as_chunks::<{ 2 * LANES }>()
+        .0
+        .iter()
+        .zip(q1[..2 * n].as_chunks::<{ 2 * LANES }>().0.iter())
+        .zip(lo[..n].as_chunks_mut::<LANES>().0.iter_mut())
     {
         let (a0, a1, b0, b1) = (load_u32(a), load_u32(&a[LANES..]), load_u32(b), load_u32(&b[LANES..]));
         // Pairwise sums of the vertical sums give the 4 block sums in order (wrapping like the
@@ -291,7 +310,9 @@ pub(super) unsafe fn block_low_row(split: &Split, q0: &[u32], q1: &[u32], lo: &m
         let mean = vcvtnq_u32_f32(mean);
         store_u16(l, c.low_code(c.high(mean), mean));
     }
-    kernels::block_low_row(split, &q0[2 * n..], &q1[2 * n..], &mut lo[n..]);
+    if has_tail(&[lo.len()], n) {
+        kernels::block_low_row(split, &q0[2 * n..], &q1[2 * n..], &mut lo[n..]);
+    }
 }
 
 /// [`kernels::merge_row`].
@@ -302,11 +323,18 @@ pub(super) unsafe fn block_low_row(split: &Split, q0: &[u32], q1: &[u32], lo: &m
 pub(super) unsafe fn merge_row(split: &Split, hi: &[u16], lo: &[u16], q: &mut [u32]) {
     let c = SplitV::new(split);
     let n = vector_len(&[q.len(), hi.len(), lo.len()]);
-    for ((h, l), d) in hi[..n].chunks_exact(LANES).zip(lo[..n].chunks_exact(LANES)).zip(q[..n].chunks_exact_mut(LANES))
+    for ((h, l), d) in hi[..n]
+        .as_chunks::<LANES>()
+        .0
+        .iter()
+        .zip(lo[..n].as_chunks::<LANES>().0.iter())
+        .zip(q[..n].as_chunks_mut::<LANES>().0.iter_mut())
     {
         store_u32(d, c.merge(load_u16(h), load_u16(l)));
     }
-    kernels::merge_row(split, &hi[n..], &lo[n..], &mut q[n..]);
+    if has_tail(&[hi.len(), lo.len(), q.len()], n) {
+        kernels::merge_row(split, &hi[n..], &lo[n..], &mut q[n..]);
+    }
 }
 
 /// [`kernels::merge_row_half`].
@@ -317,12 +345,18 @@ pub(super) unsafe fn merge_row(split: &Split, hi: &[u16], lo: &[u16], q: &mut [u
 pub(super) unsafe fn merge_row_half(split: &Split, hi: &[u16], lo: &[u16], q: &mut [u32]) {
     let c = SplitV::new(split);
     let n = vector_len(&[q.len(), hi.len(), 2 * lo.len()]);
-    for ((h, l), d) in
-        hi[..n].chunks_exact(LANES).zip(lo[..n / 2].chunks_exact(LANES / 2)).zip(q[..n].chunks_exact_mut(LANES))
+    for ((h, l), d) in hi[..n]
+        .as_chunks::<LANES>()
+        .0
+        .iter()
+        .zip(lo[..n / 2].as_chunks::<{ LANES / 2 }>().0.iter())
+        .zip(q[..n].as_chunks_mut::<LANES>().0.iter_mut())
     {
         store_u32(d, c.merge(load_u16(h), load_u16_doubled(l)));
     }
-    kernels::merge_row_half(split, &hi[n..], &lo[n / 2..], &mut q[n..]);
+    if has_tail(&[hi.len(), q.len()], n) {
+        kernels::merge_row_half(split, &hi[n..], &lo[n / 2..], &mut q[n..]);
+    }
 }
 
 /// [`kernels::dequantise_row`].
@@ -333,10 +367,12 @@ pub(super) unsafe fn merge_row_half(split: &Split, hi: &[u16], lo: &[u16], q: &m
 pub(super) unsafe fn dequantise_row(quant: &Quant, q: &[u32], out: &mut [f32]) {
     let c = QuantV::new(quant);
     let n = vector_len(&[q.len(), out.len()]);
-    for (s, d) in q[..n].chunks_exact(LANES).zip(out[..n].chunks_exact_mut(LANES)) {
+    for (s, d) in q[..n].as_chunks::<LANES>().0.iter().zip(out[..n].as_chunks_mut::<LANES>().0.iter_mut()) {
         store_f32(d, c.depth(load_u32(s)));
     }
-    kernels::dequantise_row(quant, &q[n..], &mut out[n..]);
+    if has_tail(&[q.len(), out.len()], n) {
+        kernels::dequantise_row(quant, &q[n..], &mut out[n..]);
+    }
 }
 
 /// [`kernels::quantise_high_row`].
@@ -348,14 +384,20 @@ pub(super) unsafe fn quantise_high_row(quant: &Quant, split: &Split, src: &[f32]
     let c = QuantV::new(quant);
     let s = SplitV::new(split);
     let n = vector_len(&[src.len(), q.len(), hi.len()]);
-    for ((z, d), h) in
-        src[..n].chunks_exact(LANES).zip(q[..n].chunks_exact_mut(LANES)).zip(hi[..n].chunks_exact_mut(LANES))
+    for ((z, d), h) in src[..n]
+        .as_chunks::<LANES>()
+        .0
+        .iter()
+        .zip(q[..n].as_chunks_mut::<LANES>().0.iter_mut())
+        .zip(hi[..n].as_chunks_mut::<LANES>().0.iter_mut())
     {
         let v = c.level(load_f32(z));
         store_u32(d, v);
         store_u16(h, s.high(v));
     }
-    kernels::quantise_high_row(quant, split, &src[n..], &mut q[n..], &mut hi[n..]);
+    if has_tail(&[src.len(), q.len(), hi.len()], n) {
+        kernels::quantise_high_row(quant, split, &src[n..], &mut q[n..], &mut hi[n..]);
+    }
 }
 
 /// [`kernels::quantise_split_row`].
@@ -367,15 +409,21 @@ pub(super) unsafe fn quantise_split_row(quant: &Quant, split: &Split, src: &[f32
     let c = QuantV::new(quant);
     let s = SplitV::new(split);
     let n = vector_len(&[src.len(), hi.len(), lo.len()]);
-    for ((z, h), l) in
-        src[..n].chunks_exact(LANES).zip(hi[..n].chunks_exact_mut(LANES)).zip(lo[..n].chunks_exact_mut(LANES))
+    for ((z, h), l) in src[..n]
+        .as_chunks::<LANES>()
+        .0
+        .iter()
+        .zip(hi[..n].as_chunks_mut::<LANES>().0.iter_mut())
+        .zip(lo[..n].as_chunks_mut::<LANES>().0.iter_mut())
     {
         let v = c.level(load_f32(z));
         let hv = s.high(v);
         store_u16(h, hv);
         store_u16(l, s.low_code(hv, v));
     }
-    kernels::quantise_split_row(quant, split, &src[n..], &mut hi[n..], &mut lo[n..]);
+    if has_tail(&[src.len(), hi.len(), lo.len()], n) {
+        kernels::quantise_split_row(quant, split, &src[n..], &mut hi[n..], &mut lo[n..]);
+    }
 }
 
 /// Merge and dequantise 4 lanes per step; `HALF` reads one low code per 2 pixels.
@@ -383,19 +431,34 @@ pub(super) unsafe fn quantise_split_row(quant: &Quant, split: &Split, src: &[f32
 fn unpack_row_impl<const HALF: bool>(split: &Split, quant: &Quant, hi: &[u16], lo: &[u16], out: &mut [f32]) {
     let c = QuantV::new(quant);
     let s = SplitV::new(split);
-    let (lo_step, lo_len) = if HALF { (LANES / 2, 2 * lo.len()) } else { (LANES, lo.len()) };
-    let n = vector_len(&[hi.len(), lo_len, out.len()]);
-    let lo_n = if HALF { n / 2 } else { n };
-    for ((h, l), d) in
-        hi[..n].chunks_exact(LANES).zip(lo[..lo_n].chunks_exact(lo_step)).zip(out[..n].chunks_exact_mut(LANES))
-    {
-        let l = if HALF { load_u16_doubled(l) } else { load_u16(l) };
-        store_f32(d, c.depth(s.merge(load_u16(h), l)));
-    }
     if HALF {
-        kernels::unpack_row_half(split, quant, &hi[n..], &lo[lo_n..], &mut out[n..]);
+        let n = vector_len(&[hi.len(), 2 * lo.len(), out.len()]);
+        for ((h, l), d) in hi[..n]
+            .as_chunks::<LANES>()
+            .0
+            .iter()
+            .zip(lo[..n / 2].as_chunks::<{ LANES / 2 }>().0)
+            .zip(out[..n].as_chunks_mut::<LANES>().0)
+        {
+            store_f32(d, c.depth(s.merge(load_u16(h), load_u16_doubled(l))));
+        }
+        if has_tail(&[hi.len(), out.len()], n) {
+            kernels::unpack_row_half(split, quant, &hi[n..], &lo[n / 2..], &mut out[n..]);
+        }
     } else {
-        kernels::unpack_row(split, quant, &hi[n..], &lo[lo_n..], &mut out[n..]);
+        let n = vector_len(&[hi.len(), lo.len(), out.len()]);
+        for ((h, l), d) in hi[..n]
+            .as_chunks::<LANES>()
+            .0
+            .iter()
+            .zip(lo[..n].as_chunks::<LANES>().0)
+            .zip(out[..n].as_chunks_mut::<LANES>().0)
+        {
+            store_f32(d, c.depth(s.merge(load_u16(h), load_u16(l))));
+        }
+        if has_tail(&[hi.len(), lo.len(), out.len()], n) {
+            kernels::unpack_row(split, quant, &hi[n..], &lo[n..], &mut out[n..]);
+        }
     }
 }
 
