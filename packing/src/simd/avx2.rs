@@ -6,10 +6,13 @@
 //! `round_ties_even` is `_mm256_cvtps_epi32` under the default MXCSR rounding (Rust code never
 //! runs with another) or `_mm256_round_ps` with `_MM_FROUND_TO_NEAREST_INT`.
 //!
-//! Where a shortcut holds only for the constants that [`Quant::new`] and [`Split::new`] produce
-//! (checked once per row by [`QuantV::fast`], [`SplitV::fast`] and friends, with the reason next
-//! to each check), a row whose constants fail the check runs the scalar kernel instead, so the
-//! output matches for any constants. The inputs may be anything: every `f32` depth, every `u16`
+//! Where a shortcut holds only for some constants (checked once per row by [`QuantV::fast`],
+//! [`SplitV::fast`], [`SplitV::integral_step`], [`unpack_fast`] and [`low_mode`], with the reason
+//! next to each check), a row whose constants fail the check takes a general path or the scalar
+//! kernel, so the output matches for any constants. The shortcuts that need more than what
+//! [`Quant::new`] and [`Split::new`] always give are whole-number low steps (full amplitude with
+//! `L` dividing the plane bits, e.g. P12 and P16 at 8 bits): 16-bit integer low codes in pack, and
+//! integer low values in unpack (see [`low`]). The inputs may be anything: every `f32` depth, every `u16`
 //! code, and every `u32` level except in [`block_low_row`], which needs levels below `2^29` (its
 //! block sums must fit an `i32`; every level a valid [`crate::PackParams`] gives is below `2^20`).
 

@@ -2,9 +2,9 @@
 //!
 //! The scalar kernels in [`crate::kernels`] define correct output; every other level must match
 //! them bit for bit (tested in `tests/simd.rs`). The row functions here run a kernel at a level;
-//! they are public for those tests only and not part of the supported API. The level is detected once; the environment
-//! variable `DEPTHCAST_CPU_LEVEL` (`scalar`, `avx2`, `neon`) can only *lower* it, to test the
-//! scalar path on any machine.
+//! they are public for those tests only and not part of the supported API. The level is detected
+//! once; the environment variable `DEPTHCAST_CPU_LEVEL` (`scalar`, `avx2`, `neon`) can only
+//! *lower* it, to test the scalar path on any machine.
 
 use std::sync::OnceLock;
 
