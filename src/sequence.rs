@@ -312,7 +312,7 @@ impl Sequence {
         if meta.version != 1 {
             return Err(bad(format!("version {} is not supported (this build reads 1)", meta.version)));
         }
-        if meta.width == 0 || meta.height == 0 || !(meta.fps > 0.0) {
+        if meta.width == 0 || meta.height == 0 || meta.fps.is_nan() || meta.fps <= 0.0 {
             return Err(bad(format!("size {}x{} at {} fps is invalid", meta.width, meta.height, meta.fps)));
         }
         if meta.frames.iter().any(|f| f.file.contains('/') || f.file.contains('\\') || f.file.starts_with('.')) {

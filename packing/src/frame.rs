@@ -71,7 +71,7 @@ impl YuvFrame {
     /// If a size is odd or zero (packing always pads to even; see [`crate::PackParams::frame_size`]).
     pub fn new(width: u32, height: u32, bit_depth: BitDepth) -> Self {
         assert!(
-            width > 0 && height > 0 && width % 2 == 0 && height % 2 == 0,
+            width > 0 && height > 0 && width.is_multiple_of(2) && height.is_multiple_of(2),
             "frame {width}x{height} must be even and non-empty"
         );
         let luma = width as usize * height as usize;

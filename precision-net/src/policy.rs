@@ -39,7 +39,7 @@ impl Switcher {
         self.count += 1;
         let cur = match self.current {
             None => argmax(scores, |_| true),
-            Some(cur) if index % self.gop == 0 => {
+            Some(cur) if index.is_multiple_of(self.gop) => {
                 let n = self.count as f32;
                 let g = &self.groups[cur];
                 let best = argmax(&self.sum, |k| self.groups[k] == *g);
@@ -47,7 +47,7 @@ impl Switcher {
             }
             Some(cur) => cur,
         };
-        if index % self.gop == 0 {
+        if index.is_multiple_of(self.gop) {
             self.sum.fill(0.0);
             self.count = 0;
         }

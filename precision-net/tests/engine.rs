@@ -8,7 +8,7 @@ use depthcast_precision_net::{Engine, Level, NUM_FEATURES, QuantMlp, models, sim
 fn validation() -> Vec<Vec<f32>> {
     let b = include_bytes!("../models/validation.f32");
     let v: Vec<f32> = b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    assert!(!v.is_empty() && v.len() % NUM_FEATURES == 0);
+    assert!(!v.is_empty() && v.len().is_multiple_of(NUM_FEATURES));
     v.chunks(NUM_FEATURES).map(<[f32]>::to_vec).collect()
 }
 

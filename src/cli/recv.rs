@@ -141,7 +141,6 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     while let Ok(Some(f)) = dec.receive_frame() {
         if handle(f, &mut sizes)? { frames += 1 } else { missing += 1 }
     }
-    drop(handle);
     if let Some(w) = writer {
         w.finish()?;
     }
