@@ -271,7 +271,7 @@ impl PackParams {
     /// the resolution a lossless round trip guarantees to half of.
     pub fn step_at(&self, n: f32) -> f32 {
         let levels = match self.scheme {
-            Scheme::Hue => 1529.0,
+            Scheme::Hue => crate::schemes::hue::HUE_DEPTH_MAX as f32,
             Scheme::LumaOnly | Scheme::Vbp => {
                 let b = self.bit_depth;
                 let q0 = u32::from(b.guard()) << (self.precision - b.bits());

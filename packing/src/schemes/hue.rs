@@ -2,8 +2,10 @@
 //! Intel RealSense depth cameras" (white paper, 2019).
 //!
 //! The normalised depth is placed on a fully saturated hue wheel of 6 × 255 = 1530 levels,
-//! `d = round(n · 1529)` (the white paper floors, which the inverse cannot undo; rounding makes
-//! the round trip exact to half a level):
+//! `d = round(n · 1521)` (the white paper floors, which the inverse cannot undo; rounding makes
+//! the round trip exact to half a level). The last 8 levels before the wheel closes are left
+//! unused ([`HUE_SEAM_GUARD`]): level 1529 differs from level 0 by one code of blue, so codec noise
+//! would otherwise swap the far end for the near end (a proptest found exactly that):
 //!
 //! ```text
 //! d ∈ [   0,  255]: (R, G, B) = (255,        d,          0)
@@ -31,6 +33,14 @@ use crate::range::DepthRange;
 
 /// Levels on the hue wheel.
 pub const HUE_LEVELS: u32 = 1530;
+
+/// Levels left unused before the wheel closes. Level 1529 is (255, 0, 1) and level 0 is
+/// (255, 0, 0): one code of codec noise would turn the far end into the near end. Depth uses
+/// levels `0..=HUE_DEPTH_MAX`; decoded levels in the gap go to the nearer end.
+pub const HUE_SEAM_GUARD: u32 = 8;
+
+/// Largest level a depth is packed to: `HUE_LEVELS − 1 − HUE_SEAM_GUARD` (1521).
+pub const HUE_DEPTH_MAX: u32 = HUE_LEVELS - 1 - HUE_SEAM_GUARD;
 
 /// RGB of hue level `d` (0..=1529).
 pub fn level_to_rgb(d: u32) -> [u8; 3] {
@@ -77,10 +87,11 @@ pub fn hue_level(r: f32, g: f32, b: f32) -> f32 {
 }
 
 fn depth_of_level(range: &DepthRange, d: f32) -> f32 {
-    // The wheel closes: levels past 1529.5 are nearer to level 0 (red) than to 1529. Codec noise
-    // on a near, red pixel can land there; this is the scheme's inherent near/far ambiguity.
-    let d = if d >= (HUE_LEVELS as f32 - 0.5) { 0.0 } else { d.min((HUE_LEVELS - 1) as f32) };
-    range.denormalise(d / (HUE_LEVELS - 1) as f32)
+    // The wheel closes: a level in the unused gap past HUE_DEPTH_MAX belongs to whichever end of
+    // the used arc is nearer around the wheel.
+    let top = HUE_DEPTH_MAX as f32;
+    let d = if d > top + 0.5 * (HUE_LEVELS as f32 - top) { 0.0 } else { d.min(top) };
+    range.denormalise(d / top)
 }
 
 /// Packs to RGB (the scheme's native form).
@@ -93,7 +104,7 @@ pub fn pack_rgb(view: &DepthView<'_>, p: &PackParams) -> crate::Result<RgbImage>
     for row in view.rows() {
         for &z in row {
             if range.is_valid(z) {
-                let d = (range.normalise(z) * (HUE_LEVELS - 1) as f32).round_ties_even() as u32;
+                let d = (range.normalise(z) * HUE_DEPTH_MAX as f32).round_ties_even() as u32;
                 data.extend(level_to_rgb(d));
             } else {
                 data.extend([0, 0, 0]);
