@@ -47,31 +47,15 @@ pub fn game_scene(width: u32, height: u32, t: f32) -> DepthImage {
                     hit(tt);
                 }
             }
-            // Axis-aligned boxes (slab test).
+            // Axis-aligned boxes.
             for (lo, hi) in [([-2.5f32, 0.0, -6.0], [-1.2f32, 1.0, -4.8]), ([1.5, 0.0, -9.0], [2.7, 2.0, -7.5])] {
-                let (mut t0, mut t1) = (0.0f32, f32::INFINITY);
-                for a in 0..3 {
-                    let inv = 1.0 / dir[a];
-                    let (mut ta, mut tb) = ((lo[a] - eye[a]) * inv, (hi[a] - eye[a]) * inv);
-                    if ta > tb {
-                        std::mem::swap(&mut ta, &mut tb);
-                    }
-                    t0 = t0.max(ta);
-                    t1 = t1.min(tb);
-                }
-                if t0 <= t1 {
-                    hit(t0);
+                if let Some(t) = ray_box(eye, dir, lo, hi) {
+                    hit(t);
                 }
             }
             // Sphere.
-            let (c, r) = ([0.4f32, 0.7, -3.5], 0.7f32);
-            let oc = [eye[0] - c[0], eye[1] - c[1], eye[2] - c[2]];
-            let b = oc[0] * dir[0] + oc[1] * dir[1] + oc[2] * dir[2];
-            let dd = dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2];
-            let cc = oc[0] * oc[0] + oc[1] * oc[1] + oc[2] * oc[2] - r * r;
-            let disc = b * b - dd * cc;
-            if disc >= 0.0 {
-                hit((-b - disc.sqrt()) / dd);
+            if let Some(t) = ray_sphere(eye, dir, [0.4, 0.7, -3.5], 0.7) {
+                hit(t);
             }
             // View depth is the distance along the optical axis: t · (dir · forward) with |forward| = 1,
             // and dir's forward component is 1 by construction.
@@ -79,6 +63,33 @@ pub fn game_scene(width: u32, height: u32, t: f32) -> DepthImage {
         }
     }
     img
+}
+
+/// Entry distance (in units of `dir`) of the ray `eye + t · dir` into the axis-aligned box
+/// `lo..hi` (slab test), or `None` when it misses. `t` is clamped at 0 from below.
+pub fn ray_box(eye: [f32; 3], dir: [f32; 3], lo: [f32; 3], hi: [f32; 3]) -> Option<f32> {
+    let (mut t0, mut t1) = (0.0f32, f32::INFINITY);
+    for a in 0..3 {
+        let inv = 1.0 / dir[a];
+        let (mut ta, mut tb) = ((lo[a] - eye[a]) * inv, (hi[a] - eye[a]) * inv);
+        if ta > tb {
+            std::mem::swap(&mut ta, &mut tb);
+        }
+        t0 = t0.max(ta);
+        t1 = t1.min(tb);
+    }
+    (t0 <= t1).then_some(t0)
+}
+
+/// Nearer intersection distance of the ray `eye + t · dir` with the sphere of centre `c` and
+/// radius `r`, or `None` when it misses (may be negative when the sphere is behind).
+pub fn ray_sphere(eye: [f32; 3], dir: [f32; 3], c: [f32; 3], r: f32) -> Option<f32> {
+    let oc = [eye[0] - c[0], eye[1] - c[1], eye[2] - c[2]];
+    let b = oc[0] * dir[0] + oc[1] * dir[1] + oc[2] * dir[2];
+    let dd = dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2];
+    let cc = oc[0] * oc[0] + oc[1] * oc[1] + oc[2] * oc[2] - r * r;
+    let disc = b * b - dd * cc;
+    (disc >= 0.0).then(|| (-b - disc.sqrt()) / dd)
 }
 
 #[cfg(test)]

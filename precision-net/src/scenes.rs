@@ -143,28 +143,13 @@ impl Scene {
                 for o in &self.objects {
                     match *o {
                         Object::Box { lo, hi } => {
-                            let (mut t0, mut t1) = (0.0f32, f32::INFINITY);
-                            for a in 0..3 {
-                                let inv = 1.0 / dir[a];
-                                let (mut ta, mut tb) = ((lo[a] - eye[a]) * inv, (hi[a] - eye[a]) * inv);
-                                if ta > tb {
-                                    std::mem::swap(&mut ta, &mut tb);
-                                }
-                                t0 = t0.max(ta);
-                                t1 = t1.min(tb);
-                            }
-                            if t0 <= t1 {
-                                hit(t0, false);
+                            if let Some(t) = depthcast_packing::testdata::ray_box(eye, dir, lo, hi) {
+                                hit(t, false);
                             }
                         }
                         Object::Sphere { c, r } => {
-                            let oc = [eye[0] - c[0], eye[1] - c[1], eye[2] - c[2]];
-                            let b = oc[0] * dir[0] + oc[1] * dir[1] + oc[2] * dir[2];
-                            let dd = dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2];
-                            let cc = oc[0] * oc[0] + oc[1] * oc[1] + oc[2] * oc[2] - r * r;
-                            let disc = b * b - dd * cc;
-                            if disc >= 0.0 {
-                                hit((-b - disc.sqrt()) / dd, false);
+                            if let Some(t) = depthcast_packing::testdata::ray_sphere(eye, dir, c, r) {
+                                hit(t, false);
                             }
                         }
                     }
