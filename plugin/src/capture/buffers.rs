@@ -1,0 +1,393 @@
+//! GPU buffers per capturing view, the readback ring and the frame channel.
+//!
+//! Per view (render world) there is one storage buffer holding the linear depth of the current
+//! frame (header + padded rows, the layout documented in `shaders/linearize_depth.wgsl`) and a
+//! ring of mappable staging buffers. Each frame the linearised buffer is copied into a free
+//! staging buffer, which is mapped once the frame is submitted; a later frame finds it mapped,
+//! copies the rows (dropping the padding) into a recycled `Vec<f32>` and sends a [`DepthFrame`].
+//! No buffer or vector is allocated per frame once the ring and the recycle pool are warm.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use bevy::prelude::*;
+use bevy::render::render_resource::{BindGroup, Buffer, BufferDescriptor, BufferUsages, MapMode, PollType};
+use bevy::render::renderer::{RenderDevice, RenderQueue};
+use bevy::render::sync_world::MainEntity;
+use bevy::render::view::ExtractedView;
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+
+use super::pipeline::{HEADER_BYTES, PARAMS_SIZE};
+use super::settings::DepthCapture;
+
+/// One captured depth frame on the CPU.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DepthFrame {
+    /// The main-world camera entity it was captured from.
+    pub camera: Entity,
+    /// The [`CaptureClock`] frame it was rendered in (its camera pose and animation state).
+    pub index: u32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Near plane in metres (the linearisation used `z = near / ndc`).
+    pub near: f32,
+    /// Far plane in metres; `None` for Bevy's infinite reverse-Z projection.
+    pub far: Option<f32>,
+    /// World-from-camera transform (the camera pose; Bevy convention: looks down −Z, +Y up).
+    pub world_from_view: Mat4,
+    /// Projection (view to clip).
+    pub clip_from_view: Mat4,
+    /// `width · height` linear view depths in metres, row-major, top row first; `+inf` where
+    /// nothing was drawn.
+    pub data: Vec<f32>,
+}
+
+/// Main-world counter of rendered frames: incremented at the start of every update, so the
+/// value read after `App::update` is the [`DepthFrame::index`] that update's frame will carry.
+#[derive(Resource, Debug, Default, Clone, Copy, Reflect)]
+#[reflect(Resource)]
+pub struct CaptureClock {
+    /// Index of the current (last started) frame; 1 for the first update.
+    pub frame: u32,
+}
+
+pub(crate) fn tick_clock(mut clock: ResMut<CaptureClock>) {
+    clock.frame = clock.frame.wrapping_add(1);
+}
+
+/// Main-world end of the capture: receive [`DepthFrame`]s, give their buffers back.
+#[derive(Resource, Clone)]
+pub struct DepthFrames {
+    frames: Receiver<DepthFrame>,
+    recycle: Sender<Vec<f32>>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl DepthFrames {
+    /// The next captured frame, if one has arrived (never blocks).
+    pub fn try_recv(&self) -> Option<DepthFrame> {
+        self.frames.try_recv().ok()
+    }
+
+    /// The receiving end, for blocking or `select!` use.
+    pub fn receiver(&self) -> &Receiver<DepthFrame> {
+        &self.frames
+    }
+
+    /// Returns a frame's buffer to the pool so the next readback does not allocate.
+    pub fn recycle(&self, frame: DepthFrame) {
+        let _ = self.recycle.try_send(frame.data);
+    }
+
+    /// Frames dropped so far because the channel was full or no readback buffer was free.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// Render-world end of the channel.
+#[derive(Resource)]
+pub(crate) struct FrameSender {
+    frames: Sender<DepthFrame>,
+    recycle: Receiver<Vec<f32>>,
+    dropped: Arc<AtomicU64>,
+}
+
+/// Creates both ends: `capacity` frames may wait in the channel.
+pub(crate) fn channel(capacity: usize, pool: usize) -> (DepthFrames, FrameSender) {
+    let (ftx, frx) = crossbeam_channel::bounded(capacity.max(1));
+    let (rtx, rrx) = crossbeam_channel::bounded(capacity.max(1) + pool);
+    let dropped = Arc::new(AtomicU64::new(0));
+    (
+        DepthFrames { frames: frx, recycle: rtx, dropped: dropped.clone() },
+        FrameSender { frames: ftx, recycle: rrx, dropped },
+    )
+}
+
+/// Row stride in f32 elements: rows padded to 256 bytes (the texture copy alignment), so a
+/// consumer can copy the rows into a texture without repacking.
+pub fn padded_stride(width: u32) -> u32 {
+    width.div_ceil(64) * 64
+}
+
+/// What a frame was rendered with (travels beside the GPU data).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FrameInfo {
+    pub(crate) camera: Entity,
+    pub(crate) index: u32,
+    pub(crate) near: f32,
+    pub(crate) world_from_view: Mat4,
+    pub(crate) clip_from_view: Mat4,
+}
+
+#[derive(Debug)]
+enum SlotState {
+    Free,
+    /// The copy is recorded; map after submission.
+    Copied(FrameInfo),
+    /// `map_async` issued; the flag turns true when mapped.
+    Mapping(FrameInfo),
+}
+
+struct ReadbackSlot {
+    staging: Buffer,
+    mapped: Arc<AtomicBool>,
+    state: SlotState,
+}
+
+/// The buffers of one capturing view (render world).
+pub struct ViewDepthBuffers {
+    /// The main-world camera.
+    pub camera: Entity,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Row stride in f32 elements (see [`padded_stride`]).
+    pub stride: u32,
+    /// Header ([`HEADER_BYTES`]) + `height · stride` f32, usage `STORAGE | COPY_SRC`: after
+    /// [`DepthCaptureSystems::Linearize`](super::DepthCaptureSystems) it holds this frame's depth.
+    pub storage: Buffer,
+    /// Whether the pass ran for this view this frame.
+    pub written: bool,
+    pub(crate) params: Buffer,
+    pub(crate) bind_group: Option<(bevy::render::render_resource::TextureViewId, BindGroup)>,
+    pub(crate) frame: Option<FrameInfo>,
+    slots: Vec<ReadbackSlot>,
+    seen: bool,
+}
+
+impl ViewDepthBuffers {
+    /// Bytes of the storage buffer.
+    pub fn size_bytes(&self) -> u64 {
+        HEADER_BYTES + u64::from(self.height) * u64::from(self.stride) * 4
+    }
+
+    /// Queues a copy of the storage buffer into a free staging buffer; `false` if none is free.
+    pub(crate) fn record_readback(&mut self, encoder: &mut bevy::render::render_resource::CommandEncoder) -> bool {
+        let Some(info) = self.frame else { return false };
+        let size = self.size_bytes();
+        let Some(slot) = self.slots.iter_mut().find(|s| matches!(s.state, SlotState::Free)) else {
+            return false;
+        };
+        encoder.copy_buffer_to_buffer(&self.storage, 0, &slot.staging, 0, size);
+        slot.state = SlotState::Copied(info);
+        true
+    }
+}
+
+/// Linear depth buffers of every capturing view, keyed by render-world view entity. Public so a
+/// later pass (GPU packing) can bind [`ViewDepthBuffers::storage`] after
+/// [`DepthCaptureSystems::Linearize`](super::DepthCaptureSystems).
+#[derive(Resource, Default)]
+pub struct DepthCaptureBuffers {
+    /// Per view.
+    pub views: HashMap<Entity, ViewDepthBuffers>,
+    pub(crate) slots_per_view: usize,
+}
+
+/// The current frame tag, extracted from [`CaptureClock`].
+#[derive(Resource, Default, Clone, Copy)]
+pub(crate) struct ExtractedClock(pub(crate) u32);
+
+pub(crate) fn extract_clock(mut commands: Commands, clock: bevy::render::Extract<Res<CaptureClock>>) {
+    commands.insert_resource(ExtractedClock(clock.frame));
+}
+
+/// Creates or resizes each view's buffers and uploads this frame's parameters.
+pub(crate) fn prepare_buffers(
+    views: Query<(Entity, &MainEntity, &ExtractedView, &DepthCapture)>,
+    mut buffers: ResMut<DepthCaptureBuffers>,
+    clock: Res<ExtractedClock>,
+    device: Res<RenderDevice>,
+    queue: Res<RenderQueue>,
+    mut warned: Local<bool>,
+) {
+    let slots_per_view = buffers.slots_per_view.max(1);
+    for v in buffers.views.values_mut() {
+        v.seen = false;
+        v.written = false;
+        v.frame = None;
+    }
+    for (entity, main, view, capture) in &views {
+        let (width, height) = (view.viewport.z, view.viewport.w);
+        if width == 0 || height == 0 {
+            continue;
+        }
+        let stride = padded_stride(width);
+        let stale = buffers.views.get(&entity).is_none_or(|b| b.width != width || b.height != height);
+        if stale {
+            let size = HEADER_BYTES + u64::from(height) * u64::from(stride) * 4;
+            let storage = device.create_buffer(&BufferDescriptor {
+                label: Some("depthcast_linear_depth"),
+                size,
+                usage: BufferUsages::STORAGE | BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            let params = device.create_buffer(&BufferDescriptor {
+                label: Some("depthcast_linear_depth_params"),
+                size: PARAMS_SIZE,
+                usage: BufferUsages::UNIFORM | BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let slots = (0..slots_per_view)
+                .map(|_| ReadbackSlot {
+                    staging: device.create_buffer(&BufferDescriptor {
+                        label: Some("depthcast_linear_depth_readback"),
+                        size,
+                        usage: BufferUsages::MAP_READ | BufferUsages::COPY_DST,
+                        mapped_at_creation: false,
+                    }),
+                    mapped: Arc::new(AtomicBool::new(false)),
+                    state: SlotState::Free,
+                })
+                .collect();
+            buffers.views.insert(
+                entity,
+                ViewDepthBuffers {
+                    camera: main.id(),
+                    width,
+                    height,
+                    stride,
+                    storage,
+                    written: false,
+                    params,
+                    bind_group: None,
+                    frame: None,
+                    slots,
+                    seen: true,
+                },
+            );
+        }
+        let Some(b) = buffers.views.get_mut(&entity) else { continue };
+        b.seen = true;
+        if !capture.enabled {
+            continue;
+        }
+        let clip_from_view = view.clip_from_view;
+        // Bevy's infinite reverse-Z perspective: clip.z = near, clip.w = -z_view, so ndc = near / z.
+        let perspective = clip_from_view.w_axis.w == 0.0 && clip_from_view.z_axis.z == 0.0;
+        if !perspective {
+            if !*warned {
+                warn!(
+                    "DepthCapture: camera {} does not use an infinite reverse-Z perspective projection; skipped",
+                    main.id()
+                );
+                *warned = true;
+            }
+            continue;
+        }
+        let near = clip_from_view.w_axis.z;
+        let info = FrameInfo {
+            camera: main.id(),
+            index: clock.0,
+            near,
+            world_from_view: view.world_from_view.to_matrix(),
+            clip_from_view,
+        };
+        let mut p = [0u8; PARAMS_SIZE as usize];
+        for (i, word) in [near.to_bits(), width, height, stride, clock.0].into_iter().enumerate() {
+            p[i * 4..i * 4 + 4].copy_from_slice(&word.to_le_bytes());
+        }
+        queue.write_buffer(&b.params, 0, &p);
+        b.frame = Some(info);
+    }
+    buffers.views.retain(|_, v| v.seen);
+}
+
+/// After submission: starts mapping the staging buffers copied this frame.
+pub(crate) fn map_readbacks(mut buffers: ResMut<DepthCaptureBuffers>) {
+    for v in buffers.views.values_mut() {
+        for slot in &mut v.slots {
+            if let SlotState::Copied(info) = slot.state {
+                let flag = slot.mapped.clone();
+                flag.store(false, Ordering::Release);
+                slot.staging.slice(..).map_async(MapMode::Read, move |r| {
+                    if r.is_ok() {
+                        flag.store(true, Ordering::Release);
+                    }
+                });
+                slot.state = SlotState::Mapping(info);
+            }
+        }
+    }
+}
+
+/// Before this frame's work: hands every mapped readback to the main world.
+pub(crate) fn collect_readbacks(
+    mut buffers: ResMut<DepthCaptureBuffers>,
+    sender: Res<FrameSender>,
+    device: Res<RenderDevice>,
+) {
+    if buffers.views.values().all(|v| v.slots.iter().all(|s| matches!(s.state, SlotState::Free))) {
+        return;
+    }
+    let _ = device.poll(PollType::Poll);
+    for v in buffers.views.values_mut() {
+        let (width, height, stride) = (v.width as usize, v.height as usize, v.stride as usize);
+        // Oldest frames first, so the channel stays in order (no allocation: pick the minimum).
+        loop {
+            let next = v
+                .slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| match s.state {
+                    SlotState::Mapping(info) if s.mapped.load(Ordering::Acquire) => Some((info.index, i)),
+                    _ => None,
+                })
+                .min();
+            let Some((_, i)) = next else { break };
+            let slot = &mut v.slots[i];
+            let SlotState::Mapping(info) = slot.state else { continue };
+            {
+                let mapped = slot.staging.slice(..).get_mapped_range();
+                let bytes: &[u8] = &mapped;
+                let word = |k: usize| u32::from_le_bytes(bytes[k * 4..k * 4 + 4].try_into().expect("4 bytes"));
+                let tagged = word(0) == info.index && word(1) as usize == width && word(2) as usize == height;
+                if !tagged {
+                    warn!(
+                        "DepthCapture: readback of frame {} carries header frame {} ({}x{}); dropped",
+                        info.index,
+                        word(0),
+                        word(1),
+                        word(2)
+                    );
+                    sender.dropped.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    let mut data = sender.recycle.try_recv().unwrap_or_default();
+                    data.clear();
+                    data.reserve(width * height);
+                    let rows = &bytes[HEADER_BYTES as usize..];
+                    for y in 0..height {
+                        let row = &rows[y * stride * 4..(y * stride + width) * 4];
+                        data.extend(row.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))));
+                    }
+                    let frame = DepthFrame {
+                        camera: info.camera,
+                        index: info.index,
+                        width: v.width,
+                        height: v.height,
+                        near: info.near,
+                        far: None,
+                        world_from_view: info.world_from_view,
+                        clip_from_view: info.clip_from_view,
+                        data,
+                    };
+                    if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = sender.frames.try_send(frame) {
+                        sender.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            slot.staging.unmap();
+            slot.state = SlotState::Free;
+        }
+    }
+}
+
+/// Counts a frame that could not be read back (no free staging buffer).
+pub(crate) fn count_drop(sender: &FrameSender) {
+    sender.dropped.fetch_add(1, Ordering::Relaxed);
+}

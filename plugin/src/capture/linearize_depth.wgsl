@@ -1,0 +1,1 @@
+../../../shaders/linearize_depth.wgsl

@@ -1,0 +1,36 @@
+//! # depthcast-plugin
+//!
+//! Bevy glue for depthcast: capture a camera's depth as linear metres on the GPU and read it
+//! back, and render depth sequences from glTF scenes without a window.
+//!
+//! | module | what it does |
+//! |---|---|
+//! | [`capture`] | [`DepthCapture`] camera component + [`DepthCapturePlugin`]: prepass depth → `shaders/linearize_depth.wgsl` → storage buffer → [`DepthFrame`]s |
+//! | [`scene`] | [`SceneRenderer`]: headless glTF renderer with camera paths and animation (`depthcast render`) |
+//!
+//! ```no_run
+//! use bevy::prelude::*;
+//! use depthcast_plugin::{DepthCapture, DepthCapturePlugin, DepthFrames};
+//!
+//! fn print_depth(frames: Res<DepthFrames>) {
+//!     while let Some(f) = frames.try_recv() {
+//!         let centre = f.data[(f.height / 2 * f.width + f.width / 2) as usize];
+//!         println!("frame {}: {centre:.3} m at the centre", f.index);
+//!         frames.recycle(f);
+//!     }
+//! }
+//!
+//! App::new()
+//!     .add_plugins((DefaultPlugins, DepthCapturePlugin::default()))
+//!     .add_systems(Startup, |mut commands: Commands| {
+//!         commands.spawn((Camera3d::default(), DepthCapture::default()));
+//!     })
+//!     .add_systems(Update, print_depth)
+//!     .run();
+//! ```
+
+pub mod capture;
+pub mod scene;
+
+pub use capture::{DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};
+pub use scene::{CameraPath, SceneRenderConfig, SceneRenderer};

@@ -1,0 +1,424 @@
+//! A headless scene renderer: loads a glTF, moves a camera along a [`CameraPath`], plays the
+//! scene's animation and yields one [`DepthFrame`] per sequence frame.
+//!
+//! Headless set-up: no window and no winit; the camera renders into an offscreen image and the
+//! depth comes back through [`DepthCapturePlugin`]. On a machine without a GPU, Mesa's software
+//! Vulkan driver works (Debian: `mesa-vulkan-drivers libvulkan1`; set `WGPU_BACKEND=vulkan` to
+//! skip probing other back-ends). Pipelines are compiled synchronously, time advances by exactly
+//! `1 / fps` per frame (animations are deterministic), shadows are switched off and materials
+//! drawn unlit (depth needs neither), and frames are only counted once a readback contains
+//! geometry.
+
+mod camera_path;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bevy::animation::{AnimationPlayer, graph::AnimationGraph, graph::AnimationGraphHandle};
+use bevy::asset::{AssetMetaCheck, LoadState};
+use bevy::camera::RenderTarget;
+use bevy::camera::primitives::Aabb;
+use bevy::core_pipeline::tonemapping::Tonemapping;
+use bevy::gltf::Gltf;
+use bevy::log::{Level, LogPlugin};
+use bevy::prelude::*;
+use bevy::render::RenderPlugin;
+use bevy::render::render_resource::TextureFormat;
+use bevy::render::renderer::RenderDevice;
+use bevy::render::settings::WgpuSettings;
+use bevy::time::TimeUpdateStrategy;
+use bevy::world_serialization::{WorldAssetRoot, WorldInstanceReady};
+
+pub use camera_path::{CameraPath, Keyframe, PathFile, PathSpace, SceneBounds};
+
+use crate::capture::{CaptureClock, DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};
+
+/// What to render.
+#[derive(Debug, Clone)]
+pub struct SceneRenderConfig {
+    /// A `.glb` or `.gltf` file; its default scene (else scene 0) is spawned.
+    pub scene: PathBuf,
+    /// Image width in pixels.
+    pub width: u32,
+    /// Image height in pixels.
+    pub height: u32,
+    /// Frames per second of the sequence (time step of the camera path and animations).
+    pub fps: f64,
+    /// Frames to deliver.
+    pub frames: u32,
+    /// Camera motion.
+    pub path: CameraPath,
+    /// Vertical field of view in radians (default 45°).
+    pub fov_y: f32,
+    /// Near plane in metres; `None`: 2 % of the scene radius, clamped to 5 mm ..= 10 cm.
+    pub near: Option<f32>,
+    /// Index of the glTF animation to loop on every animation player (`None`: no animation).
+    pub animation: Option<usize>,
+    /// Install Bevy's log plugin (once per process; warnings and errors only).
+    pub log: bool,
+    /// Updates to wait for loading and the first frame with geometry before giving up.
+    pub warmup_limit: u32,
+}
+
+impl SceneRenderConfig {
+    /// Defaults for a scene file: 1280x720, 30 fps, 300 frames, orbit, 45°, animation 0.
+    pub fn new(scene: impl Into<PathBuf>) -> Self {
+        SceneRenderConfig {
+            scene: scene.into(),
+            width: 1280,
+            height: 720,
+            fps: 30.0,
+            frames: 300,
+            path: CameraPath::Orbit,
+            fov_y: std::f32::consts::FRAC_PI_4,
+            near: None,
+            animation: Some(0),
+            log: true,
+            warmup_limit: 1200,
+        }
+    }
+}
+
+/// Errors of [`SceneRenderer`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RenderError {
+    /// No usable graphics adapter.
+    #[error(
+        "no GPU adapter: wgpu found no usable device (without a GPU install Mesa's software Vulkan: \
+         `apt-get install mesa-vulkan-drivers libvulkan1`, and set WGPU_BACKEND=vulkan)"
+    )]
+    NoAdapter,
+    /// The scene file is missing or failed to load.
+    #[error("{path}: {reason}")]
+    SceneLoad {
+        /// The scene file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Nothing visible (or nothing loaded) within the warm-up limit.
+    #[error("{what} after {updates} updates")]
+    Timeout {
+        /// What did not happen.
+        what: String,
+        /// Updates waited.
+        updates: u32,
+    },
+    /// A rendered frame never came back (dropped by the capture).
+    #[error("frame {expected} was not captured (got frame {got}); {dropped} frames dropped")]
+    LostFrame {
+        /// Sequence frame expected.
+        expected: u32,
+        /// Sequence frame received instead.
+        got: u32,
+        /// Drop counter of the capture.
+        dropped: u64,
+    },
+}
+
+/// Facts about the scene and camera, known once the renderer is ready.
+#[derive(Debug, Clone, Copy)]
+pub struct SceneInfo {
+    /// World bounds of the scene's meshes.
+    pub bounds: SceneBounds,
+    /// Near plane in metres.
+    pub near: f32,
+    /// Vertical field of view in radians.
+    pub fov_y: f32,
+    /// Pinhole intrinsics in pixels: `(fx, fy, cx, cy)`.
+    pub intrinsics: [f32; 4],
+    /// Animation clips in the file.
+    pub animations: usize,
+    /// Mesh entities in the scene.
+    pub meshes: usize,
+    /// Updates spent loading and warming up.
+    pub warmup_updates: u32,
+}
+
+#[derive(Resource, Default)]
+struct SceneReady(bool);
+
+/// Renders a scene headless, one [`DepthFrame`] per call to [`SceneRenderer::next_frame`].
+pub struct SceneRenderer {
+    app: App,
+    cfg: SceneRenderConfig,
+    camera: Entity,
+    info: SceneInfo,
+    /// Capture index of sequence frame 0.
+    base: u32,
+    issued: u32,
+    delivered: u32,
+}
+
+impl SceneRenderer {
+    /// Builds the app, loads the scene, places the camera and waits until depth with geometry
+    /// comes back.
+    ///
+    /// # Errors
+    /// No adapter, a scene that does not load, or no geometry within `warmup_limit` updates.
+    pub fn new(cfg: SceneRenderConfig) -> Result<Self, RenderError> {
+        let scene = std::path::absolute(&cfg.scene).unwrap_or_else(|_| cfg.scene.clone());
+        if !scene.is_file() {
+            return Err(RenderError::SceneLoad { path: cfg.scene.clone(), reason: "no such file".into() });
+        }
+        let dir = scene.parent().unwrap_or(Path::new(".")).to_string_lossy().into_owned();
+        let file = scene.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+
+        let mut app = App::new();
+        let plugins = DefaultPlugins
+            .set(AssetPlugin { file_path: dir, meta_check: AssetMetaCheck::Never, ..default() })
+            .set(RenderPlugin {
+                render_creation: WgpuSettings::default().into(),
+                synchronous_pipeline_compilation: true,
+                ..default()
+            })
+            .set(LogPlugin { level: Level::WARN, filter: "wgpu=error,naga=warn".into(), ..default() });
+        if cfg.log {
+            app.add_plugins(plugins);
+        } else {
+            app.add_plugins(plugins.disable::<LogPlugin>());
+        }
+        app.add_plugins(DepthCapturePlugin::default())
+            .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(1.0 / cfg.fps)))
+            .insert_resource(ClearColor(Color::BLACK))
+            .init_resource::<SceneReady>();
+        app.finish();
+        app.cleanup();
+        let has_device =
+            app.get_sub_app(bevy::render::RenderApp).is_some_and(|r| r.world().contains_resource::<RenderDevice>());
+        if !has_device {
+            return Err(RenderError::NoAdapter);
+        }
+
+        let world = app.world_mut();
+        let target = {
+            let mut images = world.resource_mut::<Assets<Image>>();
+            images.add(Image::new_target_texture(cfg.width, cfg.height, TextureFormat::Rgba8UnormSrgb, None))
+        };
+        let aspect = cfg.width as f32 / cfg.height as f32;
+        let camera = world
+            .spawn((
+                Camera3d::default(),
+                RenderTarget::Image(target.into()),
+                Projection::Perspective(PerspectiveProjection { fov: cfg.fov_y, aspect_ratio: aspect, ..default() }),
+                Tonemapping::None,
+                Msaa::Off,
+                DepthCapture::default(),
+                Transform::default(),
+            ))
+            .id();
+        let gltf: Handle<Gltf> = world.resource::<AssetServer>().load(file);
+
+        let mut updates = 0u32;
+        let fail = |what: &str, updates| RenderError::Timeout { what: what.into(), updates };
+        // 1. Load the file (with its buffers and textures).
+        loop {
+            app.update();
+            updates += 1;
+            let server = app.world().resource::<AssetServer>();
+            match server.get_load_state(&gltf) {
+                Some(LoadState::Failed(e)) => {
+                    return Err(RenderError::SceneLoad { path: cfg.scene.clone(), reason: e.to_string() });
+                }
+                _ if server.is_loaded_with_dependencies(&gltf) => break,
+                _ => {}
+            }
+            if updates > cfg.warmup_limit {
+                return Err(fail("the scene did not load", updates));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // 2. Spawn its scene and wait for the instance.
+        let (scene_handle, clips) = {
+            let gltfs = app.world().resource::<Assets<Gltf>>();
+            let g = gltfs
+                .get(&gltf)
+                .ok_or_else(|| RenderError::SceneLoad { path: cfg.scene.clone(), reason: "not a glTF".into() })?;
+            let scene = g.default_scene.clone().or_else(|| g.scenes.first().cloned());
+            (scene, g.animations.clone())
+        };
+        let scene_handle = scene_handle.ok_or_else(|| RenderError::SceneLoad {
+            path: cfg.scene.clone(),
+            reason: "the file has no scene".into(),
+        })?;
+        app.world_mut()
+            .spawn(WorldAssetRoot(scene_handle))
+            .observe(|_: On<WorldInstanceReady>, mut ready: ResMut<SceneReady>| ready.0 = true);
+        while !app.world().resource::<SceneReady>().0 {
+            app.update();
+            updates += 1;
+            if updates > cfg.warmup_limit {
+                return Err(fail("the scene did not spawn", updates));
+            }
+        }
+        // Bounds are computed in PostUpdate of the next update.
+        app.update();
+        updates += 1;
+        prepare_scene(app.world_mut(), cfg.animation.and_then(|i| clips.get(i).cloned()));
+        app.update();
+        updates += 1;
+        let (bounds, meshes) = scene_bounds(app.world_mut()).ok_or_else(|| RenderError::SceneLoad {
+            path: cfg.scene.clone(),
+            reason: "the scene has no meshes".into(),
+        })?;
+
+        // 3. Place the camera at the path's start and wait for a readback with geometry.
+        let near = cfg.near.unwrap_or((0.02 * bounds.radius()).clamp(0.005, 0.1));
+        let fy = 0.5 * cfg.height as f32 / (cfg.fov_y * 0.5).tan();
+        let info = SceneInfo {
+            bounds,
+            near,
+            fov_y: cfg.fov_y,
+            intrinsics: [fy, fy, 0.5 * cfg.width as f32, 0.5 * cfg.height as f32],
+            animations: clips.len(),
+            meshes,
+            warmup_updates: 0,
+        };
+        {
+            let world = app.world_mut();
+            let pose = cfg.path.pose(0.0, &bounds, cfg.fov_y, aspect);
+            let mut e = world.entity_mut(camera);
+            *e.get_mut::<Transform>().expect("camera transform") = pose;
+            if let Some(mut p) = e.get_mut::<Projection>() {
+                if let Projection::Perspective(p) = p.as_mut() {
+                    p.near = near;
+                }
+            }
+        }
+        let placed = app.world().resource::<CaptureClock>().frame + 1;
+        loop {
+            app.update();
+            updates += 1;
+            let frames = app.world().resource::<DepthFrames>().clone();
+            let mut seen = false;
+            while let Some(f) = frames.try_recv() {
+                seen |= f.index >= placed && f.data.iter().any(|z| z.is_finite());
+                frames.recycle(f);
+            }
+            if seen {
+                break;
+            }
+            if updates > cfg.warmup_limit {
+                return Err(fail("no geometry in view", updates));
+            }
+        }
+        let base = app.world().resource::<CaptureClock>().frame + 1;
+        Ok(SceneRenderer {
+            app,
+            cfg,
+            camera,
+            info: SceneInfo { warmup_updates: updates, ..info },
+            base,
+            issued: 0,
+            delivered: 0,
+        })
+    }
+
+    /// Scene bounds, intrinsics and near plane.
+    pub fn info(&self) -> &SceneInfo {
+        &self.info
+    }
+
+    /// Sequence time of frame `k` in seconds.
+    pub fn time(&self, k: u32) -> f64 {
+        f64::from(k) / self.cfg.fps
+    }
+
+    /// The next sequence frame (`None` after `frames`). Its `index` is the capture clock; the
+    /// sequence index is the number of frames returned before it.
+    ///
+    /// # Errors
+    /// A frame that was not captured, or no frame for a long time.
+    pub fn next_frame(&mut self) -> Result<Option<DepthFrame>, RenderError> {
+        if self.delivered >= self.cfg.frames {
+            return Ok(None);
+        }
+        let frames = self.app.world().resource::<DepthFrames>().clone();
+        let aspect = self.cfg.width as f32 / self.cfg.height as f32;
+        let mut idle = 0;
+        loop {
+            while let Some(f) = frames.try_recv() {
+                if f.camera != self.camera || f.index < self.base + self.delivered {
+                    frames.recycle(f);
+                    continue;
+                }
+                let got = f.index - self.base;
+                if got != self.delivered {
+                    return Err(RenderError::LostFrame { expected: self.delivered, got, dropped: frames.dropped() });
+                }
+                self.delivered += 1;
+                return Ok(Some(f));
+            }
+            // Keep at most 3 frames in flight; then only pump until they come back.
+            if self.issued < self.cfg.frames && self.issued < self.delivered + 3 {
+                let t = self.time(self.issued) as f32;
+                let pose = self.cfg.path.pose(t, &self.info.bounds, self.cfg.fov_y, aspect);
+                *self.app.world_mut().get_mut::<Transform>(self.camera).expect("camera") = pose;
+                self.issued += 1;
+            } else {
+                idle += 1;
+                if idle > 120 {
+                    return Err(RenderError::Timeout {
+                        what: format!("frame {} never came back", self.delivered),
+                        updates: idle,
+                    });
+                }
+            }
+            self.app.update();
+        }
+    }
+
+    /// Gives a frame's buffer back to the capture (avoids an allocation per frame).
+    pub fn recycle(&self, frame: DepthFrame) {
+        self.app.world().resource::<DepthFrames>().recycle(frame);
+    }
+}
+
+/// Shadows off, materials unlit (depth needs neither), and the chosen animation looping.
+fn prepare_scene(world: &mut World, clip: Option<Handle<AnimationClip>>) {
+    for mut l in world.query::<&mut DirectionalLight>().iter_mut(world) {
+        l.shadow_maps_enabled = false;
+    }
+    for mut l in world.query::<&mut PointLight>().iter_mut(world) {
+        l.shadow_maps_enabled = false;
+    }
+    for mut l in world.query::<&mut SpotLight>().iter_mut(world) {
+        l.shadow_maps_enabled = false;
+    }
+    for (_, m) in world.resource_mut::<Assets<StandardMaterial>>().iter_mut() {
+        m.unlit = true;
+    }
+    let Some(clip) = clip else { return };
+    let (graph, node) = AnimationGraph::from_clip(clip);
+    let graph = world.resource_mut::<Assets<AnimationGraph>>().add(graph);
+    let players: Vec<Entity> = world.query_filtered::<Entity, With<AnimationPlayer>>().iter(world).collect();
+    for e in players {
+        let mut entity = world.entity_mut(e);
+        entity.insert(AnimationGraphHandle(graph.clone()));
+        if let Some(mut player) = entity.get_mut::<AnimationPlayer>() {
+            player.play(node).repeat();
+        }
+    }
+}
+
+/// Union of every mesh's world-space AABB (the eight transformed corners of each local box).
+fn scene_bounds(world: &mut World) -> Option<(SceneBounds, usize)> {
+    let (mut lo, mut hi, mut n) = (Vec3::splat(f32::INFINITY), Vec3::splat(f32::NEG_INFINITY), 0);
+    for (aabb, xf) in world.query_filtered::<(&Aabb, &GlobalTransform), With<Mesh3d>>().iter(world) {
+        let (c, h) = (Vec3::from(aabb.center), Vec3::from(aabb.half_extents));
+        for i in 0..8 {
+            let s = Vec3::new(
+                if i & 1 == 0 { -1.0 } else { 1.0 },
+                if i & 2 == 0 { -1.0 } else { 1.0 },
+                if i & 4 == 0 { -1.0 } else { 1.0 },
+            );
+            let p = xf.transform_point(c + s * h);
+            lo = lo.min(p);
+            hi = hi.max(p);
+        }
+        n += 1;
+    }
+    (n > 0 && lo.is_finite() && hi.is_finite())
+        .then(|| (SceneBounds { center: 0.5 * (lo + hi), half_extents: 0.5 * (hi - lo) }, n))
+}
