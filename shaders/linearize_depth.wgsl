@@ -13,9 +13,10 @@
 //
 // Self-contained on purpose (no `#import`): the contract test feeds it to wgpu directly.
 
-// Workgroup tile, specialised with pipeline override constants (defaults suit every GPU).
-override TILE_X: u32 = 8u;
-override TILE_Y: u32 = 8u;
+// Workgroup tile (64 invocations: a good size on every GPU). Plain constants, not `override`:
+// Bevy's shader preprocessor (naga_oil) mis-handles override expressions in `@workgroup_size`.
+const TILE_X: u32 = 8u;
+const TILE_Y: u32 = 8u;
 
 struct Params {
     // Near plane distance in metres (the projection's `near`).

@@ -19,9 +19,13 @@ use bevy::log::LogPlugin;
 use bevy::prelude::*;
 use bevy::render::render_resource::*;
 use bevy::render::renderer::{RenderDevice, RenderQueue};
+use bevy::render::pipelined_rendering::PipelinedRenderingPlugin;
 use bevy::render::{RenderApp, RenderPlugin};
 use depthcast_packing::depth::ndc_to_linear;
 use depthcast_plugin::capture::{HEADER_BYTES, padded_stride};
+
+/// The shader's workgroup tile (`TILE_X`, `TILE_Y`).
+const TILE: u32 = 8;
 
 const SHADER: &str = include_str!("../../shaders/linearize_depth.wgsl");
 
@@ -41,7 +45,11 @@ const FILL: &str = r#"
 fn gpu() -> (RenderDevice, RenderQueue) {
     let mut app = App::new();
     app.add_plugins(
-        DefaultPlugins.set(RenderPlugin { synchronous_pipeline_compilation: true, ..default() }).disable::<LogPlugin>(),
+        DefaultPlugins
+            .set(RenderPlugin { synchronous_pipeline_compilation: true, ..default() })
+            .disable::<LogPlugin>()
+            // Pipelined rendering moves the render sub-app to its own thread in `cleanup`.
+            .disable::<PipelinedRenderingPlugin>(),
     );
     app.finish();
     app.cleanup();
@@ -143,7 +151,7 @@ fn wgsl_linearisation_matches_cpu_twin() {
         ],
     });
 
-    // 2. The real shader, with its default tile and with the tile overridden.
+    // 2. The real shader.
     let module = dev.create_shader_module(ShaderModuleDescriptor {
         label: Some("linearize"),
         source: ShaderSource::Wgsl(Cow::Borrowed(SHADER)),
@@ -159,15 +167,16 @@ fn wgsl_linearisation_matches_cpu_twin() {
     });
     let size = HEADER_BYTES + u64::from(h) * u64::from(stride) * 4;
 
-    let tiles: [(&str, &[(&str, f64)], u32, u32); 2] =
-        [("default 8x8", &[], 8, 8), ("override 4x16", &[("TILE_X", 4.0), ("TILE_Y", 16.0)], 4, 16)];
-    for (name, constants, tx, ty) in tiles {
+    // Two dispatches, so a stale output cannot pass: exactly the tiles, and one extra row and
+    // column of workgroups (the shader must bounds-check them).
+    let tiles: [(&str, u32, u32); 2] = [("exact 8x8 tiles", 0, 0), ("one extra workgroup each way", 1, 1)];
+    for (name, extra_x, extra_y) in tiles {
         let pipeline = dev.create_compute_pipeline(&RawComputePipelineDescriptor {
             label: Some("linearize"),
             layout: None,
             module: &module,
             entry_point: Some("linearize"),
-            compilation_options: PipelineCompilationOptions { constants, ..default() },
+            compilation_options: PipelineCompilationOptions::default(),
             cache: None,
         });
         let out = device.create_buffer(&BufferDescriptor {
@@ -214,7 +223,7 @@ fn wgsl_linearisation_matches_cpu_twin() {
                 enc.begin_compute_pass(&ComputePassDescriptor { label: Some("linearize"), timestamp_writes: None });
             pass.set_pipeline(&pipeline);
             pass.set_bind_group(0, &bg, &[]);
-            pass.dispatch_workgroups(w.div_ceil(tx), h.div_ceil(ty), 1);
+            pass.dispatch_workgroups(w.div_ceil(TILE) + extra_x, h.div_ceil(TILE) + extra_y, 1);
         }
         enc.copy_buffer_to_buffer(&out, 0, &read, 0, size);
         queue.submit([enc.finish()]);

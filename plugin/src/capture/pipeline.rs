@@ -13,7 +13,7 @@ use bevy::shader::Shader;
 pub(crate) const PARAMS_SIZE: u64 = 32;
 /// Size of the header in front of the depth rows (frame, width, height, stride as u32).
 pub const HEADER_BYTES: u64 = 16;
-/// Workgroup tile of the shader (its `TILE_X`/`TILE_Y` override defaults).
+/// Workgroup tile of the shader (its `TILE_X`/`TILE_Y` constants).
 pub(crate) const TILE: u32 = 8;
 
 /// The linearising pipeline (render world).

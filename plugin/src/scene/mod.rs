@@ -23,6 +23,7 @@ use bevy::gltf::Gltf;
 use bevy::log::{Level, LogPlugin};
 use bevy::prelude::*;
 use bevy::render::RenderPlugin;
+use bevy::render::pipelined_rendering::PipelinedRenderingPlugin;
 use bevy::render::render_resource::TextureFormat;
 use bevy::render::renderer::RenderDevice;
 use bevy::render::settings::WgpuSettings;
@@ -173,7 +174,10 @@ impl SceneRenderer {
                 synchronous_pipeline_compilation: true,
                 ..default()
             })
-            .set(LogPlugin { level: Level::WARN, filter: "wgpu=error,naga=warn".into(), ..default() });
+            .set(LogPlugin { level: Level::WARN, filter: "wgpu=error,naga=warn".into(), ..default() })
+            // One update renders one frame, in order: no render thread running a frame behind
+            // (it would also take the render sub-app out of reach of the adapter check below).
+            .disable::<PipelinedRenderingPlugin>();
         if cfg.log {
             app.add_plugins(plugins);
         } else {
