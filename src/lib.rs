@@ -6,6 +6,7 @@
 //! | crate | re-exported as | what it owns |
 //! |---|---|---|
 //! | `depthcast-packing` | [`packing`] | depth ↔ frame planes, metrics, SIMD kernels |
+//! | `depthcast-plugin` | [`plugin`] | Bevy depth capture and the headless scene renderer |
 //! | `depthcast-codec` | [`codec`] | H.264/HEVC encoders and decoder, in-band params (SEI), transports |
 //! | `depthcast-precision-net` | [`precision_net`] | int8 predictor of the packing configuration: features, own integer engine, tract reference |
 //!
@@ -14,6 +15,7 @@
 
 pub use depthcast_codec as codec;
 pub use depthcast_packing as packing;
+pub use depthcast_plugin as plugin;
 pub use depthcast_precision_net as precision_net;
 
 pub mod demo;

@@ -20,6 +20,8 @@ enum Command {
     Roundtrip(cli::roundtrip::Args),
     /// Times packing and unpacking (scalar vs SIMD vs a plain copy).
     Bench(cli::bench::Args),
+    /// Renders a glTF scene headless along a camera path into a depth sequence.
+    Render(cli::render::Args),
     /// Lists the encoder back-ends, whether compiled in and usable here, and why not.
     Encoders(cli::encoders::Args),
     /// Packs a depth sequence, encodes it with in-band parameters and streams it to a URL.
@@ -38,6 +40,7 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(a) => cli::demo::run(a),
         Command::Roundtrip(a) => cli::roundtrip::run(a),
         Command::Bench(a) => cli::bench::run(a),
+        Command::Render(a) => cli::render::run(a),
         Command::Encoders(a) => cli::encoders::run(a),
         Command::Send(a) => cli::send::run(a),
         Command::Recv(a) => cli::recv::run(a),

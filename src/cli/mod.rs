@@ -2,6 +2,7 @@
 
 pub(crate) mod bench;
 pub(crate) mod demo;
+pub(crate) mod render;
 pub(crate) mod encoders;
 pub(crate) mod predict;
 pub(crate) mod recv;
