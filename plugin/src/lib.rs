@@ -6,6 +6,7 @@
 //! | module | what it does |
 //! |---|---|
 //! | [`capture`] | [`DepthCapture`] camera component + [`DepthCapturePlugin`]: prepass depth → `shaders/linearize_depth.wgsl` → storage buffer → [`DepthFrame`]s |
+//! | [`pack`] | uniform block and frame layout of `shaders/pack_depth.wgsl` (depth → encoder planes on the GPU, bit-exact with `packing`) |
 //! | [`scene`] | [`SceneRenderer`]: headless glTF renderer with camera paths and animation (`depthcast render`) |
 //!
 //! ```no_run
@@ -30,6 +31,7 @@
 //! ```
 
 pub mod capture;
+pub mod pack;
 pub mod scene;
 
 pub use capture::{DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};

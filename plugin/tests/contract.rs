@@ -15,17 +15,16 @@
 
 use std::borrow::Cow;
 
-use bevy::log::LogPlugin;
 use bevy::prelude::*;
 use bevy::render::render_resource::*;
-use bevy::render::renderer::{RenderDevice, RenderQueue};
-use bevy::render::pipelined_rendering::PipelinedRenderingPlugin;
-use bevy::render::{RenderApp, RenderPlugin};
 use depthcast_packing::depth::ndc_to_linear;
 use depthcast_plugin::capture::{HEADER_BYTES, padded_stride};
 
 /// The shader's workgroup tile (`TILE_X`, `TILE_Y`).
 const TILE: u32 = 8;
+
+mod common;
+use common::gpu;
 
 const SHADER: &str = include_str!("../../shaders/linearize_depth.wgsl");
 
@@ -41,26 +40,6 @@ const FILL: &str = r#"
     return values[u32(p.y) * width.x + u32(p.x)];
 }
 "#;
-
-fn gpu() -> (RenderDevice, RenderQueue) {
-    let mut app = App::new();
-    app.add_plugins(
-        DefaultPlugins
-            .set(RenderPlugin { synchronous_pipeline_compilation: true, ..default() })
-            .disable::<LogPlugin>()
-            // Pipelined rendering moves the render sub-app to its own thread in `cleanup`.
-            .disable::<PipelinedRenderingPlugin>(),
-    );
-    app.finish();
-    app.cleanup();
-    let render = app.get_sub_app(RenderApp).expect("render sub-app");
-    let device = render.world().get_resource::<RenderDevice>().cloned().expect(
-        "no GPU adapter found: install Mesa's software Vulkan (apt-get install mesa-vulkan-drivers libvulkan1) \
-         and run with WGPU_BACKEND=vulkan",
-    );
-    let queue = render.world().resource::<RenderQueue>().clone();
-    (device, queue)
-}
 
 /// Deterministic test NDC values in `[0, 1]`: background zeros, the near plane, and a
 /// logarithmic sweep from 1e-7 (far) to 1.
