@@ -87,7 +87,13 @@ fn sweep_oracles_rates_schema_and_resume() {
 
     // Resuming re-encodes nothing and reproduces the summary.
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
-    let run_file = std::fs::read_dir(out.join("runs/procedural")).unwrap().next().unwrap().unwrap().path();
+    let run_file =
+        std::fs::read_dir(out.join("runs/procedural").join(format!("g{}-{}", opts.run.gop, opts.run.preset)))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
     let before = std::fs::metadata(&run_file).unwrap().modified().unwrap();
     depthcast::sweep::run(&sources, &opts).unwrap();
     assert_eq!(std::fs::metadata(&run_file).unwrap().modified().unwrap(), before, "a complete run was re-encoded");

@@ -59,7 +59,8 @@ def load_errors(sweeps):
     """(sequence, bitrate) -> [K, frames] MAE in metres, lost frames at the run's worst error."""
     out = {}
     for sw in sweeps:
-        for path in glob.glob(os.path.join(sw, "runs", "*", "h264-8_*k_*_seq.csv")):
+        # runs/<sequence>/g<gop>-<preset>/<run>.csv (older sweeps: runs/<sequence>/<run>.csv)
+        for path in glob.glob(os.path.join(sw, "runs", "**", "h264-8_*k_*_seq.csv"), recursive=True):
             name = os.path.basename(path)[: -len("_seq.csv")]
             parts = name.split("_", 2)
             if len(parts) != 3 or parts[2] not in CANDIDATES:

@@ -2,10 +2,10 @@
 
 pub(crate) mod bench;
 pub(crate) mod demo;
-pub(crate) mod render;
 pub(crate) mod encoders;
 pub(crate) mod predict;
 pub(crate) mod recv;
+pub(crate) mod render;
 pub(crate) mod roundtrip;
 pub(crate) mod send;
 pub(crate) mod sweep;

@@ -204,7 +204,9 @@ pub fn scale_bitrates(mbps_720p30: &[f64], width: u32, height: u32, fps: f64) ->
 
 impl Grid {
     /// The full default grid for one bit depth: luma-only, VBP in both layouts at several
-    /// precisions (and the luma layout with a high-plane ROI), triangle waves at two periods, hue.
+    /// precisions (and the luma layout with a high-plane ROI at three), triangle waves at two
+    /// periods, hue. It contains every candidate of precision-net (see [`super::predictor`]), so
+    /// a full sweep also provides the predictor's training runs.
     pub fn default_packings(bits: BitDepth) -> Vec<PackingConfig> {
         let b = bits.bits();
         let mut v = vec![PackingConfig::luma(bits)];
@@ -212,7 +214,7 @@ impl Grid {
             v.push(PackingConfig::vbp(p, VbpLayout::Chroma));
             v.push(PackingConfig::vbp(p, VbpLayout::Luma));
         }
-        for p in [b + 4, b + 8] {
+        for p in [b + 4, b + 6, b + 8] {
             v.push(PackingConfig { roi_high: Some(-0.8), ..PackingConfig::vbp(p, VbpLayout::Luma) });
         }
         let w = b + 8;

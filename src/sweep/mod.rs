@@ -3,8 +3,9 @@
 //! switch configurations so that switching costs are measured, not assumed.
 //!
 //! Outputs (in the output folder):
-//! - `runs/<sequence>/<run>.csv`: per-frame rows of each run (see [`csv`] for the columns); a run
-//!   whose file is complete is not encoded again, so an interrupted sweep resumes.
+//! - `runs/<sequence>/g<gop>-<preset>/<run>.csv`: per-frame rows of each run (see [`csv`] for the
+//!   columns); a run whose file is complete is not encoded again, so an interrupted sweep resumes,
+//!   and sweeps with other grids but the same keyframe interval and preset share runs.
 //! - `frames.csv`: every row of every run.
 //! - `summary.json`: per sequence, codec, bitrate and range policy, the fixed configurations'
 //!   errors, the best fixed configuration, the per-frame oracles (estimates that ignore switching
@@ -134,7 +135,9 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
             seq.near,
             seq.far
         );
-        let dir = opts.out.join("runs").join(&seq.name);
+        // The run id names codec, bitrate, packing and range; what else changes the encode is in
+        // the folder, so a resumed sweep never reuses a run made with other encoder options.
+        let dir = opts.out.join("runs").join(&seq.name).join(format!("g{}-{}", opts.run.gop, opts.run.preset));
         std::fs::create_dir_all(&dir)?;
         let bitrates = if opts.scale {
             scale_bitrates(&opts.mbps, seq.width(), seq.height(), seq.fps)

@@ -10,6 +10,109 @@ fn mm(v: f64) -> String {
     if v.is_finite() { format!("{v:.2}") } else { "–".into() }
 }
 
+/// `P14` from a configuration id such as `vbp-luma-P14-lin-a255`; empty when it has none.
+fn precision_of(id: &str) -> String {
+    id.split("-P").nth(1).and_then(|t| t.split('-').next()).map(|p| format!("P{p}")).unwrap_or_default()
+}
+
+/// Every sequence in one table per codec and range (best fixed precision per family, the
+/// per-frame oracle estimate, how much the best precision moves), then which family wins where.
+fn overview(s: &mut String, cells: &[Cell]) {
+    let keys: BTreeSet<(&str, &str)> = cells.iter().map(|c| (c.codec.as_str(), c.range.as_str())).collect();
+    let seqs: BTreeSet<&str> = cells.iter().map(|c| c.sequence.as_str()).collect();
+    if seqs.len() < 2 {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "## All sequences
+"
+    );
+    for (codec, range) in keys {
+        let cs: Vec<&Cell> = cells.iter().filter(|c| c.codec == codec && c.range == range).collect();
+        let fams: BTreeSet<&str> = cs.iter().flat_map(|c| c.best_per_family.keys().map(String::as_str)).collect();
+        let _ = writeln!(
+            s,
+            "### {codec}, range `{range}`: MAE (mm) of each family at its best fixed precision
+
+             *oracle* is the per-frame oracle over every fixed configuration of the frame size the              best fixed one uses (an estimate: switching cost ignored); *moves* is how often the              per-frame best precision of the winning family changes between frames, and the mean              size of a change.
+"
+        );
+        let _ = write!(s, "| sequence | Mbit/s |");
+        for f in &fams {
+            let _ = write!(s, " {f} |");
+        }
+        let _ = writeln!(s, " winner | oracle (est.) | oracle / best | moves: rate, mean \\|ΔP\\| |");
+        let _ = writeln!(s, "|{}", "---|".repeat(6 + fams.len()));
+        for c in &cs {
+            let _ = write!(s, "| {} | {:.2} |", c.sequence, c.bitrate as f64 / 1e6);
+            let winner = c
+                .best_per_family
+                .iter()
+                .filter(|(_, (_, m))| m.is_finite())
+                .min_by(|a, b| a.1.1.total_cmp(&b.1.1))
+                .map(|(f, (id, _))| (f.as_str(), id.as_str()));
+            for f in &fams {
+                match c.best_per_family.get(*f) {
+                    Some((id, m)) if winner.is_some_and(|w| w.0 == *f) => {
+                        let _ = write!(s, " **{}** {} |", mm(*m), precision_of(id));
+                    }
+                    Some((id, m)) => {
+                        let _ = write!(s, " {} {} |", mm(*m), precision_of(id));
+                    }
+                    None => {
+                        let _ = write!(s, " – |");
+                    }
+                }
+            }
+            let oracle = c.oracle_per_group_mm.values().copied().filter(|m| m.is_finite()).fold(f64::NAN, f64::min);
+            let moves = winner
+                .and_then(|(f, _)| c.oracle_movement.get(f))
+                .map_or("–".to_string(), |m| format!("{:.2}, {:.2}", m.switch_rate, m.mean_step));
+            let _ = writeln!(
+                s,
+                " {} | {} | {:.3} | {moves} |",
+                winner.map_or("–", |w| w.0),
+                mm(oracle),
+                oracle / c.best_fixed.1
+            );
+        }
+        // Wins per bitrate, and each family's mean ratio to the best.
+        let rates: BTreeSet<u64> = cs.iter().map(|c| c.bitrate).collect();
+        let _ = writeln!(s, "
+Wins per bitrate (sequences where the family's best precision is the best fixed configuration), and the geometric mean of MAE / best over sequences:
+");
+        let _ = write!(s, "| Mbit/s |");
+        for f in &fams {
+            let _ = write!(s, " {f} |");
+        }
+        let _ = writeln!(s);
+        let _ = writeln!(s, "|{}", "---|".repeat(1 + fams.len()));
+        for r in rates {
+            let _ = write!(s, "| {:.2} |", r as f64 / 1e6);
+            let at: Vec<&&Cell> = cs.iter().filter(|c| c.bitrate == r).collect();
+            for f in &fams {
+                let (mut wins, mut logsum, mut n) = (0, 0.0, 0);
+                for c in &at {
+                    if let Some((_, m)) = c.best_per_family.get(*f) {
+                        if (m - c.best_fixed.1).abs() <= 1e-12 {
+                            wins += 1;
+                        }
+                        if m.is_finite() && c.best_fixed.1 > 0.0 {
+                            logsum += (m / c.best_fixed.1).ln();
+                            n += 1;
+                        }
+                    }
+                }
+                let g = if n > 0 { (logsum / f64::from(n)).exp() } else { f64::NAN };
+                let _ = write!(s, " {wins}/{}, ×{g:.2} |", at.len());
+            }
+            let _ = writeln!(s);
+        }
+        let _ = writeln!(s);
+    }
+}
+
 /// Writes `report.md` into `out`.
 pub(super) fn write(out: &Path, cells: &[Cell]) -> anyhow::Result<()> {
     let mut s = String::new();
@@ -21,6 +124,7 @@ pub(super) fn write(out: &Path, cells: &[Cell]) -> anyhow::Result<()> {
          estimates from separate fixed-configuration encodes: they ignore what switching costs. \
          *Policy* columns are real single-stream re-encodes that switch configurations.\n"
     );
+    overview(&mut s, cells);
     let seqs: BTreeSet<&str> = cells.iter().map(|c| c.sequence.as_str()).collect();
     for seq in seqs {
         let _ = writeln!(s, "## {seq}\n");
