@@ -32,7 +32,9 @@
 
 pub mod capture;
 pub mod pack;
+mod readback;
 pub mod scene;
 
 pub use capture::{DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};
+pub use pack::{GpuPack, GpuPackPlugin, PackedFrame, PackedFrames};
 pub use scene::{CameraPath, SceneRenderConfig, SceneRenderer};

@@ -1,4 +1,5 @@
-//! GPU packing: the uniform block and output layout of `shaders/pack_depth.wgsl`.
+//! GPU packing: the uniform block and output layout of `shaders/pack_depth.wgsl`, and the pass
+//! that runs it on captured depth ([`GpuPack`], [`GpuPackPlugin`], [`PackedFrames`]).
 //!
 //! The shader turns the linear depth of [`crate::capture`] into the encoder's planes, byte for
 //! byte what [`depthcast_packing::Packer`] followed by [`YuvFrame::write`] gives on the CPU (the
@@ -8,6 +9,10 @@
 //! pack on the CPU: they need a division or a table, which shaders may round differently.
 //!
 //! [`YuvFrame::write`]: depthcast_packing::YuvFrame::write
+
+mod pass;
+
+pub use pass::{GpuPack, GpuPackPlugin, PackedFrame, PackedFrames};
 
 use depthcast_packing::kernels::{Quant, Split};
 use depthcast_packing::{PackParams, PixelFormat, RangeMode, Scheme, VbpLayout};

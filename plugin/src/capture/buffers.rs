@@ -9,10 +9,10 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bevy::prelude::*;
-use bevy::render::render_resource::{BindGroup, Buffer, BufferDescriptor, BufferUsages, MapMode, PollType};
+use bevy::render::render_resource::{BindGroup, Buffer, BufferDescriptor, BufferUsages, PollType};
 use bevy::render::renderer::{RenderDevice, RenderQueue};
 use bevy::render::sync_world::MainEntity;
 use bevy::render::view::ExtractedView;
@@ -20,6 +20,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use super::pipeline::{HEADER_BYTES, PARAMS_SIZE};
 use super::settings::DepthCapture;
+use crate::readback::{ReadbackRing, Tagged};
 
 /// One captured depth frame on the CPU.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,19 +124,10 @@ pub(crate) struct FrameInfo {
     pub(crate) clip_from_view: Mat4,
 }
 
-#[derive(Debug)]
-enum SlotState {
-    Free,
-    /// The copy is recorded; map after submission.
-    Copied(FrameInfo),
-    /// `map_async` issued; the flag turns true when mapped.
-    Mapping(FrameInfo),
-}
-
-struct ReadbackSlot {
-    staging: Buffer,
-    mapped: Arc<AtomicBool>,
-    state: SlotState,
+impl Tagged for FrameInfo {
+    fn order(&self) -> u32 {
+        self.index
+    }
 }
 
 /// The buffers of one capturing view (render world).
@@ -156,7 +148,7 @@ pub struct ViewDepthBuffers {
     pub(crate) params: Buffer,
     pub(crate) bind_group: Option<(bevy::render::render_resource::TextureViewId, BindGroup)>,
     pub(crate) frame: Option<FrameInfo>,
-    slots: Vec<ReadbackSlot>,
+    ring: ReadbackRing<FrameInfo>,
     seen: bool,
 }
 
@@ -166,16 +158,16 @@ impl ViewDepthBuffers {
         HEADER_BYTES + u64::from(self.height) * u64::from(self.stride) * 4
     }
 
+    /// The capture frame index of this frame, when the pass runs for this view this frame.
+    pub fn frame_index(&self) -> Option<u32> {
+        self.frame.map(|f| f.index)
+    }
+
     /// Queues a copy of the storage buffer into a free staging buffer; `false` if none is free.
     pub(crate) fn record_readback(&mut self, encoder: &mut bevy::render::render_resource::CommandEncoder) -> bool {
         let Some(info) = self.frame else { return false };
         let size = self.size_bytes();
-        let Some(slot) = self.slots.iter_mut().find(|s| matches!(s.state, SlotState::Free)) else {
-            return false;
-        };
-        encoder.copy_buffer_to_buffer(&self.storage, 0, &slot.staging, 0, size);
-        slot.state = SlotState::Copied(info);
-        true
+        self.ring.record(encoder, &self.storage, size, info)
     }
 }
 
@@ -233,18 +225,7 @@ pub(crate) fn prepare_buffers(
                 usage: BufferUsages::UNIFORM | BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
-            let slots = (0..slots_per_view)
-                .map(|_| ReadbackSlot {
-                    staging: device.create_buffer(&BufferDescriptor {
-                        label: Some("depthcast_linear_depth_readback"),
-                        size,
-                        usage: BufferUsages::MAP_READ | BufferUsages::COPY_DST,
-                        mapped_at_creation: false,
-                    }),
-                    mapped: Arc::new(AtomicBool::new(false)),
-                    state: SlotState::Free,
-                })
-                .collect();
+            let ring = ReadbackRing::new(&device, "depthcast_linear_depth_readback", slots_per_view, size);
             buffers.views.insert(
                 entity,
                 ViewDepthBuffers {
@@ -257,7 +238,7 @@ pub(crate) fn prepare_buffers(
                     params,
                     bind_group: None,
                     frame: None,
-                    slots,
+                    ring,
                     seen: true,
                 },
             );
@@ -301,18 +282,7 @@ pub(crate) fn prepare_buffers(
 /// After submission: starts mapping the staging buffers copied this frame.
 pub(crate) fn map_readbacks(mut buffers: ResMut<DepthCaptureBuffers>) {
     for v in buffers.views.values_mut() {
-        for slot in &mut v.slots {
-            if let SlotState::Copied(info) = slot.state {
-                let flag = slot.mapped.clone();
-                flag.store(false, Ordering::Release);
-                slot.staging.slice(..).map_async(MapMode::Read, move |r| {
-                    if r.is_ok() {
-                        flag.store(true, Ordering::Release);
-                    }
-                });
-                slot.state = SlotState::Mapping(info);
-            }
-        }
+        v.ring.map_copied();
     }
 }
 
@@ -322,68 +292,50 @@ pub(crate) fn collect_readbacks(
     sender: Res<FrameSender>,
     device: Res<RenderDevice>,
 ) {
-    if buffers.views.values().all(|v| v.slots.iter().all(|s| matches!(s.state, SlotState::Free))) {
+    if buffers.views.values().all(|v| v.ring.idle()) {
         return;
     }
     let _ = device.poll(PollType::Poll);
     for v in buffers.views.values_mut() {
         let (width, height, stride) = (v.width as usize, v.height as usize, v.stride as usize);
-        // Oldest frames first, so the channel stays in order (no allocation: pick the minimum).
-        loop {
-            let next = v
-                .slots
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| match s.state {
-                    SlotState::Mapping(info) if s.mapped.load(Ordering::Acquire) => Some((info.index, i)),
-                    _ => None,
-                })
-                .min();
-            let Some((_, i)) = next else { break };
-            let slot = &mut v.slots[i];
-            let SlotState::Mapping(info) = slot.state else { continue };
-            {
-                let mapped = slot.staging.slice(..).get_mapped_range();
-                let bytes: &[u8] = &mapped;
-                let word = |k: usize| u32::from_le_bytes(bytes[k * 4..k * 4 + 4].try_into().expect("4 bytes"));
-                let tagged = word(0) == info.index && word(1) as usize == width && word(2) as usize == height;
-                if !tagged {
-                    warn!(
-                        "DepthCapture: readback of frame {} carries header frame {} ({}x{}); dropped",
-                        info.index,
-                        word(0),
-                        word(1),
-                        word(2)
-                    );
-                    sender.dropped.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    let mut data = sender.recycle.try_recv().unwrap_or_default();
-                    data.clear();
-                    data.reserve(width * height);
-                    let rows = &bytes[HEADER_BYTES as usize..];
-                    for y in 0..height {
-                        let row = &rows[y * stride * 4..(y * stride + width) * 4];
-                        data.extend(row.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))));
-                    }
-                    let frame = DepthFrame {
-                        camera: info.camera,
-                        index: info.index,
-                        width: v.width,
-                        height: v.height,
-                        near: info.near,
-                        far: None,
-                        world_from_view: info.world_from_view,
-                        clip_from_view: info.clip_from_view,
-                        data,
-                    };
-                    if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = sender.frames.try_send(frame) {
-                        sender.dropped.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
+        v.ring.drain_mapped(|info, bytes| {
+            let word = |k: usize| u32::from_le_bytes(bytes[k * 4..k * 4 + 4].try_into().expect("4 bytes"));
+            let tagged = word(0) == info.index && word(1) as usize == width && word(2) as usize == height;
+            if !tagged {
+                warn!(
+                    "DepthCapture: readback of frame {} carries header frame {} ({}x{}); dropped",
+                    info.index,
+                    word(0),
+                    word(1),
+                    word(2)
+                );
+                sender.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
             }
-            slot.staging.unmap();
-            slot.state = SlotState::Free;
-        }
+            // Oldest frames first (the ring drains in frame order), so the channel stays in order.
+            let mut data = sender.recycle.try_recv().unwrap_or_default();
+            data.clear();
+            data.reserve(width * height);
+            let rows = &bytes[HEADER_BYTES as usize..];
+            for y in 0..height {
+                let row = &rows[y * stride * 4..(y * stride + width) * 4];
+                data.extend(row.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))));
+            }
+            let frame = DepthFrame {
+                camera: info.camera,
+                index: info.index,
+                width: width as u32,
+                height: height as u32,
+                near: info.near,
+                far: None,
+                world_from_view: info.world_from_view,
+                clip_from_view: info.clip_from_view,
+                data,
+            };
+            if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = sender.frames.try_send(frame) {
+                sender.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        });
     }
 }
 

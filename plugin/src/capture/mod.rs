@@ -49,12 +49,16 @@ impl Default for DepthCapturePlugin {
     }
 }
 
-/// Ordering hook in the `Core3d` schedule: run after [`DepthCaptureSystems::Linearize`] to
-/// consume [`ViewDepthBuffers::storage`].
+/// Ordering hooks: in the `Core3d` schedule run after [`DepthCaptureSystems::Linearize`] to
+/// consume [`ViewDepthBuffers::storage`]; in `Render`, after [`DepthCaptureSystems::Prepare`] to
+/// read this frame's [`DepthCaptureBuffers`].
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DepthCaptureSystems {
     /// The linearising compute pass (after the prepass, before the main pass).
     Linearize,
+    /// In the `Render` schedule: readbacks collected, then this frame's buffers prepared
+    /// ([`DepthCaptureBuffers`] is current after it).
+    Prepare,
 }
 
 impl Plugin for DepthCapturePlugin {
@@ -86,7 +90,10 @@ impl Plugin for DepthCapturePlugin {
             .add_systems(
                 Render,
                 (
-                    (collect_readbacks, prepare_buffers).chain().in_set(RenderSystems::PrepareResources),
+                    (collect_readbacks, prepare_buffers)
+                        .chain()
+                        .in_set(RenderSystems::PrepareResources)
+                        .in_set(DepthCaptureSystems::Prepare),
                     map_readbacks.after(RenderSystems::Render).before(RenderSystems::Cleanup),
                 ),
             )

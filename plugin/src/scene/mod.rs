@@ -33,6 +33,7 @@ use bevy::world_serialization::{WorldAssetRoot, WorldInstanceReady};
 pub use camera_path::{CameraPath, Keyframe, PathFile, PathSpace, SceneBounds};
 
 use crate::capture::{CaptureClock, DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};
+use crate::pack::GpuPackPlugin;
 
 /// What to render.
 #[derive(Debug, Clone)]
@@ -183,7 +184,7 @@ impl SceneRenderer {
         } else {
             app.add_plugins(plugins.disable::<LogPlugin>());
         }
-        app.add_plugins(DepthCapturePlugin::default())
+        app.add_plugins((DepthCapturePlugin::default(), GpuPackPlugin::default()))
             .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(1.0 / cfg.fps)))
             .insert_resource(ClearColor(Color::BLACK))
             .init_resource::<SceneReady>();
@@ -317,6 +318,16 @@ impl SceneRenderer {
             issued: 0,
             delivered: 0,
         })
+    }
+
+    /// The camera entity (to add components such as [`crate::GpuPack`]).
+    pub fn camera(&self) -> Entity {
+        self.camera
+    }
+
+    /// The app (its world holds [`DepthFrames`] and [`crate::PackedFrames`]).
+    pub fn app_mut(&mut self) -> &mut App {
+        &mut self.app
     }
 
     /// Scene bounds, intrinsics and near plane.

@@ -1,0 +1,1 @@
+../../../shaders/pack_depth.wgsl

@@ -1,0 +1,355 @@
+//! The GPU packing pass: after [`DepthCaptureSystems::Linearize`], `shaders/pack_depth.wgsl` packs
+//! each view's linear depth into encoder planes, which come back to the CPU as [`PackedFrame`]s.
+//!
+//! Put [`GpuPack`] beside [`DepthCapture`] on a camera and set its `params` every frame (the
+//! sender's policy decides them); frames arrive on [`PackedFrames`] a couple of updates later,
+//! tagged with the capture frame index, so they pair with the [`DepthFrame`](crate::DepthFrame)
+//! of the same index when the depth is read back too.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bevy::asset::{embedded_asset, load_embedded_asset};
+use bevy::core_pipeline::schedule::Core3d;
+use bevy::prelude::*;
+use bevy::render::extract_component::{ExtractComponent, ExtractComponentPlugin};
+use bevy::render::render_resource::binding_types::{
+    storage_buffer_read_only_sized, storage_buffer_sized, uniform_buffer_sized,
+};
+use bevy::render::render_resource::{
+    BindGroup, BindGroupEntries, BindGroupLayoutDescriptor, BindGroupLayoutEntries, Buffer, BufferDescriptor, BufferId,
+    BufferSize, BufferUsages, CachedComputePipelineId, ComputePassDescriptor, ComputePipelineDescriptor, PipelineCache,
+    PollType, ShaderStages,
+};
+use bevy::render::renderer::{RenderContext, RenderDevice, RenderQueue, ViewQuery};
+use bevy::render::sync_world::MainEntity;
+use bevy::render::{Render, RenderApp, RenderStartup, RenderSystems};
+use bevy::shader::Shader;
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use depthcast_packing::{BitDepth, PackParams, Scheme, VbpLayout};
+
+use super::{GpuFrameLayout, PACK_PARAMS_BYTES, gpu_support, pack_uniform};
+use crate::capture::{DepthCapture, DepthCaptureBuffers, DepthCaptureSystems, HEADER_BYTES};
+use crate::readback::{ReadbackRing, Tagged};
+
+/// Packs this camera's captured depth on the GPU. Requires [`DepthCapture`] on the same camera.
+///
+/// `params` must describe the capture's size (`width`, `height` of the view) and a configuration
+/// [`gpu_support`] accepts; otherwise the frame is skipped (with one warning) and nothing is
+/// packed. `None` pauses packing.
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq, ExtractComponent)]
+#[extract_component_filter(With<DepthCapture>)]
+pub struct GpuPack {
+    /// The packing of the next frame.
+    pub params: Option<PackParams>,
+}
+
+/// One frame packed on the GPU, on the CPU.
+#[derive(Debug, Clone)]
+pub struct PackedFrame {
+    /// The main-world camera.
+    pub camera: Entity,
+    /// The capture frame index ([`crate::capture::CaptureClock`]).
+    pub index: u32,
+    /// What it was packed with.
+    pub params: PackParams,
+    /// Plane format and size of `bytes`.
+    pub layout: GpuFrameLayout,
+    /// The frame: Y, U, V planes, tightly packed (what `YuvFrame::write` gives).
+    pub bytes: Vec<u8>,
+}
+
+/// Main-world end: receive [`PackedFrame`]s, give their buffers back.
+#[derive(Resource, Clone)]
+pub struct PackedFrames {
+    frames: Receiver<PackedFrame>,
+    recycle: Sender<Vec<u8>>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl PackedFrames {
+    /// The next packed frame, if one has arrived (never blocks).
+    pub fn try_recv(&self) -> Option<PackedFrame> {
+        self.frames.try_recv().ok()
+    }
+
+    /// The receiving end, for blocking or `select!` use (an encoder thread).
+    pub fn receiver(&self) -> &Receiver<PackedFrame> {
+        &self.frames
+    }
+
+    /// Returns a frame's buffer to the pool so the next readback does not allocate.
+    pub fn recycle(&self, frame: PackedFrame) {
+        let _ = self.recycle.try_send(frame.bytes);
+    }
+
+    /// Frames dropped so far (channel full or no free readback buffer).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Resource)]
+struct PackedSender {
+    frames: Sender<PackedFrame>,
+    recycle: Receiver<Vec<u8>>,
+    dropped: Arc<AtomicU64>,
+}
+
+/// Adds the packing pass. Needs [`crate::DepthCapturePlugin`].
+#[derive(Debug, Clone)]
+pub struct GpuPackPlugin {
+    /// Frames that may wait in [`PackedFrames`] before new ones are dropped (default 8).
+    pub channel_capacity: usize,
+    /// Staging buffers per view (default 4).
+    pub readback_slots: usize,
+}
+
+impl Default for GpuPackPlugin {
+    fn default() -> Self {
+        GpuPackPlugin { channel_capacity: 8, readback_slots: 4 }
+    }
+}
+
+impl Plugin for GpuPackPlugin {
+    fn build(&self, app: &mut App) {
+        // `pack_depth.wgsl` here is a symlink to `shaders/pack_depth.wgsl` (see the capture's).
+        embedded_asset!(app, "pack_depth.wgsl");
+        let cap = self.channel_capacity.max(1);
+        let (ftx, frx) = crossbeam_channel::bounded(cap);
+        let (rtx, rrx) = crossbeam_channel::bounded(cap + self.readback_slots);
+        let dropped = Arc::new(AtomicU64::new(0));
+        app.insert_resource(PackedFrames { frames: frx, recycle: rtx, dropped: dropped.clone() })
+            .add_plugins(ExtractComponentPlugin::<GpuPack>::default());
+        let Some(render_app) = app.get_sub_app_mut(RenderApp) else {
+            return;
+        };
+        render_app
+            .insert_resource(PackedSender { frames: ftx, recycle: rrx, dropped })
+            .insert_resource(PackBuffers { views: HashMap::new(), slots: self.readback_slots.max(1) })
+            .add_systems(RenderStartup, init_pipeline)
+            .add_systems(
+                Render,
+                (
+                    // After the capture's buffers for this frame exist.
+                    (collect, prepare)
+                        .chain()
+                        .in_set(RenderSystems::PrepareResources)
+                        .after(DepthCaptureSystems::Prepare),
+                    map.after(RenderSystems::Render).before(RenderSystems::Cleanup),
+                ),
+            )
+            .add_systems(Core3d, pack.after(DepthCaptureSystems::Linearize));
+    }
+}
+
+#[derive(Resource)]
+struct PackPipeline {
+    layout: BindGroupLayoutDescriptor,
+    pipeline: CachedComputePipelineId,
+}
+
+fn init_pipeline(mut commands: Commands, asset_server: Res<AssetServer>, pipeline_cache: Res<PipelineCache>) {
+    let layout = BindGroupLayoutDescriptor::new(
+        "depthcast_pack_depth_layout",
+        &BindGroupLayoutEntries::sequential(
+            ShaderStages::COMPUTE,
+            (
+                storage_buffer_read_only_sized(false, BufferSize::new(HEADER_BYTES + 4)),
+                uniform_buffer_sized(false, BufferSize::new(PACK_PARAMS_BYTES as u64)),
+                storage_buffer_sized(false, BufferSize::new(4)),
+            ),
+        ),
+    );
+    let shader: Handle<Shader> = load_embedded_asset!(asset_server.as_ref(), "pack_depth.wgsl");
+    let pipeline = pipeline_cache.queue_compute_pipeline(ComputePipelineDescriptor {
+        label: Some("depthcast_pack_depth".into()),
+        layout: vec![layout.clone()],
+        shader,
+        entry_point: Some("pack".into()),
+        ..default()
+    });
+    commands.insert_resource(PackPipeline { layout, pipeline });
+}
+
+#[derive(Clone, Copy)]
+struct PackTag {
+    camera: Entity,
+    index: u32,
+    params: PackParams,
+    layout: GpuFrameLayout,
+}
+
+impl Tagged for PackTag {
+    fn order(&self) -> u32 {
+        self.index
+    }
+}
+
+struct ViewPack {
+    uniform: Buffer,
+    frame: Buffer,
+    ring: ReadbackRing<PackTag>,
+    bind_group: Option<(BufferId, BindGroup)>,
+    /// This frame's job, set by `prepare` once its uniform is written.
+    pending: Option<PackTag>,
+    seen: bool,
+}
+
+#[derive(Resource)]
+struct PackBuffers {
+    views: HashMap<Entity, ViewPack>,
+    slots: usize,
+}
+
+/// Largest frame of a `width x height` view: the tall 10-bit VBP layout.
+fn max_frame_bytes(width: u32, height: u32) -> u64 {
+    let p = PackParams {
+        bit_depth: BitDepth::Ten,
+        layout: VbpLayout::Luma,
+        ..PackParams::new(Scheme::Vbp, 12, 1.0, 2.0, width, height)
+    };
+    let (w, h) = p.frame_size();
+    (depthcast_packing::PixelFormat::Yuv420p10le.frame_bytes(w, h) as u64).next_multiple_of(4)
+}
+
+fn prepare(
+    views: Query<(Entity, &MainEntity, &GpuPack)>,
+    capture: Res<DepthCaptureBuffers>,
+    mut buffers: ResMut<PackBuffers>,
+    device: Res<RenderDevice>,
+    queue: Res<RenderQueue>,
+    mut warned: Local<bool>,
+) {
+    let slots = buffers.slots;
+    for v in buffers.views.values_mut() {
+        v.seen = false;
+        v.pending = None;
+    }
+    for (entity, main, pack) in &views {
+        let Some(depth) = capture.views.get(&entity) else { continue };
+        let Some(index) = depth.frame_index() else { continue };
+        let capacity = max_frame_bytes(depth.width, depth.height);
+        let stale = buffers.views.get(&entity).is_none_or(|v| v.ring.capacity() != capacity);
+        if stale {
+            let view = ViewPack {
+                uniform: device.create_buffer(&BufferDescriptor {
+                    label: Some("depthcast_pack_params"),
+                    size: PACK_PARAMS_BYTES as u64,
+                    usage: BufferUsages::UNIFORM | BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                }),
+                frame: device.create_buffer(&BufferDescriptor {
+                    label: Some("depthcast_packed_frame"),
+                    size: capacity,
+                    usage: BufferUsages::STORAGE | BufferUsages::COPY_SRC,
+                    mapped_at_creation: false,
+                }),
+                ring: ReadbackRing::new(&device, "depthcast_packed_frame_readback", slots, capacity),
+                bind_group: None,
+                pending: None,
+                seen: true,
+            };
+            buffers.views.insert(entity, view);
+        }
+        let Some(v) = buffers.views.get_mut(&entity) else { continue };
+        v.seen = true;
+        let Some(params) = pack.params else { continue };
+        let usable = params.width == depth.width && params.height == depth.height && params.validate().is_ok();
+        let uniform = if usable { pack_uniform(&params, depth.stride, (HEADER_BYTES / 4) as u32).ok() } else { None };
+        let Some((uniform, layout)) = uniform else {
+            if !*warned {
+                let why = gpu_support(&params).err().map_or_else(
+                    || {
+                        format!(
+                            "params for {}x{}, view is {}x{}",
+                            params.width, params.height, depth.width, depth.height
+                        )
+                    },
+                    |e| e.to_string(),
+                );
+                warn!("GpuPack on camera {}: frame skipped ({why})", main.id());
+                *warned = true;
+            }
+            continue;
+        };
+        queue.write_buffer(&v.uniform, 0, &uniform);
+        v.pending = Some(PackTag { camera: main.id(), index, params, layout });
+    }
+    buffers.views.retain(|_, v| v.seen);
+}
+
+fn pack(
+    view: ViewQuery<&GpuPack>,
+    pipeline_cache: Res<PipelineCache>,
+    pipeline: Res<PackPipeline>,
+    capture: Res<DepthCaptureBuffers>,
+    mut buffers: ResMut<PackBuffers>,
+    sender: Res<PackedSender>,
+    mut ctx: RenderContext,
+) {
+    let entity = view.entity();
+    let (Some(depth), Some(v)) = (capture.views.get(&entity), buffers.views.get_mut(&entity)) else { return };
+    let Some(tag) = v.pending.take() else { return };
+    let Some(compute) = pipeline_cache.get_compute_pipeline(pipeline.pipeline) else { return };
+    if !depth.written {
+        return;
+    }
+    if v.bind_group.as_ref().is_none_or(|(id, _)| *id != depth.storage.id()) {
+        let bind_group = ctx.render_device().create_bind_group(
+            "depthcast_pack_depth",
+            &pipeline_cache.get_bind_group_layout(&pipeline.layout),
+            &BindGroupEntries::sequential((
+                depth.storage.as_entire_binding(),
+                v.uniform.as_entire_binding(),
+                v.frame.as_entire_binding(),
+            )),
+        );
+        v.bind_group = Some((depth.storage.id(), bind_group));
+    }
+    let Some((_, bind_group)) = v.bind_group.as_ref() else { return };
+    let encoder = ctx.command_encoder();
+    {
+        let mut pass = encoder
+            .begin_compute_pass(&ComputePassDescriptor { label: Some("depthcast_pack_depth"), timestamp_writes: None });
+        pass.set_pipeline(compute);
+        pass.set_bind_group(0, bind_group, &[]);
+        let (x, y, z) = tag.layout.workgroups();
+        pass.dispatch_workgroups(x, y, z);
+    }
+    let size = u64::from(tag.layout.words) * 4;
+    if !v.ring.record(encoder, &v.frame, size, tag) {
+        sender.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn map(mut buffers: ResMut<PackBuffers>) {
+    for v in buffers.views.values_mut() {
+        v.ring.map_copied();
+    }
+}
+
+fn collect(mut buffers: ResMut<PackBuffers>, sender: Res<PackedSender>, device: Res<RenderDevice>) {
+    if buffers.views.values().all(|v| v.ring.idle()) {
+        return;
+    }
+    let _ = device.poll(PollType::Poll);
+    for v in buffers.views.values_mut() {
+        v.ring.drain_mapped(|tag, bytes| {
+            let mut data = sender.recycle.try_recv().unwrap_or_default();
+            data.clear();
+            data.extend_from_slice(&bytes[..tag.layout.bytes]);
+            let frame = PackedFrame {
+                camera: tag.camera,
+                index: tag.index,
+                params: tag.params,
+                layout: tag.layout,
+                bytes: data,
+            };
+            if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = sender.frames.try_send(frame) {
+                sender.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+}
