@@ -23,7 +23,7 @@ fn packed_frames_equal_cpu_packing_of_the_captured_depth() {
     let mut r = SceneRenderer::new(cfg).unwrap_or_else(|e| panic!("{e}"));
     let params = PackParams { layout: VbpLayout::Luma, ..PackParams::new(Scheme::Vbp, 14, 10.0, 600.0, 256, 256) };
     let camera = r.camera();
-    r.app_mut().world_mut().entity_mut(camera).insert(GpuPack { params: Some(params) });
+    r.app_mut().world_mut().entity_mut(camera).insert(GpuPack { params: Some(params), roi_high: None });
 
     let mut depth: HashMap<u32, DepthImage> = HashMap::new();
     let mut packed = HashMap::new();

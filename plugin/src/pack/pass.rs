@@ -43,6 +43,9 @@ use crate::readback::{ReadbackRing, Tagged};
 pub struct GpuPack {
     /// The packing of the next frame.
     pub params: Option<PackParams>,
+    /// A QP offset the encoder should give the high plane (VBP luma layout), carried to
+    /// [`PackedFrame::roi_high`] untouched.
+    pub roi_high: Option<f32>,
 }
 
 /// One frame packed on the GPU, on the CPU.
@@ -58,6 +61,10 @@ pub struct PackedFrame {
     pub layout: GpuFrameLayout,
     /// The frame: Y, U, V planes, tightly packed (what `YuvFrame::write` gives).
     pub bytes: Vec<u8>,
+    /// [`GpuPack::roi_high`] of the frame.
+    pub roi_high: Option<f32>,
+    /// When the render world prepared the frame (capture time, for latency).
+    pub captured: std::time::Instant,
 }
 
 /// Main-world end: receive [`PackedFrame`]s, give their buffers back.
@@ -179,6 +186,8 @@ struct PackTag {
     index: u32,
     params: PackParams,
     layout: GpuFrameLayout,
+    roi_high: Option<f32>,
+    captured: std::time::Instant,
 }
 
 impl Tagged for PackTag {
@@ -275,7 +284,14 @@ fn prepare(
             continue;
         };
         queue.write_buffer(&v.uniform, 0, &uniform);
-        v.pending = Some(PackTag { camera: main.id(), index, params, layout });
+        v.pending = Some(PackTag {
+            camera: main.id(),
+            index,
+            params,
+            layout,
+            roi_high: pack.roi_high,
+            captured: std::time::Instant::now(),
+        });
     }
     buffers.views.retain(|_, v| v.seen);
 }
@@ -346,6 +362,8 @@ fn collect(mut buffers: ResMut<PackBuffers>, sender: Res<PackedSender>, device: 
                 params: tag.params,
                 layout: tag.layout,
                 bytes: data,
+                roi_high: tag.roi_high,
+                captured: tag.captured,
             };
             if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = sender.frames.try_send(frame) {
                 sender.dropped.fetch_add(1, Ordering::Relaxed);

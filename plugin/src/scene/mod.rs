@@ -60,6 +60,10 @@ pub struct SceneRenderConfig {
     pub log: bool,
     /// Updates to wait for loading and the first frame with geometry before giving up.
     pub warmup_limit: u32,
+    /// Also stream the depth with this sender (put [`crate::DepthSender`] on
+    /// [`SceneRenderer::camera`]; the sender then consumes the depth frames, so drive the app
+    /// with [`SceneRenderer::app_mut`]`().update()` instead of [`SceneRenderer::next_frame`]).
+    pub sender: Option<crate::DepthSenderPlugin>,
 }
 
 impl SceneRenderConfig {
@@ -77,6 +81,7 @@ impl SceneRenderConfig {
             animation: Some(0),
             log: true,
             warmup_limit: 1200,
+            sender: None,
         }
     }
 }
@@ -184,8 +189,11 @@ impl SceneRenderer {
         } else {
             app.add_plugins(plugins.disable::<LogPlugin>());
         }
-        app.add_plugins((DepthCapturePlugin::default(), GpuPackPlugin::default()))
-            .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(1.0 / cfg.fps)))
+        app.add_plugins((DepthCapturePlugin::default(), GpuPackPlugin::default()));
+        if let Some(sender) = cfg.sender.clone() {
+            app.add_plugins(sender);
+        }
+        app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(1.0 / cfg.fps)))
             .insert_resource(ClearColor(Color::BLACK))
             .init_resource::<SceneReady>();
         app.finish();

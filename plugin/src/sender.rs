@@ -1,0 +1,360 @@
+//! The depth sender: capture → GPU packing → readback → encoder thread → transport URL.
+//!
+//! Add [`DepthSenderPlugin`] (it adds the capture and packing plugins), put [`DepthSender`] on one
+//! `Camera3d`, and the camera's depth streams to the plugin's URL. Every frame:
+//! 1. the newest captured depth frame gives the range (its tight near/far with a margin, smoothed
+//!    over time; the range reaches the GPU about two frames after the depth it came from, so the
+//!    margin covers motion in between);
+//! 2. [`DepthSenderSettings`] gives the packing configuration (fixed for now; precision-net's
+//!    policy plugs in here), and the camera's [`GpuPack`] is set for the next frame;
+//! 3. packed frames coming back from the GPU go to the encoder thread through a bounded channel
+//!    that drops the **oldest** frame when the encoder falls behind (counted in
+//!    [`DepthSenderStats::dropped`]);
+//! 4. the encoder thread encodes (parameters in-band, SEI) and writes to the transport.
+//!
+//! The encoder cannot change frame size mid-stream, so the configuration must keep one frame
+//! size: VBP's luma layout doubles the height, the other schemes do not.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use bevy::prelude::*;
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use depthcast_codec::{
+    Container, EncoderSettings, FrameOptions, RateControl, Refresh, Roi, Sender as Transport, VideoCodec,
+};
+use depthcast_packing::{BitDepth, PackParams, RangeSmoother, Scheme, VbpLayout, YuvFrame, tight_range};
+
+use crate::capture::{DepthCapture, DepthFrames};
+use crate::pack::{GpuPack, GpuPackPlugin, PackedFrame, PackedFrames};
+
+/// Streams this camera's depth (one camera per app). Requires [`DepthCapture`] and [`GpuPack`]
+/// (added automatically).
+#[derive(Component, Debug, Default, Clone, Copy, Reflect)]
+#[reflect(Component, Default, Debug, Clone)]
+#[require(DepthCapture, GpuPack)]
+pub struct DepthSender;
+
+/// Static choices of the stream.
+#[derive(Debug, Clone)]
+pub struct DepthSenderPlugin {
+    /// Where to send: `udp://`, `tcp://`, `srt://`, `rtmp://`, or a `.ts` / `.mkv` file.
+    pub url: String,
+    /// Video codec (default H.264).
+    pub codec: VideoCodec,
+    /// Plane bit depth (default 8).
+    pub bit_depth: BitDepth,
+    /// Target bitrate in bit/s (default 4 Mbit/s, CBR).
+    pub bitrate: u64,
+    /// Frames per second the app renders at (default 30; sets the encoder's rate control).
+    pub fps: u32,
+    /// Keyframe interval in frames (default 30).
+    pub gop: u32,
+    /// Packed frames that may wait for the encoder before the oldest is dropped (default 3).
+    pub queue: usize,
+    /// Use libx264/libx265 even when a hardware encoder is usable (default false).
+    pub force_software: bool,
+}
+
+impl Default for DepthSenderPlugin {
+    fn default() -> Self {
+        DepthSenderPlugin {
+            url: "udp://127.0.0.1:5600".into(),
+            codec: VideoCodec::H264,
+            bit_depth: BitDepth::Eight,
+            bitrate: 4_000_000,
+            fps: 30,
+            gop: 30,
+            queue: 3,
+            force_software: false,
+        }
+    }
+}
+
+/// Runtime settings: the packing configuration (changes apply from the next frame, within one
+/// frame size).
+#[derive(Resource, Debug, Clone, Copy, PartialEq)]
+pub struct DepthSenderSettings {
+    /// Scheme (luma-only, VBP or triangle waves: what the GPU packs).
+    pub scheme: Scheme,
+    /// Precision `P` in bits (ignored by luma-only).
+    pub precision: u8,
+    /// VBP layout.
+    pub layout: VbpLayout,
+    /// QP offset for the high plane of VBP's luma layout (`Some(-0.8)`: the high bits get more
+    /// of the budget), `None` for no region of interest.
+    pub roi_high: Option<f32>,
+    /// Range margin: near × (1 − margin), far × (1 + margin) (default 0.1).
+    pub margin: f32,
+    /// Fraction of the gap closed per frame when the range narrows (default 0.1).
+    pub range_alpha: f32,
+}
+
+impl Default for DepthSenderSettings {
+    /// VBP, luma layout, P = 14, ROI −0.8: the best fixed configuration of the sweeps at 2–8 Mbit/s.
+    fn default() -> Self {
+        DepthSenderSettings {
+            scheme: Scheme::Vbp,
+            precision: 14,
+            layout: VbpLayout::Luma,
+            roi_high: Some(-0.8),
+            margin: 0.1,
+            range_alpha: 0.1,
+        }
+    }
+}
+
+/// What the sender has done so far.
+#[derive(Resource, Debug, Default, Clone)]
+pub struct DepthSenderStats {
+    /// Frames encoded and sent.
+    pub frames_sent: u64,
+    /// Frames dropped: by the capture or packing readback, or the oldest in the encoder queue.
+    pub dropped: u64,
+    /// Frames sent per second over the last second.
+    pub fps: f64,
+    /// Achieved bitrate over the whole stream in bit/s.
+    pub bitrate: f64,
+    /// The configuration of the last frame packed.
+    pub current: Option<PackParams>,
+    /// Capture (render-world prepare) to last packet written, last frame, in milliseconds.
+    pub latency_ms: f64,
+    /// Time spent encoding and sending the last frame, in milliseconds.
+    pub encode_ms: f64,
+    /// The encoder's name and back-end, once it opened.
+    pub encoder: Option<String>,
+    /// The last error of the encoder thread (it stops on error).
+    pub error: Option<String>,
+}
+
+#[derive(Default)]
+struct Shared {
+    stats: Mutex<DepthSenderStats>,
+    queue_drops: AtomicU64,
+}
+
+#[derive(Resource)]
+struct SenderState {
+    /// `None` once dropped: the encoder thread then flushes and ends.
+    tx: Option<Sender<PackedFrame>>,
+    /// The sending side keeps a receiver to drop the oldest frame when the queue is full.
+    oldest: Receiver<PackedFrame>,
+    shared: Arc<Shared>,
+    smoother: RangeSmoother,
+    range: Option<(f32, f32)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for SenderState {
+    /// Closes the queue and waits for the encoder thread to flush the stream (the last packets
+    /// and the container trailer), so a file output is complete when the app is gone.
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Plugin for DepthSenderPlugin {
+    fn build(&self, app: &mut App) {
+        if !app.is_plugin_added::<crate::DepthCapturePlugin>() {
+            app.add_plugins(crate::DepthCapturePlugin::default());
+        }
+        if !app.is_plugin_added::<GpuPackPlugin>() {
+            app.add_plugins(GpuPackPlugin::default());
+        }
+        let (tx, rx) = crossbeam_channel::bounded::<PackedFrame>(self.queue.max(1));
+        let shared = Arc::new(Shared::default());
+        let cfg = self.clone();
+        let thread_rx = rx.clone();
+        let thread_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("depthcast-encoder".into())
+            .spawn(move || encoder_thread(cfg, thread_rx, thread_shared))
+            .ok();
+        app.register_type::<DepthSender>()
+            .init_resource::<DepthSenderSettings>()
+            .init_resource::<DepthSenderStats>()
+            .insert_resource(SenderState {
+                tx: Some(tx),
+                oldest: rx,
+                shared,
+                smoother: RangeSmoother::new(0.1),
+                range: None,
+                thread,
+            })
+            .add_systems(Update, (choose_params, forward_packed, publish_stats).chain());
+    }
+}
+
+/// Sets the next frame's packing from the newest depth frame's range and the settings.
+fn choose_params(
+    frames: Res<DepthFrames>,
+    settings: Res<DepthSenderSettings>,
+    mut state: ResMut<SenderState>,
+    mut cameras: Query<(&Camera, &mut GpuPack), With<DepthSender>>,
+) {
+    if cameras.is_empty() {
+        // Leave the depth frames to whoever else reads them until a camera sends.
+        return;
+    }
+    let mut newest = None;
+    while let Some(f) = frames.try_recv() {
+        if let Some(old) = newest.replace(f) {
+            frames.recycle(old);
+        }
+    }
+    if let Some(f) = newest {
+        let view = depthcast_packing::DepthView::new(f.width, f.height, f.width as usize, &f.data);
+        if let Some((lo, hi)) = view.ok().and_then(|v| tight_range(&v, 0.0)) {
+            state.smoother.alpha = settings.range_alpha.clamp(0.0, 1.0);
+            let (lo, hi) = state.smoother.update(lo, hi);
+            let m = settings.margin.clamp(0.0, 0.9);
+            state.range = Some((lo * (1.0 - m), hi * (1.0 + m)));
+        }
+        frames.recycle(f);
+    }
+    let Some((near, far)) = state.range else { return };
+    for (camera, mut pack) in &mut cameras {
+        let Some(size) = camera.physical_target_size() else { continue };
+        let mut p = PackParams::new(settings.scheme, settings.precision, near, far, size.x, size.y);
+        p.layout = settings.layout;
+        if settings.scheme == Scheme::Triangle {
+            p.period = depthcast_packing::schemes::triangle::default_period(settings.precision, p.bit_depth);
+        }
+        let p = if p.validate().is_ok() { Some(p) } else { None };
+        let roi =
+            if settings.scheme == Scheme::Vbp && settings.layout == VbpLayout::Luma { settings.roi_high } else { None };
+        if pack.params != p || pack.roi_high != roi {
+            pack.params = p;
+            pack.roi_high = roi;
+        }
+    }
+}
+
+/// Moves packed frames to the encoder queue, dropping the oldest queued frame when it is full.
+fn forward_packed(packed: Res<PackedFrames>, state: Res<SenderState>, mut stats: ResMut<DepthSenderStats>) {
+    let Some(tx) = state.tx.as_ref() else { return };
+    while let Some(mut f) = packed.try_recv() {
+        stats.current = Some(f.params);
+        loop {
+            match tx.try_send(f) {
+                Ok(()) => break,
+                Err(TrySendError::Full(back)) => {
+                    f = back;
+                    if let Ok(old) = state.oldest.try_recv() {
+                        state.shared.queue_drops.fetch_add(1, Ordering::Relaxed);
+                        packed.recycle(old);
+                    }
+                }
+                Err(TrySendError::Disconnected(back)) => {
+                    packed.recycle(back);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn publish_stats(
+    state: Res<SenderState>,
+    packed: Res<PackedFrames>,
+    frames: Res<DepthFrames>,
+    mut stats: ResMut<DepthSenderStats>,
+) {
+    let shared = state.shared.stats.lock().map(|s| s.clone()).unwrap_or_default();
+    let current = stats.current;
+    *stats = DepthSenderStats {
+        current,
+        dropped: state.shared.queue_drops.load(Ordering::Relaxed) + packed.dropped() + frames.dropped(),
+        ..shared
+    };
+}
+
+fn encoder_thread(cfg: DepthSenderPlugin, rx: Receiver<PackedFrame>, shared: Arc<Shared>) {
+    let fail = |e: String| {
+        if let Ok(mut s) = shared.stats.lock() {
+            s.error = Some(e);
+        }
+    };
+    // The encoder opens on the first frame: its size comes from the packing.
+    let Ok(first) = rx.recv() else { return };
+    let (w, h) = first.params.frame_size();
+    let mut s = EncoderSettings::new(cfg.codec, w, h);
+    s.bit_depth = cfg.bit_depth;
+    s.fps = (cfg.fps.max(1), 1);
+    s.bitrate = cfg.bitrate;
+    s.rate_control = RateControl::Cbr;
+    s.refresh = Refresh::Gop(cfg.gop.max(1));
+    s.force_software = cfg.force_software;
+    s.regions_of_interest = true;
+    s.global_header = match Container::for_url(&cfg.url) {
+        Ok(c) => c.needs_global_header(),
+        Err(e) => return fail(format!("{}: {e}", cfg.url)),
+    };
+    let mut enc = match depthcast_codec::Encoder::new(&s) {
+        Ok(e) => e,
+        Err(e) => return fail(format!("encoder: {e}")),
+    };
+    let mut tx = match Transport::open(&cfg.url, &enc) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("{}: {e}", cfg.url)),
+    };
+    if let Ok(mut st) = shared.stats.lock() {
+        st.encoder = Some(format!("{} ({})", enc.encoder_name(), enc.backend().name()));
+    }
+    let (mut bytes, mut sent, mut window) = (0u64, 0u64, std::collections::VecDeque::<Instant>::new());
+    let mut next = Some(first);
+    while let Some(f) = next.take().or_else(|| rx.recv().ok()) {
+        let t0 = Instant::now();
+        if f.params.frame_size() != (w, h) || f.params.bit_depth != cfg.bit_depth {
+            fail(format!("frame {} changes the frame size or bit depth; skipped", f.index));
+            continue;
+        }
+        let frame = match YuvFrame::read(f.layout.format, w, h, &f.bytes) {
+            Ok(fr) => fr,
+            Err(e) => {
+                fail(format!("frame {}: {e}", f.index));
+                continue;
+            }
+        };
+        let mut opts = FrameOptions::default();
+        if let (Some(q), Scheme::Vbp, VbpLayout::Luma) = (f.roi_high, f.params.scheme, f.params.layout) {
+            opts.rois.push(Roi { left: 0, top: 0, width: w, height: h / 2, qoffset: q });
+        }
+        // The capture index numbers the frames in the stream (the receiver sees gaps as drops).
+        let params = PackParams { frame_index: f.index, ..f.params };
+        let packets = match enc.encode(&frame, &params, &opts) {
+            Ok(p) => p,
+            Err(e) => return fail(format!("encode: {e}")),
+        };
+        for pkt in &packets {
+            bytes += pkt.data.len() as u64;
+            if let Err(e) = tx.send(pkt) {
+                return fail(format!("send: {e}"));
+            }
+        }
+        sent += 1;
+        let now = Instant::now();
+        window.push_back(now);
+        while window.front().is_some_and(|t| now.duration_since(*t).as_secs_f64() > 1.0) {
+            window.pop_front();
+        }
+        if let Ok(mut st) = shared.stats.lock() {
+            st.frames_sent = sent;
+            st.fps = window.len() as f64;
+            st.bitrate = bytes as f64 * 8.0 / (sent as f64 / f64::from(cfg.fps.max(1)));
+            st.latency_ms = now.duration_since(f.captured).as_secs_f64() * 1e3;
+            st.encode_ms = now.duration_since(t0).as_secs_f64() * 1e3;
+        }
+    }
+    if let Ok(packets) = enc.finish() {
+        for pkt in &packets {
+            let _ = tx.send(pkt);
+        }
+    }
+    let _ = tx.finish();
+}
