@@ -8,6 +8,7 @@
 //! | [`capture`] | [`DepthCapture`] camera component + [`DepthCapturePlugin`]: prepass depth → `shaders/linearize_depth.wgsl` → storage buffer → [`DepthFrame`]s |
 //! | [`pack`] | uniform block and frame layout of `shaders/pack_depth.wgsl` (depth → encoder planes on the GPU, bit-exact with `packing`) |
 //! | [`sender`] | [`DepthSenderPlugin`]: capture → GPU packing → encoder thread (drop-oldest queue) → transport URL, with [`DepthSenderStats`] |
+//! | [`receiver`] | [`DepthReceiverPlugin`]: URL → decode thread → unpack → [`ReceivedDepth`] (an `R32Float` image in metres), reconnecting, gaps counted |
 //! | [`scene`] | [`SceneRenderer`]: headless glTF renderer with camera paths and animation (`depthcast render`) |
 //!
 //! ```no_run
@@ -34,10 +35,12 @@
 pub mod capture;
 pub mod pack;
 mod readback;
+pub mod receiver;
 pub mod scene;
 pub mod sender;
 
 pub use capture::{DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};
 pub use pack::{GpuPack, GpuPackPlugin, PackedFrame, PackedFrames};
+pub use receiver::{DepthReceiverPlugin, ReceivedDepth};
 pub use scene::{CameraPath, SceneRenderConfig, SceneRenderer};
 pub use sender::{DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats};

@@ -1,0 +1,218 @@
+//! The depth receiver: URL → decode thread → unpack (CPU) → a depth [`Image`] updated each frame.
+//!
+//! Add [`DepthReceiverPlugin`]; [`ReceivedDepth`] then holds an `R32Float` image of linear depth
+//! in metres (0 = invalid), replaced in place whenever a frame arrives, with the frame's packing
+//! parameters, index and send time. Use the image in your own materials or shaders, or read
+//! [`ReceivedDepth::depth`] on the CPU.
+//!
+//! Robustness: the thread (re)opens the URL until a stream arrives, so the receiver may start
+//! before the sender; when the stream ends or breaks (a sender restart, a network error) it
+//! opens it again; the decoder resynchronises at the next keyframe after lost packets. Frame
+//! indices that jump forward are counted as gaps ([`ReceivedDepth::gaps`]).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bevy::asset::RenderAssetUsages;
+use bevy::prelude::*;
+use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use depthcast_codec::{Receiver as Transport, ReceiverOptions};
+use depthcast_packing::{DepthImage, PackParams, Packer};
+
+/// Where to receive from.
+#[derive(Debug, Clone)]
+pub struct DepthReceiverPlugin {
+    /// `udp://`, `tcp://` (with `listen`), `srt://`, `rtmp://`, or a file.
+    pub url: String,
+    /// For `tcp://`: listen for the sender instead of connecting (default false).
+    pub listen: bool,
+    /// How long one attempt waits for data before reopening (default 2 s).
+    pub timeout: Duration,
+}
+
+impl Default for DepthReceiverPlugin {
+    fn default() -> Self {
+        DepthReceiverPlugin { url: "udp://127.0.0.1:5600".into(), listen: false, timeout: Duration::from_secs(2) }
+    }
+}
+
+/// The newest received depth frame.
+#[derive(Resource, Debug, Clone)]
+pub struct ReceivedDepth {
+    /// `R32Float` linear depth in metres, 0 where invalid; resized when the stream's size changes.
+    pub image: Handle<Image>,
+    /// The depth on the CPU (the same values as the image).
+    pub depth: DepthImage,
+    /// The newest frame's packing parameters (`None` before the first frame).
+    pub params: Option<PackParams>,
+    /// Sender wall-clock time of the newest frame, µs since the UNIX epoch.
+    pub sent_unix_us: Option<u64>,
+    /// Frames received and unpacked.
+    pub frames: u64,
+    /// Frames missing between received ones (forward jumps of the frame index).
+    pub gaps: u64,
+    /// Times the stream was (re)opened.
+    pub connections: u64,
+    /// The last error of the receiving thread (it keeps going).
+    pub last_error: Option<String>,
+}
+
+enum Event {
+    Frame { depth: DepthImage, params: PackParams, sent_unix_us: Option<u64> },
+    Connected,
+    Error(String),
+}
+
+#[derive(Resource)]
+struct ReceiverState {
+    rx: Receiver<Event>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for ReceiverState {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Plugin for DepthReceiverPlugin {
+    fn build(&self, app: &mut App) {
+        let (tx, rx) = crossbeam_channel::bounded(4);
+        let stop = Arc::new(AtomicBool::new(false));
+        let cfg = self.clone();
+        let thread_stop = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("depthcast-receiver".into())
+            .spawn(move || receive_thread(&cfg, &tx, &thread_stop))
+            .ok();
+        let image = app.world_mut().resource_mut::<Assets<Image>>().add(depth_image(1, 1));
+        app.insert_resource(ReceivedDepth {
+            image,
+            depth: DepthImage::new(1, 1),
+            params: None,
+            sent_unix_us: None,
+            frames: 0,
+            gaps: 0,
+            connections: 0,
+            last_error: None,
+        })
+        .insert_resource(ReceiverState { rx, stop, thread })
+        .add_systems(PreUpdate, apply_frames);
+    }
+}
+
+fn depth_image(width: u32, height: u32) -> Image {
+    Image::new_fill(
+        Extent3d { width, height, depth_or_array_layers: 1 },
+        TextureDimension::D2,
+        &0f32.to_le_bytes(),
+        TextureFormat::R32Float,
+        RenderAssetUsages::default(),
+    )
+}
+
+/// Takes the newest frame from the thread into [`ReceivedDepth`] and its image.
+fn apply_frames(state: Res<ReceiverState>, mut received: ResMut<ReceivedDepth>, mut images: ResMut<Assets<Image>>) {
+    let mut newest = None;
+    while let Ok(ev) = state.rx.try_recv() {
+        match ev {
+            Event::Connected => received.connections += 1,
+            Event::Error(e) => received.last_error = Some(e),
+            Event::Frame { depth, params, sent_unix_us } => {
+                if let Some(prev) = received.params.as_ref().map(|p| p.frame_index)
+                    && params.frame_index > prev
+                {
+                    received.gaps += u64::from(params.frame_index - prev - 1);
+                }
+                received.params = Some(params);
+                received.sent_unix_us = sent_unix_us;
+                received.frames += 1;
+                newest = Some(depth);
+            }
+        }
+    }
+    let Some(depth) = newest else { return };
+    let handle = received.image.clone();
+    if let Some(mut image) = images.get_mut(&handle) {
+        let size = image.size();
+        if size.x != depth.width || size.y != depth.height {
+            *image = depth_image(depth.width, depth.height);
+        }
+        if let Some(data) = image.data.as_mut() {
+            for (out, z) in data.chunks_exact_mut(4).zip(&depth.data) {
+                out.copy_from_slice(&z.to_le_bytes());
+            }
+        }
+    }
+    received.depth = depth;
+}
+
+fn receive_thread(cfg: &DepthReceiverPlugin, tx: &Sender<Event>, stop: &AtomicBool) {
+    let send = |ev: Event| match tx.try_send(ev) {
+        // A full queue: the main world is behind; this frame is dropped (the next one is newer).
+        Ok(()) | Err(TrySendError::Full(_)) => true,
+        Err(TrySendError::Disconnected(_)) => false,
+    };
+    let mut packer = Packer::default();
+    while !stop.load(Ordering::Relaxed) {
+        let opts = ReceiverOptions { timeout: Some(cfg.timeout), listen: cfg.listen, ..Default::default() };
+        let mut rx = match Transport::open(&cfg.url, &opts) {
+            Ok(rx) => rx,
+            Err(e) => {
+                // No sender yet (or not any more): try again.
+                if !send(Event::Error(format!("{}: {e}", cfg.url))) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
+        let mut dec = match rx.decoder() {
+            Ok(d) => d,
+            Err(e) => {
+                send(Event::Error(format!("decoder: {e}")));
+                continue;
+            }
+        };
+        if !send(Event::Connected) {
+            return;
+        }
+        while !stop.load(Ordering::Relaxed) {
+            let pkt = match rx.read_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) => break,
+                Err(e) => {
+                    send(Event::Error(format!("read: {e}")));
+                    break;
+                }
+            };
+            let frames = match dec.decode(&pkt.data, pkt.pts) {
+                Ok(f) => f,
+                Err(e) => {
+                    send(Event::Error(format!("decode: {e}")));
+                    continue;
+                }
+            };
+            for f in frames {
+                let Ok(f) = f else { continue };
+                let Ok(inband) = f.params else { continue };
+                let mut depth = DepthImage::new(inband.params.width, inband.params.height);
+                if let Err(e) = packer.unpack_into(&f.frame, &inband.params, &mut depth) {
+                    send(Event::Error(format!("unpack: {e}")));
+                    continue;
+                }
+                let ev = Event::Frame { depth, params: inband.params, sent_unix_us: inband.sent_unix_us };
+                if !send(ev) {
+                    return;
+                }
+            }
+        }
+    }
+}
