@@ -43,4 +43,4 @@ pub use capture::{DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};
 pub use pack::{GpuPack, GpuPackPlugin, PackedFrame, PackedFrames};
 pub use receiver::{DepthReceiverPlugin, ReceivedDepth};
 pub use scene::{CameraPath, SceneRenderConfig, SceneRenderer};
-pub use sender::{DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats};
+pub use sender::{DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats, SentDepth};

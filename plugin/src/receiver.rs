@@ -50,6 +50,12 @@ pub struct ReceivedDepth {
     pub params: Option<PackParams>,
     /// Sender wall-clock time of the newest frame, µs since the UNIX epoch.
     pub sent_unix_us: Option<u64>,
+    /// Receiver wall-clock time when the newest frame was unpacked, µs since the UNIX epoch.
+    pub received_unix_us: u64,
+    /// Encoded size of the newest frame in bytes, and whether it was a keyframe.
+    pub bytes: usize,
+    /// Whether the newest frame was a keyframe.
+    pub keyframe: bool,
     /// Frames received and unpacked.
     pub frames: u64,
     /// Frames missing between received ones (forward jumps of the frame index).
@@ -61,7 +67,14 @@ pub struct ReceivedDepth {
 }
 
 enum Event {
-    Frame { depth: DepthImage, params: PackParams, sent_unix_us: Option<u64> },
+    Frame {
+        depth: DepthImage,
+        params: PackParams,
+        sent_unix_us: Option<u64>,
+        received_unix_us: u64,
+        bytes: usize,
+        keyframe: bool,
+    },
     Connected,
     Error(String),
 }
@@ -98,6 +111,9 @@ impl Plugin for DepthReceiverPlugin {
             depth: DepthImage::new(1, 1),
             params: None,
             sent_unix_us: None,
+            received_unix_us: 0,
+            bytes: 0,
+            keyframe: false,
             frames: 0,
             gaps: 0,
             connections: 0,
@@ -125,7 +141,7 @@ fn apply_frames(state: Res<ReceiverState>, mut received: ResMut<ReceivedDepth>, 
         match ev {
             Event::Connected => received.connections += 1,
             Event::Error(e) => received.last_error = Some(e),
-            Event::Frame { depth, params, sent_unix_us } => {
+            Event::Frame { depth, params, sent_unix_us, received_unix_us, bytes, keyframe } => {
                 if let Some(prev) = received.params.as_ref().map(|p| p.frame_index)
                     && params.frame_index > prev
                 {
@@ -133,6 +149,9 @@ fn apply_frames(state: Res<ReceiverState>, mut received: ResMut<ReceivedDepth>, 
                 }
                 received.params = Some(params);
                 received.sent_unix_us = sent_unix_us;
+                received.received_unix_us = received_unix_us;
+                received.bytes = bytes;
+                received.keyframe = keyframe;
                 received.frames += 1;
                 newest = Some(depth);
             }
@@ -184,6 +203,8 @@ fn receive_thread(cfg: &DepthReceiverPlugin, tx: &Sender<Event>, stop: &AtomicBo
         if !send(Event::Connected) {
             return;
         }
+        // Packet size and keyframe flag by timestamp, to report them with the decoded frame.
+        let mut sizes = std::collections::BTreeMap::new();
         while !stop.load(Ordering::Relaxed) {
             let pkt = match rx.read_packet() {
                 Ok(Some(p)) => p,
@@ -193,6 +214,9 @@ fn receive_thread(cfg: &DepthReceiverPlugin, tx: &Sender<Event>, stop: &AtomicBo
                     break;
                 }
             };
+            if let Some(pts) = pkt.pts {
+                sizes.insert(pts, (pkt.data.len(), pkt.keyframe));
+            }
             let frames = match dec.decode(&pkt.data, pkt.pts) {
                 Ok(f) => f,
                 Err(e) => {
@@ -208,11 +232,24 @@ fn receive_thread(cfg: &DepthReceiverPlugin, tx: &Sender<Event>, stop: &AtomicBo
                     send(Event::Error(format!("unpack: {e}")));
                     continue;
                 }
-                let ev = Event::Frame { depth, params: inband.params, sent_unix_us: inband.sent_unix_us };
+                let (bytes, keyframe) = sizes.get(&f.pts).copied().unwrap_or((0, false));
+                sizes = sizes.split_off(&f.pts);
+                let ev = Event::Frame {
+                    depth,
+                    params: inband.params,
+                    sent_unix_us: inband.sent_unix_us,
+                    received_unix_us: unix_us(),
+                    bytes,
+                    keyframe,
+                };
                 if !send(ev) {
                     return;
                 }
             }
         }
     }
+}
+
+fn unix_us() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }

@@ -56,6 +56,18 @@ pub struct DepthSenderPlugin {
     pub queue: usize,
     /// Use libx264/libx265 even when a hardware encoder is usable (default false).
     pub force_software: bool,
+    /// Keep the newest this many source depth frames in [`SentDepth`] (default 0: none), for
+    /// measuring what a receiver gets against what was sent.
+    pub keep_source: usize,
+}
+
+/// The newest source depth frames the sender saw, by capture frame index (the stream's
+/// `frame_index`), oldest first. Filled when [`DepthSenderPlugin::keep_source`] is above 0.
+#[derive(Resource, Debug, Default, Clone)]
+pub struct SentDepth {
+    /// `(frame index, depth in metres, +inf where nothing was drawn)`.
+    pub frames: std::collections::VecDeque<(u32, depthcast_packing::DepthImage)>,
+    capacity: usize,
 }
 
 impl Default for DepthSenderPlugin {
@@ -69,6 +81,7 @@ impl Default for DepthSenderPlugin {
             gop: 30,
             queue: 3,
             force_software: false,
+            keep_source: 0,
         }
     }
 }
@@ -178,6 +191,7 @@ impl Plugin for DepthSenderPlugin {
         app.register_type::<DepthSender>()
             .init_resource::<DepthSenderSettings>()
             .init_resource::<DepthSenderStats>()
+            .insert_resource(SentDepth { frames: Default::default(), capacity: self.keep_source })
             .insert_resource(SenderState {
                 tx: Some(tx),
                 oldest: rx,
@@ -195,6 +209,7 @@ fn choose_params(
     frames: Res<DepthFrames>,
     settings: Res<DepthSenderSettings>,
     mut state: ResMut<SenderState>,
+    mut sent: ResMut<SentDepth>,
     mut cameras: Query<(&Camera, &mut GpuPack), With<DepthSender>>,
 ) {
     if cameras.is_empty() {
@@ -214,6 +229,13 @@ fn choose_params(
             let (lo, hi) = state.smoother.update(lo, hi);
             let m = settings.margin.clamp(0.0, 0.9);
             state.range = Some((lo * (1.0 - m), hi * (1.0 + m)));
+        }
+        if sent.capacity > 0 {
+            if sent.frames.len() >= sent.capacity {
+                sent.frames.pop_front();
+            }
+            let img = depthcast_packing::DepthImage { width: f.width, height: f.height, data: f.data.clone() };
+            sent.frames.push_back((f.index, img));
         }
         frames.recycle(f);
     }
@@ -321,7 +343,13 @@ fn encoder_thread(cfg: DepthSenderPlugin, rx: Receiver<PackedFrame>, shared: Arc
                 continue;
             }
         };
-        let mut opts = FrameOptions::default();
+        // In-band send time: the capture time on the wall clock, so a receiver's latency is
+        // capture to display.
+        let age = f.captured.elapsed();
+        let now_us =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
+        let mut opts =
+            FrameOptions { sent_unix_us: Some(now_us.saturating_sub(age.as_micros() as u64)), ..Default::default() };
         if let (Some(q), Scheme::Vbp, VbpLayout::Luma) = (f.roi_high, f.params.scheme, f.params.layout) {
             opts.rois.push(Roi { left: 0, top: 0, width: w, height: h / 2, qoffset: q });
         }

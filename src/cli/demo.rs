@@ -1,5 +1,6 @@
-//! `depthcast demo`: the main job. Streams a built-in moving depth scene from a sender to a
-//! receiver over loopback UDP and writes `demo-out/` (see `depthcast::demo`).
+//! `depthcast demo`: the main job. Renders the built-in room with Bevy (headless), streams its
+//! depth through the sender plugin over loopback UDP to the receiver plugin, compares with an
+//! 8-bit luma-only stream of the same frames, and writes `demo-out/` (see `depthcast::demo`).
 
 use std::path::PathBuf;
 
@@ -31,9 +32,12 @@ pub(crate) struct Args {
     /// Skip the 8-bit luma-only baseline stream.
     #[arg(long)]
     no_baseline: bool,
-    /// Send as fast as possible instead of in real time.
+    /// Send the baseline as fast as possible instead of in real time.
     #[arg(long)]
     fast: bool,
+    /// Use the CPU procedural scene instead of Bevy for every stream (no GPU adapter needed).
+    #[arg(long)]
+    cpu_scene: bool,
 }
 
 fn print(s: &DemoSummary) {
@@ -54,7 +58,7 @@ fn print(s: &DemoSummary) {
 
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     let packing = PackingConfig { roi_high: Some(-0.8), ..PackingConfig::vbp(a.precision, VbpLayout::Luma) };
-    let base = DemoOptions {
+    let mut base = DemoOptions {
         width: a.width,
         height: a.height,
         fps: 30,
@@ -63,15 +67,28 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         packing,
         out: a.out.clone(),
         realtime: !a.fast,
+        source: None,
     };
-    println!(
-        "depthcast demo: {} frames of a {}x{} procedural game scene, sender -> loopback UDP (MPEG-TS, H.264) -> receiver",
-        a.frames, a.width, a.height
-    );
-    let main = depthcast::demo::run(&base)?;
+    let main = if a.cpu_scene {
+        println!(
+            "depthcast demo: {} frames of a {}x{} procedural scene (CPU), sender -> loopback UDP (MPEG-TS, H.264) -> receiver",
+            a.frames, a.width, a.height
+        );
+        depthcast::demo::run(&base)?
+    } else {
+        println!(
+            "depthcast demo: {} frames of the built-in room rendered by Bevy at {}x{} (headless), DepthSenderPlugin -> \
+             loopback UDP (MPEG-TS, H.264) -> DepthReceiverPlugin",
+            a.frames, a.width, a.height
+        );
+        let run = depthcast::demo::bevy_stream::run(&base)?;
+        base.source = Some(std::sync::Arc::new(run.source));
+        run.summary
+    };
     print(&main);
     let mut summaries = vec![main.clone()];
     if !a.no_baseline {
+        println!("baseline: the same frames as 8-bit luma-only, packed on the CPU, same bitrate and transport");
         let b =
             DemoOptions { packing: PackingConfig::luma(BitDepth::Eight), out: a.out.join("baseline-luma8"), ..base };
         let s = depthcast::demo::run(&b)?;

@@ -2,9 +2,12 @@
 //! loopback UDP (MPEG-TS), with packing parameters in-band, live stats, and a `demo-out/` folder
 //! with a side-by-side picture, per-frame CSV and a summary.
 //!
-//! The source is the built-in procedural scene ([`depthcast_packing::testdata::game_scene`]) with
-//! a moving camera, so the demo needs no files.
+//! The main stream ([`bevy_stream::run`]) renders the built-in room with Bevy and goes through the
+//! sender and receiver plugins. The comparison streams ([`run`]) pack on the CPU: either the frames
+//! the Bevy stream captured (so both see the same depth) or the procedural scene of
+//! [`depthcast_packing::testdata::game_scene`]. No files are needed.
 
+pub mod bevy_stream;
 mod images;
 
 use std::io::Write as _;
@@ -38,6 +41,8 @@ pub struct DemoOptions {
     pub out: PathBuf,
     /// Pace frames in real time (otherwise as fast as possible).
     pub realtime: bool,
+    /// Source frames (for example those the Bevy stream captured); `None`: the procedural scene.
+    pub source: Option<std::sync::Arc<Vec<DepthImage>>>,
 }
 
 /// One received frame's record (a row of `frames.csv`).
@@ -112,11 +117,23 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
     let url = format!("udp://127.0.0.1:{port}");
     let (w, h) = (o.width, o.height);
     let fps = o.fps;
-    let t_of = move |i: u32| i as f32 / fps as f32;
+    let source = o.source.clone();
+    let frames = source.as_ref().map_or(o.frames, |s| o.frames.min(u32::try_from(s.len()).unwrap_or(u32::MAX)));
+    let depth_at = move |i: u32| match &source {
+        Some(s) => s[i as usize].clone(),
+        None => testdata::game_scene(w, h, i as f32 / fps as f32),
+    };
     // Range: the scene's own depths over the whole clip (the sender knows its scene).
-    let probe = testdata::game_scene(w / 4, h / 4, 0.0);
-    let (near, far) =
-        depthcast_packing::tight_range(&probe.view(), 0.15).ok_or_else(|| anyhow::anyhow!("empty scene"))?;
+    let (near, far) = match &o.source {
+        Some(s) => s
+            .iter()
+            .filter_map(|f| depthcast_packing::tight_range(&f.view(), 0.15))
+            .fold(None, |acc: Option<(f32, f32)>, (lo, hi)| {
+                Some(acc.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))))
+            }),
+        None => depthcast_packing::tight_range(&testdata::game_scene(w / 4, h / 4, 0.0).view(), 0.15),
+    }
+    .ok_or_else(|| anyhow::anyhow!("empty scene"))?;
     let p0 = o.packing.params(depthcast_packing::BitDepth::Eight, w, h, near, far, 0);
     let (fw, fh) = p0.frame_size();
     let mut settings = EncoderSettings::new(VideoCodec::H264, fw, fh);
@@ -135,7 +152,8 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
     let rx_thread = {
         let (url, received, records, last_images) =
             (url.clone(), received.clone(), records.clone(), last_images.clone());
-        let total = u64::from(o.frames);
+        let total = u64::from(frames);
+        let depth_at = depth_at.clone();
         std::thread::spawn(move || -> anyhow::Result<()> {
             let opts = ReceiverOptions { timeout: Some(Duration::from_secs(5)), ..Default::default() };
             let mut rx = Receiver::open(&url, &opts)?;
@@ -152,7 +170,7 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
                     let p = inb.params;
                     packer.unpack_into(&f.frame, &p, &mut depth)?;
                     let latency_ms = inb.sent_unix_us.map_or(f64::NAN, |t| now_us().saturating_sub(t) as f64 / 1e3);
-                    let src = testdata::game_scene(w, h, t_of(p.frame_index));
+                    let src = depth_at(p.frame_index);
                     let m = Metrics::compute(&src.view(), &depth.view(), near, far);
                     let (bytes, keyframe) = sizes.get(&f.pts).copied().unwrap_or((0, false));
                     records.lock().expect("records").push(DemoFrame {
@@ -186,13 +204,13 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
     let mut frame = YuvFrame::new(fw, fh, settings.bit_depth);
     let mut sent_bytes = 0usize;
     let mut last_print = Instant::now();
-    for i in 0..o.frames {
+    for i in 0..frames {
         let due = start + Duration::from_secs_f64(0.3 + f64::from(i) / f64::from(o.fps));
         if o.realtime {
             std::thread::sleep(due.saturating_duration_since(Instant::now()));
         }
         let t0 = now_us();
-        let depth = testdata::game_scene(w, h, t_of(i));
+        let depth = depth_at(i);
         let p = o.packing.params(settings.bit_depth, w, h, near, far, i);
         packer.pack_into(&depth.view(), &p, &mut frame)?;
         let mut fo = FrameOptions { pts: Some(i64::from(i)), sent_unix_us: Some(t0), ..Default::default() };
@@ -209,7 +227,7 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
             print!(
                 "\r  sent {:>4}/{}  received {:>4}  {:>5.1} fps  {:>6.2} Mbit/s   ",
                 i + 1,
-                o.frames,
+                frames,
                 received.load(Ordering::Relaxed),
                 f64::from(i + 1) / el,
                 sent_bytes as f64 * 8.0 / el / 1e6
@@ -226,7 +244,33 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
     println!();
     let wall_s = start.elapsed().as_secs_f64();
 
-    let mut recs = records.lock().expect("records").clone();
+    let recs = records.lock().expect("records").clone();
+    let summary = DemoSummary {
+        packing: o.packing.id(),
+        encoder: encoder_name,
+        url,
+        width: w,
+        height: h,
+        frames_sent: frames,
+        frames_received: recs.len(),
+        target_bps: o.bitrate,
+        achieved_bps: sent_bytes as f64 * 8.0 / (f64::from(frames) / f64::from(o.fps)),
+        mean_mae_mm: 0.0,
+        mean_p99_mm: 0.0,
+        median_latency_ms: 0.0,
+        wall_s,
+    };
+    let summary = write_outputs(&o.out, recs, summary)?;
+    if let Some((i, received)) = last_images.lock().expect("images").take() {
+        let src = depth_at(i);
+        images::side_by_side(&o.out.join("side_by_side.png"), &src, &received, near, far)?;
+    }
+    Ok(summary)
+}
+
+/// Writes `frames.csv` and `summary.json` (the summary's means and median latency computed from
+/// `recs`) and returns the completed summary.
+fn write_outputs(out: &std::path::Path, mut recs: Vec<DemoFrame>, summary: DemoSummary) -> anyhow::Result<DemoSummary> {
     recs.sort_by_key(|r| r.frame);
     let mut csv = String::from("frame,bytes,keyframe,precision,mae_mm,p99_mm,max_mm,invalid_flips,latency_ms\n");
     for r in &recs {
@@ -243,29 +287,17 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
             r.latency_ms
         ));
     }
-    std::fs::write(o.out.join("frames.csv"), csv)?;
+    std::fs::write(out.join("frames.csv"), csv)?;
     let mean = |f: fn(&DemoFrame) -> f64| crate::sweep::analysis::mean(recs.iter().map(f));
     let mut lat: Vec<f64> = recs.iter().map(|r| r.latency_ms).filter(|x| x.is_finite()).collect();
     lat.sort_by(f64::total_cmp);
     let summary = DemoSummary {
-        packing: o.packing.id(),
-        encoder: encoder_name,
-        url,
-        width: w,
-        height: h,
-        frames_sent: o.frames,
         frames_received: recs.len(),
-        target_bps: o.bitrate,
-        achieved_bps: sent_bytes as f64 * 8.0 / (f64::from(o.frames) / f64::from(o.fps)),
         mean_mae_mm: mean(|r| r.mae_mm),
         mean_p99_mm: mean(|r| r.p99_mm),
         median_latency_ms: lat.get(lat.len() / 2).copied().unwrap_or(f64::NAN),
-        wall_s,
+        ..summary
     };
-    std::fs::write(o.out.join("summary.json"), serde_json::to_string_pretty(&summary)?)?;
-    if let Some((i, received)) = last_images.lock().expect("images").take() {
-        let src = testdata::game_scene(w, h, t_of(i));
-        images::side_by_side(&o.out.join("side_by_side.png"), &src, &received, near, far)?;
-    }
+    std::fs::write(out.join("summary.json"), serde_json::to_string_pretty(&summary)?)?;
     Ok(summary)
 }

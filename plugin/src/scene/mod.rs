@@ -9,6 +9,7 @@
 //! drawn unlit (depth needs neither), and frames are only counted once a readback contains
 //! geometry.
 
+mod builtin;
 mod camera_path;
 
 use std::path::{Path, PathBuf};
@@ -35,10 +36,14 @@ pub use camera_path::{CameraPath, Keyframe, PathFile, PathSpace, SceneBounds};
 use crate::capture::{CaptureClock, DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};
 use crate::pack::GpuPackPlugin;
 
+/// Pass as [`SceneRenderConfig::scene`] to render the built-in room (no file needed).
+pub const BUILTIN_SCENE: &str = "builtin:room";
+
 /// What to render.
 #[derive(Debug, Clone)]
 pub struct SceneRenderConfig {
-    /// A `.glb` or `.gltf` file; its default scene (else scene 0) is spawned.
+    /// A `.glb` or `.gltf` file; its default scene (else scene 0) is spawned. [`BUILTIN_SCENE`]
+    /// renders the built-in room instead.
     pub scene: PathBuf,
     /// Image width in pixels.
     pub width: u32,
@@ -165,8 +170,9 @@ impl SceneRenderer {
     /// # Errors
     /// No adapter, a scene that does not load, or no geometry within `warmup_limit` updates.
     pub fn new(cfg: SceneRenderConfig) -> Result<Self, RenderError> {
+        let builtin = cfg.scene.as_os_str() == BUILTIN_SCENE;
         let scene = std::path::absolute(&cfg.scene).unwrap_or_else(|_| cfg.scene.clone());
-        if !scene.is_file() {
+        if !builtin && !scene.is_file() {
             return Err(RenderError::SceneLoad { path: cfg.scene.clone(), reason: "no such file".into() });
         }
         let dir = scene.parent().unwrap_or(Path::new(".")).to_string_lossy().into_owned();
@@ -221,50 +227,15 @@ impl SceneRenderer {
                 Transform::default(),
             ))
             .id();
-        let gltf: Handle<Gltf> = world.resource::<AssetServer>().load(file);
-
         let mut updates = 0u32;
         let fail = |what: &str, updates| RenderError::Timeout { what: what.into(), updates };
-        // 1. Load the file (with its buffers and textures).
-        loop {
-            app.update();
-            updates += 1;
-            let server = app.world().resource::<AssetServer>();
-            match server.get_load_state(&gltf) {
-                Some(LoadState::Failed(e)) => {
-                    return Err(RenderError::SceneLoad { path: cfg.scene.clone(), reason: e.to_string() });
-                }
-                _ if server.is_loaded_with_dependencies(&gltf) => break,
-                _ => {}
-            }
-            if updates > cfg.warmup_limit {
-                return Err(fail("the scene did not load", updates));
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        // 2. Spawn its scene and wait for the instance.
-        let (scene_handle, clips) = {
-            let gltfs = app.world().resource::<Assets<Gltf>>();
-            let g = gltfs
-                .get(&gltf)
-                .ok_or_else(|| RenderError::SceneLoad { path: cfg.scene.clone(), reason: "not a glTF".into() })?;
-            let scene = g.default_scene.clone().or_else(|| g.scenes.first().cloned());
-            (scene, g.animations.clone())
+        let clips = if builtin {
+            builtin::spawn(app.world_mut());
+            app.add_systems(Update, builtin::animate);
+            Vec::new()
+        } else {
+            load_gltf(&mut app, &cfg, file, &mut updates)?
         };
-        let scene_handle = scene_handle.ok_or_else(|| RenderError::SceneLoad {
-            path: cfg.scene.clone(),
-            reason: "the file has no scene".into(),
-        })?;
-        app.world_mut()
-            .spawn(WorldAssetRoot(scene_handle))
-            .observe(|_: On<WorldInstanceReady>, mut ready: ResMut<SceneReady>| ready.0 = true);
-        while !app.world().resource::<SceneReady>().0 {
-            app.update();
-            updates += 1;
-            if updates > cfg.warmup_limit {
-                return Err(fail("the scene did not spawn", updates));
-            }
-        }
         // Bounds are computed in PostUpdate of the next update.
         app.update();
         updates += 1;
@@ -396,6 +367,57 @@ impl SceneRenderer {
     pub fn recycle(&self, frame: DepthFrame) {
         self.app.world().resource::<DepthFrames>().recycle(frame);
     }
+}
+
+/// Loads a glTF file's default scene (else scene 0), spawns it and waits for the instance;
+/// returns its animation clips.
+fn load_gltf(
+    app: &mut App,
+    cfg: &SceneRenderConfig,
+    file: String,
+    updates: &mut u32,
+) -> Result<Vec<Handle<AnimationClip>>, RenderError> {
+    let gltf: Handle<Gltf> = app.world().resource::<AssetServer>().load(file);
+    let fail = |what: &str, updates| RenderError::Timeout { what: what.into(), updates };
+    // 1. Load the file (with its buffers and textures).
+    loop {
+        app.update();
+        *updates += 1;
+        let server = app.world().resource::<AssetServer>();
+        match server.get_load_state(&gltf) {
+            Some(LoadState::Failed(e)) => {
+                return Err(RenderError::SceneLoad { path: cfg.scene.clone(), reason: e.to_string() });
+            }
+            _ if server.is_loaded_with_dependencies(&gltf) => break,
+            _ => {}
+        }
+        if *updates > cfg.warmup_limit {
+            return Err(fail("the scene did not load", *updates));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // 2. Spawn its scene and wait for the instance.
+    let (scene_handle, clips) = {
+        let gltfs = app.world().resource::<Assets<Gltf>>();
+        let g = gltfs
+            .get(&gltf)
+            .ok_or_else(|| RenderError::SceneLoad { path: cfg.scene.clone(), reason: "not a glTF".into() })?;
+        let scene = g.default_scene.clone().or_else(|| g.scenes.first().cloned());
+        (scene, g.animations.clone())
+    };
+    let scene_handle = scene_handle
+        .ok_or_else(|| RenderError::SceneLoad { path: cfg.scene.clone(), reason: "the file has no scene".into() })?;
+    app.world_mut()
+        .spawn(WorldAssetRoot(scene_handle))
+        .observe(|_: On<WorldInstanceReady>, mut ready: ResMut<SceneReady>| ready.0 = true);
+    while !app.world().resource::<SceneReady>().0 {
+        app.update();
+        *updates += 1;
+        if *updates > cfg.warmup_limit {
+            return Err(fail("the scene did not spawn", *updates));
+        }
+    }
+    Ok(clips)
 }
 
 /// Shadows off, materials unlit (depth needs neither), and the chosen animation looping.

@@ -1,0 +1,178 @@
+//! The demo's main stream on Bevy: the built-in room rendered headless, its depth captured and
+//! packed on the GPU by [`DepthSenderPlugin`], sent over loopback UDP, received and unpacked by
+//! [`DepthReceiverPlugin`] in a second app of the same process; every received frame is compared
+//! with the source depth of the same frame index.
+
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use depthcast_codec::VideoCodec;
+use depthcast_packing::{DepthImage, Metrics};
+use depthcast_plugin::receiver::{DepthReceiverPlugin, ReceivedDepth};
+use depthcast_plugin::scene::{BUILTIN_SCENE, CameraPath, SceneRenderConfig, SceneRenderer};
+use depthcast_plugin::{DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats, SentDepth};
+
+use super::{DemoFrame, DemoOptions, DemoSummary, free_udp_port, images, write_outputs};
+
+/// What the Bevy stream produced besides its summary: the source frames (for the baseline).
+pub struct BevyRun {
+    /// The summary (also written to `out/summary.json`).
+    pub summary: DemoSummary,
+    /// Source depth of the frames the sender captured, in order (invalid = 0).
+    pub source: Vec<DepthImage>,
+}
+
+/// Runs the Bevy stream and writes `o.out`.
+///
+/// # Errors
+/// No GPU adapter, or encoder, transport or file failures.
+pub fn run(o: &DemoOptions) -> anyhow::Result<BevyRun> {
+    std::fs::create_dir_all(&o.out)?;
+    let port = free_udp_port()?;
+    let url = format!("udp://127.0.0.1:{port}");
+    let start = Instant::now();
+
+    // The receiver first: it waits for the stream.
+    let mut rx = App::new();
+    rx.add_plugins((MinimalPlugins, AssetPlugin::default()))
+        .init_asset::<Image>()
+        .add_plugins(DepthReceiverPlugin { url: format!("{url}?timeout=500000"), ..Default::default() });
+    rx.update();
+
+    let mut cfg = SceneRenderConfig::new(BUILTIN_SCENE);
+    (cfg.width, cfg.height, cfg.fps, cfg.path) = (o.width, o.height, f64::from(o.fps), CameraPath::Walk);
+    cfg.sender = Some(DepthSenderPlugin {
+        url: format!("{url}?pkt_size=1316"),
+        codec: VideoCodec::H264,
+        bitrate: o.bitrate,
+        fps: o.fps,
+        gop: 30,
+        keep_source: 64,
+        ..Default::default()
+    });
+    let mut tx = SceneRenderer::new(cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let p = &o.packing;
+    tx.app_mut().insert_resource(DepthSenderSettings {
+        scheme: p.scheme,
+        precision: p.precision,
+        layout: p.layout,
+        roi_high: p.roi_high,
+        ..Default::default()
+    });
+    let camera = tx.camera();
+    tx.app_mut().world_mut().entity_mut(camera).insert(DepthSender);
+
+    let mut records: Vec<DemoFrame> = Vec::new();
+    let mut source: Vec<(u32, DepthImage)> = Vec::new();
+    let mut last: Option<(u32, DepthImage, DepthImage, f32, f32)> = None;
+    let mut last_print = Instant::now();
+    let mut seen = None;
+    let mut frame_time = Duration::ZERO;
+    let mut step =
+        |tx: &mut SceneRenderer, rx: &mut App, records: &mut Vec<DemoFrame>, source: &mut Vec<(u32, DepthImage)>| {
+            let t0 = Instant::now();
+            tx.app_mut().update();
+            frame_time += t0.elapsed();
+            rx.update();
+            let sent = tx.app_mut().world().resource::<SentDepth>().clone();
+            for (i, img) in &sent.frames {
+                if source.last().is_none_or(|(j, _)| i > j) {
+                    source.push((*i, img.clone()));
+                }
+            }
+            let d = rx.world().resource::<ReceivedDepth>();
+            let Some(params) = d.params else { return };
+            if seen == Some((params.frame_index, d.received_unix_us)) {
+                return;
+            }
+            seen = Some((params.frame_index, d.received_unix_us));
+            let Some((_, src)) = source.iter().rev().find(|(i, _)| *i == params.frame_index) else { return };
+            let m = Metrics::compute(&src.view(), &d.depth.view(), params.near, params.far);
+            records.push(DemoFrame {
+                frame: params.frame_index,
+                bytes: d.bytes,
+                keyframe: d.keyframe,
+                precision: params.precision,
+                mae_mm: m.mae * 1e3,
+                p99_mm: m.p99 * 1e3,
+                max_mm: m.max * 1e3,
+                invalid_flips: m.valid_to_invalid + m.invalid_to_valid,
+                latency_ms: d.sent_unix_us.map_or(f64::NAN, |t| d.received_unix_us.saturating_sub(t) as f64 / 1e3),
+            });
+            last = Some((params.frame_index, src.clone(), d.depth.clone(), params.near, params.far));
+        };
+    for _ in 0..o.frames {
+        step(&mut tx, &mut rx, &mut records, &mut source);
+        if last_print.elapsed() >= Duration::from_secs(1) {
+            last_print = Instant::now();
+            let s = tx.app_mut().world().resource::<DepthSenderStats>().clone();
+            let mae = records.last().map_or(f64::NAN, |r| r.mae_mm);
+            print!(
+                "\r  sent {:>4}  received {:>4}  {:>4.1} fps  {:>5.2} Mbit/s  MAE {:>6.2} mm  capture->packet {:>5.1} ms  drops {}   ",
+                s.frames_sent,
+                records.len(),
+                s.fps,
+                s.bitrate / 1e6,
+                mae,
+                s.latency_ms,
+                s.dropped
+            );
+            let _ = std::io::stdout().flush();
+        }
+    }
+    let stats = tx.app_mut().world().resource::<DepthSenderStats>().clone();
+    if let Some(e) = &stats.error {
+        anyhow::bail!("sender: {e}");
+    }
+    // Let the last frames through, then close the stream.
+    for _ in 0..6 {
+        step(&mut tx, &mut rx, &mut records, &mut source);
+    }
+    let stats = tx.app_mut().world().resource::<DepthSenderStats>().clone();
+    drop(tx);
+    for _ in 0..30 {
+        std::thread::sleep(Duration::from_millis(10));
+        rx.update();
+    }
+    println!();
+    let wall_s = start.elapsed().as_secs_f64();
+    let frames_sent = u32::try_from(stats.frames_sent).unwrap_or(u32::MAX);
+    let summary = DemoSummary {
+        packing: o.packing.id(),
+        encoder: stats.encoder.clone().unwrap_or_default(),
+        url,
+        width: o.width,
+        height: o.height,
+        frames_sent,
+        frames_received: records.len(),
+        target_bps: o.bitrate,
+        achieved_bps: stats.bitrate,
+        mean_mae_mm: 0.0,
+        mean_p99_mm: 0.0,
+        median_latency_ms: 0.0,
+        wall_s,
+    };
+    let summary = write_outputs(&o.out, records, summary)?;
+    if let Some((i, src, received, near, far)) = last {
+        images::side_by_side(&o.out.join("side_by_side.png"), &src, &received, near, far)?;
+        println!("  side by side: frame {i}");
+    }
+    println!(
+        "  sender per frame: {:.1} ms render + capture + GPU pack + readback (app update), {:.2} ms encode + send",
+        frame_time.as_secs_f64() * 1e3 / f64::from(o.frames.max(1)),
+        stats.encode_ms
+    );
+    let source = source
+        .into_iter()
+        .map(|(_, mut img)| {
+            for z in &mut img.data {
+                if !z.is_finite() {
+                    *z = 0.0;
+                }
+            }
+            img
+        })
+        .collect();
+    Ok(BevyRun { summary, source })
+}
