@@ -43,6 +43,10 @@ pub(crate) struct Args {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Packing grid: `full` (default; `--quick` implies `quick`) or `quick` (8 configurations:
+    /// luma-only, VBP chroma and luma at B+4 and B+8, VBP luma+ROI at B+6, triangle, hue).
+    #[arg(long)]
+    grid: Option<String>,
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
@@ -73,6 +77,18 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     }
     if !a.mbps.is_empty() {
         mbps = a.mbps.clone();
+    }
+    match a.grid.as_deref() {
+        None => {}
+        Some("full") => packings = None,
+        Some("quick") => {
+            // The quick grid is per bit depth: mixing 8- and 10-bit codecs needs two sweeps.
+            if codecs.iter().any(|c| c.bits != codecs[0].bits) {
+                anyhow::bail!("--grid quick takes codecs of one bit depth; run one sweep per bit depth");
+            }
+            packings = codecs.first().map(|c| Grid::quick_packings(c.bits));
+        }
+        Some(g) => anyhow::bail!("--grid {g}: use full or quick"),
     }
     let mut ranges = vec![RangePolicy::Sequence];
     if a.per_frame_range {
