@@ -62,7 +62,7 @@ pub struct ReceivedDepth {
     pub gaps: u64,
     /// Times the stream was (re)opened.
     pub connections: u64,
-    /// The last error of the receiving thread (it keeps going).
+    /// The last error of the receiving thread since it last connected (it keeps going).
     pub last_error: Option<String>,
 }
 
@@ -139,7 +139,10 @@ fn apply_frames(state: Res<ReceiverState>, mut received: ResMut<ReceivedDepth>, 
     let mut newest = None;
     while let Ok(ev) = state.rx.try_recv() {
         match ev {
-            Event::Connected => received.connections += 1,
+            Event::Connected => {
+                received.connections += 1;
+                received.last_error = None;
+            }
             Event::Error(e) => received.last_error = Some(e),
             Event::Frame { depth, params, sent_unix_us, received_unix_us, bytes, keyframe } => {
                 if let Some(prev) = received.params.as_ref().map(|p| p.frame_index)
