@@ -33,10 +33,11 @@ fn overview(s: &mut String, cells: &[Cell]) {
         let fams: BTreeSet<&str> = cs.iter().flat_map(|c| c.best_per_family.keys().map(String::as_str)).collect();
         let _ = writeln!(
             s,
-            "### {codec}, range `{range}`: MAE (mm) of each family at its best fixed precision
-
-             *oracle* is the per-frame oracle over every fixed configuration of the frame size the              best fixed one uses (an estimate: switching cost ignored); *moves* is how often the              per-frame best precision of the winning family changes between frames, and the mean              size of a change.
-"
+            "### {codec}, range `{range}`: MAE (mm) of each family at its best fixed precision\n\n\
+             *oracle* is the per-frame oracle over the fixed configurations of one frame size (the \
+             better of the two sizes; an estimate: switching cost ignored); *moves* is how often the \
+             per-frame best precision of the winning family changes between frames, and the mean \
+             size of a change.\n"
         );
         let _ = write!(s, "| sequence | Mbit/s |");
         for f in &fams {
