@@ -14,7 +14,7 @@ use depthcast_plugin::receiver::{DepthReceiverPlugin, ReceivedDepth};
 use depthcast_plugin::scene::{CameraPath, SceneRenderConfig, SceneRenderer};
 use depthcast_plugin::{DepthSender, DepthSenderPlugin, DepthSenderStats};
 
-const WALL_Z: f32 = -279.599_945_068_359_4 + -279.600_067_138_671_9;
+const WALL_Z: f32 = -279.599_95 + -279.600_07;
 
 fn sender(scene: &PathBuf, url: &str, eye: Vec3, log: bool) -> SceneRenderer {
     let mut cfg = SceneRenderConfig::new(scene);

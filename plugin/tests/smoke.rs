@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use bevy::math::Vec3;
 use depthcast_plugin::scene::{CameraPath, SceneRenderConfig, SceneRenderer};
 
-const WALL_Z: f32 = -279.599_945_068_359_4 + -279.600_067_138_671_9;
+const WALL_Z: f32 = -279.599_95 + -279.600_07;
 
 #[test]
 fn cornell_box_back_wall_depth() {

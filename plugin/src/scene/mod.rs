@@ -264,10 +264,10 @@ impl SceneRenderer {
             let pose = cfg.path.pose(0.0, &bounds, cfg.fov_y, aspect);
             let mut e = world.entity_mut(camera);
             *e.get_mut::<Transform>().expect("camera transform") = pose;
-            if let Some(mut p) = e.get_mut::<Projection>() {
-                if let Projection::Perspective(p) = p.as_mut() {
-                    p.near = near;
-                }
+            if let Some(mut p) = e.get_mut::<Projection>()
+                && let Projection::Perspective(p) = p.as_mut()
+            {
+                p.near = near;
             }
         }
         let placed = app.world().resource::<CaptureClock>().frame + 1;
