@@ -5,8 +5,9 @@
 //! 1. the newest captured depth frame gives the range (its tight near/far with a margin, smoothed
 //!    over time; the range reaches the GPU about two frames after the depth it came from, so the
 //!    margin covers motion in between);
-//! 2. [`DepthSenderSettings`] gives the packing configuration (fixed for now; precision-net's
-//!    policy plugs in here), and the camera's [`GpuPack`] is set for the next frame;
+//! 2. [`DepthSenderSettings`] gives the packing configuration: fixed, or chosen by precision-net
+//!    from the frame's features and the bitrate (`auto`); the camera's [`GpuPack`] is set for
+//!    the next frame;
 //! 3. packed frames coming back from the GPU go to the encoder thread through a bounded channel
 //!    that drops the **oldest** frame when the encoder falls behind (counted in
 //!    [`DepthSenderStats::dropped`]);
@@ -103,6 +104,13 @@ pub struct DepthSenderSettings {
     pub margin: f32,
     /// Fraction of the gap closed per frame when the range narrows (default 0.1).
     pub range_alpha: f32,
+    /// Let precision-net choose the configuration (default false: the fields above are used).
+    /// The committed int8 model scores its candidates from each frame's features and the
+    /// plugin's bitrate; the first frame fixes the frame size, later switches stay within it and
+    /// happen every `gop` frames when the mean score gains the model's margin (see
+    /// `depthcast_precision_net::Switcher`). Off by default: on the held-out rendered scenes the
+    /// current model misses its quality goals at 1–2 Mbit/s (`precision-net/models/report.md`).
+    pub auto: bool,
 }
 
 impl Default for DepthSenderSettings {
@@ -115,6 +123,7 @@ impl Default for DepthSenderSettings {
             roi_high: Some(-0.8),
             margin: 0.1,
             range_alpha: 0.1,
+            auto: false,
         }
     }
 }
@@ -136,6 +145,9 @@ pub struct DepthSenderStats {
     pub latency_ms: f64,
     /// Time spent encoding and sending the last frame, in milliseconds.
     pub encode_ms: f64,
+    /// precision-net's features + inference for the last frame, in microseconds (0 when the
+    /// configuration is fixed).
+    pub predict_us: f64,
     /// The encoder's name and back-end, once it opened.
     pub encoder: Option<String>,
     /// The last error of the encoder thread (it stops on error).
@@ -158,6 +170,78 @@ struct SenderState {
     smoother: RangeSmoother,
     range: Option<(f32, f32)>,
     thread: Option<JoinHandle<()>>,
+    cfg: DepthSenderPlugin,
+    predictor: Option<Predictor>,
+}
+
+/// One packing configuration the predictor can choose.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Candidate {
+    scheme: Scheme,
+    layout: VbpLayout,
+    precision: u8,
+    roi_high: Option<f32>,
+}
+
+impl Candidate {
+    /// Parses a candidate id of the model's metadata: `luma-P8-lin`, `vbp-chroma-P12-lin-a255`,
+    /// `vbp-luma-P14-lin-a255-roi-0.80` (the sweep's configuration ids; linear range, full
+    /// amplitude).
+    fn parse(id: &str) -> Option<Candidate> {
+        let mut parts = id.split('-');
+        let (scheme, layout) = match parts.next()? {
+            "luma" => (Scheme::LumaOnly, VbpLayout::Chroma),
+            "vbp" => (Scheme::Vbp, VbpLayout::from_name(parts.next()?)?),
+            _ => return None,
+        };
+        let precision = parts.next()?.strip_prefix('P')?.parse().ok()?;
+        let rest: Vec<&str> = parts.collect();
+        // `-roi-0.80` splits into "roi", "0.80" (a negative offset); `-roi+0.50` stays one part.
+        let roi_high = match rest.iter().position(|p| p.starts_with("roi")) {
+            Some(i) if rest[i] == "roi" => Some(-rest.get(i + 1)?.parse::<f32>().ok()?),
+            Some(i) => Some(rest[i].trim_start_matches("roi").parse::<f32>().ok()?),
+            None => None,
+        };
+        Some(Candidate { scheme, layout, precision, roi_high })
+    }
+
+    /// Whether its frame is taller than the depth map (VBP luma layout with low bits).
+    fn tall(&self, bits: BitDepth) -> bool {
+        self.scheme == Scheme::Vbp && self.layout == VbpLayout::Luma && self.precision > bits.bits()
+    }
+}
+
+/// precision-net in the loop: features → int8 MLP → switching rule.
+struct Predictor {
+    engine: depthcast_precision_net::Engine,
+    features: depthcast_precision_net::FeatureExtractor,
+    switcher: depthcast_precision_net::Switcher,
+    candidates: Vec<Candidate>,
+    frame: usize,
+    choice: Option<Candidate>,
+    /// Features + inference of the last frame, µs.
+    last_us: f64,
+}
+
+impl Predictor {
+    /// The committed model, or `None` (with the reason logged) if its candidates are unknown.
+    fn load(gop: u32, bits: BitDepth) -> Option<Predictor> {
+        use depthcast_precision_net::{Engine, FeatureExtractor, QuantMlp, Switcher, models};
+        let model = QuantMlp::from_bytes(models::INT8).map_err(|e| warn!("precision-net: {e}")).ok()?;
+        let candidates: Vec<Candidate> =
+            model.metadata_list("candidates").iter().map(|id| Candidate::parse(id)).collect::<Option<_>>()?;
+        let groups = candidates.iter().map(|c| if c.tall(bits) { "tall" } else { "frame" }.to_string()).collect();
+        let margin = model.metadata.get("margin").and_then(|m| m.parse().ok()).unwrap_or(0.1);
+        Some(Predictor {
+            engine: Engine::new(model),
+            features: FeatureExtractor::new(),
+            switcher: Switcher::new(groups, gop as usize, margin),
+            candidates,
+            frame: 0,
+            choice: None,
+            last_us: 0.0,
+        })
+    }
 }
 
 impl Drop for SenderState {
@@ -199,6 +283,8 @@ impl Plugin for DepthSenderPlugin {
                 smoother: RangeSmoother::new(0.1),
                 range: None,
                 thread,
+                cfg: self.clone(),
+                predictor: None,
             })
             .add_systems(Update, (choose_params, forward_packed, publish_stats).chain());
     }
@@ -229,6 +315,31 @@ fn choose_params(
             let (lo, hi) = state.smoother.update(lo, hi);
             let m = settings.margin.clamp(0.0, 0.9);
             state.range = Some((lo * (1.0 - m), hi * (1.0 + m)));
+        }
+        if settings.auto {
+            let cfg = state.cfg.clone();
+            if state.predictor.is_none() {
+                state.predictor = Predictor::load(cfg.gop, cfg.bit_depth);
+            }
+            if let (Some(pred), Ok(view)) = (
+                state.predictor.as_mut(),
+                depthcast_packing::DepthView::new(f.width, f.height, f.width as usize, &f.data),
+            ) {
+                let s = depthcast_precision_net::Settings {
+                    bitrate: cfg.bitrate as f64,
+                    fps: f64::from(cfg.fps.max(1)),
+                    hevc: cfg.codec == VideoCodec::Hevc,
+                    bits: cfg.bit_depth.bits(),
+                };
+                let t0 = Instant::now();
+                let x = pred.features.extract(&view, &s);
+                if let Ok(scores) = pred.engine.scores(&x) {
+                    let k = pred.switcher.push(pred.frame, &scores);
+                    pred.frame += 1;
+                    pred.choice = pred.candidates.get(k).copied();
+                }
+                pred.last_us = t0.elapsed().as_secs_f64() * 1e6;
+            }
         }
         if sent.capacity > 0 {
             if sent.frames.len() >= sent.capacity {
@@ -291,6 +402,7 @@ fn publish_stats(
     let current = stats.current;
     *stats = DepthSenderStats {
         current,
+        predict_us: state.predictor.as_ref().map_or(0.0, |p| p.last_us),
         dropped: state.shared.queue_drops.load(Ordering::Relaxed) + packed.dropped() + frames.dropped(),
         ..shared
     };
@@ -385,4 +497,24 @@ fn encoder_thread(cfg: DepthSenderPlugin, rx: Receiver<PackedFrame>, shared: Arc
         }
     }
     let _ = tx.finish();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidate_ids_of_the_model_parse() {
+        let c = Candidate::parse("vbp-luma-P14-lin-a255-roi-0.80").expect("parses");
+        assert_eq!((c.scheme, c.layout, c.precision), (Scheme::Vbp, VbpLayout::Luma, 14));
+        assert!((c.roi_high.expect("roi") + 0.8).abs() < 1e-6);
+        assert!(c.tall(BitDepth::Eight));
+        let l = Candidate::parse("luma-P8-lin").expect("parses");
+        assert_eq!((l.scheme, l.precision, l.roi_high), (Scheme::LumaOnly, 8, None));
+        assert!(!l.tall(BitDepth::Eight));
+        assert!(!Candidate::parse("vbp-chroma-P12-lin-a255").expect("parses").tall(BitDepth::Eight));
+        assert!(Candidate::parse("hue-lin").is_none());
+        // Every candidate of the committed model is understood.
+        assert!(Predictor::load(30, BitDepth::Eight).is_some());
+    }
 }

@@ -10,26 +10,49 @@ use std::path::PathBuf;
 
 use bevy::math::Vec3;
 use depthcast_codec::{Receiver, ReceiverOptions, VideoCodec};
-use depthcast_packing::{DepthImage, Packer, Scheme, VbpLayout};
+use depthcast_packing::{DepthImage, PackParams, Packer, Scheme, VbpLayout};
 use depthcast_plugin::scene::{CameraPath, SceneRenderConfig, SceneRenderer};
-use depthcast_plugin::{DepthSender, DepthSenderPlugin, DepthSenderStats};
+use depthcast_plugin::{DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats};
 
 const WALL_Z: f32 = -279.599_95 + -279.600_07;
 
 #[test]
 fn sender_plugin_streams_decodable_depth() {
+    let stats = stream(false, "fixed");
+    assert_eq!(stats.predict_us, 0.0, "the fixed configuration runs no predictor");
+    let current = stats.current.expect("a configuration");
+    assert_eq!((current.scheme, current.precision, current.layout), (Scheme::Vbp, 14, VbpLayout::Luma));
+}
+
+/// precision-net chooses the configuration: it must be one of the model's candidates, keep one
+/// frame size, and the stream must decode just as well.
+#[test]
+fn sender_plugin_with_the_predictor() {
+    let stats = stream(true, "auto");
+    assert!(stats.predict_us > 0.0, "the predictor ran");
+    let current = stats.current.expect("a configuration");
+    assert!(matches!(current.scheme, Scheme::Vbp | Scheme::LumaOnly), "{current:?}");
+}
+
+/// Streams 45 updates of CornellBox to a file, decodes and checks it; returns the sender's stats.
+fn stream(auto: bool, tag: &str) -> DepthSenderStats {
     let scene = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/scenes/CornellBox.glb");
     if !scene.is_file() {
         println!("SKIPPED: {} not found (shared/ must sit beside the checkout)", scene.display());
-        return;
+        return DepthSenderStats {
+            current: Some(PackParams { layout: VbpLayout::Luma, ..PackParams::new(Scheme::Vbp, 14, 1.0, 2.0, 1, 1) }),
+            ..Default::default()
+        };
     }
-    let dir = std::env::temp_dir().join(format!("depthcast-sender-test-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("depthcast-sender-test-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = dir.join("depth.ts").to_string_lossy().into_owned();
     let eye = Vec3::new(-278.0, 450.0, -200.0);
     let mut cfg = SceneRenderConfig::new(&scene);
     (cfg.width, cfg.height) = (320, 240);
     cfg.path = CameraPath::Fixed { eye, target: eye + Vec3::NEG_Z };
+    // Bevy's log plugin may be installed once per process (the tests share one).
+    cfg.log = !auto;
     cfg.sender = Some(DepthSenderPlugin {
         url: url.clone(),
         codec: VideoCodec::H264,
@@ -40,15 +63,14 @@ fn sender_plugin_streams_decodable_depth() {
     let mut r = SceneRenderer::new(cfg).unwrap_or_else(|e| panic!("{e}"));
     let camera = r.camera();
     r.app_mut().world_mut().entity_mut(camera).insert(DepthSender);
+    r.app_mut().world_mut().resource_mut::<DepthSenderSettings>().auto = auto;
     for _ in 0..45 {
         r.app_mut().update();
     }
     let stats = r.app_mut().world().resource::<DepthSenderStats>().clone();
-    println!("{stats:?}");
+    println!("{tag}: {stats:?}");
     assert_eq!(stats.error, None);
     assert!(stats.frames_sent >= 30, "{} frames sent", stats.frames_sent);
-    let current = stats.current.expect("a configuration");
-    assert_eq!((current.scheme, current.precision, current.layout), (Scheme::Vbp, 14, VbpLayout::Luma));
     drop(r); // closes the stream: the encoder thread flushes and writes the trailer
 
     let mut rx = Receiver::open(&url, &ReceiverOptions::default()).expect("open the stream");
@@ -56,11 +78,13 @@ fn sender_plugin_streams_decodable_depth() {
     let mut packer = Packer::default();
     let mut depth = DepthImage::new(1, 1);
     let (mut decoded, mut worst) = (0u64, 0f32);
+    let mut sizes = std::collections::BTreeSet::new();
     let expected = eye.z - WALL_Z;
     while let Some(pkt) = rx.read_packet().expect("read") {
         for f in dec.decode(&pkt.data, pkt.pts).expect("decode") {
             let f = f.expect("frame");
             let p = f.params.expect("in-band parameters").params;
+            sizes.insert(p.frame_size());
             packer.unpack_into(&f.frame, &p, &mut depth).expect("unpack");
             for y in 110..130 {
                 for x in 150..170 {
@@ -73,5 +97,7 @@ fn sender_plugin_streams_decodable_depth() {
     println!("decoded {decoded} frames; worst centre error {worst:.3} m (expected {expected:.2} m)");
     assert!(decoded + 2 >= stats.frames_sent, "sent {} decoded {decoded}", stats.frames_sent);
     assert!(worst < 0.5, "centre depth off by {worst} m");
+    assert_eq!(sizes.len(), 1, "one frame size per stream: {sizes:?}");
     std::fs::remove_dir_all(&dir).ok();
+    stats
 }
