@@ -225,17 +225,34 @@ struct Predictor {
 
 impl Predictor {
     /// The committed model, or `None` (with the reason logged) if its candidates are unknown.
-    fn load(gop: u32, bits: BitDepth) -> Option<Predictor> {
-        use depthcast_precision_net::{Engine, FeatureExtractor, QuantMlp, Switcher, models};
+    fn load(
+        gop: u32,
+        bits: BitDepth,
+        settings: &depthcast_precision_net::Settings,
+        size: (u32, u32),
+    ) -> Option<Predictor> {
+        use depthcast_precision_net::{Engine, FeatureExtractor, LookupTable, QuantMlp, Switcher, models};
         let model = QuantMlp::from_bytes(models::INT8).map_err(|e| warn!("precision-net: {e}")).ok()?;
         let candidates: Vec<Candidate> =
             model.metadata_list("candidates").iter().map(|id| Candidate::parse(id)).collect::<Option<_>>()?;
-        let groups = candidates.iter().map(|c| if c.tall(bits) { "tall" } else { "frame" }.to_string()).collect();
+        let groups: Vec<String> =
+            candidates.iter().map(|c| if c.tall(bits) { "tall" } else { "frame" }.to_string()).collect();
         let margin = model.metadata.get("margin").and_then(|m| m.parse().ok()).unwrap_or(0.1);
+        // The frame size from the bitrate alone (the lookup table's group); the network chooses
+        // within it (see `depthcast_precision_net::policy`).
+        let first_group = model
+            .metadata
+            .get("lookup")
+            .and_then(|l| LookupTable::parse(l))
+            .and_then(|t| groups.get(t.choose(settings.bpp(size.0, size.1))).cloned());
+        let mut switcher = Switcher::new(groups, gop as usize, margin);
+        if let Some(g) = first_group {
+            switcher = switcher.with_first_group(g);
+        }
         Some(Predictor {
             engine: Engine::new(model),
             features: FeatureExtractor::new(),
-            switcher: Switcher::new(groups, gop as usize, margin),
+            switcher,
             candidates,
             frame: 0,
             choice: None,
@@ -318,19 +335,19 @@ fn choose_params(
         }
         if settings.auto {
             let cfg = state.cfg.clone();
+            let s = depthcast_precision_net::Settings {
+                bitrate: cfg.bitrate as f64,
+                fps: f64::from(cfg.fps.max(1)),
+                hevc: cfg.codec == VideoCodec::Hevc,
+                bits: cfg.bit_depth.bits(),
+            };
             if state.predictor.is_none() {
-                state.predictor = Predictor::load(cfg.gop, cfg.bit_depth);
+                state.predictor = Predictor::load(cfg.gop, cfg.bit_depth, &s, (f.width, f.height));
             }
             if let (Some(pred), Ok(view)) = (
                 state.predictor.as_mut(),
                 depthcast_packing::DepthView::new(f.width, f.height, f.width as usize, &f.data),
             ) {
-                let s = depthcast_precision_net::Settings {
-                    bitrate: cfg.bitrate as f64,
-                    fps: f64::from(cfg.fps.max(1)),
-                    hevc: cfg.codec == VideoCodec::Hevc,
-                    bits: cfg.bit_depth.bits(),
-                };
                 let t0 = Instant::now();
                 let x = pred.features.extract(&view, &s);
                 if let Ok(scores) = pred.engine.scores(&x) {
@@ -515,6 +532,7 @@ mod tests {
         assert!(!Candidate::parse("vbp-chroma-P12-lin-a255").expect("parses").tall(BitDepth::Eight));
         assert!(Candidate::parse("hue-lin").is_none());
         // Every candidate of the committed model is understood.
-        assert!(Predictor::load(30, BitDepth::Eight).is_some());
+        let s = depthcast_precision_net::Settings { bitrate: 1e6, fps: 30.0, hevc: false, bits: 8 };
+        assert!(Predictor::load(30, BitDepth::Eight, &s, (1280, 720)).is_some());
     }
 }

@@ -7,6 +7,12 @@
 //! fixes the frame size), and afterwards only at the stream's regular keyframes, only within the
 //! same frame-size group, and only when the mean score over the last GOP beats the current one by a
 //! margin (hysteresis). It never forces a keyframe.
+//!
+//! The frame size is the one decision that cannot be revisited, and the network is worst at it:
+//! on the first frame of the held-out rendered scenes it preferred the tall VBP frames at every
+//! bitrate, where 8-bit luma wins at 1–2 Mbit/s. [`Switcher::with_first_group`] therefore lets the
+//! caller fix the group from the bitrate alone (the lookup table's choice, learnt over the
+//! training scenes), and the network chooses within it.
 
 /// The causal per-frame decision rule around a scorer (higher score = better candidate).
 #[derive(Debug, Clone)]
@@ -17,6 +23,7 @@ pub struct Switcher {
     current: Option<usize>,
     sum: Vec<f32>,
     count: usize,
+    first_group: Option<String>,
 }
 
 impl Switcher {
@@ -24,7 +31,17 @@ impl Switcher {
     /// with a keyframe every `gop` frames; `margin` is the score advantage a switch needs.
     pub fn new(groups: Vec<String>, gop: usize, margin: f32) -> Switcher {
         let k = groups.len();
-        Switcher { groups, gop: gop.max(1), margin, current: None, sum: vec![0.0; k], count: 0 }
+        Switcher { groups, gop: gop.max(1), margin, current: None, sum: vec![0.0; k], count: 0, first_group: None }
+    }
+
+    /// The first frame chooses only among candidates of frame-size `group` (when any candidate
+    /// has it), instead of among all.
+    pub fn with_first_group(mut self, group: impl Into<String>) -> Switcher {
+        let g = group.into();
+        if self.groups.contains(&g) {
+            self.first_group = Some(g);
+        }
+        self
     }
 
     /// The candidate for frame `index` given its `scores`.
@@ -38,7 +55,10 @@ impl Switcher {
         }
         self.count += 1;
         let cur = match self.current {
-            None => argmax(scores, |_| true),
+            None => match &self.first_group {
+                Some(g) => argmax(scores, |k| self.groups[k] == *g),
+                None => argmax(scores, |_| true),
+            },
             Some(cur) if index.is_multiple_of(self.gop) => {
                 let n = self.count as f32;
                 let g = &self.groups[cur];
@@ -109,6 +129,15 @@ mod tests {
         assert_eq!(s.push(2, &[9.0, 0.0, 1.0]), 1, "no switch between keyframes");
         assert_eq!(s.push(3, &[9.0, 0.0, 1.0]), 1);
         assert_eq!(s.push(4, &[9.0, 0.0, 1.0]), 2, "switch at the keyframe, within the group");
+    }
+
+    #[test]
+    fn the_first_group_can_be_fixed() {
+        let groups: Vec<String> = ["frame", "tall", "tall"].iter().map(|s| s.to_string()).collect();
+        let mut s = Switcher::new(groups.clone(), 4, 0.1).with_first_group("frame");
+        assert_eq!(s.push(0, &[0.0, 5.0, 9.0]), 0, "the tall candidates score higher but the group is fixed");
+        let mut s = Switcher::new(groups, 4, 0.1).with_first_group("unknown");
+        assert_eq!(s.push(0, &[0.0, 5.0, 9.0]), 2, "an unknown group leaves the choice free");
     }
 
     #[test]

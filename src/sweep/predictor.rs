@@ -67,9 +67,18 @@ pub fn choices(
                 })
                 .collect();
             let margin = model.metadata.get("margin").and_then(|m| m.parse().ok()).unwrap_or(0.1);
+            // The frame size from the bitrate alone: the lookup table's candidate's group.
+            let first_group = model
+                .metadata
+                .get("lookup")
+                .and_then(|l| LookupTable::parse(l))
+                .and_then(|t| groups.get(t.choose(settings.bpp(seq.width(), seq.height()))).cloned());
             let mut engine = Engine::new(model);
             let mut fx = FeatureExtractor::new();
             let mut sw = Switcher::new(groups, gop, margin);
+            if let Some(g) = first_group {
+                sw = sw.with_first_group(g);
+            }
             let mut v = Vec::with_capacity(n);
             for (i, f) in seq.frames.iter().enumerate() {
                 let x = fx.extract(&f.view(), &settings);
