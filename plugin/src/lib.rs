@@ -33,6 +33,7 @@
 //! ```
 
 pub mod capture;
+pub mod channel;
 pub mod pack;
 mod readback;
 pub mod receiver;

@@ -8,18 +8,16 @@
 //! No buffer or vector is allocated per frame once the ring and the recycle pool are warm.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bevy::prelude::*;
 use bevy::render::render_resource::{BindGroup, Buffer, BufferDescriptor, BufferUsages, PollType};
 use bevy::render::renderer::{RenderDevice, RenderQueue};
 use bevy::render::sync_world::MainEntity;
 use bevy::render::view::ExtractedView;
-use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use super::pipeline::{HEADER_BYTES, PARAMS_SIZE};
 use super::settings::DepthCapture;
+use crate::channel::{FrameSink, Frames, Recycle};
 use crate::readback::{ReadbackRing, Tagged};
 
 /// One captured depth frame on the CPU.
@@ -59,54 +57,19 @@ pub(crate) fn tick_clock(mut clock: ResMut<CaptureClock>) {
     clock.frame = clock.frame.wrapping_add(1);
 }
 
-/// Main-world end of the capture: receive [`DepthFrame`]s, give their buffers back.
-#[derive(Resource, Clone)]
-pub struct DepthFrames {
-    frames: Receiver<DepthFrame>,
-    recycle: Sender<Vec<f32>>,
-    dropped: Arc<AtomicU64>,
-}
+/// Main-world end of the capture: receive [`DepthFrame`]s, give their buffers back
+/// ([`Frames::recycle`](crate::channel::Frames::recycle)).
+pub type DepthFrames = Frames<DepthFrame>;
 
-impl DepthFrames {
-    /// The next captured frame, if one has arrived (never blocks).
-    pub fn try_recv(&self) -> Option<DepthFrame> {
-        self.frames.try_recv().ok()
-    }
-
-    /// The receiving end, for blocking or `select!` use.
-    pub fn receiver(&self) -> &Receiver<DepthFrame> {
-        &self.frames
-    }
-
-    /// Returns a frame's buffer to the pool so the next readback does not allocate.
-    pub fn recycle(&self, frame: DepthFrame) {
-        let _ = self.recycle.try_send(frame.data);
-    }
-
-    /// Frames dropped so far because the channel was full or no readback buffer was free.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+impl Recycle for DepthFrame {
+    type Buffer = Vec<f32>;
+    fn into_buffer(self) -> Vec<f32> {
+        self.data
     }
 }
 
 /// Render-world end of the channel.
-#[derive(Resource)]
-pub(crate) struct FrameSender {
-    frames: Sender<DepthFrame>,
-    recycle: Receiver<Vec<f32>>,
-    dropped: Arc<AtomicU64>,
-}
-
-/// Creates both ends: `capacity` frames may wait in the channel.
-pub(crate) fn channel(capacity: usize, pool: usize) -> (DepthFrames, FrameSender) {
-    let (ftx, frx) = crossbeam_channel::bounded(capacity.max(1));
-    let (rtx, rrx) = crossbeam_channel::bounded(capacity.max(1) + pool);
-    let dropped = Arc::new(AtomicU64::new(0));
-    (
-        DepthFrames { frames: frx, recycle: rtx, dropped: dropped.clone() },
-        FrameSender { frames: ftx, recycle: rrx, dropped },
-    )
-}
+pub(crate) type FrameSender = FrameSink<DepthFrame>;
 
 /// Row stride in f32 elements: rows padded to 256 bytes (the texture copy alignment), so a
 /// consumer can copy the rows into a texture without repacking.
@@ -309,11 +272,11 @@ pub(crate) fn collect_readbacks(
                     word(1),
                     word(2)
                 );
-                sender.dropped.fetch_add(1, Ordering::Relaxed);
+                sender.count_drop();
                 return;
             }
             // Oldest frames first (the ring drains in frame order), so the channel stays in order.
-            let mut data = sender.recycle.try_recv().unwrap_or_default();
+            let mut data = sender.buffer();
             data.clear();
             data.reserve(width * height);
             let rows = &bytes[HEADER_BYTES as usize..];
@@ -332,14 +295,7 @@ pub(crate) fn collect_readbacks(
                 clip_from_view: info.clip_from_view,
                 data,
             };
-            if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = sender.frames.try_send(frame) {
-                sender.dropped.fetch_add(1, Ordering::Relaxed);
-            }
+            sender.send(frame);
         });
     }
-}
-
-/// Counts a frame that could not be read back (no free staging buffer).
-pub(crate) fn count_drop(sender: &FrameSender) {
-    sender.dropped.fetch_add(1, Ordering::Relaxed);
 }

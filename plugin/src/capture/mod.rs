@@ -70,7 +70,7 @@ impl Plugin for DepthCapturePlugin {
         // `cargo package` stores the target's content.
         embedded_asset!(app, "linearize_depth.wgsl");
 
-        let (frames, sender) = buffers::channel(self.channel_capacity, self.readback_slots);
+        let (frames, sender) = crate::channel::channel::<DepthFrame>(self.channel_capacity, self.readback_slots);
         app.register_type::<DepthCapture>()
             .init_resource::<CaptureClock>()
             .insert_resource(frames)
@@ -156,6 +156,6 @@ fn linearize_depth(
     }
     b.written = true;
     if capture.readback && !b.record_readback(encoder) {
-        buffers::count_drop(&sender);
+        sender.count_drop();
     }
 }

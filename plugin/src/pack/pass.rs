@@ -7,8 +7,6 @@
 //! of the same index when the depth is read back too.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bevy::asset::{embedded_asset, load_embedded_asset};
 use bevy::core_pipeline::schedule::Core3d;
@@ -26,11 +24,11 @@ use bevy::render::renderer::{RenderContext, RenderDevice, RenderQueue, ViewQuery
 use bevy::render::sync_world::MainEntity;
 use bevy::render::{Render, RenderApp, RenderStartup, RenderSystems};
 use bevy::shader::Shader;
-use crossbeam_channel::{Receiver, Sender, TrySendError};
 use depthcast_packing::{BitDepth, PackParams, Scheme, VbpLayout};
 
 use super::{GpuFrameLayout, PACK_PARAMS_BYTES, gpu_support, pack_uniform};
 use crate::capture::{DepthCapture, DepthCaptureBuffers, DepthCaptureSystems, HEADER_BYTES};
+use crate::channel::{FrameSink, Frames, Recycle};
 use crate::readback::{ReadbackRing, Tagged};
 
 /// Packs this camera's captured depth on the GPU. Requires [`DepthCapture`] on the same camera.
@@ -67,42 +65,18 @@ pub struct PackedFrame {
     pub captured: std::time::Instant,
 }
 
-/// Main-world end: receive [`PackedFrame`]s, give their buffers back.
-#[derive(Resource, Clone)]
-pub struct PackedFrames {
-    frames: Receiver<PackedFrame>,
-    recycle: Sender<Vec<u8>>,
-    dropped: Arc<AtomicU64>,
-}
+/// Main-world end: receive [`PackedFrame`]s, give their buffers back
+/// ([`Frames::recycle`](crate::channel::Frames::recycle)).
+pub type PackedFrames = Frames<PackedFrame>;
 
-impl PackedFrames {
-    /// The next packed frame, if one has arrived (never blocks).
-    pub fn try_recv(&self) -> Option<PackedFrame> {
-        self.frames.try_recv().ok()
-    }
-
-    /// The receiving end, for blocking or `select!` use (an encoder thread).
-    pub fn receiver(&self) -> &Receiver<PackedFrame> {
-        &self.frames
-    }
-
-    /// Returns a frame's buffer to the pool so the next readback does not allocate.
-    pub fn recycle(&self, frame: PackedFrame) {
-        let _ = self.recycle.try_send(frame.bytes);
-    }
-
-    /// Frames dropped so far (channel full or no free readback buffer).
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+impl Recycle for PackedFrame {
+    type Buffer = Vec<u8>;
+    fn into_buffer(self) -> Vec<u8> {
+        self.bytes
     }
 }
 
-#[derive(Resource)]
-struct PackedSender {
-    frames: Sender<PackedFrame>,
-    recycle: Receiver<Vec<u8>>,
-    dropped: Arc<AtomicU64>,
-}
+type PackedSender = FrameSink<PackedFrame>;
 
 /// Adds the packing pass. Needs [`crate::DepthCapturePlugin`].
 #[derive(Debug, Clone)]
@@ -123,17 +97,13 @@ impl Plugin for GpuPackPlugin {
     fn build(&self, app: &mut App) {
         // `pack_depth.wgsl` here is a symlink to `shaders/pack_depth.wgsl` (see the capture's).
         embedded_asset!(app, "pack_depth.wgsl");
-        let cap = self.channel_capacity.max(1);
-        let (ftx, frx) = crossbeam_channel::bounded(cap);
-        let (rtx, rrx) = crossbeam_channel::bounded(cap + self.readback_slots);
-        let dropped = Arc::new(AtomicU64::new(0));
-        app.insert_resource(PackedFrames { frames: frx, recycle: rtx, dropped: dropped.clone() })
-            .add_plugins(ExtractComponentPlugin::<GpuPack>::default());
+        let (frames, sender) = crate::channel::channel::<PackedFrame>(self.channel_capacity, self.readback_slots);
+        app.insert_resource(frames).add_plugins(ExtractComponentPlugin::<GpuPack>::default());
         let Some(render_app) = app.get_sub_app_mut(RenderApp) else {
             return;
         };
         render_app
-            .insert_resource(PackedSender { frames: ftx, recycle: rrx, dropped })
+            .insert_resource(sender)
             .insert_resource(PackBuffers { views: HashMap::new(), slots: self.readback_slots.max(1) })
             .add_systems(RenderStartup, init_pipeline)
             .add_systems(
@@ -336,7 +306,7 @@ fn pack(
     }
     let size = u64::from(tag.layout.words) * 4;
     if !v.ring.record(encoder, &v.frame, size, tag) {
-        sender.dropped.fetch_add(1, Ordering::Relaxed);
+        sender.count_drop();
     }
 }
 
@@ -353,7 +323,7 @@ fn collect(mut buffers: ResMut<PackBuffers>, sender: Res<PackedSender>, device: 
     let _ = device.poll(PollType::Poll);
     for v in buffers.views.values_mut() {
         v.ring.drain_mapped(|tag, bytes| {
-            let mut data = sender.recycle.try_recv().unwrap_or_default();
+            let mut data = sender.buffer();
             data.clear();
             data.extend_from_slice(&bytes[..tag.layout.bytes]);
             let frame = PackedFrame {
@@ -365,9 +335,7 @@ fn collect(mut buffers: ResMut<PackBuffers>, sender: Res<PackedSender>, device: 
                 roi_high: tag.roi_high,
                 captured: tag.captured,
             };
-            if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = sender.frames.try_send(frame) {
-                sender.dropped.fetch_add(1, Ordering::Relaxed);
-            }
+            sender.send(frame);
         });
     }
 }
