@@ -75,9 +75,11 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<BevyRun> {
             tx.app_mut().update();
             frame_time += t0.elapsed();
             rx.update();
-            let sent = tx.app_mut().world().resource::<SentDepth>().clone();
+            // Copy only the frames not seen yet (not the whole ring every update).
+            let sent = tx.app_mut().world().resource::<SentDepth>();
+            let newest = source.last().map(|(j, _)| *j);
             for (i, img) in &sent.frames {
-                if source.last().is_none_or(|(j, _)| i > j) {
+                if newest.is_none_or(|j| *i > j) {
                     source.push((*i, img.clone()));
                 }
             }
