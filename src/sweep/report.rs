@@ -157,13 +157,8 @@ pub(super) fn write(out: &Path, cells: &[Cell]) -> anyhow::Result<()> {
                 for f in &fams {
                     match c.best_per_family.get(*f) {
                         Some((id, m)) => {
-                            let p = id.split("-P").nth(1).and_then(|t| t.split('-').next()).unwrap_or("");
-                            let _ = write!(
-                                s,
-                                " {}{} |",
-                                mm(*m),
-                                if p.is_empty() { String::new() } else { format!(" (P{p})") }
-                            );
+                            let p = precision_of(id);
+                            let _ = write!(s, " {}{} |", mm(*m), if p.is_empty() { p } else { format!(" ({p})") });
                         }
                         None => {
                             let _ = write!(s, " – |");
