@@ -213,51 +213,31 @@ impl Candidate {
 
 /// precision-net in the loop: features → int8 MLP → switching rule.
 struct Predictor {
-    engine: depthcast_precision_net::Engine,
-    features: depthcast_precision_net::FeatureExtractor,
-    switcher: depthcast_precision_net::Switcher,
+    policy: depthcast_precision_net::StreamPolicy,
     candidates: Vec<Candidate>,
-    frame: usize,
     choice: Option<Candidate>,
     /// Features + inference of the last frame, µs.
     last_us: f64,
 }
 
 impl Predictor {
-    /// The committed model, or `None` (with the reason logged) if its candidates are unknown.
-    fn load(
-        gop: u32,
-        bits: BitDepth,
-        settings: &depthcast_precision_net::Settings,
-        size: (u32, u32),
-    ) -> Option<Predictor> {
-        use depthcast_precision_net::{Engine, FeatureExtractor, LookupTable, QuantMlp, Switcher, models};
+    /// The committed model for this stream, or `None` (with the reason logged) if its candidates
+    /// are unknown.
+    fn load(cfg: &DepthSenderPlugin, size: (u32, u32)) -> Option<Predictor> {
+        use depthcast_precision_net::{QuantMlp, Settings, StreamPolicy, models};
         let model = QuantMlp::from_bytes(models::INT8).map_err(|e| warn!("precision-net: {e}")).ok()?;
         let candidates: Vec<Candidate> =
             model.metadata_list("candidates").iter().map(|id| Candidate::parse(id)).collect::<Option<_>>()?;
-        let groups: Vec<String> =
-            candidates.iter().map(|c| if c.tall(bits) { "tall" } else { "frame" }.to_string()).collect();
-        let margin = model.metadata.get("margin").and_then(|m| m.parse().ok()).unwrap_or(0.1);
-        // The frame size from the bitrate alone (the lookup table's group); the network chooses
-        // within it (see `depthcast_precision_net::policy`).
-        let first_group = model
-            .metadata
-            .get("lookup")
-            .and_then(|l| LookupTable::parse(l))
-            .and_then(|t| groups.get(t.choose(settings.bpp(size.0, size.1))).cloned());
-        let mut switcher = Switcher::new(groups, gop as usize, margin);
-        if let Some(g) = first_group {
-            switcher = switcher.with_first_group(g);
-        }
-        Some(Predictor {
-            engine: Engine::new(model),
-            features: FeatureExtractor::new(),
-            switcher,
-            candidates,
-            frame: 0,
-            choice: None,
-            last_us: 0.0,
-        })
+        let groups =
+            candidates.iter().map(|c| if c.tall(cfg.bit_depth) { "tall" } else { "frame" }.to_string()).collect();
+        let settings = Settings {
+            bitrate: cfg.bitrate as f64,
+            fps: f64::from(cfg.fps.max(1)),
+            hevc: cfg.codec == VideoCodec::Hevc,
+            bits: cfg.bit_depth.bits(),
+        };
+        let policy = StreamPolicy::new(model, groups, cfg.gop as usize, settings, size.0, size.1);
+        Some(Predictor { policy, candidates, choice: None, last_us: 0.0 })
     }
 }
 
@@ -334,25 +314,15 @@ fn choose_params(
             state.range = Some((lo * (1.0 - m), hi * (1.0 + m)));
         }
         if settings.auto {
-            let cfg = state.cfg.clone();
-            let s = depthcast_precision_net::Settings {
-                bitrate: cfg.bitrate as f64,
-                fps: f64::from(cfg.fps.max(1)),
-                hevc: cfg.codec == VideoCodec::Hevc,
-                bits: cfg.bit_depth.bits(),
-            };
             if state.predictor.is_none() {
-                state.predictor = Predictor::load(cfg.gop, cfg.bit_depth, &s, (f.width, f.height));
+                state.predictor = Predictor::load(&state.cfg, (f.width, f.height));
             }
             if let (Some(pred), Ok(view)) = (
                 state.predictor.as_mut(),
                 depthcast_packing::DepthView::new(f.width, f.height, f.width as usize, &f.data),
             ) {
                 let t0 = Instant::now();
-                let x = pred.features.extract(&view, &s);
-                if let Ok(scores) = pred.engine.scores(&x) {
-                    let k = pred.switcher.push(pred.frame, &scores);
-                    pred.frame += 1;
+                if let Ok(k) = pred.policy.push(&view) {
                     pred.choice = pred.candidates.get(k).copied();
                 }
                 pred.last_us = t0.elapsed().as_secs_f64() * 1e6;
@@ -532,7 +502,6 @@ mod tests {
         assert!(!Candidate::parse("vbp-chroma-P12-lin-a255").expect("parses").tall(BitDepth::Eight));
         assert!(Candidate::parse("hue-lin").is_none());
         // Every candidate of the committed model is understood.
-        let s = depthcast_precision_net::Settings { bitrate: 1e6, fps: 30.0, hevc: false, bits: 8 };
-        assert!(Predictor::load(30, BitDepth::Eight, &s, (1280, 720)).is_some());
+        assert!(Predictor::load(&DepthSenderPlugin::default(), (1280, 720)).is_some());
     }
 }

@@ -14,6 +14,55 @@
 //! caller fix the group from the bitrate alone (the lookup table's choice, learnt over the
 //! training scenes), and the network chooses within it.
 
+use depthcast_packing::DepthView;
+
+use crate::{Engine, FeatureExtractor, QuantMlp, Result, Settings};
+
+/// precision-net in the loop of one stream: each frame's features and the stream's settings go
+/// through the int8 model, and a [`Switcher`] turns the scores into the candidate to pack the
+/// frame with. The first frame's frame-size group comes from the bitrate alone (the model's
+/// lookup table, see [`Switcher::with_first_group`]), the network chooses within it.
+#[derive(Debug)]
+pub struct StreamPolicy {
+    engine: Engine,
+    features: FeatureExtractor,
+    switcher: Switcher,
+    settings: Settings,
+    frame: usize,
+}
+
+impl StreamPolicy {
+    /// The policy for a `width x height` stream with `settings` and a keyframe every `gop`
+    /// frames. `groups` labels each model output with its frame-size group for this stream (it
+    /// depends on the stream's bit depth). The switching margin and lookup table come from the
+    /// model's metadata.
+    pub fn new(model: QuantMlp, groups: Vec<String>, gop: usize, settings: Settings, width: u32, height: u32) -> Self {
+        let margin = model.metadata.get("margin").and_then(|m| m.parse().ok()).unwrap_or(0.1);
+        let first_group = model
+            .metadata
+            .get("lookup")
+            .and_then(|l| LookupTable::parse(l))
+            .and_then(|t| groups.get(t.choose(settings.bpp(width, height))).cloned());
+        let mut switcher = Switcher::new(groups, gop, margin);
+        if let Some(g) = first_group {
+            switcher = switcher.with_first_group(g);
+        }
+        StreamPolicy { engine: Engine::new(model), features: FeatureExtractor::new(), switcher, settings, frame: 0 }
+    }
+
+    /// The model output (candidate index) to pack the next frame, `depth`, with.
+    ///
+    /// # Errors
+    /// The model cannot run on the features (a model with another input size).
+    pub fn push(&mut self, depth: &DepthView<'_>) -> Result<usize> {
+        let x = self.features.extract(depth, &self.settings);
+        let scores = self.engine.scores(&x)?;
+        let k = self.switcher.push(self.frame, &scores);
+        self.frame += 1;
+        Ok(k)
+    }
+}
+
 /// The causal per-frame decision rule around a scorer (higher score = better candidate).
 #[derive(Debug, Clone)]
 pub struct Switcher {

@@ -3,7 +3,7 @@
 //! cell whatever its frame size (the first frame fixes the frame size).
 
 use depthcast_packing::{BitDepth, VbpLayout};
-use depthcast_precision_net::{Engine, FeatureExtractor, LookupTable, QuantMlp, Settings, Switcher, models};
+use depthcast_precision_net::{LookupTable, QuantMlp, Settings, StreamPolicy, models};
 
 use super::analysis::Policy;
 use super::config::{CodecConfig, PackingConfig};
@@ -66,24 +66,10 @@ pub fn choices(
                     group(c, codec.bits, seq.width(), seq.height()).to_string()
                 })
                 .collect();
-            let margin = model.metadata.get("margin").and_then(|m| m.parse().ok()).unwrap_or(0.1);
-            // The frame size from the bitrate alone: the lookup table's candidate's group.
-            let first_group = model
-                .metadata
-                .get("lookup")
-                .and_then(|l| LookupTable::parse(l))
-                .and_then(|t| groups.get(t.choose(settings.bpp(seq.width(), seq.height()))).cloned());
-            let mut engine = Engine::new(model);
-            let mut fx = FeatureExtractor::new();
-            let mut sw = Switcher::new(groups, gop, margin);
-            if let Some(g) = first_group {
-                sw = sw.with_first_group(g);
-            }
+            let mut policy = StreamPolicy::new(model, groups, gop, settings, seq.width(), seq.height());
             let mut v = Vec::with_capacity(n);
-            for (i, f) in seq.frames.iter().enumerate() {
-                let x = fx.extract(&f.view(), &settings);
-                let s = engine.scores(&x).ok()?;
-                v.push((map[sw.push(i, &s)], false));
+            for f in &seq.frames {
+                v.push((map[policy.push(&f.view()).ok()?], false));
             }
             Some(v)
         }
