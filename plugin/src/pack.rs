@@ -12,7 +12,7 @@
 
 mod pass;
 
-pub use pass::{GpuPack, GpuPackPlugin, PackedFrame, PackedFrames};
+pub use pass::{GpuPack, GpuPackPlugin, PackedFrame, PackedFrames, SPAN_PACK};
 
 use depthcast_packing::kernels::{Quant, Split};
 use depthcast_packing::{PackParams, PixelFormat, RangeMode, Scheme, VbpLayout};

@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use bevy::diagnostic::{DiagnosticPath, DiagnosticsStore};
 use bevy::prelude::*;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use depthcast_codec::{
@@ -60,6 +61,10 @@ pub struct DepthSenderPlugin {
     /// Keep the newest this many source depth frames in [`SentDepth`] (default 0: none), for
     /// measuring what a receiver gets against what was sent.
     pub keep_source: usize,
+    /// Time the capture and packing passes on the GPU (default true): adds Bevy's
+    /// `RenderDiagnosticsPlugin` (timestamp queries, where the adapter has them) and fills
+    /// [`DepthSenderStats::capture_gpu_ms`] and [`DepthSenderStats::pack_gpu_ms`].
+    pub gpu_timing: bool,
 }
 
 /// The newest source depth frames the sender saw, by capture frame index (the stream's
@@ -83,6 +88,7 @@ impl Default for DepthSenderPlugin {
             queue: 3,
             force_software: false,
             keep_source: 0,
+            gpu_timing: true,
         }
     }
 }
@@ -148,6 +154,22 @@ pub struct DepthSenderStats {
     /// precision-net's features + inference for the last frame, in microseconds (0 when the
     /// configuration is fixed).
     pub predict_us: f64,
+    /// GPU time of the capture's linearisation pass (smoothed), in milliseconds; `None` without
+    /// [`DepthSenderPlugin::gpu_timing`] or timestamp queries on the adapter.
+    pub capture_gpu_ms: Option<f64>,
+    /// GPU time of the packing pass (smoothed), in milliseconds; `None` as above.
+    pub pack_gpu_ms: Option<f64>,
+    /// Capture (render-world prepare) until the packed planes of the last frame were on the CPU,
+    /// in milliseconds: the frame's rendering, the GPU passes and the wait for the mapping.
+    pub readback_ms: f64,
+    /// CPU time copying the last frame's packed planes out of the mapped staging buffer, in
+    /// microseconds.
+    pub readback_copy_us: f64,
+    /// The sender's main-world CPU time for the last frame besides prediction (draining the
+    /// depth readback, range, settings), in microseconds.
+    pub policy_us: f64,
+    /// Time the last frame waited between readback and the encoder, in milliseconds.
+    pub queue_ms: f64,
     /// The encoder's name and back-end, once it opened.
     pub encoder: Option<String>,
     /// The last error of the encoder thread (it stops on error).
@@ -172,6 +194,10 @@ struct SenderState {
     thread: Option<JoinHandle<()>>,
     cfg: DepthSenderPlugin,
     predictor: Option<Predictor>,
+    /// `(readback_ms, readback_copy_us)` of the last packed frame forwarded.
+    readback: (f64, f64),
+    /// CPU time of the last `choose_params` besides prediction, µs.
+    policy_us: f64,
 }
 
 /// One packing configuration the predictor can choose.
@@ -260,6 +286,9 @@ impl Plugin for DepthSenderPlugin {
         if !app.is_plugin_added::<GpuPackPlugin>() {
             app.add_plugins(GpuPackPlugin::default());
         }
+        if self.gpu_timing && !app.is_plugin_added::<bevy::render::diagnostic::RenderDiagnosticsPlugin>() {
+            app.add_plugins(bevy::render::diagnostic::RenderDiagnosticsPlugin);
+        }
         let (tx, rx) = crossbeam_channel::bounded::<PackedFrame>(self.queue.max(1));
         let shared = Arc::new(Shared::default());
         let cfg = self.clone();
@@ -282,6 +311,8 @@ impl Plugin for DepthSenderPlugin {
                 thread,
                 cfg: self.clone(),
                 predictor: None,
+                readback: (0.0, 0.0),
+                policy_us: 0.0,
             })
             .add_systems(Update, (choose_params, forward_packed, publish_stats).chain());
     }
@@ -299,6 +330,8 @@ fn choose_params(
         // Leave the depth frames to whoever else reads them until a camera sends.
         return;
     }
+    let start = Instant::now();
+    let mut predict = 0.0;
     let mut newest = None;
     while let Some(f) = frames.try_recv() {
         if let Some(old) = newest.replace(f) {
@@ -326,6 +359,7 @@ fn choose_params(
                     pred.choice = pred.candidates.get(k).copied();
                 }
                 pred.last_us = t0.elapsed().as_secs_f64() * 1e6;
+                predict = pred.last_us;
             }
         }
         if sent.capacity > 0 {
@@ -336,6 +370,7 @@ fn choose_params(
             sent.frames.push_back((f.index, img));
         }
         frames.recycle(f);
+        state.policy_us = (start.elapsed().as_secs_f64() * 1e6 - predict).max(0.0);
     }
     let Some((near, far)) = state.range else { return };
     for (camera, mut pack) in &mut cameras {
@@ -356,10 +391,12 @@ fn choose_params(
 }
 
 /// Moves packed frames to the encoder queue, dropping the oldest queued frame when it is full.
-fn forward_packed(packed: Res<PackedFrames>, state: Res<SenderState>, mut stats: ResMut<DepthSenderStats>) {
+fn forward_packed(packed: Res<PackedFrames>, mut state: ResMut<SenderState>, mut stats: ResMut<DepthSenderStats>) {
+    let state = &mut *state;
     let Some(tx) = state.tx.as_ref() else { return };
     while let Some(mut f) = packed.try_recv() {
         stats.current = Some(f.params);
+        state.readback = (f.read_back.duration_since(f.captured).as_secs_f64() * 1e3, f64::from(f.copy_us));
         loop {
             match tx.try_send(f) {
                 Ok(()) => break,
@@ -383,13 +420,23 @@ fn publish_stats(
     state: Res<SenderState>,
     packed: Res<PackedFrames>,
     frames: Res<DepthFrames>,
+    diagnostics: Option<Res<DiagnosticsStore>>,
     mut stats: ResMut<DepthSenderStats>,
 ) {
     let shared = state.shared.stats.lock().map(|s| s.clone()).unwrap_or_default();
     let current = stats.current;
+    let gpu_ms = |span: &str| {
+        let path = DiagnosticPath::from_components(["render", span, "elapsed_gpu"]);
+        diagnostics.as_ref()?.get(&path)?.smoothed()
+    };
     *stats = DepthSenderStats {
         current,
         predict_us: state.predictor.as_ref().map_or(0.0, |p| p.last_us),
+        capture_gpu_ms: gpu_ms(crate::capture::SPAN_LINEARIZE),
+        pack_gpu_ms: gpu_ms(crate::pack::SPAN_PACK),
+        readback_ms: state.readback.0,
+        readback_copy_us: state.readback.1,
+        policy_us: state.policy_us,
         dropped: state.shared.queue_drops.load(Ordering::Relaxed) + packed.dropped() + frames.dropped(),
         ..shared
     };
@@ -431,6 +478,7 @@ fn encoder_thread(cfg: DepthSenderPlugin, rx: Receiver<PackedFrame>, shared: Arc
     let mut next = Some(first);
     while let Some(f) = next.take().or_else(|| rx.recv().ok()) {
         let t0 = Instant::now();
+        let queue_ms = t0.duration_since(f.read_back).as_secs_f64() * 1e3;
         if f.params.frame_size() != (w, h) || f.params.bit_depth != cfg.bit_depth {
             fail(format!("frame {} changes the frame size or bit depth; skipped", f.index));
             continue;
@@ -476,6 +524,7 @@ fn encoder_thread(cfg: DepthSenderPlugin, rx: Receiver<PackedFrame>, shared: Arc
             st.bitrate = bytes as f64 * 8.0 / (sent as f64 / f64::from(cfg.fps.max(1)));
             st.latency_ms = now.duration_since(f.captured).as_secs_f64() * 1e3;
             st.encode_ms = now.duration_since(t0).as_secs_f64() * 1e3;
+            st.queue_ms = queue_ms;
         }
     }
     if let Ok(packets) = enc.finish() {

@@ -13,7 +13,7 @@ use depthcast_plugin::receiver::{DepthReceiverPlugin, ReceivedDepth};
 use depthcast_plugin::scene::{BUILTIN_SCENE, CameraPath, SceneRenderConfig, SceneRenderer};
 use depthcast_plugin::{DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats, SentDepth};
 
-use super::{DemoFrame, DemoOptions, DemoSummary, free_udp_port, images, write_outputs};
+use super::{DemoFrame, DemoOptions, DemoSummary, SenderCosts, free_udp_port, images, write_outputs};
 
 /// What the Bevy stream produced besides its summary: the source frames (for the baseline).
 pub struct BevyRun {
@@ -68,12 +68,12 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<BevyRun> {
     let mut last: Option<(u32, DepthImage, DepthImage, f32, f32)> = None;
     let mut last_print = Instant::now();
     let mut seen = None;
-    let mut frame_time = Duration::ZERO;
+    let mut costs = CostSamples::default();
     let mut step =
         |tx: &mut SceneRenderer, rx: &mut App, records: &mut Vec<DemoFrame>, source: &mut Vec<(u32, DepthImage)>| {
             let t0 = Instant::now();
             tx.app_mut().update();
-            frame_time += t0.elapsed();
+            costs.push(t0.elapsed(), tx.app_mut().world().resource::<DepthSenderStats>());
             rx.update();
             // Copy only the frames not seen yet (not the whole ring every update).
             let sent = tx.app_mut().world().resource::<SentDepth>();
@@ -154,17 +154,16 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<BevyRun> {
         mean_p99_mm: 0.0,
         median_latency_ms: 0.0,
         wall_s,
+        sender_costs: Some(costs.summary()),
     };
     let summary = write_outputs(&o.out, records, summary)?;
     if let Some((i, src, received, near, far)) = last {
         images::side_by_side(&o.out.join("side_by_side.png"), &src, &received, near, far)?;
         println!("  side by side: frame {i}");
     }
-    println!(
-        "  sender per frame: {:.1} ms render + capture + GPU pack + readback (app update), {:.2} ms encode + send",
-        frame_time.as_secs_f64() * 1e3 / f64::from(o.frames.max(1)),
-        stats.encode_ms
-    );
+    if let Some(c) = &summary.sender_costs {
+        print_costs(c);
+    }
     let source = source
         .into_iter()
         .map(|(_, mut img)| {
@@ -177,4 +176,77 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<BevyRun> {
         })
         .collect();
     Ok(BevyRun { summary, source })
+}
+
+/// Per-frame samples of the sender's costs, taken when a new frame was sent.
+#[derive(Default)]
+struct CostSamples {
+    sent: u64,
+    update_ms: Vec<f64>,
+    capture_gpu_ms: Vec<f64>,
+    pack_gpu_ms: Vec<f64>,
+    readback_copy_us: Vec<f64>,
+    readback_wait_ms: Vec<f64>,
+    predict_us: Vec<f64>,
+    policy_us: Vec<f64>,
+    queue_ms: Vec<f64>,
+    encode_ms: Vec<f64>,
+    latency_ms: Vec<f64>,
+}
+
+impl CostSamples {
+    fn push(&mut self, update: Duration, s: &DepthSenderStats) {
+        self.update_ms.push(update.as_secs_f64() * 1e3);
+        if s.frames_sent == self.sent {
+            return;
+        }
+        self.sent = s.frames_sent;
+        self.capture_gpu_ms.extend(s.capture_gpu_ms);
+        self.pack_gpu_ms.extend(s.pack_gpu_ms);
+        self.readback_copy_us.push(s.readback_copy_us);
+        self.readback_wait_ms.push(s.readback_ms);
+        self.predict_us.push(s.predict_us);
+        self.policy_us.push(s.policy_us);
+        self.queue_ms.push(s.queue_ms);
+        self.encode_ms.push(s.encode_ms);
+        self.latency_ms.push(s.latency_ms);
+    }
+
+    fn summary(&self) -> SenderCosts {
+        let median = |v: &[f64]| {
+            let mut v = v.to_vec();
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied()
+        };
+        let m = |v: &[f64]| median(v).unwrap_or(f64::NAN);
+        SenderCosts {
+            frames: self.encode_ms.len(),
+            app_update_ms: m(&self.update_ms),
+            capture_gpu_ms: median(&self.capture_gpu_ms),
+            pack_gpu_ms: median(&self.pack_gpu_ms),
+            readback_copy_us: m(&self.readback_copy_us),
+            readback_wait_ms: m(&self.readback_wait_ms),
+            predict_us: m(&self.predict_us),
+            policy_us: m(&self.policy_us),
+            queue_ms: m(&self.queue_ms),
+            encode_ms: m(&self.encode_ms),
+            capture_to_packet_ms: m(&self.latency_ms),
+        }
+    }
+}
+
+fn print_costs(c: &SenderCosts) {
+    let gpu =
+        |v: Option<f64>| v.map_or_else(|| "n/a (no timestamp queries)".to_string(), |ms| format!("{ms:.3} ms GPU"));
+    println!("  sender per frame (medians of {} frames):", c.frames);
+    println!("    app update (render, capture, pack, readback, policy)  {:>8.1} ms", c.app_update_ms);
+    println!("    capture (linearise depth)                               {}", gpu(c.capture_gpu_ms));
+    println!("    pack (WGSL)                                             {}", gpu(c.pack_gpu_ms));
+    println!("    readback: copy out of the mapped buffer                 {:>8.1} us", c.readback_copy_us);
+    println!("    readback: capture until the planes are on the CPU       {:>8.1} ms", c.readback_wait_ms);
+    println!("    predict (precision-net features + int8 MLP)             {:>8.1} us", c.predict_us);
+    println!("    policy (range, settings)                                {:>8.1} us", c.policy_us);
+    println!("    encoder queue wait                                      {:>8.1} ms", c.queue_ms);
+    println!("    encode + send                                           {:>8.2} ms", c.encode_ms);
+    println!("    capture to last packet                                  {:>8.1} ms", c.capture_to_packet_ms);
 }

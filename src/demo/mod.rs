@@ -97,6 +97,39 @@ pub struct DemoSummary {
     pub median_latency_ms: f64,
     /// Wall time, s.
     pub wall_s: f64,
+    /// Where the sender's time went per frame (Bevy stream only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender_costs: Option<SenderCosts>,
+}
+
+/// Medians over the frames sent of the sender's per-frame costs ([`DepthSenderStats`] sampled
+/// whenever a frame was sent). GPU times are `None` where the adapter has no timestamp queries.
+///
+/// [`DepthSenderStats`]: depthcast_plugin::DepthSenderStats
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SenderCosts {
+    /// Frames sampled.
+    pub frames: usize,
+    /// The sender app's whole update (render, capture, pack, readback, policy), ms.
+    pub app_update_ms: f64,
+    /// Capture: GPU time of the depth linearisation pass, ms.
+    pub capture_gpu_ms: Option<f64>,
+    /// Pack: GPU time of the packing pass, ms.
+    pub pack_gpu_ms: Option<f64>,
+    /// Readback: CPU time copying the packed planes from the mapped buffer, µs.
+    pub readback_copy_us: f64,
+    /// Capture until the packed planes were on the CPU (render, GPU, map wait), ms.
+    pub readback_wait_ms: f64,
+    /// Predict: precision-net features + inference, µs (0 with a fixed configuration).
+    pub predict_us: f64,
+    /// The sender's other main-world work (range, settings), µs.
+    pub policy_us: f64,
+    /// Wait in the encoder queue, ms.
+    pub queue_ms: f64,
+    /// Encode + send, ms.
+    pub encode_ms: f64,
+    /// Capture to the last packet sent, ms.
+    pub capture_to_packet_ms: f64,
 }
 
 fn now_us() -> u64 {
@@ -259,6 +292,7 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
         mean_p99_mm: 0.0,
         median_latency_ms: 0.0,
         wall_s,
+        sender_costs: None,
     };
     let summary = write_outputs(&o.out, recs, summary)?;
     if let Some((i, received)) = last_images.lock().expect("images").take() {

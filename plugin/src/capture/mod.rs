@@ -20,6 +20,7 @@ use bevy::asset::embedded_asset;
 use bevy::core_pipeline::prepass::ViewPrepassTextures;
 use bevy::core_pipeline::schedule::{Core3d, Core3dSystems};
 use bevy::prelude::*;
+use bevy::render::diagnostic::RecordDiagnostics;
 use bevy::render::extract_component::ExtractComponentPlugin;
 use bevy::render::render_resource::{BindGroupEntries, ComputePassDescriptor, PipelineCache};
 use bevy::render::renderer::{RenderContext, ViewQuery};
@@ -31,6 +32,10 @@ pub use settings::DepthCapture;
 
 use buffers::{FrameSender, collect_readbacks, extract_clock, map_readbacks, prepare_buffers, tick_clock};
 use pipeline::{DepthCapturePipeline, TILE, init_pipeline};
+
+/// Name of the linearisation pass's diagnostic span: with Bevy's `RenderDiagnosticsPlugin`, its
+/// GPU time is `render/depthcast_linearize/elapsed_gpu` in the `DiagnosticsStore` (milliseconds).
+pub const SPAN_LINEARIZE: &str = "depthcast_linearize";
 
 /// Captures the depth of every camera with [`DepthCapture`].
 #[derive(Debug, Clone)]
@@ -144,6 +149,11 @@ fn linearize_depth(
         b.bind_group = Some((depth.id(), bind_group));
     }
     let Some((_, bind_group)) = b.bind_group.as_ref() else { return };
+    // GPU time of the pass, as `render/depthcast_linearize/elapsed_gpu` when Bevy's
+    // `RenderDiagnosticsPlugin` is present and the adapter has timestamp queries.
+    let diagnostics = ctx.diagnostic_recorder();
+    let diagnostics = diagnostics.as_deref();
+    let span = diagnostics.time_span(ctx.command_encoder(), SPAN_LINEARIZE);
     let encoder = ctx.command_encoder();
     {
         let mut pass = encoder.begin_compute_pass(&ComputePassDescriptor {
@@ -154,6 +164,7 @@ fn linearize_depth(
         pass.set_bind_group(0, bind_group, &[]);
         pass.dispatch_workgroups(b.width.div_ceil(TILE), b.height.div_ceil(TILE), 1);
     }
+    span.end(encoder);
     b.written = true;
     if capture.readback && !b.record_readback(encoder) {
         sender.count_drop();

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use bevy::asset::{embedded_asset, load_embedded_asset};
 use bevy::core_pipeline::schedule::Core3d;
 use bevy::prelude::*;
+use bevy::render::diagnostic::RecordDiagnostics;
 use bevy::render::extract_component::{ExtractComponent, ExtractComponentPlugin};
 use bevy::render::render_resource::binding_types::{
     storage_buffer_read_only_sized, storage_buffer_sized, uniform_buffer_sized,
@@ -63,6 +64,10 @@ pub struct PackedFrame {
     pub roi_high: Option<f32>,
     /// When the render world prepared the frame (capture time, for latency).
     pub captured: std::time::Instant,
+    /// When its bytes were on the CPU (the staging buffer mapped and copied out).
+    pub read_back: std::time::Instant,
+    /// CPU time spent copying the bytes out of the mapped staging buffer, in microseconds.
+    pub copy_us: f32,
 }
 
 /// Main-world end: receive [`PackedFrame`]s, give their buffers back
@@ -77,6 +82,10 @@ impl Recycle for PackedFrame {
 }
 
 type PackedSender = FrameSink<PackedFrame>;
+
+/// Name of the packing pass's diagnostic span: with Bevy's `RenderDiagnosticsPlugin`, its GPU
+/// time is `render/depthcast_pack/elapsed_gpu` in the `DiagnosticsStore` (milliseconds).
+pub const SPAN_PACK: &str = "depthcast_pack";
 
 /// Adds the packing pass. Needs [`crate::DepthCapturePlugin`].
 #[derive(Debug, Clone)]
@@ -295,6 +304,9 @@ fn pack(
         v.bind_group = Some((depth.storage.id(), bind_group));
     }
     let Some((_, bind_group)) = v.bind_group.as_ref() else { return };
+    let diagnostics = ctx.diagnostic_recorder();
+    let diagnostics = diagnostics.as_deref();
+    let span = diagnostics.time_span(ctx.command_encoder(), SPAN_PACK);
     let encoder = ctx.command_encoder();
     {
         let mut pass = encoder
@@ -304,6 +316,7 @@ fn pack(
         let (x, y, z) = tag.layout.workgroups();
         pass.dispatch_workgroups(x, y, z);
     }
+    span.end(encoder);
     let size = u64::from(tag.layout.words) * 4;
     if !v.ring.record(encoder, &v.frame, size, tag) {
         sender.count_drop();
@@ -323,9 +336,11 @@ fn collect(mut buffers: ResMut<PackBuffers>, sender: Res<PackedSender>, device: 
     let _ = device.poll(PollType::Poll);
     for v in buffers.views.values_mut() {
         v.ring.drain_mapped(|tag, bytes| {
+            let t0 = std::time::Instant::now();
             let mut data = sender.buffer();
             data.clear();
             data.extend_from_slice(&bytes[..tag.layout.bytes]);
+            let read_back = std::time::Instant::now();
             let frame = PackedFrame {
                 camera: tag.camera,
                 index: tag.index,
@@ -334,6 +349,8 @@ fn collect(mut buffers: ResMut<PackBuffers>, sender: Res<PackedSender>, device: 
                 bytes: data,
                 roi_high: tag.roi_high,
                 captured: tag.captured,
+                read_back,
+                copy_us: read_back.duration_since(t0).as_secs_f32() * 1e6,
             };
             sender.send(frame);
         });
