@@ -4,16 +4,25 @@
 //! ```sh
 //! WGPU_BACKEND=vulkan cargo run --release --example bevy_sender -- \
 //!     ../shared/scenes/DepthOfFieldExample.glb udp://127.0.0.1:5600 300
+//! # the same with a window showing the camera's view (needs a display)
+//! cargo run --release --example bevy_sender -- builtin udp://127.0.0.1:5600 300 --window
 //! ```
-//! Arguments: scene (`builtin` for the built-in room), URL, frames (default 300). Runs headless
-//! (offscreen camera); start `bevy_receiver` with the same URL first or after, it reconnects.
+//! Arguments: scene (`builtin` for the built-in room), URL, frames (default 300; 0 with
+//! `--window`: until the window closes). Options: `--window`, `--auto` (precision-net chooses the
+//! packing per frame), `--bitrate BPS` (default 2000000), `--screenshot FILE` (with `--window`:
+//! save the window at the last frame). Headless by default (offscreen camera); start
+//! `bevy_receiver` with the same URL first or after, it reconnects.
 
 use bevy::prelude::*;
 use depthcast::plugin::scene::{BUILTIN_SCENE, CameraPath, SceneRenderConfig, SceneRenderer};
-use depthcast::plugin::{DepthSender, DepthSenderPlugin, DepthSenderStats};
+use depthcast::plugin::{DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let window = take_flag(&mut args, "--window");
+    let auto = take_flag(&mut args, "--auto");
+    let bitrate: u64 = take_value(&mut args, "--bitrate").map_or(Ok(2_000_000), |s| s.parse())?;
+    let screenshot = take_value(&mut args, "--screenshot");
     let scene = args
         .first()
         .map_or(BUILTIN_SCENE.to_string(), |s| if s == "builtin" { BUILTIN_SCENE.into() } else { s.clone() });
@@ -21,30 +30,95 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let frames: u32 = args.get(2).map_or(Ok(300), |s| s.parse())?;
 
     let mut cfg = SceneRenderConfig::new(&scene);
-    (cfg.width, cfg.height) = (640, 360);
+    (cfg.width, cfg.height, cfg.frames, cfg.window) = (640, 360, frames, window);
     cfg.path = if scene == BUILTIN_SCENE { CameraPath::Walk } else { CameraPath::Orbit };
-    cfg.sender = Some(DepthSenderPlugin { url: url.clone(), bitrate: 2_000_000, ..Default::default() });
-    let mut app = SceneRenderer::new(cfg)?;
-    let camera = app.camera();
-    app.app_mut().world_mut().entity_mut(camera).insert(DepthSender);
-    println!("streaming {scene} to {url}");
-    for i in 0..frames {
-        app.app_mut().update();
-        if i % 30 == 29 {
-            let s = app.app_mut().world().resource::<DepthSenderStats>();
-            println!(
-                "sent {} frames, {:.1} fps, {:.2} Mbit/s, capture->packet {:.0} ms, dropped {}, {:?}",
-                s.frames_sent,
-                s.fps,
-                s.bitrate / 1e6,
-                s.latency_ms,
-                s.dropped,
-                s.current.map(|p| format!("{} P{} {}", p.scheme.name(), p.precision, p.layout.name()))
-            );
-            if let Some(e) = &s.error {
-                return Err(e.clone().into());
-            }
+    cfg.sender = Some(DepthSenderPlugin { url: url.clone(), bitrate, ..Default::default() });
+    let mut renderer = SceneRenderer::new(cfg)?;
+    let camera = renderer.camera();
+    let app = renderer.app_mut();
+    app.world_mut().entity_mut(camera).insert(DepthSender);
+    app.insert_resource(DepthSenderSettings { auto, ..Default::default() });
+    println!("streaming {scene} to {url}{}", if auto { " (precision-net chooses the packing)" } else { "" });
+
+    if window {
+        app.add_systems(Update, print_stats);
+        if let Some(path) = screenshot {
+            // Ten frames before the end: the capture is read back and saved a few frames later.
+            app.insert_resource(ScreenshotAt { frame: frames.saturating_sub(10).max(1), path, count: 0 })
+                .add_systems(Update, take_screenshot);
+        }
+        return run_windowed(renderer);
+    }
+    let mut printed = 0;
+    for _ in 0..frames {
+        renderer.app_mut().update();
+        let s = renderer.app_mut().world().resource::<DepthSenderStats>();
+        if let Some(e) = &s.error {
+            return Err(e.clone().into());
+        }
+        if s.frames_sent >= printed + 30 {
+            printed = s.frames_sent;
+            print_line(s);
         }
     }
     Ok(())
+}
+
+#[cfg(feature = "window")]
+fn run_windowed(renderer: SceneRenderer) -> Result<(), Box<dyn std::error::Error>> {
+    match renderer.run_windowed() {
+        AppExit::Success => Ok(()),
+        AppExit::Error(code) => Err(format!("the app exited with code {code}").into()),
+    }
+}
+
+#[cfg(not(feature = "window"))]
+fn run_windowed(_: SceneRenderer) -> Result<(), Box<dyn std::error::Error>> {
+    Err("built without the `window` feature".into())
+}
+
+fn print_line(s: &DepthSenderStats) {
+    println!(
+        "sent {} frames, {:.1} fps, {:.2} Mbit/s, capture->packet {:.0} ms, dropped {}, {:?}",
+        s.frames_sent,
+        s.fps,
+        s.bitrate / 1e6,
+        s.latency_ms,
+        s.dropped,
+        s.current.map(|p| format!("{} P{} {}", p.scheme.name(), p.precision, p.layout.name()))
+    );
+}
+
+fn print_stats(stats: Res<DepthSenderStats>, mut last: Local<u64>) {
+    if stats.frames_sent / 30 != *last / 30 {
+        print_line(&stats);
+    }
+    *last = stats.frames_sent;
+}
+
+#[derive(Resource)]
+struct ScreenshotAt {
+    frame: u32,
+    path: String,
+    count: u32,
+}
+
+fn take_screenshot(mut at: ResMut<ScreenshotAt>, mut commands: Commands) {
+    at.count += 1;
+    if at.count == at.frame {
+        use bevy::render::view::screenshot::{Screenshot, save_to_disk};
+        commands.spawn(Screenshot::primary_window()).observe(save_to_disk(at.path.clone()));
+    }
+}
+
+fn take_flag(args: &mut Vec<String>, name: &str) -> bool {
+    let before = args.len();
+    args.retain(|a| a != name);
+    args.len() != before
+}
+
+fn take_value(args: &mut Vec<String>, name: &str) -> Option<String> {
+    let i = args.iter().position(|a| a == name)?;
+    args.remove(i);
+    (i < args.len()).then(|| args.remove(i))
 }

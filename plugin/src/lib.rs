@@ -45,3 +45,20 @@ pub use pack::{GpuPack, GpuPackPlugin, PackedFrame, PackedFrames};
 pub use receiver::{DepthReceiverPlugin, ReceivedDepth};
 pub use scene::{CameraPath, SceneRenderConfig, SceneRenderer};
 pub use sender::{DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats, SentDepth};
+
+/// Bevy's `DefaultPlugins` for an app that never opens a window and is driven by `App::update`:
+/// no primary window, and (with the `window` feature) no winit event loop, which would fail on a
+/// machine without a display.
+pub fn headless_plugins() -> bevy::app::PluginGroupBuilder {
+    use bevy::prelude::*;
+    let plugins = DefaultPlugins.build();
+    #[cfg(feature = "window")]
+    let plugins = plugins
+        .set(bevy::window::WindowPlugin {
+            primary_window: None,
+            exit_condition: bevy::window::ExitCondition::DontExit,
+            ..default()
+        })
+        .disable::<bevy::winit::WinitPlugin>();
+    plugins
+}

@@ -11,6 +11,8 @@
 
 mod builtin;
 mod camera_path;
+#[cfg(feature = "window")]
+mod window;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -69,6 +71,9 @@ pub struct SceneRenderConfig {
     /// [`SceneRenderer::camera`]; the sender then consumes the depth frames, so drive the app
     /// with [`SceneRenderer::app_mut`]`().update()` instead of [`SceneRenderer::next_frame`]).
     pub sender: Option<crate::DepthSenderPlugin>,
+    /// Also show the camera's view in a window of `width x height` (needs the `window` feature
+    /// and a display); run it with [`SceneRenderer::run_windowed`].
+    pub window: bool,
 }
 
 impl SceneRenderConfig {
@@ -87,6 +92,7 @@ impl SceneRenderConfig {
             log: true,
             warmup_limit: 1200,
             sender: None,
+            window: false,
         }
     }
 }
@@ -101,6 +107,9 @@ pub enum RenderError {
          `apt-get install mesa-vulkan-drivers libvulkan1`, and set WGPU_BACKEND=vulkan)"
     )]
     NoAdapter,
+    /// A window was asked for, but this build has no window support.
+    #[error("this build has no window support: enable the `window` feature of depthcast-plugin")]
+    NoWindowSupport,
     /// The scene file is missing or failed to load.
     #[error("{path}: {reason}")]
     SceneLoad {
@@ -179,7 +188,15 @@ impl SceneRenderer {
         let file = scene.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
 
         let mut app = App::new();
-        let plugins = DefaultPlugins
+        let plugins = if cfg.window {
+            #[cfg(not(feature = "window"))]
+            return Err(RenderError::NoWindowSupport);
+            #[cfg(feature = "window")]
+            window::plugins(&cfg)
+        } else {
+            crate::headless_plugins()
+        };
+        let plugins = plugins
             .set(AssetPlugin { file_path: dir, meta_check: AssetMetaCheck::Never, ..default() })
             .set(RenderPlugin {
                 render_creation: WgpuSettings::default().into(),
@@ -361,6 +378,26 @@ impl SceneRenderer {
             }
             self.app.update();
         }
+    }
+
+    /// Shows the render in the window and runs the app (winit's event loop) until the window is
+    /// closed or `frames` frames were rendered: the camera flies its path one frame per update,
+    /// and the plugins (sender, capture) keep working as with [`SceneRenderer::app_mut`]`().update()`.
+    /// Needs [`SceneRenderConfig::window`].
+    #[cfg(feature = "window")]
+    pub fn run_windowed(self) -> AppExit {
+        let aspect = self.cfg.width as f32 / self.cfg.height as f32;
+        let fly = window::Fly {
+            camera: self.camera,
+            path: self.cfg.path.clone(),
+            bounds: self.info.bounds,
+            fov_y: self.cfg.fov_y,
+            aspect,
+            fps: self.cfg.fps,
+            frames: self.cfg.frames,
+            frame: 0,
+        };
+        window::run(self.app, fly, (self.cfg.width, self.cfg.height))
     }
 
     /// Gives a frame's buffer back to the capture (avoids an allocation per frame).

@@ -11,7 +11,7 @@ use bevy::render::{RenderApp, RenderPlugin};
 pub(crate) fn gpu() -> (RenderDevice, RenderQueue) {
     let mut app = App::new();
     app.add_plugins(
-        DefaultPlugins
+        depthcast_plugin::headless_plugins()
             .set(RenderPlugin { synchronous_pipeline_compilation: true, ..default() })
             .disable::<LogPlugin>()
             // Pipelined rendering moves the render sub-app to its own thread in `cleanup`.
@@ -25,5 +25,8 @@ pub(crate) fn gpu() -> (RenderDevice, RenderQueue) {
          and run with WGPU_BACKEND=vulkan",
     );
     let queue = render.world().resource::<RenderQueue>().clone();
+    if let Some(info) = render.world().get_resource::<bevy::render::renderer::RenderAdapterInfo>() {
+        println!("adapter: {} ({:?}, driver {} {})", info.name, info.backend, info.driver, info.driver_info);
+    }
     (device, queue)
 }
