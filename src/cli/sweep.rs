@@ -102,7 +102,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         mbps,
         scale,
         ranges,
-        run: RunOptions { gop: a.gop, force_software: true, preset: a.preset },
+        run: RunOptions { gop: a.gop, force_software: true, preset: a.preset, threads: 1 },
         threads,
         policies: !a.no_policies,
         max_frames: a.frames,

@@ -93,11 +93,14 @@ pub struct RunOptions {
     pub force_software: bool,
     /// x264/x265 preset.
     pub preset: String,
+    /// Encoder threads (default 1: reproducible, and no slices, which cost small frames a lot
+    /// under `tune=zerolatency`; 0 lets FFmpeg choose, as a live sender does).
+    pub threads: u32,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { gop: 60, force_software: true, preset: "ultrafast".into() }
+        RunOptions { gop: 60, force_software: true, preset: "ultrafast".into(), threads: 1 }
     }
 }
 
@@ -126,7 +129,7 @@ pub fn encode_sequence(
     settings.adaptive_quant = codec.aq;
     settings.force_software = opts.force_software;
     settings.preset = opts.preset.clone();
-    settings.threads = 1;
+    settings.threads = opts.threads;
     let mut roi_any = false;
     let n = seq.frames.len();
     let choices: Vec<Choice> = (0..n).map(&mut *choose).collect();
