@@ -66,7 +66,8 @@ def main():
         others = {k: v for k, v in pol.items() if not k.startswith("all/")}
         oth_id = min(sorted(others), key=others.get) if others else None
         og = c.get("oracle_per_group_mm", {})
-        r = dict(pred=pred, lut=lut, best=best, l8=l8, p_best=pred / best, p_l8=pred / l8, p_lut=pred / lut)
+        r = dict(pred=pred, lut=lut, best=best, l8=l8, p_best=pred / best, p_l8=pred / l8, p_lut=pred / lut,
+                 grid_l8=grid / l8, oracle_l8=min([grid] + [v for v in og.values() if v == v]) / l8)
         per_scene.setdefault(c["sequence"], []).append(r)
         oth = f"{others[oth_id]:.2f} ({oth_id})" if oth_id else "-"
         print(f"| {c['sequence']} | {c['bitrate'] / 1e6:g} | {pred:.2f} | {lut:.2f} | {best:.2f} (`{best_id}`) | {grid:.2f} (`{grid_id}`) | "
@@ -85,6 +86,9 @@ def main():
         print(f"{s}: mean predictor {mean('pred'):.2f} mm, lookup {mean('lut'):.2f}, best fixed candidate {mean('best'):.2f}, "
               f"luma8 {mean('l8'):.2f}; pred/luma8 mean {mean('p_l8'):.3f}, max {max_l8:.3f}; pred/best max {worst_best:.3f}; "
               f"pred/lookup mean {mean('p_lut'):.3f}")
+        print()
+        print(f"{s}: ceiling of the pred/luma8 goal: best fixed configuration of the whole grid in hindsight / luma8, "
+              f"mean {mean('grid_l8'):.3f}; with the per-frame oracle estimates {mean('oracle_l8'):.3f}")
         print()
         g1 &= worst_best <= 1.0 + args.tolerance
         g3 &= mean("p_l8") <= 0.5
