@@ -8,9 +8,10 @@
 //! 2. [`DepthSenderSettings`] gives the packing configuration: fixed, or chosen by precision-net
 //!    from the frame's features and the bitrate (`auto`); the camera's [`GpuPack`] is set for
 //!    the next frame;
-//! 3. packed frames coming back from the GPU go to the encoder thread through a bounded channel
-//!    that drops the **oldest** frame when the encoder falls behind (counted in
-//!    [`DepthSenderStats::dropped`]);
+//! 3. packed frames coming back from the GPU go straight from the render world to the encoder
+//!    thread through a bounded channel ([`PackedFrames`]: with a sender, its encoder thread is the
+//!    consumer); the thread drops the **oldest** frames when more than
+//!    [`DepthSenderPlugin::queue`] wait (counted in [`DepthSenderStats::dropped`]);
 //! 4. the encoder thread encodes (parameters in-band, SEI) and writes to the transport.
 //!
 //! The encoder cannot change frame size mid-stream, so the configuration must keep one frame
@@ -23,7 +24,7 @@ use std::time::Instant;
 
 use bevy::diagnostic::{DiagnosticPath, DiagnosticsStore};
 use bevy::prelude::*;
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_channel::{Receiver, Sender};
 use depthcast_codec::{
     Container, EncoderSettings, FrameOptions, RateControl, Refresh, Roi, Sender as Transport, VideoCodec,
 };
@@ -168,7 +169,7 @@ pub struct DepthSenderStats {
     /// The sender's main-world CPU time for the last frame besides prediction (draining the
     /// depth readback, range, settings), in microseconds.
     pub policy_us: f64,
-    /// Time the last frame waited between readback and the encoder, in milliseconds.
+    /// Time the last frame waited between readback and the encoder thread, in milliseconds.
     pub queue_ms: f64,
     /// The encoder's name and back-end, once it opened.
     pub encoder: Option<String>,
@@ -184,18 +185,14 @@ struct Shared {
 
 #[derive(Resource)]
 struct SenderState {
-    /// `None` once dropped: the encoder thread then flushes and ends.
-    tx: Option<Sender<PackedFrame>>,
-    /// The sending side keeps a receiver to drop the oldest frame when the queue is full.
-    oldest: Receiver<PackedFrame>,
+    /// `None` once dropped: the encoder thread then encodes what is queued, flushes and ends.
+    shutdown: Option<Sender<()>>,
     shared: Arc<Shared>,
     smoother: RangeSmoother,
     range: Option<(f32, f32)>,
     thread: Option<JoinHandle<()>>,
     cfg: DepthSenderPlugin,
     predictor: Option<Predictor>,
-    /// `(readback_ms, readback_copy_us)` of the last packed frame forwarded.
-    readback: (f64, f64),
     /// CPU time of the last `choose_params` besides prediction, µs.
     policy_us: f64,
 }
@@ -271,7 +268,7 @@ impl Drop for SenderState {
     /// Closes the queue and waits for the encoder thread to flush the stream (the last packets
     /// and the container trailer), so a file output is complete when the app is gone.
     fn drop(&mut self) {
-        self.tx = None;
+        self.shutdown = None;
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -289,32 +286,37 @@ impl Plugin for DepthSenderPlugin {
         if self.gpu_timing && !app.is_plugin_added::<bevy::render::diagnostic::RenderDiagnosticsPlugin>() {
             app.add_plugins(bevy::render::diagnostic::RenderDiagnosticsPlugin);
         }
-        let (tx, rx) = crossbeam_channel::bounded::<PackedFrame>(self.queue.max(1));
+        // The encoder thread takes packed frames straight from the packing pass's channel: a hop
+        // through the main world would add a frame of latency.
+        let (shutdown, shutdown_rx) = crossbeam_channel::bounded::<()>(0);
         let shared = Arc::new(Shared::default());
+        let input = Input {
+            packed: app.world().resource::<PackedFrames>().clone(),
+            shutdown: shutdown_rx,
+            queue: self.queue.max(1),
+            shared: shared.clone(),
+        };
         let cfg = self.clone();
-        let thread_rx = rx.clone();
         let thread_shared = shared.clone();
         let thread = std::thread::Builder::new()
             .name("depthcast-encoder".into())
-            .spawn(move || encoder_thread(cfg, thread_rx, thread_shared))
+            .spawn(move || encoder_thread(cfg, input, thread_shared))
             .ok();
         app.register_type::<DepthSender>()
             .init_resource::<DepthSenderSettings>()
             .init_resource::<DepthSenderStats>()
             .insert_resource(SentDepth { frames: Default::default(), capacity: self.keep_source })
             .insert_resource(SenderState {
-                tx: Some(tx),
-                oldest: rx,
+                shutdown: Some(shutdown),
                 shared,
                 smoother: RangeSmoother::new(0.1),
                 range: None,
                 thread,
                 cfg: self.clone(),
                 predictor: None,
-                readback: (0.0, 0.0),
                 policy_us: 0.0,
             })
-            .add_systems(Update, (choose_params, forward_packed, publish_stats).chain());
+            .add_systems(Update, (choose_params, publish_stats).chain());
     }
 }
 
@@ -362,6 +364,8 @@ fn choose_params(
                 predict = pred.last_us;
             }
         }
+        // Keeping source frames is a measurement aid, not part of the sender's cost.
+        state.policy_us = (start.elapsed().as_secs_f64() * 1e6 - predict).max(0.0);
         if sent.capacity > 0 {
             if sent.frames.len() >= sent.capacity {
                 sent.frames.pop_front();
@@ -370,7 +374,6 @@ fn choose_params(
             sent.frames.push_back((f.index, img));
         }
         frames.recycle(f);
-        state.policy_us = (start.elapsed().as_secs_f64() * 1e6 - predict).max(0.0);
     }
     let Some((near, far)) = state.range else { return };
     for (camera, mut pack) in &mut cameras {
@@ -390,29 +393,31 @@ fn choose_params(
     }
 }
 
-/// Moves packed frames to the encoder queue, dropping the oldest queued frame when it is full.
-fn forward_packed(packed: Res<PackedFrames>, mut state: ResMut<SenderState>, mut stats: ResMut<DepthSenderStats>) {
-    let state = &mut *state;
-    let Some(tx) = state.tx.as_ref() else { return };
-    while let Some(mut f) = packed.try_recv() {
-        stats.current = Some(f.params);
-        state.readback = (f.read_back.duration_since(f.captured).as_secs_f64() * 1e3, f64::from(f.copy_us));
-        loop {
-            match tx.try_send(f) {
-                Ok(()) => break,
-                Err(TrySendError::Full(back)) => {
-                    f = back;
-                    if let Ok(old) = state.oldest.try_recv() {
-                        state.shared.queue_drops.fetch_add(1, Ordering::Relaxed);
-                        packed.recycle(old);
-                    }
-                }
-                Err(TrySendError::Disconnected(back)) => {
-                    packed.recycle(back);
-                    break;
-                }
-            }
+/// Where the encoder thread takes its frames: the packing pass's channel, and a shutdown signal.
+struct Input {
+    packed: PackedFrames,
+    shutdown: Receiver<()>,
+    /// Frames that may wait; beyond that the oldest are dropped.
+    queue: usize,
+    shared: Arc<Shared>,
+}
+
+impl Input {
+    /// The next frame to encode, blocking until one arrives. When the encoder has fallen behind
+    /// (more than `queue` frames wait), the oldest are dropped and counted. `None` once the
+    /// sender is gone (what was queued is still returned first) or the render world closed.
+    fn next(&self) -> Option<PackedFrame> {
+        let rx = self.packed.receiver();
+        let mut f = crossbeam_channel::select! {
+            recv(rx) -> f => f.ok()?,
+            recv(self.shutdown) -> _ => rx.try_recv().ok()?,
+        };
+        while rx.len() >= self.queue {
+            let Ok(newer) = rx.try_recv() else { break };
+            self.shared.queue_drops.fetch_add(1, Ordering::Relaxed);
+            self.packed.recycle(std::mem::replace(&mut f, newer));
         }
+        Some(f)
     }
 }
 
@@ -424,32 +429,28 @@ fn publish_stats(
     mut stats: ResMut<DepthSenderStats>,
 ) {
     let shared = state.shared.stats.lock().map(|s| s.clone()).unwrap_or_default();
-    let current = stats.current;
     let gpu_ms = |span: &str| {
         let path = DiagnosticPath::from_components(["render", span, "elapsed_gpu"]);
         diagnostics.as_ref()?.get(&path)?.smoothed()
     };
     *stats = DepthSenderStats {
-        current,
         predict_us: state.predictor.as_ref().map_or(0.0, |p| p.last_us),
         capture_gpu_ms: gpu_ms(crate::capture::SPAN_LINEARIZE),
         pack_gpu_ms: gpu_ms(crate::pack::SPAN_PACK),
-        readback_ms: state.readback.0,
-        readback_copy_us: state.readback.1,
         policy_us: state.policy_us,
         dropped: state.shared.queue_drops.load(Ordering::Relaxed) + packed.dropped() + frames.dropped(),
         ..shared
     };
 }
 
-fn encoder_thread(cfg: DepthSenderPlugin, rx: Receiver<PackedFrame>, shared: Arc<Shared>) {
+fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<Shared>) {
     let fail = |e: String| {
         if let Ok(mut s) = shared.stats.lock() {
             s.error = Some(e);
         }
     };
     // The encoder opens on the first frame: its size comes from the packing.
-    let Ok(first) = rx.recv() else { return };
+    let Some(first) = input.next() else { return };
     let (w, h) = first.params.frame_size();
     let mut s = EncoderSettings::new(cfg.codec, w, h);
     s.bit_depth = cfg.bit_depth;
@@ -476,17 +477,19 @@ fn encoder_thread(cfg: DepthSenderPlugin, rx: Receiver<PackedFrame>, shared: Arc
     }
     let (mut bytes, mut sent, mut window) = (0u64, 0u64, std::collections::VecDeque::<Instant>::new());
     let mut next = Some(first);
-    while let Some(f) = next.take().or_else(|| rx.recv().ok()) {
+    while let Some(f) = next.take().or_else(|| input.next()) {
         let t0 = Instant::now();
         let queue_ms = t0.duration_since(f.read_back).as_secs_f64() * 1e3;
         if f.params.frame_size() != (w, h) || f.params.bit_depth != cfg.bit_depth {
             fail(format!("frame {} changes the frame size or bit depth; skipped", f.index));
+            input.packed.recycle(f);
             continue;
         }
         let frame = match YuvFrame::read(f.layout.format, w, h, &f.bytes) {
             Ok(fr) => fr,
             Err(e) => {
                 fail(format!("frame {}: {e}", f.index));
+                input.packed.recycle(f);
                 continue;
             }
         };
@@ -525,7 +528,11 @@ fn encoder_thread(cfg: DepthSenderPlugin, rx: Receiver<PackedFrame>, shared: Arc
             st.latency_ms = now.duration_since(f.captured).as_secs_f64() * 1e3;
             st.encode_ms = now.duration_since(t0).as_secs_f64() * 1e3;
             st.queue_ms = queue_ms;
+            st.current = Some(f.params);
+            st.readback_ms = f.read_back.duration_since(f.captured).as_secs_f64() * 1e3;
+            st.readback_copy_us = f64::from(f.copy_us);
         }
+        input.packed.recycle(f);
     }
     if let Ok(packets) = enc.finish() {
         for pkt in &packets {
