@@ -38,6 +38,10 @@ pub(crate) struct Args {
     /// Use the CPU procedural scene instead of Bevy for every stream (no GPU adapter needed).
     #[arg(long)]
     cpu_scene: bool,
+    /// Let precision-net choose the Bevy stream's packing per frame from the bitrate and the
+    /// depth (off by default: see precision-net/models/report.md).
+    #[arg(long)]
+    auto: bool,
 }
 
 fn print(s: &DemoSummary) {
@@ -67,6 +71,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         packing,
         out: a.out.clone(),
         realtime: !a.fast,
+        auto: a.auto,
         source: None,
     };
     let main = if a.cpu_scene {

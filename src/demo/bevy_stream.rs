@@ -58,6 +58,7 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<BevyRun> {
         precision: p.precision,
         layout: p.layout,
         roi_high: p.roi_high,
+        auto: o.auto,
         ..Default::default()
     });
     let camera = tx.camera();
@@ -104,8 +105,17 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<BevyRun> {
             });
             last = Some((params.frame_index, src.clone(), d.depth.clone(), params.near, params.far));
         };
-    for _ in 0..o.frames {
+    // A game renders at its frame rate: pace the sender at `fps` (a fast GPU would otherwise run
+    // the whole demo before the encoder has opened).
+    let period = Duration::from_secs_f64(1.0 / f64::from(o.fps.max(1)));
+    let paced = Instant::now();
+    for i in 0..o.frames {
         step(&mut tx, &mut rx, &mut records, &mut source);
+        if o.realtime
+            && let Some(wait) = (paced + period * (i + 1)).checked_duration_since(Instant::now())
+        {
+            std::thread::sleep(wait);
+        }
         if last_print.elapsed() >= Duration::from_secs(1) {
             last_print = Instant::now();
             let s = tx.app_mut().world().resource::<DepthSenderStats>().clone();
@@ -133,6 +143,14 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<BevyRun> {
     }
     let stats = tx.app_mut().world().resource::<DepthSenderStats>().clone();
     drop(tx);
+    if records.is_empty() {
+        anyhow::bail!(
+            "no frame arrived: the sender sent {} frames (encoder: {}; dropped {})",
+            stats.frames_sent,
+            stats.encoder.as_deref().unwrap_or("not open yet"),
+            stats.dropped
+        );
+    }
     for _ in 0..30 {
         std::thread::sleep(Duration::from_millis(10));
         rx.update();
@@ -141,7 +159,7 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<BevyRun> {
     let wall_s = start.elapsed().as_secs_f64();
     let frames_sent = u32::try_from(stats.frames_sent).unwrap_or(u32::MAX);
     let summary = DemoSummary {
-        packing: o.packing.id(),
+        packing: if o.auto { format!("auto (precision-net), from {}", o.packing.id()) } else { o.packing.id() },
         encoder: stats.encoder.clone().unwrap_or_default(),
         url,
         width: o.width,

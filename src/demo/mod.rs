@@ -41,6 +41,9 @@ pub struct DemoOptions {
     pub out: PathBuf,
     /// Pace frames in real time (otherwise as fast as possible).
     pub realtime: bool,
+    /// Bevy stream: let precision-net choose the packing per frame (the sender's `auto`), starting
+    /// from `packing`.
+    pub auto: bool,
     /// Source frames (for example those the Bevy stream captured); `None`: the procedural scene.
     pub source: Option<std::sync::Arc<Vec<DepthImage>>>,
 }
