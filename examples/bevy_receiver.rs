@@ -324,11 +324,13 @@ mod windowed {
             TextureFormat::Rgba8UnormSrgb,
             RenderAssetUsages::default(),
         );
-        if let Some(mut img) = images.get_mut(&view.image) {
-            *img = new;
+        // A new image each frame, set on the material: the material then binds it for certain
+        // (replacing the contents of an image a material already bound left it black here).
+        let old = std::mem::replace(&mut view.image, images.add(new));
+        images.remove(&old);
+        if let Some(mut m) = materials.get_mut(&view.material) {
+            m.base_color_texture = Some(view.image.clone());
         }
-        // Touch the material so it picks up the replaced texture.
-        let _ = materials.get_mut(&view.material);
         // Fit the 4:3 quad to the frame's aspect.
         if let Ok(mut tf) = quad.single_mut() {
             let aspect = w as f32 / h.max(1) as f32;

@@ -256,7 +256,7 @@ impl SceneRenderer {
         // Bounds are computed in PostUpdate of the next update.
         app.update();
         updates += 1;
-        prepare_scene(app.world_mut(), cfg.animation.and_then(|i| clips.get(i).cloned()));
+        prepare_scene(app.world_mut(), cfg.animation.and_then(|i| clips.get(i).cloned()), !cfg.window);
         app.update();
         updates += 1;
         let (bounds, meshes) = scene_bounds(app.world_mut()).ok_or_else(|| RenderError::SceneLoad {
@@ -458,7 +458,9 @@ fn load_gltf(
 }
 
 /// Shadows off, materials unlit (depth needs neither), and the chosen animation looping.
-fn prepare_scene(world: &mut World, clip: Option<Handle<AnimationClip>>) {
+/// Shadows off; materials unlit when `unlit` (depth needs no shading), else a key light and
+/// ambient light so a window shows the shapes.
+fn prepare_scene(world: &mut World, clip: Option<Handle<AnimationClip>>, unlit: bool) {
     for mut l in world.query::<&mut DirectionalLight>().iter_mut(world) {
         l.shadow_maps_enabled = false;
     }
@@ -468,8 +470,16 @@ fn prepare_scene(world: &mut World, clip: Option<Handle<AnimationClip>>) {
     for mut l in world.query::<&mut SpotLight>().iter_mut(world) {
         l.shadow_maps_enabled = false;
     }
-    for (_, m) in world.resource_mut::<Assets<StandardMaterial>>().iter_mut() {
-        m.unlit = true;
+    if unlit {
+        for (_, m) in world.resource_mut::<Assets<StandardMaterial>>().iter_mut() {
+            m.unlit = true;
+        }
+    } else {
+        world.spawn((
+            DirectionalLight { illuminance: 1500.0, shadow_maps_enabled: false, ..default() },
+            Transform::from_xyz(0.3, 1.0, 0.6).looking_at(Vec3::ZERO, Vec3::Y),
+        ));
+        world.insert_resource(GlobalAmbientLight { brightness: 100.0, ..default() });
     }
     let Some(clip) = clip else { return };
     let (graph, node) = AnimationGraph::from_clip(clip);
