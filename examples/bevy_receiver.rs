@@ -19,14 +19,29 @@ use bevy::prelude::*;
 use depthcast::packing::DepthImage;
 use depthcast::plugin::{DepthReceiverPlugin, ReceivedDepth};
 
+/// Receives a depth stream with DepthReceiverPlugin and shows it.
+#[derive(clap::Parser)]
+struct Args {
+    /// Where to receive from.
+    #[arg(default_value = "udp://127.0.0.1:5600")]
+    url: String,
+    /// Seconds to run (default 20 headless; 0 with --window: until the window closes).
+    secs: Option<f64>,
+    /// Show the depth in false colour and as a point cloud in a window.
+    #[arg(long)]
+    window: bool,
+    /// The sender's vertical field of view in degrees (to unproject the point cloud).
+    #[arg(long, default_value_t = 45.0)]
+    fov: f32,
+    /// With --window: save the window to this PNG at the end.
+    #[arg(long)]
+    screenshot: Option<String>,
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let window = take_flag(&mut args, "--window");
-    let fov_deg: f32 = take_value(&mut args, "--fov").map_or(Ok(45.0), |s| s.parse())?;
-    let screenshot = take_value(&mut args, "--screenshot");
-    let url = args.first().cloned().unwrap_or_else(|| "udp://127.0.0.1:5600".into());
-    let secs: f64 = args.get(1).map_or(Ok(if window { 0.0 } else { 20.0 }), |s| s.parse())?;
-    let fov_y = fov_deg.to_radians();
+    let Args { url, secs, window, fov, screenshot } = clap::Parser::parse();
+    let secs = secs.unwrap_or(if window { 0.0 } else { 20.0 });
+    let fov_y = fov.to_radians();
     println!("receiving {url}{}", if secs > 0.0 { format!(" for {secs} s") } else { String::new() });
     if window {
         return windowed::run(url, secs, fov_y, screenshot);
@@ -120,18 +135,6 @@ fn write_ply(points: &[([f32; 3], [u8; 3])], path: &str) -> std::io::Result<()> 
         writeln!(f, "{x} {y} {z} {r} {g} {b}")?;
     }
     f.flush()
-}
-
-fn take_flag(args: &mut Vec<String>, name: &str) -> bool {
-    let before = args.len();
-    args.retain(|a| a != name);
-    args.len() != before
-}
-
-fn take_value(args: &mut Vec<String>, name: &str) -> Option<String> {
-    let i = args.iter().position(|a| a == name)?;
-    args.remove(i);
-    (i < args.len()).then(|| args.remove(i))
 }
 
 #[cfg(not(feature = "window"))]

@@ -17,17 +17,35 @@ use bevy::prelude::*;
 use depthcast::plugin::scene::{BUILTIN_SCENE, CameraPath, SceneRenderConfig, SceneRenderer};
 use depthcast::plugin::{DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats};
 
+/// Streams a scene's depth with DepthSenderPlugin.
+#[derive(clap::Parser)]
+struct Args {
+    /// glTF scene, or `builtin` for the built-in room.
+    #[arg(default_value = "builtin")]
+    scene: String,
+    /// Where to send (udp://, tcp://, srt://, rtmp://, a .ts or .mkv file).
+    #[arg(default_value = "udp://127.0.0.1:5600")]
+    url: String,
+    /// Frames to render (0 with --window: until the window closes).
+    #[arg(default_value_t = 300)]
+    frames: u32,
+    /// Show the camera's view in a window.
+    #[arg(long)]
+    window: bool,
+    /// Let precision-net choose the packing per frame.
+    #[arg(long)]
+    auto: bool,
+    /// Target bitrate in bit/s.
+    #[arg(long, default_value_t = 2_000_000)]
+    bitrate: u64,
+    /// With --window: save the window to this PNG ten frames before the end.
+    #[arg(long)]
+    screenshot: Option<String>,
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let window = take_flag(&mut args, "--window");
-    let auto = take_flag(&mut args, "--auto");
-    let bitrate: u64 = take_value(&mut args, "--bitrate").map_or(Ok(2_000_000), |s| s.parse())?;
-    let screenshot = take_value(&mut args, "--screenshot");
-    let scene = args
-        .first()
-        .map_or(BUILTIN_SCENE.to_string(), |s| if s == "builtin" { BUILTIN_SCENE.into() } else { s.clone() });
-    let url = args.get(1).cloned().unwrap_or_else(|| "udp://127.0.0.1:5600".into());
-    let frames: u32 = args.get(2).map_or(Ok(300), |s| s.parse())?;
+    let Args { scene, url, frames, window, auto, bitrate, screenshot } = clap::Parser::parse();
+    let scene = if scene == "builtin" { BUILTIN_SCENE.to_string() } else { scene };
 
     let mut cfg = SceneRenderConfig::new(&scene);
     (cfg.width, cfg.height, cfg.frames, cfg.window) = (640, 360, frames, window);
@@ -109,16 +127,4 @@ fn take_screenshot(mut at: ResMut<ScreenshotAt>, mut commands: Commands) {
         use bevy::render::view::screenshot::{Screenshot, save_to_disk};
         commands.spawn(Screenshot::primary_window()).observe(save_to_disk(at.path.clone()));
     }
-}
-
-fn take_flag(args: &mut Vec<String>, name: &str) -> bool {
-    let before = args.len();
-    args.retain(|a| a != name);
-    args.len() != before
-}
-
-fn take_value(args: &mut Vec<String>, name: &str) -> Option<String> {
-    let i = args.iter().position(|a| a == name)?;
-    args.remove(i);
-    (i < args.len()).then(|| args.remove(i))
 }
