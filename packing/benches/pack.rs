@@ -46,6 +46,28 @@ fn bench(c: &mut Criterion) {
     if CpuLevel::detect() != CpuLevel::Scalar {
         levels.push(CpuLevel::detect());
     }
+    // The sender scans every frame for its range: the library's lane-parallel scan against a
+    // plain loop (what it replaced), same data.
+    {
+        let mut g = c.benchmark_group("range/tight_range");
+        g.throughput(Throughput::Bytes(src.len() as u64)).sample_size(20).measurement_time(Duration::from_secs(2));
+        g.bench_function("plain_loop", |b| {
+            b.iter(|| {
+                let (mut lo, mut hi) = (f32::INFINITY, 0.0f32);
+                for row in black_box(&view).rows() {
+                    for &z in row {
+                        if z > 0.0 && z < f32::INFINITY {
+                            lo = lo.min(z);
+                            hi = hi.max(z);
+                        }
+                    }
+                }
+                (lo, hi)
+            })
+        });
+        g.bench_function("tight_range", |b| b.iter(|| tight_range(black_box(&view), 0.05)));
+        g.finish();
+    }
     for (name, p) in cases(near, far) {
         let (fw, fh) = p.frame_size();
         let mut packed = YuvFrame::new(fw, fh, p.bit_depth);
