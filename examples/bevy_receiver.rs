@@ -301,6 +301,7 @@ mod windowed {
     #[derive(Component)]
     struct ImageQuad;
 
+    #[allow(clippy::too_many_arguments, reason = "a Bevy system: each parameter is a resource or query it uses")]
     fn update_view(
         depth: Res<ReceivedDepth>,
         mut view: ResMut<View>,

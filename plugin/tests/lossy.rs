@@ -24,7 +24,7 @@ fn proxy(from: UdpSocket, to: String, every: u64, stop: Arc<AtomicBool>, counts:
     while !stop.load(Ordering::Relaxed) {
         let Ok(len) = from.recv(&mut buf) else { continue };
         n += 1;
-        if n % every == 0 {
+        if n.is_multiple_of(every) {
             counts.1.fetch_add(1, Ordering::Relaxed);
             continue;
         }
@@ -69,7 +69,7 @@ fn receiver_survives_lost_packets_and_reports_gaps() {
 
     // Frames applied by the receiver: (frame index, valid pixels, depth range seen).
     let mut applied: Vec<(u32, usize, f32, f32)> = Vec::new();
-    let mut poll = |rx: &mut App, applied: &mut Vec<(u32, usize, f32, f32)>| {
+    let poll = |rx: &mut App, applied: &mut Vec<(u32, usize, f32, f32)>| {
         rx.update();
         let d = rx.world().resource::<ReceivedDepth>();
         let Some(p) = d.params else { return };
