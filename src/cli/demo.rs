@@ -42,6 +42,9 @@ pub(crate) struct Args {
     /// depth (off by default: see precision-net/models/report.md).
     #[arg(long)]
     auto: bool,
+    /// Software encoder threads of the Bevy stream's sender (0: one per million pixels of the frame).
+    #[arg(long, default_value_t = 0)]
+    encoder_threads: u32,
 }
 
 fn print(s: &DemoSummary) {
@@ -72,6 +75,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         out: a.out.clone(),
         realtime: !a.fast,
         auto: a.auto,
+        encoder_threads: a.encoder_threads,
         source: None,
     };
     let main = if a.cpu_scene {

@@ -49,6 +49,7 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<BevyRun> {
         fps: o.fps,
         gop: 30,
         keep_source: 64,
+        encoder_threads: o.encoder_threads,
         ..Default::default()
     });
     let mut tx = SceneRenderer::new(cfg).map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -44,6 +44,8 @@ pub struct DemoOptions {
     /// Bevy stream: let precision-net choose the packing per frame (the sender's `auto`), starting
     /// from `packing`.
     pub auto: bool,
+    /// Bevy stream: software encoder threads (0: the sender's default, one per million pixels).
+    pub encoder_threads: u32,
     /// Source frames (for example those the Bevy stream captured); `None`: the procedural scene.
     pub source: Option<std::sync::Arc<Vec<DepthImage>>>,
 }
@@ -176,6 +178,8 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
     settings.bitrate = o.bitrate;
     settings.fps = (o.fps, 1);
     settings.regions_of_interest = o.packing.roi_high.is_some();
+    // The same thread count as the sender plugin, so the baseline is encoded alike.
+    settings.threads = depthcast_plugin::sender::encoder_threads(o.encoder_threads, fw, fh);
     let mut enc = Encoder::new(&settings)?;
     let encoder_name = enc.encoder_name().to_string();
 
