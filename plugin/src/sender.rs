@@ -59,8 +59,8 @@ pub struct DepthSenderPlugin {
     pub queue: usize,
     /// Use libx264/libx265 even when a hardware encoder is usable (default false).
     pub force_software: bool,
-    /// Software encoder threads (default 0: one per started million pixels of the encoded frame,
-    /// at most the number of cores; see [`encoder_threads`]).
+    /// Software encoder threads (default 0: one per started five million pixels of the encoded
+    /// frame, so one up to 1080p, at most the number of cores; see [`encoder_threads`]).
     pub encoder_threads: u32,
     /// Keep the newest this many source depth frames in [`SentDepth`] (default 0: none), for
     /// measuring what a receiver gets against what was sent.
@@ -398,18 +398,22 @@ fn choose_params(
 }
 
 /// Threads for the software encoder of a `width x height` frame: `requested`, or for 0 one per
-/// started million pixels, within `1..=` the cores. Under the low-latency tuning x264 gives each
-/// thread its own slice, and slices cost small frames quality: on a 16-core host (H200 machine),
-/// 640x720 VBP frames at 1 Mbit/s, the demo's MAE was 1.07 mm with 1 thread, 1.48 with 2, 1.71
-/// with 4, 2.41 with 8 and 2.91 with FFmpeg's choice (one per core), for 2.3 against 1.4 ms of
-/// encoding per frame.
+/// started five million pixels, within `1..=` the cores. Under the low-latency tuning x264 gives
+/// each thread its own slice, and slices cost depth frames a lot of quality. Measured with the
+/// demo on a 16-core host (H200 machine), VBP luma P14 + ROI:
+/// - 640x720 frames, 1 Mbit/s: MAE 1.07 mm with 1 thread, 1.48 with 2, 1.71 with 4, 2.41 with 8,
+///   2.91 with FFmpeg's choice (one per core); encoding 2.3 ms against 1.4 ms per frame;
+/// - 1920x2160 frames (1080p), 8 Mbit/s: 0.68 mm with 1 thread, 1.56 with 2, 1.97..2.10 with 4,
+///   2.01..2.37 with 6, 1.46..1.51 with 16; encoding 11.6 ms against 8.5..12.8 ms.
+///
+/// One thread keeps 1080p at 30 and 60 fps there; larger frames get more threads to keep up.
 pub fn encoder_threads(requested: u32, width: u32, height: u32) -> u32 {
     if requested > 0 {
         return requested;
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
     let pixels = u64::from(width) * u64::from(height);
-    (pixels.div_ceil(1_000_000) as u32).clamp(1, cores.max(1))
+    (pixels.div_ceil(5_000_000) as u32).clamp(1, cores.max(1))
 }
 
 /// Where the encoder thread takes its frames: the packing pass's channel, and a shutdown signal.
@@ -571,7 +575,8 @@ mod tests {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
         assert_eq!(encoder_threads(3, 640, 720), 3, "an explicit count is kept");
         assert_eq!(encoder_threads(0, 640, 720), 1, "0.46 MP: one slice");
-        assert_eq!(encoder_threads(0, 1920, 2160), 5.min(cores), "4.1 MP: five, at most the cores");
+        assert_eq!(encoder_threads(0, 1920, 2160), 1, "4.1 MP (1080p, tall): one slice");
+        assert_eq!(encoder_threads(0, 3840, 4320), 4.min(cores), "16.6 MP: four, at most the cores");
     }
 
     #[test]

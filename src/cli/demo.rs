@@ -42,7 +42,7 @@ pub(crate) struct Args {
     /// depth (off by default: see precision-net/models/report.md).
     #[arg(long)]
     auto: bool,
-    /// Software encoder threads of the Bevy stream's sender (0: one per million pixels of the frame).
+    /// Software encoder threads of the Bevy stream's sender (0: one per five million pixels of the frame).
     #[arg(long, default_value_t = 0)]
     encoder_threads: u32,
 }

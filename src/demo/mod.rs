@@ -44,7 +44,7 @@ pub struct DemoOptions {
     /// Bevy stream: let precision-net choose the packing per frame (the sender's `auto`), starting
     /// from `packing`.
     pub auto: bool,
-    /// Bevy stream: software encoder threads (0: the sender's default, one per million pixels).
+    /// Bevy stream: software encoder threads (0: the sender's default, one per five million pixels).
     pub encoder_threads: u32,
     /// Source frames (for example those the Bevy stream captured); `None`: the procedural scene.
     pub source: Option<std::sync::Arc<Vec<DepthImage>>>,
