@@ -98,7 +98,7 @@ pub(crate) fn open_backend(s: &EncoderSettings, backend: Backend) -> Result<Open
             (*c).rc_buffer_size = vbv.max(1);
             (*c).rc_initial_buffer_occupancy = vbv.max(1);
         }
-        (*c).thread_count = s.threads as i32;
+        (*c).thread_count = s.auto_threads() as i32;
         if s.global_header {
             (*c).flags |= ffi::AV_CODEC_FLAG_GLOBAL_HEADER as i32;
         }

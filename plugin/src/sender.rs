@@ -60,7 +60,8 @@ pub struct DepthSenderPlugin {
     /// Use libx264/libx265 even when a hardware encoder is usable (default false).
     pub force_software: bool,
     /// Software encoder threads (default 0: one per started five million pixels of the encoded
-    /// frame, so one up to 1080p, at most the number of cores; see [`encoder_threads`]).
+    /// frame, so one up to 1080p, at most the number of cores; see
+    /// `depthcast_codec::EncoderSettings::auto_threads` for why).
     pub encoder_threads: u32,
     /// Keep the newest this many source depth frames in [`SentDepth`] (default 0: none), for
     /// measuring what a receiver gets against what was sent.
@@ -397,25 +398,6 @@ fn choose_params(
     }
 }
 
-/// Threads for the software encoder of a `width x height` frame: `requested`, or for 0 one per
-/// started five million pixels, within `1..=` the cores. Under the low-latency tuning x264 gives
-/// each thread its own slice, and slices cost depth frames a lot of quality. Measured with the
-/// demo on a 16-core host (H200 machine), VBP luma P14 + ROI:
-/// - 640x720 frames, 1 Mbit/s: MAE 1.07 mm with 1 thread, 1.48 with 2, 1.71 with 4, 2.41 with 8,
-///   2.91 with FFmpeg's choice (one per core); encoding 2.3 ms against 1.4 ms per frame;
-/// - 1920x2160 frames (1080p), 8 Mbit/s: 0.68 mm with 1 thread, 1.56 with 2, 1.97..2.10 with 4,
-///   2.01..2.37 with 6, 1.46..1.51 with 16; encoding 11.6 ms against 8.5..12.8 ms.
-///
-/// One thread keeps 1080p at 30 and 60 fps there; larger frames get more threads to keep up.
-pub fn encoder_threads(requested: u32, width: u32, height: u32) -> u32 {
-    if requested > 0 {
-        return requested;
-    }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
-    let pixels = u64::from(width) * u64::from(height);
-    (pixels.div_ceil(5_000_000) as u32).clamp(1, cores.max(1))
-}
-
 /// Where the encoder thread takes its frames: the packing pass's channel, and a shutdown signal.
 struct Input {
     packed: PackedFrames,
@@ -482,7 +464,7 @@ fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<Shared>) {
     s.rate_control = RateControl::Cbr;
     s.refresh = Refresh::Gop(cfg.gop.max(1));
     s.force_software = cfg.force_software;
-    s.threads = encoder_threads(cfg.encoder_threads, w, h);
+    s.threads = cfg.encoder_threads;
     s.regions_of_interest = true;
     s.global_header = match Container::for_url(&cfg.url) {
         Ok(c) => c.needs_global_header(),
@@ -569,15 +551,6 @@ fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<Shared>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn encoder_threads_follow_the_frame_size() {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
-        assert_eq!(encoder_threads(3, 640, 720), 3, "an explicit count is kept");
-        assert_eq!(encoder_threads(0, 640, 720), 1, "0.46 MP: one slice");
-        assert_eq!(encoder_threads(0, 1920, 2160), 1, "4.1 MP (1080p, tall): one slice");
-        assert_eq!(encoder_threads(0, 3840, 4320), 4.min(cores), "16.6 MP: four, at most the cores");
-    }
 
     #[test]
     fn candidate_ids_of_the_model_parse() {

@@ -179,7 +179,7 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
     settings.fps = (o.fps, 1);
     settings.regions_of_interest = o.packing.roi_high.is_some();
     // The same thread count as the sender plugin, so the baseline is encoded alike.
-    settings.threads = depthcast_plugin::sender::encoder_threads(o.encoder_threads, fw, fh);
+    settings.threads = o.encoder_threads;
     let mut enc = Encoder::new(&settings)?;
     let encoder_name = enc.encoder_name().to_string();
 

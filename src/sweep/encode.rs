@@ -93,8 +93,8 @@ pub struct RunOptions {
     pub force_software: bool,
     /// x264/x265 preset.
     pub preset: String,
-    /// Encoder threads (default 1: reproducible, and no slices, which cost small frames a lot
-    /// under `tune=zerolatency`; 0 lets FFmpeg choose, as a live sender does).
+    /// Encoder threads (default 1: reproducible, and one slice; 0: the codec's automatic count,
+    /// as a live sender uses).
     pub threads: u32,
 }
 
