@@ -9,7 +9,10 @@
 //! | [`pack`] | uniform block and frame layout of `shaders/pack_depth.wgsl` (depth → encoder planes on the GPU, bit-exact with `packing`) |
 //! | [`sender`] | [`DepthSenderPlugin`]: capture → GPU packing → encoder thread (drop-oldest queue) → transport URL, with [`DepthSenderStats`] |
 //! | [`receiver`] | [`DepthReceiverPlugin`]: URL → decode thread → unpack → [`ReceivedDepth`] (an `R32Float` image in metres), reconnecting, gaps counted |
-//! | [`scene`] | [`SceneRenderer`]: headless glTF renderer with camera paths and animation (`depthcast render`) |
+//! | [`scene`] | [`SceneRenderer`]: headless glTF renderer with camera paths and animation (`depthcast render`); with the `window` feature it can also show its view in a window |
+//!
+//! Apps driven by `App::update` without a display use [`headless_plugins`] (Bevy's
+//! `DefaultPlugins` without a window or winit).
 //!
 //! ```no_run
 //! use bevy::prelude::*;
