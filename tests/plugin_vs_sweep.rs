@@ -133,10 +133,9 @@ fn received_depth_matches_the_sweep_on_the_same_frames() {
     let first = sources.iter().position(|(i, _)| *i == received[0].index).expect("source of the first frame");
     let run: Vec<(u32, DepthImage)> =
         sources[first..].iter().map(|(i, img)| (*i, finite_or_zero(img.clone()))).collect();
-    assert!(
-        run.windows(2).all(|w| w[1].0 == w[0].0 + 1),
-        "the sender's source frames are consecutive (no capture drops)"
-    );
+    // A frame the capture dropped was never packed either, so these frames are exactly the
+    // sender's stream, gaps included.
+    let holes = run.windows(2).filter(|w| w[1].0 != w[0].0 + 1).count();
     let seq = SeqData::new("builtin".into(), 30.0, run.iter().map(|(_, img)| img.clone()).collect()).expect("sequence");
     let packing =
         PackingConfig { roi_high: settings.roi_high, ..PackingConfig::vbp(settings.precision, VbpLayout::Luma) };
@@ -177,7 +176,7 @@ fn received_depth_matches_the_sweep_on_the_same_frames() {
     };
     let (pm, sm) = (median(&plugin), median(&sweep));
     println!(
-        "{} at {} kbit/s over {n} frames: plugin MAE median {pm:.3} mm (mean {:.3}), sweep median {sm:.3} mm \
+        "{} at {} kbit/s over {n} frames ({holes} capture gaps): plugin MAE median {pm:.3} mm (mean {:.3}), sweep median {sm:.3} mm \
          (mean {:.3}), ratio of medians {:.2}; sequence range {:.2}..{:.2} m",
         packing.id(),
         BITRATE / 1000,

@@ -338,9 +338,21 @@ fn choose_params(
         return;
     }
     let start = Instant::now();
-    let mut predict = 0.0;
+    let (mut predict, mut aside) = (0.0, 0.0);
     let mut newest = None;
     while let Some(f) = frames.try_recv() {
+        // Every frame is kept for measurement (two can arrive in one update); only the newest
+        // steers the range and the policy.
+        if sent.capacity > 0 {
+            let t0 = Instant::now();
+            if sent.frames.len() >= sent.capacity {
+                sent.frames.pop_front();
+            }
+            let img = depthcast_packing::DepthImage { width: f.width, height: f.height, data: f.data.clone() };
+            sent.frames.push_back((f.index, img));
+            // A measurement aid, not part of the sender's cost.
+            aside += t0.elapsed().as_secs_f64() * 1e6;
+        }
         if let Some(old) = newest.replace(f) {
             frames.recycle(old);
         }
@@ -369,15 +381,7 @@ fn choose_params(
                 predict = pred.last_us;
             }
         }
-        // Keeping source frames is a measurement aid, not part of the sender's cost.
-        state.policy_us = (start.elapsed().as_secs_f64() * 1e6 - predict).max(0.0);
-        if sent.capacity > 0 {
-            if sent.frames.len() >= sent.capacity {
-                sent.frames.pop_front();
-            }
-            let img = depthcast_packing::DepthImage { width: f.width, height: f.height, data: f.data.clone() };
-            sent.frames.push_back((f.index, img));
-        }
+        state.policy_us = (start.elapsed().as_secs_f64() * 1e6 - predict - aside).max(0.0);
         frames.recycle(f);
     }
     let Some((near, far)) = state.range else { return };
