@@ -385,16 +385,25 @@ fn choose_params(
         frames.recycle(f);
     }
     let Some((near, far)) = state.range else { return };
+    // precision-net's choice when `auto` (it is made before the first frame is packed, so the
+    // stream opens with its frame size), else the fixed settings.
+    let chosen = if settings.auto { state.predictor.as_ref().and_then(|p| p.choice) } else { None };
+    let c = chosen.unwrap_or(Candidate {
+        scheme: settings.scheme,
+        layout: settings.layout,
+        precision: settings.precision,
+        roi_high: settings.roi_high,
+    });
     for (camera, mut pack) in &mut cameras {
         let Some(size) = camera.physical_target_size() else { continue };
-        let mut p = PackParams::new(settings.scheme, settings.precision, near, far, size.x, size.y);
-        p.layout = settings.layout;
-        if settings.scheme == Scheme::Triangle {
-            p.period = depthcast_packing::schemes::triangle::default_period(settings.precision, p.bit_depth);
+        let mut p = PackParams::new(c.scheme, c.precision, near, far, size.x, size.y);
+        p.layout = c.layout;
+        p.bit_depth = state.cfg.bit_depth;
+        if c.scheme == Scheme::Triangle {
+            p.period = depthcast_packing::schemes::triangle::default_period(c.precision, p.bit_depth);
         }
         let p = if p.validate().is_ok() { Some(p) } else { None };
-        let roi =
-            if settings.scheme == Scheme::Vbp && settings.layout == VbpLayout::Luma { settings.roi_high } else { None };
+        let roi = if c.scheme == Scheme::Vbp && c.layout == VbpLayout::Luma { c.roi_high } else { None };
         if pack.params != p || pack.roi_high != roi {
             pack.params = p;
             pack.roi_high = roi;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use bevy::math::Vec3;
 use depthcast_codec::{Receiver, ReceiverOptions, VideoCodec};
-use depthcast_packing::{DepthImage, Packer, Scheme, VbpLayout};
+use depthcast_packing::{BitDepth, DepthImage, Packer, Scheme, VbpLayout};
 use depthcast_plugin::scene::{CameraPath, SceneRenderConfig, SceneRenderer};
 use depthcast_plugin::{DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats};
 
@@ -26,17 +26,41 @@ fn sender_plugin_streams_decodable_depth() {
 
 /// precision-net chooses the configuration: it must be one of the model's candidates, keep one
 /// frame size, and the stream must decode just as well.
+///
+/// The fixed settings are a triangle-wave configuration, which is not among the candidates: the
+/// stream must not use it.
 #[test]
 fn sender_plugin_with_the_predictor() {
     let Some(stats) = stream(true, "auto") else { return };
     assert!(stats.predict_us > 0.0, "the predictor ran");
     let current = stats.current.expect("a configuration");
     assert!(matches!(current.scheme, Scheme::Vbp | Scheme::LumaOnly), "{current:?}");
+    let model = depthcast_precision_net::QuantMlp::from_bytes(depthcast_precision_net::models::INT8).expect("model");
+    let id = match current.scheme {
+        Scheme::LumaOnly => format!("luma-P{}-", current.precision),
+        _ => format!("vbp-{}-P{}-", current.layout.name(), current.precision),
+    };
+    assert!(
+        model.metadata_list("candidates").iter().any(|c| c.starts_with(&id)),
+        "{id} is not one of the model's candidates"
+    );
+}
+
+/// The plugin's bit depth reaches the packing: a 10-bit stream decodes like the 8-bit one.
+#[test]
+fn sender_plugin_streams_ten_bit_planes() {
+    let Some(stats) = stream_with(false, "ten", BitDepth::Ten) else { return };
+    let current = stats.current.expect("a configuration");
+    assert_eq!(current.bit_depth, BitDepth::Ten);
 }
 
 /// Streams 45 updates of CornellBox to a file, decodes and checks it; returns the sender's stats
 /// (`None`: the scene is absent, the test is skipped).
 fn stream(auto: bool, tag: &str) -> Option<DepthSenderStats> {
+    stream_with(auto, tag, BitDepth::Eight)
+}
+
+fn stream_with(auto: bool, tag: &str, bit_depth: BitDepth) -> Option<DepthSenderStats> {
     let scene = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/scenes/CornellBox.glb");
     if !scene.is_file() {
         println!("SKIPPED: {} not found (shared/ must sit beside the checkout)", scene.display());
@@ -50,18 +74,26 @@ fn stream(auto: bool, tag: &str) -> Option<DepthSenderStats> {
     (cfg.width, cfg.height) = (320, 240);
     cfg.path = CameraPath::Fixed { eye, target: eye + Vec3::NEG_Z };
     // Bevy's log plugin may be installed once per process (the tests share one).
-    cfg.log = !auto;
+    cfg.log = tag == "fixed";
     cfg.sender = Some(DepthSenderPlugin {
         url: url.clone(),
         codec: VideoCodec::H264,
         bitrate: 2_000_000,
+        bit_depth,
         force_software: true,
         ..Default::default()
     });
     let mut r = SceneRenderer::new(cfg).unwrap_or_else(|e| panic!("{e}"));
     let camera = r.camera();
     r.app_mut().world_mut().entity_mut(camera).insert(DepthSender);
-    r.app_mut().world_mut().resource_mut::<DepthSenderSettings>().auto = auto;
+    {
+        let mut settings = r.app_mut().world_mut().resource_mut::<DepthSenderSettings>();
+        settings.auto = auto;
+        if auto {
+            // Not a candidate of the model: with `auto` the stream must not use it.
+            (settings.scheme, settings.precision, settings.roi_high) = (Scheme::Triangle, 16, None);
+        }
+    }
     for _ in 0..45 {
         r.app_mut().update();
     }
