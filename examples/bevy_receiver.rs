@@ -47,10 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return windowed::run(url, secs, fov_y, screenshot);
     }
 
-    let mut app = App::new();
-    app.add_plugins((MinimalPlugins, AssetPlugin::default()))
-        .init_asset::<Image>()
-        .add_plugins(DepthReceiverPlugin { url, ..Default::default() });
+    let mut app = DepthReceiverPlugin { url, ..Default::default() }.headless_app();
     let start = Instant::now();
     let mut last = Instant::now();
     while start.elapsed().as_secs_f64() < secs {

@@ -43,10 +43,7 @@ fn received_depth_matches_the_sweep_on_the_same_frames() {
     let url = format!("udp://127.0.0.1:{port}");
 
     // Receiver first.
-    let mut rx = App::new();
-    rx.add_plugins((MinimalPlugins, AssetPlugin::default()))
-        .init_asset::<Image>()
-        .add_plugins(DepthReceiverPlugin { url: format!("{url}?timeout=500000"), ..Default::default() });
+    let mut rx = DepthReceiverPlugin { url: format!("{url}?timeout=500000"), ..Default::default() }.headless_app();
     rx.update();
 
     let mut cfg = SceneRenderConfig::new(BUILTIN_SCENE);

@@ -95,6 +95,16 @@ impl Drop for ReceiverState {
     }
 }
 
+impl DepthReceiverPlugin {
+    /// An app with just what the receiver needs, for a process that does not render: Bevy's
+    /// `MinimalPlugins`, assets and images, and this plugin. Drive it with `App::update`.
+    pub fn headless_app(self) -> App {
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, AssetPlugin::default())).init_asset::<Image>().add_plugins(self);
+        app
+    }
+}
+
 impl Plugin for DepthReceiverPlugin {
     fn build(&self, app: &mut App) {
         let (tx, rx) = crossbeam_channel::bounded(4);

@@ -64,10 +64,7 @@ fn sender_to_receiver_over_udp_with_a_sender_restart() {
     let expected = eye.z - WALL_Z;
 
     // The receiver first: nothing is sending yet.
-    let mut rx = App::new();
-    rx.add_plugins((MinimalPlugins, AssetPlugin::default()))
-        .init_asset::<Image>()
-        .add_plugins(DepthReceiverPlugin { url: format!("{url}?timeout=500000"), ..Default::default() });
+    let mut rx = DepthReceiverPlugin { url: format!("{url}?timeout=500000"), ..Default::default() }.headless_app();
     for _ in 0..5 {
         rx.update();
         std::thread::sleep(Duration::from_millis(20));

@@ -46,11 +46,8 @@ fn receiver_survives_lost_packets_and_reports_gaps() {
         std::thread::spawn(move || proxy(proxy_in, to, 25, stop, counts))
     };
 
-    let mut rx = App::new();
-    rx.add_plugins((MinimalPlugins, AssetPlugin::default())).init_asset::<Image>().add_plugins(DepthReceiverPlugin {
-        url: format!("udp://127.0.0.1:{rx_port}?timeout=500000"),
-        ..Default::default()
-    });
+    let mut rx = DepthReceiverPlugin { url: format!("udp://127.0.0.1:{rx_port}?timeout=500000"), ..Default::default() }
+        .headless_app();
     rx.update();
 
     let mut cfg = SceneRenderConfig::new(BUILTIN_SCENE);

@@ -34,10 +34,7 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<BevyRun> {
     let start = Instant::now();
 
     // The receiver first: it waits for the stream.
-    let mut rx = App::new();
-    rx.add_plugins((MinimalPlugins, AssetPlugin::default()))
-        .init_asset::<Image>()
-        .add_plugins(DepthReceiverPlugin { url: format!("{url}?timeout=500000"), ..Default::default() });
+    let mut rx = DepthReceiverPlugin { url: format!("{url}?timeout=500000"), ..Default::default() }.headless_app();
     rx.update();
 
     let mut cfg = SceneRenderConfig::new(BUILTIN_SCENE);
