@@ -358,8 +358,8 @@ fn choose_params(
         }
     }
     if let Some(f) = newest {
-        let view = depthcast_packing::DepthView::new(f.width, f.height, f.width as usize, &f.data);
-        if let Some((lo, hi)) = view.ok().and_then(|v| tight_range(&v, 0.0)) {
+        let view = depthcast_packing::DepthView::new(f.width, f.height, f.width as usize, &f.data).ok();
+        if let Some((lo, hi)) = view.as_ref().and_then(|v| tight_range(v, 0.0)) {
             state.smoother.alpha = settings.range_alpha.clamp(0.0, 1.0);
             let (lo, hi) = state.smoother.update(lo, hi);
             let m = settings.margin.clamp(0.0, 0.9);
@@ -369,12 +369,9 @@ fn choose_params(
             if state.predictor.is_none() {
                 state.predictor = Predictor::load(&state.cfg, (f.width, f.height));
             }
-            if let (Some(pred), Ok(view)) = (
-                state.predictor.as_mut(),
-                depthcast_packing::DepthView::new(f.width, f.height, f.width as usize, &f.data),
-            ) {
+            if let (Some(pred), Some(view)) = (state.predictor.as_mut(), view.as_ref()) {
                 let t0 = Instant::now();
-                if let Ok(k) = pred.policy.push(&view) {
+                if let Ok(k) = pred.policy.push(view) {
                     pred.choice = pred.candidates.get(k).copied();
                 }
                 pred.last_us = t0.elapsed().as_secs_f64() * 1e6;
