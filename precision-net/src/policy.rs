@@ -8,11 +8,12 @@
 //! same frame-size group, and only when the mean score over the last GOP beats the current one by a
 //! margin (hysteresis). It never forces a keyframe.
 //!
-//! The frame size is the one decision that cannot be revisited, and the network is worst at it:
-//! on the first frame of the held-out rendered scenes it preferred the tall VBP frames at every
-//! bitrate, where 8-bit luma wins at 1–2 Mbit/s. [`Switcher::with_first_group`] therefore lets the
-//! caller fix the group from the bitrate alone (the lookup table's choice, learnt over the
-//! training scenes), and the network chooses within it.
+//! The frame size is the one decision that cannot be revisited. The committed model chooses it
+//! on the first frame like any other (its metadata says `first_frame = network`; it was trained
+//! with first-frame copies of every sample costed over the whole stream). An older model, which
+//! preferred the tall VBP frames at every bitrate, had `first_frame` unset: for such models
+//! [`Switcher::with_first_group`] fixes the group from the bitrate alone (the lookup table's
+//! choice, learnt over the training scenes) and the network chooses within it.
 
 use depthcast_packing::DepthView;
 
@@ -20,8 +21,8 @@ use crate::{Engine, FeatureExtractor, QuantMlp, Result, Settings};
 
 /// precision-net in the loop of one stream: each frame's features and the stream's settings go
 /// through the int8 model, and a [`Switcher`] turns the scores into the candidate to pack the
-/// frame with. The first frame's frame-size group comes from the bitrate alone (the model's
-/// lookup table, see [`Switcher::with_first_group`]), the network chooses within it.
+/// frame with. Who chooses the first frame's frame-size group is the model's metadata: see
+/// [`first_group`].
 #[derive(Debug)]
 pub struct StreamPolicy {
     engine: Engine,
@@ -38,11 +39,7 @@ impl StreamPolicy {
     /// model's metadata.
     pub fn new(model: QuantMlp, groups: Vec<String>, gop: usize, settings: Settings, width: u32, height: u32) -> Self {
         let margin = model.metadata.get("margin").and_then(|m| m.parse().ok()).unwrap_or(0.1);
-        let first_group = model
-            .metadata
-            .get("lookup")
-            .and_then(|l| LookupTable::parse(l))
-            .and_then(|t| groups.get(t.choose(settings.bpp(width, height))).cloned());
+        let first_group = first_group(&model.metadata, &groups, settings.bpp(width, height));
         let mut switcher = Switcher::new(groups, gop, margin);
         if let Some(g) = first_group {
             switcher = switcher.with_first_group(g);
@@ -61,6 +58,18 @@ impl StreamPolicy {
         self.frame += 1;
         Ok(k)
     }
+}
+
+/// The frame-size group a model's metadata fixes for a stream's first frame at `bpp` bits per depth
+/// pixel: `None` when `first_frame = network` (the network's scores choose among every candidate),
+/// otherwise the group of the lookup table's choice (models without `first_frame`), if the model
+/// has a table.
+pub fn first_group(metadata: &std::collections::BTreeMap<String, String>, groups: &[String], bpp: f64) -> Option<String> {
+    if metadata.get("first_frame").is_some_and(|v| v == "network") {
+        return None;
+    }
+    let table = LookupTable::parse(metadata.get("lookup")?)?;
+    groups.get(table.choose(bpp)).cloned()
 }
 
 /// The causal per-frame decision rule around a scorer (higher score = better candidate).
@@ -187,6 +196,18 @@ mod tests {
         assert_eq!(s.push(0, &[0.0, 5.0, 9.0]), 0, "the tall candidates score higher but the group is fixed");
         let mut s = Switcher::new(groups, 4, 0.1).with_first_group("unknown");
         assert_eq!(s.push(0, &[0.0, 5.0, 9.0]), 2, "an unknown group leaves the choice free");
+    }
+
+    #[test]
+    fn metadata_says_who_chooses_the_frame_size() {
+        let groups: Vec<String> = ["frame", "tall", "tall"].iter().map(|s| s.to_string()).collect();
+        let mut meta = std::collections::BTreeMap::new();
+        assert_eq!(first_group(&meta, &groups, 0.01), None, "no table, no fixed group");
+        meta.insert("lookup".to_string(), "-6:0;-2:2".to_string());
+        assert_eq!(first_group(&meta, &groups, 2f64.powi(-6)).as_deref(), Some("frame"));
+        assert_eq!(first_group(&meta, &groups, 2f64.powi(-1)).as_deref(), Some("tall"));
+        meta.insert("first_frame".to_string(), "network".to_string());
+        assert_eq!(first_group(&meta, &groups, 2f64.powi(-6)), None, "the network chooses");
     }
 
     #[test]

@@ -13,7 +13,11 @@ variant: cells, worst and geometric-mean est/best-fixed-candidate, cells over +2
 
 Variant keys: steps, clip (cost clip), window (1 = GOP-windowed label, 0 = per-frame), margin,
 wd (weight decay), lr, logcost (1 = cost log(mae/best) instead of mae/best - 1), nopv (1 = train
-without the procedural pv* scenes), aug0 (1 = add first-frame copies, see train.augment_first_frame).
+without the procedural pv* scenes), aug0 (1 = add first-frame copies, see train.augment_first_frame),
+firstgroup (1 = the first frame chooses within the lookup table's frame-size group, as the Rust
+policy does), hidden (units of both hidden layers), stream0 (1 = first-frame copies trained on
+whole-stream costs, see train.stream_costs), soft (1 = cross-entropy to softmax(-cost/tau) instead
+of the expected cost), tau.
 """
 
 import argparse
@@ -26,15 +30,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import train as T  # noqa: E402
 
 
-def switcher(scores, groups, gop, margin):
-    """Python mirror of policy::Switcher::push over one sequence; returns the choice per frame."""
+def switcher(scores, groups, gop, margin, first_group=None):
+    """Python mirror of policy::Switcher::push over one sequence; returns the choice per frame.
+    `first_group`: the frame-size group the first frame must choose in (`with_first_group`)."""
     k = scores.shape[1]
     cur, s, cnt, out = None, np.zeros(k), 0, []
     for i, x in enumerate(scores):
         s += x
         cnt += 1
         if cur is None:
-            cur = int(np.argmax(x))
+            allowed = [j for j in range(k) if first_group is None or groups[j] == first_group]
+            cur = max(allowed, key=lambda j: (x[j], -j))
         elif i % gop == 0:
             allowed = [j for j in range(k) if groups[j] == groups[cur]]
             best = max(allowed, key=lambda j: (s[j], -j))
@@ -75,14 +81,28 @@ def dataset(errors, feats, scenes, window, clip, logcost):
     return np.array(X, np.float32), np.array(C, np.float32), np.array(M), keys
 
 
-def evaluate_fold(params, X, M, keys, margin):
+def lookup_groups(Xtr, Ctr):
+    """The lookup table's frame-size group per training bitrate (log2 bpp rounded to 1/4), as
+    train.py builds it: a function of a sample's features."""
+    lb = np.round((Xtr[:, 44] * 8 - 8) * 4) / 4
+    table = [(v, int(Ctr[lb == v].mean(axis=0).argmin())) for v in sorted(set(lb.tolist()))]
+
+    def group(x):
+        l = x[44] * 8 - 8
+        return T.GROUPS[min(table, key=lambda e: abs(e[0] - l))[1]]
+
+    return group
+
+
+def evaluate_fold(params, X, M, keys, margin, group_of=None):
     logits = T.forward(params, X.astype(np.float64))[-1]
     cells = {}
     for idx, (seq, br, i) in enumerate(keys):
         cells.setdefault((seq, br), []).append(idx)
     res = []
     for (seq, br), idxs in sorted(cells.items()):
-        ch = switcher(logits[idxs], T.GROUPS, T.GOP, margin)
+        fg = group_of(X[idxs[0]]) if group_of else None
+        ch = switcher(logits[idxs], T.GROUPS, T.GOP, margin, fg)
         m = M[idxs]
         est = float(np.mean([m[j, c] for j, c in enumerate(ch)]))
         fixed = m.mean(axis=0)
@@ -115,12 +135,18 @@ def main():
             tr = set(scenes) - {f}
             if d.get("nopv", 0):
                 tr = {s for s in tr if not s.startswith("pv")}
-            Xtr, Ctr, _, _ = dataset(errors, feats, tr, window, clip, logcost)
+            Xtr, Ctr, _, Ktr = dataset(errors, feats, tr, window, clip, logcost)
             Xf, _, Mf, Kf = dataset(errors, feats, {f}, window, clip, logcost)
+            group_of = lookup_groups(Xtr, Ctr) if d.get("firstgroup", 0) else None
             if d.get("aug0", 0):
-                Xtr, Ctr = T.augment_first_frame(Xtr, Ctr)
-            params = T.train(Xtr, Ctr, steps=steps, lr=lr, wd=wd)
-            rows += evaluate_fold(params, Xf, Mf, Kf, margin)
+                C0 = T.stream_costs(errors, Ktr, clip) if d.get("stream0", 0) else None
+                Xtr, Ctr = T.augment_first_frame(Xtr, Ctr, C0)
+            if d.get("hidden"):
+                T.HIDDEN = [int(d["hidden"])] * 2
+            loss = "soft" if d.get("soft", 0) else "expected"
+            params = T.train(Xtr, Ctr, steps=steps, lr=lr, wd=wd, loss=loss, tau=d.get("tau", 0.1))
+            T.HIDDEN = [32, 32]
+            rows += evaluate_fold(params, Xf, Mf, Kf, margin, group_of)
         r_best = np.array([e / b for _, _, e, b, _ in rows])
         r_l8 = np.array([e / l for _, _, e, _, l in rows])
         print(f"{name:12s} {d}: cells {len(rows)}, est/best max {r_best.max():.3f} geomean {np.exp(np.log(r_best).mean()):.3f}, "
