@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Renders every scene of ../shared/scenes into depth sequences with `depthcast render`.
 #
-#   scripts/render-scenes.sh OUT [FRAMES] [SIZE]      (defaults: 300 frames, 1280x720, 30 fps)
+#   scripts/render-scenes.sh OUT [FRAMES] [SIZE] [ENCODING]
+#                                   (defaults: 300 frames, 1280x720, 30 fps, exr)
+#
+# Frames are f32 EXR by default, the depth a game engine hands the sender. Millimetre PNG
+# (ENCODING=png16 or auto) quantises a small scene to a few hundred levels (the 0.56 m FlightHelmet
+# to about 9 bits), a staircase that the packer must then reproduce: it made the tall VBP frames'
+# fine plane look noisier than real depth and skewed precision-net's labels (see
+# precision-net/models/report.md). EXR costs about 10 MB a frame at 1280x720.
 #
 # One camera path per scene, picked for what the scene is: rooms are walked through (turns and
 # stops), dioramas get fast pans, single objects are orbited or approached. Each sequence lands in
@@ -12,6 +19,7 @@ cd "$(dirname "$0")/.."
 out="${1:?usage: scripts/render-scenes.sh OUT [FRAMES] [SIZE]}"
 frames="${2:-300}"
 size="${3:-1280x720}"
+encoding="${4:-exr}"
 scenes="${DEPTHCAST_SCENES:-../shared/scenes}"
 export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
 
@@ -40,5 +48,5 @@ for entry in "${plan[@]}"; do
     continue
   fi
   "$bin" render --scene "$scenes/$file" --frames "$frames" --size "$size" --fps 30 \
-    --camera "$path" --out "$out/$name" | tee -a "$out/render-log.txt"
+    --camera "$path" --encoding "$encoding" --out "$out/$name" | tee -a "$out/render-log.txt"
 done
