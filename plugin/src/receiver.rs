@@ -198,11 +198,16 @@ fn receive_thread(cfg: &DepthReceiverPlugin, tx: &Sender<Event>, stop: &AtomicBo
         let mut rx = match Transport::open(&cfg.url, &opts) {
             Ok(rx) => rx,
             Err(e) => {
-                // No sender yet (or not any more): try again.
+                // No sender yet (or not any more): try again. A UDP open has already waited its
+                // timeout for data, and while no socket is open the sender's datagrams are lost
+                // (its first keyframe with them: nothing decodes until the next one), so reopen
+                // at once; other transports get a pause between attempts.
                 if !send(Event::Error(format!("{}: {e}", cfg.url))) {
                     return;
                 }
-                std::thread::sleep(Duration::from_millis(100));
+                if !cfg.url.starts_with("udp://") {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
                 continue;
             }
         };
