@@ -15,6 +15,8 @@
 //! [`Switcher::with_first_group`] fixes the group from the bitrate alone (the lookup table's
 //! choice, learnt over the training scenes) and the network chooses within it.
 
+use std::collections::BTreeMap;
+
 use depthcast_packing::DepthView;
 
 use crate::{Engine, FeatureExtractor, QuantMlp, Result, Settings};
@@ -64,7 +66,7 @@ impl StreamPolicy {
 /// pixel: `None` when `first_frame = network` (the network's scores choose among every candidate),
 /// otherwise the group of the lookup table's choice (models without `first_frame`), if the model
 /// has a table.
-pub fn first_group(metadata: &std::collections::BTreeMap<String, String>, groups: &[String], bpp: f64) -> Option<String> {
+pub fn first_group(metadata: &BTreeMap<String, String>, groups: &[String], bpp: f64) -> Option<String> {
     if metadata.get("first_frame").is_some_and(|v| v == "network") {
         return None;
     }
@@ -201,7 +203,7 @@ mod tests {
     #[test]
     fn metadata_says_who_chooses_the_frame_size() {
         let groups: Vec<String> = ["frame", "tall", "tall"].iter().map(|s| s.to_string()).collect();
-        let mut meta = std::collections::BTreeMap::new();
+        let mut meta = BTreeMap::new();
         assert_eq!(first_group(&meta, &groups, 0.01), None, "no table, no fixed group");
         meta.insert("lookup".to_string(), "-6:0;-2:2".to_string());
         assert_eq!(first_group(&meta, &groups, 2f64.powi(-6)).as_deref(), Some("frame"));
