@@ -6,9 +6,9 @@
 #
 # Frames are f32 EXR by default, the depth a game engine hands the sender. Millimetre PNG
 # (ENCODING=png16 or auto) quantises a small scene to a few hundred levels (the 0.56 m FlightHelmet
-# to about 9 bits), a staircase that the packer must then reproduce: it made the tall VBP frames'
-# fine plane look noisier than real depth and skewed precision-net's labels (see
-# precision-net/models/report.md). EXR costs about 10 MB a frame at 1280x720.
+# to about 9 bits), a staircase no renderer would send; precision-net's labels barely changed
+# with it (precision-net/models/report.md), but the training data should be what the sender sees.
+# EXR costs about 10 MB a frame at 1280x720.
 #
 # One camera path per scene, picked for what the scene is: rooms are walked through (turns and
 # stops), dioramas get fast pans, single objects are orbited or approached. Each sequence lands in
@@ -16,7 +16,7 @@
 # OUT/render-log.txt. Without a GPU this runs on Mesa's software Vulkan (WGPU_BACKEND=vulkan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out="${1:?usage: scripts/render-scenes.sh OUT [FRAMES] [SIZE]}"
+out="${1:?usage: scripts/render-scenes.sh OUT [FRAMES] [SIZE] [ENCODING]}"
 frames="${2:-300}"
 size="${3:-1280x720}"
 encoding="${4:-exr}"
