@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bevy::asset::RenderAssetUsages;
 use bevy::prelude::*;
@@ -186,6 +186,9 @@ fn apply_frames(state: Res<ReceiverState>, mut received: ResMut<ReceivedDepth>, 
     received.depth = depth;
 }
 
+/// Shortest interval between two attempts to open the URL.
+const RETRY: Duration = Duration::from_millis(100);
+
 fn receive_thread(cfg: &DepthReceiverPlugin, tx: &Sender<Event>, stop: &AtomicBool) {
     let send = |ev: Event| match tx.try_send(ev) {
         // A full queue: the main world is behind; this frame is dropped (the next one is newer).
@@ -195,19 +198,18 @@ fn receive_thread(cfg: &DepthReceiverPlugin, tx: &Sender<Event>, stop: &AtomicBo
     let mut packer = Packer::default();
     while !stop.load(Ordering::Relaxed) {
         let opts = ReceiverOptions { timeout: Some(cfg.timeout), listen: cfg.listen, ..Default::default() };
+        let attempt = Instant::now();
         let mut rx = match Transport::open(&cfg.url, &opts) {
             Ok(rx) => rx,
             Err(e) => {
-                // No sender yet (or not any more): try again. A UDP open has already waited its
-                // timeout for data, and while no socket is open the sender's datagrams are lost
-                // (its first keyframe with them: nothing decodes until the next one), so reopen
-                // at once; other transports get a pause between attempts.
+                // No sender yet (or not any more): try again, attempts at least RETRY apart. An
+                // open that already waited (a UDP open waits its timeout for data) retries at
+                // once: while no socket is open a UDP sender's datagrams are lost, its first
+                // keyframe with them, and nothing decodes until the next one.
                 if !send(Event::Error(format!("{}: {e}", cfg.url))) {
                     return;
                 }
-                if !cfg.url.starts_with("udp://") {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
+                std::thread::sleep(RETRY.saturating_sub(attempt.elapsed()));
                 continue;
             }
         };
