@@ -82,16 +82,10 @@ def dataset(errors, feats, scenes, window, clip, logcost):
 
 
 def lookup_groups(Xtr, Ctr):
-    """The lookup table's frame-size group per training bitrate (log2 bpp rounded to 1/4), as
-    train.py builds it: a function of a sample's features."""
-    lb = np.round((Xtr[:, 44] * 8 - 8) * 4) / 4
-    table = [(v, int(Ctr[lb == v].mean(axis=0).argmin())) for v in sorted(set(lb.tolist()))]
-
-    def group(x):
-        l = x[44] * 8 - 8
-        return T.GROUPS[min(table, key=lambda e: abs(e[0] - l))[1]]
-
-    return group
+    """The frame-size group of the lookup table's choice (train.lookup_table), as a function of a
+    sample's features."""
+    table = T.lookup_table(Xtr, Ctr)
+    return lambda x: T.GROUPS[T.lookup_choice(table, x)]
 
 
 def evaluate_fold(params, X, M, keys, margin, group_of=None):
@@ -141,11 +135,9 @@ def main():
             if d.get("aug0", 0):
                 C0 = T.stream_costs(errors, Ktr, clip) if d.get("stream0", 0) else None
                 Xtr, Ctr = T.augment_first_frame(Xtr, Ctr, C0)
-            if d.get("hidden"):
-                T.HIDDEN = [int(d["hidden"])] * 2
             loss = "soft" if d.get("soft", 0) else "expected"
-            params = T.train(Xtr, Ctr, steps=steps, lr=lr, wd=wd, loss=loss, tau=d.get("tau", 0.1))
-            T.HIDDEN = [32, 32]
+            hidden = [int(d["hidden"])] * 2 if d.get("hidden") else None
+            params = T.train(Xtr, Ctr, steps=steps, lr=lr, wd=wd, loss=loss, tau=d.get("tau", 0.1), hidden=hidden)
             rows += evaluate_fold(params, Xf, Mf, Kf, margin, group_of)
         r_best = np.array([e / b for _, _, e, b, _ in rows])
         r_l8 = np.array([e / l for _, _, e, _, l in rows])

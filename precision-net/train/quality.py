@@ -18,7 +18,9 @@ MAE in mm. Nothing is hard-coded: every number comes from the summary files.
 
 import argparse
 import csv
+import glob
 import json
+import math
 import os
 import sys
 
@@ -32,9 +34,6 @@ def grid_from_runs(summary_path, seq, codec, bitrate):
     """Best mean MAE (mm) over every fixed run of the cell on disk next to `summary_path`, and its
     id. `depthcast predict sweep` rewrites summary.json with the predictor's candidates only, so
     the whole grid of an earlier `depthcast sweep` into the same folder is read from its runs."""
-    import glob
-    import math
-
     best = None
     pat = os.path.join(os.path.dirname(summary_path), "runs", seq, "**", f"{codec}_{bitrate // 1000}k_*_seq.csv")
     for path in glob.glob(pat, recursive=True):

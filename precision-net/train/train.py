@@ -133,6 +133,20 @@ def stream_costs(errors, keys, clip=COST_CLIP):
     return np.array([out[(s, b)] for s, b, _ in keys], np.float32)
 
 
+def lookup_table(X, C):
+    """The per-bitrate lookup table: for each training bitrate (log2 bpp from feature 44 =
+    (log2 bpp + 8) / 8, rounded to 1/4) the candidate with the lowest mean cost, as
+    `[(log2 bpp, candidate)]` (policy::LookupTable in Rust)."""
+    lb = np.round((X[:, 44] * 8 - 8) * 4) / 4
+    return [(v, int(C[lb == v].mean(axis=0).argmin())) for v in sorted(set(lb.tolist()))]
+
+
+def lookup_choice(table, x):
+    """The table's candidate for a sample with features `x`: the entry nearest in log2 bpp."""
+    l = x[44] * 8 - 8
+    return min(table, key=lambda e: abs(e[0] - l))[1]
+
+
 def init(rng, sizes):
     params = []
     for a, b in zip(sizes[:-1], sizes[1:]):
@@ -157,13 +171,14 @@ def softmax(z):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def train(X, C, steps=4000, lr=3e-3, wd=1e-4, temp=1.0, loss="expected", tau=0.1):
+def train(X, C, steps=4000, lr=3e-3, wd=1e-4, temp=1.0, loss="expected", tau=0.1, hidden=None):
     """`loss="expected"` minimises the expected cost E_softmax(z)[cost]: a wrong choice weighs its
     real error cost. `loss="soft"` minimises the cross-entropy to the soft target softmax(-cost/tau),
     which also weighs choices by their cost but does not stall when the softmax saturates (the
-    expected-cost gradient p·(c − E[c]) vanishes as p approaches one-hot)."""
+    expected-cost gradient p·(c − E[c]) vanishes as p approaches one-hot). `hidden`: the hidden
+    layers' sizes (default HIDDEN)."""
     rng = np.random.default_rng(SEED)
-    params = init(rng, [NF] + HIDDEN + [len(CANDIDATES)])
+    params = init(rng, [NF] + list(hidden or HIDDEN) + [len(CANDIDATES)])
     m = [[np.zeros_like(p) for p in layer] for layer in params]
     v = [[np.zeros_like(p) for p in layer] for layer in params]
     b1, b2, eps = 0.9, 0.999, 1e-8
@@ -351,13 +366,7 @@ def main():
         Xfit, Cfit = augment_first_frame(Xtr, Ctr, stream_costs(errors, Ktr) if args.first_frame_costs == "stream" else None)
     params = train(Xfit, Cfit, steps=args.steps, wd=args.wd, loss=args.loss, tau=args.tau)
 
-    # Lookup table: per training bitrate (log2 bpp, feature 44 = (log2 bpp + 8) / 8), the candidate
-    # with the lowest mean cost over the training scenes.
-    lb = np.round((Xtr[:, 44] * 8 - 8) * 4) / 4
-    lookup = []
-    for v in sorted(set(lb.tolist())):
-        sel = lb == v
-        lookup.append((v, int(Ctr[sel].mean(axis=0).argmin())))
+    lookup = lookup_table(Xtr, Ctr)
     lookup_s = ";".join(f"{v:.2f}:{k}" for v, k in lookup)
 
     q = quantise(params, Xfit)
@@ -367,7 +376,7 @@ def main():
     f32_pick = logits_te.argmax(axis=1)
     i8_pick = codes_te.argmax(axis=1)
     agree = float((f32_pick == i8_pick).mean()) if len(Xte) else float("nan")
-    lut_pick = np.array([lookup[int(np.argmin([abs(v - l) for v, _ in lookup]))][1] for l in (Xte[:, 44] * 8 - 8)]) if len(Xte) else []
+    lut_pick = np.array([lookup_choice(lookup, x) for x in Xte]) if len(Xte) else []
     res = {"f32": evaluate(f32_pick, Mte, Kte), "int8": evaluate(i8_pick, Mte, Kte), "lookup": evaluate(lut_pick, Mte, Kte)}
     acc_te = float((f32_pick == Cte.argmin(axis=1)).mean()) if len(Xte) else float("nan")
     acc_tr = float((logits_tr.argmax(axis=1) == Ctr.argmin(axis=1)).mean())
