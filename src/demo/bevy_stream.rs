@@ -229,17 +229,14 @@ impl CostSamples {
     }
 
     fn summary(&self) -> SenderCosts {
-        let median = |v: &[f64]| {
-            let mut v = v.to_vec();
-            v.sort_by(f64::total_cmp);
-            v.get(v.len() / 2).copied()
-        };
-        let m = |v: &[f64]| median(v).unwrap_or(f64::NAN);
+        let m = |v: &[f64]| crate::sweep::analysis::median(v.iter().copied());
+        // GPU times: none where the adapter has no timestamp queries.
+        let gpu = |v: &[f64]| Some(m(v)).filter(|x| !x.is_nan());
         SenderCosts {
             frames: self.encode_ms.len(),
             app_update_ms: m(&self.update_ms),
-            capture_gpu_ms: median(&self.capture_gpu_ms),
-            pack_gpu_ms: median(&self.pack_gpu_ms),
+            capture_gpu_ms: gpu(&self.capture_gpu_ms),
+            pack_gpu_ms: gpu(&self.pack_gpu_ms),
             readback_copy_us: m(&self.readback_copy_us),
             readback_wait_ms: m(&self.readback_wait_ms),
             predict_us: m(&self.predict_us),

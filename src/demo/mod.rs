@@ -330,13 +330,11 @@ fn write_outputs(out: &std::path::Path, mut recs: Vec<DemoFrame>, summary: DemoS
     }
     std::fs::write(out.join("frames.csv"), csv)?;
     let mean = |f: fn(&DemoFrame) -> f64| crate::sweep::analysis::mean(recs.iter().map(f));
-    let mut lat: Vec<f64> = recs.iter().map(|r| r.latency_ms).filter(|x| x.is_finite()).collect();
-    lat.sort_by(f64::total_cmp);
     let summary = DemoSummary {
         frames_received: recs.len(),
         mean_mae_mm: mean(|r| r.mae_mm),
         mean_p99_mm: mean(|r| r.p99_mm),
-        median_latency_ms: lat.get(lat.len() / 2).copied().unwrap_or(f64::NAN),
+        median_latency_ms: crate::sweep::analysis::median(recs.iter().map(|r| r.latency_ms)),
         ..summary
     };
     std::fs::write(out.join("summary.json"), serde_json::to_string_pretty(&summary)?)?;

@@ -7,6 +7,13 @@ use serde::Serialize;
 use super::config::PackingConfig;
 use super::csv::Row;
 
+/// Median of the finite values (the upper one of an even count; NaN when there are none).
+pub fn median(v: impl IntoIterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = v.into_iter().filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 /// Mean of the finite values (NaN when there are none).
 pub fn mean(v: impl IntoIterator<Item = f64>) -> f64 {
     let (mut s, mut n) = (0.0, 0usize);
