@@ -27,8 +27,12 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 1.0)]
     mbps: f64,
     /// VBP precision (low bits in a second luma half, high plane favoured by a region of interest).
-    #[arg(long, default_value_t = 14)]
+    #[arg(long, default_value_t = 16)]
     precision: u8,
+    /// Quality offset of the high plane's region of interest (FFmpeg's −1..=1, negative = more
+    /// bits; libx264 scales it by 51 QP); 0 = no region of interest.
+    #[arg(long, default_value_t = -0.4, allow_negative_numbers = true)]
+    roi: f32,
     /// Skip the 8-bit luma-only baseline stream.
     #[arg(long)]
     no_baseline: bool,
@@ -64,7 +68,9 @@ fn print(s: &DemoSummary) {
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
-    let packing = PackingConfig { roi_high: Some(-0.8), ..PackingConfig::vbp(a.precision, VbpLayout::Luma) };
+    anyhow::ensure!((-1.0..=1.0).contains(&a.roi), "--roi must be within -1..=1, not {}", a.roi);
+    let packing =
+        PackingConfig { roi_high: (a.roi != 0.0).then_some(a.roi), ..PackingConfig::vbp(a.precision, VbpLayout::Luma) };
     let mut base = DemoOptions {
         width: a.width,
         height: a.height,

@@ -67,6 +67,12 @@ impl PackingConfig {
         PackingConfig { scheme: Scheme::Vbp, precision: p, layout, ..PackingConfig::luma(BitDepth::Eight) }
     }
 
+    /// VBP luma layout at precision `p` with a region of interest of quality offset `qoffset` on
+    /// the high plane (see [`Self::roi_high`]).
+    pub fn vbp_roi(p: u8, qoffset: f32) -> Self {
+        PackingConfig { roi_high: Some(qoffset), ..PackingConfig::vbp(p, VbpLayout::Luma) }
+    }
+
     /// Triangle waves at `w = 2^p` with period `period` (0 = the default for `p`).
     pub fn triangle(p: u8, period: u32, bits: BitDepth) -> Self {
         let period = if period == 0 { triangle::default_period(p, bits) } else { period };
@@ -204,9 +210,14 @@ pub fn scale_bitrates(mbps_720p30: &[f64], width: u32, height: u32, fps: f64) ->
 
 impl Grid {
     /// The full default grid for one bit depth: luma-only, VBP in both layouts at several
-    /// precisions (and the luma layout with a high-plane ROI at three), triangle waves at two
-    /// periods, hue. It contains every candidate of precision-net (see [`super::predictor`]), so
-    /// a full sweep also provides the predictor's training runs.
+    /// precisions, the luma layout with a strong high-plane ROI (−0.8) at three precisions and
+    /// with milder ones (−0.6, −0.4, −0.2) at the highest, triangle waves at two periods, hue.
+    /// It contains every candidate of precision-net (see [`super::predictor`]), so a full sweep
+    /// also provides the predictor's training runs.
+    ///
+    /// FFmpeg's libx264 wrapper scales the ROI offset by 51 QP: −0.8 gives the high plane about
+    /// 41 QP less than the rest, which keeps it intact at low bitrates but starves the low plane
+    /// at high ones, where −0.4 or −0.2 win (the sweep measures by how much).
     pub fn default_packings(bits: BitDepth) -> Vec<PackingConfig> {
         let b = bits.bits();
         let mut v = vec![PackingConfig::luma(bits)];
@@ -215,7 +226,10 @@ impl Grid {
             v.push(PackingConfig::vbp(p, VbpLayout::Luma));
         }
         for p in [b + 4, b + 6, b + 8] {
-            v.push(PackingConfig { roi_high: Some(-0.8), ..PackingConfig::vbp(p, VbpLayout::Luma) });
+            v.push(PackingConfig::vbp_roi(p, -0.8));
+        }
+        for q in [-0.6, -0.4, -0.2] {
+            v.push(PackingConfig::vbp_roi(b + 8, q));
         }
         let w = b + 8;
         v.push(PackingConfig::triangle(w, 1 << (w - 6), bits));
@@ -233,7 +247,7 @@ impl Grid {
             PackingConfig::vbp(b + 8, VbpLayout::Chroma),
             PackingConfig::vbp(b + 4, VbpLayout::Luma),
             PackingConfig::vbp(b + 8, VbpLayout::Luma),
-            PackingConfig { roi_high: Some(-0.8), ..PackingConfig::vbp(b + 6, VbpLayout::Luma) },
+            PackingConfig::vbp_roi(b + 6, -0.8),
             PackingConfig::triangle(b + 8, 0, bits),
             PackingConfig::hue(),
         ]
