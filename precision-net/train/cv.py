@@ -17,7 +17,7 @@ without the procedural pv* scenes), aug0 (1 = add first-frame copies, see train.
 firstgroup (1 = the first frame chooses within the lookup table's frame-size group, as the Rust
 policy does), hidden (units of both hidden layers), stream0 (1 = first-frame copies trained on
 whole-stream costs, see train.stream_costs), soft (1 = cross-entropy to softmax(-cost/tau) instead
-of the expected cost), tau.
+of the expected cost), tau, lookup (1 = the per-bitrate lookup table instead of a network).
 """
 
 import argparse
@@ -88,8 +88,13 @@ def lookup_groups(Xtr, Ctr):
     return lambda x: T.GROUPS[T.lookup_choice(table, x)]
 
 
-def evaluate_fold(params, X, M, keys, margin, group_of=None):
-    logits = T.forward(params, X.astype(np.float64))[-1]
+def evaluate_fold(params, X, M, keys, margin, group_of=None, table=None):
+    """Estimated MAE per cell of the fold scene: the network's switching rule, or with `table` the
+    lookup table's choice for the whole cell."""
+    if table is not None:
+        logits = np.eye(len(T.CANDIDATES))[[T.lookup_choice(table, x) for x in X]]
+    else:
+        logits = T.forward(params, X.astype(np.float64))[-1]
     cells = {}
     for idx, (seq, br, i) in enumerate(keys):
         cells.setdefault((seq, br), []).append(idx)
@@ -131,6 +136,9 @@ def main():
                 tr = {s for s in tr if not s.startswith("pv")}
             Xtr, Ctr, _, Ktr = dataset(errors, feats, tr, window, clip, logcost)
             Xf, _, Mf, Kf = dataset(errors, feats, {f}, window, clip, logcost)
+            if d.get("lookup", 0):
+                rows += evaluate_fold(None, Xf, Mf, Kf, margin, table=T.lookup_table(Xtr, Ctr))
+                continue
             group_of = lookup_groups(Xtr, Ctr) if d.get("firstgroup", 0) else None
             if d.get("aug0", 0):
                 C0 = T.stream_costs(errors, Ktr, clip) if d.get("stream0", 0) else None

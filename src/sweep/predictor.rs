@@ -10,9 +10,10 @@ use super::config::{CodecConfig, PackingConfig};
 use super::encode::SeqData;
 
 /// The candidate configurations the committed model scores, in its output order: 8-bit luma and
-/// VBP-chroma P12 (frame-sized), VBP-luma P10..P16 and VBP-luma P12/P14 with a high-plane ROI (tall).
+/// VBP-chroma P12 (frame-sized), VBP-luma P10..P16, VBP-luma P12/P14 with a strong high-plane ROI
+/// (−0.8) and P16 with milder ones (−0.6, −0.4, −0.2) (tall). A model names its candidates in
+/// its metadata; every id of a committed model must be here.
 pub fn candidates() -> Vec<PackingConfig> {
-    let roi = |p| PackingConfig { roi_high: Some(-0.8), ..PackingConfig::vbp(p, VbpLayout::Luma) };
     vec![
         PackingConfig::luma(BitDepth::Eight),
         PackingConfig::vbp(12, VbpLayout::Chroma),
@@ -20,8 +21,11 @@ pub fn candidates() -> Vec<PackingConfig> {
         PackingConfig::vbp(12, VbpLayout::Luma),
         PackingConfig::vbp(14, VbpLayout::Luma),
         PackingConfig::vbp(16, VbpLayout::Luma),
-        roi(12),
-        roi(14),
+        PackingConfig::vbp_roi(12, -0.8),
+        PackingConfig::vbp_roi(14, -0.8),
+        PackingConfig::vbp_roi(16, -0.6),
+        PackingConfig::vbp_roi(16, -0.4),
+        PackingConfig::vbp_roi(16, -0.2),
     ]
 }
 
