@@ -1,10 +1,10 @@
 //! The sender plugin end to end on real components: CornellBox rendered headless at 320x240,
-//! depth captured and packed on the GPU (VBP luma layout, P = 14, ROI), encoded by libx264 on the
+//! depth captured and packed on the GPU (VBP luma layout, P = 16, ROI), encoded by libx264 on the
 //! encoder thread and written to an MPEG-TS file; the file is then decoded with the in-band
 //! parameters and unpacked. Checks: frames were sent, every decoded frame carries its parameters,
 //! and the depth at the image centre is the back wall's (359.2 m, computed from the glTF as in
-//! `smoke.rs`) within the error a 2 Mbit/s stream at this size allows (0.5 m; one P14 step over
-//! the range is about 3 cm). Skips (printing why) when the scene is absent.
+//! `smoke.rs`) within the error a 2 Mbit/s stream at this size allows (0.5 m; one P16 step over
+//! the range is under 1 cm). Skips (printing why) when the scene is absent.
 
 use std::path::PathBuf;
 
@@ -21,7 +21,7 @@ fn sender_plugin_streams_decodable_depth() {
     let Some(stats) = stream(false, "fixed") else { return };
     assert_eq!(stats.predict_us, 0.0, "the fixed configuration runs no predictor");
     let current = stats.current.expect("a configuration");
-    assert_eq!((current.scheme, current.precision, current.layout), (Scheme::Vbp, 14, VbpLayout::Luma));
+    assert_eq!((current.scheme, current.precision, current.layout), (Scheme::Vbp, 16, VbpLayout::Luma));
 }
 
 /// precision-net chooses the configuration: it must be one of the model's candidates, keep one
