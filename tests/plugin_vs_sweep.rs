@@ -14,6 +14,7 @@ use depthcast::packing::{DepthImage, Metrics, VbpLayout};
 use depthcast::plugin::receiver::{DepthReceiverPlugin, ReceivedDepth};
 use depthcast::plugin::scene::{BUILTIN_SCENE, CameraPath, SceneRenderConfig, SceneRenderer};
 use depthcast::plugin::{DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats, SentDepth};
+use depthcast::sweep::analysis;
 use depthcast::sweep::config::{CodecConfig, PackingConfig, RangePolicy};
 use depthcast::sweep::encode::{RunOptions, SeqData, encode_sequence};
 
@@ -165,12 +166,8 @@ fn received_depth_matches_the_sweep_on_the_same_frames() {
     }
     let n = plugin.len();
     assert!(n >= 15, "only {n} frames to compare");
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-    let median = |v: &[f64]| {
-        let mut v = v.to_vec();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
+    let mean = |v: &[f64]| analysis::mean(v.iter().copied());
+    let median = |v: &[f64]| analysis::median(v.iter().copied());
     let (pm, sm) = (median(&plugin), median(&sweep));
     println!(
         "{} at {} kbit/s over {n} frames ({holes} capture gaps): plugin MAE median {pm:.3} mm (mean {:.3}), sweep median {sm:.3} mm \

@@ -39,7 +39,9 @@ CANDIDATES = [
     "vbp-luma-P16-lin-a255-roi-0.40",
     "vbp-luma-P16-lin-a255-roi-0.20",
 ]
-GROUPS = ["frame", "frame"] + ["tall"] * 9
+# Frame-size group per candidate (policy::first_group): at 8 bits the VBP luma layout is the tall
+# frame, the others are the depth map's size (depthcast::sweep::predictor::group).
+GROUPS = ["tall" if c.startswith("vbp-luma-") else "frame" for c in CANDIDATES]
 NF = 48
 HIDDEN = [32, 32]
 GOP = 30
