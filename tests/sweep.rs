@@ -103,3 +103,44 @@ fn sweep_oracles_rates_schema_and_resume() {
     }
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+/// The start-up probe's measurements are the first frames of real streams: each shortlisted
+/// candidate's mean error equals that of the first frames of a whole-sequence encode with it (the
+/// encoder does not look ahead), the 8-bit luma fallback is always measured, and the winner is the
+/// lowest measured.
+#[test]
+fn probe_measures_the_first_frames_of_real_streams() {
+    use depthcast::precision_net::Probe;
+    use depthcast::sweep::encode::encode_sequence;
+    use depthcast::sweep::predictor;
+
+    let seq = Source::Procedural { width: 160, height: 96, frames: Probe::FRAMES + 5, fps: 30.0 }.load(None).unwrap();
+    let cands = predictor::candidates();
+    let opts = RunOptions { gop: 10, ..RunOptions::default() };
+    let encodes = predictor::ProbeEncodes { range: RangePolicy::Sequence, opts: &opts };
+    let bitrate = 150_000;
+    let m =
+        predictor::probe(&seq, CodecConfig::H264_8, bitrate, &cands, 10, encodes).unwrap().expect("committed model");
+    let measured = m.measured();
+    assert!((Probe::CANDIDATES..=Probe::CANDIDATES + 1).contains(&measured.len()), "{measured:?}");
+    let luma = cands.iter().position(|c| *c == PackingConfig::luma(BitDepth::Eight)).unwrap();
+    assert!(measured.iter().any(|&(k, _)| k == luma), "the 8-bit fallback is measured");
+    for &(k, e) in &measured {
+        let recs = encode_sequence(
+            &seq,
+            CodecConfig::H264_8,
+            bitrate,
+            RangePolicy::Sequence,
+            &opts,
+            &mut |_| (cands[k], false),
+            &|| {},
+        )
+        .unwrap();
+        let head: f64 = recs[..Probe::FRAMES].iter().map(|r| r.metrics.mae).sum::<f64>() / Probe::FRAMES as f64;
+        assert!(e.is_finite() && e > 0.0, "{}: {e}", cands[k].id());
+        assert!((head - e).abs() <= 1e-9 * head.max(1.0), "{}: probe {e} vs stream {head}", cands[k].id());
+    }
+    eprintln!("probe at {bitrate} bit/s: {measured:?}, winner {}", m.winner());
+    let best = measured.iter().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap().0;
+    assert_eq!(m.winner(), best);
+}

@@ -39,7 +39,7 @@ pub mod tract;
 pub use error::{NetError, Result};
 pub use features::{FeatureExtractor, NUM_FEATURES, Settings};
 pub use model::{Engine, QuantMlp};
-pub use policy::{LookupTable, StreamPolicy, Switcher};
+pub use policy::{LookupTable, Probe, StreamPolicy, Switcher};
 pub use simd::Level;
 
 /// The committed models, embedded.

@@ -60,6 +60,120 @@ impl StreamPolicy {
         self.frame += 1;
         Ok(k)
     }
+
+    /// A [`Probe`] of the network's `candidates` best-scored outputs on the stream's first frame,
+    /// `depth`, measured over `frames` frames (the model's first-frame group rule applies, as in
+    /// [`StreamPolicy::push`]). Does not advance the stream: push the frames as usual, or take the
+    /// probe's winner for the whole stream.
+    ///
+    /// # Errors
+    /// The model cannot run on the features.
+    pub fn probe(&mut self, depth: &DepthView<'_>, candidates: usize, frames: usize) -> Result<Probe> {
+        let x = self.features.extract(depth, &self.settings);
+        let scores = self.engine.scores(&x)?;
+        let allowed: Vec<bool> = (0..scores.len()).map(|k| self.switcher.first_allowed(k)).collect();
+        Ok(Probe::new(&scores, &allowed, candidates, frames))
+    }
+}
+
+/// The start-up probe: the network shortlists, real encodes decide.
+///
+/// On scenes it never saw, the network's misses are mostly near-ties it ranks one step off (the
+/// region-of-interest strength, or the frame size at the first frame), and the candidate it ranks
+/// second or third is then the best. A sender that can run `candidates` encoders for the first
+/// `frames` frames encodes each shortlisted candidate, decodes each stream and measures it
+/// against the source depth ([`Probe::record`]), and keeps the [`Probe::winner`] for the stream:
+/// its encoder simply goes on, the others are dropped, and the stream starts `frames` frames late.
+/// [`Probe::CANDIDATES`] and [`Probe::FRAMES`] and the 8-bit fallback
+/// ([`Probe::with_candidate`]) were chosen on the training scenes' sweeps (see
+/// `precision-net/models/report.md`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    shortlist: Vec<usize>,
+    frames: usize,
+    errors: Vec<Vec<f64>>,
+}
+
+impl Probe {
+    /// Default shortlist length.
+    pub const CANDIDATES: usize = 3;
+    /// Default probe length in frames (half a second at 30 fps).
+    pub const FRAMES: usize = 15;
+
+    /// The `candidates` highest of `scores` among the `allowed` ones (best first; ties keep the
+    /// model's order), measured over `frames` frames (at least 1).
+    ///
+    /// # Panics
+    /// If `allowed` does not have one flag per score.
+    pub fn new(scores: &[f32], allowed: &[bool], candidates: usize, frames: usize) -> Probe {
+        assert_eq!(scores.len(), allowed.len(), "one flag per score");
+        let mut order: Vec<usize> = (0..scores.len()).filter(|&k| allowed[k]).collect();
+        if order.is_empty() {
+            order = (0..scores.len()).collect();
+        }
+        order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+        order.truncate(candidates.max(1));
+        let n = order.len();
+        Probe { shortlist: order, frames: frames.max(1), errors: vec![Vec::new(); n] }
+    }
+
+    /// Adds candidate `k` (a model output index) to the shortlist if it is not on it: the sender's
+    /// safe fallback (the 8-bit luma frame, which the network can rank out of its top
+    /// candidates at low bitrates where nothing beats it).
+    pub fn with_candidate(mut self, k: usize) -> Probe {
+        if !self.shortlist.contains(&k) {
+            self.shortlist.push(k);
+            self.errors.push(Vec::new());
+        }
+        self
+    }
+
+    /// The shortlisted candidates (model output indices), best-scored first.
+    pub fn shortlist(&self) -> &[usize] {
+        &self.shortlist
+    }
+
+    /// Frames to measure per candidate.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Records the measured error of one decoded frame of shortlist entry `slot` (a lost frame is
+    /// `f64::INFINITY` or NaN: that candidate cannot win unless every one lost frames). Frames past
+    /// [`Probe::frames`] are ignored.
+    ///
+    /// # Panics
+    /// If `slot` is not an index into [`Probe::shortlist`].
+    pub fn record(&mut self, slot: usize, error: f64) {
+        let e = &mut self.errors[slot];
+        if e.len() < self.frames {
+            e.push(if error.is_finite() { error } else { f64::INFINITY });
+        }
+    }
+
+    /// Whether every shortlisted candidate has its frames measured.
+    pub fn is_done(&self) -> bool {
+        self.errors.iter().all(|e| e.len() >= self.frames)
+    }
+
+    /// Mean measured error of each shortlist entry so far (infinite where a frame was lost, NaN
+    /// where nothing was recorded).
+    pub fn mean_errors(&self) -> Vec<f64> {
+        self.errors.iter().map(|e| e.iter().sum::<f64>() / e.len() as f64).collect()
+    }
+
+    /// The candidate (model output index) with the lowest mean measured error; ties and
+    /// unmeasured entries go to the better-scored one.
+    pub fn winner(&self) -> usize {
+        let m = self.mean_errors();
+        let mut best = 0;
+        for (slot, &e) in m.iter().enumerate() {
+            if e < m[best] || (m[best].is_nan() && !e.is_nan()) {
+                best = slot;
+            }
+        }
+        self.shortlist[best]
+    }
 }
 
 /// The frame-size group a model's metadata fixes for a stream's first frame at `bpp` bits per depth
@@ -102,6 +216,11 @@ impl Switcher {
             self.first_group = Some(g);
         }
         self
+    }
+
+    /// Whether the first frame may choose candidate `k` (see [`Switcher::with_first_group`]).
+    pub fn first_allowed(&self, k: usize) -> bool {
+        self.first_group.as_ref().is_none_or(|g| self.groups.get(k) == Some(g))
     }
 
     /// The candidate for frame `index` given its `scores`.
@@ -210,6 +329,26 @@ mod tests {
         assert_eq!(first_group(&meta, &groups, 2f64.powi(-1)).as_deref(), Some("tall"));
         meta.insert("first_frame".to_string(), "network".to_string());
         assert_eq!(first_group(&meta, &groups, 2f64.powi(-6)), None, "the network chooses");
+    }
+
+    #[test]
+    fn probe_shortlists_by_score_and_keeps_the_best_measured() {
+        let mut p = Probe::new(&[0.1, 0.9, 0.5, 0.7, 0.2], &[true, true, true, false, true], 3, 2);
+        assert_eq!(p.shortlist(), &[1, 2, 4], "best-scored first, the disallowed one skipped");
+        assert!(!p.is_done());
+        for (slot, errs) in [(0, [2.0, 2.0, 9.0]), (1, [1.0, 1.5, 0.0]), (2, [1.0, f64::NAN, 0.0])] {
+            for e in errs {
+                p.record(slot, e);
+            }
+        }
+        assert!(p.is_done());
+        assert_eq!(p.mean_errors(), vec![2.0, 1.25, f64::INFINITY], "frames past the probe are ignored");
+        assert_eq!(p.winner(), 2, "the measured best wins over the best-scored");
+        let p = Probe::new(&[0.1, 0.9, 0.5], &[true; 3], 2, 1).with_candidate(0).with_candidate(1);
+        assert_eq!(p.shortlist(), &[1, 2, 0], "the fallback joins once");
+        let tie = Probe::new(&[0.3, 0.4], &[true, true], 5, 1);
+        assert_eq!(tie.shortlist(), &[1, 0], "no more entries than candidates");
+        assert_eq!(tie.winner(), 1, "nothing measured: the network's choice");
     }
 
     #[test]

@@ -20,7 +20,8 @@ pub(crate) struct Args {
 
 #[derive(clap::Subcommand, Debug)]
 enum Cmd {
-    /// Prints the configuration chosen for every frame of a sequence at a bitrate.
+    /// Prints the configuration chosen for every frame of a sequence at a bitrate (`--probe`: with
+    /// the start-up probe's real encodes).
     Run(RunArgs),
     /// Writes procedural scene variants (precision-net's generator) as depth sequences (EXR).
     Scenes(ScenesArgs),
@@ -50,6 +51,11 @@ struct RunArgs {
     /// A model file instead of the committed int8 model.
     #[arg(long)]
     model: Option<PathBuf>,
+    /// Start-up probe: encode the network's three best-scored configurations of the first frame
+    /// and plain luma over the first 15 frames (libx264, this GOP), measure each after decoding,
+    /// and keep the best measured one for the whole stream (committed model only).
+    #[arg(long)]
+    probe: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -179,6 +185,21 @@ fn run_predict(a: RunArgs) -> anyhow::Result<()> {
         settings.bpp(seq.width(), seq.height()),
         engine.level().name()
     );
+    let probed = if a.probe {
+        anyhow::ensure!(a.model.is_none(), "--probe runs the committed model; drop --model");
+        let bitrate = (a.mbps * 1e6).round() as u64;
+        let opts = RunOptions { gop: a.gop as u32, ..RunOptions::default() };
+        let encodes = predictor::ProbeEncodes { range: RangePolicy::Sequence, opts: &opts };
+        let m = predictor::probe(&seq, codec, bitrate, &cands, a.gop, encodes)?
+            .ok_or_else(|| anyhow::anyhow!("the committed model's candidates are not all known to this build"))?;
+        for (k, e) in m.measured() {
+            eprintln!("probe: {:<34} MAE {:>10.3} mm over the first frames", cands[k].id(), 1e3 * e);
+        }
+        eprintln!("probe: the stream takes {}", cands[m.winner()].id());
+        Some(cands[m.winner()].id())
+    } else {
+        None
+    };
     let mut fx = FeatureExtractor::new();
     let margin = engine.model.metadata.get("margin").and_then(|m| m.parse().ok()).unwrap_or(0.1);
     let mut sw = Switcher::new(groups, a.gop, margin);
@@ -188,7 +209,7 @@ fn run_predict(a: RunArgs) -> anyhow::Result<()> {
         let s = engine.scores(&x)?;
         let k = sw.push(i, &s);
         let best = (0..s.len()).max_by(|&p, &q| s[p].total_cmp(&s[q])).unwrap_or(0);
-        println!("{i},{},{}", ids[k], ids[best]);
+        println!("{i},{},{}", probed.as_deref().unwrap_or(&ids[k]), ids[best]);
     }
     Ok(())
 }

@@ -137,6 +137,12 @@ pub enum Policy {
     /// The per-bitrate lookup table learnt from the predictor's training scenes (no hindsight),
     /// over every configuration of the cell. Planned by [`super::predictor::choices`].
     Lookup,
+    /// The predictor with a start-up probe ([`depthcast_precision_net::Probe`]): its three
+    /// best-scored configurations on the first frame and the plain luma frame (the fallback) are
+    /// encoded over the first 15 frames (real encodes, decoded and measured), and the best
+    /// measured one carries the whole stream.
+    /// Planned by [`super::predictor::choices`].
+    Probe,
 }
 
 impl Policy {
@@ -150,7 +156,7 @@ impl Policy {
     ];
 
     /// Policies over every configuration of a cell (group `all` in run ids and summaries).
-    pub const CROSS_GROUP: [Policy; 2] = [Policy::Predictor, Policy::Lookup];
+    pub const CROSS_GROUP: [Policy; 3] = [Policy::Predictor, Policy::Lookup, Policy::Probe];
 
     /// Name used in run ids.
     pub fn name(self) -> &'static str {
@@ -162,6 +168,7 @@ impl Policy {
             Policy::Heuristic => "heuristic",
             Policy::Predictor => "predictor",
             Policy::Lookup => "lookup",
+            Policy::Probe => "probe",
         }
     }
 }
@@ -236,7 +243,9 @@ pub fn policy_choices(policy: Policy, runs: &[&RunResult], gop: usize, heuristic
             }
             v
         }
-        Policy::Heuristic | Policy::Predictor | Policy::Lookup => (0..n).map(|_| (heuristic, false)).collect(),
+        Policy::Heuristic | Policy::Predictor | Policy::Lookup | Policy::Probe => {
+            (0..n).map(|_| (heuristic, false)).collect()
+        }
     }
 }
 

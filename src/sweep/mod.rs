@@ -208,7 +208,9 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
             }
             for ((codec, bitrate, range), cands) in &cells_all {
                 for policy in Policy::CROSS_GROUP {
-                    let Some(ch) = predictor::choices(policy, &seq, *codec, *bitrate, cands, opts.run.gop as usize)
+                    let probe = predictor::ProbeEncodes { range: *range, opts: &opts.run };
+                    let Some(ch) =
+                        predictor::choices(policy, &seq, *codec, *bitrate, cands, opts.run.gop as usize, probe)?
                     else {
                         continue;
                     };

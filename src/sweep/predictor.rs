@@ -1,13 +1,14 @@
-//! The predictor's policies ([`Policy::Predictor`], [`Policy::Lookup`]): per-frame choices from the
-//! committed int8 model of `depthcast-precision-net` (no hindsight), over every candidate of a
-//! cell whatever its frame size (the first frame fixes the frame size).
+//! The predictor's policies ([`Policy::Predictor`], [`Policy::Lookup`], [`Policy::Probe`]):
+//! per-frame choices from the committed int8 model of `depthcast-precision-net` (no hindsight),
+//! over every candidate of a cell whatever its frame size (the first frame fixes the frame size).
+//! The probe measures its shortlist with real encodes of the first frames, as a sender would.
 
 use depthcast_packing::{BitDepth, VbpLayout};
-use depthcast_precision_net::{LookupTable, QuantMlp, Settings, StreamPolicy, models};
+use depthcast_precision_net::{LookupTable, Probe, QuantMlp, Settings, StreamPolicy, models};
 
 use super::analysis::Policy;
-use super::config::{CodecConfig, PackingConfig};
-use super::encode::SeqData;
+use super::config::{CodecConfig, PackingConfig, RangePolicy};
+use super::encode::{RunOptions, SeqData, encode_sequence};
 
 /// The candidate configurations the committed model scores, in its output order: 8-bit luma and
 /// VBP-chroma P12 (frame-sized), VBP-luma P10..P16, VBP-luma P12/P14 with a strong high-plane ROI
@@ -36,8 +37,22 @@ pub fn group(c: &PackingConfig, bits: BitDepth, width: u32, height: u32) -> &'st
     if p.frame_size().1 > height.next_multiple_of(2) { "tall" } else { "frame" }
 }
 
+/// The encodes a [`Policy::Probe`] plan makes: the stream's codec, range policy and encoder options.
+#[derive(Debug, Clone, Copy)]
+pub struct ProbeEncodes<'a> {
+    /// Range policy of the stream.
+    pub range: RangePolicy,
+    /// Encoder options of the stream.
+    pub opts: &'a RunOptions,
+}
+
 /// Per-frame choices `(index into cands, force keyframe)` of a predictor policy, or `None` when
 /// the policy is not a predictor policy or the model's candidates are not all among `cands`.
+/// [`Policy::Probe`] encodes its shortlist over the first frames with `probe`'s options (as the
+/// stream will be encoded) and measures each after decoding (see [`probe`]).
+///
+/// # Errors
+/// A probe encode failed.
 pub fn choices(
     policy: Policy,
     seq: &SeqData,
@@ -45,7 +60,109 @@ pub fn choices(
     bitrate: u64,
     cands: &[PackingConfig],
     gop: usize,
-) -> Option<Vec<(usize, bool)>> {
+    probe: ProbeEncodes<'_>,
+) -> anyhow::Result<Option<Vec<(usize, bool)>>> {
+    let Some(plan) = plan(policy, seq, codec, bitrate, cands, gop) else {
+        return Ok(None);
+    };
+    match plan {
+        Plan::Choices(v) => Ok(Some(v)),
+        Plan::Probe { probe_state, map } => {
+            let measured = measure(probe_state, map, seq, codec, bitrate, cands, probe)?;
+            Ok(Some(vec![(measured.winner(), false); seq.frames.len()]))
+        }
+    }
+}
+
+/// A start-up probe after its encodes ([`Policy::Probe`]).
+#[derive(Debug, Clone)]
+pub struct MeasuredProbe {
+    /// The probe, with the measured errors (metres).
+    pub probe: Probe,
+    /// Model output → index into the cell's candidates.
+    pub map: Vec<usize>,
+}
+
+impl MeasuredProbe {
+    /// Index into the cell's candidates of the probe's winner.
+    pub fn winner(&self) -> usize {
+        self.map[self.probe.winner()]
+    }
+
+    /// `(index into the candidates, mean measured MAE in metres)` of each shortlisted candidate,
+    /// best-scored first.
+    pub fn measured(&self) -> Vec<(usize, f64)> {
+        self.probe.shortlist().iter().zip(self.probe.mean_errors()).map(|(&k, e)| (self.map[k], e)).collect()
+    }
+}
+
+/// The start-up probe of the committed model for `seq` at `bitrate`, measured with real encodes of
+/// its first frames (`None` when the model's candidates are not all among `cands`).
+///
+/// # Errors
+/// A probe encode failed.
+pub fn probe(
+    seq: &SeqData,
+    codec: CodecConfig,
+    bitrate: u64,
+    cands: &[PackingConfig],
+    gop: usize,
+    encodes: ProbeEncodes<'_>,
+) -> anyhow::Result<Option<MeasuredProbe>> {
+    match plan(Policy::Probe, seq, codec, bitrate, cands, gop) {
+        Some(Plan::Probe { probe_state, map }) => {
+            Ok(Some(measure(probe_state, map, seq, codec, bitrate, cands, encodes)?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Encodes each shortlisted candidate over the probe's frames (with the whole sequence's range,
+/// as the stream will have) and records every decoded frame's error.
+fn measure(
+    mut probe_state: Probe,
+    map: Vec<usize>,
+    seq: &SeqData,
+    codec: CodecConfig,
+    bitrate: u64,
+    cands: &[PackingConfig],
+    encodes: ProbeEncodes<'_>,
+) -> anyhow::Result<MeasuredProbe> {
+    let n = probe_state.frames().min(seq.frames.len());
+    let head = SeqData {
+        name: seq.name.clone(),
+        fps: seq.fps,
+        frames: seq.frames[..n].to_vec(),
+        near: seq.near,
+        far: seq.far,
+    };
+    for (slot, &k) in probe_state.shortlist().to_vec().iter().enumerate() {
+        let c = cands[map[k]];
+        let recs = encode_sequence(&head, codec, bitrate, encodes.range, encodes.opts, &mut |_| (c, false), &|| {})?;
+        for r in &recs {
+            probe_state.record(slot, if r.params_ok { r.metrics.mae } else { f64::INFINITY });
+        }
+    }
+    Ok(MeasuredProbe { probe: probe_state, map })
+}
+
+enum Plan {
+    Choices(Vec<(usize, bool)>),
+    /// A probe to measure; `map` takes model outputs to indices into the cell's candidates.
+    Probe {
+        probe_state: Probe,
+        map: Vec<usize>,
+    },
+}
+
+fn plan(
+    policy: Policy,
+    seq: &SeqData,
+    codec: CodecConfig,
+    bitrate: u64,
+    cands: &[PackingConfig],
+    gop: usize,
+) -> Option<Plan> {
     let model = QuantMlp::from_bytes(models::INT8).ok()?;
     let ids = model.metadata_list("candidates");
     let map: Vec<usize> = ids.iter().map(|id| cands.iter().position(|c| c.id() == *id)).collect::<Option<_>>()?;
@@ -60,9 +177,9 @@ pub fn choices(
         Policy::Lookup => {
             let table = LookupTable::parse(model.metadata.get("lookup")?)?;
             let k = table.choose(settings.bpp(seq.width(), seq.height()));
-            Some(vec![(*map.get(k)?, false); n])
+            Some(Plan::Choices(vec![(*map.get(k)?, false); n]))
         }
-        Policy::Predictor => {
+        Policy::Predictor | Policy::Probe => {
             let groups: Vec<String> = ids
                 .iter()
                 .map(|id| {
@@ -70,12 +187,20 @@ pub fn choices(
                     group(c, codec.bits, seq.width(), seq.height()).to_string()
                 })
                 .collect();
-            let mut policy = StreamPolicy::new(model, groups, gop, settings, seq.width(), seq.height());
+            let mut stream = StreamPolicy::new(model, groups, gop, settings, seq.width(), seq.height());
+            if policy == Policy::Probe {
+                let mut probe_state =
+                    stream.probe(&seq.frames.first()?.view(), Probe::CANDIDATES, Probe::FRAMES).ok()?;
+                if let Some(k) = ids.iter().position(|id| *id == PackingConfig::luma(codec.bits).id()) {
+                    probe_state = probe_state.with_candidate(k);
+                }
+                return Some(Plan::Probe { probe_state, map });
+            }
             let mut v = Vec::with_capacity(n);
             for f in &seq.frames {
-                v.push((map[policy.push(&f.view()).ok()?], false));
+                v.push((map[stream.push(&f.view()).ok()?], false));
             }
-            Some(v)
+            Some(Plan::Choices(v))
         }
         _ => None,
     }
