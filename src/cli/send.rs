@@ -5,9 +5,15 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use depthcast::precision_net::{QuantMlp, Settings, StreamPolicy, models};
 use depthcast::sequence::{DepthEncoding, Sequence, SequenceWriter};
-use depthcast_codec::{Container, Encoder, EncoderSettings, FrameOptions, RateControl, Refresh, Sender, VideoCodec};
-use depthcast_packing::{BitDepth, PackParams, Packer, RangeMode, Scheme, VbpLayout, YuvFrame};
+use depthcast::sweep::config::{CodecConfig, PackingConfig, RangePolicy};
+use depthcast::sweep::encode::{RunOptions, SeqData};
+use depthcast::sweep::predictor;
+use depthcast_codec::{
+    Container, Encoder, EncoderSettings, FrameOptions, RateControl, Refresh, Roi, Sender, VideoCodec,
+};
+use depthcast_packing::{BitDepth, DepthImage, PackParams, Packer, RangeMode, Scheme, VbpLayout, YuvFrame};
 
 /// Options of `depthcast send`.
 #[derive(clap::Args, Debug)]
@@ -68,6 +74,17 @@ pub(crate) struct Args {
     /// Times to play the sequence.
     #[arg(long, default_value_t = 1)]
     loops: u32,
+    /// Let precision-net choose the packing configuration (the committed int8 model, from each
+    /// frame's features and the bitrate: 8-bit luma, VBP chroma, or VBP luma with its
+    /// region-of-interest split) instead of --scheme/--precision/--layout/--mode. 8-bit planes.
+    #[arg(long, conflicts_with_all = ["scheme", "precision", "layout", "mode", "lossless"])]
+    auto: bool,
+    /// With --auto: the start-up probe. The network's three best-scored configurations of the
+    /// first frame and 8-bit luma are encoded over the first 15 frames (with this encoder's
+    /// settings), decoded and measured; the best measured one carries the whole stream, which
+    /// starts once the probe is done.
+    #[arg(long, requires = "auto")]
+    probe: bool,
 }
 
 /// Writes `n` frames of [`depthcast_packing::testdata::game_scene`] as a sequence and returns its
@@ -100,20 +117,27 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     let layout =
         VbpLayout::from_name(&a.layout).with_context(|| format!("--layout {} is not chroma or luma", a.layout))?;
     let mode_name = a.mode.clone().unwrap_or_else(|| seq.meta.mode.clone());
+    anyhow::ensure!(!a.auto || bits == BitDepth::Eight, "--auto: the committed model chooses for 8-bit planes");
     let mode =
         RangeMode::from_name(&mode_name).with_context(|| format!("mode {mode_name} is not linear or disparity"))?;
-    let (lo, hi) = PackParams::precision_range(scheme, bits);
-    let precision = a.precision.unwrap_or((lo + hi) / 2);
     let m = &seq.meta;
-    let mut params = PackParams::new(scheme, precision, m.near, m.far, m.width, m.height);
-    params.bit_depth = bits;
-    params.layout = layout;
-    params.mode = mode;
-    if scheme == Scheme::Triangle {
-        params.period = depthcast_packing::schemes::triangle::default_period(precision, bits);
-    }
-    params.validate()?;
-    let (fw, fh) = params.frame_size();
+    let mut plan = if a.auto {
+        Plan::auto(&a, &seq, codec, bits)?
+    } else {
+        let (lo, hi) = PackParams::precision_range(scheme, bits);
+        let precision = a.precision.unwrap_or((lo + hi) / 2);
+        let mut params = PackParams::new(scheme, precision, m.near, m.far, m.width, m.height);
+        params.bit_depth = bits;
+        params.layout = layout;
+        params.mode = mode;
+        if scheme == Scheme::Triangle {
+            params.period = depthcast_packing::schemes::triangle::default_period(precision, bits);
+        }
+        params.validate()?;
+        Plan::Fixed(params)
+    };
+    let (first, _) = plan.next(&seq.read_frame(0)?, 0)?;
+    let (fw, fh) = first.frame_size();
 
     let mut s = EncoderSettings::new(codec, fw, fh);
     s.bit_depth = bits;
@@ -131,19 +155,17 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     s.force_software = a.software;
     s.preset = a.preset.clone();
     s.global_header = Container::for_url(&a.url)?.needs_global_header();
+    s.regions_of_interest = plan.regions_of_interest();
     let mut enc = Encoder::new(&s)?;
     eprintln!(
-        "{} frames {}x{} -> {} via {} ({}), {} {} P={} {}-bit, {} kbit/s",
+        "{} frames {}x{} -> {} via {} ({}), {}, {} kbit/s",
         seq.len(),
         m.width,
         m.height,
         a.url,
         enc.encoder_name(),
         enc.backend().name(),
-        scheme.name(),
-        layout.name(),
-        precision,
-        bits.bits(),
+        plan.describe(&first),
         a.kbps
     );
     let mut tx = Sender::open(&a.url, &enc)?;
@@ -161,15 +183,21 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     for _ in 0..a.loops {
         for i in 0..seq.len() {
             let depth = seq.read_frame(i)?;
-            params.frame_index = n as u32;
+            let (params, roi_high) = if n == 0 { (first, plan.roi(0)) } else { plan.next(&depth, n as u32)? };
+            anyhow::ensure!(params.frame_size() == (fw, fh), "frame {n}: the configuration changed the frame size");
             packer.pack_into(&depth.view(), &params, &mut frame)?;
+            let mut fo = FrameOptions::default();
+            if let Some(qoffset) = roi_high {
+                // The VBP luma layout's high plane is the frame's top half.
+                fo.rois.push(Roi { left: 0, top: 0, width: fw, height: fh / 2, qoffset });
+            }
             if !a.fast {
                 let due = start + Duration::from_secs_f64(n as f64 / fps);
                 if let Some(wait) = due.checked_duration_since(Instant::now()) {
                     std::thread::sleep(wait);
                 }
             }
-            for pkt in enc.encode(&frame, &params, &FrameOptions::default())? {
+            for pkt in enc.encode(&frame, &params, &fo)? {
                 bytes += pkt.data.len() as u64;
                 tx.send(&pkt)?;
             }
@@ -185,6 +213,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     }
     tx.finish()?;
     bar.finish();
+    plan.summary();
     let secs = n as f64 / fps;
     eprintln!(
         "sent {n} frames, {bytes} bytes, {:.0} kbit/s of {} kbit/s target, in {:.2} s",
@@ -193,4 +222,148 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Where each frame's packing parameters come from.
+enum Plan {
+    /// The command line's configuration for every frame.
+    Fixed(PackParams),
+    /// precision-net's choices (`--auto`).
+    Auto(Box<Auto>),
+}
+
+struct Auto {
+    policy: StreamPolicy,
+    /// The model's outputs as configurations.
+    cands: Vec<PackingConfig>,
+    /// The probe's winner (`--probe`): every frame takes it.
+    fixed: Option<usize>,
+    /// Each frame's choice so far.
+    chosen: Vec<usize>,
+    bits: BitDepth,
+    near: f32,
+    far: f32,
+    /// Whether the stream's frame-size group has configurations with a region of interest.
+    roi_group: bool,
+}
+
+impl Plan {
+    fn auto(a: &Args, seq: &Sequence, codec: VideoCodec, bits: BitDepth) -> anyhow::Result<Plan> {
+        let m = &seq.meta;
+        let model = QuantMlp::from_bytes(models::INT8)?;
+        let known = predictor::candidates();
+        let cands: Vec<PackingConfig> = model
+            .metadata_list("candidates")
+            .iter()
+            .map(|id| {
+                known
+                    .iter()
+                    .find(|c| c.id() == *id)
+                    .copied()
+                    .with_context(|| format!("model candidate {id} is unknown"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let groups: Vec<String> =
+            cands.iter().map(|c| predictor::group(c, bits, m.width, m.height).to_string()).collect();
+        let settings =
+            Settings { bitrate: a.kbps as f64 * 1e3, fps: m.fps.max(1.0), hevc: codec == VideoCodec::Hevc, bits: 8 };
+        let policy = StreamPolicy::new(model, groups, a.gop as usize, settings, m.width, m.height);
+        let fixed = if a.probe {
+            let n = depthcast::precision_net::Probe::FRAMES.min(seq.len());
+            let frames = (0..n).map(|i| seq.read_frame(i)).collect::<Result<Vec<DepthImage>, _>>()?;
+            let head = SeqData { name: "probe".into(), fps: m.fps.max(1.0), frames, near: m.near, far: m.far };
+            let opts = RunOptions { gop: a.gop, force_software: a.software, preset: a.preset.clone(), threads: 0 };
+            let encodes = predictor::ProbeEncodes { range: RangePolicy::Sequence, opts: &opts };
+            let cc = CodecConfig { codec, bits, aq: false };
+            let t = Instant::now();
+            let probe = predictor::probe(&head, cc, a.kbps * 1000, &cands, a.gop as usize, encodes)?
+                .context("the probe needs the committed model's candidates")?;
+            for (k, e) in probe.measured() {
+                eprintln!("probe: {:<34} MAE {:>10.3} mm over {n} frames", cands[k].id(), 1e3 * e);
+            }
+            eprintln!("probe: {} wins ({:.2} s)", cands[probe.winner()].id(), t.elapsed().as_secs_f64());
+            Some(probe.winner())
+        } else {
+            None
+        };
+        Ok(Plan::Auto(Box::new(Auto {
+            policy,
+            cands,
+            fixed,
+            chosen: Vec::new(),
+            bits,
+            near: m.near,
+            far: m.far,
+            roi_group: false,
+        })))
+    }
+
+    /// Frame `index`'s parameters and the region-of-interest offset of its high plane, if any.
+    fn next(&mut self, depth: &DepthImage, index: u32) -> anyhow::Result<(PackParams, Option<f32>)> {
+        match self {
+            Plan::Fixed(p) => {
+                let mut p = *p;
+                p.frame_index = index;
+                Ok((p, None))
+            }
+            Plan::Auto(a) => {
+                let k = match a.fixed {
+                    Some(k) => k,
+                    None => a.policy.push(&depth.view())?,
+                };
+                if a.chosen.is_empty() {
+                    let (w, h) = (depth.width, depth.height);
+                    let g = predictor::group(&a.cands[k], a.bits, w, h);
+                    a.roi_group = match a.fixed {
+                        Some(k) => a.cands[k].roi_high.is_some(),
+                        None => a.cands.iter().any(|c| c.roi_high.is_some() && predictor::group(c, a.bits, w, h) == g),
+                    };
+                }
+                a.chosen.push(k);
+                let c = a.cands[k];
+                Ok((c.params(a.bits, depth.width, depth.height, a.near, a.far, index), self.roi(index as usize)))
+            }
+        }
+    }
+
+    /// The high plane's region-of-interest offset of frame `index` (after [`Plan::next`] for it).
+    fn roi(&self, index: usize) -> Option<f32> {
+        match self {
+            Plan::Fixed(_) => None,
+            Plan::Auto(a) => {
+                let c = a.cands[*a.chosen.get(index)?];
+                (c.scheme == Scheme::Vbp && c.layout == VbpLayout::Luma).then_some(c.roi_high).flatten()
+            }
+        }
+    }
+
+    fn regions_of_interest(&self) -> bool {
+        matches!(self, Plan::Auto(a) if a.roi_group)
+    }
+
+    fn describe(&self, first: &PackParams) -> String {
+        match self {
+            Plan::Fixed(p) => {
+                format!("{} {} P={} {}-bit", p.scheme.name(), p.layout.name(), p.precision, p.bit_depth.bits())
+            }
+            Plan::Auto(a) => format!(
+                "precision-net{} (first frame {})",
+                if a.fixed.is_some() { " with the start-up probe" } else { "" },
+                a.chosen.first().map_or_else(|| format!("P={}", first.precision), |&k| a.cands[k].id())
+            ),
+        }
+    }
+
+    /// Prints how often each configuration was chosen.
+    fn summary(&self) {
+        if let Plan::Auto(a) = self {
+            let mut counts = std::collections::BTreeMap::new();
+            for &k in &a.chosen {
+                *counts.entry(a.cands[k].id()).or_insert(0usize) += 1;
+            }
+            for (id, n) in counts {
+                eprintln!("precision-net: {id} for {n} frames");
+            }
+        }
+    }
 }
