@@ -84,9 +84,8 @@ impl StreamPolicy {
 /// `frames` frames encodes each shortlisted candidate, decodes each stream and measures it
 /// against the source depth ([`Probe::record`]), and keeps the [`Probe::winner`] for the stream:
 /// its encoder simply goes on, the others are dropped, and the stream starts `frames` frames late.
-/// [`Probe::CANDIDATES`] and [`Probe::FRAMES`] and the 8-bit fallback
-/// ([`Probe::with_candidate`]) were chosen on the training scenes' sweeps (see
-/// `precision-net/models/report.md`).
+/// [`Probe::CANDIDATES`], [`Probe::FRAMES`] and the fallbacks ([`Probe::with_candidate`]) were
+/// chosen on the training scenes' sweeps (see `precision-net/models/report.md`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
     shortlist: Vec<usize>,
@@ -117,9 +116,17 @@ impl Probe {
         Probe { shortlist: order, frames: frames.max(1), errors: vec![Vec::new(); n] }
     }
 
-    /// Adds candidate `k` (a model output index) to the shortlist if it is not on it: the sender's
-    /// safe fallback (the 8-bit luma frame, which the network can rank out of its top
-    /// candidates at low bitrates where nothing beats it).
+    /// The same probe with its shortlist renumbered by `f`: from model outputs to the sender's
+    /// own list of configurations, which may hold fallbacks the model does not score.
+    pub fn map_candidates(mut self, f: impl Fn(usize) -> usize) -> Probe {
+        for k in &mut self.shortlist {
+            *k = f(*k);
+        }
+        self
+    }
+
+    /// Adds candidate `k` to the shortlist if it is not on it: a safe fallback the network can
+    /// rank out of its top candidates at low bitrates, where nothing beats it (8-bit luma).
     pub fn with_candidate(mut self, k: usize) -> Probe {
         if !self.shortlist.contains(&k) {
             self.shortlist.push(k);
@@ -346,6 +353,8 @@ mod tests {
         assert_eq!(p.winner(), 2, "the measured best wins over the best-scored");
         let p = Probe::new(&[0.1, 0.9, 0.5], &[true; 3], 2, 1).with_candidate(0).with_candidate(1);
         assert_eq!(p.shortlist(), &[1, 2, 0], "the fallback joins once");
+        let p = Probe::new(&[0.1, 0.9, 0.5], &[true; 3], 2, 1).map_candidates(|k| 10 + k).with_candidate(0);
+        assert_eq!(p.shortlist(), &[11, 12, 0], "renumbered, then a fallback outside the model");
         let tie = Probe::new(&[0.3, 0.4], &[true, true], 5, 1);
         assert_eq!(tie.shortlist(), &[1, 0], "no more entries than candidates");
         assert_eq!(tie.winner(), 1, "nothing measured: the network's choice");

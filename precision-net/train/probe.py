@@ -25,6 +25,8 @@ ratios as in quality.py. Deterministic; nothing is hard-coded.
 """
 
 import argparse
+import csv
+import glob
 import os
 import sys
 
@@ -36,6 +38,29 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from train import CANDIDATES, GOP, load_errors, load_features  # noqa: E402
 
 LUMA8 = CANDIDATES.index("luma-P8-lin")
+# Fallbacks outside the model (depthcast::sweep::predictor::fallbacks), as rows after the
+# candidates; read from any sweep folder that has their fixed runs (`depthcast sweep --only`).
+EXTRA = ["hue-lin"]
+HUE = len(CANDIDATES)
+
+
+def load_extra(sweeps, ids):
+    """(sequence, bitrate) -> {row: MAE per frame} for configurations outside the model."""
+    out = {}
+    for sw in sweeps:
+        for path in glob.glob(os.path.join(sw, "runs", "**", "h264-8_*k_*_seq.csv"), recursive=True):
+            run = os.path.basename(path)[: -len("_seq.csv")].split("_", 2)
+            if len(run) != 3 or run[2] not in ids:
+                continue
+            with open(path) as f:
+                rows = list(csv.DictReader(f))
+            if not rows:
+                continue
+            mae = np.array([float(r["mae_m"]) for r in rows])
+            worst = np.nanmax(mae) if np.isfinite(mae).any() else 1.0
+            key = (rows[0]["sequence"], int(rows[0]["bitrate_bps"]))
+            out.setdefault(key, {})[len(CANDIDATES) + ids.index(run[2])] = np.where(np.isfinite(mae), mae, worst)
+    return out
 
 
 def scores(sess, feats, seq, bitrate, n):
@@ -44,19 +69,19 @@ def scores(sess, feats, seq, bitrate, n):
     return np.concatenate([sess.run(None, {name: x[i : i + 1]})[0] for i in range(n)])
 
 
-def probe(mae, sc, k, frames, fallback):
-    """Per-frame MAE of the probed stream: shortlist from the first frame's scores."""
+def probe(mae, sc, k, frames, fallbacks):
+    """Per-frame MAE of the probed stream: shortlist from the first frame's scores, plus the
+    `fallbacks` rows."""
     short = list(np.argsort(-sc[0], kind="stable")[:k])
-    if fallback and LUMA8 not in short:
-        short.append(LUMA8)
+    short += [f for f in fallbacks if f not in short]
     win = min(short, key=lambda c: mae[c, :frames].mean())
     return mae[win]
 
 
-def parallel(mae, sc, k, frames):
-    """Per-frame MAE when the shortlist's encoders all run and the stream switches at keyframes to
-    the lowest cumulative measured error (after a probe of `frames` frames)."""
-    short = list(np.argsort(-sc[0], kind="stable")[:k])
+def parallel(mae, sc, k, frames, all_rows=False):
+    """Per-frame MAE when the shortlist's encoders (or every row's) all run and the stream switches
+    at keyframes to the lowest cumulative measured error (after a probe of `frames` frames)."""
+    short = list(range(mae.shape[0])) if all_rows else list(np.argsort(-sc[0], kind="stable")[:k])
     n = mae.shape[1]
     cur = min(short, key=lambda c: mae[c, :frames].mean())
     out = np.empty(n)
@@ -82,32 +107,47 @@ def main():
     sess = ort.InferenceSession(args.model)
     feats = load_features(args.features)
     errors = load_errors(args.sweep)
+    extra = load_extra(args.sweep, EXTRA)
     cells = []
     for (seq, bitrate), mae in sorted(errors.items()):
         if (seq in test) != (args.scenes == "test"):
             continue
+        rows = extra.get((seq, bitrate), {})
+        if len(rows) == len(EXTRA):
+            n = min([mae.shape[1]] + [len(v) for v in rows.values()])
+            mae = np.vstack([mae[:, :n]] + [rows[HUE + i][None, :n] for i in range(len(EXTRA))])
         n = mae.shape[1]
         while n > 0 and (seq, bitrate, n - 1) not in feats:
             n -= 1
         if n < GOP:
             continue
         cells.append((seq, bitrate, mae[:, :n], scores(sess, feats, seq, bitrate, n)))
-    print(f"{len(cells)} cells from {len({c[0] for c in cells})} {args.scenes} scenes (H.264 8-bit, GOP {GOP})")
+    with_hue = all(c[2].shape[0] > HUE for c in cells)
+    print(f"{len(cells)} cells from {len({c[0] for c in cells})} {args.scenes} scenes (H.264 8-bit, GOP {GOP})"
+          + ("" if with_hue else "; no hue runs for every cell (`depthcast sweep --only hue-lin`): hue variants left out"))
+    print()
+    print("Ratios against the best of the model's candidates (hue, when read, only as a probe fallback).")
     print()
     print("| policy | worst / best fixed | cells over +2% | geomean / best fixed | cells over luma-8 | max / luma-8 | mean / luma-8 per scene, worst |")
     print("|---|---|---|---|---|---|---|")
     variants = [("predictor's first-frame choice", lambda m, s: m[int(np.argmax(s[0]))])]
-    for k, frames, fb in [(2, 15, False), (3, 15, False), (4, 15, False), (5, 15, False), (3, 30, False),
-                          (2, 15, True), (3, 15, True), (3, 30, True)]:
-        name = f"probe: top {k}{' + luma-8' if fb else ''}, {frames} frames"
+    names = {LUMA8: "luma-8", HUE: "hue"}
+    for k, frames, fb in [(2, 15, []), (3, 15, []), (4, 15, []), (5, 15, []), (3, 30, []), (2, 15, [LUMA8]),
+                          (3, 15, [LUMA8]), (3, 30, [LUMA8]), (2, 15, [LUMA8, HUE]), (3, 15, [LUMA8, HUE]),
+                          (3, 30, [LUMA8, HUE])]:
+        if HUE in fb and not with_hue:
+            continue
+        name = f"probe: top {k}{''.join(' + ' + names[f] for f in fb)}, {frames} frames"
         variants.append((name, lambda m, s, k=k, f=frames, b=fb: probe(m, s, k, f, b)))
     for k in [3, len(CANDIDATES)]:
         variants.append((f"parallel encoders: top {k}, switch at keyframes", lambda m, s, k=k: parallel(m, s, k, 15)))
+    if with_hue:
+        variants.append(("parallel encoders: all + hue, switch at keyframes", lambda m, s: parallel(m, s, 0, 15, all_rows=True)))
     for name, fn in variants:
         rb, rl, per_scene = [], [], {}
         for seq, _, mae, sc in cells:
             v = fn(mae, sc).mean()
-            rb.append(v / mae.mean(axis=1).min())
+            rb.append(v / mae[: len(CANDIDATES)].mean(axis=1).min())
             rl.append(v / mae[LUMA8].mean())
             per_scene.setdefault(seq, []).append(rl[-1])
         rb, rl = np.array(rb), np.array(rl)

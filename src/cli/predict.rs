@@ -192,11 +192,11 @@ fn run_predict(a: RunArgs) -> anyhow::Result<()> {
         let encodes = predictor::ProbeEncodes { range: RangePolicy::Sequence, opts: &opts };
         let m = predictor::probe(&seq, codec, bitrate, &cands, a.gop, encodes)?
             .ok_or_else(|| anyhow::anyhow!("the committed model's candidates are not all known to this build"))?;
-        for (k, e) in m.measured() {
-            eprintln!("probe: {:<34} MAE {:>10.3} mm over the first frames", cands[k].id(), 1e3 * e);
+        for (c, e) in m.measured() {
+            eprintln!("probe: {:<34} MAE {:>10.3} mm over the first frames", c.id(), 1e3 * e);
         }
-        eprintln!("probe: the stream takes {}", cands[m.winner()].id());
-        Some(cands[m.winner()].id())
+        eprintln!("probe: the stream takes {}", m.winner().id());
+        Some(m.winner().id())
     } else {
         None
     };

@@ -252,7 +252,7 @@ impl Plan {
         let m = &seq.meta;
         let model = QuantMlp::from_bytes(models::INT8)?;
         let known = predictor::candidates();
-        let cands: Vec<PackingConfig> = model
+        let mut cands: Vec<PackingConfig> = model
             .metadata_list("candidates")
             .iter()
             .map(|id| {
@@ -278,11 +278,16 @@ impl Plan {
             let t = Instant::now();
             let probe = predictor::probe(&head, cc, a.kbps * 1000, &cands, a.gop as usize, encodes)?
                 .context("the probe needs the committed model's candidates")?;
-            for (k, e) in probe.measured() {
-                eprintln!("probe: {:<34} MAE {:>10.3} mm over {n} frames", cands[k].id(), 1e3 * e);
+            for (c, e) in probe.measured() {
+                eprintln!("probe: {:<34} MAE {:>10.3} mm over {n} frames", c.id(), 1e3 * e);
             }
-            eprintln!("probe: {} wins ({:.2} s)", cands[probe.winner()].id(), t.elapsed().as_secs_f64());
-            Some(probe.winner())
+            let w = probe.winner();
+            eprintln!("probe: {} wins ({:.2} s)", w.id(), t.elapsed().as_secs_f64());
+            // A fallback outside the model's candidates would join the list the frames index.
+            Some(cands.iter().position(|c| *c == w).unwrap_or_else(|| {
+                cands.push(w);
+                cands.len() - 1
+            }))
         } else {
             None
         };

@@ -47,6 +47,10 @@ pub(crate) struct Args {
     /// luma-only, VBP chroma and luma at B+4 and B+8, VBP luma+ROI at B+6, triangle, hue).
     #[arg(long)]
     grid: Option<String>,
+    /// Keep only these configurations of the grid, by id (as in run names and `frames.csv`, e.g.
+    /// `hue-lin,luma-P8-lin`): adds configurations to an earlier sweep's folder.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
@@ -89,6 +93,21 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             packings = codecs.first().map(|c| Grid::quick_packings(c.bits));
         }
         Some(g) => anyhow::bail!("--grid {g}: use full or quick"),
+    }
+    if !a.only.is_empty() {
+        if codecs.iter().any(|c| c.bits != codecs[0].bits) {
+            anyhow::bail!("--only takes codecs of one bit depth; run one sweep per bit depth");
+        }
+        let grid = packings.clone().unwrap_or_else(|| Grid::default_packings(codecs[0].bits));
+        let mut kept = Vec::new();
+        for id in &a.only {
+            let Some(p) = grid.iter().find(|p| p.id() == *id) else {
+                let ids: Vec<String> = grid.iter().map(|p| p.id()).collect();
+                anyhow::bail!("--only {id}: not in the grid; its configurations are {}", ids.join(", "));
+            };
+            kept.push(*p);
+        }
+        packings = Some(kept);
     }
     let mut ranges = vec![RangePolicy::Sequence];
     if a.per_frame_range {

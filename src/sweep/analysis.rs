@@ -138,10 +138,9 @@ pub enum Policy {
     /// over every configuration of the cell. Planned by [`super::predictor::choices`].
     Lookup,
     /// The predictor with a start-up probe ([`depthcast_precision_net::Probe`]): its three
-    /// best-scored configurations on the first frame and the plain luma frame (the fallback) are
-    /// encoded over the first 15 frames (real encodes, decoded and measured), and the best
-    /// measured one carries the whole stream.
-    /// Planned by [`super::predictor::choices`].
+    /// best-scored configurations on the first frame and the fallback (plain luma) are encoded
+    /// over the first 15 frames (real encodes, decoded and measured), and the best measured one
+    /// carries the whole stream. Planned by [`super::predictor::choices`].
     Probe,
 }
 

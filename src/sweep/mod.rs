@@ -219,7 +219,7 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                         codec: *codec,
                         bitrate: *bitrate,
                         range: *range,
-                        choices: ch.into_iter().map(|(k, kf)| (cands[k], kf)).collect(),
+                        choices: ch,
                     });
                 }
             }

@@ -46,10 +46,20 @@ pub struct ProbeEncodes<'a> {
     pub opts: &'a RunOptions,
 }
 
-/// Per-frame choices `(index into cands, force keyframe)` of a predictor policy, or `None` when
-/// the policy is not a predictor policy or the model's candidates are not all among `cands`.
+/// The configurations a [`Policy::Probe`] measures whatever the network scores (when it does not
+/// shortlist them itself): plain luma at the plane bit depth, the fallback where nothing beats
+/// it. Hue colorisation, which wins some training cells at 1–2 Mbit/s, was tried as a second
+/// fallback and not kept: on the training scenes it put more streams above plain luma (see
+/// `precision-net/models/report.md`). The list may hold configurations outside the model.
+pub fn fallbacks(bits: BitDepth) -> Vec<PackingConfig> {
+    vec![PackingConfig::luma(bits)]
+}
+
+/// Per-frame choices `(configuration, force keyframe)` of a predictor policy, or `None` when the
+/// policy is not a predictor policy or the model's candidates are not all among `cands`.
 /// [`Policy::Probe`] encodes its shortlist over the first frames with `probe`'s options (as the
-/// stream will be encoded) and measures each after decoding (see [`probe`]).
+/// stream will be encoded) and measures each after decoding (see [`probe`]); its winner may be a
+/// [`fallbacks`] configuration outside `cands`.
 ///
 /// # Errors
 /// A probe encode failed.
@@ -61,14 +71,14 @@ pub fn choices(
     cands: &[PackingConfig],
     gop: usize,
     probe: ProbeEncodes<'_>,
-) -> anyhow::Result<Option<Vec<(usize, bool)>>> {
+) -> anyhow::Result<Option<Vec<(PackingConfig, bool)>>> {
     let Some(plan) = plan(policy, seq, codec, bitrate, cands, gop) else {
         return Ok(None);
     };
     match plan {
-        Plan::Choices(v) => Ok(Some(v)),
-        Plan::Probe { probe_state, map } => {
-            let measured = measure(probe_state, map, seq, codec, bitrate, cands, probe)?;
+        Plan::Choices(v) => Ok(Some(v.into_iter().map(|(k, kf)| (cands[k], kf)).collect())),
+        Plan::Probe { probe_state, configs } => {
+            let measured = measure(probe_state, configs, seq, codec, bitrate, probe)?;
             Ok(Some(vec![(measured.winner(), false); seq.frames.len()]))
         }
     }
@@ -77,22 +87,22 @@ pub fn choices(
 /// A start-up probe after its encodes ([`Policy::Probe`]).
 #[derive(Debug, Clone)]
 pub struct MeasuredProbe {
-    /// The probe, with the measured errors (metres).
+    /// The probe, with the measured errors (metres); its candidates index `configs`.
     pub probe: Probe,
-    /// Model output → index into the cell's candidates.
-    pub map: Vec<usize>,
+    /// The cell's candidates, then the [`fallbacks`] that are not among them.
+    pub configs: Vec<PackingConfig>,
 }
 
 impl MeasuredProbe {
-    /// Index into the cell's candidates of the probe's winner.
-    pub fn winner(&self) -> usize {
-        self.map[self.probe.winner()]
+    /// The configuration with the lowest measured error.
+    pub fn winner(&self) -> PackingConfig {
+        self.configs[self.probe.winner()]
     }
 
-    /// `(index into the candidates, mean measured MAE in metres)` of each shortlisted candidate,
-    /// best-scored first.
-    pub fn measured(&self) -> Vec<(usize, f64)> {
-        self.probe.shortlist().iter().zip(self.probe.mean_errors()).map(|(&k, e)| (self.map[k], e)).collect()
+    /// Each shortlisted configuration (best-scored first, then the fallbacks) and its mean
+    /// measured MAE in metres.
+    pub fn measured(&self) -> Vec<(PackingConfig, f64)> {
+        self.probe.shortlist().iter().zip(self.probe.mean_errors()).map(|(&k, e)| (self.configs[k], e)).collect()
     }
 }
 
@@ -110,22 +120,21 @@ pub fn probe(
     encodes: ProbeEncodes<'_>,
 ) -> anyhow::Result<Option<MeasuredProbe>> {
     match plan(Policy::Probe, seq, codec, bitrate, cands, gop) {
-        Some(Plan::Probe { probe_state, map }) => {
-            Ok(Some(measure(probe_state, map, seq, codec, bitrate, cands, encodes)?))
+        Some(Plan::Probe { probe_state, configs }) => {
+            Ok(Some(measure(probe_state, configs, seq, codec, bitrate, encodes)?))
         }
         _ => Ok(None),
     }
 }
 
-/// Encodes each shortlisted candidate over the probe's frames (with the whole sequence's range,
-/// as the stream will have) and records every decoded frame's error.
+/// Encodes each shortlisted configuration over the probe's frames (with the whole sequence's
+/// range, as the stream will have) and records every decoded frame's error.
 fn measure(
     mut probe_state: Probe,
-    map: Vec<usize>,
+    configs: Vec<PackingConfig>,
     seq: &SeqData,
     codec: CodecConfig,
     bitrate: u64,
-    cands: &[PackingConfig],
     encodes: ProbeEncodes<'_>,
 ) -> anyhow::Result<MeasuredProbe> {
     let n = probe_state.frames().min(seq.frames.len());
@@ -137,22 +146,20 @@ fn measure(
         far: seq.far,
     };
     for (slot, &k) in probe_state.shortlist().to_vec().iter().enumerate() {
-        let c = cands[map[k]];
+        let c = configs[k];
         let recs = encode_sequence(&head, codec, bitrate, encodes.range, encodes.opts, &mut |_| (c, false), &|| {})?;
         for r in &recs {
             probe_state.record(slot, if r.params_ok { r.metrics.mae } else { f64::INFINITY });
         }
     }
-    Ok(MeasuredProbe { probe: probe_state, map })
+    Ok(MeasuredProbe { probe: probe_state, configs })
 }
 
 enum Plan {
+    /// Indices into the cell's candidates.
     Choices(Vec<(usize, bool)>),
-    /// A probe to measure; `map` takes model outputs to indices into the cell's candidates.
-    Probe {
-        probe_state: Probe,
-        map: Vec<usize>,
-    },
+    /// A probe to measure, over `configs` (the cell's candidates, then missing fallbacks).
+    Probe { probe_state: Probe, configs: Vec<PackingConfig> },
 }
 
 fn plan(
@@ -189,12 +196,19 @@ fn plan(
                 .collect();
             let mut stream = StreamPolicy::new(model, groups, gop, settings, seq.width(), seq.height());
             if policy == Policy::Probe {
-                let mut probe_state =
-                    stream.probe(&seq.frames.first()?.view(), Probe::CANDIDATES, Probe::FRAMES).ok()?;
-                if let Some(k) = ids.iter().position(|id| *id == PackingConfig::luma(codec.bits).id()) {
-                    probe_state = probe_state.with_candidate(k);
+                let mut probe_state = stream
+                    .probe(&seq.frames.first()?.view(), Probe::CANDIDATES, Probe::FRAMES)
+                    .ok()?
+                    .map_candidates(|k| map[k]);
+                let mut configs = cands.to_vec();
+                for f in fallbacks(codec.bits) {
+                    let i = configs.iter().position(|c| *c == f).unwrap_or_else(|| {
+                        configs.push(f);
+                        configs.len() - 1
+                    });
+                    probe_state = probe_state.with_candidate(i);
                 }
-                return Some(Plan::Probe { probe_state, map });
+                return Some(Plan::Probe { probe_state, configs });
             }
             let mut v = Vec::with_capacity(n);
             for f in &seq.frames {
