@@ -78,6 +78,27 @@ def probe(mae, sc, k, frames, fallbacks):
     return mae[win]
 
 
+# The region-of-interest ladder, strongest split first (plain P16 is the mildest step).
+LADDER = [CANDIDATES.index(c) for c in ["vbp-luma-P12-lin-a255-roi-0.80", "vbp-luma-P14-lin-a255-roi-0.80",
+                                        "vbp-luma-P16-lin-a255-roi-0.60", "vbp-luma-P16-lin-a255-roi-0.40",
+                                        "vbp-luma-P16-lin-a255-roi-0.20", "vbp-luma-P16-lin-a255"]]
+
+
+def ladder(mae, sc, frames, fallbacks):
+    """Probe of the network's first choice and its neighbours on the ROI ladder (one stronger,
+    one milder split), plus the fallbacks."""
+    top = int(np.argmax(sc[0]))
+    short = [top]
+    if top in LADDER:
+        i = LADDER.index(top)
+        short += [LADDER[j] for j in (i - 1, i + 1) if 0 <= j < len(LADDER)]
+    else:
+        short += list(np.argsort(-sc[0], kind="stable")[1:3])
+    short += [f for f in fallbacks if f not in short]
+    win = min(short, key=lambda c: mae[c, :frames].mean())
+    return mae[win]
+
+
 def parallel(mae, sc, k, frames, all_rows=False):
     """Per-frame MAE when the shortlist's encoders (or every row's) all run and the stream switches
     at keyframes to the lowest cumulative measured error (after a probe of `frames` frames)."""
@@ -139,6 +160,8 @@ def main():
             continue
         name = f"probe: top {k}{''.join(' + ' + names[f] for f in fb)}, {frames} frames"
         variants.append((name, lambda m, s, k=k, f=frames, b=fb: probe(m, s, k, f, b)))
+    variants.append(("probe: first choice + its ROI-ladder neighbours + luma-8, 15 frames",
+                     lambda m, s: ladder(m, s, 15, [LUMA8])))
     for k in [3, len(CANDIDATES)]:
         variants.append((f"parallel encoders: top {k}, switch at keyframes", lambda m, s, k=k: parallel(m, s, k, 15)))
     if with_hue:
