@@ -119,8 +119,8 @@ fn probe_measures_the_first_frames_of_real_streams() {
     let opts = RunOptions { gop: 10, ..RunOptions::default() };
     let encodes = predictor::ProbeEncodes { range: RangePolicy::Sequence, opts: &opts };
     let bitrate = 150_000;
-    let m =
-        predictor::probe(&seq, CodecConfig::H264_8, bitrate, &cands, 10, encodes).unwrap().expect("committed model");
+    let stream = predictor::Stream { seq: &seq, codec: CodecConfig::H264_8, bitrate, cands: &cands, gop: 10 };
+    let m = predictor::probe(stream, encodes).unwrap().expect("committed model");
     let measured = m.measured();
     eprintln!("probe at {bitrate} bit/s: {measured:?}, winner {}", m.winner().id());
     let fallbacks = predictor::fallbacks(BitDepth::Eight);

@@ -190,7 +190,8 @@ fn run_predict(a: RunArgs) -> anyhow::Result<()> {
         let bitrate = (a.mbps * 1e6).round() as u64;
         let opts = RunOptions { gop: a.gop as u32, ..RunOptions::default() };
         let encodes = predictor::ProbeEncodes { range: RangePolicy::Sequence, opts: &opts };
-        let m = predictor::probe(&seq, codec, bitrate, &cands, a.gop, encodes)?
+        let stream = predictor::Stream { seq: &seq, codec, bitrate, cands: &cands, gop: a.gop };
+        let m = predictor::probe(stream, encodes)?
             .ok_or_else(|| anyhow::anyhow!("the committed model's candidates are not all known to this build"))?;
         for (c, e) in m.measured() {
             eprintln!("probe: {:<34} MAE {:>10.3} mm over the first frames", c.id(), 1e3 * e);

@@ -276,8 +276,10 @@ impl Plan {
             let encodes = predictor::ProbeEncodes { range: RangePolicy::Sequence, opts: &opts };
             let cc = CodecConfig { codec, bits, aq: false };
             let t = Instant::now();
-            let probe = predictor::probe(&head, cc, a.kbps * 1000, &cands, a.gop as usize, encodes)?
-                .context("the probe needs the committed model's candidates")?;
+            let stream =
+                predictor::Stream { seq: &head, codec: cc, bitrate: a.kbps * 1000, cands: &cands, gop: a.gop as usize };
+            let probe =
+                predictor::probe(stream, encodes)?.context("the probe needs the committed model's candidates")?;
             for (c, e) in probe.measured() {
                 eprintln!("probe: {:<34} MAE {:>10.3} mm over {n} frames", c.id(), 1e3 * e);
             }

@@ -209,9 +209,14 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
             for ((codec, bitrate, range), cands) in &cells_all {
                 for policy in Policy::CROSS_GROUP {
                     let probe = predictor::ProbeEncodes { range: *range, opts: &opts.run };
-                    let Some(ch) =
-                        predictor::choices(policy, &seq, *codec, *bitrate, cands, opts.run.gop as usize, probe)?
-                    else {
+                    let stream = predictor::Stream {
+                        seq: &seq,
+                        codec: *codec,
+                        bitrate: *bitrate,
+                        cands,
+                        gop: opts.run.gop as usize,
+                    };
+                    let Some(ch) = predictor::choices(policy, stream, probe)? else {
                         continue;
                     };
                     policy_jobs.push(Job {

@@ -55,6 +55,22 @@ pub fn fallbacks(bits: BitDepth) -> Vec<PackingConfig> {
     vec![PackingConfig::luma(bits)]
 }
 
+/// The stream a predictor policy plans: `seq` encoded with `codec` at `bitrate`, a keyframe every
+/// `gop` frames, over the cell's candidate configurations `cands`.
+#[derive(Debug, Clone, Copy)]
+pub struct Stream<'a> {
+    /// The sequence.
+    pub seq: &'a SeqData,
+    /// Codec configuration.
+    pub codec: CodecConfig,
+    /// Target bitrate, bit/s.
+    pub bitrate: u64,
+    /// The cell's configurations (the model's candidates must all be among them).
+    pub cands: &'a [PackingConfig],
+    /// Keyframe interval in frames.
+    pub gop: usize,
+}
+
 /// Per-frame choices `(configuration, force keyframe)` of a predictor policy, or `None` when the
 /// policy is not a predictor policy or the model's candidates are not all among `cands`.
 /// [`Policy::Probe`] encodes its shortlist over the first frames with `probe`'s options (as the
@@ -65,21 +81,17 @@ pub fn fallbacks(bits: BitDepth) -> Vec<PackingConfig> {
 /// A probe encode failed.
 pub fn choices(
     policy: Policy,
-    seq: &SeqData,
-    codec: CodecConfig,
-    bitrate: u64,
-    cands: &[PackingConfig],
-    gop: usize,
+    stream: Stream<'_>,
     probe: ProbeEncodes<'_>,
 ) -> anyhow::Result<Option<Vec<(PackingConfig, bool)>>> {
-    let Some(plan) = plan(policy, seq, codec, bitrate, cands, gop) else {
+    let Some(plan) = plan(policy, stream) else {
         return Ok(None);
     };
     match plan {
-        Plan::Choices(v) => Ok(Some(v.into_iter().map(|(k, kf)| (cands[k], kf)).collect())),
+        Plan::Choices(v) => Ok(Some(v.into_iter().map(|(k, kf)| (stream.cands[k], kf)).collect())),
         Plan::Probe { probe_state, configs } => {
-            let measured = measure(probe_state, configs, seq, codec, bitrate, probe)?;
-            Ok(Some(vec![(measured.winner(), false); seq.frames.len()]))
+            let measured = measure(probe_state, configs, stream, probe)?;
+            Ok(Some(vec![(measured.winner(), false); stream.seq.frames.len()]))
         }
     }
 }
@@ -106,23 +118,14 @@ impl MeasuredProbe {
     }
 }
 
-/// The start-up probe of the committed model for `seq` at `bitrate`, measured with real encodes of
-/// its first frames (`None` when the model's candidates are not all among `cands`).
+/// The start-up probe of the committed model for `stream`, measured with real encodes of its
+/// first frames (`None` when the model's candidates are not all among its `cands`).
 ///
 /// # Errors
 /// A probe encode failed.
-pub fn probe(
-    seq: &SeqData,
-    codec: CodecConfig,
-    bitrate: u64,
-    cands: &[PackingConfig],
-    gop: usize,
-    encodes: ProbeEncodes<'_>,
-) -> anyhow::Result<Option<MeasuredProbe>> {
-    match plan(Policy::Probe, seq, codec, bitrate, cands, gop) {
-        Some(Plan::Probe { probe_state, configs }) => {
-            Ok(Some(measure(probe_state, configs, seq, codec, bitrate, encodes)?))
-        }
+pub fn probe(stream: Stream<'_>, encodes: ProbeEncodes<'_>) -> anyhow::Result<Option<MeasuredProbe>> {
+    match plan(Policy::Probe, stream) {
+        Some(Plan::Probe { probe_state, configs }) => Ok(Some(measure(probe_state, configs, stream, encodes)?)),
         _ => Ok(None),
     }
 }
@@ -132,11 +135,10 @@ pub fn probe(
 fn measure(
     mut probe_state: Probe,
     configs: Vec<PackingConfig>,
-    seq: &SeqData,
-    codec: CodecConfig,
-    bitrate: u64,
+    stream: Stream<'_>,
     encodes: ProbeEncodes<'_>,
 ) -> anyhow::Result<MeasuredProbe> {
+    let Stream { seq, codec, bitrate, .. } = stream;
     let n = probe_state.frames().min(seq.frames.len());
     let head = SeqData {
         name: seq.name.clone(),
@@ -162,14 +164,8 @@ enum Plan {
     Probe { probe_state: Probe, configs: Vec<PackingConfig> },
 }
 
-fn plan(
-    policy: Policy,
-    seq: &SeqData,
-    codec: CodecConfig,
-    bitrate: u64,
-    cands: &[PackingConfig],
-    gop: usize,
-) -> Option<Plan> {
+fn plan(policy: Policy, stream: Stream<'_>) -> Option<Plan> {
+    let Stream { seq, codec, bitrate, cands, gop } = stream;
     let model = QuantMlp::from_bytes(models::INT8).ok()?;
     let ids = model.metadata_list("candidates");
     let map: Vec<usize> = ids.iter().map(|id| cands.iter().position(|c| c.id() == *id)).collect::<Option<_>>()?;
