@@ -22,6 +22,9 @@ pub(crate) struct Args {
     /// Frame height.
     #[arg(long, default_value_t = 1080)]
     height: u32,
+    /// Skip the start-up probe's timing (real encodes: a few seconds at 1080p).
+    #[arg(long)]
+    no_probe: bool,
 }
 
 /// Median wall time of `f` in nanoseconds over `iters` runs, after one warm-up run.
@@ -138,6 +141,50 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         }
     }
     bench_predict(&a, &depth)?;
+    if !a.no_probe {
+        bench_probe(&a)?;
+    }
+    Ok(())
+}
+
+/// The `"bench":"probe"` line: one start-up probe at this frame size (the built-in scene's first
+/// frames, 4 Mbit/s at 720p30 scaled to the frame size, libx264 ultrafast, one thread per encode,
+/// the encodes side by side): the wall time the stream's start waits on top of the probe's frames.
+fn bench_probe(a: &Args) -> anyhow::Result<()> {
+    use depthcast::precision_net::Probe;
+    use depthcast::sweep::config::{CodecConfig, RangePolicy, scale_bitrates};
+    use depthcast::sweep::encode::RunOptions;
+    use depthcast::sweep::{Source, predictor};
+    let seq = Source::Procedural { width: a.width, height: a.height, frames: Probe::FRAMES, fps: 30.0 }.load(None)?;
+    let bitrate = scale_bitrates(&[4.0], a.width, a.height, 30.0)[0];
+    let cands = predictor::candidates();
+    let opts = RunOptions { gop: 30, ..RunOptions::default() };
+    let encodes = predictor::ProbeEncodes { range: RangePolicy::Sequence, opts: &opts };
+    let stream = predictor::Stream { seq: &seq, codec: CodecConfig::H264_8, bitrate, cands: &cands, gop: 30 };
+    let t = Instant::now();
+    let m = predictor::probe(stream, encodes)?.ok_or_else(|| anyhow::anyhow!("the committed model's candidates"))?;
+    let wall_ms = t.elapsed().as_secs_f64() * 1e3;
+    let n = m.measured().len();
+    let frames_ms = Probe::FRAMES as f64 / 30.0 * 1e3;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "bench": "probe", "width": a.width, "height": a.height, "bitrate": bitrate,
+                "configurations": n, "frames": Probe::FRAMES, "wall_ms": wall_ms,
+                "start_delay_ms": frames_ms + wall_ms,
+                "winner": m.winner().id(),
+            })
+        );
+    } else {
+        println!(
+            "start-up probe: {n} configurations x {} frames in {wall_ms:.0} ms (encodes side by side); \
+             the stream starts {:.0} ms late at 30 fps; winner {}",
+            Probe::FRAMES,
+            frames_ms + wall_ms,
+            m.winner().id()
+        );
+    }
     Ok(())
 }
 

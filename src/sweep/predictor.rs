@@ -8,7 +8,7 @@ use depthcast_precision_net::{LookupTable, Probe, QuantMlp, Settings, StreamPoli
 
 use super::analysis::Policy;
 use super::config::{CodecConfig, PackingConfig, RangePolicy};
-use super::encode::{RunOptions, SeqData, encode_sequence};
+use super::encode::{FrameRecord, RunOptions, SeqData, encode_sequence};
 
 /// The candidate configurations the committed model scores, in its output order: 8-bit luma and
 /// VBP-chroma P12 (frame-sized), VBP-luma P10..P16, VBP-luma P12/P14 with a strong high-plane ROI
@@ -131,7 +131,8 @@ pub fn probe(stream: Stream<'_>, encodes: ProbeEncodes<'_>) -> anyhow::Result<Op
 }
 
 /// Encodes each shortlisted configuration over the probe's frames (with the whole sequence's
-/// range, as the stream will have) and records every decoded frame's error.
+/// range, as the stream will have; one thread per configuration, as a sender runs its probe
+/// encoders side by side) and records every decoded frame's error.
 fn measure(
     mut probe_state: Probe,
     configs: Vec<PackingConfig>,
@@ -147,10 +148,21 @@ fn measure(
         near: seq.near,
         far: seq.far,
     };
-    for (slot, &k) in probe_state.shortlist().to_vec().iter().enumerate() {
-        let c = configs[k];
-        let recs = encode_sequence(&head, codec, bitrate, encodes.range, encodes.opts, &mut |_| (c, false), &|| {})?;
-        for r in &recs {
+    let shortlist: Vec<PackingConfig> = probe_state.shortlist().iter().map(|&k| configs[k]).collect();
+    let runs: Vec<anyhow::Result<Vec<FrameRecord>>> = std::thread::scope(|s| {
+        let head = &head;
+        let jobs: Vec<_> = shortlist
+            .iter()
+            .map(|&c| {
+                s.spawn(move || {
+                    encode_sequence(head, codec, bitrate, encodes.range, encodes.opts, &mut |_| (c, false), &|| {})
+                })
+            })
+            .collect();
+        jobs.into_iter().map(|j| j.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a probe encode panicked")))).collect()
+    });
+    for (slot, recs) in runs.into_iter().enumerate() {
+        for r in &recs? {
             probe_state.record(slot, if r.params_ok { r.metrics.mae } else { f64::INFINITY });
         }
     }
