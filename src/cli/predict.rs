@@ -160,16 +160,10 @@ fn run_predict(a: RunArgs) -> anyhow::Result<()> {
     let seq = src.load(a.frames)?;
     let ids = model.metadata_list("candidates");
     let cands = predictor::candidates();
-    let groups: Vec<String> = ids
+    let groups: Vec<String> = predictor::model_candidates(&model)?
         .iter()
-        .map(|id| {
-            cands
-                .iter()
-                .find(|c| c.id() == *id)
-                .map(|c| predictor::group(c, codec.bits, seq.width(), seq.height()).to_string())
-                .ok_or_else(|| anyhow::anyhow!("the model's candidate {id} is unknown to this build"))
-        })
-        .collect::<anyhow::Result<_>>()?;
+        .map(|c| predictor::group(c, codec.bits, seq.width(), seq.height()).to_string())
+        .collect();
     let settings = Settings {
         bitrate: a.mbps * 1e6,
         fps: seq.fps,

@@ -136,8 +136,9 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         params.validate()?;
         Plan::Fixed(params)
     };
-    let (first, _) = plan.next(&seq.read_frame(0)?, 0)?;
-    let (fw, fh) = first.frame_size();
+    // The first frame's configuration fixes the frame size the encoder opens with.
+    let first = plan.next(&seq.read_frame(0)?, 0)?;
+    let (fw, fh) = first.0.frame_size();
 
     let mut s = EncoderSettings::new(codec, fw, fh);
     s.bit_depth = bits;
@@ -165,7 +166,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         a.url,
         enc.encoder_name(),
         enc.backend().name(),
-        plan.describe(&first),
+        plan.describe(&first.0),
         a.kbps
     );
     let mut tx = Sender::open(&a.url, &enc)?;
@@ -183,14 +184,10 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     for _ in 0..a.loops {
         for i in 0..seq.len() {
             let depth = seq.read_frame(i)?;
-            let (params, roi_high) = if n == 0 { (first, plan.roi(0)) } else { plan.next(&depth, n as u32)? };
+            let (params, roi) = if n == 0 { first } else { plan.next(&depth, n as u32)? };
             anyhow::ensure!(params.frame_size() == (fw, fh), "frame {n}: the configuration changed the frame size");
             packer.pack_into(&depth.view(), &params, &mut frame)?;
-            let mut fo = FrameOptions::default();
-            if let Some(qoffset) = roi_high {
-                // The VBP luma layout's high plane is the frame's top half.
-                fo.rois.push(Roi { left: 0, top: 0, width: fw, height: fh / 2, qoffset });
-            }
+            let fo = FrameOptions { rois: roi.into_iter().collect(), ..FrameOptions::default() };
             if !a.fast {
                 let due = start + Duration::from_secs_f64(n as f64 / fps);
                 if let Some(wait) = due.checked_duration_since(Instant::now()) {
@@ -251,18 +248,7 @@ impl Plan {
     fn auto(a: &Args, seq: &Sequence, codec: VideoCodec, bits: BitDepth) -> anyhow::Result<Plan> {
         let m = &seq.meta;
         let model = QuantMlp::from_bytes(models::INT8)?;
-        let known = predictor::candidates();
-        let mut cands: Vec<PackingConfig> = model
-            .metadata_list("candidates")
-            .iter()
-            .map(|id| {
-                known
-                    .iter()
-                    .find(|c| c.id() == *id)
-                    .copied()
-                    .with_context(|| format!("model candidate {id} is unknown"))
-            })
-            .collect::<anyhow::Result<_>>()?;
+        let mut cands = predictor::model_candidates(&model)?;
         let groups: Vec<String> =
             cands.iter().map(|c| predictor::group(c, bits, m.width, m.height).to_string()).collect();
         let settings =
@@ -305,8 +291,8 @@ impl Plan {
         })))
     }
 
-    /// Frame `index`'s parameters and the region-of-interest offset of its high plane, if any.
-    fn next(&mut self, depth: &DepthImage, index: u32) -> anyhow::Result<(PackParams, Option<f32>)> {
+    /// Frame `index`'s parameters and its region of interest (the high plane's), if any.
+    fn next(&mut self, depth: &DepthImage, index: u32) -> anyhow::Result<(PackParams, Option<Roi>)> {
         match self {
             Plan::Fixed(p) => {
                 let mut p = *p;
@@ -328,18 +314,9 @@ impl Plan {
                 }
                 a.chosen.push(k);
                 let c = a.cands[k];
-                Ok((c.params(a.bits, depth.width, depth.height, a.near, a.far, index), self.roi(index as usize)))
-            }
-        }
-    }
-
-    /// The high plane's region-of-interest offset of frame `index` (after [`Plan::next`] for it).
-    fn roi(&self, index: usize) -> Option<f32> {
-        match self {
-            Plan::Fixed(_) => None,
-            Plan::Auto(a) => {
-                let c = a.cands[*a.chosen.get(index)?];
-                (c.scheme == Scheme::Vbp && c.layout == VbpLayout::Luma).then_some(c.roi_high).flatten()
+                let p = c.params(a.bits, depth.width, depth.height, a.near, a.far, index);
+                let (fw, fh) = p.frame_size();
+                Ok((p, c.high_plane_roi(fw, fh)))
             }
         }
     }

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use depthcast_codec::{Encoder, EncoderSettings, FrameOptions, Receiver, ReceiverOptions, Roi, Sender, VideoCodec};
+use depthcast_codec::{Encoder, EncoderSettings, FrameOptions, Receiver, ReceiverOptions, Sender, VideoCodec};
 use depthcast_packing::{DepthImage, Metrics, Packer, YuvFrame, testdata};
 use serde::Serialize;
 
@@ -254,9 +254,7 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
         let p = o.packing.params(settings.bit_depth, w, h, near, far, i);
         packer.pack_into(&depth.view(), &p, &mut frame)?;
         let mut fo = FrameOptions { pts: Some(i64::from(i)), sent_unix_us: Some(t0), ..Default::default() };
-        if let Some(q) = o.packing.roi_high {
-            fo.rois.push(Roi { left: 0, top: 0, width: fw, height: fh / 2, qoffset: q });
-        }
+        fo.rois.extend(o.packing.high_plane_roi(fw, fh));
         for pkt in enc.encode(&frame, &p, &fo)? {
             sent_bytes += pkt.data.len();
             tx.send(&pkt)?;

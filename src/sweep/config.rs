@@ -1,7 +1,7 @@
 //! What one sweep run encodes: a packing configuration, a range policy, a codec configuration and a
 //! bitrate, each with a stable text id (used in file names, CSV rows and plots).
 
-use depthcast_codec::VideoCodec;
+use depthcast_codec::{Roi, VideoCodec};
 use depthcast_packing::schemes::triangle;
 use depthcast_packing::{BitDepth, PackParams, RangeMode, Scheme, VbpLayout};
 
@@ -127,6 +127,13 @@ impl PackingConfig {
         }
         p.frame_index = index;
         p
+    }
+
+    /// The region of interest of a VBP-luma frame of `frame_width x frame_height` with a
+    /// high-plane offset: the high plane is the frame's top half. `None` for other configurations.
+    pub fn high_plane_roi(&self, frame_width: u32, frame_height: u32) -> Option<Roi> {
+        let qoffset = self.roi_high.filter(|_| self.scheme == Scheme::Vbp && self.layout == VbpLayout::Luma)?;
+        Some(Roi { left: 0, top: 0, width: frame_width, height: frame_height / 2, qoffset })
     }
 }
 

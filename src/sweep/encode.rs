@@ -1,8 +1,8 @@
 //! Encodes a whole sequence as one stream with real rate control, decodes it, unpacks every frame
 //! with the parameters found in its SEI (as a receiver would), and measures each frame.
 
-use depthcast_codec::{Decoder, Encoder, EncoderSettings, FrameOptions, Refresh, Roi};
-use depthcast_packing::{DepthImage, Metrics, Packer, RangeSmoother, Scheme, VbpLayout, YuvFrame, tight_range};
+use depthcast_codec::{Decoder, Encoder, EncoderSettings, FrameOptions, Refresh};
+use depthcast_packing::{DepthImage, Metrics, Packer, RangeSmoother, YuvFrame, tight_range};
 
 use super::config::{CodecConfig, PackingConfig, RangePolicy};
 
@@ -209,12 +209,7 @@ pub fn encode_sequence(
         anyhow::ensure!(p.frame_size() == (fw, fh), "configuration {} changes the frame size mid-stream", cfg.id());
         packer.pack_into(&seq.frames[i].view(), &p, &mut frame)?;
         let mut fo = FrameOptions { force_keyframe: *force_kf, pts: Some(i as i64), ..FrameOptions::default() };
-        if let Some(q) = cfg.roi_high
-            && cfg.scheme == Scheme::Vbp
-            && cfg.layout == VbpLayout::Luma
-        {
-            fo.rois.push(Roi { left: 0, top: 0, width: fw, height: fh / 2, qoffset: q });
-        }
+        fo.rois.extend(cfg.high_plane_roi(fw, fh));
         let pkts = enc.encode(&frame, &p, &fo)?;
         handle(pkts, &mut dec, &mut records)?;
         tick();

@@ -30,6 +30,25 @@ pub fn candidates() -> Vec<PackingConfig> {
     ]
 }
 
+/// `model`'s outputs as configurations, in output order (its metadata names them).
+///
+/// # Errors
+/// A candidate id this build does not know (a model newer than [`candidates`]).
+pub fn model_candidates(model: &QuantMlp) -> anyhow::Result<Vec<PackingConfig>> {
+    let known = candidates();
+    model
+        .metadata_list("candidates")
+        .iter()
+        .map(|id| {
+            known
+                .iter()
+                .find(|c| c.id() == *id)
+                .copied()
+                .ok_or_else(|| anyhow::anyhow!("the model's candidate {id} is unknown to this build"))
+        })
+        .collect()
+}
+
 /// `"tall"` for configurations whose frame is taller than the depth map, else `"frame"` (the
 /// grouping of the sweep's policy runs).
 pub fn group(c: &PackingConfig, bits: BitDepth, width: u32, height: u32) -> &'static str {
