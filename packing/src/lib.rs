@@ -14,7 +14,8 @@
 //! reverse-Z depth. Invalid pixels (background, NaN, ±∞, ≤ 0, beyond `far`) pack to reserved codes
 //! and unpack as [`INVALID_DEPTH`] (`0.0`). Frames are [`YuvFrame`]s with planes of codes, written
 //! as `yuv420p`, `yuv420p10le`, NV12 or P010 ([`PixelFormat`]). Each frame's [`PackParams`] encode
-//! into 28 bytes to travel in-band. Row kernels run scalar or SIMD ([`CpuLevel`]), bit-exact.
+//! into 28 bytes to travel in-band; a stream's [`PackingConfig`] (with its text id) builds them.
+//! Row kernels run scalar or SIMD ([`CpuLevel`]), bit-exact.
 //!
 //! ```
 //! use depthcast_packing::{pack, unpack, testdata, tight_range, Metrics, PackParams, Scheme};
@@ -29,6 +30,7 @@
 //! # Ok::<(), depthcast_packing::PackError>(())
 //! ```
 
+pub mod config;
 pub mod depth;
 pub mod error;
 pub mod frame;
@@ -40,6 +42,7 @@ pub mod schemes;
 pub mod simd;
 pub mod testdata;
 
+pub use config::{ConfigParseError, PackingConfig};
 pub use depth::{DepthImage, DepthView, INVALID_DEPTH, is_valid_depth, linearize_ndc, ndc_to_linear};
 pub use error::{PackError, ParamsDecodeError, Result};
 pub use frame::{PixelFormat, RgbImage, YuvFrame};

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use depthcast_packing::testdata::game_scene;
 use depthcast_precision_net::tract::TractModel;
-use depthcast_precision_net::{Engine, FeatureExtractor, Level, QuantMlp, Settings, models};
+use depthcast_precision_net::{CpuLevel, Engine, FeatureExtractor, QuantMlp, Settings, models};
 
 fn per_call_ns(mut f: impl FnMut()) -> f64 {
     const REPS: usize = 2000;
@@ -38,7 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("features (1920x1080): {features:.0} ns");
     let model = QuantMlp::from_bytes(models::INT8)?;
     let mut own = f64::INFINITY;
-    for level in [Level::Scalar, Level::detect()] {
+    for level in [CpuLevel::Scalar, CpuLevel::detect()] {
         let mut e = Engine::with_level(model.clone(), level);
         let ns = per_call_ns(|| {
             black_box(e.run(black_box(&f)).expect("engine").len());

@@ -26,6 +26,9 @@ pub enum NetError {
         /// Why.
         source: std::io::Error,
     },
+    /// The model names a candidate configuration this build cannot read.
+    #[error("the model's candidate: {0}")]
+    Candidate(#[from] depthcast_packing::ConfigParseError),
     /// tract failed to load or run the model (the `tract` feature).
     #[error("tract: {0}")]
     Tract(String),

@@ -39,8 +39,8 @@ pub mod tract;
 pub use error::{NetError, Result};
 pub use features::{FeatureExtractor, NUM_FEATURES, Settings};
 pub use model::{Engine, QuantMlp};
-pub use policy::{LookupTable, Probe, StreamPolicy, Switcher};
-pub use simd::Level;
+pub use policy::{FrameSize, LookupTable, Probe, StreamPolicy, Switcher};
+pub use simd::CpuLevel;
 
 /// The committed models, embedded.
 pub mod models {

@@ -24,7 +24,8 @@ use std::collections::BTreeMap;
 use crate::error::{NetError, Result};
 use crate::kernels::{Multiplier, Weights, requantise};
 use crate::onnx::{DataType, OnnxModel, Tensor};
-use crate::simd::{self, Level};
+use crate::simd::{self, CpuLevel};
+use depthcast_packing::PackingConfig;
 
 /// One layer: weights and the requantisation to the next activation.
 #[derive(Debug, Clone)]
@@ -219,6 +220,15 @@ impl QuantMlp {
         self.layers.last().expect("at least one layer").weights.outputs
     }
 
+    /// The packing configurations the model scores, in output order (its metadata's
+    /// `candidates`, in the id format of [`PackingConfig`]).
+    ///
+    /// # Errors
+    /// A candidate id that does not parse (a model from a newer build).
+    pub fn candidates(&self) -> Result<Vec<PackingConfig>> {
+        Ok(self.metadata_list("candidates").iter().map(|id| id.parse()).collect::<std::result::Result<_, _>>()?)
+    }
+
     /// A metadata value split at commas (empty if absent).
     pub fn metadata_list(&self, key: &str) -> Vec<String> {
         self.metadata.get(key).map_or(Vec::new(), |s| s.split(',').map(|x| x.trim().to_string()).collect())
@@ -247,26 +257,26 @@ fn other<'a>(n: &'a crate::onnx::Node, op: &str, x: &str) -> Result<&'a str> {
 pub struct Engine {
     /// The model.
     pub model: QuantMlp,
-    level: Level,
+    level: CpuLevel,
     a: Vec<u8>,
     b: Vec<u8>,
     acc: Vec<i32>,
 }
 
 impl Engine {
-    /// An engine at the detected level ([`Level::detect`]).
+    /// An engine at the detected level ([`CpuLevel::detect`]).
     pub fn new(model: QuantMlp) -> Engine {
-        Engine::with_level(model, Level::detect())
+        Engine::with_level(model, CpuLevel::detect())
     }
 
     /// An engine at `level` (unsupported levels run scalar).
-    pub fn with_level(model: QuantMlp, level: Level) -> Engine {
+    pub fn with_level(model: QuantMlp, level: CpuLevel) -> Engine {
         let width = model.layers.iter().map(|l| l.weights.in_pad.max(l.weights.out_pad)).max().unwrap_or(8);
         Engine { model, level, a: vec![0; width], b: vec![0; width], acc: vec![0; width] }
     }
 
     /// The kernel level in use.
-    pub fn level(&self) -> Level {
+    pub fn level(&self) -> CpuLevel {
         self.level
     }
 

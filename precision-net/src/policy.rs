@@ -17,39 +17,67 @@
 
 use std::collections::BTreeMap;
 
-use depthcast_packing::DepthView;
+use depthcast_packing::{BitDepth, DepthView, PackingConfig};
 
 use crate::{Engine, FeatureExtractor, QuantMlp, Result, Settings};
 
+/// A frame-size group: the frame size (luma plane) a configuration produces for the stream. A
+/// stream keeps one frame size, so it switches only within a group.
+pub type FrameSize = (u32, u32);
+
 /// precision-net in the loop of one stream: each frame's features and the stream's settings go
-/// through the int8 model, and a [`Switcher`] turns the scores into the candidate to pack the
-/// frame with. Who chooses the first frame's frame-size group is the model's metadata: see
-/// [`first_group`].
+/// through the int8 model, and a [`Switcher`] turns the scores into the configuration to pack the
+/// frame with. The candidates are the model's ([`QuantMlp::candidates`]), grouped by the frame
+/// size each gives this stream. Who chooses the first frame's frame size is the model's metadata:
+/// see [`first_group`].
 #[derive(Debug)]
 pub struct StreamPolicy {
     engine: Engine,
     features: FeatureExtractor,
     switcher: Switcher,
     settings: Settings,
+    candidates: Vec<PackingConfig>,
     frame: usize,
 }
 
 impl StreamPolicy {
     /// The policy for a `width x height` stream with `settings` and a keyframe every `gop`
-    /// frames. `groups` labels each model output with its frame-size group for this stream (it
-    /// depends on the stream's bit depth). The switching margin and lookup table come from the
-    /// model's metadata.
-    pub fn new(model: QuantMlp, groups: Vec<String>, gop: usize, settings: Settings, width: u32, height: u32) -> Self {
+    /// frames. The switching margin and lookup table come from the model's metadata.
+    ///
+    /// # Errors
+    /// The model names a candidate this build cannot read.
+    pub fn new(model: QuantMlp, gop: usize, settings: Settings, width: u32, height: u32) -> Result<Self> {
+        let candidates = model.candidates()?;
+        let bits = BitDepth::from_bits(settings.bits).unwrap_or(BitDepth::Eight);
+        let groups: Vec<FrameSize> = candidates.iter().map(|c| c.frame_size(width, height, bits)).collect();
         let margin = model.metadata.get("margin").and_then(|m| m.parse().ok()).unwrap_or(0.1);
         let first_group = first_group(&model.metadata, &groups, settings.bpp(width, height));
         let mut switcher = Switcher::new(groups, gop, margin);
         if let Some(g) = first_group {
             switcher = switcher.with_first_group(g);
         }
-        StreamPolicy { engine: Engine::new(model), features: FeatureExtractor::new(), switcher, settings, frame: 0 }
+        Ok(StreamPolicy {
+            engine: Engine::new(model),
+            features: FeatureExtractor::new(),
+            switcher,
+            settings,
+            candidates,
+            frame: 0,
+        })
     }
 
-    /// The model output (candidate index) to pack the next frame, `depth`, with.
+    /// The configurations the model scores, in output order.
+    pub fn candidates(&self) -> &[PackingConfig] {
+        &self.candidates
+    }
+
+    /// The engine (its level, and the model with its metadata).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The candidate (index into [`StreamPolicy::candidates`]) to pack the next frame, `depth`,
+    /// with.
     ///
     /// # Errors
     /// The model cannot run on the features (a model with another input size).
@@ -187,38 +215,37 @@ impl Probe {
 /// pixel: `None` when `first_frame = network` (the network's scores choose among every candidate),
 /// otherwise the group of the lookup table's choice (models without `first_frame`), if the model
 /// has a table.
-pub fn first_group(metadata: &BTreeMap<String, String>, groups: &[String], bpp: f64) -> Option<String> {
+pub fn first_group(metadata: &BTreeMap<String, String>, groups: &[FrameSize], bpp: f64) -> Option<FrameSize> {
     if metadata.get("first_frame").is_some_and(|v| v == "network") {
         return None;
     }
     let table = LookupTable::parse(metadata.get("lookup")?)?;
-    groups.get(table.choose(bpp)).cloned()
+    groups.get(table.choose(bpp)).copied()
 }
 
 /// The causal per-frame decision rule around a scorer (higher score = better candidate).
 #[derive(Debug, Clone)]
 pub struct Switcher {
-    groups: Vec<String>,
+    groups: Vec<FrameSize>,
     gop: usize,
     margin: f32,
     current: Option<usize>,
     sum: Vec<f32>,
     count: usize,
-    first_group: Option<String>,
+    first_group: Option<FrameSize>,
 }
 
 impl Switcher {
-    /// A switcher over candidates in frame-size `groups` (one label per candidate), for a stream
-    /// with a keyframe every `gop` frames; `margin` is the score advantage a switch needs.
-    pub fn new(groups: Vec<String>, gop: usize, margin: f32) -> Switcher {
+    /// A switcher over candidates in frame-size `groups` (each candidate's frame size), for a
+    /// stream with a keyframe every `gop` frames; `margin` is the score advantage a switch needs.
+    pub fn new(groups: Vec<FrameSize>, gop: usize, margin: f32) -> Switcher {
         let k = groups.len();
         Switcher { groups, gop: gop.max(1), margin, current: None, sum: vec![0.0; k], count: 0, first_group: None }
     }
 
     /// The first frame chooses only among candidates of frame-size `group` (when any candidate
     /// has it), instead of among all.
-    pub fn with_first_group(mut self, group: impl Into<String>) -> Switcher {
-        let g = group.into();
+    pub fn with_first_group(mut self, g: FrameSize) -> Switcher {
         if self.groups.contains(&g) {
             self.first_group = Some(g);
         }
@@ -227,7 +254,7 @@ impl Switcher {
 
     /// Whether the first frame may choose candidate `k` (see [`Switcher::with_first_group`]).
     pub fn first_allowed(&self, k: usize) -> bool {
-        self.first_group.as_ref().is_none_or(|g| self.groups.get(k) == Some(g))
+        self.first_group.is_none_or(|g| self.groups.get(k) == Some(&g))
     }
 
     /// The candidate for frame `index` given its `scores`.
@@ -241,14 +268,14 @@ impl Switcher {
         }
         self.count += 1;
         let cur = match self.current {
-            None => match &self.first_group {
-                Some(g) => argmax(scores, |k| self.groups[k] == *g),
+            None => match self.first_group {
+                Some(g) => argmax(scores, |k| self.groups[k] == g),
                 None => argmax(scores, |_| true),
             },
             Some(cur) if index.is_multiple_of(self.gop) => {
                 let n = self.count as f32;
-                let g = &self.groups[cur];
-                let best = argmax(&self.sum, |k| self.groups[k] == *g);
+                let g = self.groups[cur];
+                let best = argmax(&self.sum, |k| self.groups[k] == g);
                 if self.sum[best] / n > self.sum[cur] / n + self.margin { best } else { cur }
             }
             Some(cur) => cur,
@@ -305,9 +332,12 @@ impl LookupTable {
 mod tests {
     use super::*;
 
+    const FRAME: FrameSize = (640, 360);
+    const TALL: FrameSize = (640, 720);
+
     #[test]
     fn switcher_keeps_the_group_and_waits_for_keyframes() {
-        let groups: Vec<String> = ["frame", "tall", "tall"].iter().map(|s| s.to_string()).collect();
+        let groups = vec![FRAME, TALL, TALL];
         let mut s = Switcher::new(groups, 4, 0.1);
         assert_eq!(s.push(0, &[0.0, 1.0, 0.5]), 1);
         // Candidate 0 is much better but in another group; candidate 2 better only from frame 1.
@@ -319,21 +349,21 @@ mod tests {
 
     #[test]
     fn the_first_group_can_be_fixed() {
-        let groups: Vec<String> = ["frame", "tall", "tall"].iter().map(|s| s.to_string()).collect();
-        let mut s = Switcher::new(groups.clone(), 4, 0.1).with_first_group("frame");
+        let groups = vec![FRAME, TALL, TALL];
+        let mut s = Switcher::new(groups.clone(), 4, 0.1).with_first_group(FRAME);
         assert_eq!(s.push(0, &[0.0, 5.0, 9.0]), 0, "the tall candidates score higher but the group is fixed");
-        let mut s = Switcher::new(groups, 4, 0.1).with_first_group("unknown");
+        let mut s = Switcher::new(groups, 4, 0.1).with_first_group((1, 1));
         assert_eq!(s.push(0, &[0.0, 5.0, 9.0]), 2, "an unknown group leaves the choice free");
     }
 
     #[test]
     fn metadata_says_who_chooses_the_frame_size() {
-        let groups: Vec<String> = ["frame", "tall", "tall"].iter().map(|s| s.to_string()).collect();
+        let groups = vec![FRAME, TALL, TALL];
         let mut meta = BTreeMap::new();
         assert_eq!(first_group(&meta, &groups, 0.01), None, "no table, no fixed group");
         meta.insert("lookup".to_string(), "-6:0;-2:2".to_string());
-        assert_eq!(first_group(&meta, &groups, 2f64.powi(-6)).as_deref(), Some("frame"));
-        assert_eq!(first_group(&meta, &groups, 2f64.powi(-1)).as_deref(), Some("tall"));
+        assert_eq!(first_group(&meta, &groups, 2f64.powi(-6)), Some(FRAME));
+        assert_eq!(first_group(&meta, &groups, 2f64.powi(-1)), Some(TALL));
         meta.insert("first_frame".to_string(), "network".to_string());
         assert_eq!(first_group(&meta, &groups, 2f64.powi(-6)), None, "the network chooses");
     }
@@ -367,5 +397,26 @@ mod tests {
         assert_eq!(t.choose(2f64.powf(-1.2)), 3);
         assert_eq!(t.choose(4.0), 5);
         assert!(LookupTable::parse("x").is_none());
+    }
+}
+
+#[cfg(test)]
+mod candidate_tests {
+    use super::*;
+    use crate::models;
+
+    #[test]
+    fn the_committed_model_hands_out_typed_candidates_grouped_by_frame_size() {
+        let model = QuantMlp::from_bytes(models::INT8).expect("model");
+        let ids = model.metadata_list("candidates");
+        let settings = Settings { bitrate: 2e6, fps: 30.0, hevc: false, bits: 8 };
+        let policy = StreamPolicy::new(model, 30, settings, 640, 360).expect("every candidate parses");
+        assert_eq!(policy.candidates().len(), ids.len());
+        for (c, id) in policy.candidates().iter().zip(&ids) {
+            assert_eq!(&c.to_string(), id, "the id format round-trips the model's metadata");
+        }
+        let sizes: std::collections::BTreeSet<FrameSize> =
+            policy.candidates().iter().map(|c| c.frame_size(640, 360, BitDepth::Eight)).collect();
+        assert_eq!(sizes.into_iter().collect::<Vec<_>>(), vec![(640, 360), (640, 720)]);
     }
 }

@@ -2,7 +2,7 @@
 //! tract running the same committed `.onnx` files (within one output quantisation step).
 
 use depthcast_precision_net::kernels::{self, Weights};
-use depthcast_precision_net::{Engine, Level, NUM_FEATURES, QuantMlp, models, simd};
+use depthcast_precision_net::{CpuLevel, Engine, NUM_FEATURES, QuantMlp, models, simd};
 
 /// The committed validation features (test scenes only), `[n][NUM_FEATURES]` f32 little-endian.
 fn validation() -> Vec<Vec<f32>> {
@@ -12,9 +12,9 @@ fn validation() -> Vec<Vec<f32>> {
     v.chunks(NUM_FEATURES).map(<[f32]>::to_vec).collect()
 }
 
-fn levels() -> Vec<Level> {
+fn levels() -> Vec<CpuLevel> {
     let mut v = Vec::new();
-    for &l in Level::compiled() {
+    for &l in CpuLevel::compiled() {
         if l.is_supported() {
             v.push(l);
         } else {
@@ -78,7 +78,7 @@ fn every_level_gives_the_same_codes_on_the_validation_set() {
     let model = QuantMlp::from_bytes(models::INT8).expect("committed int8 model");
     assert_eq!(model.inputs(), NUM_FEATURES);
     assert_eq!(model.outputs(), model.metadata_list("candidates").len());
-    let mut reference = Engine::with_level(model.clone(), Level::Scalar);
+    let mut reference = Engine::with_level(model.clone(), CpuLevel::Scalar);
     for level in levels() {
         let mut e = Engine::with_level(model.clone(), level);
         for x in validation() {

@@ -69,7 +69,8 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         dst.copy_from_slice(black_box(src_bytes));
         black_box(&mut dst);
     });
-    let best = CpuLevel::detect();
+    // The packing kernels' level (AVX-VNNI machines run the AVX2 packing kernels).
+    let best = Packer::new(CpuLevel::detect()).level();
     if !a.json {
         println!(
             "{}x{} game-like depth frame, single thread, median of {} runs; copy of the {} input bytes: {:.3} ms; best level: {}",
@@ -191,7 +192,7 @@ fn bench_probe(a: &Args) -> anyhow::Result<()> {
 /// The `"bench":"predict"` lines: the precision predictor's features at this frame size, and the
 /// same committed model run by our int8 engine (scalar and best level), tract f32 and tract int8.
 fn bench_predict(a: &Args, depth: &DepthImage) -> anyhow::Result<()> {
-    use depthcast::precision_net::{self as pn, Engine, FeatureExtractor, Level, QuantMlp, Settings};
+    use depthcast::precision_net::{self as pn, CpuLevel, Engine, FeatureExtractor, QuantMlp, Settings};
     const REPS: usize = 200;
     let settings = Settings { bitrate: 4e6, fps: 30.0, hevc: false, bits: 8 };
     let mut fx = FeatureExtractor::new();
@@ -204,7 +205,7 @@ fn bench_predict(a: &Args, depth: &DepthImage) -> anyhow::Result<()> {
     }));
     let model = QuantMlp::from_bytes(pn::models::INT8)?;
     let mut rows: Vec<(&str, String, f64)> = vec![("features", "-".into(), features_ns)];
-    for level in [Level::Scalar, Level::detect()] {
+    for level in [CpuLevel::Scalar, CpuLevel::detect()] {
         let mut e = Engine::with_level(model.clone(), level);
         let ns = per(median_ns(a.iters, || {
             for _ in 0..REPS {
@@ -212,7 +213,7 @@ fn bench_predict(a: &Args, depth: &DepthImage) -> anyhow::Result<()> {
             }
         }));
         rows.push(("own_int8", level.name().into(), ns));
-        if level == Level::detect() {
+        if level == CpuLevel::detect() {
             break;
         }
     }

@@ -3,8 +3,10 @@
 //! The scalar kernels in [`crate::kernels`] define correct output; every other level must match
 //! them bit for bit (tested in `tests/simd.rs`). The row functions here run a kernel at a level;
 //! they are public for those tests only and not part of the supported API. The level is detected
-//! once; the environment variable `DEPTHCAST_CPU_LEVEL` (`scalar`, `avx2`, `neon`) can only
-//! *lower* it, to test the scalar path on any machine.
+//! once; the environment variable `DEPTHCAST_CPU_LEVEL` (`scalar`, `avx2`, `avxvnni`, `neon`) can
+//! only *lower* it, to test the scalar path on any machine. [`CpuLevel`] is the one CPU-level type
+//! of depthcast: precision-net's integer engine dispatches on it too (its AVX-VNNI kernels use
+//! [`CpuLevel::AvxVnni`]; the packing kernels have nothing VNNI-specific and run AVX2 there).
 
 use std::sync::OnceLock;
 
@@ -22,6 +24,9 @@ pub enum CpuLevel {
     Scalar,
     /// x86-64 AVX2 (256-bit integer and float).
     Avx2,
+    /// x86-64 AVX2 with AVX-VNNI (`vpdpbusd`): the integer engine's dot products. Packing runs
+    /// its AVX2 kernels at this level.
+    AvxVnni,
     /// aarch64 Advanced SIMD (NEON).
     Neon,
 }
@@ -32,6 +37,7 @@ impl CpuLevel {
         match self {
             CpuLevel::Scalar => "scalar",
             CpuLevel::Avx2 => "avx2",
+            CpuLevel::AvxVnni => "avxvnni",
             CpuLevel::Neon => "neon",
         }
     }
@@ -42,6 +48,10 @@ impl CpuLevel {
             CpuLevel::Scalar => true,
             #[cfg(target_arch = "x86_64")]
             CpuLevel::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            #[cfg(target_arch = "x86_64")]
+            CpuLevel::AvxVnni => {
+                std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("avxvnni")
+            }
             #[cfg(target_arch = "aarch64")]
             CpuLevel::Neon => std::arch::is_aarch64_feature_detected!("neon"),
             #[allow(unreachable_patterns)]
@@ -52,7 +62,7 @@ impl CpuLevel {
     /// Every level compiled for this architecture, lowest first (supported or not).
     pub fn compiled() -> &'static [CpuLevel] {
         #[cfg(target_arch = "x86_64")]
-        return &[CpuLevel::Scalar, CpuLevel::Avx2];
+        return &[CpuLevel::Scalar, CpuLevel::Avx2, CpuLevel::AvxVnni];
         #[cfg(target_arch = "aarch64")]
         return &[CpuLevel::Scalar, CpuLevel::Neon];
         #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
@@ -80,7 +90,7 @@ macro_rules! dispatch {
     ($level:expr, $name:ident ( $($arg:expr),* )) => {{
         match checked($level) {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `checked` returns Avx2 only where `is_supported` confirmed AVX2.
+            // SAFETY: `checked` returns Avx2 only where `is_supported` confirmed AVX2 (for AVX-VNNI too).
             CpuLevel::Avx2 => unsafe { avx2::$name($($arg),*) },
             #[cfg(target_arch = "aarch64")]
             // SAFETY: `checked` returns Neon only where `is_supported` confirmed NEON.
@@ -90,10 +100,12 @@ macro_rules! dispatch {
     }};
 }
 
-/// A level the CPU really supports (unsupported levels fall back to scalar).
+/// The packing kernels' level for `level`: one the CPU really supports (unsupported levels fall
+/// back to scalar), with AVX-VNNI running the AVX2 kernels.
 #[inline]
 pub(crate) fn checked(level: CpuLevel) -> CpuLevel {
-    if level == CpuLevel::Scalar || level.is_supported() { level } else { CpuLevel::Scalar }
+    let level = if level == CpuLevel::Scalar || level.is_supported() { level } else { CpuLevel::Scalar };
+    if level == CpuLevel::AvxVnni { CpuLevel::Avx2 } else { level }
 }
 
 /// [`kernels::quantise_row`] at `level`.
