@@ -2,7 +2,6 @@
 //! and returns Annex B packets with the parameters inserted as SEI.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use depthcast_packing::{BitDepth, PackParams, PixelFormat, YuvFrame};
 use ff::ffi;
@@ -139,10 +138,6 @@ impl std::fmt::Debug for Encoder {
     }
 }
 
-fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
-}
-
 impl Encoder {
     /// Opens the first back-end of [`EncoderSettings::effective_backends`] whose test encoder
     /// opens with the real options (probes are cached per process).
@@ -251,7 +246,7 @@ impl Encoder {
         self.frame.set_color_range(if s.full_range { ff::color::Range::JPEG } else { ff::color::Range::MPEG });
         self.frame.set_kind(if opts.force_keyframe { ff::picture::Type::I } else { ff::picture::Type::None });
         crate::roi::attach(&mut self.frame, &opts.rois, s.width, s.height)?;
-        self.pending.insert(pts, (*params, opts.sent_unix_us.unwrap_or_else(now_us)));
+        self.pending.insert(pts, (*params, opts.sent_unix_us.unwrap_or_else(crate::unix_us)));
         let r = match &self.hw {
             Some(hw) => {
                 let up = hw.upload(&self.frame)?;

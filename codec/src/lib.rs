@@ -49,7 +49,14 @@ pub use encoder::{EncodedPacket, Encoder};
 pub use error::{BackendFailure, CodecError, Result};
 pub use sei::{InBand, NalFormat};
 pub use settings::{EncoderSettings, FrameOptions, RateControl, Refresh, Roi, VideoCodec};
-pub use transport::{Container, ReceivedPacket, Receiver, ReceiverOptions, Sender};
+pub use transport::{Container, PacketReceiver, PacketSender, ReceivedPacket, ReceiverOptions};
+
+/// Wall-clock time in microseconds since the UNIX epoch (0 if the clock is before it): the clock
+/// of the in-band send time ([`FrameOptions::sent_unix_us`]) and of every latency depthcast
+/// reports.
+pub fn unix_us() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
 
 /// Initialises FFmpeg once (network, log level). Called by every entry point; calling it again
 /// is free. The log level is `error` unless `DEPTHCAST_FFMPEG_LOG=info|debug|...` says otherwise.

@@ -94,7 +94,7 @@ pub struct EncoderSettings {
     /// Skip hardware and use libx264/libx265 only. Default false.
     pub force_software: bool,
     /// Write SPS/PPS once in extradata instead of before every keyframe (Matroska, FLV). Set by
-    /// [`crate::transport::Sender`]; default false (Annex B with in-band headers).
+    /// [`crate::transport::PacketSender`]; default false (Annex B with in-band headers).
     pub global_header: bool,
     /// Encoder threads. Default 0: [`EncoderSettings::auto_threads`] (one per started five million
     /// pixels). FFmpeg's own choice (one per core) gives x264 a slice per thread under the

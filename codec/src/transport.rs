@@ -63,7 +63,7 @@ impl Container {
 }
 
 /// Writes encoded packets to a URL.
-pub struct Sender {
+pub struct PacketSender {
     octx: ff::format::context::Output,
     container: Container,
     url: String,
@@ -72,13 +72,16 @@ pub struct Sender {
     finished: bool,
 }
 
-impl std::fmt::Debug for Sender {
+impl std::fmt::Debug for PacketSender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sender").field("url", &self.url).field("container", &self.container).finish_non_exhaustive()
+        f.debug_struct("PacketSender")
+            .field("url", &self.url)
+            .field("container", &self.container)
+            .finish_non_exhaustive()
     }
 }
 
-impl Sender {
+impl PacketSender {
     /// Opens `url` for the stream of `encoder` and writes the container header. The encoder must
     /// have been opened with [`crate::EncoderSettings::global_header`] set to
     /// [`Container::needs_global_header`].
@@ -86,7 +89,7 @@ impl Sender {
     /// # Errors
     /// An unknown container, HEVC over RTMP, a global-header mismatch, or FFmpeg failing to open
     /// the URL or write the header.
-    pub fn open(url: &str, encoder: &Encoder) -> Result<Sender> {
+    pub fn open(url: &str, encoder: &Encoder) -> Result<PacketSender> {
         crate::init();
         let container = Container::for_url(url)?;
         let s = encoder.settings();
@@ -127,7 +130,7 @@ impl Sender {
         octx.write_header_with(opts)
             .map_err(fferr(format!("writing the {} header to {url}", container.ffmpeg_name())))?;
         let stream_tb = octx.stream(0).expect("one stream").time_base();
-        Ok(Sender { octx, container, url: url.into(), enc_tb, stream_tb, finished: false })
+        Ok(PacketSender { octx, container, url: url.into(), enc_tb, stream_tb, finished: false })
     }
 
     /// The container in use.
@@ -170,7 +173,7 @@ impl Sender {
     }
 }
 
-impl Drop for Sender {
+impl Drop for PacketSender {
     fn drop(&mut self) {
         if !self.finished {
             let _ = self.octx.write_trailer();
@@ -178,7 +181,7 @@ impl Drop for Sender {
     }
 }
 
-/// Options of [`Receiver::open`].
+/// Options of [`PacketReceiver::open`].
 #[derive(Debug, Clone)]
 pub struct ReceiverOptions {
     /// Small probe size and analysis time, so the first frame comes out early. Default true.
@@ -200,7 +203,7 @@ impl Default for ReceiverOptions {
 pub struct ReceivedPacket {
     /// The access unit as the demuxer returns it (length-prefixed for Matroska and FLV).
     pub data: Vec<u8>,
-    /// Presentation timestamp in [`Receiver::time_base`] units.
+    /// Presentation timestamp in [`PacketReceiver::time_base`] units.
     pub pts: Option<i64>,
     /// Whether the demuxer flags it as a keyframe.
     pub keyframe: bool,
@@ -209,7 +212,7 @@ pub struct ReceivedPacket {
 }
 
 /// Reads the video stream of a URL.
-pub struct Receiver {
+pub struct PacketReceiver {
     ictx: ff::format::context::Input,
     url: String,
     stream: usize,
@@ -219,18 +222,18 @@ pub struct Receiver {
     format: Option<NalFormat>,
 }
 
-impl std::fmt::Debug for Receiver {
+impl std::fmt::Debug for PacketReceiver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Receiver").field("url", &self.url).field("codec", &self.codec).finish_non_exhaustive()
+        f.debug_struct("PacketReceiver").field("url", &self.url).field("codec", &self.codec).finish_non_exhaustive()
     }
 }
 
-impl Receiver {
+impl PacketReceiver {
     /// Opens `url` and finds its H.264/HEVC stream. Blocks until the stream header arrives.
     ///
     /// # Errors
     /// FFmpeg failing to open or probe the URL, or no H.264/HEVC stream in it.
-    pub fn open(url: &str, opts: &ReceiverOptions) -> Result<Receiver> {
+    pub fn open(url: &str, opts: &ReceiverOptions) -> Result<PacketReceiver> {
         crate::init();
         let mut d = ff::Dictionary::new();
         if opts.low_latency {
@@ -277,7 +280,7 @@ impl Receiver {
             (st.index(), codec, st.time_base(), extra)
         };
         let format = (!extradata.is_empty()).then(|| NalFormat::from_extradata(codec, &extradata));
-        Ok(Receiver { ictx, url: url.into(), stream, codec, time_base, extradata, format })
+        Ok(PacketReceiver { ictx, url: url.into(), stream, codec, time_base, extradata, format })
     }
 
     /// The stream's codec.

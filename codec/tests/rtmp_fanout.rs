@@ -11,7 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use depthcast_codec::{
-    Container, Encoder, EncoderSettings, FrameOptions, Receiver, ReceiverOptions, Sender, VideoCodec,
+    Container, Encoder, EncoderSettings, FrameOptions, PacketReceiver, PacketSender, ReceiverOptions, VideoCodec,
 };
 use depthcast_packing::BitDepth;
 
@@ -73,7 +73,7 @@ fn one_sender_two_receivers_through_nginx_rtmp() {
             let url = url.clone();
             thread::spawn(move || {
                 let opts = ReceiverOptions { timeout: Some(Duration::from_secs(15)), ..Default::default() };
-                let mut rx = Receiver::open(&url, &opts).unwrap();
+                let mut rx = PacketReceiver::open(&url, &opts).unwrap();
                 let mut dec = rx.decoder().unwrap();
                 let mut got = Vec::new();
                 while got.len() < N {
@@ -92,7 +92,7 @@ fn one_sender_two_receivers_through_nginx_rtmp() {
     s.bitrate = 500_000;
     s.global_header = Container::Flv.needs_global_header();
     let mut enc = Encoder::new(&s).unwrap();
-    let mut tx = Sender::open(&url, &enc).unwrap();
+    let mut tx = PacketSender::open(&url, &enc).unwrap();
     for (_, f, p) in &frames {
         for pkt in enc.encode(f, p, &FrameOptions::default()).unwrap() {
             tx.send(&pkt).unwrap();

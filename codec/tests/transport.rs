@@ -7,7 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 use depthcast_codec::{
-    Container, Encoder, EncoderSettings, FrameOptions, Receiver, ReceiverOptions, Sender, VideoCodec,
+    Container, Encoder, EncoderSettings, FrameOptions, PacketReceiver, PacketSender, ReceiverOptions, VideoCodec,
 };
 use depthcast_packing::{BitDepth, PackParams, YuvFrame, unpack};
 
@@ -25,7 +25,7 @@ fn send(url: &str, codec: VideoCodec, frames: &[(depthcast_packing::DepthImage, 
     // A TCP receiver may not be listening yet: retry for a few seconds.
     let mut tries = 0;
     let mut tx = loop {
-        match Sender::open(url, &enc) {
+        match PacketSender::open(url, &enc) {
             Ok(tx) => break tx,
             Err(e) if tries < 100 && url.starts_with("tcp://") => {
                 let _ = e;
@@ -47,7 +47,7 @@ fn send(url: &str, codec: VideoCodec, frames: &[(depthcast_packing::DepthImage, 
 }
 
 /// Reads up to `n` frames; returns their params (in order) after checking each decodes and unpacks.
-fn receive(mut rx: Receiver, n: usize) -> Vec<PackParams> {
+fn receive(mut rx: PacketReceiver, n: usize) -> Vec<PackParams> {
     let mut dec = rx.decoder().unwrap();
     let mut got = Vec::new();
     while got.len() < n {
@@ -86,7 +86,7 @@ fn files_mkv_and_ts_carry_params() {
         let path = common::temp_path(&format!("{}.{ext}", codec.name()));
         let url = path.to_str().unwrap();
         send(url, codec, &frames);
-        let rx = Receiver::open(url, &ReceiverOptions::default()).unwrap();
+        let rx = PacketReceiver::open(url, &ReceiverOptions::default()).unwrap();
         assert_eq!(rx.codec(), codec);
         let got = receive(rx, N);
         check(&got, &frames);
@@ -102,7 +102,7 @@ fn udp_loopback_carries_params() {
     let rx_url = format!("udp://127.0.0.1:{port}");
     let opts = ReceiverOptions { timeout: Some(Duration::from_secs(5)), ..Default::default() };
     let receiver = thread::spawn(move || {
-        let rx = Receiver::open(&rx_url, &opts).unwrap();
+        let rx = PacketReceiver::open(&rx_url, &opts).unwrap();
         receive(rx, N)
     });
     thread::sleep(Duration::from_millis(300));
@@ -119,7 +119,7 @@ fn tcp_loopback_carries_params() {
     let rx_url = format!("tcp://127.0.0.1:{port}");
     let opts = ReceiverOptions { listen: true, ..Default::default() };
     let receiver = thread::spawn(move || {
-        let rx = Receiver::open(&rx_url, &opts).unwrap();
+        let rx = PacketReceiver::open(&rx_url, &opts).unwrap();
         receive(rx, N)
     });
     // The receiver listens; the sender connects (retrying until the socket is up).
