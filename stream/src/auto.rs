@@ -1,0 +1,271 @@
+//! [`AutoPacking`]: the packing configuration chosen for a stream by precision-net, per frame
+//! (the switching rule of [`StreamPolicy`]) or once by the start-up probe: the network
+//! shortlists, real encodes of the first frames decide ([`Probe`]).
+//!
+//! Every sender uses it the same way: the CLI's `send --auto [--probe]`, the Bevy sender's
+//! `auto` (+ `probe`), and the sweep's predictor policies (which pass their own encode of the
+//! shortlist to [`AutoPacking::probe_with`], so a sweep measures exactly what it reports).
+
+use std::time::{Duration, Instant};
+
+use depthcast_codec::{Decoder, EncoderSettings, VideoCodec};
+use depthcast_packing::{BitDepth, DepthImage, DepthView, Metrics, Packer, PackingConfig};
+use depthcast_precision_net::{Probe, QuantMlp, Settings, StreamPolicy, models};
+
+use crate::encoder::{DepthEncoder, FrameMeta};
+use crate::error::{Result, StreamError};
+
+/// What the automatic choice needs to know of the stream.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AutoSettings {
+    /// Codec.
+    pub codec: VideoCodec,
+    /// Plane bit depth.
+    pub bits: BitDepth,
+    /// Target bitrate, bit/s.
+    pub bitrate: u64,
+    /// Frames per second.
+    pub fps: f64,
+    /// Keyframe interval in frames (switches happen only there).
+    pub gop: u32,
+}
+
+impl AutoSettings {
+    fn net_settings(&self) -> Settings {
+        Settings {
+            bitrate: self.bitrate as f64,
+            fps: self.fps.max(1.0),
+            hevc: self.codec == VideoCodec::Hevc,
+            bits: self.bits.bits(),
+        }
+    }
+}
+
+/// What the start-up probe measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeReport {
+    /// Each shortlisted configuration (best-scored first, then the fallbacks) with its mean
+    /// measured MAE in metres over the probe's frames (infinite where a frame was lost).
+    pub measured: Vec<(PackingConfig, f64)>,
+    /// The configuration that carries the stream.
+    pub winner: PackingConfig,
+    /// Frames measured per configuration.
+    pub frames: usize,
+    /// Wall time of the probe's encodes.
+    pub wall: Duration,
+}
+
+/// precision-net's choice of packing configuration for one stream.
+#[derive(Debug)]
+pub struct AutoPacking {
+    policy: StreamPolicy,
+    /// The model's candidates, then fallbacks the probe added.
+    configs: Vec<PackingConfig>,
+    /// The probe's winner: every frame takes it.
+    fixed: Option<usize>,
+    /// How often each entry of `configs` was chosen.
+    counts: Vec<u64>,
+    first: Option<usize>,
+    bits: BitDepth,
+    size: (u32, u32),
+    last_us: f64,
+}
+
+impl AutoPacking {
+    /// The committed int8 model for a `width x height` stream.
+    ///
+    /// # Errors
+    /// The committed model names a candidate this build cannot read.
+    pub fn new(settings: &AutoSettings, width: u32, height: u32) -> Result<AutoPacking> {
+        AutoPacking::with_model(QuantMlp::from_bytes(models::INT8)?, settings, width, height)
+    }
+
+    /// `model` for a `width x height` stream.
+    ///
+    /// # Errors
+    /// The model names a candidate this build cannot read.
+    pub fn with_model(model: QuantMlp, settings: &AutoSettings, width: u32, height: u32) -> Result<AutoPacking> {
+        let policy = StreamPolicy::new(model, settings.gop.max(1) as usize, settings.net_settings(), width, height)?;
+        let configs = policy.candidates().to_vec();
+        Ok(AutoPacking {
+            counts: vec![0; configs.len()],
+            policy,
+            configs,
+            fixed: None,
+            first: None,
+            bits: settings.bits,
+            size: (width, height),
+            last_us: 0.0,
+        })
+    }
+
+    /// The configurations it chooses among (the model's candidates, then any probe fallback).
+    pub fn candidates(&self) -> &[PackingConfig] {
+        &self.configs
+    }
+
+    /// The configuration for the next frame, `depth`: the probe's winner once probed, otherwise
+    /// the network's choice under the switching rule (the first frame fixes the frame size;
+    /// later switches stay within it, at keyframes only).
+    ///
+    /// # Errors
+    /// The model cannot run on the features.
+    pub fn choose(&mut self, depth: &DepthView<'_>) -> Result<PackingConfig> {
+        let k = match self.fixed {
+            Some(k) => {
+                self.last_us = 0.0;
+                k
+            }
+            None => {
+                let t0 = Instant::now();
+                let k = self.policy.push(depth)?;
+                self.last_us = t0.elapsed().as_secs_f64() * 1e6;
+                k
+            }
+        };
+        self.first.get_or_insert(k);
+        self.counts[k] += 1;
+        Ok(self.configs[k])
+    }
+
+    /// Features + inference time of the last [`AutoPacking::choose`], µs (0 once probed).
+    pub fn last_us(&self) -> f64 {
+        self.last_us
+    }
+
+    /// Whether the stream's encoder needs regions of interest: some configuration it may choose
+    /// for the stream (of `first`'s frame size, or the probe's winner) has a high-plane offset.
+    pub fn needs_regions_of_interest(&self, first: &PackingConfig) -> bool {
+        let (w, h) = self.size;
+        let size = first.frame_size(w, h, self.bits);
+        match self.fixed {
+            Some(k) => self.configs[k].high_plane_qoffset().is_some(),
+            None => {
+                self.configs.iter().any(|c| c.high_plane_qoffset().is_some() && c.frame_size(w, h, self.bits) == size)
+            }
+        }
+    }
+
+    /// How many frames took each configuration so far (those chosen at least once).
+    pub fn summary(&self) -> Vec<(PackingConfig, u64)> {
+        self.configs.iter().zip(&self.counts).filter(|&(_, &n)| n > 0).map(|(c, &n)| (*c, n)).collect()
+    }
+
+    /// The start-up probe with real encodes: the network's [`Probe::CANDIDATES`] best-scored
+    /// configurations on `frames[0]` plus the fallback (luma at the plane bit depth) are each
+    /// encoded over the first [`Probe::FRAMES`] of `frames` with `settings` (the stream's
+    /// encoder settings; its size is set per configuration) and the range `near..far`, decoded,
+    /// unpacked and measured against the source; the best measured one carries the stream
+    /// from then on. The encodes run side by side, one thread each.
+    ///
+    /// # Errors
+    /// No frames, or an encode failing.
+    pub fn probe(
+        &mut self,
+        frames: &[DepthImage],
+        near: f32,
+        far: f32,
+        settings: &EncoderSettings,
+    ) -> Result<ProbeReport> {
+        let n = Probe::FRAMES.min(frames.len());
+        let head = &frames[..n];
+        self.probe_with(head, &|c: &PackingConfig| measure_encode(head, near, far, c, settings))
+    }
+
+    /// [`AutoPacking::probe`] with the caller's measurement: `measure(c)` encodes configuration
+    /// `c` over the first frames as the stream will be encoded and returns each decoded frame's
+    /// error (a lost frame: infinite). `frames[0]` is what the network scores.
+    ///
+    /// # Errors
+    /// No frames, or `measure` failing.
+    pub fn probe_with(
+        &mut self,
+        frames: &[DepthImage],
+        measure: &(dyn Fn(&PackingConfig) -> Result<Vec<f64>> + Sync),
+    ) -> Result<ProbeReport> {
+        let first = frames.first().ok_or_else(|| StreamError::Probe("no frames to probe".into()))?;
+        let mut probe = self.policy.probe(&first.view(), Probe::CANDIDATES, Probe::FRAMES)?;
+        for f in fallbacks(self.bits) {
+            let k = self.configs.iter().position(|c| *c == f).unwrap_or_else(|| {
+                self.configs.push(f);
+                self.counts.push(0);
+                self.configs.len() - 1
+            });
+            probe = probe.with_candidate(k);
+        }
+        let shortlist: Vec<PackingConfig> = probe.shortlist().iter().map(|&k| self.configs[k]).collect();
+        let t0 = Instant::now();
+        let runs: Vec<Result<Vec<f64>>> = std::thread::scope(|s| {
+            let jobs: Vec<_> = shortlist.iter().map(|c| s.spawn(move || measure(c))).collect();
+            jobs.into_iter()
+                .map(|j| j.join().unwrap_or_else(|_| Err(StreamError::Probe("a probe encode panicked".into()))))
+                .collect()
+        });
+        let wall = t0.elapsed();
+        for (slot, errors) in runs.into_iter().enumerate() {
+            for e in errors? {
+                probe.record(slot, e);
+            }
+        }
+        let winner = probe.winner();
+        self.fixed = Some(winner);
+        let measured = shortlist.iter().copied().zip(probe.mean_errors()).collect();
+        Ok(ProbeReport { measured, winner: self.configs[winner], frames: probe.frames(), wall })
+    }
+}
+
+/// The configurations the probe measures whatever the network scores: plain luma at the plane
+/// bit depth, the fallback where nothing beats it. Hue colourisation, which wins some training
+/// cells at 1–2 Mbit/s, was tried as a second fallback and not kept: on the training scenes it
+/// put more streams above plain luma (see `precision-net/models/report.md`).
+pub fn fallbacks(bits: BitDepth) -> Vec<PackingConfig> {
+    vec![PackingConfig::luma(bits)]
+}
+
+/// Encodes `frames` with `config` over `near..far` as one stream (no transport), decodes it and
+/// returns each frame's MAE in metres against its source (infinite where a frame did not come
+/// back with valid parameters).
+///
+/// # Errors
+/// The encoder or decoder failing.
+pub fn measure_encode(
+    frames: &[DepthImage],
+    near: f32,
+    far: f32,
+    config: &PackingConfig,
+    settings: &EncoderSettings,
+) -> Result<Vec<f64>> {
+    let Some(first) = frames.first() else { return Ok(Vec::new()) };
+    let mut settings = settings.clone();
+    settings.regions_of_interest = config.high_plane_qoffset().is_some();
+    let mut enc = DepthEncoder::new(settings.clone(), config, first.width, first.height, None)?;
+    let mut dec = Decoder::new(settings.codec)?;
+    let mut unpacker = Packer::default();
+    let mut out = DepthImage::new(first.width, first.height);
+    let mut errors = vec![f64::INFINITY; frames.len()];
+    let mut measure = |d: depthcast_codec::DecodedFrame| {
+        let Ok(i) = usize::try_from(d.pts) else { return };
+        let (Some(reference), Ok(inband)) = (frames.get(i), d.params) else { return };
+        if unpacker.unpack_into(&d.frame, &inband.params, &mut out).is_ok() {
+            errors[i] = Metrics::compute(&reference.view(), &out.view(), near, far).mae;
+        }
+    };
+    for (i, f) in frames.iter().enumerate() {
+        let meta = FrameMeta { frame_index: i as u32, pts: Some(i as i64), ..FrameMeta::default() };
+        for p in enc.encode(&f.view(), config, near, far, &meta)?.packets {
+            for d in dec.decode(&p.data, Some(p.pts))?.into_iter().flatten() {
+                measure(d);
+            }
+        }
+    }
+    for p in enc.finish()? {
+        for d in dec.decode(&p.data, Some(p.pts))?.into_iter().flatten() {
+            measure(d);
+        }
+    }
+    dec.send_eof()?;
+    while let Ok(Some(d)) = dec.receive_frame() {
+        measure(d);
+    }
+    Ok(errors)
+}

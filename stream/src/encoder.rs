@@ -1,0 +1,253 @@
+//! [`DepthEncoder`]: depth (or planes already packed on the GPU) → packing → region of interest →
+//! encoder with the parameters in-band → transport, with per-frame stats.
+
+use std::time::Instant;
+
+use depthcast_codec::{Container, EncodedPacket, Encoder, EncoderSettings, FrameOptions, PacketSender, Roi};
+use depthcast_packing::{BitDepth, DepthView, PackParams, Packer, PackingConfig, Scheme, VbpLayout, YuvFrame};
+
+use crate::error::{Result, StreamError};
+
+/// What a frame carries besides its planes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameMeta {
+    /// The frame's index in the stream (in-band; the receiver counts gaps in it).
+    pub frame_index: u32,
+    /// Presentation timestamp in frames (`None`: the encoder numbers the frames itself).
+    pub pts: Option<i64>,
+    /// Make this frame a keyframe.
+    pub force_keyframe: bool,
+    /// Sender wall-clock time, µs since the UNIX epoch (in-band, for the receiver's latency;
+    /// `None`: not sent).
+    pub sent_unix_us: Option<u64>,
+}
+
+/// What encoding one frame did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedFrame {
+    /// The packets the encoder returned (already written to the transport, if there is one).
+    /// An encoder with look-ahead may return none for a frame and several later.
+    pub packets: Vec<EncodedPacket>,
+    /// The frame's parameters, as sent in-band.
+    pub params: PackParams,
+    /// Bytes of [`EncodedFrame::packets`].
+    pub bytes: usize,
+    /// CPU time packing the depth, µs (0 for frames packed elsewhere).
+    pub pack_us: f64,
+    /// Time encoding and sending, µs.
+    pub encode_us: f64,
+}
+
+/// Totals over the stream so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct EncoderStats {
+    /// Frames encoded.
+    pub frames: u64,
+    /// Bytes of every packet so far.
+    pub bytes: u64,
+}
+
+/// The region of interest of a VBP-luma frame of `frame_width x frame_height` whose high plane
+/// (the top half) gets quality offset `qoffset`; `None` for other schemes and layouts or without
+/// an offset.
+pub fn high_plane_roi(params: &PackParams, qoffset: Option<f32>, frame_width: u32, frame_height: u32) -> Option<Roi> {
+    let qoffset = qoffset.filter(|_| params.scheme == Scheme::Vbp && params.layout == VbpLayout::Luma)?;
+    Some(Roi { left: 0, top: 0, width: frame_width, height: frame_height / 2, qoffset })
+}
+
+/// One depth stream's encoder: packs each depth frame with its configuration (or takes planes
+/// packed on the GPU), adds the high plane's region of interest, encodes with the parameters
+/// in-band and, when it has a URL, writes the packets to the transport.
+///
+/// The frame size is fixed when the encoder opens (by the first configuration); every later
+/// frame must keep it ([`StreamError::FrameSizeChanged`] otherwise).
+///
+/// ```no_run
+/// use depthcast_codec::{EncoderSettings, VideoCodec};
+/// use depthcast_packing::{BitDepth, PackingConfig, testdata};
+/// use depthcast_stream::{DepthEncoder, FrameMeta};
+///
+/// let config = PackingConfig::vbp_roi(16, -0.4);
+/// let mut settings = EncoderSettings::new(VideoCodec::H264, 0, 0);
+/// settings.bitrate = 2_000_000;
+/// let mut enc = DepthEncoder::new(settings, &config, 640, 360, Some("udp://127.0.0.1:5600"))?;
+/// for i in 0..90 {
+///     let depth = testdata::game_scene(640, 360, i as f32 / 30.0);
+///     let meta = FrameMeta { frame_index: i, sent_unix_us: Some(depthcast_stream::unix_us()), ..Default::default() };
+///     enc.encode(&depth.view(), &config, 0.5, 30.0, &meta)?;
+/// }
+/// enc.finish()?;
+/// # Ok::<(), depthcast_stream::StreamError>(())
+/// ```
+pub struct DepthEncoder {
+    out: Output,
+    packer: Packer,
+    frame: YuvFrame,
+}
+
+/// The encoder and what it writes to.
+struct Output {
+    encoder: Encoder,
+    transport: Option<PacketSender>,
+    bits: BitDepth,
+    frame_size: (u32, u32),
+    stats: EncoderStats,
+}
+
+impl std::fmt::Debug for DepthEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DepthEncoder")
+            .field("encoder", &self.out.encoder.encoder_name())
+            .field("transport", &self.out.transport)
+            .field("frame_size", &self.out.frame_size)
+            .field("stats", &self.out.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DepthEncoder {
+    /// Opens the encoder for `width x height` depth maps packed with `config` (which fixes the
+    /// frame size: `settings.width`/`height` are replaced by it), and the transport to `url`
+    /// (`None`: packets are only returned). With a URL, `settings.global_header` follows the
+    /// container.
+    ///
+    /// # Errors
+    /// No usable encoder back-end, invalid settings, or the transport failing to open.
+    pub fn new(
+        mut settings: EncoderSettings,
+        config: &PackingConfig,
+        width: u32,
+        height: u32,
+        url: Option<&str>,
+    ) -> Result<DepthEncoder> {
+        let frame_size = config.frame_size(width, height, settings.bit_depth);
+        (settings.width, settings.height) = frame_size;
+        if let Some(url) = url {
+            settings.global_header = Container::for_url(url)?.needs_global_header();
+        }
+        let encoder = Encoder::new(&settings)?;
+        let transport = url.map(|u| PacketSender::open(u, &encoder)).transpose()?;
+        Ok(DepthEncoder {
+            frame: YuvFrame::new(frame_size.0, frame_size.1, settings.bit_depth),
+            packer: Packer::default(),
+            out: Output { encoder, transport, bits: settings.bit_depth, frame_size, stats: EncoderStats::default() },
+        })
+    }
+
+    /// The codec encoder (its name, back-end and settings).
+    pub fn encoder(&self) -> &Encoder {
+        &self.out.encoder
+    }
+
+    /// The frame size (luma plane) of the stream.
+    pub fn frame_size(&self) -> (u32, u32) {
+        self.out.frame_size
+    }
+
+    /// Totals so far.
+    pub fn stats(&self) -> EncoderStats {
+        self.out.stats
+    }
+
+    /// Packs `depth` with `config` over `near..far` and encodes it.
+    ///
+    /// # Errors
+    /// A configuration of another frame size, parameters out of range, or the encoder or
+    /// transport failing.
+    pub fn encode(
+        &mut self,
+        depth: &DepthView<'_>,
+        config: &PackingConfig,
+        near: f32,
+        far: f32,
+        meta: &FrameMeta,
+    ) -> Result<EncodedFrame> {
+        let params = config.params(self.out.bits, depth.width, depth.height, near, far, meta.frame_index);
+        self.out.check_size(&params)?;
+        let t0 = Instant::now();
+        self.packer.pack_into(depth, &params, &mut self.frame)?;
+        let pack_us = t0.elapsed().as_secs_f64() * 1e6;
+        let encoded = self.out.encode(&self.frame, &params, config.high_plane_qoffset(), meta)?;
+        Ok(EncodedFrame { pack_us, ..encoded })
+    }
+
+    /// Encodes planes packed elsewhere (on the GPU) with their `params`; `roi_high` is the high
+    /// plane's quality offset (used for the VBP luma layout only). `params.frame_index` is
+    /// replaced by `meta.frame_index`.
+    ///
+    /// # Errors
+    /// Planes of another frame size or bit depth, or the encoder or transport failing.
+    pub fn encode_packed(
+        &mut self,
+        frame: &YuvFrame,
+        params: &PackParams,
+        roi_high: Option<f32>,
+        meta: &FrameMeta,
+    ) -> Result<EncodedFrame> {
+        let params = PackParams { frame_index: meta.frame_index, ..*params };
+        self.out.check_size(&params)?;
+        self.out.encode(frame, &params, roi_high, meta)
+    }
+
+    /// Flushes the encoder (its last packets go to the transport and are returned) and closes
+    /// the transport (the container's trailer).
+    ///
+    /// # Errors
+    /// The encoder or transport failing.
+    pub fn finish(mut self) -> Result<Vec<EncodedPacket>> {
+        let packets = self.out.encoder.finish()?;
+        self.out.send(&packets)?;
+        if let Some(t) = self.out.transport.take() {
+            t.finish()?;
+        }
+        Ok(packets)
+    }
+}
+
+impl Output {
+    fn check_size(&self, params: &PackParams) -> Result<()> {
+        if params.frame_size() != self.frame_size || params.bit_depth != self.bits {
+            return Err(StreamError::FrameSizeChanged {
+                frame_index: params.frame_index,
+                got: params.frame_size(),
+                got_bits: params.bit_depth.bits(),
+                want: self.frame_size,
+                want_bits: self.bits.bits(),
+            });
+        }
+        Ok(())
+    }
+
+    fn encode(
+        &mut self,
+        frame: &YuvFrame,
+        params: &PackParams,
+        roi_high: Option<f32>,
+        meta: &FrameMeta,
+    ) -> Result<EncodedFrame> {
+        let t0 = Instant::now();
+        let (fw, fh) = self.frame_size;
+        let opts = FrameOptions {
+            force_keyframe: meta.force_keyframe,
+            rois: high_plane_roi(params, roi_high, fw, fh).into_iter().collect(),
+            pts: meta.pts,
+            sent_unix_us: meta.sent_unix_us,
+        };
+        let packets = self.encoder.encode(frame, params, &opts)?;
+        let bytes = self.send(&packets)?;
+        self.stats.frames += 1;
+        Ok(EncodedFrame { packets, params: *params, bytes, pack_us: 0.0, encode_us: t0.elapsed().as_secs_f64() * 1e6 })
+    }
+
+    fn send(&mut self, packets: &[EncodedPacket]) -> Result<usize> {
+        let mut bytes = 0;
+        for p in packets {
+            bytes += p.data.len();
+            if let Some(t) = self.transport.as_mut() {
+                t.send(p)?;
+            }
+        }
+        self.stats.bytes += bytes as u64;
+        Ok(bytes)
+    }
+}

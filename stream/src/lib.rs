@@ -1,0 +1,46 @@
+//! # depthcast-stream
+//!
+//! The one depthcast pipeline, used by every sender and receiver (the Bevy plugins, the
+//! `depthcast` CLI, the demo and the sweep). It sits on `depthcast-packing` (the math),
+//! `depthcast-codec` (FFmpeg and transports) and `depthcast-precision-net` (the predictor), and
+//! never on Bevy.
+//!
+//! | type | module | what it does |
+//! |---|---|---|
+//! | [`DepthEncoder`] | [`encoder`] | depth (or GPU-packed planes) → [`PackingConfig`](depthcast_packing::PackingConfig) → region of interest → encoder with in-band parameters → transport, per-frame stats |
+//! | [`DepthReceiver`] | [`receiver`] | URL → demux → decode → in-band parameters → unpack → depth in metres; reopens, ignores garbage, every wait bounded |
+//! | [`AutoPacking`] | [`auto`] | precision-net's choice per frame, or once by the start-up probe of real encodes |
+//!
+//! ```no_run
+//! use depthcast_codec::{EncoderSettings, VideoCodec};
+//! use depthcast_packing::testdata;
+//! use depthcast_stream::{AutoPacking, AutoSettings, DepthEncoder, FrameMeta};
+//!
+//! let (w, h) = (640, 360);
+//! let frames: Vec<_> = (0..30).map(|i| testdata::game_scene(w, h, i as f32 / 30.0)).collect();
+//! let auto = AutoSettings { codec: VideoCodec::H264, bits: depthcast_packing::BitDepth::Eight, bitrate: 2_000_000, fps: 30.0, gop: 30 };
+//! let mut settings = EncoderSettings::new(VideoCodec::H264, w, h);
+//! settings.bitrate = auto.bitrate;
+//! let mut chooser = AutoPacking::new(&auto, w, h)?;
+//! let report = chooser.probe(&frames, 0.5, 30.0, &settings)?;
+//! settings.regions_of_interest = chooser.needs_regions_of_interest(&report.winner);
+//! let mut enc = DepthEncoder::new(settings, &report.winner, w, h, Some("stream.ts"))?;
+//! for (i, f) in frames.iter().enumerate() {
+//!     let config = chooser.choose(&f.view())?;
+//!     enc.encode(&f.view(), &config, 0.5, 30.0, &FrameMeta { frame_index: i as u32, ..Default::default() })?;
+//! }
+//! enc.finish()?;
+//! # Ok::<(), depthcast_stream::StreamError>(())
+//! ```
+
+pub mod auto;
+pub mod encoder;
+pub mod error;
+pub mod receiver;
+
+pub use auto::{AutoPacking, AutoSettings, ProbeReport};
+pub use encoder::{DepthEncoder, EncodedFrame, EncoderStats, FrameMeta, high_plane_roi};
+pub use error::{Result, StreamError};
+pub use receiver::{DepthReceiver, ReceiveEvent, ReceivedFrame, ReceiverConfig, ReceiverStats};
+
+pub use depthcast_codec::unix_us;

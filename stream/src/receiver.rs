@@ -1,0 +1,352 @@
+//! [`DepthReceiver`]: URL → demux → decode → in-band parameters → unpack → depth in metres.
+//!
+//! The receiver survives what a network does to it: it (re)opens the URL until a stream arrives,
+//! so it may start before the sender; stray or garbage data before the stream makes an open fail,
+//! and it simply opens again; when a live stream ends or breaks it opens it again; the decoder
+//! resynchronises at the next keyframe after lost packets. Every wait is bounded:
+//! [`ReceiverConfig::poll`] bounds each call of [`DepthReceiver::next_event`], and
+//! [`ReceiverConfig::timeout`] bounds [`DepthReceiver::recv`]'s wait for a valid frame.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use depthcast_codec::{DecodedFrame, Decoder, PacketReceiver, ReceiverOptions};
+use depthcast_packing::{DepthImage, PackParams, Packer};
+
+use crate::error::{Result, StreamError};
+
+/// Where and how to receive.
+#[derive(Debug, Clone)]
+pub struct ReceiverConfig {
+    /// `udp://`, `tcp://` (with [`ReceiverConfig::listen`]), `srt://`, `rtmp://`, or a `.ts` /
+    /// `.mkv` file.
+    pub url: String,
+    /// For `tcp://`: listen for the sender instead of connecting (default false).
+    pub listen: bool,
+    /// Longest wait of one step: an open, or a read without data (default 1 s).
+    pub poll: Duration,
+    /// [`DepthReceiver::recv`] gives up when no valid frame arrived for this long (default 10 s).
+    pub timeout: Duration,
+    /// Open a live URL again when its stream ends (default true). Files end for good.
+    pub reopen: bool,
+}
+
+impl ReceiverConfig {
+    /// Defaults for `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        ReceiverConfig {
+            url: url.into(),
+            listen: false,
+            poll: Duration::from_secs(1),
+            timeout: Duration::from_secs(10),
+            reopen: true,
+        }
+    }
+
+    /// Whether the URL is a network stream (anything with a scheme but `file:`), which may start
+    /// late and restart, rather than a file.
+    pub fn is_live(&self) -> bool {
+        self.url.contains("://") && !self.url.starts_with("file:")
+    }
+}
+
+/// One received, unpacked depth frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedFrame {
+    /// Linear depth in metres, 0 where invalid.
+    pub depth: DepthImage,
+    /// The frame's in-band packing parameters.
+    pub params: PackParams,
+    /// Presentation timestamp (the stream's time base).
+    pub pts: i64,
+    /// Sender wall-clock time, µs since the UNIX epoch, when the sender put it in-band.
+    pub sent_unix_us: Option<u64>,
+    /// Receiver wall-clock time once unpacked, µs since the UNIX epoch.
+    pub received_unix_us: u64,
+    /// Encoded size in bytes (0 if the demuxer's packet was not matched).
+    pub bytes: usize,
+    /// Whether the demuxer flagged its packet as a keyframe.
+    pub keyframe: bool,
+}
+
+impl ReceivedFrame {
+    /// Send to unpack time in milliseconds, when the sender sent its clock (same-machine or
+    /// synchronised clocks).
+    pub fn latency_ms(&self) -> Option<f64> {
+        self.sent_unix_us.map(|t| self.received_unix_us.saturating_sub(t) as f64 / 1e3)
+    }
+}
+
+/// What one step of the receiver brought.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReceiveEvent {
+    /// A frame.
+    Frame(Box<ReceivedFrame>),
+    /// A stream was opened (the first, or again after it ended or broke).
+    Connected,
+    /// Nothing usable yet; the receiver goes on (no stream, garbage, a stream that ended and is
+    /// being reopened). Says why.
+    Waiting(String),
+    /// The stream ended for good (a file, or a live URL with [`ReceiverConfig::reopen`] off).
+    Ended,
+}
+
+/// What the receiver has seen.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReceiverStats {
+    /// Frames unpacked.
+    pub frames: u64,
+    /// Frames missing between received ones (forward jumps of the in-band frame index).
+    pub gaps: u64,
+    /// Times a stream was opened.
+    pub connections: u64,
+    /// Opens that failed (no sender yet, garbage instead of a stream).
+    pub failed_opens: u64,
+    /// Decoded frames without valid in-band parameters, or whose parameters are out of range or
+    /// disagree with the decoded frame (dropped).
+    pub invalid_params: u64,
+    /// Packets or frames the decoder rejected.
+    pub decode_errors: u64,
+    /// Bytes of the packets read.
+    pub bytes: u64,
+    /// The last thing that went wrong.
+    pub last_error: Option<String>,
+}
+
+struct Connection {
+    rx: PacketReceiver,
+    dec: Decoder,
+    /// Packet size and keyframe flag by timestamp, to report them with the decoded frame.
+    sizes: BTreeMap<i64, (usize, bool)>,
+}
+
+/// Receives one depth stream. See the module docs for what it survives.
+///
+/// ```no_run
+/// use depthcast_stream::{DepthReceiver, ReceiverConfig};
+///
+/// let mut rx = DepthReceiver::new(ReceiverConfig::new("udp://127.0.0.1:5600"));
+/// while let Some(f) = rx.recv()? {
+///     println!("frame {}: {}x{} m, {:?} ms", f.params.frame_index, f.depth.width, f.depth.height, f.latency_ms());
+/// }
+/// # Ok::<(), depthcast_stream::StreamError>(())
+/// ```
+pub struct DepthReceiver {
+    config: ReceiverConfig,
+    conn: Option<Connection>,
+    ready: VecDeque<ReceivedFrame>,
+    packer: Packer,
+    stats: ReceiverStats,
+    last_index: Option<u32>,
+    ended: bool,
+}
+
+impl std::fmt::Debug for DepthReceiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DepthReceiver")
+            .field("config", &self.config)
+            .field("connected", &self.conn.is_some())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Shortest interval between two attempts to open the URL.
+const RETRY: Duration = Duration::from_millis(100);
+
+impl DepthReceiver {
+    /// A receiver for `config` (nothing is opened before the first call).
+    pub fn new(config: ReceiverConfig) -> Self {
+        DepthReceiver {
+            config,
+            conn: None,
+            ready: VecDeque::new(),
+            packer: Packer::default(),
+            stats: ReceiverStats::default(),
+            last_index: None,
+            ended: false,
+        }
+    }
+
+    /// What it has seen so far.
+    pub fn stats(&self) -> &ReceiverStats {
+        &self.stats
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ReceiverConfig {
+        &self.config
+    }
+
+    /// The next frame: `Ok(None)` once the stream has ended for good (see
+    /// [`ReceiveEvent::Ended`]).
+    ///
+    /// # Errors
+    /// [`StreamError::Timeout`] when no valid frame arrived within [`ReceiverConfig::timeout`]
+    /// (the receiver can be called again); a file that cannot be opened or read.
+    pub fn recv(&mut self) -> Result<Option<ReceivedFrame>> {
+        let start = Instant::now();
+        loop {
+            match self.next_event()? {
+                ReceiveEvent::Frame(f) => return Ok(Some(*f)),
+                ReceiveEvent::Ended => return Ok(None),
+                ReceiveEvent::Connected | ReceiveEvent::Waiting(_) => {}
+            }
+            if start.elapsed() >= self.config.timeout {
+                return Err(StreamError::Timeout {
+                    url: self.config.url.clone(),
+                    waited: start.elapsed(),
+                    last_error: self.stats.last_error.clone(),
+                });
+            }
+        }
+    }
+
+    /// One step: returns within about [`ReceiverConfig::poll`] (plus one frame's decode).
+    ///
+    /// # Errors
+    /// A file that cannot be opened or read (live URLs are retried instead).
+    pub fn next_event(&mut self) -> Result<ReceiveEvent> {
+        if let Some(f) = self.ready.pop_front() {
+            return Ok(ReceiveEvent::Frame(Box::new(self.count(f))));
+        }
+        if self.ended {
+            return Ok(ReceiveEvent::Ended);
+        }
+        let live = self.config.is_live();
+        let Some(conn) = self.conn.as_mut() else {
+            let attempt = Instant::now();
+            let opts =
+                ReceiverOptions { timeout: Some(self.config.poll), listen: self.config.listen, ..Default::default() };
+            let opened = PacketReceiver::open(&self.config.url, &opts).and_then(|rx| Ok((rx.decoder()?, rx)));
+            return match opened {
+                Ok((dec, rx)) => {
+                    self.conn = Some(Connection { rx, dec, sizes: BTreeMap::new() });
+                    self.stats.connections += 1;
+                    Ok(ReceiveEvent::Connected)
+                }
+                Err(e) if live => {
+                    self.stats.failed_opens += 1;
+                    let why = format!("opening {}: {e}", self.config.url);
+                    self.stats.last_error = Some(why.clone());
+                    // An open that already waited (a UDP open waits for data) retries at once:
+                    // while no socket is open a sender's datagrams are lost.
+                    std::thread::sleep(RETRY.saturating_sub(attempt.elapsed()));
+                    Ok(ReceiveEvent::Waiting(why))
+                }
+                Err(e) => Err(e.into()),
+            };
+        };
+        let step = Instant::now();
+        while step.elapsed() < self.config.poll {
+            let pkt = match conn.rx.read_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) => return Ok(self.stream_ended("the stream ended".into())),
+                Err(e) if live => return Ok(self.stream_ended(format!("reading {}: {e}", self.config.url))),
+                Err(e) => return Err(e.into()),
+            };
+            self.stats.bytes += pkt.data.len() as u64;
+            if let Some(pts) = pkt.pts {
+                conn.sizes.insert(pts, (pkt.data.len(), pkt.keyframe));
+            }
+            let outs = match conn.dec.decode(&pkt.data, pkt.pts) {
+                Ok(outs) => outs,
+                Err(e) => {
+                    self.stats.decode_errors += 1;
+                    self.stats.last_error = Some(format!("decode: {e}"));
+                    continue;
+                }
+            };
+            for out in outs {
+                match out {
+                    Ok(f) => {
+                        let sizes = &mut conn.sizes;
+                        if let Some(r) = unpack(&mut self.packer, &mut self.stats, sizes, f) {
+                            self.ready.push_back(r);
+                        }
+                    }
+                    Err(e) => {
+                        self.stats.decode_errors += 1;
+                        self.stats.last_error = Some(format!("decode: {e}"));
+                    }
+                }
+            }
+            if let Some(f) = self.ready.pop_front() {
+                return Ok(ReceiveEvent::Frame(Box::new(self.count(f))));
+            }
+        }
+        Ok(ReceiveEvent::Waiting("no valid frame yet".into()))
+    }
+
+    /// Counts a frame handed out (gaps in the frame index).
+    fn count(&mut self, f: ReceivedFrame) -> ReceivedFrame {
+        let i = f.params.frame_index;
+        if let Some(prev) = self.last_index
+            && i > prev
+        {
+            self.stats.gaps += u64::from(i - prev - 1);
+        }
+        self.last_index = Some(i);
+        self.stats.frames += 1;
+        f
+    }
+
+    /// The connection ended: drain the decoder, then reopen (live) or end.
+    fn stream_ended(&mut self, why: String) -> ReceiveEvent {
+        if let Some(mut conn) = self.conn.take() {
+            if conn.dec.send_eof().is_ok() {
+                while let Ok(Some(f)) = conn.dec.receive_frame() {
+                    if let Some(r) = unpack(&mut self.packer, &mut self.stats, &mut conn.sizes, f) {
+                        self.ready.push_back(r);
+                    }
+                }
+            }
+        }
+        if !(self.config.is_live() && self.config.reopen) {
+            self.ended = true;
+        }
+        match self.ready.pop_front() {
+            Some(f) => ReceiveEvent::Frame(Box::new(self.count(f))),
+            None if self.ended => ReceiveEvent::Ended,
+            None => ReceiveEvent::Waiting(why),
+        }
+    }
+}
+
+/// Unpacks a decoded frame with its in-band parameters; `None` (counted) when they are missing
+/// or disagree with the decoded frame.
+fn unpack(
+    packer: &mut Packer,
+    stats: &mut ReceiverStats,
+    sizes: &mut BTreeMap<i64, (usize, bool)>,
+    f: DecodedFrame,
+) -> Option<ReceivedFrame> {
+    let (bytes, keyframe) = sizes.get(&f.pts).copied().unwrap_or((0, false));
+    *sizes = sizes.split_off(&f.pts);
+    let inband = match f.params {
+        Ok(p) => p,
+        Err(e) => {
+            stats.invalid_params += 1;
+            stats.last_error = Some(format!("in-band parameters: {e}"));
+            return None;
+        }
+    };
+    let params = inband.params;
+    // `unpack_into` sizes the depth buffer from the parameters only once they have been
+    // validated and agree with the decoded frame.
+    let mut depth = DepthImage::new(1, 1);
+    if let Err(e) = packer.unpack_into(&f.frame, &params, &mut depth) {
+        stats.invalid_params += 1;
+        stats.last_error = Some(format!("unpack: {e}"));
+        return None;
+    }
+    Some(ReceivedFrame {
+        depth,
+        params,
+        pts: f.pts,
+        sent_unix_us: inband.sent_unix_us,
+        received_unix_us: crate::unix_us(),
+        bytes,
+        keyframe,
+    })
+}

@@ -1,0 +1,190 @@
+//! The pipeline on real components (libx264, libavformat, loopback UDP): `DepthEncoder` into a
+//! file and over UDP, `DepthReceiver` back to metres, garbage before the stream, timeouts that
+//! fire, and the start-up probe.
+
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use depthcast_codec::{EncoderSettings, Refresh, VideoCodec};
+use depthcast_packing::{BitDepth, DepthImage, Metrics, PackingConfig, VbpLayout, testdata};
+use depthcast_stream::{
+    AutoPacking, AutoSettings, DepthEncoder, DepthReceiver, FrameMeta, ReceiverConfig, StreamError, unix_us,
+};
+
+const W: u32 = 160;
+const H: u32 = 96;
+const NEAR: f32 = 0.5;
+const FAR: f32 = 30.0;
+
+fn frames(n: usize) -> Vec<DepthImage> {
+    (0..n).map(|i| testdata::game_scene(W, H, i as f32 / 30.0)).collect()
+}
+
+fn settings(bitrate: u64, gop: u32) -> EncoderSettings {
+    let mut s = EncoderSettings::new(VideoCodec::H264, W, H);
+    s.bitrate = bitrate;
+    s.fps = (30, 1);
+    s.refresh = Refresh::Gop(gop);
+    s.force_software = true;
+    s.threads = 1;
+    s.regions_of_interest = true;
+    s
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("depthcast-stream-{}-{name}", std::process::id()))
+}
+
+#[test]
+fn encoder_to_file_to_receiver() {
+    let src = frames(30);
+    let config = PackingConfig::vbp_roi(16, -0.4);
+    let path = temp("file.ts");
+    let url = path.to_string_lossy().into_owned();
+    let mut enc = DepthEncoder::new(settings(2_000_000, 10), &config, W, H, Some(&url)).unwrap();
+    assert_eq!(enc.frame_size(), (W, 2 * H), "the VBP luma layout doubles the height");
+    let mut bytes = 0;
+    for (i, f) in src.iter().enumerate() {
+        let meta = FrameMeta { frame_index: i as u32, sent_unix_us: Some(unix_us()), ..FrameMeta::default() };
+        let e = enc.encode(&f.view(), &config, NEAR, FAR, &meta).unwrap();
+        assert_eq!(e.params.frame_index, i as u32);
+        bytes += e.bytes;
+    }
+    let stats_before = enc.stats();
+    assert_eq!(stats_before.frames, 30);
+    assert_eq!(stats_before.bytes, bytes as u64);
+    enc.finish().unwrap();
+
+    let mut rx = DepthReceiver::new(ReceiverConfig::new(url));
+    let mut got = Vec::new();
+    while let Some(f) = rx.recv().unwrap() {
+        got.push(f);
+    }
+    assert_eq!(got.len(), 30, "every frame back: {:?}", rx.stats());
+    for f in &got {
+        let i = f.params.frame_index as usize;
+        assert_eq!(f.params.precision, 16);
+        assert!(f.latency_ms().is_some(), "the send time travels in-band");
+        let m = Metrics::compute(&src[i].view(), &f.depth.view(), NEAR, FAR);
+        // One P16 step over 29.5 m is 0.45 mm; 2 Mbit/s at this size leaves a few mm.
+        assert!(m.mae < 0.02, "frame {i}: MAE {} m", m.mae);
+    }
+    let s = rx.stats();
+    assert_eq!((s.frames, s.gaps, s.connections, s.invalid_params), (30, 0, 1, 0));
+    assert!(matches!(rx.recv(), Ok(None)), "a file ends for good");
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
+fn a_frame_of_another_size_is_refused() {
+    let src = frames(2);
+    let config = PackingConfig::vbp(12, VbpLayout::Chroma);
+    let mut enc = DepthEncoder::new(settings(1_000_000, 10), &config, W, H, None).unwrap();
+    enc.encode(&src[0].view(), &config, NEAR, FAR, &FrameMeta::default()).unwrap();
+    let tall = PackingConfig::vbp(16, VbpLayout::Luma);
+    let err = enc.encode(&src[1].view(), &tall, NEAR, FAR, &FrameMeta { frame_index: 1, ..FrameMeta::default() });
+    assert!(matches!(err, Err(StreamError::FrameSizeChanged { frame_index: 1, .. })), "{err:?}");
+    // The stream goes on with its own frame size.
+    enc.encode(&src[1].view(), &config, NEAR, FAR, &FrameMeta { frame_index: 1, ..FrameMeta::default() }).unwrap();
+}
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Stray datagrams before the stream (random bytes, then bit-flipped copies of a real stream's
+/// first packets) must not stop the receiver: it keeps waiting, and the real stream arrives.
+#[test]
+fn garbage_before_the_stream_on_udp() {
+    let port = free_udp_port();
+    let url = format!("udp://127.0.0.1:{port}");
+    let config = ReceiverConfig {
+        timeout: Duration::from_secs(20),
+        poll: Duration::from_millis(500),
+        ..ReceiverConfig::new(url.clone())
+    };
+    let receiver = std::thread::spawn(move || {
+        let mut rx = DepthReceiver::new(config);
+        let mut got = Vec::new();
+        while got.len() < 20 {
+            match rx.recv() {
+                Ok(Some(f)) => got.push(f.params.frame_index),
+                Ok(None) => break,
+                Err(e) => panic!("{e}; {:?}", rx.stats()),
+            }
+        }
+        (got, rx.stats().clone())
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let junk = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for i in 0..3000 {
+        let len = 16 + (i * 37) % 1300;
+        let d: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        junk.send_to(&d, ("127.0.0.1", port)).unwrap();
+    }
+    // Then the real stream, paced at 30 fps, a keyframe every 10 frames.
+    let src = frames(90);
+    let c = PackingConfig::luma(BitDepth::Eight);
+    let mut enc = DepthEncoder::new(settings(1_000_000, 10), &c, W, H, Some(&format!("{url}?pkt_size=1316"))).unwrap();
+    let start = Instant::now();
+    for (i, f) in src.iter().enumerate() {
+        std::thread::sleep((start + Duration::from_millis(33 * i as u64)).saturating_duration_since(Instant::now()));
+        enc.encode(&f.view(), &c, NEAR, FAR, &FrameMeta { frame_index: i as u32, ..FrameMeta::default() }).unwrap();
+    }
+    enc.finish().unwrap();
+    let (got, stats) = receiver.join().unwrap();
+    println!("received frames {got:?}; {stats:?}");
+    assert_eq!(got.len(), 20, "the real stream arrived after the garbage: {stats:?}");
+    assert!(got.windows(2).all(|w| w[1] > w[0]), "in order: {got:?}");
+}
+
+/// Every wait has a timeout that fires: nothing is sent to the port.
+#[test]
+fn the_receiver_times_out_with_a_clear_error() {
+    let url = format!("udp://127.0.0.1:{}", free_udp_port());
+    let config = ReceiverConfig {
+        timeout: Duration::from_millis(1500),
+        poll: Duration::from_millis(300),
+        ..ReceiverConfig::new(url.clone())
+    };
+    let mut rx = DepthReceiver::new(config);
+    let t = Instant::now();
+    let err = rx.recv().expect_err("nothing was sent");
+    let waited = t.elapsed();
+    assert!(matches!(err, StreamError::Timeout { .. }), "{err}");
+    assert!(err.to_string().contains(&url), "{err}");
+    assert!(waited >= Duration::from_millis(1500) && waited < Duration::from_secs(5), "{waited:?}");
+    // A file that does not exist fails at once rather than waiting.
+    let mut rx = DepthReceiver::new(ReceiverConfig::new("/nonexistent/depthcast.ts"));
+    assert!(!matches!(rx.recv(), Err(StreamError::Timeout { .. }) | Ok(_)));
+}
+
+/// The start-up probe measures real encodes of its shortlist and the 8-bit fallback; the
+/// lowest measured error wins and then carries every frame.
+#[test]
+fn the_probe_fixes_the_measured_best() {
+    let src = frames(20);
+    let auto_settings =
+        AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, bitrate: 150_000, fps: 30.0, gop: 10 };
+    let mut auto = AutoPacking::new(&auto_settings, W, H).unwrap();
+    let report = auto.probe(&src, NEAR, FAR, &settings(150_000, 10)).unwrap();
+    println!("{report:?}");
+    assert_eq!(report.frames, depthcast_precision_net::Probe::FRAMES);
+    assert!(report.measured.iter().any(|(c, _)| *c == PackingConfig::luma(BitDepth::Eight)), "the fallback");
+    let best = report.measured.iter().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
+    assert_eq!(report.winner, best.0);
+    assert!(report.measured.iter().all(|(_, e)| e.is_finite() && *e > 0.0), "{report:?}");
+    for f in &src {
+        assert_eq!(auto.choose(&f.view()).unwrap(), report.winner);
+    }
+    assert_eq!(auto.summary(), vec![(report.winner, src.len() as u64)]);
+    assert_eq!(auto.needs_regions_of_interest(&report.winner), report.winner.high_plane_qoffset().is_some());
+}
