@@ -23,9 +23,12 @@ pub(crate) struct Args {
     /// Frames to stream (at 30 fps).
     #[arg(long, default_value_t = 90)]
     frames: u32,
-    /// Target bitrate in Mbit/s.
-    #[arg(long, default_value_t = 1.0)]
-    mbps: f64,
+    /// Target bitrate: `1M`, `500k`, `2000000` (bit/s).
+    #[arg(long, value_parser = super::parse_bitrate, default_value = "1M")]
+    bitrate: u64,
+    /// The old spelling of `--bitrate`, in Mbit/s.
+    #[arg(long, hide = true, conflicts_with = "bitrate")]
+    mbps: Option<f64>,
     /// VBP precision (low bits in a second luma half, high plane favoured by a region of interest).
     #[arg(long, default_value_t = 16)]
     precision: u8,
@@ -76,7 +79,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         height: a.height,
         fps: 30,
         frames: a.frames,
-        bitrate: (a.mbps * 1e6) as u64,
+        bitrate: a.mbps.map_or(a.bitrate, |m| (m * 1e6) as u64),
         packing,
         out: a.out.clone(),
         realtime: !a.fast,

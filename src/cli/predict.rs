@@ -36,9 +36,12 @@ enum Cmd {
 struct RunArgs {
     /// Depth sequence folder; none = the built-in procedural scene at 1280x720.
     sequence: Option<PathBuf>,
-    /// Target bitrate in Mbit/s (as given; not scaled).
-    #[arg(long, default_value_t = 4.0)]
-    mbps: f64,
+    /// Target bitrate (as given; not scaled): `4M`, `2500k`, `640000` (bit/s).
+    #[arg(long, value_parser = super::parse_bitrate, default_value = "4M")]
+    bitrate: u64,
+    /// The old spelling of `--bitrate`, in Mbit/s.
+    #[arg(long, hide = true, conflicts_with = "bitrate")]
+    mbps: Option<f64>,
     /// Codec configuration (h264-8, hevc-10).
     #[arg(long, default_value = "h264-8")]
     codec: String,
@@ -160,12 +163,12 @@ fn run_predict(a: RunArgs) -> anyhow::Result<()> {
     let seq = src.load(a.frames)?;
     let ids = model.metadata_list("candidates");
     let cands = predictor::candidates();
-    let groups: Vec<String> = predictor::model_candidates(&model)?
-        .iter()
-        .map(|c| predictor::group(c, codec.bits, seq.width(), seq.height()).to_string())
-        .collect();
+    // A frame-size group is the frame size each candidate gives this stream.
+    let groups: Vec<_> =
+        model.candidates()?.iter().map(|c| c.frame_size(seq.width(), seq.height(), codec.bits)).collect();
+    let bitrate = a.mbps.map_or(a.bitrate, |m| (m * 1e6).round() as u64);
     let settings = Settings {
-        bitrate: a.mbps * 1e6,
+        bitrate: bitrate as f64,
         fps: seq.fps,
         hevc: codec.codec == depthcast::codec::VideoCodec::Hevc,
         bits: codec.bits.bits(),
@@ -181,7 +184,6 @@ fn run_predict(a: RunArgs) -> anyhow::Result<()> {
     );
     let probed = if a.probe {
         anyhow::ensure!(a.model.is_none(), "--probe runs the committed model; drop --model");
-        let bitrate = (a.mbps * 1e6).round() as u64;
         let opts = RunOptions { gop: a.gop as u32, ..RunOptions::default() };
         let encodes = predictor::ProbeEncodes { range: RangePolicy::Sequence, opts: &opts };
         let stream = predictor::Stream { seq: &seq, codec, bitrate, cands: &cands, gop: a.gop };

@@ -1,14 +1,14 @@
-//! `depthcast recv`: receives a stream from a URL, decodes and unpacks each frame with its in-band
-//! parameters, writes a depth sequence (see [`crate::sequence`]) and per-frame stats.
+//! `depthcast recv`: receives a stream from a URL with [`DepthReceiver`] (decode, in-band
+//! parameters, unpack), writes a depth sequence (see [`depthcast::sequence`]) and per-frame stats.
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context;
 use depthcast::sequence::{DepthEncoding, Sequence, SequenceWriter};
-use depthcast_codec::{DecodedFrame, Receiver, ReceiverOptions};
-use depthcast_packing::{DepthImage, Metrics, Packer};
+use depthcast_packing::Metrics;
+use depthcast_stream::{DepthReceiver, ReceivedFrame, ReceiverConfig, StreamError};
 
 /// Options of `depthcast recv`.
 #[derive(clap::Args, Debug)]
@@ -32,7 +32,9 @@ pub(crate) struct Args {
     /// Stop after this many frames.
     #[arg(long)]
     frames: Option<u64>,
-    /// Give up after this many seconds without data.
+    /// Seconds without a valid frame after which the stream counts as over (or, before the first
+    /// frame, as absent). Garbage and stray data do not count as frames: the receiver keeps
+    /// waiting for a valid stream.
     #[arg(long, default_value_t = 10.0)]
     timeout: f64,
     /// For tcp:// URLs: listen for the sender.
@@ -40,110 +42,92 @@ pub(crate) struct Args {
     listen: bool,
 }
 
-fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+/// Writes the frames as they come: stats rows, errors against the source, the depth sequence.
+struct Output {
+    stats: Box<dyn Write>,
+    source: Option<Sequence>,
+    writer: Option<SequenceWriter>,
 }
 
-pub(crate) fn run(a: Args) -> anyhow::Result<()> {
-    let opts =
-        ReceiverOptions { timeout: Some(Duration::from_secs_f64(a.timeout)), listen: a.listen, ..Default::default() };
-    let mut rx = Receiver::open(&a.url, &opts).with_context(|| format!("receiving {}", a.url))?;
-    let mut dec = rx.decoder()?;
-    let source = a.source.as_ref().map(Sequence::open).transpose()?;
-    let mut out: Box<dyn Write> = match &a.stats {
-        Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p)?)),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    writeln!(out, "frame,bytes,scheme,precision,bits,mae_mm,max_mm,invalid_flips,latency_ms,status")?;
-    let mut writer: Option<SequenceWriter> = None;
-    let mut packer = Packer::default();
-    let mut depth = DepthImage::new(1, 1);
-    let (mut frames, mut missing, mut errors) = (0u64, 0u64, 0u64);
-    let mut sizes = std::collections::BTreeMap::new();
-    let mut handle = |f: DecodedFrame, sizes: &mut std::collections::BTreeMap<i64, usize>| -> anyhow::Result<bool> {
-        let bytes = sizes.remove(&f.pts).unwrap_or(0);
-        *sizes = sizes.split_off(&f.pts);
-        let inband = match f.params {
-            Ok(p) => p,
-            Err(e) => {
-                writeln!(out, "?,{bytes},,,,,,,,\"{e}\"")?;
-                return Ok(false);
-            }
-        };
-        let p = inband.params;
-        packer.unpack_into(&f.frame, &p, &mut depth)?;
-        let latency = inband
-            .sent_unix_us
-            .map(|t| format!("{:.1}", now_us().saturating_sub(t) as f64 / 1000.0))
-            .unwrap_or_default();
+impl Output {
+    fn frame(&mut self, a: &Args, f: &ReceivedFrame) -> anyhow::Result<()> {
+        let p = &f.params;
+        let latency = f.latency_ms().map(|l| format!("{l:.1}")).unwrap_or_default();
         let (mut mae, mut max, mut flips) = (String::new(), String::new(), String::new());
-        if let Some(src) = &source {
+        if let Some(src) = &self.source {
             let i = p.frame_index as usize % src.len().max(1);
             let truth = src.read_frame(i)?;
-            if (truth.width, truth.height) == (depth.width, depth.height) {
-                let m = Metrics::compute(&truth.view(), &depth.view(), p.near, p.far);
+            if (truth.width, truth.height) == (f.depth.width, f.depth.height) {
+                let m = Metrics::compute(&truth.view(), &f.depth.view(), p.near, p.far);
                 mae = format!("{:.3}", m.mae * 1e3);
                 max = format!("{:.3}", m.max * 1e3);
                 flips = (m.valid_to_invalid + m.invalid_to_valid).to_string();
             }
         }
         writeln!(
-            out,
-            "{},{bytes},{},{},{},{mae},{max},{flips},{latency},ok",
+            self.stats,
+            "{},{},{},{},{},{mae},{max},{flips},{latency},ok",
             p.frame_index,
+            f.bytes,
             p.scheme.name(),
             p.precision,
             p.bit_depth.bits()
         )?;
         if let Some(dir) = &a.output {
-            if writer.is_none() {
+            if self.writer.is_none() {
                 let enc = if a.exr { DepthEncoding::ExrF32 } else { DepthEncoding::Png16Mm };
                 let mut w = SequenceWriter::create(dir, p.width, p.height, 30.0, enc)?;
                 w.meta_mut().mode = p.mode.name().into();
                 w.meta_mut().source = Some(a.url.clone());
-                writer = Some(w);
+                self.writer = Some(w);
             }
-            if let Some(w) = writer.as_mut() {
-                w.push(&depth, None)?;
+            if let Some(w) = self.writer.as_mut() {
+                w.push(&f.depth, None)?;
             }
         }
-        Ok(true)
+        Ok(())
+    }
+}
+
+pub(crate) fn run(a: Args) -> anyhow::Result<()> {
+    let timeout = Duration::from_secs_f64(a.timeout.max(0.1));
+    let config = ReceiverConfig {
+        listen: a.listen,
+        poll: timeout.min(Duration::from_secs(1)),
+        timeout,
+        ..ReceiverConfig::new(a.url.clone())
     };
-    while a.frames.is_none_or(|n| frames + missing < n) {
-        let Some(pkt) = rx.read_packet()? else { break };
-        let pts = pkt.pts.unwrap_or(0);
-        sizes.insert(pts, pkt.data.len());
-        match dec.decode(&pkt.data, pkt.pts) {
-            Ok(outs) => {
-                for o in outs {
-                    match o {
-                        Ok(f) => {
-                            if handle(f, &mut sizes)? {
-                                frames += 1
-                            } else {
-                                missing += 1
-                            }
-                        }
-                        Err(e) => {
-                            errors += 1;
-                            eprintln!("frame error: {e}");
-                        }
-                    }
-                }
+    let mut rx = DepthReceiver::new(config);
+    let mut out = Output {
+        stats: match &a.stats {
+            Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p)?)),
+            None => Box::new(std::io::stdout().lock()),
+        },
+        source: a.source.as_ref().map(Sequence::open).transpose()?,
+        writer: None,
+    };
+    writeln!(out.stats, "frame,bytes,scheme,precision,bits,mae_mm,max_mm,invalid_flips,latency_ms,status")?;
+    let mut frames = 0u64;
+    while a.frames.is_none_or(|n| frames < n) {
+        match rx.recv() {
+            Ok(Some(f)) => {
+                out.frame(&a, &f)?;
+                frames += 1;
             }
-            Err(e) => {
-                errors += 1;
-                eprintln!("packet error: {e}");
-            }
+            Ok(None) => break,
+            // A live stream that stopped sending for the timeout is over.
+            Err(StreamError::Timeout { .. }) if frames > 0 => break,
+            Err(e) => return Err(e).with_context(|| format!("receiving {}", a.url)),
         }
     }
-    dec.send_eof()?;
-    while let Ok(Some(f)) = dec.receive_frame() {
-        if handle(f, &mut sizes)? { frames += 1 } else { missing += 1 }
-    }
-    if let Some(w) = writer {
+    out.stats.flush()?;
+    if let Some(w) = out.writer {
         w.finish()?;
     }
-    eprintln!("received {frames} frames, {missing} without valid params, {errors} decode errors");
+    let s = rx.stats();
+    eprintln!(
+        "received {frames} frames ({} missing by frame index), {} without valid params, {} decode errors, {} connection(s)",
+        s.gaps, s.invalid_params, s.decode_errors, s.connections
+    );
     Ok(())
 }

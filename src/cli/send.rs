@@ -1,19 +1,22 @@
-//! `depthcast send`: reads a depth sequence (see [`crate::sequence`]), packs each frame, encodes it
-//! with its parameters in-band and streams it to a URL, in real time or as fast as possible.
+//! `depthcast send`: reads a depth sequence (see [`depthcast::sequence`]), packs each frame, encodes
+//! it with its parameters in-band and streams it to a URL, in real time or as fast as possible.
+//! The pipeline is `depthcast_stream`'s: [`DepthEncoder`], and [`AutoPacking`] for `--auto`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use depthcast::precision_net::{QuantMlp, Settings, StreamPolicy, models};
 use depthcast::sequence::{DepthEncoding, Sequence, SequenceWriter};
-use depthcast::sweep::config::{CodecConfig, PackingConfig, RangePolicy};
-use depthcast::sweep::encode::{RunOptions, SeqData};
-use depthcast::sweep::predictor;
-use depthcast_codec::{
-    Container, Encoder, EncoderSettings, FrameOptions, RateControl, Refresh, Roi, Sender, VideoCodec,
-};
-use depthcast_packing::{BitDepth, DepthImage, PackParams, Packer, RangeMode, Scheme, VbpLayout, YuvFrame};
+use depthcast_codec::{EncoderSettings, RateControl, Refresh, VideoCodec};
+use depthcast_packing::{BitDepth, DepthImage, PackParams, PackingConfig, RangeMode, Scheme, VbpLayout};
+use depthcast_stream::{AutoPacking, AutoSettings, DepthEncoder, FrameMeta, unix_us};
+
+/// The configuration `send` uses without `--config` or `--auto`: VBP, luma layout, P = 16, the
+/// high plane's ROI at −0.4. Over precision-net's 22 training scenes (H.264, 720p30) it is the
+/// best fixed configuration in geometric mean from 8 Mbit/s up and within 3% of the best at
+/// 4 Mbit/s, the default bitrate; below about 2 Mbit/s 8-bit luma wins (`--config luma-P8-lin`,
+/// or `--auto --probe`, which measures both). The Bevy sender has the same default.
+pub(crate) const DEFAULT_CONFIG: &str = "vbp-luma-P16-lin-a255-roi-0.40";
 
 /// Options of `depthcast send`.
 #[derive(clap::Args, Debug)]
@@ -35,21 +38,35 @@ pub(crate) struct Args {
     /// Plane bit depth: 8 or 10.
     #[arg(long, default_value_t = 8)]
     bits: u8,
-    /// Packing scheme: luma, vbp, triangle, hue.
-    #[arg(long, default_value = "vbp")]
-    scheme: String,
-    /// Precision in bits (default: the scheme's mid-range).
+    /// Packing configuration id, as in sweep run names: `luma-P8-lin`, `vbp-chroma-P12-lin-a255`,
+    /// `vbp-luma-P16-lin-a255-roi-0.40`, `triangle-P16-np1024-lin`, `hue-lin`.
+    #[arg(long, default_value = DEFAULT_CONFIG)]
+    config: String,
+    /// Instead of `--config`: this scheme (luma, vbp, triangle, hue) at its mid-range precision,
+    /// changed by `--precision`, `--layout`, `--roi`.
+    #[arg(long)]
+    scheme: Option<String>,
+    /// Precision in bits (overrides the configuration's).
     #[arg(long)]
     precision: Option<u8>,
-    /// VBP layout: chroma or luma.
-    #[arg(long, default_value = "chroma")]
-    layout: String,
+    /// VBP layout: chroma or luma (overrides the configuration's; with `--scheme vbp` the default
+    /// is chroma).
+    #[arg(long)]
+    layout: Option<String>,
+    /// Region of interest of VBP-luma's high plane: the FFmpeg quality offset, −1..=1 (negative
+    /// gives the high bits more of the bitrate; 0 = none). A rate split between the two luma
+    /// halves: −0.8 wins at low bitrates, −0.4…−0.2 from about 4 Mbit/s at 720p30.
+    #[arg(long, allow_negative_numbers = true)]
+    roi: Option<f32>,
     /// Range mapping (default: the sequence's `mode`): linear or disparity.
     #[arg(long)]
     mode: Option<String>,
-    /// Target bitrate in kbit/s.
-    #[arg(long, default_value_t = 4000)]
-    kbps: u64,
+    /// Target bitrate: `4M`, `2500k`, `640000` (bit/s).
+    #[arg(long, value_parser = super::parse_bitrate, default_value = "4M")]
+    bitrate: u64,
+    /// The old spelling of `--bitrate`, in kbit/s.
+    #[arg(long, hide = true, conflicts_with = "bitrate")]
+    kbps: Option<u64>,
     /// Variable bitrate (peak twice the target) instead of CBR.
     #[arg(long)]
     vbr: bool,
@@ -76,8 +93,8 @@ pub(crate) struct Args {
     loops: u32,
     /// Let precision-net choose the packing configuration (the committed int8 model, from each
     /// frame's features and the bitrate: 8-bit luma, VBP chroma, or VBP luma with its
-    /// region-of-interest split) instead of --scheme/--precision/--layout/--mode. 8-bit planes.
-    #[arg(long, conflicts_with_all = ["scheme", "precision", "layout", "mode", "lossless"])]
+    /// region-of-interest split) instead of `--config`. 8-bit planes.
+    #[arg(long, conflicts_with_all = ["scheme", "precision", "layout", "mode", "lossless", "roi"])]
     auto: bool,
     /// With --auto: the start-up probe. The network's three best-scored configurations of the
     /// first frame and 8-bit luma are encoded over the first 15 frames (with this encoder's
@@ -100,6 +117,55 @@ fn synthetic(n: usize) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// The fixed configuration the options ask for.
+fn fixed_config(a: &Args, bits: BitDepth, mode: RangeMode) -> anyhow::Result<PackingConfig> {
+    let mut c = match &a.scheme {
+        Some(s) => {
+            let scheme =
+                Scheme::from_name(s).with_context(|| format!("--scheme {s} is not one of luma, vbp, triangle, hue"))?;
+            let (lo, hi) = PackParams::precision_range(scheme, bits);
+            let p = a.precision.unwrap_or((lo + hi) / 2);
+            match scheme {
+                Scheme::LumaOnly => PackingConfig::luma(bits),
+                Scheme::Vbp => PackingConfig::vbp(p, VbpLayout::Chroma),
+                Scheme::Triangle => PackingConfig::triangle(p, 0, bits),
+                Scheme::Hue => PackingConfig::hue(),
+            }
+        }
+        None => {
+            let mut c: PackingConfig = a.config.parse()?;
+            if a.mode.is_none() && a.config == DEFAULT_CONFIG {
+                c.mode = mode;
+            }
+            c
+        }
+    };
+    if let Some(p) = a.precision {
+        c.precision = p;
+        if c.scheme == Scheme::Triangle {
+            c.period = PackingConfig::triangle(p, 0, bits).period;
+        }
+    }
+    if let Some(l) = &a.layout {
+        c.layout = VbpLayout::from_name(l).with_context(|| format!("--layout {l} is not chroma or luma"))?;
+    }
+    if a.mode.is_some() || a.scheme.is_some() {
+        c.mode = mode;
+    }
+    if let Some(q) = a.roi {
+        anyhow::ensure!((-1.0..=1.0).contains(&q), "--roi {q} is outside -1..=1");
+        c.roi_high = (q != 0.0).then_some(q);
+    }
+    anyhow::ensure!(
+        c.roi_high.is_none() || (c.scheme, c.layout) == (Scheme::Vbp, VbpLayout::Luma),
+        "--roi needs the VBP luma layout (the high plane is the top half of the frame), not {c}"
+    );
+    if c.scheme == Scheme::LumaOnly {
+        c.precision = bits.bits();
+    }
+    Ok(c)
+}
+
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     let input = match (&a.input, a.synthetic) {
         (Some(p), _) => p.clone(),
@@ -112,242 +178,121 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     }
     let codec = VideoCodec::from_name(&a.codec).with_context(|| format!("--codec {} is not h264 or hevc", a.codec))?;
     let bits = BitDepth::from_bits(a.bits).with_context(|| format!("--bits {} is not 8 or 10", a.bits))?;
-    let scheme = Scheme::from_name(&a.scheme)
-        .with_context(|| format!("--scheme {} is not one of luma, vbp, triangle, hue", a.scheme))?;
-    let layout =
-        VbpLayout::from_name(&a.layout).with_context(|| format!("--layout {} is not chroma or luma", a.layout))?;
     let mode_name = a.mode.clone().unwrap_or_else(|| seq.meta.mode.clone());
     anyhow::ensure!(!a.auto || bits == BitDepth::Eight, "--auto: the committed model chooses for 8-bit planes");
     let mode =
         RangeMode::from_name(&mode_name).with_context(|| format!("mode {mode_name} is not linear or disparity"))?;
+    let bitrate = a.kbps.map_or(a.bitrate, |k| k * 1000);
     let m = &seq.meta;
-    let mut plan = if a.auto {
-        Plan::auto(&a, &seq, codec, bits)?
-    } else {
-        let (lo, hi) = PackParams::precision_range(scheme, bits);
-        let precision = a.precision.unwrap_or((lo + hi) / 2);
-        let mut params = PackParams::new(scheme, precision, m.near, m.far, m.width, m.height);
-        params.bit_depth = bits;
-        params.layout = layout;
-        params.mode = mode;
-        if scheme == Scheme::Triangle {
-            params.period = depthcast_packing::schemes::triangle::default_period(precision, bits);
-        }
-        params.validate()?;
-        Plan::Fixed(params)
-    };
-    // The first frame's configuration fixes the frame size the encoder opens with.
-    let first = plan.next(&seq.read_frame(0)?, 0)?;
-    let (fw, fh) = first.0.frame_size();
-
-    let mut s = EncoderSettings::new(codec, fw, fh);
-    s.bit_depth = bits;
     let fps = m.fps.max(1.0);
+
+    let mut s = EncoderSettings::new(codec, m.width, m.height);
+    s.bit_depth = bits;
     s.fps = ((fps * 1000.0).round() as u32, 1000);
-    s.bitrate = a.kbps * 1000;
+    s.bitrate = bitrate;
+    s.force_software = a.software;
+    s.preset = a.preset.clone();
+    s.refresh = Refresh::Gop(a.gop);
+
+    let mut auto = None;
+    let first = if a.auto {
+        let settings = AutoSettings { codec, bits, bitrate, fps, gop: a.gop };
+        let mut chooser = AutoPacking::new(&settings, m.width, m.height)?;
+        if a.probe {
+            let n = depthcast::precision_net::Probe::FRAMES.min(seq.len());
+            let frames = (0..n).map(|i| seq.read_frame(i)).collect::<Result<Vec<DepthImage>, _>>()?;
+            // The probe encodes as the sweep does (the encoder's own rate control defaults,
+            // automatic threads), each shortlisted configuration over the first frames.
+            let mut probe = s.clone();
+            probe.threads = 0;
+            let report = chooser.probe(&frames, m.near, m.far, &probe)?;
+            for (c, e) in &report.measured {
+                eprintln!("probe: {:<34} MAE {:>10.3} mm over {n} frames", c.id(), 1e3 * e);
+            }
+            eprintln!("probe: {} wins ({:.2} s)", report.winner, report.wall.as_secs_f64());
+        }
+        let first = chooser.choose(&seq.read_frame(0)?.view())?;
+        s.regions_of_interest = chooser.needs_regions_of_interest(&first);
+        auto = Some(chooser);
+        first
+    } else {
+        let c = fixed_config(&a, bits, mode)?;
+        c.params(bits, m.width, m.height, m.near, m.far, 0).validate()?;
+        s.regions_of_interest = c.high_plane_qoffset().is_some();
+        c
+    };
     s.rate_control = if a.lossless {
         RateControl::Lossless
     } else if a.vbr {
-        RateControl::Vbr { max_bitrate: 2 * s.bitrate }
+        RateControl::Vbr { max_bitrate: 2 * bitrate }
     } else {
         RateControl::Cbr
     };
     s.refresh = if a.intra_refresh { Refresh::IntraRefresh(a.gop) } else { Refresh::Gop(a.gop) };
-    s.force_software = a.software;
-    s.preset = a.preset.clone();
-    s.global_header = Container::for_url(&a.url)?.needs_global_header();
-    s.regions_of_interest = plan.regions_of_interest();
-    let mut enc = Encoder::new(&s)?;
+    let mut enc = DepthEncoder::new(s, &first, m.width, m.height, Some(&a.url))?;
+    let describe = match &auto {
+        Some(_) => {
+            format!("precision-net{} (first frame {first})", if a.probe { " with the start-up probe" } else { "" })
+        }
+        None => first.to_string(),
+    };
     eprintln!(
-        "{} frames {}x{} -> {} via {} ({}), {}, {} kbit/s",
+        "{} frames {}x{} -> {} via {} ({}), {describe}, {} kbit/s",
         seq.len(),
         m.width,
         m.height,
         a.url,
-        enc.encoder_name(),
-        enc.backend().name(),
-        plan.describe(&first.0),
-        a.kbps
+        enc.encoder().encoder_name(),
+        enc.encoder().backend().name(),
+        bitrate / 1000
     );
-    let mut tx = Sender::open(&a.url, &enc)?;
     let total = seq.len() as u64 * u64::from(a.loops);
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} frames {per_sec} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let mut packer = Packer::default();
-    let mut frame = YuvFrame::new(fw, fh, bits);
     let start = Instant::now();
-    let mut bytes = 0u64;
     let mut n = 0u64;
     for _ in 0..a.loops {
         for i in 0..seq.len() {
             let depth = seq.read_frame(i)?;
-            let (params, roi) = if n == 0 { first } else { plan.next(&depth, n as u32)? };
-            anyhow::ensure!(params.frame_size() == (fw, fh), "frame {n}: the configuration changed the frame size");
-            packer.pack_into(&depth.view(), &params, &mut frame)?;
-            let fo = FrameOptions { rois: roi.into_iter().collect(), ..FrameOptions::default() };
+            let config = match auto.as_mut() {
+                Some(chooser) if n > 0 => chooser.choose(&depth.view())?,
+                _ => first,
+            };
             if !a.fast {
                 let due = start + Duration::from_secs_f64(n as f64 / fps);
                 if let Some(wait) = due.checked_duration_since(Instant::now()) {
                     std::thread::sleep(wait);
                 }
             }
-            for pkt in enc.encode(&frame, &params, &fo)? {
-                bytes += pkt.data.len() as u64;
-                tx.send(&pkt)?;
-            }
+            let meta = FrameMeta { frame_index: n as u32, sent_unix_us: Some(unix_us()), ..FrameMeta::default() };
+            enc.encode(&depth.view(), &config, m.near, m.far, &meta)?;
             n += 1;
             bar.inc(1);
             let secs = n as f64 / fps;
-            bar.set_message(format!("{:.0} kbit/s", bytes as f64 * 8.0 / secs / 1000.0));
+            bar.set_message(format!("{:.0} kbit/s", enc.stats().bytes as f64 * 8.0 / secs / 1000.0));
         }
     }
-    for pkt in enc.finish()? {
-        bytes += pkt.data.len() as u64;
-        tx.send(&pkt)?;
-    }
-    tx.finish()?;
+    let stats = {
+        let mut totals = enc.stats();
+        totals.bytes += enc.finish()?.iter().map(|p| p.data.len() as u64).sum::<u64>();
+        totals
+    };
     bar.finish();
-    plan.summary();
+    if let Some(chooser) = &auto {
+        for (c, frames) in chooser.summary() {
+            eprintln!("precision-net: {c} for {frames} frames");
+        }
+    }
     let secs = n as f64 / fps;
     eprintln!(
-        "sent {n} frames, {bytes} bytes, {:.0} kbit/s of {} kbit/s target, in {:.2} s",
-        bytes as f64 * 8.0 / secs / 1000.0,
-        a.kbps,
+        "sent {n} frames, {} bytes, {:.0} kbit/s of {} kbit/s target, in {:.2} s",
+        stats.bytes,
+        stats.bytes as f64 * 8.0 / secs / 1000.0,
+        bitrate / 1000,
         start.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-/// Where each frame's packing parameters come from.
-enum Plan {
-    /// The command line's configuration for every frame.
-    Fixed(PackParams),
-    /// precision-net's choices (`--auto`).
-    Auto(Box<Auto>),
-}
-
-struct Auto {
-    policy: StreamPolicy,
-    /// The model's outputs as configurations.
-    cands: Vec<PackingConfig>,
-    /// The probe's winner (`--probe`): every frame takes it.
-    fixed: Option<usize>,
-    /// Each frame's choice so far.
-    chosen: Vec<usize>,
-    bits: BitDepth,
-    near: f32,
-    far: f32,
-    /// Whether the stream's frame-size group has configurations with a region of interest.
-    roi_group: bool,
-}
-
-impl Plan {
-    fn auto(a: &Args, seq: &Sequence, codec: VideoCodec, bits: BitDepth) -> anyhow::Result<Plan> {
-        let m = &seq.meta;
-        let model = QuantMlp::from_bytes(models::INT8)?;
-        let mut cands = predictor::model_candidates(&model)?;
-        let groups: Vec<String> =
-            cands.iter().map(|c| predictor::group(c, bits, m.width, m.height).to_string()).collect();
-        let settings =
-            Settings { bitrate: a.kbps as f64 * 1e3, fps: m.fps.max(1.0), hevc: codec == VideoCodec::Hevc, bits: 8 };
-        let policy = StreamPolicy::new(model, groups, a.gop as usize, settings, m.width, m.height);
-        let fixed = if a.probe {
-            let n = depthcast::precision_net::Probe::FRAMES.min(seq.len());
-            let frames = (0..n).map(|i| seq.read_frame(i)).collect::<Result<Vec<DepthImage>, _>>()?;
-            let head = SeqData { name: "probe".into(), fps: m.fps.max(1.0), frames, near: m.near, far: m.far };
-            let opts = RunOptions { gop: a.gop, force_software: a.software, preset: a.preset.clone(), threads: 0 };
-            let encodes = predictor::ProbeEncodes { range: RangePolicy::Sequence, opts: &opts };
-            let cc = CodecConfig { codec, bits, aq: false };
-            let t = Instant::now();
-            let stream =
-                predictor::Stream { seq: &head, codec: cc, bitrate: a.kbps * 1000, cands: &cands, gop: a.gop as usize };
-            let probe =
-                predictor::probe(stream, encodes)?.context("the probe needs the committed model's candidates")?;
-            for (c, e) in probe.measured() {
-                eprintln!("probe: {:<34} MAE {:>10.3} mm over {n} frames", c.id(), 1e3 * e);
-            }
-            let w = probe.winner();
-            eprintln!("probe: {} wins ({:.2} s)", w.id(), t.elapsed().as_secs_f64());
-            // A fallback outside the model's candidates would join the list the frames index.
-            Some(cands.iter().position(|c| *c == w).unwrap_or_else(|| {
-                cands.push(w);
-                cands.len() - 1
-            }))
-        } else {
-            None
-        };
-        Ok(Plan::Auto(Box::new(Auto {
-            policy,
-            cands,
-            fixed,
-            chosen: Vec::new(),
-            bits,
-            near: m.near,
-            far: m.far,
-            roi_group: false,
-        })))
-    }
-
-    /// Frame `index`'s parameters and its region of interest (the high plane's), if any.
-    fn next(&mut self, depth: &DepthImage, index: u32) -> anyhow::Result<(PackParams, Option<Roi>)> {
-        match self {
-            Plan::Fixed(p) => {
-                let mut p = *p;
-                p.frame_index = index;
-                Ok((p, None))
-            }
-            Plan::Auto(a) => {
-                let k = match a.fixed {
-                    Some(k) => k,
-                    None => a.policy.push(&depth.view())?,
-                };
-                if a.chosen.is_empty() {
-                    let (w, h) = (depth.width, depth.height);
-                    let g = predictor::group(&a.cands[k], a.bits, w, h);
-                    a.roi_group = match a.fixed {
-                        Some(k) => a.cands[k].roi_high.is_some(),
-                        None => a.cands.iter().any(|c| c.roi_high.is_some() && predictor::group(c, a.bits, w, h) == g),
-                    };
-                }
-                a.chosen.push(k);
-                let c = a.cands[k];
-                let p = c.params(a.bits, depth.width, depth.height, a.near, a.far, index);
-                let (fw, fh) = p.frame_size();
-                Ok((p, c.high_plane_roi(fw, fh)))
-            }
-        }
-    }
-
-    fn regions_of_interest(&self) -> bool {
-        matches!(self, Plan::Auto(a) if a.roi_group)
-    }
-
-    fn describe(&self, first: &PackParams) -> String {
-        match self {
-            Plan::Fixed(p) => {
-                format!("{} {} P={} {}-bit", p.scheme.name(), p.layout.name(), p.precision, p.bit_depth.bits())
-            }
-            Plan::Auto(a) => format!(
-                "precision-net{} (first frame {})",
-                if a.fixed.is_some() { " with the start-up probe" } else { "" },
-                a.chosen.first().map_or_else(|| format!("P={}", first.precision), |&k| a.cands[k].id())
-            ),
-        }
-    }
-
-    /// Prints how often each configuration was chosen.
-    fn summary(&self) {
-        if let Plan::Auto(a) = self {
-            let mut counts = std::collections::BTreeMap::new();
-            for &k in &a.chosen {
-                *counts.entry(a.cands[k].id()).or_insert(0usize) += 1;
-            }
-            for (id, n) in counts {
-                eprintln!("precision-net: {id} for {n} frames");
-            }
-        }
-    }
 }

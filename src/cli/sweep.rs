@@ -22,7 +22,10 @@ pub(crate) struct Args {
     /// Codec configurations: h264-8, hevc-10 (add -aq for adaptive quantisation).
     #[arg(long, value_delimiter = ',', default_value = "h264-8,hevc-10")]
     codecs: Vec<String>,
-    /// Bitrates in Mbit/s at 1280x720, 30 fps (scaled to each sequence's pixel rate).
+    /// Bitrates at 1280x720, 30 fps (scaled to each sequence's pixel rate): `1M,2M,4M`, `500k`.
+    #[arg(long, value_delimiter = ',', value_parser = super::parse_bitrate, conflicts_with = "mbps")]
+    bitrates: Vec<u64>,
+    /// The same in Mbit/s (`1,2,4`).
     #[arg(long, value_delimiter = ',')]
     mbps: Vec<f64>,
     /// Also sweep per-frame ranges (tight, smoothed) besides one range per sequence.
@@ -79,7 +82,9 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     } else if sources.is_empty() {
         sources.push(Source::Procedural { width: 1280, height: 720, frames: 300, fps: 30.0 });
     }
-    if !a.mbps.is_empty() {
+    if !a.bitrates.is_empty() {
+        mbps = a.bitrates.iter().map(|&b| b as f64 / 1e6).collect();
+    } else if !a.mbps.is_empty() {
         mbps = a.mbps.clone();
     }
     match a.grid.as_deref() {

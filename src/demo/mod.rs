@@ -14,10 +14,11 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use depthcast_codec::{Encoder, EncoderSettings, FrameOptions, Receiver, ReceiverOptions, Sender, VideoCodec};
-use depthcast_packing::{DepthImage, Metrics, Packer, YuvFrame, testdata};
+use depthcast_codec::{EncoderSettings, VideoCodec};
+use depthcast_packing::{DepthImage, Metrics, testdata};
+use depthcast_stream::{DepthEncoder, DepthReceiver, FrameMeta, ReceiverConfig, unix_us};
 use serde::Serialize;
 
 use crate::sweep::config::PackingConfig;
@@ -137,10 +138,6 @@ pub struct SenderCosts {
     pub capture_to_packet_ms: f64,
 }
 
-fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
-}
-
 fn free_udp_port() -> anyhow::Result<u16> {
     Ok(std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -172,16 +169,12 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
         None => depthcast_packing::tight_range(&testdata::game_scene(w / 4, h / 4, 0.0).view(), 0.15),
     }
     .ok_or_else(|| anyhow::anyhow!("empty scene"))?;
-    let p0 = o.packing.params(depthcast_packing::BitDepth::Eight, w, h, near, far, 0);
-    let (fw, fh) = p0.frame_size();
-    let mut settings = EncoderSettings::new(VideoCodec::H264, fw, fh);
+    let mut settings = EncoderSettings::new(VideoCodec::H264, w, h);
     settings.bitrate = o.bitrate;
     settings.fps = (o.fps, 1);
     settings.regions_of_interest = o.packing.roi_high.is_some();
     // The same thread count as the sender plugin, so the baseline is encoded alike.
     settings.threads = o.encoder_threads;
-    let mut enc = Encoder::new(&settings)?;
-    let encoder_name = enc.encoder_name().to_string();
 
     let received = Arc::new(AtomicU64::new(0));
     let records: Arc<Mutex<Vec<DemoFrame>>> = Arc::default();
@@ -195,42 +188,31 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
         let total = u64::from(frames);
         let depth_at = depth_at.clone();
         std::thread::spawn(move || -> anyhow::Result<()> {
-            let opts = ReceiverOptions { timeout: Some(Duration::from_secs(5)), ..Default::default() };
-            let mut rx = Receiver::open(&url, &opts)?;
-            let mut dec = rx.decoder()?;
-            let mut packer = Packer::default();
-            let mut depth = DepthImage::new(w, h);
-            let mut sizes = std::collections::BTreeMap::new();
-            while let Some(pkt) = rx.read_packet()? {
-                if let Some(pts) = pkt.pts {
-                    sizes.insert(pts, (pkt.data.len(), pkt.keyframe));
-                }
-                for f in dec.decode(&pkt.data, pkt.pts).unwrap_or_default().into_iter().flatten() {
-                    let Ok(inb) = f.params else { continue };
-                    let p = inb.params;
-                    packer.unpack_into(&f.frame, &p, &mut depth)?;
-                    let latency_ms = inb.sent_unix_us.map_or(f64::NAN, |t| now_us().saturating_sub(t) as f64 / 1e3);
-                    let src = depth_at(p.frame_index);
-                    let m = Metrics::compute(&src.view(), &depth.view(), near, far);
-                    let (bytes, keyframe) = sizes.get(&f.pts).copied().unwrap_or((0, false));
-                    records.lock().expect("records").push(DemoFrame {
-                        frame: p.frame_index,
-                        bytes,
-                        keyframe,
-                        precision: p.precision,
-                        mae_mm: m.mae * 1e3,
-                        p99_mm: m.p99 * 1e3,
-                        max_mm: m.max * 1e3,
-                        invalid_flips: m.valid_to_invalid + m.invalid_to_valid,
-                        latency_ms,
-                    });
-                    received.fetch_add(1, Ordering::Relaxed);
-                    *last_images.lock().expect("images") = Some((p.frame_index, depth.clone()));
-                }
-                // Every frame in: stop; otherwise the read timeout ends a stream with losses.
-                if received.load(Ordering::Relaxed) >= total {
-                    break;
-                }
+            let config = ReceiverConfig { timeout: Duration::from_secs(5), ..ReceiverConfig::new(url) };
+            let mut rx = DepthReceiver::new(config);
+            // Every frame in: stop; otherwise the timeout ends a stream with losses.
+            while received.load(Ordering::Relaxed) < total {
+                let f = match rx.recv() {
+                    Ok(Some(f)) => f,
+                    Ok(None) | Err(depthcast_stream::StreamError::Timeout { .. }) => break,
+                    Err(e) => return Err(e.into()),
+                };
+                let p = f.params;
+                let src = depth_at(p.frame_index);
+                let m = Metrics::compute(&src.view(), &f.depth.view(), near, far);
+                records.lock().expect("records").push(DemoFrame {
+                    frame: p.frame_index,
+                    bytes: f.bytes,
+                    keyframe: f.keyframe,
+                    precision: p.precision,
+                    mae_mm: m.mae * 1e3,
+                    p99_mm: m.p99 * 1e3,
+                    max_mm: m.max * 1e3,
+                    invalid_flips: m.valid_to_invalid + m.invalid_to_valid,
+                    latency_ms: f.latency_ms().unwrap_or(f64::NAN),
+                });
+                received.fetch_add(1, Ordering::Relaxed);
+                *last_images.lock().expect("images") = Some((p.frame_index, f.depth));
             }
             Ok(())
         })
@@ -238,27 +220,18 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
     std::thread::sleep(Duration::from_millis(300));
 
     // Sender.
-    settings.global_header = false;
-    let mut tx = Sender::open(&url, &enc)?;
-    let mut packer = Packer::default();
-    let mut frame = YuvFrame::new(fw, fh, settings.bit_depth);
-    let mut sent_bytes = 0usize;
+    let mut enc = DepthEncoder::new(settings, &o.packing, w, h, Some(&url))?;
+    let encoder_name = enc.encoder().encoder_name().to_string();
     let mut last_print = Instant::now();
     for i in 0..frames {
         let due = start + Duration::from_secs_f64(0.3 + f64::from(i) / f64::from(o.fps));
         if o.realtime {
             std::thread::sleep(due.saturating_duration_since(Instant::now()));
         }
-        let t0 = now_us();
+        let meta =
+            FrameMeta { frame_index: i, pts: Some(i64::from(i)), sent_unix_us: Some(unix_us()), ..Default::default() };
         let depth = depth_at(i);
-        let p = o.packing.params(settings.bit_depth, w, h, near, far, i);
-        packer.pack_into(&depth.view(), &p, &mut frame)?;
-        let mut fo = FrameOptions { pts: Some(i64::from(i)), sent_unix_us: Some(t0), ..Default::default() };
-        fo.rois.extend(o.packing.high_plane_roi(fw, fh));
-        for pkt in enc.encode(&frame, &p, &fo)? {
-            sent_bytes += pkt.data.len();
-            tx.send(&pkt)?;
-        }
+        enc.encode(&depth.view(), &o.packing, near, far, &meta)?;
         if last_print.elapsed() >= Duration::from_secs(1) {
             last_print = Instant::now();
             let el = start.elapsed().as_secs_f64();
@@ -268,16 +241,13 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
                 frames,
                 received.load(Ordering::Relaxed),
                 f64::from(i + 1) / el,
-                sent_bytes as f64 * 8.0 / el / 1e6
+                enc.stats().bytes as f64 * 8.0 / el / 1e6
             );
             let _ = std::io::stdout().flush();
         }
     }
-    for pkt in enc.finish()? {
-        sent_bytes += pkt.data.len();
-        tx.send(&pkt)?;
-    }
-    tx.finish()?;
+    let mut sent_bytes = enc.stats().bytes as usize;
+    sent_bytes += enc.finish()?.iter().map(|p| p.data.len()).sum::<usize>();
     rx_thread.join().map_err(|_| anyhow::anyhow!("receiver thread panicked"))??;
     println!();
     let wall_s = start.elapsed().as_secs_f64();

@@ -1,9 +1,10 @@
-//! What one sweep run encodes: a packing configuration, a range policy, a codec configuration and a
-//! bitrate, each with a stable text id (used in file names, CSV rows and plots).
+//! What one sweep run encodes: a packing configuration ([`PackingConfig`], from
+//! `depthcast-packing`), a range policy, a codec configuration and a bitrate, each with a stable
+//! text id (used in file names, CSV rows and plots).
 
-use depthcast_codec::{Roi, VideoCodec};
-use depthcast_packing::schemes::triangle;
-use depthcast_packing::{BitDepth, PackParams, RangeMode, Scheme, VbpLayout};
+use depthcast_codec::VideoCodec;
+pub use depthcast_packing::PackingConfig;
+use depthcast_packing::{BitDepth, PackParams, Scheme, VbpLayout};
 
 /// How the depth range is chosen for each frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,115 +26,6 @@ impl RangePolicy {
             RangePolicy::Sequence => "seq".into(),
             RangePolicy::PerFrame { alpha } => format!("frame{alpha:.2}"),
         }
-    }
-}
-
-/// A packing configuration: everything that decides the frame's planes.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PackingConfig {
-    /// Scheme.
-    pub scheme: Scheme,
-    /// Precision P (hue: 0).
-    pub precision: u8,
-    /// VBP layout (ignored by other schemes).
-    pub layout: VbpLayout,
-    /// Range mapping.
-    pub mode: RangeMode,
-    /// VBP low-plane amplitude (255 = full).
-    pub low_amplitude: u8,
-    /// Triangle period in levels (ignored by other schemes).
-    pub period: u32,
-    /// Quality offset (FFmpeg ROI `qoffset`, −1..=1, negative = more bits) of the high plane,
-    /// for the VBP luma layout (top half of the frame); `None` = no region of interest.
-    pub roi_high: Option<f32>,
-}
-
-impl PackingConfig {
-    /// Luma-only at the plane bit depth.
-    pub fn luma(bits: BitDepth) -> Self {
-        PackingConfig {
-            scheme: Scheme::LumaOnly,
-            precision: bits.bits(),
-            layout: VbpLayout::Chroma,
-            mode: RangeMode::Linear,
-            low_amplitude: 255,
-            period: 0,
-            roi_high: None,
-        }
-    }
-
-    /// VBP at precision `p` in `layout`.
-    pub fn vbp(p: u8, layout: VbpLayout) -> Self {
-        PackingConfig { scheme: Scheme::Vbp, precision: p, layout, ..PackingConfig::luma(BitDepth::Eight) }
-    }
-
-    /// VBP luma layout at precision `p` with a region of interest of quality offset `qoffset` on
-    /// the high plane (see [`Self::roi_high`]).
-    pub fn vbp_roi(p: u8, qoffset: f32) -> Self {
-        PackingConfig { roi_high: Some(qoffset), ..PackingConfig::vbp(p, VbpLayout::Luma) }
-    }
-
-    /// Triangle waves at `w = 2^p` with period `period` (0 = the default for `p`).
-    pub fn triangle(p: u8, period: u32, bits: BitDepth) -> Self {
-        let period = if period == 0 { triangle::default_period(p, bits) } else { period };
-        PackingConfig { scheme: Scheme::Triangle, precision: p, period, ..PackingConfig::luma(bits) }
-    }
-
-    /// Hue colourisation.
-    pub fn hue() -> Self {
-        PackingConfig { scheme: Scheme::Hue, precision: 0, ..PackingConfig::luma(BitDepth::Eight) }
-    }
-
-    /// Text id, e.g. `vbp-luma-P14-lin-a255-roi-0.80`.
-    pub fn id(&self) -> String {
-        let mode = match self.mode {
-            RangeMode::Linear => "lin",
-            RangeMode::Disparity => "disp",
-        };
-        let mut s = match self.scheme {
-            Scheme::LumaOnly => format!("luma-P{}-{mode}", self.precision),
-            Scheme::Vbp => format!("vbp-{}-P{}-{mode}-a{}", self.layout.name(), self.precision, self.low_amplitude),
-            Scheme::Triangle => format!("triangle-P{}-np{}-{mode}", self.precision, self.period),
-            Scheme::Hue => format!("hue-{mode}"),
-        };
-        if let Some(q) = self.roi_high {
-            s.push_str(&format!("-roi{q:+.2}"));
-        }
-        s
-    }
-
-    /// Label of the scheme family for plots (`luma`, `vbp-chroma`, `vbp-luma`, `vbp-luma+roi`,
-    /// `triangle`, `hue`).
-    pub fn family(&self) -> String {
-        match self.scheme {
-            Scheme::Vbp if self.roi_high.is_some() => format!("vbp-{}+roi", self.layout.name()),
-            Scheme::Vbp => format!("vbp-{}", self.layout.name()),
-            s => s.name().to_string(),
-        }
-    }
-
-    /// The frame parameters for a `width x height` depth map over `near..far`.
-    pub fn params(&self, bits: BitDepth, width: u32, height: u32, near: f32, far: f32, index: u32) -> PackParams {
-        let mut p = PackParams::new(self.scheme, self.precision, near, far, width, height);
-        p.bit_depth = bits;
-        p.layout = self.layout;
-        p.mode = self.mode;
-        p.low_amplitude = self.low_amplitude;
-        if self.scheme == Scheme::Triangle {
-            p.period = self.period;
-        }
-        if self.scheme == Scheme::LumaOnly {
-            p.precision = bits.bits();
-        }
-        p.frame_index = index;
-        p
-    }
-
-    /// The region of interest of a VBP-luma frame of `frame_width x frame_height` with a
-    /// high-plane offset: the high plane is the frame's top half. `None` for other configurations.
-    pub fn high_plane_roi(&self, frame_width: u32, frame_height: u32) -> Option<Roi> {
-        let qoffset = self.roi_high.filter(|_| self.scheme == Scheme::Vbp && self.layout == VbpLayout::Luma)?;
-        Some(Roi { left: 0, top: 0, width: frame_width, height: frame_height / 2, qoffset })
     }
 }
 

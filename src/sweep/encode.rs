@@ -1,8 +1,9 @@
 //! Encodes a whole sequence as one stream with real rate control, decodes it, unpacks every frame
 //! with the parameters found in its SEI (as a receiver would), and measures each frame.
 
-use depthcast_codec::{Decoder, Encoder, EncoderSettings, FrameOptions, Refresh};
-use depthcast_packing::{DepthImage, Metrics, Packer, RangeSmoother, YuvFrame, tight_range};
+use depthcast_codec::{Decoder, EncoderSettings, Refresh};
+use depthcast_packing::{DepthImage, Metrics, Packer, RangeSmoother, tight_range};
+use depthcast_stream::{DepthEncoder, FrameMeta};
 
 use super::config::{CodecConfig, PackingConfig, RangePolicy};
 
@@ -119,9 +120,9 @@ pub fn encode_sequence(
     tick: &dyn Fn(),
 ) -> anyhow::Result<Vec<FrameRecord>> {
     let (w, h) = (seq.width(), seq.height());
-    let first = choose(0).0.params(codec.bits, w, h, seq.near, seq.far, 0);
-    let (fw, fh) = first.frame_size();
-    let mut settings = EncoderSettings::new(codec.codec, fw, fh);
+    let n = seq.frames.len();
+    let choices: Vec<Choice> = (0..n).map(&mut *choose).collect();
+    let mut settings = EncoderSettings::new(codec.codec, w, h);
     settings.bit_depth = codec.bits;
     settings.bitrate = bitrate;
     settings.fps = ((seq.fps * 1000.0).round() as u32, 1000);
@@ -130,18 +131,11 @@ pub fn encode_sequence(
     settings.force_software = opts.force_software;
     settings.preset = opts.preset.clone();
     settings.threads = opts.threads;
-    let mut roi_any = false;
-    let n = seq.frames.len();
-    let choices: Vec<Choice> = (0..n).map(&mut *choose).collect();
-    for (c, _) in &choices {
-        roi_any |= c.roi_high.is_some();
-    }
-    settings.regions_of_interest = roi_any;
-    let mut enc = Encoder::new(&settings)?;
+    settings.regions_of_interest = choices.iter().any(|(c, _)| c.roi_high.is_some());
+    let first = choices.first().map(|c| c.0).ok_or_else(|| anyhow::anyhow!("{}: no frames", seq.name))?;
+    let mut enc = DepthEncoder::new(settings, &first, w, h, None)?;
     let mut dec = Decoder::new(codec.codec)?;
-    let mut packer = Packer::default();
     let mut unpacker = Packer::default();
-    let mut frame = YuvFrame::new(fw, fh, codec.bits);
     let mut out = DepthImage::new(w, h);
     let mut smoother = match range {
         RangePolicy::PerFrame { alpha } => Some(RangeSmoother::new(alpha)),
@@ -205,12 +199,9 @@ pub fn encode_sequence(
                 (a.max(depthcast_packing::range::MIN_NEAR), b)
             }
         };
-        let p = cfg.params(codec.bits, w, h, near, far, i as u32);
-        anyhow::ensure!(p.frame_size() == (fw, fh), "configuration {} changes the frame size mid-stream", cfg.id());
-        packer.pack_into(&seq.frames[i].view(), &p, &mut frame)?;
-        let mut fo = FrameOptions { force_keyframe: *force_kf, pts: Some(i as i64), ..FrameOptions::default() };
-        fo.rois.extend(cfg.high_plane_roi(fw, fh));
-        let pkts = enc.encode(&frame, &p, &fo)?;
+        let meta =
+            FrameMeta { frame_index: i as u32, pts: Some(i as i64), force_keyframe: *force_kf, sent_unix_us: None };
+        let pkts = enc.encode(&seq.frames[i].view(), cfg, near, far, &meta)?.packets;
         handle(pkts, &mut dec, &mut records)?;
         tick();
     }

@@ -20,6 +20,7 @@ mod plots;
 pub mod predictor;
 mod report;
 
+#[cfg(feature = "bevy")]
 pub(crate) use plots::fonts as register_fonts;
 
 use std::collections::BTreeMap;
