@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use bevy::prelude::*;
 use depthcast::codec::VideoCodec;
-use depthcast::packing::{DepthImage, Metrics, VbpLayout};
+use depthcast::packing::{DepthImage, Metrics};
 use depthcast::plugin::receiver::{DepthReceiverPlugin, ReceivedDepth};
 use depthcast::plugin::scene::{BUILTIN_SCENE, CameraPath, SceneRenderConfig, SceneRenderer};
 use depthcast::plugin::{DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats, SentDepth};
 use depthcast::sweep::analysis;
-use depthcast::sweep::config::{CodecConfig, PackingConfig, RangePolicy};
+use depthcast::sweep::config::{CodecConfig, RangePolicy};
 use depthcast::sweep::encode::{RunOptions, SeqData, encode_sequence};
 
 const FRAMES: u32 = 30;
@@ -135,8 +135,7 @@ fn received_depth_matches_the_sweep_on_the_same_frames() {
     // sender's stream, gaps included.
     let holes = run.windows(2).filter(|w| w[1].0 != w[0].0 + 1).count();
     let seq = SeqData::new("builtin".into(), 30.0, run.iter().map(|(_, img)| img.clone()).collect()).expect("sequence");
-    let packing =
-        PackingConfig { roi_high: settings.roi_high, ..PackingConfig::vbp(settings.precision, VbpLayout::Luma) };
+    let packing = settings.config;
     // The sender's encoder settings: one thread (and so one slice), as the sweeps.
     let opts = RunOptions { gop: GOP, threads: 1, ..RunOptions::default() };
     let records = encode_sequence(

@@ -47,7 +47,9 @@ pub use capture::{DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};
 pub use pack::{GpuPack, GpuPackPlugin, PackedFrame, PackedFrames};
 pub use receiver::{DepthReceiverPlugin, ReceivedDepth};
 pub use scene::{CameraPath, SceneRenderConfig, SceneRenderer};
-pub use sender::{DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats, SentDepth};
+pub use sender::{
+    DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats, DepthSenderSystems, SentDepth,
+};
 
 /// Bevy's `DefaultPlugins` for an app that never opens a window and is driven by `App::update`:
 /// no primary window, and (with the `window` feature) no winit event loop, which would fail on a

@@ -5,22 +5,23 @@
 //! parameters, index and send time. Use the image in your own materials or shaders, or read
 //! [`ReceivedDepth::depth`] on the CPU.
 //!
-//! Robustness: the thread (re)opens the URL until a stream arrives, so the receiver may start
-//! before the sender; when the stream ends or breaks (a sender restart, a network error) it
-//! opens it again; the decoder resynchronises at the next keyframe after lost packets. Frame
-//! indices that jump forward are counted as gaps ([`ReceivedDepth::gaps`]).
+//! The thread runs `depthcast_stream::DepthReceiver`: it (re)opens the URL until a stream arrives,
+//! so the receiver may start before the sender, and garbage before the stream does not stop it;
+//! when the stream ends or breaks (a sender restart, a network error) it opens it again; the
+//! decoder resynchronises at the next keyframe after lost packets. Frame indices that jump
+//! forward are counted as gaps ([`ReceivedDepth::gaps`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bevy::asset::RenderAssetUsages;
 use bevy::prelude::*;
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use depthcast_codec::{Receiver as Transport, ReceiverOptions};
-use depthcast_packing::{DepthImage, PackParams, Packer};
+use depthcast_packing::{DepthImage, PackParams};
+use depthcast_stream::{DepthReceiver, ReceiveEvent, ReceiverConfig};
 
 /// Where to receive from.
 #[derive(Debug, Clone)]
@@ -29,7 +30,8 @@ pub struct DepthReceiverPlugin {
     pub url: String,
     /// For `tcp://`: listen for the sender instead of connecting (default false).
     pub listen: bool,
-    /// How long one attempt waits for data before reopening (default 2 s).
+    /// How long one attempt waits for data before reopening (default 2 s); also how long the
+    /// app waits for the thread when it closes.
     pub timeout: Duration,
 }
 
@@ -186,90 +188,37 @@ fn apply_frames(state: Res<ReceiverState>, mut received: ResMut<ReceivedDepth>, 
     received.depth = depth;
 }
 
-/// Shortest interval between two attempts to open the URL.
-const RETRY: Duration = Duration::from_millis(100);
-
 fn receive_thread(cfg: &DepthReceiverPlugin, tx: &Sender<Event>, stop: &AtomicBool) {
     let send = |ev: Event| match tx.try_send(ev) {
         // A full queue: the main world is behind; this frame is dropped (the next one is newer).
         Ok(()) | Err(TrySendError::Full(_)) => true,
         Err(TrySendError::Disconnected(_)) => false,
     };
-    let mut packer = Packer::default();
+    let config = ReceiverConfig { listen: cfg.listen, poll: cfg.timeout, ..ReceiverConfig::new(cfg.url.clone()) };
+    let mut rx = DepthReceiver::new(config);
     while !stop.load(Ordering::Relaxed) {
-        let opts = ReceiverOptions { timeout: Some(cfg.timeout), listen: cfg.listen, ..Default::default() };
-        let attempt = Instant::now();
-        let mut rx = match Transport::open(&cfg.url, &opts) {
-            Ok(rx) => rx,
-            Err(e) => {
-                // No sender yet (or not any more): try again, attempts at least RETRY apart. An
-                // open that already waited (a UDP open waits its timeout for data) retries at
-                // once: while no socket is open a UDP sender's datagrams are lost, its first
-                // keyframe with them, and nothing decodes until the next one.
-                if !send(Event::Error(format!("{}: {e}", cfg.url))) {
-                    return;
+        let ev = match rx.next_event() {
+            Ok(ReceiveEvent::Frame(f)) => {
+                let f = *f;
+                Event::Frame {
+                    depth: f.depth,
+                    params: f.params,
+                    sent_unix_us: f.sent_unix_us,
+                    received_unix_us: f.received_unix_us,
+                    bytes: f.bytes,
+                    keyframe: f.keyframe,
                 }
-                std::thread::sleep(RETRY.saturating_sub(attempt.elapsed()));
-                continue;
             }
-        };
-        let mut dec = match rx.decoder() {
-            Ok(d) => d,
+            Ok(ReceiveEvent::Connected) => Event::Connected,
+            Ok(ReceiveEvent::Waiting(why)) => Event::Error(why),
+            Ok(ReceiveEvent::Ended) => return,
             Err(e) => {
-                send(Event::Error(format!("decoder: {e}")));
-                continue;
+                send(Event::Error(e.to_string()));
+                return;
             }
         };
-        if !send(Event::Connected) {
+        if !send(ev) {
             return;
         }
-        // Packet size and keyframe flag by timestamp, to report them with the decoded frame.
-        let mut sizes = std::collections::BTreeMap::new();
-        while !stop.load(Ordering::Relaxed) {
-            let pkt = match rx.read_packet() {
-                Ok(Some(p)) => p,
-                Ok(None) => break,
-                Err(e) => {
-                    send(Event::Error(format!("read: {e}")));
-                    break;
-                }
-            };
-            if let Some(pts) = pkt.pts {
-                sizes.insert(pts, (pkt.data.len(), pkt.keyframe));
-            }
-            let frames = match dec.decode(&pkt.data, pkt.pts) {
-                Ok(f) => f,
-                Err(e) => {
-                    send(Event::Error(format!("decode: {e}")));
-                    continue;
-                }
-            };
-            for f in frames {
-                let Ok(f) = f else { continue };
-                let Ok(inband) = f.params else { continue };
-                let mut depth = DepthImage::new(inband.params.width, inband.params.height);
-                if let Err(e) = packer.unpack_into(&f.frame, &inband.params, &mut depth) {
-                    send(Event::Error(format!("unpack: {e}")));
-                    continue;
-                }
-                let (bytes, keyframe) = sizes.get(&f.pts).copied().unwrap_or((0, false));
-                sizes = sizes.split_off(&f.pts);
-                let ev = Event::Frame {
-                    depth,
-                    params: inband.params,
-                    sent_unix_us: inband.sent_unix_us,
-                    received_unix_us: unix_us(),
-                    bytes,
-                    keyframe,
-                };
-                if !send(ev) {
-                    return;
-                }
-            }
-        }
     }
-}
-
-fn unix_us() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }

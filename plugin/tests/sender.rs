@@ -9,8 +9,8 @@
 use std::path::PathBuf;
 
 use bevy::math::Vec3;
-use depthcast_codec::{Receiver, ReceiverOptions, VideoCodec};
-use depthcast_packing::{BitDepth, DepthImage, Packer, Scheme, VbpLayout};
+use depthcast_codec::{PacketReceiver, ReceiverOptions, VideoCodec};
+use depthcast_packing::{BitDepth, DepthImage, Packer, PackingConfig, Scheme, VbpLayout};
 use depthcast_plugin::scene::{CameraPath, SceneRenderConfig, SceneRenderer};
 use depthcast_plugin::{DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats};
 
@@ -18,7 +18,7 @@ const WALL_Z: f32 = -279.599_95 + -279.600_07;
 
 #[test]
 fn sender_plugin_streams_decodable_depth() {
-    let Some(stats) = stream(false, "fixed") else { return };
+    let Some(stats) = stream(Mode::Fixed, "fixed") else { return };
     assert_eq!(stats.predict_us, 0.0, "the fixed configuration runs no predictor");
     let current = stats.current.expect("a configuration");
     assert_eq!((current.scheme, current.precision, current.layout), (Scheme::Vbp, 16, VbpLayout::Luma));
@@ -31,7 +31,7 @@ fn sender_plugin_streams_decodable_depth() {
 /// stream must not use it.
 #[test]
 fn sender_plugin_with_the_predictor() {
-    let Some(stats) = stream(true, "auto") else { return };
+    let Some(stats) = stream(Mode::Predictor, "auto") else { return };
     assert!(stats.predict_us > 0.0, "the predictor ran");
     let current = stats.current.expect("a configuration");
     assert!(matches!(current.scheme, Scheme::Vbp | Scheme::LumaOnly), "{current:?}");
@@ -46,21 +46,53 @@ fn sender_plugin_with_the_predictor() {
     );
 }
 
+/// precision-net with the start-up probe (the Bevy sender's `auto` default): the first frames
+/// are packed on the CPU with the network's shortlist and 8-bit luma, encoded and measured; the
+/// winner carries the whole stream, which starts once the probe is done.
+#[test]
+fn sender_plugin_with_the_start_up_probe() {
+    let Some(stats) = stream_with(Mode::Probe, "probe", BitDepth::Eight) else { return };
+    let measured = stats.probe.clone().expect("the probe ran");
+    let winner = stats.probe_winner.clone().expect("a winner");
+    println!("probe: {measured:?} -> {winner} in {:?} ms", stats.probe_ms);
+    assert!(measured.len() >= 2, "a shortlist was measured: {measured:?}");
+    assert!(measured.iter().any(|(id, _)| id == "luma-P8-lin"), "the 8-bit fallback is measured");
+    let best = measured.iter().min_by(|a, b| a.1.total_cmp(&b.1)).expect("measured");
+    assert_eq!(winner, best.0, "the lowest measured error wins");
+    let c: PackingConfig = winner.parse().expect("an id");
+    let current = stats.current.expect("a configuration");
+    assert_eq!((current.scheme, current.precision, current.layout), (c.scheme, c.precision, c.layout));
+    assert_eq!(stats.predict_us, 0.0, "the winner carries the stream: no per-frame prediction");
+}
+
 /// The plugin's bit depth reaches the packing: a 10-bit stream decodes like the 8-bit one.
 #[test]
 fn sender_plugin_streams_ten_bit_planes() {
-    let Some(stats) = stream_with(false, "ten", BitDepth::Ten) else { return };
+    let Some(stats) = stream_with(Mode::Fixed, "ten", BitDepth::Ten) else { return };
     let current = stats.current.expect("a configuration");
     assert_eq!(current.bit_depth, BitDepth::Ten);
 }
 
-/// Streams 45 updates of CornellBox to a file, decodes and checks it; returns the sender's stats
-/// (`None`: the scene is absent, the test is skipped).
-fn stream(auto: bool, tag: &str) -> Option<DepthSenderStats> {
-    stream_with(auto, tag, BitDepth::Eight)
+/// How the sender chooses its configuration.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// The default fixed configuration.
+    Fixed,
+    /// precision-net per frame, no probe.
+    Predictor,
+    /// precision-net's start-up probe.
+    Probe,
 }
 
-fn stream_with(auto: bool, tag: &str, bit_depth: BitDepth) -> Option<DepthSenderStats> {
+/// Streams 45 updates (75 with the probe, whose first frames are not sent) of CornellBox to a
+/// file, decodes and checks it; returns the sender's stats (`None`: the scene is absent, the
+/// test is skipped).
+fn stream(mode: Mode, tag: &str) -> Option<DepthSenderStats> {
+    stream_with(mode, tag, BitDepth::Eight)
+}
+
+fn stream_with(mode: Mode, tag: &str, bit_depth: BitDepth) -> Option<DepthSenderStats> {
+    let auto = mode != Mode::Fixed;
     let scene = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/scenes/CornellBox.glb");
     if !scene.is_file() {
         println!("SKIPPED: {} not found (shared/ must sit beside the checkout)", scene.display());
@@ -89,12 +121,18 @@ fn stream_with(auto: bool, tag: &str, bit_depth: BitDepth) -> Option<DepthSender
     {
         let mut settings = r.app_mut().world_mut().resource_mut::<DepthSenderSettings>();
         settings.auto = auto;
+        settings.probe = mode == Mode::Probe;
         if auto {
             // Not a candidate of the model: with `auto` the stream must not use it.
-            (settings.scheme, settings.precision, settings.roi_high) = (Scheme::Triangle, 16, None);
+            settings.config = PackingConfig::triangle(16, 0, BitDepth::Eight);
         }
     }
-    for _ in 0..45 {
+    let updates = if mode == Mode::Probe { 75 } else { 45 };
+    for _ in 0..updates {
+        if mode == Mode::Probe && r.app_mut().world().resource::<DepthSenderStats>().probe.is_none() {
+            // The probe's encodes run on a worker thread; give it time as a game's frames would.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         r.app_mut().update();
     }
     let stats = r.app_mut().world().resource::<DepthSenderStats>().clone();
@@ -103,7 +141,7 @@ fn stream_with(auto: bool, tag: &str, bit_depth: BitDepth) -> Option<DepthSender
     assert!(stats.frames_sent >= 30, "{} frames sent", stats.frames_sent);
     drop(r); // closes the stream: the encoder thread flushes and writes the trailer
 
-    let mut rx = Receiver::open(&url, &ReceiverOptions::default()).expect("open the stream");
+    let mut rx = PacketReceiver::open(&url, &ReceiverOptions::default()).expect("open the stream");
     let mut dec = rx.decoder().expect("decoder");
     let mut packer = Packer::default();
     let mut depth = DepthImage::new(1, 1);

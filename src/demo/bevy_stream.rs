@@ -51,14 +51,7 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<BevyRun> {
     });
     let mut tx = SceneRenderer::new(cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
     let p = &o.packing;
-    tx.app_mut().insert_resource(DepthSenderSettings {
-        scheme: p.scheme,
-        precision: p.precision,
-        layout: p.layout,
-        roi_high: p.roi_high,
-        auto: o.auto,
-        ..Default::default()
-    });
+    tx.app_mut().insert_resource(DepthSenderSettings { config: *p, auto: o.auto, ..Default::default() });
     let camera = tx.camera();
     tx.app_mut().world_mut().entity_mut(camera).insert(DepthSender);
 

@@ -1,0 +1,137 @@
+//! What a user sets: the [`DepthSender`] camera component, the plugin's static choices
+//! ([`DepthSenderPlugin`]) and the runtime packing settings ([`DepthSenderSettings`]).
+
+use bevy::prelude::*;
+use depthcast_codec::{EncoderSettings, RateControl, Refresh, VideoCodec};
+use depthcast_packing::{BitDepth, PackingConfig};
+
+use crate::capture::DepthCapture;
+use crate::pack::GpuPack;
+
+/// Streams this camera's depth (one camera per app). Requires [`DepthCapture`] and [`GpuPack`]
+/// (added automatically).
+#[derive(Component, Debug, Default, Clone, Copy, Reflect)]
+#[reflect(Component, Default, Debug, Clone)]
+#[require(DepthCapture, GpuPack)]
+pub struct DepthSender;
+
+/// Static choices of the stream.
+#[derive(Debug, Clone)]
+pub struct DepthSenderPlugin {
+    /// Where to send: `udp://`, `tcp://`, `srt://`, `rtmp://`, or a `.ts` / `.mkv` file.
+    pub url: String,
+    /// Video codec (default H.264).
+    pub codec: VideoCodec,
+    /// Plane bit depth (default 8).
+    pub bit_depth: BitDepth,
+    /// Target bitrate in bit/s (default 4 Mbit/s, CBR).
+    pub bitrate: u64,
+    /// Frames per second the app renders at (default 30; sets the encoder's rate control).
+    pub fps: u32,
+    /// Keyframe interval in frames (default 30).
+    pub gop: u32,
+    /// Packed frames that may wait for the encoder before the oldest is dropped (default 3).
+    pub queue: usize,
+    /// Use libx264/libx265 even when a hardware encoder is usable (default false).
+    pub force_software: bool,
+    /// Software encoder threads (default 0: one per started five million pixels of the encoded
+    /// frame, so one up to 1080p, at most the number of cores; see
+    /// `depthcast_codec::EncoderSettings::auto_threads` for why).
+    pub encoder_threads: u32,
+    /// Keep the newest this many source depth frames in [`SentDepth`] (default 0: none), for
+    /// measuring what a receiver gets against what was sent.
+    pub keep_source: usize,
+    /// Time the capture and packing passes on the GPU (default true): adds Bevy's
+    /// `RenderDiagnosticsPlugin` (timestamp queries, where the adapter has them) and fills
+    /// `DepthSenderStats::capture_gpu_ms` and `pack_gpu_ms`.
+    pub gpu_timing: bool,
+}
+
+impl Default for DepthSenderPlugin {
+    fn default() -> Self {
+        DepthSenderPlugin {
+            url: "udp://127.0.0.1:5600".into(),
+            codec: VideoCodec::H264,
+            bit_depth: BitDepth::Eight,
+            bitrate: 4_000_000,
+            fps: 30,
+            gop: 30,
+            queue: 3,
+            force_software: false,
+            encoder_threads: 0,
+            keep_source: 0,
+            gpu_timing: true,
+        }
+    }
+}
+
+impl DepthSenderPlugin {
+    /// The encoder settings of the stream (its frame size is set when the encoder opens): CBR at
+    /// [`Self::bitrate`], a keyframe every [`Self::gop`] frames, regions of interest on. The
+    /// start-up probe encodes with the same settings.
+    pub fn encoder_settings(&self) -> EncoderSettings {
+        let mut s = EncoderSettings::new(self.codec, 0, 0);
+        s.bit_depth = self.bit_depth;
+        s.fps = (self.fps.max(1), 1);
+        s.bitrate = self.bitrate;
+        s.rate_control = RateControl::Cbr;
+        s.refresh = Refresh::Gop(self.gop.max(1));
+        s.force_software = self.force_software;
+        s.threads = self.encoder_threads;
+        s.regions_of_interest = true;
+        s
+    }
+}
+
+/// The newest source depth frames the sender saw, by capture frame index (the stream's
+/// `frame_index`), oldest first. Filled when [`DepthSenderPlugin::keep_source`] is above 0.
+#[derive(Resource, Debug, Default, Clone)]
+pub struct SentDepth {
+    /// `(frame index, depth in metres, +inf where nothing was drawn)`.
+    pub frames: std::collections::VecDeque<(u32, depthcast_packing::DepthImage)>,
+    pub(crate) capacity: usize,
+}
+
+/// Runtime settings: the packing configuration (changes apply from the next frame, within one
+/// frame size).
+#[derive(Resource, Debug, Clone, Copy, PartialEq)]
+pub struct DepthSenderSettings {
+    /// The packing configuration when not `auto` (luma-only, VBP or triangle waves with the
+    /// default period: what the GPU packs). Its region of interest applies to the VBP luma
+    /// layout's high plane.
+    pub config: PackingConfig,
+    /// Range margin: near × (1 − margin), far × (1 + margin) (default 0.1).
+    pub margin: f32,
+    /// Fraction of the gap closed per frame when the range narrows (default 0.1).
+    pub range_alpha: f32,
+    /// Let precision-net choose the configuration (default false: [`Self::config`] is used).
+    /// The committed int8 model scores its candidates from each frame's features and the
+    /// plugin's bitrate; the first frame fixes the frame size, later switches stay within it and
+    /// happen every `gop` frames when the mean score gains the model's margin (see
+    /// `depthcast_precision_net::Switcher`).
+    pub auto: bool,
+    /// With `auto`: the start-up probe (default true). The first
+    /// `depthcast_precision_net::Probe::FRAMES` captured frames are packed on the CPU with the
+    /// network's three best-scored configurations and 8-bit luma, encoded with the stream's
+    /// settings side by side, decoded and measured; the best measured one carries the stream,
+    /// which starts once the probe is done (the frames meanwhile are not sent). On scenes nobody
+    /// trained on, the network alone was worse than the per-bitrate lookup table; with the probe
+    /// it beat it (`precision-net/models/report.md`).
+    pub probe: bool,
+}
+
+impl Default for DepthSenderSettings {
+    /// VBP, luma layout, P = 16, ROI −0.4: over the 22 training scenes of precision-net the
+    /// best fixed configuration in geometric mean from 8 Mbit/s (720p30) up, and within 3% of
+    /// the best (−0.6) at 4 Mbit/s; the strong offset −0.8 starves the low plane from 4 Mbit/s
+    /// up (`precision-net/models/report.md`). Below about 2 Mbit/s at 720p30 8-bit luma wins.
+    fn default() -> Self {
+        DepthSenderSettings {
+            config: PackingConfig::vbp_roi(16, -0.4),
+            margin: 0.1,
+            range_alpha: 0.1,
+            auto: false,
+            probe: true,
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! [`DepthSenderStats`]: what the sender has done, published to the main world each update.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bevy::diagnostic::{DiagnosticPath, DiagnosticsStore};
+use bevy::prelude::*;
+use depthcast_packing::PackParams;
+
+use super::SenderState;
+use crate::capture::DepthFrames;
+use crate::pack::PackedFrames;
+
+/// What the sender has done so far.
+#[derive(Resource, Debug, Default, Clone)]
+pub struct DepthSenderStats {
+    /// Frames encoded and sent.
+    pub frames_sent: u64,
+    /// Frames dropped: by the capture or packing readback, or the oldest in the encoder queue.
+    pub dropped: u64,
+    /// Frames sent per second over the last second.
+    pub fps: f64,
+    /// Achieved bitrate over the whole stream in bit/s.
+    pub bitrate: f64,
+    /// The configuration of the last frame packed.
+    pub current: Option<PackParams>,
+    /// Capture (render-world prepare) to last packet written, last frame, in milliseconds.
+    pub latency_ms: f64,
+    /// Time spent encoding and sending the last frame, in milliseconds.
+    pub encode_ms: f64,
+    /// precision-net's features + inference for the last frame, in microseconds (0 when the
+    /// configuration is fixed, or once the start-up probe has fixed it).
+    pub predict_us: f64,
+    /// The start-up probe (`auto` + `probe`): each measured configuration's id with its mean
+    /// MAE in metres, once it has run.
+    pub probe: Option<Vec<(String, f64)>>,
+    /// The probe's winner, which carries the stream.
+    pub probe_winner: Option<String>,
+    /// Wall time of the probe's encodes, in milliseconds.
+    pub probe_ms: Option<f64>,
+    /// GPU time of the capture's linearisation pass (smoothed), in milliseconds; `None` without
+    /// `DepthSenderPlugin::gpu_timing` or timestamp queries on the adapter.
+    pub capture_gpu_ms: Option<f64>,
+    /// GPU time of the packing pass (smoothed), in milliseconds; `None` as above.
+    pub pack_gpu_ms: Option<f64>,
+    /// Capture (render-world prepare) until the packed planes of the last frame were on the CPU,
+    /// in milliseconds: the frame's rendering, the GPU passes and the wait for the mapping.
+    pub readback_ms: f64,
+    /// CPU time copying the last frame's packed planes out of the mapped staging buffer, in
+    /// microseconds.
+    pub readback_copy_us: f64,
+    /// The sender's main-world CPU time for the last frame besides prediction (draining the
+    /// depth readback, range, settings), in microseconds.
+    pub policy_us: f64,
+    /// Time the last frame waited between readback and the encoder thread, in milliseconds.
+    pub queue_ms: f64,
+    /// The encoder's name and back-end, once it opened.
+    pub encoder: Option<String>,
+    /// The last error of the encoder thread or the probe (the encoder thread stops on error).
+    pub error: Option<String>,
+}
+
+/// What the encoder thread shares with the main world.
+#[derive(Default)]
+pub(crate) struct Shared {
+    pub(crate) stats: Mutex<DepthSenderStats>,
+    pub(crate) queue_drops: AtomicU64,
+}
+
+impl Shared {
+    /// Records an error of the encoder thread.
+    pub(crate) fn fail(&self, e: String) {
+        if let Ok(mut s) = self.stats.lock() {
+            s.error = Some(e);
+        }
+    }
+}
+
+pub(crate) fn publish_stats(
+    state: Res<SenderState>,
+    packed: Res<PackedFrames>,
+    frames: Res<DepthFrames>,
+    diagnostics: Option<Res<DiagnosticsStore>>,
+    mut stats: ResMut<DepthSenderStats>,
+) {
+    let shared = state.shared.stats.lock().map(|s| s.clone()).unwrap_or_default();
+    let gpu_ms = |span: &str| {
+        let path = DiagnosticPath::from_components(["render", span, "elapsed_gpu"]);
+        diagnostics.as_ref()?.get(&path)?.smoothed()
+    };
+    let probe = state.chooser.probe_report();
+    *stats = DepthSenderStats {
+        predict_us: state.chooser.predict_us(),
+        probe: probe.map(|r| r.measured.iter().map(|(c, e)| (c.to_string(), *e)).collect()),
+        probe_winner: probe.map(|r| r.winner.to_string()),
+        probe_ms: probe.map(|r| r.wall.as_secs_f64() * 1e3),
+        capture_gpu_ms: gpu_ms(crate::capture::SPAN_LINEARIZE),
+        pack_gpu_ms: gpu_ms(crate::pack::SPAN_PACK),
+        policy_us: state.policy_us,
+        dropped: state.shared.queue_drops.load(Ordering::Relaxed) + packed.dropped() + frames.dropped(),
+        error: shared.error.clone().or_else(|| state.chooser.error().map(str::to_string)),
+        ..shared
+    };
+}
