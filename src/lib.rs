@@ -6,18 +6,28 @@
 //! | crate | re-exported as | what it owns |
 //! |---|---|---|
 //! | `depthcast-packing` | [`packing`] | depth ↔ frame planes, metrics, SIMD kernels |
-//! | `depthcast-plugin` | [`plugin`] | Bevy depth capture and the headless scene renderer |
+//! | `depthcast-stream` | [`stream`] | the pipeline: `DepthEncoder`, `DepthReceiver`, `AutoPacking` (never Bevy) |
+//! | `depthcast-plugin` | `plugin` (feature `bevy`) | Bevy depth capture, GPU packing, sender and receiver, the headless scene renderer |
 //! | `depthcast-codec` | [`codec`] | H.264/HEVC encoders and decoder, in-band params (SEI), transports |
 //! | `depthcast-precision-net` | [`precision_net`] | int8 predictor of the packing configuration: features, own integer engine, tract reference |
 //!
 //! Modules of this crate: [`sequence`] (the on-disk depth sequence format: 16-bit PNG or EXR frames
-//! plus a JSON sidecar), [`sweep`] (bitrate–error sweeps), [`demo`] (the end-to-end demo).
+//! plus a JSON sidecar), [`sweep`] (bitrate–error sweeps), `demo` (the end-to-end demo; feature
+//! `bevy`).
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `bevy` | on | `depthcast render`, `depthcast demo`, the `plugin` re-export and `demo` module |
+//! | `window` | on | the examples' `--window` mode (winit, X11) |
 
 pub use depthcast_codec as codec;
 pub use depthcast_packing as packing;
+#[cfg(feature = "bevy")]
 pub use depthcast_plugin as plugin;
 pub use depthcast_precision_net as precision_net;
+pub use depthcast_stream as stream;
 
+#[cfg(feature = "bevy")]
 pub mod demo;
 pub mod sequence;
 pub mod sweep;

@@ -15,12 +15,14 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// The main demo: streams a built-in depth scene over loopback UDP and writes demo-out/.
+    #[cfg(feature = "bevy")]
     Demo(cli::demo::Args),
     /// Packs a built-in frame with every scheme and prints the round-trip errors (no codec).
     Roundtrip(cli::roundtrip::Args),
     /// Times packing and unpacking (scalar vs SIMD vs a plain copy).
     Bench(cli::bench::Args),
     /// Renders a glTF scene headless along a camera path into a depth sequence.
+    #[cfg(feature = "bevy")]
     Render(cli::render::Args),
     /// Lists the encoder back-ends, whether compiled in and usable here, and why not.
     Encoders(cli::encoders::Args),
@@ -37,9 +39,11 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        #[cfg(feature = "bevy")]
         Command::Demo(a) => cli::demo::run(a),
         Command::Roundtrip(a) => cli::roundtrip::run(a),
         Command::Bench(a) => cli::bench::run(a),
+        #[cfg(feature = "bevy")]
         Command::Render(a) => cli::render::run(a),
         Command::Encoders(a) => cli::encoders::run(a),
         Command::Send(a) => cli::send::run(a),
