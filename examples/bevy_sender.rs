@@ -14,8 +14,8 @@
 //! `bevy_receiver` with the same URL first or after, it reconnects.
 
 use bevy::prelude::*;
-use depthcast::plugin::scene::{BUILTIN_SCENE, CameraPath, SceneRenderConfig, SceneRenderer};
 use depthcast::plugin::{DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats};
+use depthcast::scene::{BUILTIN_SCENE, CameraPath, SceneRenderConfig, SceneRenderer};
 
 /// Streams a scene's depth with DepthSenderPlugin.
 #[derive(clap::Parser)]

@@ -1,7 +1,8 @@
 //! # depthcast-plugin
 //!
-//! Bevy glue for depthcast: capture a camera's depth as linear metres on the GPU and read it
-//! back, and render depth sequences from glTF scenes without a window.
+//! Bevy glue for depthcast: capture a camera's depth as linear metres on the GPU, pack it on the
+//! GPU, and send and receive depth streams through `depthcast-stream`. (The headless glTF
+//! renderer of the tools and tests is `depthcast-scene`; a game does not compile it.)
 //!
 //! | module | what it does |
 //! |---|---|
@@ -9,7 +10,6 @@
 //! | [`pack`] | uniform block and frame layout of `shaders/pack_depth.wgsl` (depth → encoder planes on the GPU, bit-exact with `packing`) |
 //! | [`sender`] | [`DepthSenderPlugin`]: capture → GPU packing → encoder thread (drop-oldest queue) → transport URL, with [`DepthSenderStats`] |
 //! | [`receiver`] | [`DepthReceiverPlugin`]: URL → decode thread → unpack → [`ReceivedDepth`] (an `R32Float` image in metres), reconnecting, gaps counted |
-//! | [`scene`] | [`SceneRenderer`]: headless glTF renderer with camera paths and animation (`depthcast render`); with the `window` feature it can also show its view in a window |
 //!
 //! Apps driven by `App::update` without a display use [`headless_plugins`] (Bevy's
 //! `DefaultPlugins` without a window or winit).
@@ -40,13 +40,11 @@ pub mod channel;
 pub mod pack;
 mod readback;
 pub mod receiver;
-pub mod scene;
 pub mod sender;
 
 pub use capture::{DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};
 pub use pack::{GpuPack, GpuPackPlugin, PackedFrame, PackedFrames};
 pub use receiver::{DepthReceiverPlugin, ReceivedDepth};
-pub use scene::{CameraPath, SceneRenderConfig, SceneRenderer};
 pub use sender::{
     DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats, DepthSenderSystems, SentDepth,
 };

@@ -11,8 +11,8 @@ use bevy::math::Vec3;
 use bevy::prelude::*;
 use depthcast_codec::VideoCodec;
 use depthcast_plugin::receiver::{DepthReceiverPlugin, ReceivedDepth};
-use depthcast_plugin::scene::{CameraPath, SceneRenderConfig, SceneRenderer};
 use depthcast_plugin::{DepthSender, DepthSenderPlugin, DepthSenderStats};
+use depthcast_scene::{CameraPath, SceneRenderConfig, SceneRenderer};
 
 const WALL_Z: f32 = -279.599_95 + -279.600_07;
 

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use depthcast_packing::{DepthImage, PackParams, Packer, Scheme, VbpLayout, YuvFrame};
-use depthcast_plugin::scene::{CameraPath, SceneRenderConfig, SceneRenderer};
 use depthcast_plugin::{GpuPack, PackedFrames};
+use depthcast_scene::{CameraPath, SceneRenderConfig, SceneRenderer};
 
 #[test]
 fn packed_frames_equal_cpu_packing_of_the_captured_depth() {

@@ -12,8 +12,8 @@ use std::time::Duration;
 use bevy::prelude::*;
 use depthcast_codec::VideoCodec;
 use depthcast_plugin::receiver::{DepthReceiverPlugin, ReceivedDepth};
-use depthcast_plugin::scene::{BUILTIN_SCENE, CameraPath, SceneRenderConfig, SceneRenderer};
 use depthcast_plugin::{DepthSender, DepthSenderPlugin, DepthSenderStats};
+use depthcast_scene::{BUILTIN_SCENE, CameraPath, SceneRenderConfig, SceneRenderer};
 
 /// Forwards datagrams from `from` to `to`, dropping every `every`-th; returns (forwarded, dropped).
 fn proxy(from: UdpSocket, to: String, every: u64, stop: Arc<AtomicBool>, counts: Arc<(AtomicU64, AtomicU64)>) {

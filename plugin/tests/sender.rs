@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use bevy::math::Vec3;
 use depthcast_codec::{PacketReceiver, ReceiverOptions, VideoCodec};
 use depthcast_packing::{BitDepth, DepthImage, Packer, PackingConfig, Scheme, VbpLayout};
-use depthcast_plugin::scene::{CameraPath, SceneRenderConfig, SceneRenderer};
 use depthcast_plugin::{DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats};
+use depthcast_scene::{CameraPath, SceneRenderConfig, SceneRenderer};
 
 const WALL_Z: f32 = -279.599_95 + -279.600_07;
 

@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 
 use bevy::math::Vec3;
-use depthcast_plugin::scene::{CameraPath, SceneRenderConfig, SceneRenderer};
+use depthcast_scene::{CameraPath, SceneRenderConfig, SceneRenderer};
 
 const WALL_Z: f32 = -279.599_95 + -279.600_07;
 

@@ -1,20 +1,6 @@
-//! A headless scene renderer: loads a glTF, moves a camera along a [`CameraPath`], plays the
-//! scene's animation and yields one [`DepthFrame`] per sequence frame.
-//!
-//! Headless set-up: no window and no winit; the camera renders into an offscreen image and the
-//! depth comes back through [`DepthCapturePlugin`]. On a machine without a GPU, Mesa's software
-//! Vulkan driver works (Debian: `mesa-vulkan-drivers libvulkan1`; set `WGPU_BACKEND=vulkan` to
-//! skip probing other back-ends). Pipelines are compiled synchronously, time advances by exactly
-//! `1 / fps` per frame (animations are deterministic), shadows are switched off and materials
-//! drawn unlit (depth needs neither), and frames are only counted once a readback contains
-//! geometry.
+//! [`SceneRenderer`]: the app, the scene's loading and placement, and one depth frame per call.
 
-mod builtin;
-mod camera_path;
-#[cfg(feature = "window")]
-mod window;
-
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use bevy::animation::{AnimationPlayer, graph::AnimationGraph, graph::AnimationGraphHandle};
@@ -32,130 +18,10 @@ use bevy::render::renderer::RenderDevice;
 use bevy::render::settings::WgpuSettings;
 use bevy::time::TimeUpdateStrategy;
 use bevy::world_serialization::{WorldAssetRoot, WorldInstanceReady};
+use depthcast_plugin::capture::{CaptureClock, DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};
+use depthcast_plugin::pack::GpuPackPlugin;
 
-pub use camera_path::{CameraPath, Keyframe, PathFile, PathSpace, SceneBounds};
-
-use crate::capture::{CaptureClock, DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};
-use crate::pack::GpuPackPlugin;
-
-/// Pass as [`SceneRenderConfig::scene`] to render the built-in room (no file needed).
-pub const BUILTIN_SCENE: &str = "builtin:room";
-
-/// What to render.
-#[derive(Debug, Clone)]
-pub struct SceneRenderConfig {
-    /// A `.glb` or `.gltf` file; its default scene (else scene 0) is spawned. [`BUILTIN_SCENE`]
-    /// renders the built-in room instead.
-    pub scene: PathBuf,
-    /// Image width in pixels.
-    pub width: u32,
-    /// Image height in pixels.
-    pub height: u32,
-    /// Frames per second of the sequence (time step of the camera path and animations).
-    pub fps: f64,
-    /// Frames to deliver.
-    pub frames: u32,
-    /// Camera motion.
-    pub path: CameraPath,
-    /// Vertical field of view in radians (default 45°).
-    pub fov_y: f32,
-    /// Near plane in metres; `None`: 2 % of the scene radius, clamped to 5 mm ..= 10 cm.
-    pub near: Option<f32>,
-    /// Index of the glTF animation to loop on every animation player (`None`: no animation).
-    pub animation: Option<usize>,
-    /// Install Bevy's log plugin (once per process; warnings and errors only).
-    pub log: bool,
-    /// Updates to wait for loading and the first frame with geometry before giving up.
-    pub warmup_limit: u32,
-    /// Also stream the depth with this sender (put [`crate::DepthSender`] on
-    /// [`SceneRenderer::camera`]; the sender then consumes the depth frames, so drive the app
-    /// with [`SceneRenderer::app_mut`]`().update()` instead of [`SceneRenderer::next_frame`]).
-    pub sender: Option<crate::DepthSenderPlugin>,
-    /// Also show the camera's view in a window of `width x height` (needs the `window` feature
-    /// and a display); run it with [`SceneRenderer::run_windowed`].
-    pub window: bool,
-}
-
-impl SceneRenderConfig {
-    /// Defaults for a scene file: 1280x720, 30 fps, 300 frames, orbit, 45°, animation 0.
-    pub fn new(scene: impl Into<PathBuf>) -> Self {
-        SceneRenderConfig {
-            scene: scene.into(),
-            width: 1280,
-            height: 720,
-            fps: 30.0,
-            frames: 300,
-            path: CameraPath::Orbit,
-            fov_y: std::f32::consts::FRAC_PI_4,
-            near: None,
-            animation: Some(0),
-            log: true,
-            warmup_limit: 1200,
-            sender: None,
-            window: false,
-        }
-    }
-}
-
-/// Errors of [`SceneRenderer`].
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RenderError {
-    /// No usable graphics adapter.
-    #[error(
-        "no GPU adapter: wgpu found no usable device (without a GPU install Mesa's software Vulkan: \
-         `apt-get install mesa-vulkan-drivers libvulkan1`, and set WGPU_BACKEND=vulkan)"
-    )]
-    NoAdapter,
-    /// A window was asked for, but this build has no window support.
-    #[error("this build has no window support: enable the `window` feature of depthcast-plugin")]
-    NoWindowSupport,
-    /// The scene file is missing or failed to load.
-    #[error("{path}: {reason}")]
-    SceneLoad {
-        /// The scene file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
-    /// Nothing visible (or nothing loaded) within the warm-up limit.
-    #[error("{what} after {updates} updates")]
-    Timeout {
-        /// What did not happen.
-        what: String,
-        /// Updates waited.
-        updates: u32,
-    },
-    /// A rendered frame never came back (dropped by the capture).
-    #[error("frame {expected} was not captured (got frame {got}); {dropped} frames dropped")]
-    LostFrame {
-        /// Sequence frame expected.
-        expected: u32,
-        /// Sequence frame received instead.
-        got: u32,
-        /// Drop counter of the capture.
-        dropped: u64,
-    },
-}
-
-/// Facts about the scene and camera, known once the renderer is ready.
-#[derive(Debug, Clone, Copy)]
-pub struct SceneInfo {
-    /// World bounds of the scene's meshes.
-    pub bounds: SceneBounds,
-    /// Near plane in metres.
-    pub near: f32,
-    /// Vertical field of view in radians.
-    pub fov_y: f32,
-    /// Pinhole intrinsics in pixels: `(fx, fy, cx, cy)`.
-    pub intrinsics: [f32; 4],
-    /// Animation clips in the file.
-    pub animations: usize,
-    /// Mesh entities in the scene.
-    pub meshes: usize,
-    /// Updates spent loading and warming up.
-    pub warmup_updates: u32,
-}
+use crate::{BUILTIN_SCENE, RenderError, SceneBounds, SceneInfo, SceneRenderConfig, builtin};
 
 #[derive(Resource, Default)]
 struct SceneReady(bool);
@@ -192,9 +58,9 @@ impl SceneRenderer {
             #[cfg(not(feature = "window"))]
             return Err(RenderError::NoWindowSupport);
             #[cfg(feature = "window")]
-            window::plugins(&cfg)
+            crate::window::plugins(&cfg)
         } else {
-            crate::headless_plugins()
+            depthcast_plugin::headless_plugins()
         };
         let plugins = plugins
             .set(AssetPlugin { file_path: dir, meta_check: AssetMetaCheck::Never, ..default() })
@@ -316,12 +182,12 @@ impl SceneRenderer {
         })
     }
 
-    /// The camera entity (to add components such as [`crate::GpuPack`]).
+    /// The camera entity (to add components such as [`depthcast_plugin::GpuPack`]).
     pub fn camera(&self) -> Entity {
         self.camera
     }
 
-    /// The app (its world holds [`DepthFrames`] and [`crate::PackedFrames`]).
+    /// The app (its world holds [`DepthFrames`] and [`depthcast_plugin::PackedFrames`]).
     pub fn app_mut(&mut self) -> &mut App {
         &mut self.app
     }
@@ -387,7 +253,7 @@ impl SceneRenderer {
     #[cfg(feature = "window")]
     pub fn run_windowed(self) -> AppExit {
         let aspect = self.cfg.width as f32 / self.cfg.height as f32;
-        let fly = window::Fly {
+        let fly = crate::window::Fly {
             camera: self.camera,
             path: self.cfg.path.clone(),
             bounds: self.info.bounds,
@@ -397,7 +263,7 @@ impl SceneRenderer {
             frames: self.cfg.frames,
             frame: 0,
         };
-        window::run(self.app, fly, (self.cfg.width, self.cfg.height))
+        crate::window::run(self.app, fly, (self.cfg.width, self.cfg.height))
     }
 
     /// Gives a frame's buffer back to the capture (avoids an allocation per frame).

@@ -8,7 +8,7 @@ use bevy::core_pipeline::tonemapping::Tonemapping;
 use bevy::prelude::*;
 use bevy::window::{ExitCondition, WindowPlugin, WindowResolution};
 
-use super::{CameraPath, SceneBounds, SceneRenderConfig};
+use crate::{CameraPath, SceneBounds, SceneRenderConfig};
 
 /// Render layer of the viewer quad and camera (the capture camera sees layer 0 only).
 const VIEWER_LAYER: usize = 31;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use depthcast::plugin::scene::{CameraPath, SceneRenderConfig, SceneRenderer};
+use depthcast::scene::{CameraPath, SceneRenderConfig, SceneRenderer};
 use depthcast::sequence::{DepthEncoding, Intrinsics, SequenceWriter};
 use depthcast_packing::DepthImage;
 use indicatif::{ProgressBar, ProgressStyle};

@@ -10,8 +10,8 @@ use bevy::prelude::*;
 use depthcast_codec::VideoCodec;
 use depthcast_packing::{DepthImage, Metrics};
 use depthcast_plugin::receiver::{DepthReceiverPlugin, ReceivedDepth};
-use depthcast_plugin::scene::{BUILTIN_SCENE, CameraPath, SceneRenderConfig, SceneRenderer};
 use depthcast_plugin::{DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats, SentDepth};
+use depthcast_scene::{BUILTIN_SCENE, CameraPath, SceneRenderConfig, SceneRenderer};
 
 use super::{DemoFrame, DemoOptions, DemoSummary, SenderCosts, free_udp_port, images, write_outputs};
 
@@ -222,7 +222,7 @@ impl CostSamples {
     }
 
     fn summary(&self) -> SenderCosts {
-        let m = |v: &[f64]| crate::sweep::analysis::median(v.iter().copied());
+        let m = |v: &[f64]| depthcast_sweep::analysis::median(v.iter().copied());
         // GPU times: none where the adapter has no timestamp queries.
         let gpu = |v: &[f64]| Some(m(v)).filter(|x| !x.is_nan());
         SenderCosts {

@@ -70,7 +70,7 @@ pub(crate) fn side_by_side(path: &Path, src: &DepthImage, got: &DepthImage, near
         }
     }
     {
-        super::super::sweep::register_fonts();
+        depthcast_sweep::register_fonts();
         let root = BitMapBackend::with_buffer(&mut buf, (tw as u32, th as u32)).into_drawing_area();
         let style = ("sans-serif", 16).into_font().color(&BLACK);
         let captions = [

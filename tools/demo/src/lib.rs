@@ -1,3 +1,5 @@
+//! # depthcast-demo
+//!
 //! The end-to-end demo behind `depthcast demo`: a sender and a receiver in one process over
 //! loopback UDP (MPEG-TS), with packing parameters in-band, live stats, and a `demo-out/` folder
 //! with a side-by-side picture, per-frame CSV and a summary.
@@ -21,7 +23,7 @@ use depthcast_packing::{DepthImage, Metrics, testdata};
 use depthcast_stream::{DepthEncoder, DepthReceiver, FrameMeta, ReceiverConfig, unix_us};
 use serde::Serialize;
 
-use crate::sweep::config::PackingConfig;
+use depthcast_packing::PackingConfig;
 
 /// Settings of a demo run.
 #[derive(Debug, Clone)]
@@ -297,12 +299,12 @@ fn write_outputs(out: &std::path::Path, mut recs: Vec<DemoFrame>, summary: DemoS
         ));
     }
     std::fs::write(out.join("frames.csv"), csv)?;
-    let mean = |f: fn(&DemoFrame) -> f64| crate::sweep::analysis::mean(recs.iter().map(f));
+    let mean = |f: fn(&DemoFrame) -> f64| depthcast_sweep::analysis::mean(recs.iter().map(f));
     let summary = DemoSummary {
         frames_received: recs.len(),
         mean_mae_mm: mean(|r| r.mae_mm),
         mean_p99_mm: mean(|r| r.p99_mm),
-        median_latency_ms: crate::sweep::analysis::median(recs.iter().map(|r| r.latency_ms)),
+        median_latency_ms: depthcast_sweep::analysis::median(recs.iter().map(|r| r.latency_ms)),
         ..summary
     };
     std::fs::write(out.join("summary.json"), serde_json::to_string_pretty(&summary)?)?;

@@ -1,3 +1,5 @@
+//! # depthcast-sequence
+//!
 //! The on-disk **depth sequence** format that `render` writes and `send`, `sweep` and `predict`
 //! read.
 //!

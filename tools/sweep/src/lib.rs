@@ -1,3 +1,5 @@
+//! # depthcast-sweep
+//!
 //! Bitrate–error sweeps: encode depth sequences with every configuration of a grid through real
 //! encoders, measure every frame after decoding, derive oracles, and re-encode with policies that
 //! switch configurations so that switching costs are measured, not assumed.
@@ -20,8 +22,8 @@ mod plots;
 pub mod predictor;
 mod report;
 
-#[cfg(feature = "bevy")]
-pub(crate) use plots::fonts as register_fonts;
+/// Registers the bundled font with plotters (once per process), for anyone drawing text in plots.
+pub use plots::fonts as register_fonts;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,7 +39,7 @@ use encode::{RunOptions, SeqData, encode_sequence};
 /// Where a sequence comes from.
 #[derive(Debug, Clone)]
 pub enum Source {
-    /// A depth sequence folder (see [`crate::sequence`]).
+    /// A depth sequence folder (see [`depthcast_sequence`]).
     Dir(PathBuf),
     /// The built-in procedural scene ([`testdata::game_scene`]) with a moving camera.
     Procedural {
@@ -60,7 +62,7 @@ impl Source {
     pub fn load(&self, max_frames: Option<usize>) -> anyhow::Result<SeqData> {
         match self {
             Source::Dir(dir) => {
-                let s = crate::sequence::Sequence::open(dir)?;
+                let s = depthcast_sequence::Sequence::open(dir)?;
                 let n = max_frames.map_or(s.len(), |m| m.min(s.len()));
                 let frames = (0..n).map(|i| s.read_frame(i)).collect::<Result<Vec<DepthImage>, _>>()?;
                 let name = dir.file_name().map_or("sequence".into(), |n| n.to_string_lossy().into_owned());

@@ -12,7 +12,7 @@ use super::config::RangePolicy;
 use super::encode::SeqData;
 
 /// Registers the embedded DejaVu Sans as plotters' `sans-serif` (once per process).
-pub(crate) fn fonts() {
+pub fn fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // Registering can only fail for a malformed font; the embedded one is well formed.
