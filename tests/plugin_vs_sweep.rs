@@ -15,7 +15,7 @@ use depthcast::plugin::receiver::{DepthReceiverPlugin, ReceivedDepth};
 use depthcast::plugin::{DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats, SentDepth};
 use depthcast::scene::{BUILTIN_SCENE, CameraPath, SceneRenderConfig, SceneRenderer};
 use depthcast::sweep::analysis;
-use depthcast::sweep::config::{CodecConfig, RangePolicy};
+use depthcast::sweep::config::{CodecConfig, RangeChoice};
 use depthcast::sweep::encode::{RunOptions, SeqData, encode_sequence};
 
 const FRAMES: u32 = 30;
@@ -142,7 +142,7 @@ fn received_depth_matches_the_sweep_on_the_same_frames() {
         &seq,
         CodecConfig::H264_8,
         BITRATE,
-        RangePolicy::PerFrame { alpha: settings.range_alpha },
+        RangeChoice::PerFrame { alpha: settings.range_alpha },
         &opts,
         &mut |_| (packing, false),
         &|| {},

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use depthcast::sweep::analysis::{RunResult, per_frame_oracle};
-use depthcast::sweep::config::{CodecConfig, PackingConfig, RangePolicy};
+use depthcast::sweep::config::{CodecConfig, PackingConfig, RangeChoice};
 use depthcast::sweep::encode::RunOptions;
 use depthcast::sweep::{Source, SweepOptions, csv};
 use depthcast_packing::{BitDepth, VbpLayout};
@@ -21,7 +21,7 @@ fn options(out: PathBuf) -> SweepOptions {
         ]),
         mbps: vec![0.05, 0.2, 0.8],
         scale: false,
-        ranges: vec![RangePolicy::Sequence],
+        ranges: vec![RangeChoice::Sequence],
         run: RunOptions { gop: 8, ..RunOptions::default() },
         threads: 2,
         policies: true,
@@ -117,7 +117,7 @@ fn probe_measures_the_first_frames_of_real_streams() {
     let seq = Source::Procedural { width: 160, height: 96, frames: Probe::FRAMES + 5, fps: 30.0 }.load(None).unwrap();
     let cands = predictor::candidates();
     let opts = RunOptions { gop: 10, ..RunOptions::default() };
-    let encodes = predictor::ProbeEncodes { range: RangePolicy::Sequence, opts: &opts };
+    let encodes = predictor::ProbeEncodes { range: RangeChoice::Sequence, opts: &opts };
     let bitrate = 150_000;
     let stream = predictor::Stream { seq: &seq, codec: CodecConfig::H264_8, bitrate, cands: &cands, gop: 10 };
     let m = predictor::probe(stream, encodes).unwrap().expect("committed model");
@@ -133,7 +133,7 @@ fn probe_measures_the_first_frames_of_real_streams() {
             &seq,
             CodecConfig::H264_8,
             bitrate,
-            RangePolicy::Sequence,
+            RangeChoice::Sequence,
             &opts,
             &mut |_| (c, false),
             &|| {},

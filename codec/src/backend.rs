@@ -44,8 +44,8 @@ impl Backend {
     }
 
     /// Parses [`Backend::name`].
-    pub fn from_name(s: &str) -> Option<Backend> {
-        Backend::DEFAULT_ORDER.into_iter().find(|b| b.name() == s)
+    pub fn from_name(name: &str) -> Option<Backend> {
+        Backend::DEFAULT_ORDER.into_iter().find(|b| b.name() == name)
     }
 
     /// The FFmpeg encoder name for `codec`.

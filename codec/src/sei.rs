@@ -74,18 +74,18 @@ pub fn nal_type(codec: VideoCodec, nal: &[u8]) -> Option<u8> {
 }
 
 /// Whether a NAL unit type carries slice data (VCL).
-pub fn is_vcl(codec: VideoCodec, t: u8) -> bool {
+pub fn is_vcl(codec: VideoCodec, nal_type: u8) -> bool {
     match codec {
-        VideoCodec::H264 => (1..=5).contains(&t),
-        VideoCodec::Hevc => t < 32,
+        VideoCodec::H264 => (1..=5).contains(&nal_type),
+        VideoCodec::Hevc => nal_type < 32,
     }
 }
 
 /// Whether a NAL unit type starts a random-access point (H.264 IDR, HEVC IRAP).
-pub fn is_keyframe_nal(codec: VideoCodec, t: u8) -> bool {
+pub fn is_keyframe_nal(codec: VideoCodec, nal_type: u8) -> bool {
     match codec {
-        VideoCodec::H264 => t == 5,
-        VideoCodec::Hevc => (16..=21).contains(&t),
+        VideoCodec::H264 => nal_type == 5,
+        VideoCodec::Hevc => (16..=21).contains(&nal_type),
     }
 }
 

@@ -23,8 +23,8 @@ impl VideoCodec {
         }
     }
     /// Parses [`VideoCodec::name`] (also `h265`, `avc`).
-    pub fn from_name(s: &str) -> Option<VideoCodec> {
-        match s {
+    pub fn from_name(name: &str) -> Option<VideoCodec> {
+        match name {
             "h264" | "avc" => Some(VideoCodec::H264),
             "hevc" | "h265" => Some(VideoCodec::Hevc),
             _ => None,

@@ -142,12 +142,12 @@ impl PacketSender {
     ///
     /// # Errors
     /// FFmpeg failing to write (connection closed, disk full).
-    pub fn send(&mut self, p: &EncodedPacket) -> Result<()> {
-        let mut pkt = ff::Packet::copy(&p.data);
-        pkt.set_pts(Some(p.pts));
-        pkt.set_dts(Some(p.dts));
+    pub fn send(&mut self, packet: &EncodedPacket) -> Result<()> {
+        let mut pkt = ff::Packet::copy(&packet.data);
+        pkt.set_pts(Some(packet.pts));
+        pkt.set_dts(Some(packet.dts));
         pkt.set_duration(1);
-        if p.keyframe {
+        if packet.keyframe {
             pkt.set_flags(ff::packet::Flags::KEY);
         }
         pkt.set_stream(0);

@@ -8,8 +8,8 @@ pub const INVALID_DEPTH: f32 = 0.0;
 
 /// Whether an unpacked depth is a real distance (finite and positive).
 #[inline]
-pub fn is_valid_depth(z: f32) -> bool {
-    z > 0.0 && z.is_finite()
+pub fn is_valid_depth(depth: f32) -> bool {
+    depth > 0.0 && depth.is_finite()
 }
 
 /// A borrowed depth map: `height` rows of `width` linear view depths in metres, rows `stride`
@@ -46,10 +46,10 @@ impl<'a> DepthView<'a> {
         Ok(DepthView { width, height, stride, data })
     }
 
-    /// Row `y` (exactly `width` samples).
+    /// Row `index` (exactly `width` samples).
     #[inline]
-    pub fn row(&self, y: u32) -> &'a [f32] {
-        let s = y as usize * self.stride;
+    pub fn row(&self, index: u32) -> &'a [f32] {
+        let s = index as usize * self.stride;
         &self.data[s..s + self.width as usize]
     }
 

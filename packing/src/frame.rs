@@ -208,18 +208,18 @@ pub struct RgbImage {
 
 /// Full-range BT.709 RGB (0..=255) to luma and chroma in 8-bit units (not rounded).
 #[inline]
-pub fn rgb_to_ycbcr709(r: f32, g: f32, b: f32) -> (f32, f32, f32) {
-    let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-    (y, (b - y) / 1.8556 + 128.0, (r - y) / 1.5748 + 128.0)
+pub fn rgb_to_ycbcr709(red: f32, green: f32, blue: f32) -> (f32, f32, f32) {
+    let y = 0.2126 * red + 0.7152 * green + 0.0722 * blue;
+    (y, (blue - y) / 1.8556 + 128.0, (red - y) / 1.5748 + 128.0)
 }
 
 /// Inverse of [`rgb_to_ycbcr709`], in 8-bit units (not clamped or rounded).
 #[inline]
-pub fn ycbcr709_to_rgb(y: f32, cb: f32, cr: f32) -> (f32, f32, f32) {
+pub fn ycbcr709_to_rgb(luma: f32, cb: f32, cr: f32) -> (f32, f32, f32) {
     let (cb, cr) = (cb - 128.0, cr - 128.0);
-    let r = y + 1.5748 * cr;
-    let b = y + 1.8556 * cb;
-    let g = (y - 0.2126 * r - 0.0722 * b) / 0.7152;
+    let r = luma + 1.5748 * cr;
+    let b = luma + 1.8556 * cb;
+    let g = (luma - 0.2126 * r - 0.0722 * b) / 0.7152;
     (r, g, b)
 }
 
@@ -256,14 +256,14 @@ impl RgbImage {
     }
 
     /// Converts a full-range BT.709 4:2:0 frame back to RGB, cropped to `width x height`.
-    pub fn from_yuv420(f: &YuvFrame, width: u32, height: u32) -> RgbImage {
-        let scale = 255.0 / f32::from(f.bit_depth.max_code());
+    pub fn from_yuv420(frame: &YuvFrame, width: u32, height: u32) -> RgbImage {
+        let scale = 255.0 / f32::from(frame.bit_depth.max_code());
         let mut data = Vec::with_capacity(width as usize * height as usize * 3);
-        for y in 0..height.min(f.height) {
-            for x in 0..width.min(f.width) {
-                let yy = f32::from(f.y[(y * f.width + x) as usize]) * scale;
-                let ci = ((y / 2) * (f.width / 2) + x / 2) as usize;
-                let (r, g, b) = ycbcr709_to_rgb(yy, f32::from(f.u[ci]) * scale, f32::from(f.v[ci]) * scale);
+        for y in 0..height.min(frame.height) {
+            for x in 0..width.min(frame.width) {
+                let yy = f32::from(frame.y[(y * frame.width + x) as usize]) * scale;
+                let ci = ((y / 2) * (frame.width / 2) + x / 2) as usize;
+                let (r, g, b) = ycbcr709_to_rgb(yy, f32::from(frame.u[ci]) * scale, f32::from(frame.v[ci]) * scale);
                 data.extend([r, g, b].map(|c| c.round_ties_even().clamp(0.0, 255.0) as u8));
             }
         }

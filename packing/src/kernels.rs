@@ -32,10 +32,10 @@ pub struct Quant {
 }
 
 impl Quant {
-    /// Constants for the luma-plane levels of `p` at its precision (luma-only and VBP) or at the
+    /// Constants for the luma-plane levels of `params` at its precision (luma-only and VBP) or at the
     /// plane bit depth (`bits_override`, used for the coarse luma of the triangle scheme).
-    pub fn new(p: &PackParams, range: &DepthRange, bits: u8) -> Quant {
-        let b = p.bit_depth;
+    pub fn new(params: &PackParams, range: &DepthRange, bits: u8) -> Quant {
+        let b = params.bit_depth;
         let q0 = u32::from(b.guard()) << (bits - b.bits());
         let qspan = ((1u64 << bits) - 1 - u64::from(q0)) as f32;
         Quant {
@@ -53,12 +53,13 @@ impl Quant {
 
     /// Level of one depth sample (0 when invalid).
     #[inline(always)]
-    pub fn level(&self, z: f32) -> u32 {
-        if !(z > 0.0 && z <= self.far) {
+    pub fn level(&self, depth: f32) -> u32 {
+        if !(depth > 0.0 && depth <= self.far) {
             return 0;
         }
-        let n = if self.disparity { (self.inv_near - 1.0 / z) * self.scale } else { (z - self.near) * self.scale };
-        // Not `clamp`: it would pass a NaN through where `max` gives 0 (unreachable for valid `z`,
+        let n =
+            if self.disparity { (self.inv_near - 1.0 / depth) * self.scale } else { (depth - self.near) * self.scale };
+        // Not `clamp`: it would pass a NaN through where `max` gives 0 (unreachable for valid `depth`,
         // but this is the reference the SIMD kernels copy).
         #[allow(clippy::manual_clamp)]
         let n = n.max(0.0).min(1.0);
@@ -67,11 +68,11 @@ impl Quant {
 
     /// Depth of one level ([`crate::INVALID_DEPTH`] for 0).
     #[inline(always)]
-    pub fn depth(&self, q: u32) -> f32 {
-        if q == 0 {
+    pub fn depth(&self, level: u32) -> f32 {
+        if level == 0 {
             return crate::INVALID_DEPTH;
         }
-        let n = (q.saturating_sub(self.q0)) as f32 * self.inv_qspan;
+        let n = (level.saturating_sub(self.q0)) as f32 * self.inv_qspan;
         if self.disparity { 1.0 / (self.inv_near - n * self.span) } else { self.near + n * self.span }
     }
 }
@@ -96,22 +97,22 @@ pub struct Split {
 }
 
 impl Split {
-    /// Constants for `p` (which must be VBP or luma-only).
-    pub fn new(p: &PackParams) -> Split {
-        let b = p.bit_depth;
-        let low_bits = u32::from(p.low_bits());
+    /// Constants for `params` (which must be VBP or luma-only).
+    pub fn new(params: &PackParams) -> Split {
+        let b = params.bit_depth;
+        let low_bits = u32::from(params.low_bits());
         let low_max = (1u32 << low_bits) - 1;
         let max_code = u32::from(b.max_code());
-        let span = (u32::from(p.low_amplitude) * max_code + 127) / 255;
+        let span = (u32::from(params.low_amplitude) * max_code + 127) / 255;
         let base = (max_code - span) / 2;
         let step = if low_max == 0 { 1.0 } else { span as f32 / low_max as f32 };
         Split { low_bits, low_max, base, step, inv_step: 1.0 / step, guard: u32::from(b.guard()), max_code }
     }
 
-    /// Low code of the (unfolded) low value `t` of a level whose high code is `hi`.
+    /// Low code of the (unfolded) low value `fine` of a level whose high code is `hi`.
     #[inline(always)]
-    pub fn low_code(&self, hi: u32, t: u32) -> u16 {
-        let folded = if hi & 1 == 1 { self.low_max - t } else { t };
+    pub fn low_code(&self, hi: u32, fine: u32) -> u16 {
+        let folded = if hi & 1 == 1 { self.low_max - fine } else { fine };
         (self.base + (folded as f32 * self.step).round_ties_even() as u32) as u16
     }
 
@@ -134,26 +135,26 @@ impl Split {
 }
 
 /// `q[x] = quant.level(src[x])`.
-pub fn quantise_row(quant: &Quant, src: &[f32], q: &mut [u32]) {
-    for (o, &z) in q.iter_mut().zip(src) {
+pub fn quantise_row(quant: &Quant, src: &[f32], levels: &mut [u32]) {
+    for (o, &z) in levels.iter_mut().zip(src) {
         *o = quant.level(z);
     }
 }
 
 /// High and per-pixel low codes of a row of levels (VBP luma layout; luma-only with `L = 0`
 /// ignores `lo`). Invalid levels give high 0 and the low code of 0.
-pub fn split_row(split: &Split, q: &[u32], hi: &mut [u16], lo: &mut [u16]) {
-    for ((&q, h), l) in q.iter().zip(hi.iter_mut()).zip(lo.iter_mut()) {
-        let hv = q >> split.low_bits;
+pub fn split_row(split: &Split, levels: &[u32], hi: &mut [u16], lo: &mut [u16]) {
+    for ((&levels, h), l) in levels.iter().zip(hi.iter_mut()).zip(lo.iter_mut()) {
+        let hv = levels >> split.low_bits;
         *h = hv as u16;
-        *l = split.low_code(hv, q & split.low_max);
+        *l = split.low_code(hv, levels & split.low_max);
     }
 }
 
 /// High codes only (VBP chroma layout, luma-only).
-pub fn high_row(split: &Split, q: &[u32], hi: &mut [u16]) {
-    for (&q, h) in q.iter().zip(hi.iter_mut()) {
-        *h = (q >> split.low_bits) as u16;
+pub fn high_row(split: &Split, levels: &[u32], hi: &mut [u16]) {
+    for (&levels, h) in levels.iter().zip(hi.iter_mut()) {
+        *h = (levels >> split.low_bits) as u16;
     }
 }
 
@@ -171,30 +172,30 @@ pub fn block_low_row(split: &Split, q0: &[u32], q1: &[u32], lo: &mut [u16]) {
 }
 
 /// `q[x] = split.merge(hi[x], lo[x])`.
-pub fn merge_row(split: &Split, hi: &[u16], lo: &[u16], q: &mut [u32]) {
-    for ((o, &h), &l) in q.iter_mut().zip(hi).zip(lo) {
+pub fn merge_row(split: &Split, hi: &[u16], lo: &[u16], levels: &mut [u32]) {
+    for ((o, &h), &l) in levels.iter_mut().zip(hi).zip(lo) {
         *o = split.merge(h, l);
     }
 }
 
 /// `q[x] = split.merge(hi[x], lo[x / 2])`: VBP chroma layout, one low code per 2 pixels.
-pub fn merge_row_half(split: &Split, hi: &[u16], lo: &[u16], q: &mut [u32]) {
-    for (x, (o, &h)) in q.iter_mut().zip(hi).enumerate() {
+pub fn merge_row_half(split: &Split, hi: &[u16], lo: &[u16], levels: &mut [u32]) {
+    for (x, (o, &h)) in levels.iter_mut().zip(hi).enumerate() {
         *o = split.merge(h, lo[x / 2]);
     }
 }
 
 /// `out[x] = quant.depth(q[x])`.
-pub fn dequantise_row(quant: &Quant, q: &[u32], out: &mut [f32]) {
-    for (o, &q) in out.iter_mut().zip(q) {
-        *o = quant.depth(q);
+pub fn dequantise_row(quant: &Quant, levels: &[u32], out: &mut [f32]) {
+    for (o, &levels) in out.iter_mut().zip(levels) {
+        *o = quant.depth(levels);
     }
 }
 
 /// [`quantise_row`] then [`high_row`] in one pass (luma-only and the VBP chroma layout, which
 /// keeps the levels for [`block_low_row`]).
-pub fn quantise_high_row(quant: &Quant, split: &Split, src: &[f32], q: &mut [u32], hi: &mut [u16]) {
-    for ((&z, o), h) in src.iter().zip(q.iter_mut()).zip(hi.iter_mut()) {
+pub fn quantise_high_row(quant: &Quant, split: &Split, src: &[f32], levels: &mut [u32], hi: &mut [u16]) {
+    for ((&z, o), h) in src.iter().zip(levels.iter_mut()).zip(hi.iter_mut()) {
         let v = quant.level(z);
         *o = v;
         *h = (v >> split.low_bits) as u16;

@@ -31,8 +31,8 @@ impl Scheme {
     }
 
     /// Parses [`Scheme::name`].
-    pub fn from_name(s: &str) -> Option<Scheme> {
-        Scheme::ALL.into_iter().find(|x| x.name() == s)
+    pub fn from_name(name: &str) -> Option<Scheme> {
+        Scheme::ALL.into_iter().find(|x| x.name() == name)
     }
 
     fn from_u8(v: u8) -> Option<Scheme> {
@@ -59,8 +59,8 @@ impl VbpLayout {
         }
     }
     /// Parses [`VbpLayout::name`].
-    pub fn from_name(s: &str) -> Option<VbpLayout> {
-        [VbpLayout::Chroma, VbpLayout::Luma].into_iter().find(|x| x.name() == s)
+    pub fn from_name(name: &str) -> Option<VbpLayout> {
+        [VbpLayout::Chroma, VbpLayout::Luma].into_iter().find(|x| x.name() == name)
     }
 }
 
@@ -83,8 +83,8 @@ impl RangeMode {
         }
     }
     /// Parses [`RangeMode::name`].
-    pub fn from_name(s: &str) -> Option<RangeMode> {
-        [RangeMode::Linear, RangeMode::Disparity].into_iter().find(|x| x.name() == s)
+    pub fn from_name(name: &str) -> Option<RangeMode> {
+        [RangeMode::Linear, RangeMode::Disparity].into_iter().find(|x| x.name() == name)
     }
 }
 
@@ -267,9 +267,9 @@ impl PackParams {
         }
     }
 
-    /// Size of one quantisation step in metres at normalised position `n` (0 = near, 1 = far):
+    /// Size of one quantisation step in metres at normalised position `normalised` (0 = near, 1 = far):
     /// the resolution a lossless round trip guarantees to half of.
-    pub fn step_at(&self, n: f32) -> f32 {
+    pub fn step_at(&self, normalised: f32) -> f32 {
         let levels = match self.scheme {
             Scheme::Hue => crate::schemes::hue::HUE_DEPTH_MAX as f32,
             Scheme::LumaOnly | Scheme::Vbp => {
@@ -287,7 +287,7 @@ impl PackParams {
                 let r = crate::range::DepthRange::new(self.near, self.far, self.mode);
                 match r {
                     Ok(r) => {
-                        let z = r.denormalise(n);
+                        let z = r.denormalise(normalised);
                         z * z * (1.0 / self.near - 1.0 / self.far) / levels
                     }
                     Err(_) => f32::NAN,

@@ -55,30 +55,30 @@ impl DepthRange {
         Ok(DepthRange { near, far, mode, scale: 1.0 / span, span, inv_near })
     }
 
-    /// Whether `z` is a valid depth for this range (`0 < z ≤ far`).
+    /// Whether `depth` is a valid depth for this range (`0 < z ≤ far`).
     #[inline(always)]
-    pub fn is_valid(&self, z: f32) -> bool {
-        z > 0.0 && z <= self.far
+    pub fn is_valid(&self, depth: f32) -> bool {
+        depth > 0.0 && depth <= self.far
     }
 
-    /// Normalised position of a valid `z`, clamped to `[0, 1]`. The result for invalid `z` is
+    /// Normalised position of a valid `depth`, clamped to `[0, 1]`. The result for an invalid one is
     /// unspecified (callers test [`DepthRange::is_valid`] first).
     #[inline(always)]
-    pub fn normalise(&self, z: f32) -> f32 {
+    pub fn normalise(&self, depth: f32) -> f32 {
         let n = match self.mode {
-            RangeMode::Linear => (z - self.near) * self.scale,
-            RangeMode::Disparity => (self.inv_near - 1.0 / z) * self.scale,
+            RangeMode::Linear => (depth - self.near) * self.scale,
+            RangeMode::Disparity => (self.inv_near - 1.0 / depth) * self.scale,
         };
         n.clamp(0.0, 1.0)
     }
 
-    /// Depth in metres at normalised position `n` (clamped to `[0, 1]`).
+    /// Depth in metres at normalised position `normalised` (clamped to `[0, 1]`).
     #[inline(always)]
-    pub fn denormalise(&self, n: f32) -> f32 {
-        let n = n.clamp(0.0, 1.0);
+    pub fn denormalise(&self, normalised: f32) -> f32 {
+        let normalised = normalised.clamp(0.0, 1.0);
         match self.mode {
-            RangeMode::Linear => self.near + n * self.span,
-            RangeMode::Disparity => 1.0 / (self.inv_near - n * self.span),
+            RangeMode::Linear => self.near + normalised * self.span,
+            RangeMode::Disparity => 1.0 / (self.inv_near - normalised * self.span),
         }
     }
 }

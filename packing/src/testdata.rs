@@ -4,14 +4,14 @@ use crate::depth::DepthImage;
 
 /// Renders a `width x height` depth map (metres, `f32::INFINITY` for sky) of a room-like scene
 /// seen from a pinhole camera with a 60° vertical field of view: a floor, a back wall with a
-/// doorway open to the sky, a side wall, two boxes and a sphere. `t` (seconds) moves the camera
+/// doorway open to the sky, a side wall, two boxes and a sphere. `time_s` (seconds) moves the camera
 /// along a slow arc, so consecutive frames differ like a game's.
-pub fn game_scene(width: u32, height: u32, t: f32) -> DepthImage {
+pub fn game_scene(width: u32, height: u32, time_s: f32) -> DepthImage {
     let mut img = DepthImage::new(width, height);
     let fy = 0.5 * height as f32 / (30f32).to_radians().tan();
     let (cx, cy) = (0.5 * width as f32, 0.5 * height as f32);
-    let yaw = 0.15 * (0.4 * t).sin();
-    let eye = [0.6 * (0.3 * t).sin(), 1.6, 0.0];
+    let yaw = 0.15 * (0.4 * time_s).sin();
+    let eye = [0.6 * (0.3 * time_s).sin(), 1.6, 0.0];
     let (sy, cyaw) = yaw.sin_cos();
     for py in 0..height {
         for px in 0..width {
@@ -49,15 +49,15 @@ pub fn game_scene(width: u32, height: u32, t: f32) -> DepthImage {
             }
             // Axis-aligned boxes.
             for (lo, hi) in [([-2.5f32, 0.0, -6.0], [-1.2f32, 1.0, -4.8]), ([1.5, 0.0, -9.0], [2.7, 2.0, -7.5])] {
-                if let Some(t) = ray_box(eye, dir, lo, hi) {
-                    hit(t);
+                if let Some(time_s) = ray_box(eye, dir, lo, hi) {
+                    hit(time_s);
                 }
             }
             // Sphere.
-            if let Some(t) = ray_sphere(eye, dir, [0.4, 0.7, -3.5], 0.7) {
-                hit(t);
+            if let Some(time_s) = ray_sphere(eye, dir, [0.4, 0.7, -3.5], 0.7) {
+                hit(time_s);
             }
-            // View depth is the distance along the optical axis: t · (dir · forward) with |forward| = 1,
+            // View depth is the distance along the optical axis: time_s · (dir · forward) with |forward| = 1,
             // and dir's forward component is 1 by construction.
             img.data[(py * width + px) as usize] = best;
         }
@@ -81,13 +81,13 @@ pub fn ray_box(eye: [f32; 3], dir: [f32; 3], lo: [f32; 3], hi: [f32; 3]) -> Opti
     (t0 <= t1).then_some(t0)
 }
 
-/// Nearer intersection distance of the ray `eye + t · dir` with the sphere of centre `c` and
-/// radius `r`, or `None` when it misses (may be negative when the sphere is behind).
-pub fn ray_sphere(eye: [f32; 3], dir: [f32; 3], c: [f32; 3], r: f32) -> Option<f32> {
-    let oc = [eye[0] - c[0], eye[1] - c[1], eye[2] - c[2]];
+/// Nearer intersection distance of the ray `eye + t · dir` with the sphere of centre `centre`
+/// and radius `radius`, or `None` when it misses (may be negative when the sphere is behind).
+pub fn ray_sphere(eye: [f32; 3], dir: [f32; 3], centre: [f32; 3], radius: f32) -> Option<f32> {
+    let oc = [eye[0] - centre[0], eye[1] - centre[1], eye[2] - centre[2]];
     let b = oc[0] * dir[0] + oc[1] * dir[1] + oc[2] * dir[2];
     let dd = dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2];
-    let cc = oc[0] * oc[0] + oc[1] * oc[1] + oc[2] * oc[2] - r * r;
+    let cc = oc[0] * oc[0] + oc[1] * oc[1] + oc[2] * oc[2] - radius * radius;
     let disc = b * b - dd * cc;
     (disc >= 0.0).then(|| (-b - disc.sqrt()) / dd)
 }

@@ -40,18 +40,18 @@ pub enum GpuPackUnsupported {
     Invalid(String),
 }
 
-/// Whether `p` can be packed by the shader.
+/// Whether `params` can be packed by the shader.
 ///
 /// # Errors
 /// The reason it cannot.
-pub fn gpu_support(p: &PackParams) -> Result<(), GpuPackUnsupported> {
-    p.range().map_err(|e| GpuPackUnsupported::Invalid(e.to_string()))?;
-    match p.scheme {
+pub fn gpu_support(params: &PackParams) -> Result<(), GpuPackUnsupported> {
+    params.range().map_err(|e| GpuPackUnsupported::Invalid(e.to_string()))?;
+    match params.scheme {
         Scheme::Hue => return Err(GpuPackUnsupported::Hue),
-        Scheme::Triangle if !p.period.is_power_of_two() => return Err(GpuPackUnsupported::Period(p.period)),
+        Scheme::Triangle if !params.period.is_power_of_two() => return Err(GpuPackUnsupported::Period(params.period)),
         _ => {}
     }
-    if p.mode == RangeMode::Disparity {
+    if params.mode == RangeMode::Disparity {
         return Err(GpuPackUnsupported::Disparity);
     }
     Ok(())
@@ -85,30 +85,30 @@ impl GpuFrameLayout {
 /// `src_offset` f32 into the buffer and are `src_stride` f32 apart.
 ///
 /// # Errors
-/// [`gpu_support`] refuses `p`.
+/// [`gpu_support`] refuses `params`.
 pub fn pack_uniform(
-    p: &PackParams,
+    params: &PackParams,
     src_stride: u32,
     src_offset: u32,
 ) -> Result<([u8; PACK_PARAMS_BYTES], GpuFrameLayout), GpuPackUnsupported> {
-    gpu_support(p)?;
-    let range = p.range().map_err(|e| GpuPackUnsupported::Invalid(e.to_string()))?;
-    let b = p.bit_depth;
-    let quant = Quant::new(p, &range, p.precision);
-    let coarse = Quant::new(p, &range, b.bits());
-    let split = Split::new(p);
-    let (fw, fh) = p.frame_size();
+    gpu_support(params)?;
+    let range = params.range().map_err(|e| GpuPackUnsupported::Invalid(e.to_string()))?;
+    let b = params.bit_depth;
+    let quant = Quant::new(params, &range, params.precision);
+    let coarse = Quant::new(params, &range, b.bits());
+    let split = Split::new(params);
+    let (fw, fh) = params.frame_size();
     let format = if b.bits() == 8 { PixelFormat::Yuv420p } else { PixelFormat::Yuv420p10le };
     let bytes = format.frame_bytes(fw, fh);
-    let kind = match p.scheme {
+    let kind = match params.scheme {
         Scheme::Triangle => 3u32,
-        Scheme::Vbp if split.low_bits > 0 && p.layout == VbpLayout::Luma => 2,
+        Scheme::Vbp if split.low_bits > 0 && params.layout == VbpLayout::Luma => 2,
         Scheme::Vbp if split.low_bits > 0 => 1,
         _ => 0,
     };
     let words: [u32; PACK_PARAMS_BYTES / 4] = [
-        p.width,
-        p.height,
+        params.width,
+        params.height,
         src_stride,
         src_offset,
         fw,
@@ -127,8 +127,8 @@ pub fn pack_uniform(
         u32::from(b.neutral()),
         coarse.qspan.to_bits(),
         coarse.q0,
-        p.period.max(1),
-        (1.0 / p.period.max(1) as f32).to_bits(),
+        params.period.max(1),
+        (1.0 / params.period.max(1) as f32).to_bits(),
         f32::from(b.max_code()).to_bits(),
         u32::try_from(bytes).unwrap_or(u32::MAX),
         0,

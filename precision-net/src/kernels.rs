@@ -28,16 +28,16 @@ pub struct Weights {
 }
 
 impl Weights {
-    /// Lays out `w` (`[outputs][inputs]`, row per output) and `bias` (`[outputs]`).
+    /// Lays out `weights` (`[outputs][inputs]`, row per output) and `bias` (`[outputs]`).
     ///
     /// # Panics
     /// If the slice lengths do not match the sizes.
-    pub fn new(w: &[i8], inputs: usize, outputs: usize, bias: &[i32]) -> Weights {
-        assert_eq!(w.len(), inputs * outputs);
+    pub fn new(weights: &[i8], inputs: usize, outputs: usize, bias: &[i32]) -> Weights {
+        assert_eq!(weights.len(), inputs * outputs);
         assert_eq!(bias.len(), outputs);
         let in_pad = inputs.next_multiple_of(4).max(4);
         let out_pad = outputs.next_multiple_of(8).max(8);
-        let at = |o: usize, i: usize| if o < outputs && i < inputs { w[o * inputs + i] } else { 0 };
+        let at = |o: usize, i: usize| if o < outputs && i < inputs { weights[o * inputs + i] } else { 0 };
         let mut plain = vec![0i8; out_pad * in_pad];
         for o in 0..out_pad {
             for i in 0..in_pad {
@@ -66,17 +66,18 @@ impl Weights {
     }
 }
 
-/// `acc[o] = bias[o] + Σ_i a[i] · w[o][i]` for every padded output `o`; `a` has `in_pad` values
+/// `acc[o] = bias[o] + Σ_i activations[i] · weights[o][i]` for every padded output `o`;
+/// `activations` has `in_pad` values
 /// (zeros past the real inputs), `acc` has `out_pad`.
 ///
 /// # Panics
-/// If `a` or `acc` is shorter than the padded sizes.
-pub fn matvec(w: &Weights, a: &[u8], acc: &mut [i32]) {
-    let a = &a[..w.in_pad];
-    for (o, out) in acc[..w.out_pad].iter_mut().enumerate() {
-        let row = &w.plain[o * w.in_pad..(o + 1) * w.in_pad];
-        let mut s = w.bias[o];
-        for (&x, &k) in a.iter().zip(row) {
+/// If `activations` or `acc` is shorter than the padded sizes.
+pub fn matvec(weights: &Weights, activations: &[u8], acc: &mut [i32]) {
+    let activations = &activations[..weights.in_pad];
+    for (o, out) in acc[..weights.out_pad].iter_mut().enumerate() {
+        let row = &weights.plain[o * weights.in_pad..(o + 1) * weights.in_pad];
+        let mut s = weights.bias[o];
+        for (&x, &k) in activations.iter().zip(row) {
             s += i32::from(x) * i32::from(k);
         }
         *out = s;
@@ -94,15 +95,15 @@ pub struct Multiplier {
 }
 
 impl Multiplier {
-    /// The exact decomposition of a finite, non-negative `m`, or `None`.
-    pub fn from_f32(m: f32) -> Option<Multiplier> {
-        if !m.is_finite() || m < 0.0 {
+    /// The exact decomposition of a finite, non-negative `multiplier`, or `None`.
+    pub fn from_f32(multiplier: f32) -> Option<Multiplier> {
+        if !multiplier.is_finite() || multiplier < 0.0 {
             return None;
         }
-        if m == 0.0 {
+        if multiplier == 0.0 {
             return Some(Multiplier { mult: 0, shift: 0 });
         }
-        let bits = m.to_bits();
+        let bits = multiplier.to_bits();
         let e = ((bits >> 23) & 0xff) as i32;
         let frac = i64::from(bits & 0x7f_ffff);
         // Subnormals have no implicit bit and exponent −126.

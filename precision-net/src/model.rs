@@ -88,11 +88,11 @@ impl QuantMlp {
     ///
     /// # Errors
     /// [`NetError::Graph`] naming the first node or constant that does not fit.
-    pub fn from_onnx(m: &OnnxModel) -> Result<QuantMlp> {
+    pub fn from_onnx(onnx: &OnnxModel) -> Result<QuantMlp> {
         let init = |name: &str| -> Result<&Tensor> {
-            m.initializers.get(name).ok_or_else(|| graph_err(format!("{name:?} is not a constant")))
+            onnx.initializers.get(name).ok_or_else(|| graph_err(format!("{name:?} is not a constant")))
         };
-        let mut nodes = m.nodes.iter().peekable();
+        let mut nodes = onnx.nodes.iter().peekable();
         let mut expect = |op: &str, input: &str| -> Result<&crate::onnx::Node> {
             let n = nodes.next().ok_or_else(|| graph_err(format!("graph ends where {op} was expected")))?;
             if n.op_type != op {
@@ -103,7 +103,7 @@ impl QuantMlp {
             }
             Ok(n)
         };
-        let input = m.inputs.first().ok_or_else(|| graph_err("no graph input".into()))?.clone();
+        let input = onnx.inputs.first().ok_or_else(|| graph_err("no graph input".into()))?.clone();
         let q = expect("QuantizeLinear", &input)?;
         let in_scale = scalar(init(&q.inputs[1])?, "input scale")? as f32;
         let in_zp = scalar(init(q.inputs.get(2).ok_or_else(|| graph_err("input zero point missing".into()))?)?, "zp")?;
@@ -127,7 +127,7 @@ impl QuantMlp {
                     layers,
                     out_scale,
                     out_zp,
-                    metadata: m.metadata.clone(),
+                    metadata: onnx.metadata.clone(),
                 });
             }
             if n.op_type != "MatMulInteger" || n.inputs[0] != cur {
@@ -280,19 +280,19 @@ impl Engine {
         self.level
     }
 
-    /// Output codes (u8) for the features `x`.
+    /// Output codes (u8) for the `features`.
     ///
     /// # Errors
-    /// [`NetError::InputLength`] if `x` has the wrong length.
-    pub fn run(&mut self, x: &[f32]) -> Result<&[u8]> {
+    /// [`NetError::InputLength`] if `features` has the wrong length.
+    pub fn run(&mut self, features: &[f32]) -> Result<&[u8]> {
         let n = self.model.inputs();
-        if x.len() != n {
-            return Err(NetError::InputLength { got: x.len(), expected: n });
+        if features.len() != n {
+            return Err(NetError::InputLength { got: features.len(), expected: n });
         }
-        // QuantizeLinear as tract computes it: x · (1 / s), rounded half to even.
+        // QuantizeLinear as tract computes it: features · (1 / s), rounded half to even.
         let r = self.model.in_scale.recip();
         self.a.fill(0);
-        for (q, &v) in self.a.iter_mut().zip(x) {
+        for (q, &v) in self.a.iter_mut().zip(features) {
             *q = ((v * r).round_ties_even() as i32 + self.model.in_zp).clamp(0, 255) as u8;
         }
         for layer in &self.model.layers {
@@ -305,12 +305,12 @@ impl Engine {
         Ok(&self.a[..self.model.outputs()])
     }
 
-    /// Dequantised scores for `x`: `s_out · (code − zp_out)`.
+    /// Dequantised scores for `features`: `s_out · (code − zp_out)`.
     ///
     /// # Errors
     /// As [`Engine::run`].
-    pub fn scores(&mut self, x: &[f32]) -> Result<Vec<f32>> {
+    pub fn scores(&mut self, features: &[f32]) -> Result<Vec<f32>> {
         let (s, zp) = (self.model.out_scale, self.model.out_zp);
-        Ok(self.run(x)?.iter().map(|&q| s * (i32::from(q) - zp) as f32).collect())
+        Ok(self.run(features)?.iter().map(|&q| s * (i32::from(q) - zp) as f32).collect())
     }
 }

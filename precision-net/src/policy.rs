@@ -144,20 +144,20 @@ impl Probe {
         Probe { shortlist: order, frames: frames.max(1), errors: vec![Vec::new(); n] }
     }
 
-    /// The same probe with its shortlist renumbered by `f`: from model outputs to the sender's
+    /// The same probe with its shortlist renumbered by `renumber`: from model outputs to the sender's
     /// own list of configurations, which may hold fallbacks the model does not score.
-    pub fn map_candidates(mut self, f: impl Fn(usize) -> usize) -> Probe {
+    pub fn map_candidates(mut self, renumber: impl Fn(usize) -> usize) -> Probe {
         for k in &mut self.shortlist {
-            *k = f(*k);
+            *k = renumber(*k);
         }
         self
     }
 
-    /// Adds candidate `k` to the shortlist if it is not on it: a safe fallback the network can
+    /// Adds `candidate` to the shortlist if it is not on it: a safe fallback the network can
     /// rank out of its top candidates at low bitrates, where nothing beats it (8-bit luma).
-    pub fn with_candidate(mut self, k: usize) -> Probe {
-        if !self.shortlist.contains(&k) {
-            self.shortlist.push(k);
+    pub fn with_candidate(mut self, candidate: usize) -> Probe {
+        if !self.shortlist.contains(&candidate) {
+            self.shortlist.push(candidate);
             self.errors.push(Vec::new());
         }
         self
@@ -245,16 +245,16 @@ impl Switcher {
 
     /// The first frame chooses only among candidates of frame-size `group` (when any candidate
     /// has it), instead of among all.
-    pub fn with_first_group(mut self, g: FrameSize) -> Switcher {
-        if self.groups.contains(&g) {
-            self.first_group = Some(g);
+    pub fn with_first_group(mut self, group: FrameSize) -> Switcher {
+        if self.groups.contains(&group) {
+            self.first_group = Some(group);
         }
         self
     }
 
-    /// Whether the first frame may choose candidate `k` (see [`Switcher::with_first_group`]).
-    pub fn first_allowed(&self, k: usize) -> bool {
-        self.first_group.is_none_or(|g| self.groups.get(k) == Some(&g))
+    /// Whether the first frame may choose `candidate` (see [`Switcher::with_first_group`]).
+    pub fn first_allowed(&self, candidate: usize) -> bool {
+        self.first_group.is_none_or(|g| self.groups.get(candidate) == Some(&g))
     }
 
     /// The candidate for frame `index` given its `scores`.
@@ -309,8 +309,8 @@ pub struct LookupTable {
 
 impl LookupTable {
     /// Parses the metadata string; `None` if empty or malformed.
-    pub fn parse(s: &str) -> Option<LookupTable> {
-        let entries = s
+    pub fn parse(text: &str) -> Option<LookupTable> {
+        let entries = text
             .split(';')
             .filter(|e| !e.trim().is_empty())
             .map(|e| {

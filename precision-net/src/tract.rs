@@ -37,11 +37,11 @@ impl TractModel {
     ///
     /// # Errors
     /// [`NetError::InputLength`] for a wrong length, [`NetError::Tract`] if the run fails.
-    pub fn run(&self, x: &[f32]) -> Result<Vec<f32>> {
-        if x.len() != self.features {
-            return Err(NetError::InputLength { got: x.len(), expected: self.features });
+    pub fn run(&self, features: &[f32]) -> Result<Vec<f32>> {
+        if features.len() != self.features {
+            return Err(NetError::InputLength { got: features.len(), expected: self.features });
         }
-        let input = Tensor::from_shape(&[1, self.features], x).map_err(err)?;
+        let input = Tensor::from_shape(&[1, self.features], features).map_err(err)?;
         let out = self.plan.run(tvec!(input.into())).map_err(err)?;
         let v = out[0].to_plain_array_view::<f32>().map_err(err)?;
         Ok(v.iter().copied().collect())

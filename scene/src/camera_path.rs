@@ -116,33 +116,33 @@ impl CameraPath {
     ///
     /// # Errors
     /// An unknown name, or a path file that cannot be loaded.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        match s {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
             "orbit" => Ok(CameraPath::Orbit),
             "walk" | "walk-through" | "walkthrough" => Ok(CameraPath::Walk),
             "pan" => Ok(CameraPath::Pan),
             "approach" => Ok(CameraPath::Approach),
-            _ if s.ends_with(".json") => PathFile::load(Path::new(s)).map(CameraPath::Custom),
-            _ => Err(format!("unknown camera path {s:?}: use orbit, walk, pan, approach or a .json file")),
+            _ if text.ends_with(".json") => PathFile::load(Path::new(text)).map(CameraPath::Custom),
+            _ => Err(format!("unknown camera path {text:?}: use orbit, walk, pan, approach or a .json file")),
         }
     }
 
     /// The camera transform at time `t` seconds.
-    pub fn pose(&self, t: f32, b: &SceneBounds, fov_y: f32, aspect: f32) -> Transform {
-        let c = b.center;
-        let h = b.half_extents;
-        let d = b.framing_distance(fov_y, aspect);
+    pub fn pose(&self, time_s: f32, bounds: &SceneBounds, fov_y: f32, aspect: f32) -> Transform {
+        let c = bounds.center;
+        let h = bounds.half_extents;
+        let d = bounds.framing_distance(fov_y, aspect);
         let (eye, target) = match self {
             CameraPath::Orbit => {
-                let a = TAU * t / 12.0;
-                let elev = 20f32.to_radians() + 0.08 * (TAU * t / 7.0).sin();
+                let a = TAU * time_s / 12.0;
+                let elev = 20f32.to_radians() + 0.08 * (TAU * time_s / 7.0).sin();
                 (c + d * Vec3::new(elev.cos() * a.sin(), elev.sin(), elev.cos() * a.cos()), c)
             }
-            CameraPath::Walk => return walk(t, c, h),
+            CameraPath::Walk => return walk(time_s, c, h),
             CameraPath::Pan => {
                 let eye = c + d * Vec3::new(0.0, 0.25, 0.97);
                 // Sweep to +50°, hold, sweep to −50°, hold: smoothstep segments of 0.75 s.
-                let phase = (t / 3.0).fract() * 4.0;
+                let phase = (time_s / 3.0).fract() * 4.0;
                 let s = |x: f32| x * x * (3.0 - 2.0 * x);
                 let yaw = 50f32.to_radians()
                     * match phase {
@@ -155,11 +155,11 @@ impl CameraPath {
                 (eye, eye + Quat::from_rotation_y(yaw) * fwd)
             }
             CameraPath::Approach => {
-                let k = 0.725 + 0.375 * (TAU * t / 6.0).cos();
+                let k = 0.725 + 0.375 * (TAU * time_s / 6.0).cos();
                 (c + d * k * Vec3::new(0.5, 0.35, 0.79).normalize(), c)
             }
             CameraPath::Fixed { eye, target } => (*eye, *target),
-            CameraPath::Custom(file) => custom(file, t, b),
+            CameraPath::Custom(file) => custom(file, time_s, bounds),
         };
         look(eye, target)
     }

@@ -198,8 +198,8 @@ impl SceneRenderer {
     }
 
     /// Sequence time of frame `k` in seconds.
-    pub fn time(&self, k: u32) -> f64 {
-        f64::from(k) / self.cfg.fps
+    pub fn time(&self, frame: u32) -> f64 {
+        f64::from(frame) / self.cfg.fps
     }
 
     /// The next sequence frame (`None` after `frames`). Its `index` is the capture clock; the

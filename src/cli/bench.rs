@@ -153,14 +153,14 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
 /// the encodes side by side): the wall time the stream's start waits on top of the probe's frames.
 fn bench_probe(a: &Args) -> anyhow::Result<()> {
     use depthcast::precision_net::Probe;
-    use depthcast::sweep::config::{CodecConfig, RangePolicy, scale_bitrates};
+    use depthcast::sweep::config::{CodecConfig, RangeChoice, scale_bitrates};
     use depthcast::sweep::encode::RunOptions;
     use depthcast::sweep::{Source, predictor};
     let seq = Source::Procedural { width: a.width, height: a.height, frames: Probe::FRAMES, fps: 30.0 }.load(None)?;
     let bitrate = scale_bitrates(&[4.0], a.width, a.height, 30.0)[0];
     let cands = predictor::candidates();
     let opts = RunOptions { gop: 30, ..RunOptions::default() };
-    let encodes = predictor::ProbeEncodes { range: RangePolicy::Sequence, opts: &opts };
+    let encodes = predictor::ProbeEncodes { range: RangeChoice::Sequence, opts: &opts };
     let stream = predictor::Stream { seq: &seq, codec: CodecConfig::H264_8, bitrate, cands: &cands, gop: 30 };
     let t = Instant::now();
     let m = predictor::probe(stream, encodes)?.ok_or_else(|| anyhow::anyhow!("the committed model's candidates"))?;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use depthcast::precision_net::{self, Engine, FeatureExtractor, NUM_FEATURES, QuantMlp, Settings, Switcher};
 use depthcast::sequence::{DepthEncoding, SequenceWriter};
-use depthcast::sweep::config::{CodecConfig, DEFAULT_MBPS_720P30, RangePolicy, scale_bitrates};
+use depthcast::sweep::config::{CodecConfig, DEFAULT_MBPS_720P30, RangeChoice, scale_bitrates};
 use depthcast::sweep::encode::RunOptions;
 use depthcast::sweep::{Source, SweepOptions, predictor};
 
@@ -185,7 +185,7 @@ fn run_predict(a: RunArgs) -> anyhow::Result<()> {
     let probed = if a.probe {
         anyhow::ensure!(a.model.is_none(), "--probe runs the committed model; drop --model");
         let opts = RunOptions { gop: a.gop as u32, ..RunOptions::default() };
-        let encodes = predictor::ProbeEncodes { range: RangePolicy::Sequence, opts: &opts };
+        let encodes = predictor::ProbeEncodes { range: RangeChoice::Sequence, opts: &opts };
         let stream = predictor::Stream { seq: &seq, codec, bitrate, cands: &cands, gop: a.gop };
         let m = predictor::probe(stream, encodes)?
             .ok_or_else(|| anyhow::anyhow!("the committed model's candidates are not all known to this build"))?;
@@ -232,7 +232,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         packings: Some(predictor::candidates()),
         mbps: mbps_or_default(&a.mbps),
         scale: true,
-        ranges: vec![RangePolicy::Sequence],
+        ranges: vec![RangeChoice::Sequence],
         run: RunOptions { gop: a.gop, ..RunOptions::default() },
         threads: a.threads,
         policies: !a.no_policies,

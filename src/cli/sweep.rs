@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use depthcast::sweep::config::{CodecConfig, DEFAULT_MBPS_720P30, Grid, RangePolicy};
+use depthcast::sweep::config::{CodecConfig, DEFAULT_MBPS_720P30, Grid, RangeChoice};
 use depthcast::sweep::encode::RunOptions;
 use depthcast::sweep::{Source, SweepOptions};
 use depthcast_packing::BitDepth;
@@ -114,9 +114,9 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         }
         packings = Some(kept);
     }
-    let mut ranges = vec![RangePolicy::Sequence];
+    let mut ranges = vec![RangeChoice::Sequence];
     if a.per_frame_range {
-        ranges.push(RangePolicy::PerFrame { alpha: 0.1 });
+        ranges.push(RangeChoice::PerFrame { alpha: 0.1 });
     }
     let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let opts = SweepOptions {

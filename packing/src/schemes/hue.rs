@@ -42,47 +42,47 @@ pub const HUE_SEAM_GUARD: u32 = 8;
 /// Largest level a depth is packed to: `HUE_LEVELS − 1 − HUE_SEAM_GUARD` (1521).
 pub const HUE_DEPTH_MAX: u32 = HUE_LEVELS - 1 - HUE_SEAM_GUARD;
 
-/// RGB of hue level `d` (0..=1529).
-pub fn level_to_rgb(d: u32) -> [u8; 3] {
-    let d = d.min(HUE_LEVELS - 1) as i32;
-    let (r, g, b) = match d {
-        0..=255 => (255, d, 0),
-        256..=510 => (510 - d, 255, 0),
-        511..=765 => (0, 255, d - 510),
-        766..=1020 => (0, 1020 - d, 255),
-        1021..=1275 => (d - 1020, 0, 255),
-        _ => (255, 0, 1530 - d),
+/// RGB of hue level `level` (0..=1529).
+pub fn level_to_rgb(level: u32) -> [u8; 3] {
+    let level = level.min(HUE_LEVELS - 1) as i32;
+    let (r, g, b) = match level {
+        0..=255 => (255, level, 0),
+        256..=510 => (510 - level, 255, 0),
+        511..=765 => (0, 255, level - 510),
+        766..=1020 => (0, 1020 - level, 255),
+        1021..=1275 => (level - 1020, 0, 255),
+        _ => (255, 0, 1530 - level),
     };
     [r as u8, g as u8, b as u8]
 }
 
 /// Hue level (fractional, `0..1530`) of an RGB triple, or `None` when it reads as invalid.
-pub fn rgb_to_level(r: f32, g: f32, b: f32) -> Option<f32> {
-    if r.max(g).max(b) < 128.0 { None } else { Some(hue_level(r, g, b)) }
+pub fn rgb_to_level(red: f32, green: f32, blue: f32) -> Option<f32> {
+    if red.max(green).max(blue) < 128.0 { None } else { Some(hue_level(red, green, blue)) }
 }
 
 /// Hue level (fractional, `0..1530`) of any RGB triple, without a validity test; grey gives 0.
-pub fn hue_level(r: f32, g: f32, b: f32) -> f32 {
-    let max = r.max(g).max(b);
-    let min = r.min(g).min(b);
+pub fn hue_level(red: f32, green: f32, blue: f32) -> f32 {
+    let max = red.max(green).max(blue);
+    let min = red.min(green).min(blue);
     let c = max - min;
     if c <= 0.0 {
         // Grey: no hue survives; take the wheel's start (only codec damage produces this).
         return 0.0;
     }
     let f = |v: f32| (v - min) / c * 255.0;
-    if max == r && min == b {
-        f(g)
-    } else if max == g && min == b {
-        510.0 - f(r)
-    } else if max == g {
-        510.0 + f(b)
-    } else if max == b && min == r {
-        1020.0 - f(g)
-    } else if max == b {
-        1020.0 + f(r)
+    if max == red && min == blue {
+        f(green)
+    } else if max == green && min == blue {
+        510.0 - f(red)
+    } else if max == green {
+        510.0 + f(blue)
+    } else if max == blue && min == red {
+        1020.0 - f(green)
+    } else if max == blue {
+        1020.0 + f(red)
     } else {
-        1530.0 - f(b)
+        1530.0 - f(blue)
     }
 }
 
@@ -98,8 +98,8 @@ fn depth_of_level(range: &DepthRange, d: f32) -> f32 {
 ///
 /// # Errors
 /// Invalid parameters.
-pub fn pack_rgb(view: &DepthView<'_>, p: &PackParams) -> crate::Result<RgbImage> {
-    let range = p.range()?;
+pub fn pack_rgb(view: &DepthView<'_>, params: &PackParams) -> crate::Result<RgbImage> {
+    let range = params.range()?;
     let mut data = Vec::with_capacity(view.width as usize * view.height as usize * 3);
     for row in view.rows() {
         for &z in row {
@@ -118,13 +118,13 @@ pub fn pack_rgb(view: &DepthView<'_>, p: &PackParams) -> crate::Result<RgbImage>
 ///
 /// # Errors
 /// Invalid parameters, or an image of another size or too few bytes.
-pub fn unpack_rgb(img: &RgbImage, p: &PackParams) -> crate::Result<DepthImage> {
-    let range = p.range()?;
-    let n = p.width as usize * p.height as usize;
-    if img.width != p.width || img.height != p.height || img.data.len() < 3 * n {
+pub fn unpack_rgb(img: &RgbImage, params: &PackParams) -> crate::Result<DepthImage> {
+    let range = params.range()?;
+    let n = params.width as usize * params.height as usize;
+    if img.width != params.width || img.height != params.height || img.data.len() < 3 * n {
         return Err(crate::PackError::BufferTooShort { needed: 3 * n, got: img.data.len() });
     }
-    let mut out = DepthImage::new(p.width, p.height);
+    let mut out = DepthImage::new(params.width, params.height);
     for (o, c) in out.data.iter_mut().zip(img.data.chunks_exact(3)) {
         *o = match rgb_to_level(f32::from(c[0]), f32::from(c[1]), f32::from(c[2])) {
             Some(d) => depth_of_level(&range, d),

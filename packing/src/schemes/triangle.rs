@@ -43,16 +43,20 @@ pub fn default_period(precision: u8, bit_depth: crate::BitDepth) -> u32 {
 }
 
 /// Number of distinct steps over the range that a lossless round trip resolves.
-pub fn effective_levels(p: &PackParams) -> f32 {
-    let fine = Quant::new(p, &p.range().expect("validated"), p.precision).qspan;
-    let maxc = f32::from(p.bit_depth.max_code());
-    fine / (p.period as f32 / (2.0 * maxc)).max(1.0)
+pub fn effective_levels(params: &PackParams) -> f32 {
+    let fine = Quant::new(params, &params.range().expect("validated"), params.precision).qspan;
+    let maxc = f32::from(params.bit_depth.max_code());
+    fine / (params.period as f32 / (2.0 * maxc)).max(1.0)
 }
 
 /// Largest error of a lossless round trip on flat 2x2 blocks, in levels of `qspan`.
-pub fn max_error_levels(p: &PackParams) -> f32 {
-    let maxc = f32::from(p.bit_depth.max_code());
-    if p.period < 2 * u32::from(p.bit_depth.max_code()) { 0.5 } else { 0.5 + p.period as f32 / (4.0 * maxc) }
+pub fn max_error_levels(params: &PackParams) -> f32 {
+    let maxc = f32::from(params.bit_depth.max_code());
+    if params.period < 2 * u32::from(params.bit_depth.max_code()) {
+        0.5
+    } else {
+        0.5 + params.period as f32 / (4.0 * maxc)
+    }
 }
 
 #[inline]

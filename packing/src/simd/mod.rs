@@ -111,22 +111,22 @@ pub(crate) fn checked(level: CpuLevel) -> CpuLevel {
 /// [`kernels::quantise_row`] at `level`.
 #[doc(hidden)]
 #[inline]
-pub fn quantise_row(level: CpuLevel, quant: &Quant, src: &[f32], q: &mut [u32]) {
-    dispatch!(level, quantise_row(quant, src, q))
+pub fn quantise_row(level: CpuLevel, quant: &Quant, src: &[f32], levels: &mut [u32]) {
+    dispatch!(level, quantise_row(quant, src, levels))
 }
 
 /// [`kernels::split_row`] at `level`.
 #[doc(hidden)]
 #[inline]
-pub fn split_row(level: CpuLevel, split: &Split, q: &[u32], hi: &mut [u16], lo: &mut [u16]) {
-    dispatch!(level, split_row(split, q, hi, lo))
+pub fn split_row(level: CpuLevel, split: &Split, levels: &[u32], hi: &mut [u16], lo: &mut [u16]) {
+    dispatch!(level, split_row(split, levels, hi, lo))
 }
 
 /// [`kernels::high_row`] at `level`.
 #[doc(hidden)]
 #[inline]
-pub fn high_row(level: CpuLevel, split: &Split, q: &[u32], hi: &mut [u16]) {
-    dispatch!(level, high_row(split, q, hi))
+pub fn high_row(level: CpuLevel, split: &Split, levels: &[u32], hi: &mut [u16]) {
+    dispatch!(level, high_row(split, levels, hi))
 }
 
 /// [`kernels::block_low_row`] at `level`.
@@ -139,29 +139,36 @@ pub fn block_low_row(level: CpuLevel, split: &Split, q0: &[u32], q1: &[u32], lo:
 /// [`kernels::merge_row`] at `level`.
 #[doc(hidden)]
 #[inline]
-pub fn merge_row(level: CpuLevel, split: &Split, hi: &[u16], lo: &[u16], q: &mut [u32]) {
-    dispatch!(level, merge_row(split, hi, lo, q))
+pub fn merge_row(level: CpuLevel, split: &Split, hi: &[u16], lo: &[u16], levels: &mut [u32]) {
+    dispatch!(level, merge_row(split, hi, lo, levels))
 }
 
 /// [`kernels::merge_row_half`] at `level`.
 #[doc(hidden)]
 #[inline]
-pub fn merge_row_half(level: CpuLevel, split: &Split, hi: &[u16], lo: &[u16], q: &mut [u32]) {
-    dispatch!(level, merge_row_half(split, hi, lo, q))
+pub fn merge_row_half(level: CpuLevel, split: &Split, hi: &[u16], lo: &[u16], levels: &mut [u32]) {
+    dispatch!(level, merge_row_half(split, hi, lo, levels))
 }
 
 /// [`kernels::dequantise_row`] at `level`.
 #[doc(hidden)]
 #[inline]
-pub fn dequantise_row(level: CpuLevel, quant: &Quant, q: &[u32], out: &mut [f32]) {
-    dispatch!(level, dequantise_row(quant, q, out))
+pub fn dequantise_row(level: CpuLevel, quant: &Quant, levels: &[u32], out: &mut [f32]) {
+    dispatch!(level, dequantise_row(quant, levels, out))
 }
 
 /// [`kernels::quantise_high_row`] at `level`.
 #[doc(hidden)]
 #[inline]
-pub fn quantise_high_row(level: CpuLevel, quant: &Quant, split: &Split, src: &[f32], q: &mut [u32], hi: &mut [u16]) {
-    dispatch!(level, quantise_high_row(quant, split, src, q, hi))
+pub fn quantise_high_row(
+    level: CpuLevel,
+    quant: &Quant,
+    split: &Split,
+    src: &[f32],
+    levels: &mut [u32],
+    hi: &mut [u16],
+) {
+    dispatch!(level, quantise_high_row(quant, split, src, levels, hi))
 }
 
 /// [`kernels::quantise_split_row`] at `level`.

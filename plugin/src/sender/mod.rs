@@ -17,14 +17,14 @@
 //! 4. the encoder thread encodes with `depthcast_stream::DepthEncoder` (parameters in-band, SEI;
 //!    the high plane's region of interest) and writes to the transport.
 //!
-//! Files: `settings.rs` (what a user sets), `policy.rs` (range and configuration per frame),
+//! Files: `settings.rs` (what a user sets), `configure.rs` (range and configuration per frame),
 //! `encoder.rs` (the encoder thread), `stats.rs` ([`DepthSenderStats`]).
 //!
 //! The encoder cannot change frame size mid-stream, so the configuration must keep one frame
 //! size: VBP's luma layout doubles the height, the other schemes do not.
 
+mod configure;
 mod encoder;
-mod policy;
 mod settings;
 mod stats;
 
@@ -39,8 +39,8 @@ pub use settings::{DepthSender, DepthSenderPlugin, DepthSenderSettings, SentDept
 pub use stats::DepthSenderStats;
 
 use crate::pack::{GpuPackPlugin, PackedFrames};
+use configure::{Chooser, choose_params};
 use encoder::{Input, encoder_thread};
-use policy::{Chooser, choose_params};
 use stats::{Shared, publish_stats};
 
 /// The sender's main-world systems, in `Update`, in this order: order your own systems that

@@ -17,21 +17,24 @@ mod neon;
 /// [`kernels::matvec`] at `level` (a level the CPU lacks runs the scalar kernel).
 ///
 /// # Panics
-/// If `a` or `acc` is shorter than the padded sizes of `w`.
+/// If `activations` or `acc` is shorter than the padded sizes of `weights`.
 #[inline]
-pub fn matvec(level: CpuLevel, w: &Weights, a: &[u8], acc: &mut [i32]) {
-    assert!(a.len() >= w.in_pad && acc.len() >= w.out_pad, "buffers shorter than the padded layer");
+pub fn matvec(level: CpuLevel, weights: &Weights, activations: &[u8], acc: &mut [i32]) {
+    assert!(
+        activations.len() >= weights.in_pad && acc.len() >= weights.out_pad,
+        "buffers shorter than the padded layer"
+    );
     let level = if level.is_supported() { level } else { CpuLevel::Scalar };
     match level {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: AVX2 confirmed by `is_supported`; buffer lengths checked above.
-        CpuLevel::Avx2 => unsafe { avx2::matvec(w, a, acc) },
+        CpuLevel::Avx2 => unsafe { avx2::matvec(weights, activations, acc) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: AVX2 and AVX-VNNI confirmed by `is_supported`; buffer lengths checked above.
-        CpuLevel::AvxVnni => unsafe { avx2::matvec_vnni(w, a, acc) },
+        CpuLevel::AvxVnni => unsafe { avx2::matvec_vnni(weights, activations, acc) },
         #[cfg(target_arch = "aarch64")]
         // SAFETY: NEON confirmed by `is_supported`; buffer lengths checked above.
-        CpuLevel::Neon => unsafe { neon::matvec(w, a, acc) },
-        _ => kernels::matvec(w, a, acc),
+        CpuLevel::Neon => unsafe { neon::matvec(weights, activations, acc) },
+        _ => kernels::matvec(weights, activations, acc),
     }
 }

@@ -27,8 +27,8 @@ pub struct BevyRun {
 ///
 /// # Errors
 /// No GPU adapter, or encoder, transport or file failures.
-pub fn run(o: &DemoOptions) -> anyhow::Result<BevyRun> {
-    std::fs::create_dir_all(&o.out)?;
+pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
+    std::fs::create_dir_all(&options.out)?;
     let port = free_udp_port()?;
     let url = format!("udp://127.0.0.1:{port}");
     let start = Instant::now();
@@ -38,20 +38,21 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<BevyRun> {
     rx.update();
 
     let mut cfg = SceneRenderConfig::new(BUILTIN_SCENE);
-    (cfg.width, cfg.height, cfg.fps, cfg.path) = (o.width, o.height, f64::from(o.fps), CameraPath::Walk);
+    (cfg.width, cfg.height, cfg.fps, cfg.path) =
+        (options.width, options.height, f64::from(options.fps), CameraPath::Walk);
     cfg.sender = Some(DepthSenderPlugin {
         url: format!("{url}?pkt_size=1316"),
         codec: VideoCodec::H264,
-        bitrate: o.bitrate,
-        fps: o.fps,
+        bitrate: options.bitrate,
+        fps: options.fps,
         gop: 30,
         keep_source: 64,
-        encoder_threads: o.encoder_threads,
+        encoder_threads: options.encoder_threads,
         ..Default::default()
     });
     let mut tx = SceneRenderer::new(cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let p = &o.packing;
-    tx.app_mut().insert_resource(DepthSenderSettings { config: *p, auto: o.auto, ..Default::default() });
+    let p = &options.packing;
+    tx.app_mut().insert_resource(DepthSenderSettings { config: *p, auto: options.auto, ..Default::default() });
     let camera = tx.camera();
     tx.app_mut().world_mut().entity_mut(camera).insert(DepthSender);
 
@@ -98,11 +99,11 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<BevyRun> {
         };
     // A game renders at its frame rate: pace the sender at `fps` (a fast GPU would otherwise run
     // the whole demo before the encoder has opened).
-    let period = Duration::from_secs_f64(1.0 / f64::from(o.fps.max(1)));
+    let period = Duration::from_secs_f64(1.0 / f64::from(options.fps.max(1)));
     let paced = Instant::now();
-    for i in 0..o.frames {
+    for i in 0..options.frames {
         step(&mut tx, &mut rx, &mut records, &mut source);
-        if o.realtime
+        if options.realtime
             && let Some(wait) = (paced + period * (i + 1)).checked_duration_since(Instant::now())
         {
             std::thread::sleep(wait);
@@ -150,14 +151,18 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<BevyRun> {
     let wall_s = start.elapsed().as_secs_f64();
     let frames_sent = u32::try_from(stats.frames_sent).unwrap_or(u32::MAX);
     let summary = DemoSummary {
-        packing: if o.auto { format!("auto (precision-net), from {}", o.packing.id()) } else { o.packing.id() },
+        packing: if options.auto {
+            format!("auto (precision-net), from {}", options.packing.id())
+        } else {
+            options.packing.id()
+        },
         encoder: stats.encoder.clone().unwrap_or_default(),
         url,
-        width: o.width,
-        height: o.height,
+        width: options.width,
+        height: options.height,
         frames_sent,
         frames_received: records.len(),
-        target_bps: o.bitrate,
+        target_bps: options.bitrate,
         achieved_bps: stats.bitrate,
         mean_mae_mm: 0.0,
         mean_p99_mm: 0.0,
@@ -165,9 +170,9 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<BevyRun> {
         wall_s,
         sender_costs: Some(costs.summary()),
     };
-    let summary = write_outputs(&o.out, records, summary)?;
+    let summary = write_outputs(&options.out, records, summary)?;
     if let Some((i, src, received, near, far)) = last {
-        images::side_by_side(&o.out.join("side_by_side.png"), &src, &received, near, far)?;
+        images::side_by_side(&options.out.join("side_by_side.png"), &src, &received, near, far)?;
         println!("  side by side: frame {i}");
     }
     if let Some(c) = &summary.sender_costs {

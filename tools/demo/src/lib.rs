@@ -148,20 +148,21 @@ fn free_udp_port() -> anyhow::Result<u16> {
 ///
 /// # Errors
 /// Encoder, transport or file failures.
-pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
-    std::fs::create_dir_all(&o.out)?;
+pub fn run(options: &DemoOptions) -> anyhow::Result<DemoSummary> {
+    std::fs::create_dir_all(&options.out)?;
     let port = free_udp_port()?;
     let url = format!("udp://127.0.0.1:{port}");
-    let (w, h) = (o.width, o.height);
-    let fps = o.fps;
-    let source = o.source.clone();
-    let frames = source.as_ref().map_or(o.frames, |s| o.frames.min(u32::try_from(s.len()).unwrap_or(u32::MAX)));
+    let (w, h) = (options.width, options.height);
+    let fps = options.fps;
+    let source = options.source.clone();
+    let frames =
+        source.as_ref().map_or(options.frames, |s| options.frames.min(u32::try_from(s.len()).unwrap_or(u32::MAX)));
     let depth_at = move |i: u32| match &source {
         Some(s) => s[i as usize].clone(),
         None => testdata::game_scene(w, h, i as f32 / fps as f32),
     };
     // Range: the scene's own depths over the whole clip (the sender knows its scene).
-    let (near, far) = match &o.source {
+    let (near, far) = match &options.source {
         Some(s) => s
             .iter()
             .filter_map(|f| depthcast_packing::tight_range(&f.view(), 0.15))
@@ -172,11 +173,11 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
     }
     .ok_or_else(|| anyhow::anyhow!("empty scene"))?;
     let mut settings = EncoderSettings::new(VideoCodec::H264, w, h);
-    settings.bitrate = o.bitrate;
-    settings.fps = (o.fps, 1);
-    settings.regions_of_interest = o.packing.roi_high.is_some();
+    settings.bitrate = options.bitrate;
+    settings.fps = (options.fps, 1);
+    settings.regions_of_interest = options.packing.roi_high.is_some();
     // The same thread count as the sender plugin, so the baseline is encoded alike.
-    settings.threads = o.encoder_threads;
+    settings.threads = options.encoder_threads;
 
     let received = Arc::new(AtomicU64::new(0));
     let records: Arc<Mutex<Vec<DemoFrame>>> = Arc::default();
@@ -222,18 +223,18 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
     std::thread::sleep(Duration::from_millis(300));
 
     // Sender.
-    let mut enc = DepthEncoder::new(settings, &o.packing, w, h, Some(&url))?;
+    let mut enc = DepthEncoder::new(settings, &options.packing, w, h, Some(&url))?;
     let encoder_name = enc.encoder().encoder_name().to_string();
     let mut last_print = Instant::now();
     for i in 0..frames {
-        let due = start + Duration::from_secs_f64(0.3 + f64::from(i) / f64::from(o.fps));
-        if o.realtime {
+        let due = start + Duration::from_secs_f64(0.3 + f64::from(i) / f64::from(options.fps));
+        if options.realtime {
             std::thread::sleep(due.saturating_duration_since(Instant::now()));
         }
         let meta =
             FrameMeta { frame_index: i, pts: Some(i64::from(i)), sent_unix_us: Some(unix_us()), ..Default::default() };
         let depth = depth_at(i);
-        enc.encode(&depth.view(), &o.packing, near, far, &meta)?;
+        enc.encode(&depth.view(), &options.packing, near, far, &meta)?;
         if last_print.elapsed() >= Duration::from_secs(1) {
             last_print = Instant::now();
             let el = start.elapsed().as_secs_f64();
@@ -256,25 +257,25 @@ pub fn run(o: &DemoOptions) -> anyhow::Result<DemoSummary> {
 
     let recs = records.lock().expect("records").clone();
     let summary = DemoSummary {
-        packing: o.packing.id(),
+        packing: options.packing.id(),
         encoder: encoder_name,
         url,
         width: w,
         height: h,
         frames_sent: frames,
         frames_received: recs.len(),
-        target_bps: o.bitrate,
-        achieved_bps: sent_bytes as f64 * 8.0 / (f64::from(frames) / f64::from(o.fps)),
+        target_bps: options.bitrate,
+        achieved_bps: sent_bytes as f64 * 8.0 / (f64::from(frames) / f64::from(options.fps)),
         mean_mae_mm: 0.0,
         mean_p99_mm: 0.0,
         median_latency_ms: 0.0,
         wall_s,
         sender_costs: None,
     };
-    let summary = write_outputs(&o.out, recs, summary)?;
+    let summary = write_outputs(&options.out, recs, summary)?;
     if let Some((i, received)) = last_images.lock().expect("images").take() {
         let src = depth_at(i);
-        images::side_by_side(&o.out.join("side_by_side.png"), &src, &received, near, far)?;
+        images::side_by_side(&options.out.join("side_by_side.png"), &src, &received, near, far)?;
     }
     Ok(summary)
 }

@@ -8,16 +8,16 @@ use super::config::PackingConfig;
 use super::csv::Row;
 
 /// Median of the finite values (the upper one of an even count; NaN when there are none).
-pub fn median(v: impl IntoIterator<Item = f64>) -> f64 {
-    let mut v: Vec<f64> = v.into_iter().filter(|x| x.is_finite()).collect();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+pub fn median(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Mean of the finite values (NaN when there are none).
-pub fn mean(v: impl IntoIterator<Item = f64>) -> f64 {
+pub fn mean(values: impl IntoIterator<Item = f64>) -> f64 {
     let (mut s, mut n) = (0.0, 0usize);
-    for x in v {
+    for x in values {
         if x.is_finite() {
             s += x;
             n += 1;

@@ -8,7 +8,7 @@ use depthcast_packing::{BitDepth, PackParams, Scheme, VbpLayout};
 
 /// How the depth range is chosen for each frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum RangePolicy {
+pub enum RangeChoice {
     /// One range for the whole sequence: `near = 0.9 · min`, `far = 1.05 · max` over all frames.
     Sequence,
     /// Each frame's own tight range (5% margin), smoothed over time ([`depthcast_packing::RangeSmoother`]
@@ -19,12 +19,12 @@ pub enum RangePolicy {
     },
 }
 
-impl RangePolicy {
+impl RangeChoice {
     /// Text id (`seq`, `frame0.10`).
     pub fn id(&self) -> String {
         match self {
-            RangePolicy::Sequence => "seq".into(),
-            RangePolicy::PerFrame { alpha } => format!("frame{alpha:.2}"),
+            RangeChoice::Sequence => "seq".into(),
+            RangeChoice::PerFrame { alpha } => format!("frame{alpha:.2}"),
         }
     }
 }
@@ -52,12 +52,12 @@ impl CodecConfig {
     }
 
     /// Parses `h264-8`, `hevc-10`, with an optional `-aq`.
-    pub fn parse(s: &str) -> Option<CodecConfig> {
-        let (s, aq) = match s.strip_suffix("-aq") {
+    pub fn parse(text: &str) -> Option<CodecConfig> {
+        let (text, aq) = match text.strip_suffix("-aq") {
             Some(r) => (r, true),
-            None => (s, false),
+            None => (text, false),
         };
-        let (c, b) = s.split_once('-')?;
+        let (c, b) = text.split_once('-')?;
         Some(CodecConfig { codec: VideoCodec::from_name(c)?, bits: BitDepth::from_bits(b.parse().ok()?)?, aq })
     }
 }
@@ -74,7 +74,7 @@ pub struct RunSpec {
     /// Packing.
     pub packing: PackingConfig,
     /// Range policy.
-    pub range: RangePolicy,
+    pub range: RangeChoice,
 }
 
 impl RunSpec {
@@ -95,7 +95,7 @@ pub struct Grid {
     /// Target bitrates in bit/s (already scaled to the sequence's pixel rate).
     pub bitrates: Vec<u64>,
     /// Range policies.
-    pub ranges: Vec<RangePolicy>,
+    pub ranges: Vec<RangeChoice>,
 }
 
 /// Bitrates the issue fixes at 1280x720, 30 fps: 1, 2, 4, 8, 16, 32 Mbit/s.
@@ -186,7 +186,7 @@ mod tests {
             packings: Grid::default_packings(BitDepth::Eight),
             codecs: vec![CodecConfig::H264_8, CodecConfig::HEVC_10],
             bitrates: vec![1_000_000, 2_000_000],
-            ranges: vec![RangePolicy::Sequence, RangePolicy::PerFrame { alpha: 0.1 }],
+            ranges: vec![RangeChoice::Sequence, RangeChoice::PerFrame { alpha: 0.1 }],
         };
         let runs = g.runs(0);
         let ids: std::collections::BTreeSet<String> = runs.iter().map(RunSpec::id).collect();

@@ -88,25 +88,25 @@ pub fn header() -> String {
 }
 
 /// Appends one row (with newline) to `out`.
-pub fn write_row(out: &mut String, r: &Row) {
-    let m = &r.rec.metrics;
+pub fn write_row(out: &mut String, row: &Row) {
+    let m = &row.rec.metrics;
     let _ = writeln!(
         out,
         "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-        r.sequence,
-        r.codec,
-        r.bitrate,
-        r.run,
-        r.range,
-        r.rec.frame,
-        r.rec.config,
-        r.family,
-        r.rec.precision,
-        u8::from(r.rec.keyframe),
-        r.rec.bits,
-        f(f64::from(r.rec.near)),
-        f(f64::from(r.rec.far)),
-        u8::from(r.rec.params_ok),
+        row.sequence,
+        row.codec,
+        row.bitrate,
+        row.run,
+        row.range,
+        row.rec.frame,
+        row.rec.config,
+        row.family,
+        row.rec.precision,
+        u8::from(row.rec.keyframe),
+        row.rec.bits,
+        f(f64::from(row.rec.near)),
+        f(f64::from(row.rec.far)),
+        u8::from(row.rec.params_ok),
         m.valid,
         f(m.mae),
         f(m.rmse),

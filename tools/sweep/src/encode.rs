@@ -5,7 +5,7 @@ use depthcast_codec::{Decoder, EncoderSettings, Refresh};
 use depthcast_packing::{DepthImage, Metrics, Packer, RangeSmoother, tight_range};
 use depthcast_stream::{DepthEncoder, FrameMeta};
 
-use super::config::{CodecConfig, PackingConfig, RangePolicy};
+use super::config::{CodecConfig, PackingConfig, RangeChoice};
 
 /// A sequence held in memory for the sweep.
 #[derive(Debug, Clone)]
@@ -114,7 +114,7 @@ pub fn encode_sequence(
     seq: &SeqData,
     codec: CodecConfig,
     bitrate: u64,
-    range: RangePolicy,
+    range: RangeChoice,
     opts: &RunOptions,
     choose: &mut dyn FnMut(usize) -> Choice,
     tick: &dyn Fn(),
@@ -138,8 +138,8 @@ pub fn encode_sequence(
     let mut unpacker = Packer::default();
     let mut out = DepthImage::new(w, h);
     let mut smoother = match range {
-        RangePolicy::PerFrame { alpha } => Some(RangeSmoother::new(alpha)),
-        RangePolicy::Sequence => None,
+        RangeChoice::PerFrame { alpha } => Some(RangeSmoother::new(alpha)),
+        RangeChoice::Sequence => None,
     };
     let mut records: Vec<Option<FrameRecord>> = vec![None; n];
     let mut bits = vec![0u64; n];

@@ -33,7 +33,7 @@ use depthcast_packing::{DepthImage, testdata};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use analysis::{Cell, Policy, RunResult};
-use config::{CodecConfig, Grid, PackingConfig, RangePolicy, scale_bitrates};
+use config::{CodecConfig, Grid, PackingConfig, RangeChoice, scale_bitrates};
 use encode::{RunOptions, SeqData, encode_sequence};
 
 /// Where a sequence comes from.
@@ -95,7 +95,7 @@ pub struct SweepOptions {
     /// Scale `mbps` to each sequence's pixel rate (otherwise use them as given).
     pub scale: bool,
     /// Range policies.
-    pub ranges: Vec<RangePolicy>,
+    pub ranges: Vec<RangeChoice>,
     /// Encoder options.
     pub run: RunOptions,
     /// Worker threads (runs in parallel, one encoder thread each).
@@ -111,7 +111,7 @@ struct Job {
     id: String,
     codec: CodecConfig,
     bitrate: u64,
-    range: RangePolicy,
+    range: RangeChoice,
     choices: Vec<(PackingConfig, bool)>,
 }
 
@@ -200,7 +200,7 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                 }
             }
             // The predictor's policies choose among every configuration of a cell.
-            let mut cells_all: Vec<((CodecConfig, u64, RangePolicy), Vec<PackingConfig>)> = Vec::new();
+            let mut cells_all: Vec<((CodecConfig, u64, RangeChoice), Vec<PackingConfig>)> = Vec::new();
             for ((codec, bitrate, range, _), members) in &groups {
                 let key = (*codec, *bitrate, *range);
                 let cands = members.iter().map(|(_, r)| r.packing);
@@ -258,7 +258,7 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
     Ok(cells)
 }
 
-type GroupKey = (CodecConfig, u64, RangePolicy, String);
+type GroupKey = (CodecConfig, u64, RangeChoice, String);
 
 /// Groups fixed runs by (codec, bitrate, range, frame-size group), keeping run ids.
 fn group_cells(
@@ -272,9 +272,9 @@ fn group_cells(
         let Some(&packing) = known.get(&first.rec.config) else { continue };
         let codec = CodecConfig::parse(&first.codec).expect("codec id written by this sweep");
         let range = if first.range == "seq" {
-            RangePolicy::Sequence
+            RangeChoice::Sequence
         } else {
-            RangePolicy::PerFrame { alpha: first.range.trim_start_matches("frame").parse().unwrap_or(0.1) }
+            RangeChoice::PerFrame { alpha: first.range.trim_start_matches("frame").parse().unwrap_or(0.1) }
         };
         let p = packing.params(codec.bits, seq.width(), seq.height(), seq.near, seq.far, 0);
         let group = if p.frame_size().1 > seq.height().next_multiple_of(2) { "tall" } else { "frame" }.to_string();

@@ -8,7 +8,7 @@ use plotters::style::FontStyle;
 
 use super::GroupKey;
 use super::analysis::{self, Cell, RunResult};
-use super::config::RangePolicy;
+use super::config::RangeChoice;
 use super::encode::SeqData;
 
 /// Registers the embedded DejaVu Sans as plotters' `sans-serif` (once per process).
@@ -164,7 +164,7 @@ pub(super) fn sequence_plots(
         for fam in ["vbp-luma", "vbp-chroma"] {
             let mut lines = Vec::new();
             for ((cc, bitrate, range, _), members) in groups {
-                if cc.id() != codec || *range != RangePolicy::Sequence {
+                if cc.id() != codec || *range != RangeChoice::Sequence {
                     continue;
                 }
                 let runs: Vec<&RunResult> =

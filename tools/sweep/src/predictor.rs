@@ -8,7 +8,7 @@ pub use depthcast_stream::auto::fallbacks;
 use depthcast_stream::{AutoPacking, AutoSettings};
 
 use super::analysis::Policy;
-use super::config::{CodecConfig, PackingConfig, RangePolicy};
+use super::config::{CodecConfig, PackingConfig, RangeChoice};
 use super::encode::{RunOptions, SeqData, encode_sequence};
 
 /// The candidate configurations the committed model scores, in its output order (its metadata
@@ -25,7 +25,7 @@ pub fn candidates() -> Vec<PackingConfig> {
 #[derive(Debug, Clone, Copy)]
 pub struct ProbeEncodes<'a> {
     /// Range policy of the stream.
-    pub range: RangePolicy,
+    pub range: RangeChoice,
     /// Encoder options of the stream.
     pub opts: &'a RunOptions,
 }
