@@ -217,6 +217,8 @@ fn bench_predict(a: &Args, depth: &DepthImage) -> anyhow::Result<()> {
             break;
         }
     }
+    // tract, the reference runtime, is the `tract` feature (default on; heavy to build).
+    #[cfg(feature = "tract")]
     for (name, bytes) in [("tract_f32", pn::models::F32), ("tract_int8", pn::models::INT8)] {
         let t = pn::tract::TractModel::from_bytes(bytes, f.len())?;
         let ns = per(median_ns(a.iters, || {
@@ -228,6 +230,7 @@ fn bench_predict(a: &Args, depth: &DepthImage) -> anyhow::Result<()> {
     }
     let own = rows.iter().filter(|r| r.0 == "own_int8").map(|r| r.2).fold(f64::INFINITY, f64::min);
     let tract = rows.iter().filter(|r| r.0.starts_with("tract")).map(|r| r.2).fold(f64::INFINITY, f64::min);
+    let vs_tract = |ns: f64| tract.is_finite().then(|| tract / ns);
     if !a.json {
         println!("precision predictor ({}x{} features, {}-input MLP), ns per frame:", a.width, a.height, f.len());
     }
@@ -237,12 +240,15 @@ fn bench_predict(a: &Args, depth: &DepthImage) -> anyhow::Result<()> {
                 "{}",
                 serde_json::json!({
                     "bench": "predict", "engine": engine, "level": level, "width": a.width, "height": a.height,
-                    "median_ns": ns, "speedup_vs_faster_tract": tract / ns,
+                    "median_ns": ns, "speedup_vs_faster_tract": vs_tract(ns),
                     "features_plus_own_int8_ns": features_ns + own,
                 })
             );
         } else {
-            println!("{engine:<12} {level:<8} {ns:>10.0} ns   x{:.1} vs the faster tract", tract / ns);
+            match vs_tract(ns) {
+                Some(x) => println!("{engine:<12} {level:<8} {ns:>10.0} ns   x{x:.1} vs the faster tract"),
+                None => println!("{engine:<12} {level:<8} {ns:>10.0} ns   (built without the tract feature)"),
+            }
         }
     }
     if !a.json {

@@ -5,8 +5,7 @@
 use std::path::PathBuf;
 
 use depthcast::demo::{DemoOptions, DemoSummary};
-use depthcast::sweep::config::PackingConfig;
-use depthcast_packing::{BitDepth, VbpLayout};
+use depthcast_packing::{BitDepth, PackingConfig, VbpLayout};
 
 /// Options of `depthcast demo`.
 #[derive(clap::Args, Debug)]
@@ -45,10 +44,17 @@ pub(crate) struct Args {
     /// Use the CPU procedural scene instead of Bevy for every stream (no GPU adapter needed).
     #[arg(long)]
     cpu_scene: bool,
-    /// Let precision-net choose the Bevy stream's packing per frame from the bitrate and the
-    /// depth (off by default: see precision-net/models/report.md).
+    /// Let precision-net choose the Bevy stream's packing: the start-up probe (real encodes of
+    /// the network's shortlist and 8-bit luma over the first 15 frames; the stream starts after
+    /// it), then the winner. Off by default: the fixed configuration is the sweeps' best.
     #[arg(long)]
     auto: bool,
+    /// With --auto: no start-up probe; the network chooses per frame (switching at keyframes).
+    #[arg(long, requires = "auto")]
+    no_probe: bool,
+    /// Render this glTF scene (orbiting it) instead of the built-in room.
+    #[arg(long, conflicts_with = "cpu_scene")]
+    scene: Option<PathBuf>,
     /// Software encoder threads of the Bevy stream's sender (0: one per five million pixels of the frame).
     #[arg(long, default_value_t = 0)]
     encoder_threads: u32,
@@ -84,6 +90,8 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         out: a.out.clone(),
         realtime: !a.fast,
         auto: a.auto,
+        probe: !a.no_probe,
+        scene: a.scene.clone(),
         encoder_threads: a.encoder_threads,
         source: None,
     };
@@ -95,9 +103,12 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         depthcast::demo::run(&base)?
     } else {
         println!(
-            "depthcast demo: {} frames of the built-in room rendered by Bevy at {}x{} (headless), DepthSenderPlugin -> \
+            "depthcast demo: {} frames of {} rendered by Bevy at {}x{} (headless), DepthSenderPlugin -> \
              loopback UDP (MPEG-TS, H.264) -> DepthReceiverPlugin",
-            a.frames, a.width, a.height
+            a.frames,
+            a.scene.as_ref().map_or_else(|| "the built-in room".to_string(), |p| p.display().to_string()),
+            a.width,
+            a.height
         );
         let run = depthcast::demo::bevy_stream::run(&base)?;
         base.source = Some(std::sync::Arc::new(run.source));

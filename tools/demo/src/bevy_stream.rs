@@ -37,9 +37,12 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
     let mut rx = DepthReceiverPlugin { url: format!("{url}?timeout=500000"), ..Default::default() }.headless_app();
     rx.update();
 
-    let mut cfg = SceneRenderConfig::new(BUILTIN_SCENE);
-    (cfg.width, cfg.height, cfg.fps, cfg.path) =
-        (options.width, options.height, f64::from(options.fps), CameraPath::Walk);
+    let (scene, path) = match &options.scene {
+        Some(file) => (file.clone(), CameraPath::Orbit),
+        None => (BUILTIN_SCENE.into(), CameraPath::Walk),
+    };
+    let mut cfg = SceneRenderConfig::new(scene);
+    (cfg.width, cfg.height, cfg.fps, cfg.path) = (options.width, options.height, f64::from(options.fps), path);
     cfg.sender = Some(DepthSenderPlugin {
         url: format!("{url}?pkt_size=1316"),
         codec: VideoCodec::H264,
@@ -52,7 +55,8 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
     });
     let mut tx = SceneRenderer::new(cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
     let p = &options.packing;
-    tx.app_mut().insert_resource(DepthSenderSettings { config: *p, auto: options.auto, ..Default::default() });
+    let settings = DepthSenderSettings { config: *p, auto: options.auto, probe: options.probe, ..Default::default() };
+    tx.app_mut().insert_resource(settings);
     let camera = tx.camera();
     tx.app_mut().world_mut().entity_mut(camera).insert(DepthSender);
 
@@ -151,10 +155,10 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
     let wall_s = start.elapsed().as_secs_f64();
     let frames_sent = u32::try_from(stats.frames_sent).unwrap_or(u32::MAX);
     let summary = DemoSummary {
-        packing: if options.auto {
-            format!("auto (precision-net), from {}", options.packing.id())
-        } else {
-            options.packing.id()
+        packing: match (&stats.probe_winner, options.auto) {
+            (Some(w), _) => format!("auto (precision-net, start-up probe: {w})"),
+            (None, true) => format!("auto (precision-net), from {}", options.packing.id()),
+            (None, false) => options.packing.id(),
         },
         encoder: stats.encoder.clone().unwrap_or_default(),
         url,
@@ -169,6 +173,7 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
         median_latency_ms: 0.0,
         wall_s,
         sender_costs: Some(costs.summary()),
+        probe_winner: stats.probe_winner.clone(),
     };
     let summary = write_outputs(&options.out, records, summary)?;
     if let Some((i, src, received, near, far)) = last {

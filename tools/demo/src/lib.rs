@@ -49,6 +49,11 @@ pub struct DemoOptions {
     pub auto: bool,
     /// Bevy stream: software encoder threads (0: the sender's default, one per five million pixels).
     pub encoder_threads: u32,
+    /// Bevy stream, with `auto`: run the sender's start-up probe first (real encodes of the
+    /// network's shortlist and 8-bit luma over the first 15 frames; the stream starts after it).
+    pub probe: bool,
+    /// Bevy stream: a glTF scene (orbited) instead of the built-in room (walked).
+    pub scene: Option<PathBuf>,
     /// Source frames (for example those the Bevy stream captured); `None`: the procedural scene.
     pub source: Option<std::sync::Arc<Vec<DepthImage>>>,
 }
@@ -108,6 +113,9 @@ pub struct DemoSummary {
     /// Where the sender's time went per frame (Bevy stream only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sender_costs: Option<SenderCosts>,
+    /// The start-up probe's winner (Bevy stream with `auto` and `probe`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe_winner: Option<String>,
 }
 
 /// Medians over the frames sent of the sender's per-frame costs ([`DepthSenderStats`] sampled
@@ -271,6 +279,7 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<DemoSummary> {
         median_latency_ms: 0.0,
         wall_s,
         sender_costs: None,
+        probe_winner: None,
     };
     let summary = write_outputs(&options.out, recs, summary)?;
     if let Some((i, received)) = last_images.lock().expect("images").take() {
