@@ -88,17 +88,8 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
             seen = Some((params.frame_index, d.received_unix_us));
             let Some((_, src)) = source.iter().rev().find(|(i, _)| *i == params.frame_index) else { return };
             let m = Metrics::compute(&src.view(), &d.depth.view(), params.near, params.far);
-            records.push(DemoFrame {
-                frame: params.frame_index,
-                bytes: d.bytes,
-                keyframe: d.keyframe,
-                precision: params.precision,
-                mae_mm: m.mae * 1e3,
-                p99_mm: m.p99 * 1e3,
-                max_mm: m.max * 1e3,
-                invalid_flips: m.valid_to_invalid + m.invalid_to_valid,
-                latency_ms: d.sent_unix_us.map_or(f64::NAN, |t| d.received_unix_us.saturating_sub(t) as f64 / 1e3),
-            });
+            let latency_ms = d.sent_unix_us.map_or(f64::NAN, |t| d.received_unix_us.saturating_sub(t) as f64 / 1e3);
+            records.push(DemoFrame::measured(&params, d.bytes, d.keyframe, &m, latency_ms));
             last = Some((params.frame_index, src.clone(), d.depth.clone(), params.near, params.far));
         };
     // A game renders at its frame rate: pace the sender at `fps` (a fast GPU would otherwise run

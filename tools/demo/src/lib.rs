@@ -81,6 +81,29 @@ pub struct DemoFrame {
     pub latency_ms: f64,
 }
 
+impl DemoFrame {
+    /// The record of a received frame with parameters `params`, measured as `metrics`.
+    pub fn measured(
+        params: &depthcast_packing::PackParams,
+        bytes: usize,
+        keyframe: bool,
+        metrics: &Metrics,
+        latency_ms: f64,
+    ) -> DemoFrame {
+        DemoFrame {
+            frame: params.frame_index,
+            bytes,
+            keyframe,
+            precision: params.precision,
+            mae_mm: metrics.mae * 1e3,
+            p99_mm: metrics.p99 * 1e3,
+            max_mm: metrics.max * 1e3,
+            invalid_flips: metrics.valid_to_invalid + metrics.invalid_to_valid,
+            latency_ms,
+        }
+    }
+}
+
 /// What the demo measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoSummary {
@@ -211,17 +234,8 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<DemoSummary> {
                 let p = f.params;
                 let src = depth_at(p.frame_index);
                 let m = Metrics::compute(&src.view(), &f.depth.view(), near, far);
-                records.lock().expect("records").push(DemoFrame {
-                    frame: p.frame_index,
-                    bytes: f.bytes,
-                    keyframe: f.keyframe,
-                    precision: p.precision,
-                    mae_mm: m.mae * 1e3,
-                    p99_mm: m.p99 * 1e3,
-                    max_mm: m.max * 1e3,
-                    invalid_flips: m.valid_to_invalid + m.invalid_to_valid,
-                    latency_ms: f.latency_ms().unwrap_or(f64::NAN),
-                });
+                let latency_ms = f.latency_ms().unwrap_or(f64::NAN);
+                records.lock().expect("records").push(DemoFrame::measured(&p, f.bytes, f.keyframe, &m, latency_ms));
                 received.fetch_add(1, Ordering::Relaxed);
                 *last_images.lock().expect("images") = Some((p.frame_index, f.depth));
             }
