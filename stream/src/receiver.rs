@@ -293,12 +293,12 @@ impl DepthReceiver {
 
     /// The connection ended: drain the decoder, then reopen (live) or end.
     fn stream_ended(&mut self, why: String) -> ReceiveEvent {
-        if let Some(mut conn) = self.conn.take() {
-            if conn.dec.send_eof().is_ok() {
-                while let Ok(Some(f)) = conn.dec.receive_frame() {
-                    if let Some(r) = unpack(&mut self.packer, &mut self.stats, &mut conn.sizes, f) {
-                        self.ready.push_back(r);
-                    }
+        if let Some(mut conn) = self.conn.take()
+            && conn.dec.send_eof().is_ok()
+        {
+            while let Ok(Some(f)) = conn.dec.receive_frame() {
+                if let Some(r) = unpack(&mut self.packer, &mut self.stats, &mut conn.sizes, f) {
+                    self.ready.push_back(r);
                 }
             }
         }
