@@ -1,7 +1,7 @@
 //! CPU feature levels and the dispatch of row kernels to the best one.
 //!
 //! The scalar kernels in [`crate::kernels`] define correct output; every other level must match
-//! them bit for bit (tested in `tests/simd.rs`). The row functions here run a kernel at a level;
+//! them bit for bit (tested in `tests/simd.rs` and `tests/simd_rows.rs`). The row functions here run a kernel at a level;
 //! they are public for those tests only and not part of the supported API. The level is detected
 //! once; the environment variable `DEPTHCAST_CPU_LEVEL` (`scalar`, `avx2`, `avxvnni`, `neon`) can
 //! only *lower* it, to test the scalar path on any machine. [`CpuLevel`] is the one CPU-level type
