@@ -84,9 +84,9 @@ enum Mode {
     Probe,
 }
 
-/// Streams 45 updates (75 with the probe, whose first frames are not sent) of CornellBox to a
-/// file, decodes and checks it; returns the sender's stats (`None`: the scene is absent, the
-/// test is skipped).
+/// Streams 45 updates (with the probe, 45 after it has chosen: the frames it measures are not
+/// sent) of CornellBox to a file, decodes and checks it; returns the sender's stats (`None`: the
+/// scene is absent, the test is skipped).
 fn stream(mode: Mode, tag: &str) -> Option<DepthSenderStats> {
     stream_with(mode, tag, BitDepth::Eight)
 }
@@ -127,13 +127,18 @@ fn stream_with(mode: Mode, tag: &str, bit_depth: BitDepth) -> Option<DepthSender
             settings.config = PackingConfig::triangle(16, 0, BitDepth::Eight);
         }
     }
-    let updates = if mode == Mode::Probe { 75 } else { 45 };
-    for _ in 0..updates {
-        if mode == Mode::Probe && r.app_mut().world().resource::<DepthSenderStats>().probe.is_none() {
-            // The probe's encodes run on a worker thread; give it time as a game's frames would.
+    // 45 updates of streaming; with the probe, they count from when it has chosen (its encodes run
+    // on a worker thread while the app goes on, as a game's frames would), at most 400 in all.
+    let (mut streaming, mut updates) = (0, 0);
+    while streaming < 45 && updates < 400 {
+        let probing = mode == Mode::Probe && r.app_mut().world().resource::<DepthSenderStats>().probe.is_none();
+        if probing {
             std::thread::sleep(std::time::Duration::from_millis(20));
+        } else {
+            streaming += 1;
         }
         r.app_mut().update();
+        updates += 1;
     }
     let stats = r.app_mut().world().resource::<DepthSenderStats>().clone();
     println!("{tag}: {stats:?}");
