@@ -223,33 +223,95 @@ pub fn ycbcr709_to_rgb(luma: f32, cb: f32, cr: f32) -> (f32, f32, f32) {
     (r, g, b)
 }
 
+/// Fixed-point full-range BT.709 RGB → Y'CbCr at a plane bit depth: the conversion of
+/// [`RgbImage::to_yuv420`] and of the hue scheme, in integers so that every CPU level and the GPU
+/// packer give the same codes.
+///
+/// The coefficients of [`rgb_to_ycbcr709`] are scaled by `max_code / 255 · 2^16` and rounded
+/// (in f64, once, when the constants are made). A pixel's luma code is `(Σ k·c + 2^15) >> 16`;
+/// a 2x2 block's chroma code is `(Σ_block Σ k·c + 4 · offset + 2^17) >> 18`, where `offset` is 128
+/// scaled the same way: the mean of the four, rounded half up. Codes are clamped to the plane's
+/// range. The largest sums (10-bit planes, four pixels) stay below `2^29`: they fit an `i32`
+/// everywhere, WGSL included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ycbcr709Fixed {
+    /// Luma coefficients of R, G, B.
+    pub luma: [i32; 3],
+    /// Cb coefficients of R, G, B.
+    pub cb: [i32; 3],
+    /// Cr coefficients of R, G, B.
+    pub cr: [i32; 3],
+    /// 128 (the chroma zero) in the same units.
+    pub offset: i32,
+    /// Largest code of the plane.
+    pub max_code: i32,
+}
+
+impl Ycbcr709Fixed {
+    /// Fractional bits of the coefficients.
+    pub const FRAC_BITS: u32 = 16;
+
+    /// The constants for planes of `bit_depth`.
+    pub fn new(bit_depth: BitDepth) -> Ycbcr709Fixed {
+        let max_code = f64::from(bit_depth.max_code());
+        let unit = max_code / 255.0 * f64::from(1u32 << Self::FRAC_BITS);
+        let k = |c: f64| (c * unit).round() as i32;
+        let (kr, kg, kb) = (0.2126, 0.7152, 0.0722);
+        Ycbcr709Fixed {
+            luma: [k(kr), k(kg), k(kb)],
+            cb: [k(-kr / 1.8556), k(-kg / 1.8556), k((1.0 - kb) / 1.8556)],
+            cr: [k((1.0 - kr) / 1.5748), k(-kg / 1.5748), k(-kb / 1.5748)],
+            offset: k(128.0),
+            max_code: i32::from(bit_depth.max_code()),
+        }
+    }
+
+    /// `Σ k·c` of one pixel for the coefficients `k`.
+    #[inline(always)]
+    pub fn dot(k: [i32; 3], red: u8, green: u8, blue: u8) -> i32 {
+        k[0] * i32::from(red) + k[1] * i32::from(green) + k[2] * i32::from(blue)
+    }
+
+    /// Luma code of one pixel.
+    #[inline(always)]
+    pub fn luma_code(&self, red: u8, green: u8, blue: u8) -> u16 {
+        let sum = Self::dot(self.luma, red, green, blue) + (1 << (Self::FRAC_BITS - 1));
+        (sum >> Self::FRAC_BITS).clamp(0, self.max_code) as u16
+    }
+
+    /// Chroma code of a 2x2 block from the sum of its four pixels' `Σ k·c` (Cb or Cr).
+    #[inline(always)]
+    pub fn chroma_code(&self, block_sum: i32) -> u16 {
+        let sum = block_sum + 4 * self.offset + (1 << (Self::FRAC_BITS + 1));
+        (sum >> (Self::FRAC_BITS + 2)).clamp(0, self.max_code) as u16
+    }
+}
+
 impl RgbImage {
-    /// Converts to full-range BT.709 YUV 4:2:0 at `bit_depth`, chroma averaged over each 2x2 block.
-    /// Odd sizes are padded to even by edge replication.
+    /// Converts to full-range BT.709 YUV 4:2:0 at `bit_depth`, chroma averaged over each 2x2 block,
+    /// in fixed point ([`Ycbcr709Fixed`]). Odd sizes are padded to even by edge replication.
     pub fn to_yuv420(&self, bit_depth: BitDepth) -> YuvFrame {
         let (w, h) = (self.width.next_multiple_of(2), self.height.next_multiple_of(2));
         let mut f = YuvFrame::new(w, h, bit_depth);
-        let scale = f32::from(bit_depth.max_code()) / 255.0;
-        let max = f32::from(bit_depth.max_code());
+        let k = Ycbcr709Fixed::new(bit_depth);
         let px = |x: u32, y: u32| {
             let (x, y) = (x.min(self.width - 1) as usize, y.min(self.height - 1) as usize);
             let i = 3 * (y * self.width as usize + x);
-            (f32::from(self.data[i]), f32::from(self.data[i + 1]), f32::from(self.data[i + 2]))
+            (self.data[i], self.data[i + 1], self.data[i + 2])
         };
         for by in 0..h / 2 {
             for bx in 0..w / 2 {
-                let (mut cb, mut cr) = (0.0, 0.0);
+                let (mut cb, mut cr) = (0, 0);
                 for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
                     let (x, y) = (2 * bx + dx, 2 * by + dy);
                     let (r, g, b) = px(x, y);
-                    let (yy, u, v) = rgb_to_ycbcr709(r, g, b);
-                    f.y[(y * w + x) as usize] = (yy * scale).round_ties_even().clamp(0.0, max) as u16;
-                    cb += u;
-                    cr += v;
+                    f.y[(y * w + x) as usize] = k.luma_code(r, g, b);
+                    cb += Ycbcr709Fixed::dot(k.cb, r, g, b);
+                    cr += Ycbcr709Fixed::dot(k.cr, r, g, b);
                 }
                 let i = (by * (w / 2) + bx) as usize;
-                f.u[i] = (cb * 0.25 * scale).round_ties_even().clamp(0.0, max) as u16;
-                f.v[i] = (cr * 0.25 * scale).round_ties_even().clamp(0.0, max) as u16;
+                f.u[i] = k.chroma_code(cb);
+                f.v[i] = k.chroma_code(cr);
             }
         }
         f
@@ -299,6 +361,26 @@ mod tests {
             assert!(YuvFrame::read(fmt, 6, 4, &bytes[1..]).is_err());
         }
         assert!(sample(BitDepth::Eight).write(PixelFormat::P010, &mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn fixed_point_conversion_matches_the_float_one() {
+        // Within one code of rounding the float conversion (the fixed-point coefficients are off by
+        // at most 2^-17 of a code per unit of colour).
+        for bd in [BitDepth::Eight, BitDepth::Ten] {
+            let k = Ycbcr709Fixed::new(bd);
+            let scale = f32::from(bd.max_code()) / 255.0;
+            for (r, g, b) in [(255, 255, 255), (0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255), (12, 200, 99)] {
+                let (y, u, v) = rgb_to_ycbcr709(f32::from(r), f32::from(g), f32::from(b));
+                let max = f32::from(bd.max_code());
+                let close =
+                    |code: u16, want: f32| (f32::from(code) - (want * scale).clamp(0.0, max)).abs() <= 0.5 + 1e-3;
+                assert!(close(k.luma_code(r, g, b), y), "{bd:?} luma of {r},{g},{b}");
+                assert!(close(k.chroma_code(4 * Ycbcr709Fixed::dot(k.cb, r, g, b)), u), "{bd:?} cb of {r},{g},{b}");
+                assert!(close(k.chroma_code(4 * Ycbcr709Fixed::dot(k.cr, r, g, b)), v), "{bd:?} cr of {r},{g},{b}");
+            }
+            assert_eq!(k.luma_code(255, 255, 255), bd.max_code());
+        }
     }
 
     #[test]

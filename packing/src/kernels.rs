@@ -1,4 +1,5 @@
-//! Row kernels shared by luma-only and VBP: the scalar reference every SIMD level must match bit
+//! Row kernels of every scheme (luma-only and VBP here, [`triangle`] and [`hue`] in their
+//! modules): the scalar reference every SIMD level must match bit
 //! for bit (see [`crate::simd`]).
 //!
 //! Float steps are written without fused multiply-add and round with ties to even, which is what
@@ -6,6 +7,9 @@
 
 use crate::params::{PackParams, RangeMode};
 use crate::range::DepthRange;
+
+pub mod hue;
+pub mod triangle;
 
 /// Constants of the depth → level `q` mapping. `q = 0` marks an invalid pixel; valid pixels get
 /// `q = q0 + round(n · qspan)` with `q0 ≥ 1`.
@@ -38,6 +42,21 @@ impl Quant {
         let b = params.bit_depth;
         let q0 = u32::from(b.guard()) << (bits - b.bits());
         let qspan = ((1u64 << bits) - 1 - u64::from(q0)) as f32;
+        Quant {
+            disparity: range.mode == RangeMode::Disparity,
+            near: range.near,
+            inv_near: range.inv_near,
+            far: range.far,
+            scale: range.scale,
+            span: range.span,
+            q0,
+            qspan,
+            inv_qspan: 1.0 / qspan,
+        }
+    }
+
+    /// Constants for `qspan` steps above `q0` on `range` (the hue scheme's levels).
+    pub fn with_levels(range: &DepthRange, q0: u32, qspan: f32) -> Quant {
         Quant {
             disparity: range.mode == RangeMode::Disparity,
             near: range.near,

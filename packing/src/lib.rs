@@ -45,7 +45,7 @@ pub mod testdata;
 pub use config::{ConfigParseError, PackingConfig};
 pub use depth::{DepthImage, DepthView, INVALID_DEPTH, is_valid_depth, linearize_ndc, ndc_to_linear};
 pub use error::{PackError, ParamsDecodeError, Result};
-pub use frame::{PixelFormat, RgbImage, YuvFrame};
+pub use frame::{PixelFormat, RgbImage, Ycbcr709Fixed, YuvFrame};
 pub use metrics::Metrics;
 pub use params::{BitDepth, PARAMS_LEN, PackParams, RangeMode, Scheme, VbpLayout};
 pub use range::{DepthRange, RangeSmoother, tight_range};

@@ -22,14 +22,16 @@
 //! depth. A pixel whose largest channel is below 128 is invalid. The precision is fixed
 //! (`log2 1530 ≈ 10.6` bits); [`crate::PackParams::precision`] is 0 for this scheme.
 //!
-//! For a YUV encoder the RGB image is converted to full-range BT.709 4:2:0
-//! ([`crate::RgbImage::to_yuv420`]); chroma subsampling then blurs the hue at depth edges, which is
-//! this scheme's known weakness.
+//! For a YUV encoder the RGB image is converted to full-range BT.709 4:2:0 in fixed point
+//! ([`crate::RgbImage::to_yuv420`], [`crate::Ycbcr709Fixed`]; the packer does it row by row with
+//! the kernels of [`crate::kernels::hue`]); chroma subsampling then blurs the hue at depth edges,
+//! which is this scheme's known weakness.
 
 use crate::depth::{DepthImage, DepthView};
-use crate::frame::{RgbImage, YuvFrame};
+use crate::frame::{RgbImage, Ycbcr709Fixed, YuvFrame};
+use crate::kernels::hue::{HueDecode, depth_of_level, hue_quant};
 use crate::params::PackParams;
-use crate::range::DepthRange;
+use crate::simd::{self, CpuLevel};
 
 /// Levels on the hue wheel.
 pub const HUE_LEVELS: u32 = 1530;
@@ -86,14 +88,6 @@ pub fn hue_level(red: f32, green: f32, blue: f32) -> f32 {
     }
 }
 
-fn depth_of_level(range: &DepthRange, d: f32) -> f32 {
-    // The wheel closes: a level in the unused gap past HUE_DEPTH_MAX belongs to whichever end of
-    // the used arc is nearer around the wheel.
-    let top = HUE_DEPTH_MAX as f32;
-    let d = if d > top + 0.5 * (HUE_LEVELS as f32 - top) { 0.0 } else { d.min(top) };
-    range.denormalise(d / top)
-}
-
 /// Packs to RGB (the scheme's native form).
 ///
 /// # Errors
@@ -134,30 +128,43 @@ pub fn unpack_rgb(img: &RgbImage, params: &PackParams) -> crate::Result<DepthIma
     Ok(out)
 }
 
-pub(crate) fn pack(view: &DepthView<'_>, p: &PackParams, f: &mut YuvFrame) {
-    let rgb = pack_rgb(view, p).expect("validated");
-    *f = rgb.to_yuv420(p.bit_depth);
+pub(crate) fn pack(
+    level: CpuLevel,
+    view: &DepthView<'_>,
+    p: &PackParams,
+    f: &mut YuvFrame,
+    q0: &mut [u32],
+    q1: &mut [u32],
+) {
+    let range = p.range().expect("validated");
+    let quant = hue_quant(&range);
+    let ycc = Ycbcr709Fixed::new(p.bit_depth);
+    let (w, h) = (view.width as usize, view.height as usize);
+    let fw = f.width as usize;
+    let cw = fw / 2;
+    for fy in (0..f.height as usize).step_by(2) {
+        for (r, q) in [&mut *q0, &mut *q1].into_iter().enumerate() {
+            simd::quantise_row(level, &quant, view.row((fy + r).min(h - 1) as u32), &mut q[..w]);
+            if fw > w {
+                q[w] = q[w - 1];
+            }
+        }
+        let (top, bottom) = f.y[fy * fw..(fy + 2) * fw].split_at_mut(fw);
+        let c = (fy / 2) * cw..(fy / 2 + 1) * cw;
+        simd::hue_codes_row(level, &ycc, q0, q1, top, bottom, &mut f.u[c.clone()], &mut f.v[c]);
+    }
 }
 
-/// Luma (8-bit units) below which a YUV pixel is invalid: black has Y = 0 and the darkest valid
-/// colour, pure blue, has Y = 0.0722 · 255 ≈ 18.4.
-const YUV_INVALID_LUMA: f32 = 9.0;
-
-pub(crate) fn unpack(f: &YuvFrame, p: &PackParams, out: &mut DepthImage) {
-    // Validity comes from luma, which is per pixel: with 4:2:0 chroma a black pixel next to a
-    // coloured one inherits a colour, and a coloured one next to black is desaturated.
+pub(crate) fn unpack(level: CpuLevel, f: &YuvFrame, p: &PackParams, out: &mut DepthImage) {
     let range = p.range().expect("validated");
-    let rgb = RgbImage::from_yuv420(f, p.width, p.height);
-    let scale = 255.0 / f32::from(f.bit_depth.max_code());
-    let (w, fw) = (p.width as usize, f.width as usize);
-    for (i, (o, c)) in out.data.iter_mut().zip(rgb.data.chunks_exact(3)).enumerate() {
-        let luma = f32::from(f.y[(i / w) * fw + i % w]) * scale;
-        *o = if luma < YUV_INVALID_LUMA {
-            crate::INVALID_DEPTH
-        } else {
-            // No saturation test here: luma already said the pixel is valid.
-            depth_of_level(&range, hue_level(f32::from(c[0]), f32::from(c[1]), f32::from(c[2])))
-        };
+    let decode = HueDecode::new(p, &range);
+    let (w, h) = (p.width as usize, p.height as usize);
+    let fw = f.width as usize;
+    let cw = fw / 2;
+    for y in 0..h {
+        let c = (y / 2) * cw..(y / 2 + 1) * cw;
+        let row = &mut out.data[y * w..(y + 1) * w];
+        simd::unpack_hue_row(level, &decode, &f.y[y * fw..y * fw + w], &f.u[c.clone()], &f.v[c], row);
     }
 }
 
@@ -173,6 +180,22 @@ mod tests {
             assert_eq!(got, d as f32, "level {d} rgb {r},{g},{b}");
         }
         assert_eq!(rgb_to_level(0.0, 0.0, 0.0), None);
+    }
+
+    #[test]
+    fn the_row_packer_is_the_rgb_image_converted() {
+        // Odd size: padding by edge replication in both; every scheme level through the packer.
+        let depth = crate::testdata::game_scene(37, 23, 0.3);
+        for bd in [crate::BitDepth::Eight, crate::BitDepth::Ten] {
+            let mut p = PackParams::new(crate::Scheme::Hue, 0, 0.4, 30.0, 37, 23);
+            p.bit_depth = bd;
+            let want = pack_rgb(&depth.view(), &p).unwrap().to_yuv420(bd);
+            for &level in crate::CpuLevel::compiled() {
+                let mut f = YuvFrame::new(38, 24, bd);
+                crate::Packer::new(level).pack_into(&depth.view(), &p, &mut f).unwrap();
+                assert_eq!(f, want, "{bd:?} at {level:?}");
+            }
+        }
     }
 
     #[test]

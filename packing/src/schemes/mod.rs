@@ -68,8 +68,8 @@ impl Packer {
         let (q0, q1) = self.scratch(fw as usize);
         match params.scheme {
             Scheme::LumaOnly | Scheme::Vbp => vbp::pack(level, view, params, frame, q0, q1),
-            Scheme::Triangle => triangle::pack(view, params, frame, q0, q1),
-            Scheme::Hue => hue::pack(view, params, frame),
+            Scheme::Triangle => triangle::pack(level, view, params, frame, q0, q1),
+            Scheme::Hue => hue::pack(level, view, params, frame, q0, q1),
         }
         Ok(())
     }
@@ -105,8 +105,8 @@ impl Packer {
         let (q0, _) = self.scratch(fw as usize);
         match params.scheme {
             Scheme::LumaOnly | Scheme::Vbp => vbp::unpack(level, frame, params, out, q0),
-            Scheme::Triangle => triangle::unpack(frame, params, out),
-            Scheme::Hue => hue::unpack(frame, params, out),
+            Scheme::Triangle => triangle::unpack(level, frame, params, out),
+            Scheme::Hue => hue::unpack(level, frame, params, out),
         }
         Ok(())
     }

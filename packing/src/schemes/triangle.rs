@@ -12,6 +12,9 @@
 //! U  = round(Ha · (2^B − 1)),  V = round(Hb · (2^B − 1))  one pair per 2x2 block (block mean of m)
 //! ```
 //!
+//! The codes are computed in integers, rounded half to even ([`crate::kernels::triangle`]), so
+//! every CPU level and the GPU packer agree for any period.
+//!
 //! Decoding differs from the paper's in one way that makes it more robust: the phase comes from
 //! the chroma pair alone, using whichever wave is in its linear part (`|H − 1/2|` smaller), and the
 //! luma only chooses the period: `k = round((m_Y − φ·n_p) / n_p)`, `m = k·n_p + φ·n_p`, clamped to
@@ -34,7 +37,9 @@
 use crate::depth::{DepthImage, DepthView};
 use crate::frame::YuvFrame;
 use crate::kernels::Quant;
+use crate::kernels::triangle::{WaveDecode, Waves};
 use crate::params::PackParams;
+use crate::simd::{self, CpuLevel};
 
 /// The default period for precision `P`: `2^P / 16`, kept within the allowed range.
 pub fn default_period(precision: u8, bit_depth: crate::BitDepth) -> u32 {
@@ -59,110 +64,46 @@ pub fn max_error_levels(params: &PackParams) -> f32 {
     }
 }
 
-#[inline]
-fn tri(x: f32) -> f32 {
-    let x = x - x.floor();
-    if x < 0.5 { 2.0 * x } else { 2.0 - 2.0 * x }
-}
-
-/// Phase in `[0, 1)` from the two wave values in `[0, 1]`.
-#[inline]
-fn phase(ha: f32, hb: f32) -> f32 {
-    let ph = if (ha - 0.5).abs() <= (hb - 0.5).abs() {
-        if hb < 0.5 { ha * 0.5 } else { 1.0 - ha * 0.5 }
-    } else if ha < 0.5 {
-        (0.5 - hb) * 0.5
-    } else {
-        (hb + 0.5) * 0.5
-    };
-    ph - ph.floor()
-}
-
-pub(crate) fn pack(view: &DepthView<'_>, p: &PackParams, f: &mut YuvFrame, q0: &mut [u32], q1: &mut [u32]) {
+pub(crate) fn pack(
+    level: CpuLevel,
+    view: &DepthView<'_>,
+    p: &PackParams,
+    f: &mut YuvFrame,
+    q0: &mut [u32],
+    q1: &mut [u32],
+) {
     let range = p.range().expect("validated");
     let coarse = Quant::new(p, &range, p.bit_depth.bits());
     let fine = Quant::new(p, &range, p.precision);
+    let waves = Waves::new(p, &fine);
     let (w, h) = (view.width as usize, view.height as usize);
     let fw = f.width as usize;
     let cw = fw / 2;
-    let maxc = f32::from(p.bit_depth.max_code());
-    let np = p.period;
     for fy in (0..f.height as usize).step_by(2) {
         for (r, q) in [&mut *q0, &mut *q1].into_iter().enumerate() {
             let src = view.row((fy + r).min(h - 1) as u32);
-            let row = &mut f.y[(fy + r) * fw..(fy + r + 1) * fw];
-            for x in 0..fw {
-                let z = src[x.min(w - 1)];
-                row[x] = coarse.level(z) as u16;
-                q[x] = fine.level(z);
+            let y = &mut f.y[(fy + r) * fw..(fy + r + 1) * fw];
+            simd::quantise_coarse_fine_row(level, &coarse, &fine, src, &mut y[..w], &mut q[..w]);
+            // A padding column repeats the last pixel.
+            if fw > w {
+                y[w] = y[w - 1];
+                q[w] = q[w - 1];
             }
         }
-        for bx in 0..cw {
-            let qs = [q0[2 * bx], q0[2 * bx + 1], q1[2 * bx], q1[2 * bx + 1]];
-            let count = qs.iter().filter(|&&q| q != 0).count() as u32;
-            let ci = (fy / 2) * cw + bx;
-            if count == 0 {
-                f.u[ci] = p.bit_depth.neutral();
-                f.v[ci] = p.bit_depth.neutral();
-                continue;
-            }
-            let sum: u32 = qs.iter().filter(|&&q| q != 0).map(|&q| q - fine.q0).sum();
-            let m = (sum as f32 / count as f32).round_ties_even() as u32;
-            let ph = (m % np) as f32 / np as f32;
-            f.u[ci] = (tri(ph) * maxc).round_ties_even() as u16;
-            f.v[ci] = (tri(ph - 0.25) * maxc).round_ties_even() as u16;
-        }
+        let c = (fy / 2) * cw..(fy / 2 + 1) * cw;
+        simd::block_waves_row(level, &waves, q0, q1, &mut f.u[c.clone()], &mut f.v[c]);
     }
 }
 
-pub(crate) fn unpack(f: &YuvFrame, p: &PackParams, out: &mut DepthImage) {
+pub(crate) fn unpack(level: CpuLevel, f: &YuvFrame, p: &PackParams, out: &mut DepthImage) {
     let range = p.range().expect("validated");
-    let coarse = Quant::new(p, &range, p.bit_depth.bits());
-    let fine = Quant::new(p, &range, p.precision);
+    let decode = WaveDecode::new(p, &range);
     let (w, h) = (p.width as usize, p.height as usize);
     let fw = f.width as usize;
     let cw = fw / 2;
-    let maxc = f32::from(p.bit_depth.max_code());
-    let guard = u32::from(p.bit_depth.guard());
-    let np = p.period as f32;
-    // Half a luma step in fine levels, plus one level for the fine quantiser's own rounding.
-    let reach = 0.5 * fine.qspan / coarse.qspan + 1.0;
-    let round_fine = p.period < 2 * u32::from(p.bit_depth.max_code());
     for y in 0..h {
-        for x in 0..w {
-            let c = u32::from(f.y[y * fw + x]);
-            let o = &mut out.data[y * w + x];
-            if c < guard / 2 {
-                *o = crate::INVALID_DEPTH;
-                continue;
-            }
-            let c = c.clamp(guard, u32::from(p.bit_depth.max_code()));
-            let m_y = (c - guard) as f32 * coarse.inv_qspan * fine.qspan;
-            let ci = (y / 2) * cw + x / 2;
-            let ha = (f32::from(f.u[ci]) / maxc).min(1.0);
-            let hb = (f32::from(f.v[ci]) / maxc).min(1.0);
-            let m_ph = phase(ha, hb) * np;
-            let k = ((m_y - m_ph) / np).round_ties_even();
-            let mut m = (k * np + m_ph).clamp(m_y - reach, m_y + reach).clamp(0.0, fine.qspan);
-            if round_fine {
-                m = m.round_ties_even();
-            }
-            *o = range.denormalise(m / fine.qspan);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn phase_inverts_the_waves() {
-        for i in 0..1000 {
-            let ph = i as f32 / 1000.0;
-            let got = phase(tri(ph), tri(ph - 0.25));
-            let d = (got - ph).abs().min(1.0 - (got - ph).abs());
-            assert!(d < 1e-5, "phase {ph} decoded as {got}");
-        }
+        let c = (y / 2) * cw..(y / 2 + 1) * cw;
+        let row = &mut out.data[y * w..(y + 1) * w];
+        simd::unpack_triangle_row(level, &decode, &f.y[y * fw..y * fw + w], &f.u[c.clone()], &f.v[c], row);
     }
 }

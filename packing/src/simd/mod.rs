@@ -10,6 +10,9 @@
 
 use std::sync::OnceLock;
 
+use crate::frame::Ycbcr709Fixed;
+use crate::kernels::hue::HueDecode;
+use crate::kernels::triangle::{WaveDecode, Waves};
 use crate::kernels::{self, Quant, Split};
 
 #[cfg(target_arch = "x86_64")]
@@ -190,4 +193,61 @@ pub fn unpack_row(level: CpuLevel, split: &Split, quant: &Quant, hi: &[u16], lo:
 #[inline]
 pub fn unpack_row_half(level: CpuLevel, split: &Split, quant: &Quant, hi: &[u16], lo: &[u16], out: &mut [f32]) {
     dispatch!(level, unpack_row_half(split, quant, hi, lo, out))
+}
+
+/// [`kernels::triangle::quantise_coarse_fine_row`] at `level`.
+#[doc(hidden)]
+#[inline]
+pub fn quantise_coarse_fine_row(
+    level: CpuLevel,
+    coarse: &Quant,
+    fine: &Quant,
+    src: &[f32],
+    y: &mut [u16],
+    levels: &mut [u32],
+) {
+    let _ = level;
+    kernels::triangle::quantise_coarse_fine_row(coarse, fine, src, y, levels)
+}
+
+/// [`kernels::triangle::block_waves_row`] at `level`.
+#[doc(hidden)]
+#[inline]
+pub fn block_waves_row(level: CpuLevel, waves: &Waves, q0: &[u32], q1: &[u32], u: &mut [u16], v: &mut [u16]) {
+    let _ = level;
+    kernels::triangle::block_waves_row(waves, q0, q1, u, v)
+}
+
+/// [`kernels::triangle::unpack_triangle_row`] at `level`.
+#[doc(hidden)]
+#[inline]
+pub fn unpack_triangle_row(level: CpuLevel, decode: &WaveDecode, y: &[u16], u: &[u16], v: &[u16], out: &mut [f32]) {
+    let _ = level;
+    kernels::triangle::unpack_triangle_row(decode, y, u, v, out)
+}
+
+/// [`kernels::hue::hue_codes_row`] at `level`.
+#[doc(hidden)]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub fn hue_codes_row(
+    level: CpuLevel,
+    ycc: &Ycbcr709Fixed,
+    q0: &[u32],
+    q1: &[u32],
+    y0: &mut [u16],
+    y1: &mut [u16],
+    u: &mut [u16],
+    v: &mut [u16],
+) {
+    let _ = level;
+    kernels::hue::hue_codes_row(ycc, q0, q1, y0, y1, u, v)
+}
+
+/// [`kernels::hue::unpack_hue_row`] at `level`.
+#[doc(hidden)]
+#[inline]
+pub fn unpack_hue_row(level: CpuLevel, decode: &HueDecode, y: &[u16], u: &[u16], v: &[u16], out: &mut [f32]) {
+    let _ = level;
+    kernels::hue::unpack_hue_row(decode, y, u, v, out)
 }
