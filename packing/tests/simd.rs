@@ -1,5 +1,6 @@
 //! Every SIMD level against the scalar reference, bit for bit: frames through [`Packer`] for
-//! luma-only and VBP (both layouts, every precision, both range modes, two low amplitudes). The
+//! every scheme (luma-only; VBP in both layouts, every precision, two low amplitudes; triangle
+//! waves with four periods; hue; both range modes). The
 //! row kernels directly through the `simd` test hooks are in `simd_rows.rs`.
 //!
 //! Levels this CPU cannot run are skipped with a note on stderr (`--nocapture` shows it).
@@ -26,8 +27,9 @@ fn filled(w: u32, h: u32, z: f32) -> DepthImage {
     img
 }
 
-/// Luma-only and VBP parameters: both bit depths, every precision, both layouts, both modes and
-/// two amplitudes.
+/// Parameters of every scheme: both bit depths and both range modes; luma-only; VBP at every
+/// precision in both layouts with two amplitudes; triangle waves at every precision with the
+/// shortest, the default, an odd and the longest period; hue.
 fn all_params(near: f32, far: f32, w: u32, h: u32) -> Vec<PackParams> {
     let mut v = Vec::new();
     for bd in [BitDepth::Eight, BitDepth::Ten] {
@@ -48,7 +50,20 @@ fn all_params(near: f32, far: f32, w: u32, h: u32) -> Vec<PackParams> {
                         v.push(p);
                     }
                 }
+                let (min, max) = PackParams::period_range(precision, bd);
+                let default = depthcast_packing::schemes::triangle::default_period(precision, bd);
+                for period in [min, default, (min + max) / 2 | 1, max] {
+                    let mut p = PackParams::new(Scheme::Triangle, precision, near, far, w, h);
+                    p.bit_depth = bd;
+                    p.mode = mode;
+                    p.period = period;
+                    v.push(p);
+                }
             }
+            let mut p = PackParams::new(Scheme::Hue, 0, near, far, w, h);
+            p.bit_depth = bd;
+            p.mode = mode;
+            v.push(p);
         }
     }
     v

@@ -98,12 +98,11 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         let (fw, fh) = p.frame_size();
         let mut frame = YuvFrame::new(fw, fh, p.bit_depth);
         let mut out = DepthImage::new(a.width, a.height);
-        // Only the VBP/luma-only kernels have SIMD versions; other schemes run scalar at every level.
-        let simd_scheme = matches!(c.scheme, Scheme::Vbp | Scheme::LumaOnly);
-        let mut levels = vec![CpuLevel::Scalar];
-        if best != CpuLevel::Scalar && simd_scheme {
-            levels.push(best);
-        }
+        // Every level this CPU runs, once per distinct set of packing kernels (AVX-VNNI runs the
+        // AVX2 ones), scalar first.
+        let mut levels: Vec<CpuLevel> =
+            CpuLevel::compiled().iter().filter(|l| l.is_supported()).map(|&l| Packer::new(l).level()).collect();
+        levels.dedup();
         let mut scalar = [0u64; 2];
         for level in levels {
             let mut packer = Packer::new(level);

@@ -8,7 +8,7 @@
 //! rounded to 8 bits as a decoder's RGB output would be, then the hue level of that RGB.
 
 use super::Quant;
-use crate::frame::{Ycbcr709Fixed, ycbcr709_to_rgb};
+use crate::frame::Ycbcr709Fixed;
 use crate::params::PackParams;
 use crate::range::DepthRange;
 use crate::schemes::hue::{HUE_DEPTH_MAX, HUE_LEVELS, hue_level, level_to_rgb};
@@ -73,19 +73,27 @@ impl HueDecode {
         if luma < YUV_INVALID_LUMA {
             return crate::INVALID_DEPTH;
         }
-        let (r, g, b) = ycbcr709_to_rgb(luma, f32::from(u) * self.scale, f32::from(v) * self.scale);
+        // Full-range BT.709 to RGB (the inverse of `rgb_to_ycbcr709`, dividing by the green
+        // coefficient as a multiply), rounded to bytes as a decoder's RGB output would be.
+        let (cb, cr) = (f32::from(u) * self.scale - 128.0, f32::from(v) * self.scale - 128.0);
+        let r = luma + 1.5748 * cr;
+        let b = luma + 1.8556 * cb;
+        let g = (luma - 0.2126 * r - 0.0722 * b) * INV_GREEN;
         let byte = |c: f32| c.round_ties_even().clamp(0.0, 255.0);
         depth_of_level(&self.range, hue_level(byte(r), byte(g), byte(b)))
     }
 }
 
-/// Depth of a (fractional) hue level. The wheel closes: a level in the unused gap past
+/// `1 / 0.7152`, the BT.709 green coefficient's reciprocal.
+pub const INV_GREEN: f32 = 1.0 / 0.7152;
+
+/// Depth of a (fractional) hue level (`level · (1 / 1521)` on the range). The wheel closes: a level in the unused gap past
 /// [`HUE_DEPTH_MAX`] belongs to whichever end of the used arc is nearer around the wheel.
 #[inline(always)]
 pub fn depth_of_level(range: &DepthRange, level: f32) -> f32 {
     let top = HUE_DEPTH_MAX as f32;
     let level = if level > top + 0.5 * (HUE_LEVELS as f32 - top) { 0.0 } else { level.min(top) };
-    range.denormalise(level / top)
+    range.denormalise(level * (1.0 / top))
 }
 
 /// `out[x] = decode.depth(y[x], u[x / 2], v[x / 2])`: one row of a frame.

@@ -80,21 +80,26 @@ pub fn block_waves_row(waves: &Waves, q0: &[u32], q1: &[u32], u: &mut [u16], v: 
     }
 }
 
-/// Constants of the triangle scheme's decoder.
+/// Constants of the triangle scheme's decoder. It multiplies by reciprocals where it could divide
+/// (as [`Quant::depth`] does): a SIMD division costs as much as the rest of a pixel's work.
 #[derive(Debug, Clone, Copy)]
 pub struct WaveDecode {
     /// Lowest valid coarse code; codes below `guard / 2` are invalid.
     pub guard: u32,
     /// Largest plane code.
     pub max_code: u32,
-    /// `max_code` as f32.
-    pub max_code_f: f32,
+    /// `1 / max_code`: wave codes to wave values.
+    pub inv_max_code: f32,
     /// `1 / qspan` of the coarse quantiser.
     pub coarse_inv_qspan: f32,
     /// `qspan` of the fine quantiser.
     pub fine_qspan: f32,
+    /// `1 / qspan` of the fine quantiser.
+    pub fine_inv_qspan: f32,
     /// Period `n_p` as f32.
     pub period: f32,
+    /// `1 / n_p`.
+    pub inv_period: f32,
     /// How far the decoded level may move from the luma's own estimate: half a luma step in
     /// fine levels, plus one level for the fine quantiser's rounding.
     pub reach: f32,
@@ -114,10 +119,12 @@ impl WaveDecode {
         WaveDecode {
             guard: u32::from(params.bit_depth.guard()),
             max_code,
-            max_code_f: max_code as f32,
+            inv_max_code: 1.0 / max_code as f32,
             coarse_inv_qspan: coarse.inv_qspan,
             fine_qspan: fine.qspan,
+            fine_inv_qspan: fine.inv_qspan,
             period: params.period as f32,
+            inv_period: 1.0 / params.period as f32,
             reach: 0.5 * fine.qspan / coarse.qspan + 1.0,
             round_fine: params.period < 2 * max_code,
             range: *range,
@@ -127,21 +134,32 @@ impl WaveDecode {
     /// Depth of one pixel from its luma code and its block's two wave codes.
     #[inline(always)]
     pub fn depth(&self, y: u16, u: u16, v: u16) -> f32 {
+        self.depth_at(y, self.phase_level(u, v))
+    }
+
+    /// Depth of one pixel from its luma code and its block's [`WaveDecode::phase_level`].
+    #[inline(always)]
+    pub fn depth_at(&self, y: u16, m_ph: f32) -> f32 {
         let c = u32::from(y);
         if c < self.guard / 2 {
             return crate::INVALID_DEPTH;
         }
         let c = c.clamp(self.guard, self.max_code);
         let m_y = (c - self.guard) as f32 * self.coarse_inv_qspan * self.fine_qspan;
-        let ha = (f32::from(u) / self.max_code_f).min(1.0);
-        let hb = (f32::from(v) / self.max_code_f).min(1.0);
-        let m_ph = phase(ha, hb) * self.period;
-        let k = ((m_y - m_ph) / self.period).round_ties_even();
+        let k = ((m_y - m_ph) * self.inv_period).round_ties_even();
         let mut m = (k * self.period + m_ph).clamp(m_y - self.reach, m_y + self.reach).clamp(0.0, self.fine_qspan);
         if self.round_fine {
             m = m.round_ties_even();
         }
-        self.range.denormalise(m / self.fine_qspan)
+        self.range.denormalise(m * self.fine_inv_qspan)
+    }
+
+    /// The position within the period, in fine levels, that a block's two wave codes give.
+    #[inline(always)]
+    pub fn phase_level(&self, u: u16, v: u16) -> f32 {
+        let ha = (f32::from(u) * self.inv_max_code).min(1.0);
+        let hb = (f32::from(v) * self.inv_max_code).min(1.0);
+        phase(ha, hb) * self.period
     }
 }
 
@@ -159,10 +177,18 @@ pub fn phase(ha: f32, hb: f32) -> f32 {
     ph - ph.floor()
 }
 
-/// `out[x] = decode.depth(y[x], u[x / 2], v[x / 2])`: one row of a frame.
-pub fn unpack_triangle_row(decode: &WaveDecode, y: &[u16], u: &[u16], v: &[u16], out: &mut [f32]) {
+/// `phase[i] = decode.phase_level(u[i], v[i])`: one chroma row, shared by two rows of pixels.
+pub fn phase_row(decode: &WaveDecode, u: &[u16], v: &[u16], phase: &mut [f32]) {
+    for ((p, &u), &v) in phase.iter_mut().zip(u).zip(v) {
+        *p = decode.phase_level(u, v);
+    }
+}
+
+/// `out[x] = decode.depth_at(y[x], phase[x / 2])`: one row of a frame, with its chroma row's
+/// [`phase_row`].
+pub fn unpack_triangle_row(decode: &WaveDecode, y: &[u16], phase: &[f32], out: &mut [f32]) {
     for (x, (o, &c)) in out.iter_mut().zip(y).enumerate() {
-        *o = decode.depth(c, u[x / 2], v[x / 2]);
+        *o = decode.depth_at(c, phase[x / 2]);
     }
 }
 

@@ -17,6 +17,7 @@ use crate::simd::CpuLevel;
 pub struct Packer {
     level: CpuLevel,
     q: [Vec<u32>; 2],
+    phase: Vec<f32>,
 }
 
 impl Default for Packer {
@@ -28,7 +29,7 @@ impl Default for Packer {
 impl Packer {
     /// A packer whose row kernels run at `level` (unsupported levels run scalar).
     pub fn new(level: CpuLevel) -> Self {
-        Packer { level, q: [Vec::new(), Vec::new()] }
+        Packer { level, q: [Vec::new(), Vec::new()], phase: Vec::new() }
     }
 
     /// The level the kernels run at.
@@ -105,7 +106,10 @@ impl Packer {
         let (q0, _) = self.scratch(fw as usize);
         match params.scheme {
             Scheme::LumaOnly | Scheme::Vbp => vbp::unpack(level, frame, params, out, q0),
-            Scheme::Triangle => triangle::unpack(level, frame, params, out),
+            Scheme::Triangle => {
+                self.phase.resize(fw as usize / 2, 0.0);
+                triangle::unpack(level, frame, params, out, &mut self.phase)
+            }
             Scheme::Hue => hue::unpack(level, frame, params, out),
         }
         Ok(())

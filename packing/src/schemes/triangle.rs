@@ -95,15 +95,18 @@ pub(crate) fn pack(
     }
 }
 
-pub(crate) fn unpack(level: CpuLevel, f: &YuvFrame, p: &PackParams, out: &mut DepthImage) {
+pub(crate) fn unpack(level: CpuLevel, f: &YuvFrame, p: &PackParams, out: &mut DepthImage, phase: &mut [f32]) {
     let range = p.range().expect("validated");
     let decode = WaveDecode::new(p, &range);
     let (w, h) = (p.width as usize, p.height as usize);
     let fw = f.width as usize;
     let cw = fw / 2;
-    for y in 0..h {
-        let c = (y / 2) * cw..(y / 2 + 1) * cw;
-        let row = &mut out.data[y * w..(y + 1) * w];
-        simd::unpack_triangle_row(level, &decode, &f.y[y * fw..y * fw + w], &f.u[c.clone()], &f.v[c], row);
+    for y0 in (0..h).step_by(2) {
+        let c = (y0 / 2) * cw..(y0 / 2 + 1) * cw;
+        simd::phase_row(level, &decode, &f.u[c.clone()], &f.v[c], phase);
+        for y in y0..(y0 + 2).min(h) {
+            let row = &mut out.data[y * w..(y + 1) * w];
+            simd::unpack_triangle_row(level, &decode, &f.y[y * fw..y * fw + w], phase, row);
+        }
     }
 }

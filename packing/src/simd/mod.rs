@@ -90,7 +90,10 @@ impl CpuLevel {
 }
 
 macro_rules! dispatch {
-    ($level:expr, $name:ident ( $($arg:expr),* )) => {{
+    ($level:expr, $name:ident ( $($arg:expr),* )) => {
+        dispatch!($level, $name($($arg),*), kernels::$name)
+    };
+    ($level:expr, $name:ident ( $($arg:expr),* ), $scalar:path) => {{
         match checked($level) {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `checked` returns Avx2 only where `is_supported` confirmed AVX2 (for AVX-VNNI too).
@@ -98,7 +101,7 @@ macro_rules! dispatch {
             #[cfg(target_arch = "aarch64")]
             // SAFETY: `checked` returns Neon only where `is_supported` confirmed NEON.
             CpuLevel::Neon => unsafe { neon::$name($($arg),*) },
-            _ => kernels::$name($($arg),*),
+            _ => $scalar($($arg),*),
         }
     }};
 }
@@ -206,24 +209,32 @@ pub fn quantise_coarse_fine_row(
     y: &mut [u16],
     levels: &mut [u32],
 ) {
-    let _ = level;
-    kernels::triangle::quantise_coarse_fine_row(coarse, fine, src, y, levels)
+    dispatch!(
+        level,
+        quantise_coarse_fine_row(coarse, fine, src, y, levels),
+        kernels::triangle::quantise_coarse_fine_row
+    )
 }
 
 /// [`kernels::triangle::block_waves_row`] at `level`.
 #[doc(hidden)]
 #[inline]
 pub fn block_waves_row(level: CpuLevel, waves: &Waves, q0: &[u32], q1: &[u32], u: &mut [u16], v: &mut [u16]) {
-    let _ = level;
-    kernels::triangle::block_waves_row(waves, q0, q1, u, v)
+    dispatch!(level, block_waves_row(waves, q0, q1, u, v), kernels::triangle::block_waves_row)
+}
+
+/// [`kernels::triangle::phase_row`] at `level`.
+#[doc(hidden)]
+#[inline]
+pub fn phase_row(level: CpuLevel, decode: &WaveDecode, u: &[u16], v: &[u16], phase: &mut [f32]) {
+    dispatch!(level, phase_row(decode, u, v, phase), kernels::triangle::phase_row)
 }
 
 /// [`kernels::triangle::unpack_triangle_row`] at `level`.
 #[doc(hidden)]
 #[inline]
-pub fn unpack_triangle_row(level: CpuLevel, decode: &WaveDecode, y: &[u16], u: &[u16], v: &[u16], out: &mut [f32]) {
-    let _ = level;
-    kernels::triangle::unpack_triangle_row(decode, y, u, v, out)
+pub fn unpack_triangle_row(level: CpuLevel, decode: &WaveDecode, y: &[u16], phase: &[f32], out: &mut [f32]) {
+    dispatch!(level, unpack_triangle_row(decode, y, phase, out), kernels::triangle::unpack_triangle_row)
 }
 
 /// [`kernels::hue::hue_codes_row`] at `level`.
@@ -240,14 +251,12 @@ pub fn hue_codes_row(
     u: &mut [u16],
     v: &mut [u16],
 ) {
-    let _ = level;
-    kernels::hue::hue_codes_row(ycc, q0, q1, y0, y1, u, v)
+    dispatch!(level, hue_codes_row(ycc, q0, q1, y0, y1, u, v), kernels::hue::hue_codes_row)
 }
 
 /// [`kernels::hue::unpack_hue_row`] at `level`.
 #[doc(hidden)]
 #[inline]
 pub fn unpack_hue_row(level: CpuLevel, decode: &HueDecode, y: &[u16], u: &[u16], v: &[u16], out: &mut [f32]) {
-    let _ = level;
-    kernels::hue::unpack_hue_row(decode, y, u, v, out)
+    dispatch!(level, unpack_hue_row(decode, y, u, v, out), kernels::hue::unpack_hue_row)
 }

@@ -89,11 +89,12 @@ pub fn random_depth(rng: &mut Rng, near: f32, far: f32) -> f32 {
 
 pub fn describe(p: &PackParams) -> String {
     format!(
-        "{} {}-bit P={} {} {} amp={} near={} far={} {}x{}",
+        "{} {}-bit P={} {} np={} {} amp={} near={} far={} {}x{}",
         p.scheme.name(),
         p.bit_depth.bits(),
         p.precision,
         p.layout.name(),
+        p.period,
         p.mode.name(),
         p.low_amplitude,
         p.near,
