@@ -14,6 +14,12 @@ use crate::kernels::{self, Quant, Split};
 /// Number of lanes per step.
 const LANES: usize = 4;
 
+mod hue;
+mod triangle;
+
+pub(super) use hue::{hue_codes_row, unpack_hue_row};
+pub(super) use triangle::{block_waves_row, phase_row, quantise_coarse_fine_row, unpack_triangle_row};
+
 /// [`Quant`] broadcast to every lane.
 #[derive(Clone, Copy)]
 struct QuantV {

@@ -1,5 +1,5 @@
 //! The row kernels of the triangle and hue schemes (`quantise_coarse_fine_row`,
-//! `block_waves_row`, `unpack_triangle_row`, `hue_codes_row`, `unpack_hue_row`) at each level
+//! `block_waves_row`, `phase_row`, `unpack_triangle_row`, `hue_codes_row`, `unpack_hue_row`) at each level
 //! against scalar, bit for bit, with the same kinds of inputs as [`crate::rows`]: constants of
 //! both bit depths, every precision and period, both range modes; every tail length; unaligned
 //! slices; marker-filled outputs; arbitrary codes for the decoders.
@@ -153,9 +153,18 @@ fn triangle_case(rng: &mut Rng, levels: &[CpuLevel], report: &mut Report) {
             uc
         };
         report.compare("block_waves_row", level, &at, "u then v codes", &run(CpuLevel::Scalar), &run(level));
+        let phases = |l: CpuLevel| {
+            let mut phase = vec![MARKF; o3.min(u.len()).min(v.len())];
+            simd::phase_row(l, &decode, u, v, &mut phase);
+            phase
+        };
+        let phase = phases(CpuLevel::Scalar);
+        report.compare("phase_row", level, &at, "phase levels", &phase, &phases(level));
+        // The decoder reads `phase[x / 2]` for every pixel it writes.
+        let o_dec = o_dec.min(2 * phase.len());
         let run = |l: CpuLevel| {
             let mut out = vec![MARKF; o_dec];
-            simd::unpack_triangle_row(l, &decode, y, u, v, &mut out);
+            simd::unpack_triangle_row(l, &decode, y, &phase, &mut out);
             out
         };
         report.compare("unpack_triangle_row", level, &at, "depths", &run(CpuLevel::Scalar), &run(level));

@@ -78,7 +78,8 @@ impl YccV {
 #[inline]
 fn wheel(q: __m256i) -> [__m256i; 3] {
     let valid = _mm256_xor_si256(_mm256_cmpeq_epi32(q, _mm256_setzero_si256()), _mm256_set1_epi32(-1));
-    let d = _mm256_sub_epi32(q, _mm256_set1_epi32(1));
+    // `level_to_rgb` takes levels above the wheel's last as the last (any u32, as scalar).
+    let d = _mm256_min_epu32(_mm256_sub_epi32(q, _mm256_set1_epi32(1)), _mm256_set1_epi32(HUE_LEVELS as i32 - 1));
     let (c255, c510) = (_mm256_set1_epi32(255), _mm256_set1_epi32(510));
     let clamp =
         |v: __m256i| _mm256_and_si256(_mm256_min_epi32(_mm256_max_epi32(v, _mm256_setzero_si256()), c255), valid);
