@@ -49,6 +49,9 @@ struct WavesV {
     max_code: __m256i,
     q0: __m256i,
     neutral: __m256i,
+    /// `log2 n_p` and `log2 2n_p` (used where the period is a power of two).
+    shift: __m128i,
+    shift2: __m128i,
 }
 
 impl WavesV {
@@ -66,27 +69,56 @@ impl WavesV {
             max_code: _mm256_set1_epi32(w.max_code as i32),
             q0: _mm256_set1_epi32(w.q0 as i32),
             neutral: _mm256_set1_epi32(i32::from(w.neutral)),
+            shift: _mm_cvtsi32_si128(w.period.trailing_zeros() as i32),
+            shift2: _mm_cvtsi32_si128(w.period.trailing_zeros() as i32 + 1),
         }
     }
 
-    /// [`Waves::codes`] of 8 fine level indices `m`.
+    /// [`Waves::codes`] of 8 fine level indices `m`. With `POW2` (a power-of-two period, as
+    /// every default period is) the divisions are shifts: `round(a / 2^k)` is `a >> k` plus the
+    /// rounding of the `k` bits shifted out.
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn codes(&self, m: __m256i) -> (__m256i, __m256i) {
-        let (_, r) = div_floor(m, self.period, self.inv_period);
+    fn codes<const POW2: bool>(&self, m: __m256i) -> (__m256i, __m256i) {
+        let r = if POW2 {
+            _mm256_and_si256(m, _mm256_sub_epi32(self.period, _mm256_set1_epi32(1)))
+        } else {
+            div_floor(m, self.period, self.inv_period).1
+        };
         let r2 = _mm256_add_epi32(r, r);
         // 2r < n_p: 2r, else 2(n_p − r).
         let rising = _mm256_cmpgt_epi32(self.period, r2);
         let a = _mm256_blendv_epi8(_mm256_sub_epi32(self.period2, r2), r2, rising);
-        let u = div_round_even(_mm256_mullo_epi32(a, self.max_code), self.period, self.inv_period);
+        let a = _mm256_mullo_epi32(a, self.max_code);
+        let u = if POW2 {
+            self.div_pow2(a, self.period, self.shift)
+        } else {
+            div_round_even(a, self.period, self.inv_period)
+        };
         // s = (4r − n_p) mod 4n_p; s < 2n_p: s, else 4n_p − s; over 2n_p.
         let r4 = _mm256_add_epi32(r2, r2);
         let wrap = _mm256_cmpgt_epi32(self.period, r4);
         let s = _mm256_blendv_epi8(_mm256_sub_epi32(r4, self.period), _mm256_add_epi32(r4, self.period3), wrap);
         let rising = _mm256_cmpgt_epi32(self.period2, s);
         let a = _mm256_blendv_epi8(_mm256_sub_epi32(self.period4, s), s, rising);
-        let v = div_round_even(_mm256_mullo_epi32(a, self.max_code), self.period2, self.inv_period2);
+        let a = _mm256_mullo_epi32(a, self.max_code);
+        let v = if POW2 {
+            self.div_pow2(a, self.period2, self.shift2)
+        } else {
+            div_round_even(a, self.period2, self.inv_period2)
+        };
         (u, v)
+    }
+
+    /// [`scalar::div_round_even`] by `b = 2^shift` (non-negative `a`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn div_pow2(&self, a: __m256i, b: __m256i, shift: __m128i) -> __m256i {
+        let q = _mm256_srl_epi32(a, shift);
+        let rem = _mm256_and_si256(a, _mm256_sub_epi32(b, _mm256_set1_epi32(1)));
+        let twice = _mm256_add_epi32(rem, rem);
+        let up = _mm256_or_si256(_mm256_cmpgt_epi32(twice, b), _mm256_and_si256(_mm256_cmpeq_epi32(twice, b), odd(q)));
+        _mm256_sub_epi32(q, up)
     }
 }
 
@@ -139,12 +171,8 @@ pub(in crate::simd) unsafe fn quantise_coarse_fine_row(
     }
 }
 
-/// [`scalar::block_waves_row`].
-///
-/// # Safety
-/// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
-pub(in crate::simd) unsafe fn block_waves_row(waves: &Waves, q0: &[u32], q1: &[u32], u: &mut [u16], v: &mut [u16]) {
+fn block_waves_row_impl<const POW2: bool>(waves: &Waves, q0: &[u32], q1: &[u32], u: &mut [u16], v: &mut [u16]) {
     // The block mean of the levels less q0 is the mean of the levels less q0: q0 (a guard code
     // shifted left) is even, so subtracting it does not move a tie's even neighbour. Levels are
     // below 2^18, so the block sums are far below block_mean's 2^29.
@@ -161,12 +189,26 @@ pub(in crate::simd) unsafe fn block_waves_row(waves: &Waves, q0: &[u32], q1: &[u
     {
         let mean = block_mean(load_u32(a), load_u32(&a[LANES..]), load_u32(b), load_u32(&b[LANES..]));
         let empty = _mm256_cmpeq_epi32(mean, _mm256_setzero_si256());
-        let (cu, cv) = c.codes(_mm256_sub_epi32(mean, c.q0));
+        // Empty blocks wrap below zero here; their codes are replaced by neutral.
+        let (cu, cv) = c.codes::<POW2>(_mm256_sub_epi32(mean, c.q0));
         store_u16(uc, narrow_small(_mm256_blendv_epi8(cu, c.neutral, empty)));
         store_u16(vc, narrow_small(_mm256_blendv_epi8(cv, c.neutral, empty)));
     }
     if has_tail(&lens, n) {
         scalar::block_waves_row(waves, &q0[2 * n..], &q1[2 * n..], &mut u[n..], &mut v[n..]);
+    }
+}
+
+/// [`scalar::block_waves_row`].
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
+pub(in crate::simd) unsafe fn block_waves_row(waves: &Waves, q0: &[u32], q1: &[u32], u: &mut [u16], v: &mut [u16]) {
+    if waves.period.is_power_of_two() {
+        block_waves_row_impl::<true>(waves, q0, q1, u, v);
+    } else {
+        block_waves_row_impl::<false>(waves, q0, q1, u, v);
     }
 }
 
