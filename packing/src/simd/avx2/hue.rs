@@ -4,9 +4,9 @@
 //! (`R = clamp(|d − 765| − 255, 0, 255)`, `G = clamp(510 − |d − 510|, 0, 255)`,
 //! `B = clamp(510 − |d − 1020|, 0, 255)`, the table of [`crate::schemes::hue::level_to_rgb`]
 //! in closed form, checked for every level by a unit test), then the fixed-point BT.709 sums.
-//! Unpacking repeats the scalar float steps in the same order; of the six branches of
-//! [`crate::schemes::hue::hue_level`] it picks the channel and the offset first, so each pixel
-//! needs one division (the branches have one each).
+//! Unpacking repeats the scalar float steps in the same order; every branch of
+//! [`crate::schemes::hue::hue_level`] divides the middle channel's distance from the smallest,
+//! so each pixel needs one division and the branches only pick the offset and the sign.
 
 use core::arch::x86_64::*;
 
@@ -188,24 +188,26 @@ impl DecodeV {
         let eq = |a: __m256, b: __m256| _mm256_cmp_ps::<_CMP_EQ_OQ>(a, b);
         let (max_r, max_g, max_b) = (eq(max, r), eq(max, g), eq(max, b));
         let (min_r, min_b) = (eq(min, r), eq(min, b));
-        // The branches in reverse order of precedence: (channel, offset, sign) of
-        // `offset ± (channel − min) / c · 255`.
+        // Every branch of hue_level reads the channel that is neither the one it takes as the
+        // largest nor the one it takes as the smallest (ties included): the middle value,
+        // `r + g + b − max − min`, exact for these whole numbers. The branches, in reverse order
+        // of precedence, then only choose `offset ± f`.
+        let mid = _mm256_sub_ps(_mm256_sub_ps(_mm256_add_ps(_mm256_add_ps(r, g), b), max), min);
         let sel = |m: __m256, a: __m256, b: __m256| _mm256_blendv_ps(b, a, m);
-        let mut chan = b;
+        let (minus, plus) = (splat(-0.0), splat(0.0));
         let mut offset = splat(1530.0);
-        let mut neg = splat(-0.0);
-        let pick =
-            |m: __m256, ch: __m256, off: f32, minus: bool, chan: &mut __m256, offset: &mut __m256, neg: &mut __m256| {
-                *chan = sel(m, ch, *chan);
-                *offset = sel(m, splat(off), *offset);
-                *neg = sel(m, splat(if minus { -0.0 } else { 0.0 }), *neg);
-            };
-        pick(max_b, r, 1020.0, false, &mut chan, &mut offset, &mut neg);
-        pick(_mm256_and_ps(max_b, min_r), g, 1020.0, true, &mut chan, &mut offset, &mut neg);
-        pick(max_g, b, 510.0, false, &mut chan, &mut offset, &mut neg);
-        pick(_mm256_and_ps(max_g, min_b), r, 510.0, true, &mut chan, &mut offset, &mut neg);
-        pick(_mm256_and_ps(max_r, min_b), g, 0.0, false, &mut chan, &mut offset, &mut neg);
-        let f = _mm256_mul_ps(_mm256_div_ps(_mm256_sub_ps(chan, min), c), splat(255.0));
+        let mut neg = minus;
+        for (m, off, sign) in [
+            (max_b, 1020.0, plus),
+            (_mm256_and_ps(max_b, min_r), 1020.0, minus),
+            (max_g, 510.0, plus),
+            (_mm256_and_ps(max_g, min_b), 510.0, minus),
+            (_mm256_and_ps(max_r, min_b), 0.0, plus),
+        ] {
+            offset = sel(m, splat(off), offset);
+            neg = sel(m, sign, neg);
+        }
+        let f = _mm256_mul_ps(_mm256_div_ps(_mm256_sub_ps(mid, min), c), splat(255.0));
         // `offset − f` is `offset + (−f)`; the first branch is `f` alone, which `0 + f` is (f ≥ +0).
         let level = _mm256_add_ps(offset, _mm256_xor_ps(f, neg));
         let grey = _mm256_cmp_ps::<_CMP_LE_OQ>(c, _mm256_setzero_ps());
