@@ -14,7 +14,7 @@ use depthcast_packing::{CpuLevel, DepthImage, PackParams, Packer, Scheme, VbpLay
 const WIDTH: u32 = 1920;
 const HEIGHT: u32 = 1080;
 
-/// The cases of `depthcast bench` that have SIMD kernels.
+/// The cases of `depthcast bench`: every scheme.
 fn cases(near: f32, far: f32) -> Vec<(&'static str, PackParams)> {
     let mut v = vec![("luma", PackParams::new(Scheme::LumaOnly, 8, near, far, WIDTH, HEIGHT))];
     for (name, precision, layout) in [
@@ -27,6 +27,12 @@ fn cases(near: f32, far: f32) -> Vec<(&'static str, PackParams)> {
         p.layout = layout;
         v.push((name, p));
     }
+    for (name, precision) in [("triangle-p12", 12), ("triangle-p16", 16)] {
+        let mut p = PackParams::new(Scheme::Triangle, precision, near, far, WIDTH, HEIGHT);
+        p.period = depthcast_packing::schemes::triangle::default_period(precision, p.bit_depth);
+        v.push((name, p));
+    }
+    v.push(("hue", PackParams::new(Scheme::Hue, 0, near, far, WIDTH, HEIGHT)));
     v
 }
 
