@@ -1,12 +1,15 @@
 //! Contract test: `shaders/pack_depth.wgsl`, run by wgpu on the machine's adapter (Mesa's
 //! software Vulkan in CI), writes the same frame bytes as its CPU twin
 //! (`depthcast_packing::Packer::pack_into` then `YuvFrame::write`), byte for byte, for every
-//! scheme and layout the GPU path supports, at both plane bit depths.
+//! scheme and layout at both plane bit depths, with linear and disparity ranges: luma-only and VBP
+//! at precisions B to B+8, hue, and triangle waves at every precision with periods across
+//! `PackParams::period_range` (its ends, odd periods, periods around the chroma's resolution).
 //!
 //! Depth content: the built-in game-like scene (floors, walls, boxes, a sphere, sky = invalid)
-//! plus per-pixel noise (every level boundary gets crossed), pixels beyond `far`, zeros, and a
-//! range that clamps the nearest surfaces; odd sizes exercise the padding column and row, and the
-//! source rows are padded like the capture's output (header + 256-byte-aligned rows).
+//! plus per-pixel noise (every level boundary gets crossed), pixels beyond `far`, zeros,
+//! negatives, subnormals, and a range that clamps the nearest surfaces; odd sizes exercise the
+//! padding column and row, and the source rows are padded like the capture's output (header +
+//! 256-byte-aligned rows).
 //!
 //! Needs a Vulkan adapter (CI installs `mesa-vulkan-drivers`); without one it fails, loudly.
 
@@ -14,7 +17,8 @@ use std::borrow::Cow;
 
 use bevy::render::render_resource::*;
 use bevy::render::renderer::{RenderDevice, RenderQueue};
-use depthcast_packing::{BitDepth, DepthImage, PackParams, Packer, Scheme, VbpLayout, YuvFrame, testdata};
+use depthcast_packing::schemes::triangle::default_period;
+use depthcast_packing::{BitDepth, DepthImage, PackParams, Packer, RangeMode, Scheme, VbpLayout, YuvFrame, testdata};
 use depthcast_plugin::capture::{HEADER_BYTES, padded_stride};
 use depthcast_plugin::pack::{GpuFrameLayout, PACK_PARAMS_BYTES, pack_uniform};
 
@@ -35,6 +39,8 @@ fn depth(w: u32, h: u32, t: f32) -> DepthImage {
             0 => 0.0,
             1 => f32::INFINITY,
             2 => 1e4,
+            3 => -1.0,
+            4 => 1e-40,
             _ if z.is_finite() && *z > 0.0 => *z * (1.0 + 0.002 * (r - 0.5)),
             _ => *z,
         };
@@ -158,46 +164,149 @@ fn first_difference(a: &[u8], b: &[u8], l: &GpuFrameLayout) -> Option<(String, u
     })
 }
 
+/// Packs `img` with `p` on the GPU and the CPU and panics at the first differing sample; the
+/// number of bytes compared.
+fn check(gpu: &Gpu, img: &DepthImage, p: &PackParams, what: &str) -> usize {
+    p.validate().unwrap_or_else(|e| panic!("{p:?}: {e}"));
+    let (g, layout) = gpu.pack(img, p);
+    let c = cpu(img, p, &layout);
+    assert_eq!(g.len(), c.len());
+    if let Some(d) = first_difference(&g, &c, &layout) {
+        panic!("{what} {p:?}: first difference {d:?} (plane, x, y, gpu, cpu)");
+    }
+    g.len()
+}
+
+/// Frames of both sizes and two camera positions: (size and time, depth).
+fn images(sizes: &[(u32, u32)]) -> Vec<(String, DepthImage)> {
+    let mut out = Vec::new();
+    for &(w, h) in sizes {
+        for t in [0.0f32, 0.7] {
+            out.push((format!("{w}x{h} t={t}"), depth(w, h, t)));
+        }
+    }
+    out
+}
+
+/// `p` for the image, the bit depth and the range mode.
+fn with(p: PackParams, img: &DepthImage, bits: BitDepth, mode: RangeMode) -> PackParams {
+    PackParams { bit_depth: bits, mode, width: img.width, height: img.height, ..p }
+}
+
+const MODES: [RangeMode; 2] = [RangeMode::Linear, RangeMode::Disparity];
+
 #[test]
 fn wgsl_packing_matches_the_cpu_packer_byte_for_byte() {
     let gpu = Gpu::new();
-    let mut cases = 0;
-    for (w, h) in [(67u32, 33u32), (160, 90)] {
-        for t in [0.0f32, 0.7] {
-            let img = depth(w, h, t);
-            for bits in [BitDepth::Eight, BitDepth::Ten] {
-                let b = bits.bits();
-                let mut configs = vec![PackParams::new(Scheme::LumaOnly, b, 0.6, 40.0, w, h)];
-                for precision in [b, b + 2, b + 5, b + 8] {
-                    for layout in [VbpLayout::Chroma, VbpLayout::Luma] {
-                        configs.push(PackParams { layout, ..PackParams::new(Scheme::Vbp, precision, 0.6, 40.0, w, h) });
-                    }
+    let (mut cases, mut bytes) = (0, 0);
+    for (what, img) in images(&[(67, 33), (160, 90)]) {
+        for bits in [BitDepth::Eight, BitDepth::Ten] {
+            let b = bits.bits();
+            let mut configs = vec![PackParams::new(Scheme::LumaOnly, b, 0.6, 40.0, 1, 1)];
+            for precision in [b, b + 2, b + 5, b + 8] {
+                for layout in [VbpLayout::Chroma, VbpLayout::Luma] {
+                    configs.push(PackParams { layout, ..PackParams::new(Scheme::Vbp, precision, 0.6, 40.0, 1, 1) });
                 }
-                // Half amplitude: a reduced low plane (base > 0, step < 1).
-                configs.push(PackParams {
-                    layout: VbpLayout::Luma,
-                    low_amplitude: 128,
-                    ..PackParams::new(Scheme::Vbp, b + 6, 0.6, 40.0, w, h)
-                });
-                for (precision, period) in [(b + 8, 1u32 << (b + 4)), (b + 6, 1 << (b + 1))] {
-                    configs
-                        .push(PackParams { period, ..PackParams::new(Scheme::Triangle, precision, 0.6, 40.0, w, h) });
-                }
-                for p in configs {
-                    let p = PackParams { bit_depth: bits, ..p };
-                    p.validate().unwrap_or_else(|e| panic!("{p:?}: {e}"));
-                    let (g, layout) = gpu.pack(&img, &p);
-                    let c = cpu(&img, &p, &layout);
-                    assert_eq!(g.len(), c.len());
-                    if let Some(d) = first_difference(&g, &c, &layout) {
-                        panic!("{w}x{h} t={t} {p:?}: first difference {d:?} (plane, x, y, gpu, cpu)");
-                    }
+            }
+            // Half amplitude: a reduced low plane (base > 0, step < 1).
+            configs.push(PackParams {
+                layout: VbpLayout::Luma,
+                low_amplitude: 128,
+                ..PackParams::new(Scheme::Vbp, b + 6, 0.6, 40.0, 1, 1)
+            });
+            configs.push(PackParams::new(Scheme::Hue, 0, 0.6, 40.0, 1, 1));
+            for (precision, period) in [(b + 8, 1u32 << (b + 4)), (b + 6, 1 << (b + 1)), (b + 5, 1000)] {
+                configs.push(PackParams { period, ..PackParams::new(Scheme::Triangle, precision, 0.6, 40.0, 1, 1) });
+            }
+            for p in configs {
+                for mode in MODES {
+                    bytes += check(&gpu, &img, &with(p, &img, bits, mode), &what);
                     cases += 1;
                 }
             }
         }
     }
-    println!("{cases} configurations x frames: every byte equal");
+    println!("{cases} frames ({bytes} bytes): every byte equal");
+}
+
+/// A `w x h` ramp over `near..far` in `steps` steps along x + y (past `far`: invalid).
+fn ramp(w: u32, h: u32, near: f32, far: f32, steps: u32) -> DepthImage {
+    let mut img = DepthImage::new(w, h);
+    for y in 0..h {
+        for x in 0..w {
+            img.data[(y * w + x) as usize] = near + (far - near) * ((x + y) as f32 / steps as f32);
+        }
+    }
+    img
+}
+
+/// Hue: the wheel's RGB and its fixed-point BT.709 conversion, on odd and tiny sizes, and on a
+/// ramp through every level of the wheel.
+#[test]
+fn hue_matches_the_cpu_packer_byte_for_byte() {
+    let gpu = Gpu::new();
+    let (mut cases, mut bytes) = (0, 0);
+    let mut imgs = images(&[(67, 33), (160, 90), (5, 3), (1, 1)]);
+    imgs.push(("ramp".into(), ramp(1531, 3, 0.6, 40.0, 1521)));
+    for (what, img) in imgs {
+        for bits in [BitDepth::Eight, BitDepth::Ten] {
+            for mode in MODES {
+                for (near, far) in [(0.6, 40.0), (2.0, 9.0)] {
+                    let p = PackParams::new(Scheme::Hue, 0, near, far, 1, 1);
+                    bytes += check(&gpu, &img, &with(p, &img, bits, mode), &what);
+                    cases += 1;
+                }
+            }
+        }
+    }
+    println!("hue: {cases} frames ({bytes} bytes): every byte equal");
+}
+
+/// Periods to test at a precision and bit depth: both ends of the allowed range and their
+/// neighbours, the default, odd and prime periods, and periods around `2 (2^B - 1)`, where the
+/// waves stop resolving single levels.
+fn periods(precision: u8, bits: BitDepth) -> Vec<u32> {
+    let (min, max) = PackParams::period_range(precision, bits);
+    let two_codes = 2 * u32::from(bits.max_code());
+    let mut v = vec![
+        min,
+        min + 1,
+        default_period(precision, bits),
+        ((min + max) / 2) | 1,
+        1000,
+        4093,
+        two_codes - 1,
+        two_codes,
+        two_codes + 1,
+        max - 1,
+        max,
+    ];
+    v.retain(|&n| (min..=max).contains(&n));
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Triangle waves with any period (integer waves rounded half to even, as the CPU's).
+#[test]
+fn triangle_waves_with_any_period_match_the_cpu_packer() {
+    let gpu = Gpu::new();
+    let (mut cases, mut bytes) = (0, 0);
+    for (k, (what, img)) in images(&[(67, 33), (160, 90)]).into_iter().enumerate() {
+        for bits in [BitDepth::Eight, BitDepth::Ten] {
+            let b = bits.bits();
+            for precision in b..=b + 8 {
+                for period in periods(precision, bits) {
+                    let p = PackParams { period, ..PackParams::new(Scheme::Triangle, precision, 0.6, 40.0, 1, 1) };
+                    // Disparity on every other frame: the level is the same code path either way.
+                    let mode = MODES[k % 2];
+                    bytes += check(&gpu, &img, &with(p, &img, bits, mode), &what);
+                    cases += 1;
+                }
+            }
+        }
+    }
+    println!("triangle: {cases} frames ({bytes} bytes): every byte equal");
 }
 
 /// A frame too large for one row of workgroups (tall 10-bit 4K: more than 65535 groups of 64

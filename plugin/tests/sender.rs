@@ -65,6 +65,22 @@ fn sender_plugin_with_the_start_up_probe() {
     assert_eq!(stats.predict_us, 0.0, "the winner carries the stream: no per-frame prediction");
 }
 
+/// Every scheme goes through the GPU: hue, and triangle waves whose period is not a power of two
+/// (sent with the configured period, not replaced by the default).
+#[test]
+fn sender_plugin_streams_hue_and_any_triangle_period() {
+    for (tag, config) in
+        [("hue", PackingConfig::hue()), ("triangle", PackingConfig::triangle(16, 3000, BitDepth::Eight))]
+    {
+        let Some(stats) = stream_with(Mode::Config(config), tag, BitDepth::Eight) else { return };
+        let current = stats.current.expect("a configuration");
+        assert_eq!(current.scheme, config.scheme, "{tag}");
+        if config.scheme == Scheme::Triangle {
+            assert_eq!(current.period, 3000);
+        }
+    }
+}
+
 /// The plugin's bit depth reaches the packing: a 10-bit stream decodes like the 8-bit one.
 #[test]
 fn sender_plugin_streams_ten_bit_planes() {
@@ -78,6 +94,8 @@ fn sender_plugin_streams_ten_bit_planes() {
 enum Mode {
     /// The default fixed configuration.
     Fixed,
+    /// This fixed configuration.
+    Config(PackingConfig),
     /// precision-net per frame, no probe.
     Predictor,
     /// precision-net's start-up probe.
@@ -92,7 +110,7 @@ fn stream(mode: Mode, tag: &str) -> Option<DepthSenderStats> {
 }
 
 fn stream_with(mode: Mode, tag: &str, bit_depth: BitDepth) -> Option<DepthSenderStats> {
-    let auto = mode != Mode::Fixed;
+    let auto = matches!(mode, Mode::Predictor | Mode::Probe);
     let scene = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/scenes/CornellBox.glb");
     if !scene.is_file() {
         println!("SKIPPED: {} not found (shared/ must sit beside the checkout)", scene.display());
@@ -125,6 +143,9 @@ fn stream_with(mode: Mode, tag: &str, bit_depth: BitDepth) -> Option<DepthSender
         if auto {
             // Not a candidate of the model: with `auto` the stream must not use it.
             settings.config = PackingConfig::triangle(16, 0, BitDepth::Eight);
+        }
+        if let Mode::Config(config) = mode {
+            settings.config = config;
         }
     }
     // 45 updates of streaming; with the probe, they count from when it has chosen (its encodes run

@@ -204,11 +204,16 @@ pub(crate) fn choose_params(
         let (params, roi) = match chosen {
             Some(c) => {
                 let mut c = c;
+                let bits = state.cfg.bit_depth;
                 if c.scheme == depthcast_packing::Scheme::Triangle {
-                    // The GPU packs the default period of the precision.
-                    c.period = PackingConfig::triangle(c.precision, 0, state.cfg.bit_depth).period;
+                    // The GPU packs any period; one outside this bit depth's range (or unset)
+                    // gets the precision's default.
+                    let (lo, hi) = depthcast_packing::PackParams::period_range(c.precision, bits);
+                    if !(lo..=hi).contains(&c.period) {
+                        c.period = PackingConfig::triangle(c.precision, 0, bits).period;
+                    }
                 }
-                let p = c.params(state.cfg.bit_depth, size.x, size.y, near, far, 0);
+                let p = c.params(bits, size.x, size.y, near, far, 0);
                 (p.validate().is_ok().then_some(p), c.high_plane_qoffset())
             }
             None => (None, None),

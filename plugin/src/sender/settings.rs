@@ -96,9 +96,9 @@ pub struct SentDepth {
 /// frame size).
 #[derive(Resource, Debug, Clone, Copy, PartialEq)]
 pub struct DepthSenderSettings {
-    /// The packing configuration when not `auto` (luma-only, VBP or triangle waves with the
-    /// default period: what the GPU packs). Its region of interest applies to the VBP luma
-    /// layout's high plane.
+    /// The packing configuration when not `auto` (any scheme: the GPU packs them all; a triangle
+    /// period outside the plugin's bit depth's range becomes the precision's default). Its region
+    /// of interest applies to the VBP luma layout's high plane.
     pub config: PackingConfig,
     /// Range margin: near × (1 − margin), far × (1 + margin) (default 0.1).
     pub margin: f32,
