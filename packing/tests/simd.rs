@@ -52,7 +52,7 @@ fn all_params(near: f32, far: f32, w: u32, h: u32) -> Vec<PackParams> {
                 }
                 let (min, max) = PackParams::period_range(precision, bd);
                 let default = depthcast_packing::schemes::triangle::default_period(precision, bd);
-                for period in [min, default, (min + max) / 2 | 1, max] {
+                for period in [min, default, ((min + max) / 2) | 1, max] {
                     let mut p = PackParams::new(Scheme::Triangle, precision, near, far, w, h);
                     p.bit_depth = bd;
                     p.mode = mode;
