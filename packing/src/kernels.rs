@@ -41,18 +41,7 @@ impl Quant {
     pub fn new(params: &PackParams, range: &DepthRange, bits: u8) -> Quant {
         let b = params.bit_depth;
         let q0 = u32::from(b.guard()) << (bits - b.bits());
-        let qspan = ((1u64 << bits) - 1 - u64::from(q0)) as f32;
-        Quant {
-            disparity: range.mode == RangeMode::Disparity,
-            near: range.near,
-            inv_near: range.inv_near,
-            far: range.far,
-            scale: range.scale,
-            span: range.span,
-            q0,
-            qspan,
-            inv_qspan: 1.0 / qspan,
-        }
+        Quant::with_levels(range, q0, ((1u64 << bits) - 1 - u64::from(q0)) as f32)
     }
 
     /// Constants for `qspan` steps above `q0` on `range` (the hue scheme's levels).
