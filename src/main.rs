@@ -36,8 +36,27 @@ enum Command {
     Predict(cli::predict::Args),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One line with the chain of causes (no backtrace: these are a user's errors); a
+            // cause that its context already quotes is not repeated.
+            let mut line = e.to_string();
+            for cause in e.chain().skip(1) {
+                let c = cause.to_string();
+                if !line.ends_with(&c) {
+                    line = format!("{line}: {c}");
+                }
+            }
+            eprintln!("error: {line}");
+            std::process::ExitCode::from(cli::exit::code(&e))
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         #[cfg(feature = "bevy")]
         Command::Demo(a) => cli::demo::run(a),

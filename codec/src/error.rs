@@ -98,6 +98,51 @@ pub enum CodecError {
     Pack(#[from] depthcast_packing::PackError),
 }
 
+impl CodecError {
+    /// Whether the input was there but is not a stream this crate reads: data that no demuxer
+    /// recognises, no H.264/HEVC video, broken framing, missing or invalid depthcast parameters.
+    pub fn is_bad_stream(&self) -> bool {
+        use ffmpeg_next::Error as E;
+        match self {
+            CodecError::Ffmpeg { source, .. } => matches!(
+                source,
+                E::InvalidData | E::DecoderNotFound | E::DemuxerNotFound | E::StreamNotFound | E::PatchWelcome
+            ),
+            CodecError::NoVideoStream(_)
+            | CodecError::Bitstream(_)
+            | CodecError::ParamsMissing
+            | CodecError::ParamsInvalid(_)
+            | CodecError::UnsupportedPixelFormat(_) => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the operating system refused: a file or address that cannot be opened, read or
+    /// written (missing, no permission, refused, unreachable, a broken connection).
+    pub fn is_io(&self) -> bool {
+        let CodecError::Ffmpeg { source: ffmpeg_next::Error::Other { errno }, .. } = self else {
+            return false;
+        };
+        use ffmpeg_next::util::error as e;
+        [
+            e::ENOENT,
+            e::EACCES,
+            e::EPERM,
+            e::EIO,
+            e::ENOSPC,
+            e::EROFS,
+            e::EISDIR,
+            e::ENOTDIR,
+            e::EPIPE,
+            e::ECONNREFUSED,
+            e::ECONNRESET,
+            e::EHOSTUNREACH,
+            e::ENETUNREACH,
+        ]
+        .contains(errno)
+    }
+}
+
 fn list_failures(f: &[BackendFailure]) -> String {
     f.iter().map(|b| format!("{} ({}): {}", b.backend.name(), b.encoder, b.reason)).collect::<Vec<_>>().join("; ")
 }

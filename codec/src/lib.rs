@@ -49,7 +49,7 @@ pub use encoder::{EncodedPacket, Encoder};
 pub use error::{BackendFailure, CodecError, Result};
 pub use sei::{InBand, NalFormat};
 pub use settings::{EncoderSettings, FrameOptions, RateControl, Refresh, Roi, VideoCodec};
-pub use transport::{Container, PacketReceiver, PacketSender, ReceivedPacket, ReceiverOptions};
+pub use transport::{Container, PacketReceiver, PacketSender, ReceivedPacket, ReceiverOptions, redact_url};
 
 /// Wall-clock time in microseconds since the UNIX epoch (0 if the clock is before it): the clock
 /// of the in-band send time ([`FrameOptions::sent_unix_us`]) and of every latency depthcast

@@ -110,8 +110,11 @@ impl PacketSender {
         if url.starts_with("udp://") && !url.contains("pkt_size") {
             io_opts.set("pkt_size", "1316");
         }
-        let mut octx = ff::format::output_as_with(url, container.ffmpeg_name(), io_opts)
-            .map_err(fferr(format!("opening {url} for writing")))?;
+        let mut octx = ff::format::output_as_with(url, container.ffmpeg_name(), io_opts).map_err(fferr(format!(
+            "opening {} for writing{}",
+            redact_url(url),
+            srt_hint(url, false)
+        )))?;
         let enc_tb = encoder.context().time_base();
         {
             let mut st = octx.add_stream_with(encoder.context().as_ref()).map_err(fferr("adding the video stream"))?;
@@ -181,6 +184,35 @@ impl Drop for PacketSender {
     }
 }
 
+/// `url` with the value of every `passphrase=` parameter replaced by `***`: an SRT passphrase is
+/// a secret and does not belong in messages or logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("passphrase") => format!("{k}=***"),
+            _ => kv.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", query.join("&"))
+}
+
+/// What a failed SRT open most likely means, for error messages (empty for other URLs).
+fn srt_hint(url: &str, reading: bool) -> &'static str {
+    if !url.starts_with("srt://") {
+        ""
+    } else if reading {
+        " (SRT: no caller connected in time; a caller whose passphrase= differs from this one is \
+         rejected during the handshake, which libsrt logs as \"Incorrect passphrase\")"
+    } else {
+        " (SRT: no listener answered at that address, or it rejected the handshake: a passphrase= \
+         that differs from the listener's is rejected as \"Incorrect passphrase\")"
+    }
+}
+
 /// Options of [`PacketReceiver::open`].
 #[derive(Debug, Clone)]
 pub struct ReceiverOptions {
@@ -224,7 +256,10 @@ pub struct PacketReceiver {
 
 impl std::fmt::Debug for PacketReceiver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PacketReceiver").field("url", &self.url).field("codec", &self.codec).finish_non_exhaustive()
+        f.debug_struct("PacketReceiver")
+            .field("url", &redact_url(&self.url))
+            .field("codec", &self.codec)
+            .finish_non_exhaustive()
     }
 }
 
@@ -247,6 +282,14 @@ impl PacketReceiver {
             if url.starts_with("udp://") || url.starts_with("tcp://") {
                 d.set("timeout", &us);
             }
+            if url.starts_with("srt://") {
+                // libsrt: `timeout` bounds reads and a caller's connect; `listen_timeout` the
+                // listener's wait for a caller (without it, FFmpeg waits for ever). A caller's
+                // handshake is rejected in that wait when the passphrases differ, so the wait
+                // simply runs out.
+                d.set("timeout", &us);
+                d.set("listen_timeout", &us);
+            }
         }
         if url.starts_with("udp://") {
             d.set("buffer_size", "8388608");
@@ -259,7 +302,11 @@ impl PacketReceiver {
         if url.starts_with("rtmp://") {
             d.set("rtmp_live", "live");
         }
-        let ictx = ff::format::input_with_dictionary(&url, d).map_err(fferr(format!("opening {url} for reading")))?;
+        let ictx = ff::format::input_with_dictionary(&url, d).map_err(fferr(format!(
+            "opening {} for reading{}",
+            redact_url(url),
+            srt_hint(url, true)
+        )))?;
         let (stream, codec, time_base, extradata) = {
             let st = ictx
                 .streams()
@@ -317,7 +364,7 @@ impl PacketReceiver {
                 {
                     return Ok(None);
                 }
-                Err(e) => return Err(fferr(format!("reading {}", self.url))(e)),
+                Err(e) => return Err(fferr(format!("reading {}", redact_url(&self.url)))(e)),
             }
             if pkt.stream() != self.stream {
                 continue;
@@ -327,5 +374,20 @@ impl PacketReceiver {
             let params = sei::extract_params(self.codec, &data, format);
             return Ok(Some(ReceivedPacket { pts: pkt.pts(), keyframe: pkt.is_key(), params, data }));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passphrases_are_redacted() {
+        assert_eq!(
+            redact_url("srt://h:9000?mode=caller&passphrase=s3cret-s3cret&pbkeylen=32"),
+            "srt://h:9000?mode=caller&passphrase=***&pbkeylen=32"
+        );
+        assert_eq!(redact_url("srt://h:9000?Passphrase=x"), "srt://h:9000?Passphrase=***");
+        assert_eq!(redact_url("udp://127.0.0.1:5000"), "udp://127.0.0.1:5000");
     }
 }

@@ -12,6 +12,66 @@ pub(crate) mod roundtrip;
 pub(crate) mod send;
 pub(crate) mod sweep;
 
+/// Exit codes of `depthcast` (documented in `depthcast recv --help` and the README).
+pub(crate) mod exit {
+    use depthcast_stream::{FailureKind, StreamError};
+
+    /// Another error.
+    pub(crate) const OTHER: u8 = 1;
+    /// Nothing arrived: no sender, a wrong address, an SRT handshake rejected.
+    pub(crate) const NO_STREAM: u8 = 3;
+    /// Something arrived, but no valid depth stream.
+    pub(crate) const BAD_STREAM: u8 = 4;
+    /// A file or address could not be opened, read or written.
+    pub(crate) const IO: u8 = 5;
+
+    /// The help text's table of exit codes.
+    pub(crate) const HELP: &str = "Exit codes: 0 the stream was received (it ended, or stopped for --timeout after frames); \
+1 another error; 2 a bad command line; 3 no stream: nothing arrived within --timeout (no sender, a wrong address, \
+an SRT passphrase that differs from the sender's); 4 bad stream: data arrived but no valid depth frame (garbage, \
+a stream without depthcast parameters, parameters that disagree with the frames); 5 I/O: a file or address could \
+not be opened, read or written.";
+
+    /// A receive that ended without a valid frame (no error from the receiver: the stream
+    /// ended), with its kind.
+    #[derive(Debug, thiserror::Error)]
+    #[error("{message}")]
+    pub(crate) struct NoFrames {
+        pub(crate) kind: FailureKind,
+        pub(crate) message: String,
+    }
+
+    /// The exit code for an error: the first cause in its chain that has a kind.
+    pub(crate) fn code(e: &anyhow::Error) -> u8 {
+        for cause in e.chain() {
+            let kind = if let Some(s) = cause.downcast_ref::<StreamError>() {
+                s.kind()
+            } else if let Some(n) = cause.downcast_ref::<NoFrames>() {
+                n.kind
+            } else if let Some(c) = cause.downcast_ref::<depthcast_codec::CodecError>() {
+                if c.is_io() {
+                    FailureKind::Io
+                } else if c.is_bad_stream() {
+                    FailureKind::BadStream
+                } else {
+                    FailureKind::Other
+                }
+            } else if cause.downcast_ref::<std::io::Error>().is_some() {
+                FailureKind::Io
+            } else {
+                continue;
+            };
+            return match kind {
+                FailureKind::NoStream => NO_STREAM,
+                FailureKind::BadStream => BAD_STREAM,
+                FailureKind::Io => IO,
+                _ => OTHER,
+            };
+        }
+        OTHER
+    }
+}
+
 /// Parses a bitrate in bit/s: `2M`, `1.5M`, `2000k`, `2000000` (the one syntax of every
 /// subcommand's `--bitrate`).
 pub(crate) fn parse_bitrate(s: &str) -> Result<u64, String> {

@@ -7,11 +7,15 @@ use std::time::Duration;
 
 use anyhow::Context;
 use depthcast::sequence::{DepthEncoding, Sequence, SequenceWriter};
+use depthcast_codec::redact_url;
 use depthcast_packing::Metrics;
-use depthcast_stream::{DepthReceiver, ReceivedFrame, ReceiverConfig, StreamError};
+use depthcast_stream::{DepthReceiver, FailureKind, ReceivedFrame, ReceiverConfig, StreamError};
+
+use super::exit::NoFrames;
 
 /// Options of `depthcast recv`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = super::exit::HELP)]
 pub(crate) struct Args {
     /// Source: a `.mkv`/`.ts` file, `udp://127.0.0.1:5000`, `tcp://127.0.0.1:5000` (with
     /// `--listen`), `srt://...`, `rtmp://host/app/stream`.
@@ -78,7 +82,7 @@ impl Output {
                 let enc = if a.exr { DepthEncoding::ExrF32 } else { DepthEncoding::Png16Mm };
                 let mut w = SequenceWriter::create(dir, p.width, p.height, 30.0, enc)?;
                 w.meta_mut().mode = p.mode.name().into();
-                w.meta_mut().source = Some(a.url.clone());
+                w.meta_mut().source = Some(redact_url(&a.url));
                 self.writer = Some(w);
             }
             if let Some(w) = self.writer.as_mut() {
@@ -117,7 +121,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             Ok(None) => break,
             // A live stream that stopped sending for the timeout is over.
             Err(StreamError::Timeout { .. }) if frames > 0 => break,
-            Err(e) => return Err(e).with_context(|| format!("receiving {}", a.url)),
+            Err(e) => return Err(e).with_context(|| format!("receiving {}", redact_url(&a.url))),
         }
     }
     out.stats.flush()?;
@@ -129,5 +133,15 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         "received {frames} frames ({} missing by frame index), {} without valid params, {} decode errors, {} connection(s)",
         s.gaps, s.invalid_params, s.decode_errors, s.connections
     );
+    if frames == 0 {
+        // The stream ended (a file) without one valid frame.
+        let data_seen = s.bytes > 0 || s.rejected_opens + s.invalid_params + s.decode_errors > 0;
+        let last = s.last_error.as_ref().map(|e| format!(" (last: {e})")).unwrap_or_default();
+        return Err(NoFrames {
+            kind: if data_seen { FailureKind::BadStream } else { FailureKind::NoStream },
+            message: format!("{} ended without a valid depth frame{last}", redact_url(&a.url)),
+        }
+        .into());
+    }
     Ok(())
 }

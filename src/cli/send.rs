@@ -241,7 +241,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         seq.len(),
         m.width,
         m.height,
-        a.url,
+        depthcast_codec::redact_url(&a.url),
         enc.encoder().encoder_name(),
         enc.encoder().backend().name(),
         bitrate / 1000

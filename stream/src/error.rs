@@ -32,18 +32,52 @@ pub enum StreamError {
         want_bits: u8,
     },
     /// Nothing valid arrived in time.
-    #[error("no valid depth stream from {url} within {waited:?}{}", last_error.as_ref().map(|e| format!(" (last: {e})")).unwrap_or_default())]
+    #[error(
+        "no valid depth stream from {url} within {waited:.1?}: {}{}",
+        if *data_seen { "data arrived, but none of it was a valid depthcast stream" } else { "nothing arrived" },
+        last_error.as_ref().map(|e| format!(" (last: {e})")).unwrap_or_default()
+    )]
     Timeout {
-        /// The URL.
+        /// The URL, its passphrase redacted.
         url: String,
         /// How long the receiver waited.
         waited: Duration,
+        /// Whether anything arrived (garbage, a stream without valid depthcast parameters, frames
+        /// the decoder rejected) as opposed to nothing at all.
+        data_seen: bool,
         /// The last thing that went wrong while waiting, if anything did.
         last_error: Option<String>,
     },
     /// The start-up probe could not measure (no frames, or a probe encode thread panicked).
     #[error("start-up probe: {0}")]
     Probe(String),
+}
+
+/// What kind of failure an error is, for exit codes and for deciding whether to retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Nothing arrived: no sender, a wrong address, or an SRT handshake rejected (passphrase).
+    NoStream,
+    /// Something arrived, but not a valid depthcast stream (garbage, another stream, parameters
+    /// that disagree with the frames).
+    BadStream,
+    /// The operating system refused: a file or address that cannot be opened, read or written.
+    Io,
+    /// Anything else (settings, an encoder, the model).
+    Other,
+}
+
+impl StreamError {
+    /// The kind of failure.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            StreamError::Timeout { data_seen: false, .. } => FailureKind::NoStream,
+            StreamError::Timeout { data_seen: true, .. } => FailureKind::BadStream,
+            StreamError::Codec(e) if e.is_bad_stream() => FailureKind::BadStream,
+            StreamError::Codec(e) if e.is_io() => FailureKind::Io,
+            _ => FailureKind::Other,
+        }
+    }
 }
 
 /// Result with [`StreamError`].

@@ -40,7 +40,7 @@ pub mod receiver;
 
 pub use auto::{AutoPacking, AutoSettings, ProbeReport};
 pub use encoder::{DepthEncoder, EncodedFrame, EncoderStats, FrameMeta, high_plane_roi};
-pub use error::{Result, StreamError};
+pub use error::{FailureKind, Result, StreamError};
 pub use receiver::{DepthReceiver, ReceiveEvent, ReceivedFrame, ReceiverConfig, ReceiverStats};
 
 pub use depthcast_codec::unix_us;

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use depthcast_codec::{DecodedFrame, Decoder, PacketReceiver, ReceiverOptions};
+use depthcast_codec::{DecodedFrame, Decoder, PacketReceiver, ReceiverOptions, redact_url};
 use depthcast_packing::{DepthImage, PackParams, Packer};
 
 use crate::error::{Result, StreamError};
@@ -102,6 +102,8 @@ pub struct ReceiverStats {
     pub connections: u64,
     /// Opens that failed (no sender yet, garbage instead of a stream).
     pub failed_opens: u64,
+    /// Of those, the opens that found data that was not a stream (garbage, no H.264/HEVC video).
+    pub rejected_opens: u64,
     /// Decoded frames without valid in-band parameters, or whose parameters are out of range or
     /// disagree with the decoded frame (dropped).
     pub invalid_params: u64,
@@ -139,6 +141,8 @@ pub struct DepthReceiver {
     stats: ReceiverStats,
     last_index: Option<u32>,
     ended: bool,
+    /// When [`DepthReceiver::recv`] gives up; bounds the steps it takes.
+    deadline: Option<Instant>,
 }
 
 impl std::fmt::Debug for DepthReceiver {
@@ -165,6 +169,7 @@ impl DepthReceiver {
             stats: ReceiverStats::default(),
             last_index: None,
             ended: false,
+            deadline: None,
         }
     }
 
@@ -186,17 +191,25 @@ impl DepthReceiver {
     /// (the receiver can be called again); a file that cannot be opened or read.
     pub fn recv(&mut self) -> Result<Option<ReceivedFrame>> {
         let start = Instant::now();
+        self.deadline = Some(start + self.config.timeout);
         loop {
-            match self.next_event()? {
+            let event = self.next_event();
+            if !matches!(event, Ok(ReceiveEvent::Waiting(_) | ReceiveEvent::Connected)) {
+                self.deadline = None;
+            }
+            match event? {
                 ReceiveEvent::Frame(f) => return Ok(Some(*f)),
                 ReceiveEvent::Ended => return Ok(None),
                 ReceiveEvent::Connected | ReceiveEvent::Waiting(_) => {}
             }
             if start.elapsed() >= self.config.timeout {
+                self.deadline = None;
+                let s = &self.stats;
                 return Err(StreamError::Timeout {
-                    url: self.config.url.clone(),
+                    url: redact_url(&self.config.url),
                     waited: start.elapsed(),
-                    last_error: self.stats.last_error.clone(),
+                    data_seen: s.bytes > 0 || s.rejected_opens + s.invalid_params + s.decode_errors > 0,
+                    last_error: s.last_error.clone(),
                 });
             }
         }
@@ -216,8 +229,13 @@ impl DepthReceiver {
         let live = self.config.is_live();
         let Some(conn) = self.conn.as_mut() else {
             let attempt = Instant::now();
-            let opts =
-                ReceiverOptions { timeout: Some(self.config.poll), listen: self.config.listen, ..Default::default() };
+            // An open waits at most one poll, and not past the deadline of `recv` (at least a
+            // few milliseconds, so that an open can still succeed right at the end).
+            let wait = match self.deadline {
+                Some(d) => self.config.poll.min(d.saturating_duration_since(attempt)).max(Duration::from_millis(20)),
+                None => self.config.poll,
+            };
+            let opts = ReceiverOptions { timeout: Some(wait), listen: self.config.listen, ..Default::default() };
             let opened = PacketReceiver::open(&self.config.url, &opts).and_then(|rx| Ok((rx.decoder()?, rx)));
             return match opened {
                 Ok((dec, rx)) => {
@@ -227,7 +245,10 @@ impl DepthReceiver {
                 }
                 Err(e) if live => {
                     self.stats.failed_opens += 1;
-                    let why = format!("opening {}: {e}", self.config.url);
+                    if e.is_bad_stream() {
+                        self.stats.rejected_opens += 1;
+                    }
+                    let why = e.to_string();
                     self.stats.last_error = Some(why.clone());
                     // An open that already waited (a UDP open waits for data) retries at once:
                     // while no socket is open a sender's datagrams are lost.
@@ -238,11 +259,15 @@ impl DepthReceiver {
             };
         };
         let step = Instant::now();
-        while step.elapsed() < self.config.poll {
+        let poll = match self.deadline {
+            Some(d) => self.config.poll.min(d.saturating_duration_since(step)),
+            None => self.config.poll,
+        };
+        while step.elapsed() < poll {
             let pkt = match conn.rx.read_packet() {
                 Ok(Some(p)) => p,
                 Ok(None) => return Ok(self.stream_ended("the stream ended".into())),
-                Err(e) if live => return Ok(self.stream_ended(format!("reading {}: {e}", self.config.url))),
+                Err(e) if live => return Ok(self.stream_ended(e.to_string())),
                 Err(e) => return Err(e.into()),
             };
             self.stats.bytes += pkt.data.len() as u64;
