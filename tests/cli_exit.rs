@@ -1,0 +1,160 @@
+//! `depthcast recv` and `send` as a user meets them when something is wrong: each failure ends
+//! by its timeout, with a message that says what happened and a distinct exit code (3 no stream,
+//! 4 bad stream, 5 I/O); SRT with a passphrase works with the right key, and with a wrong one
+//! both sides fail within their timeouts naming the passphrase, which never appears in a message.
+
+use std::net::UdpSocket;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "correct-horse-battery";
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_depthcast"));
+    c.env_remove("RUST_BACKTRACE");
+    c
+}
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn recv(url: &str, timeout_s: f64) -> Child {
+    bin()
+        .args(["recv", "--url", url, "--timeout", &timeout_s.to_string(), "--stats", "/dev/null"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for `child`, failing the test if it outlives `limit` (it must end by its own timeout).
+fn finish(mut child: Child, limit: Duration) -> (Output, Duration) {
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return (child.wait_with_output().unwrap(), start.elapsed());
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!(
+                "still running after {limit:?}: {}",
+                String::from_utf8_lossy(&child.wait_with_output().unwrap().stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn nothing_arrives_is_no_stream() {
+    let url = format!("udp://127.0.0.1:{}", free_udp_port());
+    let (out, took) = finish(recv(&url, 2.0), Duration::from_secs(15));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("nothing arrived"), "{}", stderr(&out));
+    assert!(took < Duration::from_secs(5), "ended {took:?} after a 2 s timeout");
+}
+
+#[test]
+fn garbage_only_is_bad_stream() {
+    let port = free_udp_port();
+    let child = recv(&format!("udp://127.0.0.1:{port}"), 3.0);
+    let junk = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut state = 0x9e37_79b9_u32;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(2500) {
+        let d: Vec<u8> = (0..1316)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state as u8
+            })
+            .collect();
+        junk.send_to(&d, ("127.0.0.1", port)).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let (out, _) = finish(child, Duration::from_secs(15));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("none of it was a valid depthcast stream"), "{}", stderr(&out));
+}
+
+#[test]
+fn files_missing_or_garbage() {
+    let dir = std::env::temp_dir().join(format!("depthcast-cli-exit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = dir.join("missing.ts");
+    let (out, _) = finish(recv(missing.to_str().unwrap(), 2.0), Duration::from_secs(15));
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(stderr(&out).contains("No such file"), "{}", stderr(&out));
+    let junk = dir.join("junk.ts");
+    std::fs::write(&junk, (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect::<Vec<_>>())
+        .unwrap();
+    let (out, _) = finish(recv(junk.to_str().unwrap(), 2.0), Duration::from_secs(15));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    // Sending into a folder that does not exist is an I/O error.
+    let out = bin()
+        .args(["send", "--synthetic", "4", "--fast", "--url", dir.join("no/such/dir/x.ts").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn srt_url(port: u16, mode: &str, passphrase: &str) -> String {
+    format!("srt://127.0.0.1:{port}?mode={mode}&passphrase={passphrase}&pbkeylen=32")
+}
+
+fn send(url: &str, frames: u32) -> Child {
+    bin()
+        .args(["send", "--synthetic", &frames.to_string(), "--bitrate", "1M", "--url", url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn srt_with_the_right_passphrase_streams() {
+    let port = free_udp_port();
+    let rx = recv(&srt_url(port, "listener", SECRET), 5.0);
+    std::thread::sleep(Duration::from_millis(500));
+    let (sent, _) = finish(send(&srt_url(port, "caller", SECRET), 45), Duration::from_secs(30));
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    let (out, _) = finish(rx, Duration::from_secs(30));
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let received: u32 = err
+        .lines()
+        .find_map(|l| l.strip_prefix("received ")?.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no summary: {err}"));
+    // The first frames can go by while the listener probes the stream.
+    assert!(received >= 35, "{received} of 45 frames arrived: {err}");
+    for e in [&err, &stderr(&sent)] {
+        assert!(!e.contains(SECRET), "the passphrase leaked into a message: {e}");
+    }
+}
+
+#[test]
+fn srt_with_a_wrong_passphrase_fails_on_both_sides() {
+    let port = free_udp_port();
+    let rx = recv(&srt_url(port, "listener", SECRET), 4.0);
+    std::thread::sleep(Duration::from_millis(500));
+    let (sent, took) = finish(send(&srt_url(port, "caller", "not-the-right-one"), 45), Duration::from_secs(20));
+    let (out, rx_took) = finish(rx, Duration::from_secs(20));
+    let (send_err, recv_err) = (stderr(&sent), stderr(&out));
+    assert_eq!(sent.status.code(), Some(5), "{send_err}");
+    assert!(send_err.contains("passphrase"), "{send_err}");
+    assert!(took < Duration::from_secs(10), "the sender took {took:?}");
+    assert_eq!(out.status.code(), Some(3), "{recv_err}");
+    assert!(recv_err.contains("passphrase"), "{recv_err}");
+    assert!(rx_took < Duration::from_secs(8), "the receiver took {rx_took:?} with a 4 s timeout");
+    for e in [&send_err, &recv_err] {
+        // libsrt's own log lines say "Incorrect passphrase"; the secret itself is never printed.
+        assert!(!e.contains(SECRET) && !e.contains("not-the-right-one"), "a passphrase leaked: {e}");
+    }
+}
