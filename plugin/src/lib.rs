@@ -44,7 +44,7 @@ pub mod sender;
 
 pub use capture::{DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};
 pub use pack::{GpuPack, GpuPackPlugin, PackedFrame, PackedFrames};
-pub use receiver::{DepthReceiverPlugin, ReceivedDepth};
+pub use receiver::{DepthReceiverPlugin, ReceivedDepth, ReceiverStatus};
 pub use sender::{
     DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats, DepthSenderSystems, SentDepth,
 };

@@ -9,7 +9,11 @@
 //! so the receiver may start before the sender, and garbage before the stream does not stop it;
 //! when the stream ends or breaks (a sender restart, a network error) it opens it again; the
 //! decoder resynchronises at the next keyframe after lost packets. Frame indices that jump
-//! forward are counted as gaps ([`ReceivedDepth::gaps`]).
+//! forward are counted as gaps ([`ReceivedDepth::gaps`]). Every step of the thread is bounded by
+//! [`DepthReceiverPlugin::timeout`]; [`ReceivedDepth::status`] says where it is (waiting for a
+//! stream, receiving, stalled, ended) and [`ReceivedDepth::stats`] what it has rejected: opens
+//! on garbage, frames whose in-band parameters are missing or disagree with the frame, decode
+//! errors.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,9 +23,26 @@ use std::time::Duration;
 use bevy::asset::RenderAssetUsages;
 use bevy::prelude::*;
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError};
 use depthcast_packing::{DepthImage, PackParams};
-use depthcast_stream::{DepthReceiver, ReceiveEvent, ReceiverConfig};
+use depthcast_stream::{DepthReceiver, ReceiveEvent, ReceiverConfig, ReceiverStats};
+
+/// Where the receiving thread is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReceiverStatus {
+    /// No valid frame yet: no stream, or only data that is not a valid depth stream
+    /// ([`ReceivedDepth::last_error`] says which).
+    #[default]
+    Waiting,
+    /// Frames arrive.
+    Receiving,
+    /// Frames arrived, but none for [`DepthReceiverPlugin::timeout`]; the thread keeps trying
+    /// (it reopens the stream when it ends or breaks).
+    Stalled,
+    /// The stream ended for good (a file), or the thread stopped on an error
+    /// ([`ReceivedDepth::last_error`]).
+    Ended,
+}
 
 /// Where to receive from.
 #[derive(Debug, Clone)]
@@ -66,6 +87,10 @@ pub struct ReceivedDepth {
     pub connections: u64,
     /// The last error of the receiving thread since it last connected (it keeps going).
     pub last_error: Option<String>,
+    /// Where the receiving thread is.
+    pub status: ReceiverStatus,
+    /// What the receiving thread has seen, rejections included (as of its newest event).
+    pub stats: ReceiverStats,
 }
 
 enum Event {
@@ -78,12 +103,19 @@ enum Event {
         keyframe: bool,
     },
     Connected,
-    Error(String),
+    Waiting(String),
+    Ended(Option<String>),
+}
+
+/// An event of the thread with its receiver's stats at that point.
+struct Update {
+    event: Event,
+    stats: ReceiverStats,
 }
 
 #[derive(Resource)]
 struct ReceiverState {
-    rx: Receiver<Event>,
+    rx: Receiver<Update>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -130,6 +162,8 @@ impl Plugin for DepthReceiverPlugin {
             gaps: 0,
             connections: 0,
             last_error: None,
+            status: ReceiverStatus::Waiting,
+            stats: ReceiverStats::default(),
         })
         .insert_resource(ReceiverState { rx, stop, thread })
         .add_systems(PreUpdate, apply_frames);
@@ -149,14 +183,25 @@ fn depth_image(width: u32, height: u32) -> Image {
 /// Takes the newest frame from the thread into [`ReceivedDepth`] and its image.
 fn apply_frames(state: Res<ReceiverState>, mut received: ResMut<ReceivedDepth>, mut images: ResMut<Assets<Image>>) {
     let mut newest = None;
-    while let Ok(ev) = state.rx.try_recv() {
-        match ev {
+    while let Ok(Update { event, stats }) = state.rx.try_recv() {
+        received.stats = stats;
+        match event {
             Event::Connected => {
                 received.connections += 1;
                 received.last_error = None;
             }
-            Event::Error(e) => received.last_error = Some(e),
+            Event::Waiting(e) => {
+                received.last_error = Some(e);
+                received.status = if received.frames > 0 { ReceiverStatus::Stalled } else { ReceiverStatus::Waiting };
+            }
+            Event::Ended(e) => {
+                if e.is_some() {
+                    received.last_error = e;
+                }
+                received.status = ReceiverStatus::Ended;
+            }
             Event::Frame { depth, params, sent_unix_us, received_unix_us, bytes, keyframe } => {
+                received.status = ReceiverStatus::Receiving;
                 if let Some(prev) = received.params.as_ref().map(|p| p.frame_index)
                     && params.frame_index > prev
                 {
@@ -188,11 +233,19 @@ fn apply_frames(state: Res<ReceiverState>, mut received: ResMut<ReceivedDepth>, 
     received.depth = depth;
 }
 
-fn receive_thread(cfg: &DepthReceiverPlugin, tx: &Sender<Event>, stop: &AtomicBool) {
-    let send = |ev: Event| match tx.try_send(ev) {
-        // A full queue: the main world is behind; this frame is dropped (the next one is newer).
-        Ok(()) | Err(TrySendError::Full(_)) => true,
-        Err(TrySendError::Disconnected(_)) => false,
+fn receive_thread(cfg: &DepthReceiverPlugin, tx: &Sender<Update>, stop: &AtomicBool) {
+    let send = |event: Event, stats: &ReceiverStats| {
+        let update = Update { event, stats: stats.clone() };
+        if matches!(update.event, Event::Frame { .. }) {
+            match tx.try_send(update) {
+                // A full queue: the main world is behind; this frame is dropped (the next one is newer).
+                Ok(()) | Err(TrySendError::Full(_)) => true,
+                Err(TrySendError::Disconnected(_)) => false,
+            }
+        } else {
+            // A change of state is not dropped; the wait is bounded like every other step.
+            !matches!(tx.send_timeout(update, cfg.timeout), Err(SendTimeoutError::Disconnected(_)))
+        }
     };
     let config = ReceiverConfig { listen: cfg.listen, poll: cfg.timeout, ..ReceiverConfig::new(cfg.url.clone()) };
     let mut rx = DepthReceiver::new(config);
@@ -210,14 +263,17 @@ fn receive_thread(cfg: &DepthReceiverPlugin, tx: &Sender<Event>, stop: &AtomicBo
                 }
             }
             Ok(ReceiveEvent::Connected) => Event::Connected,
-            Ok(ReceiveEvent::Waiting(why)) => Event::Error(why),
-            Ok(ReceiveEvent::Ended) => return,
+            Ok(ReceiveEvent::Waiting(why)) => Event::Waiting(why),
+            Ok(ReceiveEvent::Ended) => {
+                send(Event::Ended(None), rx.stats());
+                return;
+            }
             Err(e) => {
-                send(Event::Error(e.to_string()));
+                send(Event::Ended(Some(e.to_string())), rx.stats());
                 return;
             }
         };
-        if !send(ev) {
+        if !send(ev, rx.stats()) {
             return;
         }
     }
