@@ -130,8 +130,17 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     }
     let s = rx.stats();
     eprintln!(
-        "received {frames} frames ({} missing by frame index), {} without valid params, {} decode errors, {} connection(s)",
-        s.gaps, s.invalid_params, s.decode_errors, s.connections
+        "received {frames} frames ({} missing by frame index), {} dropped for their in-band parameters \
+         ({} missing, {} corrupt, {} disagreeing with the frame), {} decode errors, {} connection(s), \
+         {} open(s) on data that was not a stream",
+        s.gaps,
+        s.invalid_params,
+        s.params_missing,
+        s.params_corrupt,
+        s.params_mismatched,
+        s.decode_errors,
+        s.connections,
+        s.rejected_opens
     );
     if frames == 0 {
         // The stream ended (a file) without one valid frame.

@@ -105,8 +105,14 @@ pub struct ReceiverStats {
     /// Of those, the opens that found data that was not a stream (garbage, no H.264/HEVC video).
     pub rejected_opens: u64,
     /// Decoded frames without valid in-band parameters, or whose parameters are out of range or
-    /// disagree with the decoded frame (dropped).
+    /// disagree with the decoded frame (dropped): the sum of the three counts below.
     pub invalid_params: u64,
+    /// Of those, frames that carry no depthcast parameters at all.
+    pub params_missing: u64,
+    /// Frames whose parameter block is corrupt (CRC) or out of range, or whose SEI is malformed.
+    pub params_corrupt: u64,
+    /// Frames whose valid parameters disagree with the decoded frame (size, bit depth).
+    pub params_mismatched: u64,
     /// Packets or frames the decoder rejected.
     pub decode_errors: u64,
     /// Bytes of the packets read.
@@ -352,6 +358,11 @@ fn unpack(
         Ok(p) => p,
         Err(e) => {
             stats.invalid_params += 1;
+            if matches!(e, depthcast_codec::CodecError::ParamsMissing) {
+                stats.params_missing += 1;
+            } else {
+                stats.params_corrupt += 1;
+            }
             stats.last_error = Some(format!("in-band parameters: {e}"));
             return None;
         }
@@ -362,6 +373,7 @@ fn unpack(
     let mut depth = DepthImage::new(1, 1);
     if let Err(e) = packer.unpack_into(&f.frame, &params, &mut depth) {
         stats.invalid_params += 1;
+        stats.params_mismatched += 1;
         stats.last_error = Some(format!("unpack: {e}"));
         return None;
     }
