@@ -31,7 +31,7 @@ fn lying_parameters_are_dropped_and_counted() {
         let mut frame = YuvFrame::new(fw, fh, BitDepth::Eight);
         packer.pack_into(&depth.view(), &p, &mut frame).unwrap();
         // What the SEI claims (with a valid CRC: the encoder writes it).
-        let mut claim = p.clone();
+        let mut claim = p;
         match i {
             3 => claim.width = W + 2,             // another frame size
             5 => claim.bit_depth = BitDepth::Ten, // another bit depth
