@@ -158,3 +158,65 @@ fn srt_with_a_wrong_passphrase_fails_on_both_sides() {
         assert!(!e.contains(SECRET) && !e.contains("not-the-right-one"), "a passphrase leaked: {e}");
     }
 }
+
+/// After frames, a stretch of damaged data longer than `--timeout` (packets arrive, no frame is
+/// valid: lost keyframes on a lossy link) does not end the receiver; silence does.
+#[test]
+fn damaged_data_after_frames_is_not_the_end() {
+    let (in_port, out_port) = (free_udp_port(), free_udp_port());
+    let rx = bin()
+        .args(["recv", "--url", &format!("udp://127.0.0.1:{out_port}"), "--timeout", "1.5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A proxy that corrupts every transport packet's payload (its 4-byte header kept, so the
+    // demuxer still hands packets on) between 1.5 s and 4.5 s after the first datagram.
+    let proxy = std::thread::spawn(move || {
+        let sock = UdpSocket::bind(("127.0.0.1", in_port)).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let out = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut buf = [0u8; 2048];
+        let mut first = None;
+        let mut damaged = 0;
+        while let Ok(n) = sock.recv(&mut buf) {
+            let t = first.get_or_insert_with(Instant::now).elapsed();
+            if t > Duration::from_millis(1500) && t < Duration::from_millis(4500) {
+                for packet in buf[..n].chunks_mut(188) {
+                    for b in packet.iter_mut().skip(4) {
+                        *b ^= 0x5a;
+                    }
+                }
+                damaged += 1;
+            }
+            out.send_to(&buf[..n], ("127.0.0.1", out_port)).unwrap();
+        }
+        damaged
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let (sent, _) = finish(
+        bin()
+            .args(["send", "--synthetic", "180", "--gop", "15", "--bitrate", "1M"])
+            .args(["--url", &format!("udp://127.0.0.1:{in_port}?pkt_size=1316")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        Duration::from_secs(30),
+    );
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    let damaged = proxy.join().unwrap();
+    let (out, _) = finish(rx, Duration::from_secs(30));
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let indices: Vec<u32> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next()?.parse().ok())
+        .collect();
+    println!("{damaged} damaged datagrams; frames {indices:?}; {err}");
+    assert!(damaged > 50, "the damage window was hit ({damaged} datagrams)");
+    assert!(indices.iter().any(|&i| i < 40), "frames before the damage: {indices:?}");
+    assert!(indices.iter().any(|&i| i > 140), "the receiver stayed through the damage: {indices:?}");
+    assert!(!indices.iter().any(|&i| (50..130).contains(&i)), "no damaged frame is returned: {indices:?}");
+}

@@ -36,9 +36,10 @@ pub(crate) struct Args {
     /// Stop after this many frames.
     #[arg(long)]
     frames: Option<u64>,
-    /// Seconds without a valid frame after which the stream counts as over (or, before the first
-    /// frame, as absent). Garbage and stray data do not count as frames: the receiver keeps
-    /// waiting for a valid stream.
+    /// Before the first frame: seconds without a valid frame after which the stream counts as
+    /// absent (garbage and stray data do not count: the receiver keeps waiting for a valid
+    /// stream). After frames: seconds without any data after which the stream counts as over (a
+    /// live stream whose frames are all damaged for a while, lost keyframes, goes on).
     #[arg(long, default_value_t = 10.0)]
     timeout: f64,
     /// For tcp:// URLs: listen for the sender.
@@ -112,15 +113,26 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     };
     writeln!(out.stats, "frame,bytes,scheme,precision,bits,mae_mm,max_mm,invalid_flips,latency_ms,status")?;
     let mut frames = 0u64;
+    // Bytes read when the last frame (or the last wait after one) ended.
+    let mut bytes_mark = 0;
     while a.frames.is_none_or(|n| frames < n) {
         match rx.recv() {
             Ok(Some(f)) => {
                 out.frame(&a, &f)?;
                 frames += 1;
+                bytes_mark = rx.stats().bytes;
             }
             Ok(None) => break,
-            // A live stream that stopped sending for the timeout is over.
-            Err(StreamError::Timeout { .. }) if frames > 0 => break,
+            // After frames: data without a valid frame (damaged keyframes) is a live stream
+            // going through loss; no data for the timeout is a stream that stopped.
+            Err(StreamError::Timeout { .. }) if frames > 0 => {
+                let bytes = rx.stats().bytes;
+                if bytes == bytes_mark {
+                    break;
+                }
+                eprintln!("no valid frame for {:.1} s, but data keeps arriving: still receiving", a.timeout);
+                bytes_mark = bytes;
+            }
             Err(e) => return Err(e).with_context(|| format!("receiving {}", redact_url(&a.url))),
         }
     }
