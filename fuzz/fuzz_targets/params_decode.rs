@@ -1,5 +1,5 @@
 //! Fuzzes `PackParams::from_bytes`: arbitrary bytes must give a typed error or parameters that
-//! validate and re-encode to the same bytes. Run: `cargo +nightly fuzz run params_decode`.
+//! validate and re-encode to the same bytes. Run: see `fuzz/README.md`.
 #![no_main]
 
 use depthcast_packing::{PARAMS_LEN, PackParams};

@@ -1,6 +1,6 @@
 //! Fuzzes the in-band parameter path: NAL splitting (Annex B and length-prefixed), SEI parsing,
 //! emulation-prevention removal and the PackParams decoder. Must never panic.
-//! Run: `cargo +nightly fuzz run sei_extract`.
+//! Run: see `fuzz/README.md`.
 
 #![no_main]
 

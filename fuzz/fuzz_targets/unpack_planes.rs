@@ -1,6 +1,6 @@
 //! Fuzzes unpacking arbitrary plane bytes under arbitrary (valid) parameters: never a panic, and
 //! every output pixel is invalid (0) or inside the parameters' range.
-//! Run: `cargo +nightly fuzz run unpack_planes`.
+//! Run: see `fuzz/README.md`.
 #![no_main]
 
 use depthcast_packing::{PARAMS_LEN, PackParams, PixelFormat, YuvFrame, unpack};
