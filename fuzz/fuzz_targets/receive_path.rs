@@ -80,4 +80,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(s.frames, frames);
     assert_eq!(s.invalid_params, s.params_missing + s.params_corrupt + s.params_mismatched, "{s:?}");
     assert!(s.connections <= 1, "a file is opened once: {s:?}");
+    // Nothing is left on tmpfs once the fuzzer exits (a failing input's file stays).
+    drop(rx);
+    let _ = std::fs::remove_file(path);
 });
