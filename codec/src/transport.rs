@@ -4,7 +4,9 @@
 //! A game that has its own channel skips this module and sends [`crate::EncodedPacket::data`]
 //! itself; the receiving side feeds those bytes to [`crate::Decoder::send_packet`].
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use ff::ffi;
 use ffmpeg_next as ff;
@@ -213,6 +215,10 @@ fn srt_hint(url: &str, reading: bool) -> &'static str {
     }
 }
 
+/// What an open may take beyond [`ReceiverOptions::timeout`]: the stream-info search after the
+/// first data (up to a keyframe and `analyzeduration`).
+const OPEN_GRACE: Duration = Duration::from_secs(2);
+
 /// Options of [`PacketReceiver::open`].
 #[derive(Debug, Clone)]
 pub struct ReceiverOptions {
@@ -306,11 +312,36 @@ impl PacketReceiver {
         if url.starts_with("rtmp://") {
             d.set("rtmp_live", "live");
         }
-        let ictx = ff::format::input_with_dictionary(&url, d).map_err(fferr(format!(
-            "opening {} for reading{}",
-            redact_url(url),
-            srt_hint(url, true)
-        )))?;
+        // Only the demuxer of the URL's container: whatever else the first bytes probe as (mutated
+        // MPEG-TS scores as MPEG-PS, whose stream-info search then reads for as long as data
+        // comes, never finding a stream) is refused at once, and a playlist or concat file
+        // cannot make the receiver open other URLs.
+        d.set(
+            "format_whitelist",
+            match Container::for_url(url) {
+                Ok(Container::MpegTs) => "mpegts",
+                Ok(Container::Matroska) => "matroska,webm",
+                Ok(Container::Flv) => "flv,live_flv",
+                Err(_) => "mpegts,matroska,webm,flv,live_flv",
+            },
+        );
+        // With a timeout, the open and its stream-info search end by a deadline even while data
+        // keeps coming (`rw_timeout` fires only without data); reads after the open are not
+        // interrupted.
+        let opening = Arc::new(AtomicBool::new(true));
+        let deadline = opts.timeout.map(|t| Instant::now() + t + OPEN_GRACE);
+        let interrupt = {
+            let opening = opening.clone();
+            move || opening.load(Ordering::Relaxed) && deadline.is_some_and(|d| Instant::now() >= d)
+        };
+        let ictx = ff::format::input_with_interrupt_and_dictionary(&url, interrupt, d)
+            .map_err(|e| match e {
+                // Refused by the whitelist: the data is some other format, so not our stream.
+                ff::Error::Other { errno } if errno == ff::util::error::EINVAL => ff::Error::InvalidData,
+                e => e,
+            })
+            .map_err(fferr(format!("opening {} for reading{}", redact_url(url), srt_hint(url, true))))?;
+        opening.store(false, Ordering::Relaxed);
         let (stream, codec, time_base, extradata) = {
             let st = ictx
                 .streams()
@@ -358,8 +389,10 @@ impl PacketReceiver {
     /// # Errors
     /// FFmpeg failing to read for another reason.
     pub fn read_packet(&mut self) -> Result<Option<ReceivedPacket>> {
-        let mut pkt = ff::Packet::empty();
         loop {
+            // A fresh packet every time: av_read_frame overwrites a packet without unreferencing
+            // it, so reusing one leaked every skipped packet of another stream.
+            let mut pkt = ff::Packet::empty();
             match pkt.read(&mut self.ictx) {
                 Ok(()) => {}
                 Err(ff::Error::Eof) => return Ok(None),

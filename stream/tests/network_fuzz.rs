@@ -365,10 +365,10 @@ fn a_stream_mutated_in_transit_recovers_at_the_next_keyframe() {
 /// Before any stream: random datagrams, then a real stream's datagrams mutated over and over,
 /// then a clean stream. The receiver opens, is refused, reopens, decodes what survives; the
 /// clean stream must then arrive.
+///
+/// Without the demuxer whitelist in `PacketReceiver::open` this hung: mutated MPEG-TS probes as
+/// MPEG-PS, whose stream-info search reads for as long as data comes.
 #[test]
-#[ignore = "needs the demuxer whitelist in PacketReceiver::open (codec/src/transport.rs): without it \
-            mutated MPEG-TS probes as MPEG-PS, whose stream-info search reads for as long as data \
-            comes, so the open never ends while the real stream flows"]
 fn mutated_datagrams_before_the_stream_then_a_clean_stream() {
     let t0 = Instant::now();
     let src = source(30, W, H);
