@@ -115,6 +115,8 @@ pub struct ReceiverStats {
     pub params_mismatched: u64,
     /// Packets or frames the decoder rejected.
     pub decode_errors: u64,
+    /// Frames dropped as repeats of the frame just handed out (duplicated datagrams).
+    pub duplicates: u64,
     /// Bytes of the packets read.
     pub bytes: u64,
     /// The last thing that went wrong.
@@ -146,6 +148,8 @@ pub struct DepthReceiver {
     packer: Packer,
     stats: ReceiverStats,
     last_index: Option<u32>,
+    /// Frame index and timestamp of the newest frame queued, to drop a repeat of it.
+    last_queued: Option<(u32, i64)>,
     ended: bool,
     /// When [`DepthReceiver::recv`] gives up; bounds the steps it takes.
     deadline: Option<Instant>,
@@ -174,6 +178,7 @@ impl DepthReceiver {
             packer: Packer::default(),
             stats: ReceiverStats::default(),
             last_index: None,
+            last_queued: None,
             ended: false,
             deadline: None,
         }
@@ -293,7 +298,7 @@ impl DepthReceiver {
                     Ok(f) => {
                         let sizes = &mut conn.sizes;
                         if let Some(r) = unpack(&mut self.packer, &mut self.stats, sizes, f) {
-                            self.ready.push_back(r);
+                            queue(&mut self.ready, &mut self.last_queued, &mut self.stats, r);
                         }
                     }
                     Err(e) => {
@@ -329,7 +334,7 @@ impl DepthReceiver {
         {
             while let Ok(Some(f)) = conn.dec.receive_frame() {
                 if let Some(r) = unpack(&mut self.packer, &mut self.stats, &mut conn.sizes, f) {
-                    self.ready.push_back(r);
+                    queue(&mut self.ready, &mut self.last_queued, &mut self.stats, r);
                 }
             }
         }
@@ -342,6 +347,24 @@ impl DepthReceiver {
             None => ReceiveEvent::Waiting(why),
         }
     }
+}
+
+/// Queues an unpacked frame, unless it repeats the frame queued just before (same index and
+/// timestamp: a duplicated datagram can make the decoder output a picture twice), which is
+/// dropped and counted.
+fn queue(
+    ready: &mut VecDeque<ReceivedFrame>,
+    last: &mut Option<(u32, i64)>,
+    stats: &mut ReceiverStats,
+    f: ReceivedFrame,
+) {
+    let key = (f.params.frame_index, f.pts);
+    if *last == Some(key) {
+        stats.duplicates += 1;
+        return;
+    }
+    *last = Some(key);
+    ready.push_back(f);
 }
 
 /// Unpacks a decoded frame with its in-band parameters; `None` (counted) when they are missing
