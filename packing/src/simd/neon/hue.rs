@@ -147,22 +147,22 @@ fn depth(c: &HueDecode, y: uint32x4_t, u: uint32x4_t, v: uint32x4_t) -> float32x
     let chroma = vsubq_f32(max, min);
     let (max_r, max_g, max_b) = (vceqq_f32(max, r), vceqq_f32(max, g), vceqq_f32(max, b));
     let (min_r, min_b) = (vceqq_f32(min, r), vceqq_f32(min, b));
-    // The branches of hue_level in reverse order of precedence: channel, offset, sign.
-    let mut chan = b;
+    // Every branch reads the middle channel (`r + g + b − max − min`, exact for whole numbers,
+    // as in the AVX2 kernel); the branches, in reverse order of precedence, pick `offset ± f`.
+    let mid = vsubq_f32(vsubq_f32(vaddq_f32(vaddq_f32(r, g), b), max), min);
     let mut offset = splat(1530.0);
     let mut neg = vdupq_n_u32(0x8000_0000);
-    for (m, ch, off, minus) in [
-        (max_b, r, 1020.0, false),
-        (vandq_u32(max_b, min_r), g, 1020.0, true),
-        (max_g, b, 510.0, false),
-        (vandq_u32(max_g, min_b), r, 510.0, true),
-        (vandq_u32(max_r, min_b), g, 0.0, false),
+    for (m, off, minus) in [
+        (max_b, 1020.0, false),
+        (vandq_u32(max_b, min_r), 1020.0, true),
+        (max_g, 510.0, false),
+        (vandq_u32(max_g, min_b), 510.0, true),
+        (vandq_u32(max_r, min_b), 0.0, false),
     ] {
-        chan = vbslq_f32(m, ch, chan);
         offset = vbslq_f32(m, splat(off), offset);
         neg = vbslq_u32(m, vdupq_n_u32(if minus { 0x8000_0000 } else { 0 }), neg);
     }
-    let f = vmulq_f32(vdivq_f32(vsubq_f32(chan, min), chroma), splat(255.0));
+    let f = vmulq_f32(vdivq_f32(vsubq_f32(mid, min), chroma), splat(255.0));
     let f = vreinterpretq_f32_u32(veorq_u32(vreinterpretq_u32_f32(f), neg));
     let level = vaddq_f32(offset, f);
     let grey = vcleq_f32(chroma, splat(0.0));
