@@ -49,13 +49,7 @@ not be opened, read or written.";
             } else if let Some(n) = cause.downcast_ref::<NoFrames>() {
                 n.kind
             } else if let Some(c) = cause.downcast_ref::<depthcast_codec::CodecError>() {
-                if c.is_io() {
-                    FailureKind::Io
-                } else if c.is_bad_stream() {
-                    FailureKind::BadStream
-                } else {
-                    FailureKind::Other
-                }
+                FailureKind::of_codec(c)
             } else if cause.downcast_ref::<std::io::Error>().is_some() {
                 FailureKind::Io
             } else {

@@ -156,10 +156,9 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     );
     if frames == 0 {
         // The stream ended (a file) without one valid frame.
-        let data_seen = s.bytes > 0 || s.rejected_opens + s.invalid_params + s.decode_errors > 0;
         let last = s.last_error.as_ref().map(|e| format!(" (last: {e})")).unwrap_or_default();
         return Err(NoFrames {
-            kind: if data_seen { FailureKind::BadStream } else { FailureKind::NoStream },
+            kind: if s.data_seen() { FailureKind::BadStream } else { FailureKind::NoStream },
             message: format!("{} ended without a valid depth frame{last}", redact_url(&a.url)),
         }
         .into());

@@ -67,14 +67,26 @@ pub enum FailureKind {
     Other,
 }
 
+impl FailureKind {
+    /// The kind of a codec error.
+    pub fn of_codec(e: &depthcast_codec::CodecError) -> FailureKind {
+        if e.is_bad_stream() {
+            FailureKind::BadStream
+        } else if e.is_io() {
+            FailureKind::Io
+        } else {
+            FailureKind::Other
+        }
+    }
+}
+
 impl StreamError {
     /// The kind of failure.
     pub fn kind(&self) -> FailureKind {
         match self {
             StreamError::Timeout { data_seen: false, .. } => FailureKind::NoStream,
             StreamError::Timeout { data_seen: true, .. } => FailureKind::BadStream,
-            StreamError::Codec(e) if e.is_bad_stream() => FailureKind::BadStream,
-            StreamError::Codec(e) if e.is_io() => FailureKind::Io,
+            StreamError::Codec(e) => FailureKind::of_codec(e),
             _ => FailureKind::Other,
         }
     }

@@ -123,6 +123,14 @@ pub struct ReceiverStats {
     pub last_error: Option<String>,
 }
 
+impl ReceiverStats {
+    /// Whether anything arrived: packets, opens on garbage, frames dropped for their parameters,
+    /// decode errors (as opposed to nothing at all).
+    pub fn data_seen(&self) -> bool {
+        self.bytes > 0 || self.rejected_opens + self.invalid_params + self.decode_errors > 0
+    }
+}
+
 struct Connection {
     rx: PacketReceiver,
     dec: Decoder,
@@ -219,7 +227,7 @@ impl DepthReceiver {
                 return Err(StreamError::Timeout {
                     url: redact_url(&self.config.url),
                     waited: start.elapsed(),
-                    data_seen: s.bytes > 0 || s.rejected_opens + s.invalid_params + s.decode_errors > 0,
+                    data_seen: s.data_seen(),
                     last_error: s.last_error.clone(),
                 });
             }
