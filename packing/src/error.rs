@@ -106,6 +106,9 @@ pub enum PackError {
     /// Encoded parameters are malformed.
     #[error("packing parameters are malformed: {0}")]
     MalformedParams(ParamsDecodeError),
+    /// A camera block ([`crate::camera::CameraBlock`]) whose fields are out of range.
+    #[error("invalid camera block: {0}")]
+    InvalidCamera(String),
 }
 
 /// Why encoded [`crate::PackParams`] bytes were rejected.

@@ -30,6 +30,7 @@
 //! # Ok::<(), depthcast_packing::PackError>(())
 //! ```
 
+pub mod camera;
 pub mod config;
 pub mod depth;
 pub mod error;
@@ -42,6 +43,7 @@ pub mod schemes;
 pub mod simd;
 pub mod testdata;
 
+pub use camera::{CAMERA_LEN, CameraBlock, CameraPose, Intrinsics};
 pub use config::{ConfigParseError, PackingConfig};
 pub use depth::{DepthImage, DepthView, INVALID_DEPTH, is_valid_depth, linearize_ndc, ndc_to_linear};
 pub use error::{PackError, ParamsDecodeError, Result};
