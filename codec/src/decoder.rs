@@ -1,9 +1,10 @@
 //! [`Decoder`]: software H.264/HEVC decoding back to planes, with each frame's in-band
-//! parameters, full range end to end (codes come back exactly as decoded, never rescaled).
+//! parameters and camera, full range end to end (codes come back exactly as decoded, never
+//! rescaled). Depth and colour frames decode alike; a colour frame has no parameters.
 
 use std::collections::BTreeMap;
 
-use depthcast_packing::{BitDepth, YuvFrame};
+use depthcast_packing::{BitDepth, CameraBlock, YuvFrame};
 use ff::ffi;
 use ffmpeg_next as ff;
 
@@ -19,8 +20,11 @@ pub struct DecodedFrame {
     pub frame: YuvFrame,
     /// The parameters from the frame's SEI, or why there are none
     /// ([`CodecError::ParamsMissing`], [`CodecError::ParamsInvalid`], [`CodecError::Bitstream`]).
-    /// Never guessed from other frames.
+    /// Never guessed from other frames. A colour frame has none ([`CodecError::ParamsMissing`]).
     pub params: Result<InBand>,
+    /// The camera and send time from the frame's camera SEI message, or why there is none
+    /// ([`CodecError::CameraMissing`] for streams without cameras, [`CodecError::CameraInvalid`]).
+    pub camera: Result<(CameraBlock, Option<u64>)>,
     /// Presentation timestamp in the stream's time base.
     pub pts: i64,
 }
@@ -40,7 +44,7 @@ pub struct Decoder {
     dec: ff::decoder::Video,
     codec: VideoCodec,
     format: Option<NalFormat>,
-    pending: BTreeMap<i64, Result<InBand>>,
+    pending: BTreeMap<i64, (Result<InBand>, Result<(CameraBlock, Option<u64>)>)>,
     frame: ff::frame::Video,
     waiting: bool,
     next_pts: i64,
@@ -161,7 +165,7 @@ impl Decoder {
             }
             self.expect_hash |= has_hash;
         }
-        self.pending.insert(pts, sei::extract_params(self.codec, data, format));
+        self.pending.insert(pts, sei::extract_all(self.codec, data, format));
         let mut pkt = ff::Packet::copy(data);
         pkt.set_pts(Some(pts));
         pkt.set_dts(Some(pts));
@@ -204,11 +208,12 @@ impl Decoder {
                 "frame at pts {pts} decoded with errors; waiting for the next keyframe"
             )));
         }
-        let params = self.pending.remove(&pts).unwrap_or(Err(CodecError::ParamsMissing));
+        let (params, camera) =
+            self.pending.remove(&pts).unwrap_or((Err(CodecError::ParamsMissing), Err(CodecError::CameraMissing)));
         self.pending = self.pending.split_off(&pts);
         let mut frame = YuvFrame::new(2, 2, BitDepth::Eight);
         planes::read_frame(&self.frame, &mut frame)?;
-        Ok(Some(DecodedFrame { frame, params, pts }))
+        Ok(Some(DecodedFrame { frame, params, camera, pts }))
     }
 
     /// Feeds a packet and returns every frame available after it. Errors of single frames are

@@ -1,9 +1,11 @@
-//! [`Encoder`]: opens the first usable back-end, takes packed frames with their [`PackParams`],
-//! and returns Annex B packets with the parameters inserted as SEI.
+//! [`Encoder`]: opens the first usable back-end, takes packed depth frames with their
+//! [`PackParams`] ([`Encoder::send_frame`]) or colour pictures without them
+//! ([`Encoder::send_picture`]), and returns Annex B packets with the in-band SEI inserted: the
+//! parameters, the camera when [`FrameOptions::camera`] is set, and the send time.
 
 use std::collections::BTreeMap;
 
-use depthcast_packing::{BitDepth, PackParams, PixelFormat, YuvFrame};
+use depthcast_packing::{BitDepth, CameraBlock, PackParams, PixelFormat, YuvFrame};
 use ff::ffi;
 use ffmpeg_next as ff;
 
@@ -27,8 +29,11 @@ pub struct EncodedPacket {
     pub time_base: (i32, i32),
     /// Whether the unit is a random-access point.
     pub keyframe: bool,
-    /// The parameters carried in the SEI (`None` when the sender had none for this frame).
+    /// The parameters carried in the SEI (`None` when the sender had none for this frame, and
+    /// for colour pictures).
     pub params: Option<PackParams>,
+    /// The camera carried in the SEI (`None` when the frame had none).
+    pub camera: Option<CameraBlock>,
 }
 
 /// An encoder that opened, and how its frames must be given.
@@ -72,6 +77,12 @@ pub(crate) fn open_backend(s: &EncoderSettings, backend: Backend) -> Result<Open
         Refresh::Gop(n) | Refresh::IntraRefresh(n) => n,
     });
     ctx.set_color_range(if s.full_range { ff::color::Range::JPEG } else { ff::color::Range::MPEG });
+    if s.bt709 {
+        // The VUI's colour description (x264 and the other encoders read it from the context).
+        ctx.set_colorspace(ff::color::Space::BT709);
+        ctx.set_color_primaries(ff::color::Primaries::BT709);
+        ctx.set_color_transfer_characteristic(ff::color::TransferCharacteristic::BT709);
+    }
     let fps = s.fps_f64();
     let vbv = (s.bitrate as f64 * f64::from(s.vbv_frames) / fps) as i32;
     match s.rate_control {
@@ -123,7 +134,7 @@ pub struct Encoder {
     hw: Option<HwFrames>,
     frame: ff::frame::Video,
     packet: ff::Packet,
-    pending: BTreeMap<i64, (PackParams, u64)>,
+    pending: BTreeMap<i64, sei::SeiContent>,
     next_pts: i64,
     finished: bool,
 }
@@ -216,11 +227,27 @@ impl Encoder {
         &self.enc
     }
 
-    /// Submits one frame and its parameters. Collect output with [`Encoder::receive_packet`].
+    /// Submits one depth frame and its parameters. Collect output with
+    /// [`Encoder::receive_packet`].
     ///
     /// # Errors
     /// A frame of the wrong size or bit depth, invalid parameters, or an encoder failure.
     pub fn send_frame(&mut self, frame: &YuvFrame, params: &PackParams, opts: &FrameOptions) -> Result<()> {
+        params.validate()?;
+        self.submit(frame, Some(params), opts)
+    }
+
+    /// Submits one picture that carries no packing parameters (the colour track of an RGB-D
+    /// stream): its SEI holds only the camera and the send time, when [`FrameOptions::camera`]
+    /// is set, and nothing otherwise. Collect output with [`Encoder::receive_packet`].
+    ///
+    /// # Errors
+    /// A frame of the wrong size or bit depth, an invalid camera block, or an encoder failure.
+    pub fn send_picture(&mut self, frame: &YuvFrame, opts: &FrameOptions) -> Result<()> {
+        self.submit(frame, None, opts)
+    }
+
+    fn submit(&mut self, frame: &YuvFrame, params: Option<&PackParams>, opts: &FrameOptions) -> Result<()> {
         let s = &self.settings;
         if frame.width != s.width || frame.height != s.height || frame.bit_depth != s.bit_depth {
             return Err(CodecError::FrameMismatch {
@@ -232,7 +259,9 @@ impl Encoder {
                 want_bits: s.bit_depth.bits(),
             });
         }
-        params.validate()?;
+        if let Some(c) = &opts.camera {
+            c.validate().map_err(CodecError::CameraInvalid)?;
+        }
         let pts = opts.pts.unwrap_or(self.next_pts);
         self.next_pts = pts + 1;
         // SAFETY: `frame` owns its AVFrame; make_writable copies the buffers if the encoder still
@@ -244,9 +273,19 @@ impl Encoder {
         planes::fill_frame(frame, &mut self.frame, self.input_format);
         self.frame.set_pts(Some(pts));
         self.frame.set_color_range(if s.full_range { ff::color::Range::JPEG } else { ff::color::Range::MPEG });
+        if s.bt709 {
+            self.frame.set_color_space(ff::color::Space::BT709);
+            self.frame.set_color_primaries(ff::color::Primaries::BT709);
+            self.frame.set_color_transfer_characteristic(ff::color::TransferCharacteristic::BT709);
+        }
         self.frame.set_kind(if opts.force_keyframe { ff::picture::Type::I } else { ff::picture::Type::None });
         crate::roi::attach(&mut self.frame, &opts.rois, s.width, s.height)?;
-        self.pending.insert(pts, (*params, opts.sent_unix_us.unwrap_or_else(crate::unix_us)));
+        let content = sei::SeiContent {
+            params: params.copied(),
+            camera: opts.camera,
+            sent_unix_us: Some(opts.sent_unix_us.unwrap_or_else(crate::unix_us)),
+        };
+        self.pending.insert(pts, content);
         let r = match &self.hw {
             Some(hw) => {
                 let up = hw.upload(&self.frame)?;
@@ -278,7 +317,7 @@ impl Encoder {
         let raw = self.packet.data().unwrap_or(&[]);
         let mut data = Vec::with_capacity(raw.len() + 64);
         match &found {
-            Some((p, t)) => sei::insert_sei_annexb(self.settings.codec, raw, p, Some(*t), &mut data)?,
+            Some(content) => sei::insert_sei_annexb_with(self.settings.codec, raw, content, &mut data)?,
             None => data.extend_from_slice(raw),
         }
         let tb = self.enc.time_base();
@@ -288,7 +327,8 @@ impl Encoder {
             dts: self.packet.dts().unwrap_or(pts),
             time_base: (tb.numerator(), tb.denominator()),
             keyframe: self.packet.is_key(),
-            params: found.map(|f| f.0),
+            params: found.and_then(|f| f.params),
+            camera: found.and_then(|f| f.camera),
         }))
     }
 
@@ -298,6 +338,20 @@ impl Encoder {
     /// As [`Encoder::send_frame`] and [`Encoder::receive_packet`].
     pub fn encode(&mut self, frame: &YuvFrame, params: &PackParams, opts: &FrameOptions) -> Result<Vec<EncodedPacket>> {
         self.send_frame(frame, params, opts)?;
+        let mut out = Vec::new();
+        while let Some(p) = self.receive_packet()? {
+            out.push(p);
+        }
+        Ok(out)
+    }
+
+    /// Sends a picture without parameters ([`Encoder::send_picture`]) and returns every packet
+    /// available right after it.
+    ///
+    /// # Errors
+    /// As [`Encoder::send_picture`] and [`Encoder::receive_packet`].
+    pub fn encode_picture(&mut self, frame: &YuvFrame, opts: &FrameOptions) -> Result<Vec<EncodedPacket>> {
+        self.send_picture(frame, opts)?;
         let mut out = Vec::new();
         while let Some(p) = self.receive_packet()? {
             out.push(p);

@@ -67,6 +67,13 @@ pub enum CodecError {
     /// The depthcast SEI message is present but its parameter block is corrupt or out of range.
     #[error("the depthcast parameters are invalid: {0}")]
     ParamsInvalid(#[source] depthcast_packing::PackError),
+    /// An access unit carries no depthcast camera message (a colour frame of a stream without
+    /// camera blocks).
+    #[error("the access unit carries no depthcast camera block")]
+    CameraMissing,
+    /// The depthcast camera message is present but its block is corrupt or out of range.
+    #[error("the depthcast camera block is invalid: {0}")]
+    CameraInvalid(#[source] depthcast_packing::PackError),
     /// Broken NAL framing or SEI syntax.
     #[error("malformed bitstream: {0}")]
     Bitstream(String),
@@ -112,6 +119,8 @@ impl CodecError {
             | CodecError::Bitstream(_)
             | CodecError::ParamsMissing
             | CodecError::ParamsInvalid(_)
+            | CodecError::CameraMissing
+            | CodecError::CameraInvalid(_)
             | CodecError::UnsupportedPixelFormat(_) => true,
             _ => false,
         }

@@ -10,9 +10,9 @@
 //! | settings | [`settings`] | codec, bit depth, rate control (CBR/VBR/lossless), GOP or intra refresh, ROI |
 //! | back-ends | [`backend`] | NVENC → VA-API → QSV → V4L2 M2M → libx264/libx265, probing with reasons |
 //! | encoding | [`encoder`] | planes in (no swscale), Annex B packets out with the SEI inserted |
-//! | in-band params | [`sei`] | `user_data_unregistered` SEI build/extract, NAL framing (pure Rust) |
-//! | decoding | [`decoder`] | software decode, params per frame, resync at keyframes |
-//! | transport | [`transport`] | `.mkv`, `.ts`, `udp://`, `tcp://`, `srt://`, `rtmp://` |
+//! | in-band params | [`sei`] | `user_data_unregistered` SEI build/extract (parameters, camera), NAL framing (pure Rust) |
+//! | decoding | [`decoder`] | software decode, params and camera per frame, resync at keyframes |
+//! | transport | [`transport`] | `.mkv`, `.ts`, `udp://`, `tcp://`, `srt://`, `rtmp://`; one track (depth) or two (colour, depth) |
 //!
 //! ```no_run
 //! use depthcast_codec::{Decoder, Encoder, EncoderSettings, FrameOptions, VideoCodec};
@@ -47,9 +47,11 @@ pub use backend::{Backend, BackendStatus, probe, probe_all};
 pub use decoder::{DecodedFrame, Decoder, PacketStatus};
 pub use encoder::{EncodedPacket, Encoder};
 pub use error::{BackendFailure, CodecError, Result};
-pub use sei::{InBand, NalFormat};
+pub use sei::{InBand, NalFormat, SeiContent};
 pub use settings::{EncoderSettings, FrameOptions, RateControl, Refresh, Roi, VideoCodec};
-pub use transport::{Container, PacketReceiver, PacketSender, ReceivedPacket, ReceiverOptions, redact_url};
+pub use transport::{
+    Container, PacketReceiver, PacketSender, ReceivedPacket, ReceiverOptions, TrackInfo, TrackRole, redact_url,
+};
 
 /// Wall-clock time in microseconds since the UNIX epoch (0 if the clock is before it): the clock
 /// of the in-band send time ([`FrameOptions::sent_unix_us`]) and of every latency depthcast

@@ -1,19 +1,30 @@
-//! In-band packing parameters: an SEI `user_data_unregistered` message (payload type 5) carrying
-//! our 16-byte UUID, the 28-byte [`PackParams::to_bytes`] block and, optionally, the sender's
-//! wall-clock time. Pure Rust, no FFmpeg, so the fuzz target calls these functions directly.
+//! In-band metadata: SEI `user_data_unregistered` messages (payload type 5), each marked by its
+//! own 16-byte UUID. Pure Rust, no FFmpeg, so the fuzz targets call these functions directly.
 //!
-//! The message is inserted into every access unit *at the packet level*, right before the first
-//! slice, so it works with every encoder back-end. NAL units may come as Annex B (start codes, what
-//! encoders and MPEG-TS produce) or length-prefixed (what Matroska and FLV demuxers return).
+//! - The **packing parameters** ([`DEPTHCAST_SEI_UUID`]): the 28-byte [`PackParams::to_bytes`]
+//!   block and, optionally, the sender's wall-clock time (8 bytes, little-endian µs). Every
+//!   depth frame carries it.
+//! - The **camera** ([`DEPTHCAST_CAMERA_UUID`]): the 64-byte [`CameraBlock::to_bytes`] block and,
+//!   optionally, the send time. The frames of an RGB-D stream carry it: a depth frame in the same
+//!   SEI NAL unit as its parameters (two messages in one unit), a colour frame alone.
+//!
+//! The SEI NAL unit is inserted into every access unit *at the packet level*, right before the
+//! first slice, so it works with every encoder back-end. NAL units may come as Annex B (start
+//! codes, what encoders and MPEG-TS produce) or length-prefixed (what Matroska and FLV demuxers
+//! return). Players ignore messages whose UUID they do not know.
 
-use depthcast_packing::{PARAMS_LEN, PackParams};
+use depthcast_packing::{CAMERA_LEN, CameraBlock, PARAMS_LEN, PackParams};
 
 use crate::error::{CodecError, Result};
 use crate::settings::VideoCodec;
 
-/// The UUID that marks depthcast's SEI message (random, version-4 style).
+/// The UUID that marks depthcast's packing-parameters SEI message (random, version-4 style).
 pub const DEPTHCAST_SEI_UUID: [u8; 16] =
     [0x6b, 0x1d, 0xd9, 0x3e, 0x52, 0x0c, 0x4f, 0x8a, 0x9d, 0x37, 0x0e, 0x5c, 0xd2, 0x41, 0x7a, 0x90];
+
+/// The UUID that marks depthcast's camera SEI message (random, version-4 style).
+pub const DEPTHCAST_CAMERA_UUID: [u8; 16] =
+    [0x3f, 0xa2, 0x71, 0xc4, 0x0e, 0x9b, 0x4d, 0x16, 0xb8, 0x5a, 0x27, 0xe3, 0x61, 0xcd, 0x08, 0x5f];
 
 /// SEI payload type of `user_data_unregistered` (H.264 Annex D, HEVC Annex D).
 const USER_DATA_UNREGISTERED: u32 = 5;
@@ -55,13 +66,34 @@ impl NalFormat {
     }
 }
 
-/// What the SEI of one access unit says.
+/// What the SEI of one depth access unit says.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct InBand {
     /// The packing parameters.
     pub params: PackParams,
     /// Sender wall-clock time in microseconds since the UNIX epoch, when the sender wrote it.
     pub sent_unix_us: Option<u64>,
+    /// The camera of the frame, when the sender wrote one (RGB-D streams).
+    pub camera: Option<CameraBlock>,
+}
+
+/// What one access unit's SEI NAL unit carries: any of the packing parameters (depth frames),
+/// the camera (RGB-D streams) and the send time (in each message present).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SeiContent {
+    /// The packing parameters (depth frames).
+    pub params: Option<PackParams>,
+    /// The frame's camera.
+    pub camera: Option<CameraBlock>,
+    /// Sender wall-clock time, µs since the UNIX epoch.
+    pub sent_unix_us: Option<u64>,
+}
+
+impl SeiContent {
+    /// Whether there is no message to write (no parameters and no camera).
+    pub fn is_empty(&self) -> bool {
+        self.params.is_none() && self.camera.is_none()
+    }
 }
 
 /// The NAL unit type of a unit (without start code or length).
@@ -176,24 +208,47 @@ pub fn remove_emulation_prevention(ebsp: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Appends one `user_data_unregistered` message (type, size, UUID, body) to `rbsp`.
+fn push_message(rbsp: &mut Vec<u8>, uuid: &[u8; 16], body: &[&[u8]]) {
+    let size = 16 + body.iter().map(|b| b.len()).sum::<usize>();
+    debug_assert!(size < 255, "our messages fit a one-byte size");
+    rbsp.extend_from_slice(&[USER_DATA_UNREGISTERED as u8, size as u8]);
+    rbsp.extend_from_slice(uuid);
+    for b in body {
+        rbsp.extend_from_slice(b);
+    }
+}
+
 /// Builds the SEI NAL unit (header included, no start code) carrying `params` and the optional
 /// send time.
 pub fn build_sei_nal(codec: VideoCodec, params: &PackParams, sent_unix_us: Option<u64>) -> Vec<u8> {
-    let mut payload = Vec::with_capacity(16 + PARAMS_LEN + 8);
-    payload.extend_from_slice(&DEPTHCAST_SEI_UUID);
-    payload.extend_from_slice(&params.to_bytes());
-    if let Some(t) = sent_unix_us {
-        payload.extend_from_slice(&t.to_le_bytes());
+    build_sei_nal_with(codec, &SeiContent { params: Some(*params), camera: None, sent_unix_us })
+        .expect("parameters make a message")
+}
+
+/// Builds the SEI NAL unit (header included, no start code) carrying `content`: the parameters
+/// message first, then the camera message, each with the send time. `None` when `content` is
+/// empty.
+pub fn build_sei_nal_with(codec: VideoCodec, content: &SeiContent) -> Option<Vec<u8>> {
+    if content.is_empty() {
+        return None;
     }
-    let mut rbsp = vec![USER_DATA_UNREGISTERED as u8, payload.len() as u8];
-    rbsp.extend_from_slice(&payload);
+    let time = content.sent_unix_us.map(u64::to_le_bytes);
+    let time: &[u8] = time.as_ref().map_or(&[], |t| t.as_slice());
+    let mut rbsp = Vec::with_capacity(2 * (2 + 16 + 8) + PARAMS_LEN + CAMERA_LEN + 1);
+    if let Some(p) = &content.params {
+        push_message(&mut rbsp, &DEPTHCAST_SEI_UUID, &[&p.to_bytes(), time]);
+    }
+    if let Some(c) = &content.camera {
+        push_message(&mut rbsp, &DEPTHCAST_CAMERA_UUID, &[&c.to_bytes(), time]);
+    }
     rbsp.push(0x80); // rbsp_trailing_bits
     let mut nal = match codec {
         VideoCodec::H264 => vec![0x06],
         VideoCodec::Hevc => vec![39 << 1, 0x01], // PREFIX_SEI_NUT, layer 0, temporal id 0
     };
     add_emulation_prevention(&rbsp, &mut nal);
-    nal
+    Some(nal)
 }
 
 /// Writes the access unit `au` (Annex B) to `out` (cleared first) with the SEI NAL unit inserted
@@ -208,8 +263,19 @@ pub fn insert_sei_annexb(
     sent_unix_us: Option<u64>,
     out: &mut Vec<u8>,
 ) -> Result<()> {
+    insert_sei_annexb_with(codec, au, &SeiContent { params: Some(*params), camera: None, sent_unix_us }, out)
+}
+
+/// As [`insert_sei_annexb`] for any [`SeiContent`]; an empty content copies `au` unchanged.
+///
+/// # Errors
+/// Never for Annex B input; the signature matches [`nal_units`].
+pub fn insert_sei_annexb_with(codec: VideoCodec, au: &[u8], content: &SeiContent, out: &mut Vec<u8>) -> Result<()> {
     out.clear();
-    let sei = build_sei_nal(codec, params, sent_unix_us);
+    let Some(sei) = build_sei_nal_with(codec, content) else {
+        out.extend_from_slice(au);
+        return Ok(());
+    };
     let mut inserted = false;
     for nal in nal_units(au, NalFormat::AnnexB)? {
         let vcl = nal_type(codec, nal).is_some_and(|t| is_vcl(codec, t));
@@ -241,43 +307,58 @@ fn sei_number(b: &[u8], i: &mut usize) -> Option<u32> {
     }
 }
 
-/// Finds depthcast's message among the SEI messages of one SEI NAL unit payload (after the NAL
-/// header, emulation prevention removed). `Ok(None)` when the unit holds no depthcast message.
-fn parse_sei_rbsp(rbsp: &[u8]) -> Result<Option<InBand>> {
+/// The optional 8-byte send time after a block of `len` bytes.
+fn send_time(body: &[u8], len: usize) -> Option<u64> {
+    body.get(len..len + 8).map(|t| u64::from_le_bytes(t.try_into().expect("8 bytes")))
+}
+
+/// depthcast's messages found in an access unit (the first of each kind), decoded or why not.
+#[derive(Debug, Default)]
+struct Found {
+    params: Option<std::result::Result<(PackParams, Option<u64>), depthcast_packing::PackError>>,
+    camera: Option<std::result::Result<(CameraBlock, Option<u64>), depthcast_packing::PackError>>,
+    /// The first syntax error (framing or SEI), kept as its message.
+    broken: Option<String>,
+}
+
+/// Collects depthcast's messages among the SEI messages of one SEI NAL unit payload (after the
+/// NAL header, emulation prevention removed) into `found`; stops at the first syntax error.
+fn parse_sei_rbsp(rbsp: &[u8], found: &mut Found) {
     let mut i = 0;
     // more_rbsp_data: stop at the trailing-bits byte.
     while i < rbsp.len() && !(i + 1 == rbsp.len() && rbsp[i] == 0x80) {
         let start = i;
-        let bad = |what: &str| CodecError::Bitstream(format!("SEI message {what} at byte {start}"));
-        let ty = sei_number(rbsp, &mut i).ok_or_else(|| bad("type is truncated"))?;
-        let size = sei_number(rbsp, &mut i).ok_or_else(|| bad("size is truncated"))? as usize;
+        let mut bad = |what: String| {
+            found.broken.get_or_insert(what);
+        };
+        let Some(ty) = sei_number(rbsp, &mut i) else {
+            return bad(format!("SEI message type is truncated at byte {start}"));
+        };
+        let Some(size) = sei_number(rbsp, &mut i) else {
+            return bad(format!("SEI message size is truncated at byte {start}"));
+        };
+        let size = size as usize;
         if size > rbsp.len() - i {
-            return Err(CodecError::Bitstream(format!(
-                "SEI payload of {size} bytes at byte {i} runs past the {}-byte unit",
-                rbsp.len()
-            )));
+            return bad(format!("SEI payload of {size} bytes at byte {i} runs past the {}-byte unit", rbsp.len()));
         }
         let payload = &rbsp[i..i + size];
         i += size;
-        if ty == USER_DATA_UNREGISTERED && payload.starts_with(&DEPTHCAST_SEI_UUID) {
+        if ty != USER_DATA_UNREGISTERED {
+            continue;
+        }
+        if found.params.is_none() && payload.starts_with(&DEPTHCAST_SEI_UUID) {
             let body = &payload[16..];
-            let params = PackParams::from_bytes(body).map_err(CodecError::ParamsInvalid)?;
-            let sent_unix_us =
-                body.get(PARAMS_LEN..PARAMS_LEN + 8).map(|t| u64::from_le_bytes(t.try_into().expect("8 bytes")));
-            return Ok(Some(InBand { params, sent_unix_us }));
+            found.params = Some(PackParams::from_bytes(body).map(|p| (p, send_time(body, PARAMS_LEN))));
+        } else if found.camera.is_none() && payload.starts_with(&DEPTHCAST_CAMERA_UUID) {
+            let body = &payload[16..];
+            found.camera = Some(CameraBlock::from_bytes(body).map(|c| (c, send_time(body, CAMERA_LEN))));
         }
     }
-    Ok(None)
 }
 
-/// Extracts depthcast's parameters from one access unit.
-///
-/// # Errors
-/// [`CodecError::ParamsMissing`] when no SEI of ours is present, [`CodecError::ParamsInvalid`] when
-/// ours is present but its block is corrupt or out of range, [`CodecError::Bitstream`] when the
-/// framing or the SEI syntax is broken before ours was found.
-pub fn extract_params(codec: VideoCodec, data: &[u8], format: NalFormat) -> Result<InBand> {
-    let mut first_error = None;
+/// Scans every SEI NAL unit of an access unit for depthcast's messages.
+fn scan(codec: VideoCodec, data: &[u8], format: NalFormat) -> Result<Found> {
+    let mut found = Found::default();
     for nal in nal_units(data, format)? {
         let (sei, header) = match codec {
             VideoCodec::H264 => (nal_type(codec, nal) == Some(6), 1),
@@ -286,16 +367,71 @@ pub fn extract_params(codec: VideoCodec, data: &[u8], format: NalFormat) -> Resu
         if !sei || nal.len() <= header {
             continue;
         }
-        match parse_sei_rbsp(&remove_emulation_prevention(&nal[header..])) {
-            Ok(Some(found)) => return Ok(found),
-            Ok(None) => {}
-            Err(e @ CodecError::ParamsInvalid(_)) => return Err(e),
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
+        parse_sei_rbsp(&remove_emulation_prevention(&nal[header..]), &mut found);
+        if found.params.is_some() && found.camera.is_some() {
+            break;
         }
     }
-    Err(first_error.unwrap_or(CodecError::ParamsMissing))
+    Ok(found)
+}
+
+impl Found {
+    fn params(&self) -> Result<InBand> {
+        let camera = match &self.camera {
+            Some(Ok((c, _))) => Some(*c),
+            Some(Err(e)) if self.params.is_some() => return Err(CodecError::CameraInvalid(e.clone())),
+            _ => None,
+        };
+        match &self.params {
+            Some(Ok((params, sent_unix_us))) => Ok(InBand { params: *params, sent_unix_us: *sent_unix_us, camera }),
+            Some(Err(e)) => Err(CodecError::ParamsInvalid(e.clone())),
+            None => Err(self.broken.clone().map_or(CodecError::ParamsMissing, CodecError::Bitstream)),
+        }
+    }
+
+    fn camera(&self) -> Result<(CameraBlock, Option<u64>)> {
+        match &self.camera {
+            Some(Ok((c, sent))) => Ok((*c, sent.or_else(|| self.params.as_ref()?.as_ref().ok()?.1))),
+            Some(Err(e)) => Err(CodecError::CameraInvalid(e.clone())),
+            None => Err(self.broken.clone().map_or(CodecError::CameraMissing, CodecError::Bitstream)),
+        }
+    }
+}
+
+/// Extracts depthcast's parameters (and the camera, when present) from one depth access unit.
+///
+/// # Errors
+/// [`CodecError::ParamsMissing`] when no parameters message of ours is present,
+/// [`CodecError::ParamsInvalid`] when ours is present but its block is corrupt or out of range,
+/// [`CodecError::CameraInvalid`] when the parameters came with a corrupt camera block,
+/// [`CodecError::Bitstream`] when the framing or the SEI syntax is broken before ours was found.
+pub fn extract_params(codec: VideoCodec, data: &[u8], format: NalFormat) -> Result<InBand> {
+    scan(codec, data, format)?.params()
+}
+
+/// Extracts the camera block and its send time from one access unit (colour frames; depth frames
+/// of an RGB-D stream carry it too). The send time is the camera message's, or else the
+/// parameters message's.
+///
+/// # Errors
+/// [`CodecError::CameraMissing`] when no camera message of ours is present,
+/// [`CodecError::CameraInvalid`] when ours is present but its block is corrupt or out of range,
+/// [`CodecError::Bitstream`] when the framing or the SEI syntax is broken before ours was found.
+pub fn extract_camera(codec: VideoCodec, data: &[u8], format: NalFormat) -> Result<(CameraBlock, Option<u64>)> {
+    scan(codec, data, format)?.camera()
+}
+
+/// Both [`extract_params`] and [`extract_camera`] in one pass over the access unit.
+pub fn extract_all(
+    codec: VideoCodec,
+    data: &[u8],
+    format: NalFormat,
+) -> (Result<InBand>, Result<(CameraBlock, Option<u64>)>) {
+    match scan(codec, data, format) {
+        Ok(found) => (found.params(), found.camera()),
+        Err(CodecError::Bitstream(m)) => (Err(CodecError::Bitstream(m.clone())), Err(CodecError::Bitstream(m))),
+        Err(e) => (Err(CodecError::Bitstream(e.to_string())), Err(e)),
+    }
 }
 
 /// Whether the access unit contains a random-access slice (IDR / IRAP). Broken framing counts as
@@ -308,7 +444,7 @@ pub fn is_keyframe(codec: VideoCodec, data: &[u8], format: NalFormat) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use depthcast_packing::Scheme;
+    use depthcast_packing::{CameraPose, Intrinsics, Scheme};
 
     fn params() -> PackParams {
         let mut p = PackParams::new(Scheme::Vbp, 12, 0.5, 30.0, 64, 36);
@@ -375,5 +511,77 @@ mod tests {
         ));
         // Truncated SEI size.
         assert!(extract_params(codec, &[0, 0, 1, 0x06, 5, 0xff], NalFormat::AnnexB).is_err());
+    }
+
+    fn camera() -> CameraBlock {
+        CameraBlock {
+            frame_index: 0x0000_0300,
+            pose: CameraPose { position: [1.0, 0.0, -2.5], rotation: [0.0, 0.382_683_4, 0.0, 0.923_879_5] },
+            intrinsics: Intrinsics::from_fov_y(1.0, 64, 36, 0.1),
+        }
+    }
+
+    /// An access unit with the SEI of `content` before an IDR slice.
+    fn access_unit(codec: VideoCodec, content: &SeiContent) -> Vec<u8> {
+        let slice: &[u8] = match codec {
+            VideoCodec::H264 => &[0x65, 0x88, 0x00, 0x00, 0x03, 0x01],
+            VideoCodec::Hevc => &[0x26, 0x01, 0xaf, 0x80],
+        };
+        let mut au = vec![0, 0, 0, 1];
+        au.extend_from_slice(slice);
+        let mut out = Vec::new();
+        insert_sei_annexb_with(codec, &au, content, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn camera_travels_beside_the_parameters_and_alone() {
+        for codec in [VideoCodec::H264, VideoCodec::Hevc] {
+            // A depth frame: both messages in one SEI NAL unit.
+            let both = SeiContent { params: Some(params()), camera: Some(camera()), sent_unix_us: Some(7) };
+            let au = access_unit(codec, &both);
+            let sei_units = nal_units(&au, NalFormat::AnnexB)
+                .unwrap()
+                .into_iter()
+                .filter(|n| !nal_type(codec, n).is_some_and(|t| is_vcl(codec, t)))
+                .count();
+            assert_eq!(sei_units, 1, "one SEI NAL unit holds both messages");
+            let got = extract_params(codec, &au, NalFormat::AnnexB).unwrap();
+            assert_eq!((got.params, got.camera, got.sent_unix_us), (params(), Some(camera()), Some(7)));
+            assert_eq!(extract_camera(codec, &au, NalFormat::AnnexB).unwrap(), (camera(), Some(7)));
+            // A colour frame: the camera alone; no parameters.
+            let colour = SeiContent { params: None, camera: Some(camera()), sent_unix_us: Some(9) };
+            let au = access_unit(codec, &colour);
+            assert_eq!(extract_camera(codec, &au, NalFormat::AnnexB).unwrap(), (camera(), Some(9)));
+            assert!(matches!(extract_params(codec, &au, NalFormat::AnnexB), Err(CodecError::ParamsMissing)));
+            let (p, c) = extract_all(codec, &au, NalFormat::AnnexB);
+            assert!(matches!(p, Err(CodecError::ParamsMissing)));
+            assert_eq!(c.unwrap(), (camera(), Some(9)));
+            // Old streams: parameters without a camera.
+            let au = access_unit(codec, &SeiContent { camera: None, ..both });
+            assert_eq!(extract_params(codec, &au, NalFormat::AnnexB).unwrap().camera, None);
+            assert!(matches!(extract_camera(codec, &au, NalFormat::AnnexB), Err(CodecError::CameraMissing)));
+            // Nothing to carry: the access unit stays as it was.
+            let au = access_unit(codec, &SeiContent::default());
+            assert_eq!(nal_units(&au, NalFormat::AnnexB).unwrap().len(), 1);
+        }
+    }
+
+    #[test]
+    fn a_corrupt_camera_block_is_an_error() {
+        let codec = VideoCodec::H264;
+        for params in [Some(params()), None] {
+            let content = SeiContent { params, camera: Some(camera()), sent_unix_us: None };
+            let mut au = access_unit(codec, &content);
+            // The camera message comes last: its CRC's last byte sits right before the trailing
+            // bits.
+            let pos = au.iter().rposition(|&b| b == 0x80).unwrap();
+            let pos = (0..pos).rev().find(|&i| au[i] == camera().to_bytes()[CAMERA_LEN - 1]).unwrap();
+            au[pos] ^= 0x55;
+            assert!(matches!(extract_camera(codec, &au, NalFormat::AnnexB), Err(CodecError::CameraInvalid(_))));
+            if params.is_some() {
+                assert!(matches!(extract_params(codec, &au, NalFormat::AnnexB), Err(CodecError::CameraInvalid(_))));
+            }
+        }
     }
 }

@@ -81,6 +81,10 @@ pub struct EncoderSettings {
     pub refresh: Refresh,
     /// Full-range flag in the bitstream (the planes are always encoded as given). Default true.
     pub full_range: bool,
+    /// Signal BT.709 primaries, transfer and matrix in the VUI (with [`EncoderSettings::full_range`]:
+    /// full-range BT.709, what depthcast's colour frames are), so a standard player shows the
+    /// colour track's colours right. Default false (depth planes are not colour).
+    pub bt709: bool,
     /// Adaptive quantisation (x264/x265 `aq-mode`). Needed for regions of interest with x264.
     /// Default false (ROIs turn it on).
     pub adaptive_quant: bool,
@@ -133,6 +137,7 @@ impl EncoderSettings {
             vbv_frames: 2.0,
             refresh: Refresh::Gop(60),
             full_range: true,
+            bt709: false,
             adaptive_quant: false,
             regions_of_interest: false,
             preset: "ultrafast".into(),
@@ -222,6 +227,9 @@ pub struct FrameOptions {
     /// Sender wall-clock time to put in the SEI (microseconds since the UNIX epoch), for latency
     /// measurement at the receiver. `None` writes the current time.
     pub sent_unix_us: Option<u64>,
+    /// The frame's camera, carried in-band in its own SEI message (RGB-D streams). `None`: no
+    /// camera message.
+    pub camera: Option<depthcast_packing::CameraBlock>,
 }
 
 #[cfg(test)]

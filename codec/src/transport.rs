@@ -3,6 +3,14 @@
 //!
 //! A game that has its own channel skips this module and sends [`crate::EncodedPacket::data`]
 //! itself; the receiving side feeds those bytes to [`crate::Decoder::send_packet`].
+//!
+//! **Tracks.** A depth stream has one video track. An RGB-D stream has two
+//! ([`PacketSender::open_tracks`]): track 0 is the colour, track 1 the depth. Players play the
+//! first video track, so a standard player (ffplay, VLC) shows the colour of an RGB-D stream.
+//! MPEG-TS (`.ts`, `udp://`, `tcp://`, `srt://`) and Matroska carry both; RTMP/FLV carries one
+//! video track only, so two tracks are refused there. The receiver tells the roles apart by the
+//! track count ([`TrackRole`]): one video track is depth (every older stream), two are colour
+//! and depth.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,21 +72,23 @@ impl Container {
     }
 }
 
-/// Writes encoded packets to a URL.
+/// Writes encoded packets to a URL: one video track ([`PacketSender::open`]) or several
+/// ([`PacketSender::open_tracks`]).
 pub struct PacketSender {
     octx: ff::format::context::Output,
     container: Container,
     url: String,
-    enc_tb: ff::Rational,
-    stream_tb: ff::Rational,
+    /// Per track: the encoder's and the stream's time base.
+    tracks: Vec<(ff::Rational, ff::Rational)>,
     finished: bool,
 }
 
 impl std::fmt::Debug for PacketSender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PacketSender")
-            .field("url", &self.url)
+            .field("url", &redact_url(&self.url))
             .field("container", &self.container)
+            .field("tracks", &self.tracks.len())
             .finish_non_exhaustive()
     }
 }
@@ -92,21 +102,52 @@ impl PacketSender {
     /// An unknown container, HEVC over RTMP, a global-header mismatch, or FFmpeg failing to open
     /// the URL or write the header.
     pub fn open(url: &str, encoder: &Encoder) -> Result<PacketSender> {
+        Self::open_tracks(url, &[encoder])
+    }
+
+    /// Opens `url` with one video track per encoder, in order, and writes the container header.
+    /// For an RGB-D stream: track 0 the colour, track 1 the depth (players play the first video
+    /// track). Each encoder must have been opened with [`crate::EncoderSettings::global_header`]
+    /// set to [`Container::needs_global_header`]. Packets are written as they come, never held
+    /// back waiting for another track, so a live stream keeps its latency.
+    ///
+    /// # Errors
+    /// No encoder, an unknown container, more than one track over RTMP/FLV (it carries one video
+    /// track), HEVC over RTMP, a global-header mismatch, or FFmpeg failing to open the URL or
+    /// write the header.
+    pub fn open_tracks(url: &str, encoders: &[&Encoder]) -> Result<PacketSender> {
         crate::init();
         let container = Container::for_url(url)?;
-        let s = encoder.settings();
-        if container == Container::Flv && s.codec != VideoCodec::H264 {
+        if encoders.is_empty() {
+            return Err(CodecError::InvalidSetting {
+                name: "tracks",
+                value: "0".into(),
+                allowed: "at least one encoder".into(),
+            });
+        }
+        if container == Container::Flv && encoders.len() > 1 {
             return Err(CodecError::Unsupported(format!(
-                "{url}: RTMP/FLV carries H.264 only with this FFmpeg, not {}",
-                s.codec.name()
+                "{}: RTMP/FLV carries one video track, not {}: send colour and depth (RGB-D) over \
+                 srt://, udp://, tcp:// or into a .ts or .mkv file, or send one track over RTMP",
+                redact_url(url),
+                encoders.len()
             )));
         }
-        if s.global_header != container.needs_global_header() {
-            return Err(CodecError::InvalidSetting {
-                name: "global_header",
-                value: s.global_header.to_string(),
-                allowed: format!("{} for {}", container.needs_global_header(), url),
-            });
+        for encoder in encoders {
+            let s = encoder.settings();
+            if container == Container::Flv && s.codec != VideoCodec::H264 {
+                return Err(CodecError::Unsupported(format!(
+                    "{url}: RTMP/FLV carries H.264 only with this FFmpeg, not {}",
+                    s.codec.name()
+                )));
+            }
+            if s.global_header != container.needs_global_header() {
+                return Err(CodecError::InvalidSetting {
+                    name: "global_header",
+                    value: s.global_header.to_string(),
+                    allowed: format!("{} for {}", container.needs_global_header(), url),
+                });
+            }
         }
         let mut io_opts = ff::Dictionary::new();
         if url.starts_with("udp://") && !url.contains("pkt_size") {
@@ -117,11 +158,14 @@ impl PacketSender {
             redact_url(url),
             srt_hint(url, false)
         )))?;
-        let enc_tb = encoder.context().time_base();
-        {
-            let mut st = octx.add_stream_with(encoder.context().as_ref()).map_err(fferr("adding the video stream"))?;
+        let mut enc_tbs = Vec::with_capacity(encoders.len());
+        for encoder in encoders {
+            let s = encoder.settings();
+            let enc_tb = encoder.context().time_base();
+            let mut st = octx.add_stream_with(encoder.context().as_ref()).map_err(fferr("adding a video stream"))?;
             st.set_time_base(enc_tb);
             st.set_avg_frame_rate(ff::Rational::new(s.fps.0 as i32, s.fps.1 as i32));
+            enc_tbs.push(enc_tb);
         }
         let mut opts = ff::Dictionary::new();
         if container == Container::MpegTs {
@@ -134,8 +178,12 @@ impl PacketSender {
         }
         octx.write_header_with(opts)
             .map_err(fferr(format!("writing the {} header to {url}", container.ffmpeg_name())))?;
-        let stream_tb = octx.stream(0).expect("one stream").time_base();
-        Ok(PacketSender { octx, container, url: url.into(), enc_tb, stream_tb, finished: false })
+        let tracks = enc_tbs
+            .into_iter()
+            .enumerate()
+            .map(|(i, enc_tb)| (enc_tb, octx.stream(i).expect("added above").time_base()))
+            .collect();
+        Ok(PacketSender { octx, container, url: url.into(), tracks, finished: false })
     }
 
     /// The container in use.
@@ -143,11 +191,34 @@ impl PacketSender {
         self.container
     }
 
-    /// Writes one packet.
+    /// The number of video tracks.
+    pub fn track_count(&self) -> usize {
+        self.tracks.len()
+    }
+
+    /// Writes one packet of the first (or only) track.
     ///
     /// # Errors
     /// FFmpeg failing to write (connection closed, disk full).
     pub fn send(&mut self, packet: &EncodedPacket) -> Result<()> {
+        self.send_track(0, packet)
+    }
+
+    /// Writes one packet of `track` (the index of its encoder in
+    /// [`PacketSender::open_tracks`]). A single track is written through libavformat's
+    /// interleaving (which then never waits); several are written as they come, each track's
+    /// timestamps rising on their own.
+    ///
+    /// # Errors
+    /// A track that was not opened, or FFmpeg failing to write (connection closed, disk full).
+    pub fn send_track(&mut self, track: usize, packet: &EncodedPacket) -> Result<()> {
+        let Some(&(enc_tb, stream_tb)) = self.tracks.get(track) else {
+            return Err(CodecError::InvalidSetting {
+                name: "track",
+                value: track.to_string(),
+                allowed: format!("0..{} (the tracks opened)", self.tracks.len()),
+            });
+        };
         let mut pkt = ff::Packet::copy(&packet.data);
         pkt.set_pts(Some(packet.pts));
         pkt.set_dts(Some(packet.dts));
@@ -155,9 +226,16 @@ impl PacketSender {
         if packet.keyframe {
             pkt.set_flags(ff::packet::Flags::KEY);
         }
-        pkt.set_stream(0);
-        pkt.rescale_ts(self.enc_tb, self.stream_tb);
-        pkt.write_interleaved(&mut self.octx).map_err(fferr(format!("writing to {}", self.url)))?;
+        pkt.set_stream(track);
+        pkt.rescale_ts(enc_tb, stream_tb);
+        let written = if self.tracks.len() == 1 {
+            pkt.write_interleaved(&mut self.octx)
+        } else {
+            // av_write_frame: interleaving would hold a packet until every other track has one
+            // at least as late.
+            pkt.write(&mut self.octx).map(|_| ())
+        };
+        written.map_err(fferr(format!("writing to {}", redact_url(&self.url))))?;
         // SAFETY: `pb` is the open output IO context of this muxer, or null for AVFMT_NOFILE.
         unsafe {
             let pb = (*self.octx.as_mut_ptr()).pb;
@@ -174,7 +252,7 @@ impl PacketSender {
     /// FFmpeg failing to write the trailer.
     pub fn finish(mut self) -> Result<()> {
         self.finished = true;
-        self.octx.write_trailer().map_err(fferr(format!("finishing {}", self.url)))
+        self.octx.write_trailer().map_err(fferr(format!("finishing {}", redact_url(&self.url))))
     }
 }
 
@@ -236,41 +314,69 @@ impl Default for ReceiverOptions {
     }
 }
 
+/// What a video track of a received stream holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackRole {
+    /// Colour (track 0 of a stream with two or more video tracks).
+    Colour,
+    /// Depth (the only track of a one-track stream, track 1 of an RGB-D stream).
+    Depth,
+    /// A third or later video track (no depthcast sender writes one).
+    Other,
+}
+
+/// One H.264/HEVC video track of a received stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrackInfo {
+    /// What it holds.
+    pub role: TrackRole,
+    /// Its codec.
+    pub codec: VideoCodec,
+    /// Time base `(num, den)` of its packets' [`ReceivedPacket::pts`].
+    pub time_base: (i32, i32),
+}
+
 /// One packet read from a URL.
 #[derive(Debug)]
 pub struct ReceivedPacket {
+    /// The video track it belongs to (an index into [`PacketReceiver::tracks`]).
+    pub track: usize,
     /// The access unit as the demuxer returns it (length-prefixed for Matroska and FLV).
     pub data: Vec<u8>,
-    /// Presentation timestamp in [`PacketReceiver::time_base`] units.
+    /// Presentation timestamp in its track's time base ([`TrackInfo::time_base`]).
     pub pts: Option<i64>,
     /// Whether the demuxer flags it as a keyframe.
     pub keyframe: bool,
-    /// The in-band parameters, or why there are none.
+    /// The in-band parameters, or why there are none (a colour packet has none).
     pub params: Result<InBand>,
 }
 
-/// Reads the video stream of a URL.
+/// How to read one track's packets.
+struct TrackInput {
+    stream: usize,
+    extradata: Vec<u8>,
+    format: Option<NalFormat>,
+}
+
+/// Reads the H.264/HEVC video tracks of a URL.
 pub struct PacketReceiver {
     ictx: ff::format::context::Input,
     url: String,
-    stream: usize,
-    codec: VideoCodec,
-    time_base: ff::Rational,
-    extradata: Vec<u8>,
-    format: Option<NalFormat>,
+    tracks: Vec<TrackInfo>,
+    inputs: Vec<TrackInput>,
 }
 
 impl std::fmt::Debug for PacketReceiver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PacketReceiver")
             .field("url", &redact_url(&self.url))
-            .field("codec", &self.codec)
+            .field("tracks", &self.tracks)
             .finish_non_exhaustive()
     }
 }
 
 impl PacketReceiver {
-    /// Opens `url` and finds its H.264/HEVC stream. Blocks until the stream header arrives.
+    /// Opens `url` and finds its H.264/HEVC video tracks. Blocks until the stream header arrives.
     ///
     /// # Errors
     /// FFmpeg failing to open or probe the URL, or no H.264/HEVC stream in it.
@@ -342,16 +448,18 @@ impl PacketReceiver {
             })
             .map_err(fferr(format!("opening {} for reading{}", redact_url(url), srt_hint(url, true))))?;
         opening.store(false, Ordering::Relaxed);
-        let (stream, codec, time_base, extradata) = {
-            let st = ictx
-                .streams()
-                .find(|s| matches!(s.parameters().id(), ff::codec::Id::H264 | ff::codec::Id::HEVC))
-                .ok_or_else(|| CodecError::NoVideoStream(url.into()))?;
+        let mut inputs = Vec::new();
+        let mut found = Vec::new();
+        for st in ictx.streams() {
             let par = st.parameters();
-            let codec = if par.id() == ff::codec::Id::H264 { VideoCodec::H264 } else { VideoCodec::Hevc };
+            let codec = match par.id() {
+                ff::codec::Id::H264 => VideoCodec::H264,
+                ff::codec::Id::HEVC => VideoCodec::Hevc,
+                _ => continue,
+            };
             // SAFETY: codecpar of a stream of the open input; extradata is null or
             // `extradata_size` bytes owned by it, copied out before the borrow ends.
-            let extra = unsafe {
+            let extradata = unsafe {
                 let p = par.as_ptr();
                 if (*p).extradata.is_null() || (*p).extradata_size <= 0 {
                     Vec::new()
@@ -359,32 +467,80 @@ impl PacketReceiver {
                     std::slice::from_raw_parts((*p).extradata, (*p).extradata_size as usize).to_vec()
                 }
             };
-            (st.index(), codec, st.time_base(), extra)
-        };
-        let format = (!extradata.is_empty()).then(|| NalFormat::from_extradata(codec, &extradata));
-        Ok(PacketReceiver { ictx, url: url.into(), stream, codec, time_base, extradata, format })
+            let format = (!extradata.is_empty()).then(|| NalFormat::from_extradata(codec, &extradata));
+            let tb = st.time_base();
+            found.push((codec, (tb.numerator(), tb.denominator())));
+            inputs.push(TrackInput { stream: st.index(), extradata, format });
+        }
+        if found.is_empty() {
+            return Err(CodecError::NoVideoStream(url.into()));
+        }
+        let n = found.len();
+        let tracks = found
+            .into_iter()
+            .enumerate()
+            .map(|(i, (codec, time_base))| {
+                let role = match (n, i) {
+                    (1, _) | (_, 1) => TrackRole::Depth,
+                    (_, 0) => TrackRole::Colour,
+                    _ => TrackRole::Other,
+                };
+                TrackInfo { role, codec, time_base }
+            })
+            .collect();
+        Ok(PacketReceiver { ictx, url: url.into(), tracks, inputs })
     }
 
-    /// The stream's codec.
+    /// The video tracks, in stream order (one: depth; two: colour, depth).
+    pub fn tracks(&self) -> &[TrackInfo] {
+        &self.tracks
+    }
+
+    /// The depth track's index in [`PacketReceiver::tracks`].
+    pub fn depth_track(&self) -> usize {
+        self.tracks.iter().position(|t| t.role == TrackRole::Depth).unwrap_or(0)
+    }
+
+    /// The colour track's index, when the stream has one (an RGB-D stream).
+    pub fn colour_track(&self) -> Option<usize> {
+        self.tracks.iter().position(|t| t.role == TrackRole::Colour)
+    }
+
+    /// The depth track's codec.
     pub fn codec(&self) -> VideoCodec {
-        self.codec
+        self.tracks[self.depth_track()].codec
     }
 
-    /// Time base `(num, den)` of [`ReceivedPacket::pts`].
+    /// The depth track's time base `(num, den)`.
     pub fn time_base(&self) -> (i32, i32) {
-        (self.time_base.numerator(), self.time_base.denominator())
+        self.tracks[self.depth_track()].time_base
     }
 
-    /// A decoder set up for this stream's framing and headers.
+    /// A decoder set up for the depth track's framing and headers.
     ///
     /// # Errors
     /// As [`Decoder::with_extradata`].
     pub fn decoder(&self) -> Result<Decoder> {
-        Decoder::with_extradata(self.codec, &self.extradata)
+        self.decoder_for(self.depth_track())
     }
 
-    /// Reads the next packet of the video stream. `Ok(None)` at end of stream (or when the
-    /// timeout passes without data on a live URL).
+    /// A decoder set up for `track`'s framing and headers.
+    ///
+    /// # Errors
+    /// A track out of range, or as [`Decoder::with_extradata`].
+    pub fn decoder_for(&self, track: usize) -> Result<Decoder> {
+        let (Some(info), Some(input)) = (self.tracks.get(track), self.inputs.get(track)) else {
+            return Err(CodecError::InvalidSetting {
+                name: "track",
+                value: track.to_string(),
+                allowed: format!("0..{} (the stream's video tracks)", self.tracks.len()),
+            });
+        };
+        Decoder::with_extradata(info.codec, &input.extradata)
+    }
+
+    /// Reads the next packet of any video track ([`ReceivedPacket::track`] says which).
+    /// `Ok(None)` at end of stream (or when the timeout passes without data on a live URL).
     ///
     /// # Errors
     /// FFmpeg failing to read for another reason.
@@ -403,13 +559,13 @@ impl PacketReceiver {
                 }
                 Err(e) => return Err(fferr(format!("reading {}", redact_url(&self.url)))(e)),
             }
-            if pkt.stream() != self.stream {
+            let Some(track) = self.inputs.iter().position(|t| t.stream == pkt.stream()) else {
                 continue;
-            }
+            };
             let data = pkt.data().unwrap_or(&[]).to_vec();
-            let format = self.format.unwrap_or_else(|| NalFormat::detect(&data));
-            let params = sei::extract_params(self.codec, &data, format);
-            return Ok(Some(ReceivedPacket { pts: pkt.pts(), keyframe: pkt.is_key(), params, data }));
+            let format = self.inputs[track].format.unwrap_or_else(|| NalFormat::detect(&data));
+            let params = sei::extract_params(self.tracks[track].codec, &data, format);
+            return Ok(Some(ReceivedPacket { track, pts: pkt.pts(), keyframe: pkt.is_key(), params, data }));
         }
     }
 }
