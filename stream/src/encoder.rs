@@ -4,7 +4,9 @@
 use std::time::Instant;
 
 use depthcast_codec::{Container, EncodedPacket, Encoder, EncoderSettings, FrameOptions, PacketSender, Roi};
-use depthcast_packing::{BitDepth, DepthView, PackParams, Packer, PackingConfig, Scheme, VbpLayout, YuvFrame};
+use depthcast_packing::{
+    BitDepth, CameraBlock, DepthView, PackParams, Packer, PackingConfig, Scheme, VbpLayout, YuvFrame,
+};
 
 use crate::error::{Result, StreamError};
 
@@ -80,15 +82,22 @@ pub fn high_plane_roi(params: &PackParams, qoffset: Option<f32>, frame_width: u3
 /// # Ok::<(), depthcast_stream::StreamError>(())
 /// ```
 pub struct DepthEncoder {
+    core: DepthCore,
+    transport: Option<PacketSender>,
+}
+
+/// A depth track's encoder without its transport: packing, the high plane's region of interest,
+/// the codec encoder with the parameters (and camera) in-band, stats. [`DepthEncoder`] writes
+/// its packets to a transport of its own, [`crate::RgbdEncoder`] to track 1 of a shared one.
+pub(crate) struct DepthCore {
     out: Output,
     packer: Packer,
     frame: YuvFrame,
 }
 
-/// The encoder and what it writes to.
+/// The codec encoder and what it has done.
 struct Output {
     encoder: Encoder,
-    transport: Option<PacketSender>,
     bits: BitDepth,
     frame_size: (u32, u32),
     stats: EncoderStats,
@@ -97,10 +106,10 @@ struct Output {
 impl std::fmt::Debug for DepthEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DepthEncoder")
-            .field("encoder", &self.out.encoder.encoder_name())
-            .field("transport", &self.out.transport)
-            .field("frame_size", &self.out.frame_size)
-            .field("stats", &self.out.stats)
+            .field("encoder", &self.core.out.encoder.encoder_name())
+            .field("transport", &self.transport)
+            .field("frame_size", &self.core.out.frame_size)
+            .field("stats", &self.core.out.stats)
             .finish_non_exhaustive()
     }
 }
@@ -120,33 +129,27 @@ impl DepthEncoder {
         height: u32,
         url: Option<&str>,
     ) -> Result<DepthEncoder> {
-        let frame_size = config.frame_size(width, height, settings.bit_depth);
-        (settings.width, settings.height) = frame_size;
         if let Some(url) = url {
             settings.global_header = Container::for_url(url)?.needs_global_header();
         }
-        let encoder = Encoder::new(&settings)?;
-        let transport = url.map(|u| PacketSender::open(u, &encoder)).transpose()?;
-        Ok(DepthEncoder {
-            frame: YuvFrame::new(frame_size.0, frame_size.1, settings.bit_depth),
-            packer: Packer::default(),
-            out: Output { encoder, transport, bits: settings.bit_depth, frame_size, stats: EncoderStats::default() },
-        })
+        let core = DepthCore::new(settings, config, width, height)?;
+        let transport = url.map(|u| PacketSender::open(u, core.encoder())).transpose()?;
+        Ok(DepthEncoder { core, transport })
     }
 
     /// The codec encoder (its name, back-end and settings).
     pub fn encoder(&self) -> &Encoder {
-        &self.out.encoder
+        self.core.encoder()
     }
 
     /// The frame size (luma plane) of the stream.
     pub fn frame_size(&self) -> (u32, u32) {
-        self.out.frame_size
+        self.core.frame_size()
     }
 
     /// Totals so far.
     pub fn stats(&self) -> EncoderStats {
-        self.out.stats
+        self.core.stats()
     }
 
     /// Packs `depth` with `config` over `near..far` and encodes it.
@@ -162,13 +165,9 @@ impl DepthEncoder {
         far: f32,
         meta: &FrameMeta,
     ) -> Result<EncodedFrame> {
-        let params = config.params(self.out.bits, depth.width, depth.height, near, far, meta.frame_index);
-        self.out.check_size(&params)?;
-        let t0 = Instant::now();
-        self.packer.pack_into(depth, &params, &mut self.frame)?;
-        let pack_us = t0.elapsed().as_secs_f64() * 1e6;
-        let encoded = self.out.encode(&self.frame, &params, config.high_plane_qoffset(), meta)?;
-        Ok(EncodedFrame { pack_us, ..encoded })
+        let mut e = self.core.encode(depth, config, near, far, meta, None)?;
+        e.encode_us += send_timed(self.transport.as_mut(), 0, &e.packets)?;
+        Ok(e)
     }
 
     /// Encodes planes packed elsewhere (on the GPU) with their `params`; `roi_high` is the high
@@ -184,9 +183,9 @@ impl DepthEncoder {
         roi_high: Option<f32>,
         meta: &FrameMeta,
     ) -> Result<EncodedFrame> {
-        let params = PackParams { frame_index: meta.frame_index, ..*params };
-        self.out.check_size(&params)?;
-        self.out.encode(frame, &params, roi_high, meta)
+        let mut e = self.core.encode_packed(frame, params, roi_high, meta, None)?;
+        e.encode_us += send_timed(self.transport.as_mut(), 0, &e.packets)?;
+        Ok(e)
     }
 
     /// Flushes the encoder (its last packets go to the transport and are returned) and closes
@@ -195,11 +194,89 @@ impl DepthEncoder {
     /// # Errors
     /// The encoder or transport failing.
     pub fn finish(mut self) -> Result<Vec<EncodedPacket>> {
-        let packets = self.out.encoder.finish()?;
-        self.out.send(&packets)?;
-        if let Some(t) = self.out.transport.take() {
+        let packets = self.core.finish()?;
+        send_timed(self.transport.as_mut(), 0, &packets)?;
+        if let Some(t) = self.transport.take() {
             t.finish()?;
         }
+        Ok(packets)
+    }
+}
+
+/// Writes `packets` to `track` of the transport, if there is one; returns the time it took, µs.
+pub(crate) fn send_timed(transport: Option<&mut PacketSender>, track: usize, packets: &[EncodedPacket]) -> Result<f64> {
+    let t0 = Instant::now();
+    if let Some(t) = transport {
+        for p in packets {
+            t.send_track(track, p)?;
+        }
+    }
+    Ok(t0.elapsed().as_secs_f64() * 1e6)
+}
+
+impl DepthCore {
+    /// Opens the encoder for `width x height` depth maps packed with `config`, which fixes the
+    /// frame size (`settings.width`/`height` are replaced by it).
+    pub(crate) fn new(mut settings: EncoderSettings, config: &PackingConfig, width: u32, height: u32) -> Result<Self> {
+        let frame_size = config.frame_size(width, height, settings.bit_depth);
+        (settings.width, settings.height) = frame_size;
+        let encoder = Encoder::new(&settings)?;
+        Ok(DepthCore {
+            frame: YuvFrame::new(frame_size.0, frame_size.1, settings.bit_depth),
+            packer: Packer::default(),
+            out: Output { encoder, bits: settings.bit_depth, frame_size, stats: EncoderStats::default() },
+        })
+    }
+
+    pub(crate) fn encoder(&self) -> &Encoder {
+        &self.out.encoder
+    }
+
+    pub(crate) fn frame_size(&self) -> (u32, u32) {
+        self.out.frame_size
+    }
+
+    pub(crate) fn stats(&self) -> EncoderStats {
+        self.out.stats
+    }
+
+    /// Packs and encodes one depth frame (packets returned, not sent).
+    pub(crate) fn encode(
+        &mut self,
+        depth: &DepthView<'_>,
+        config: &PackingConfig,
+        near: f32,
+        far: f32,
+        meta: &FrameMeta,
+        camera: Option<&CameraBlock>,
+    ) -> Result<EncodedFrame> {
+        let params = config.params(self.out.bits, depth.width, depth.height, near, far, meta.frame_index);
+        self.out.check_size(&params)?;
+        let t0 = Instant::now();
+        self.packer.pack_into(depth, &params, &mut self.frame)?;
+        let pack_us = t0.elapsed().as_secs_f64() * 1e6;
+        let encoded = self.out.encode(&self.frame, &params, config.high_plane_qoffset(), meta, camera)?;
+        Ok(EncodedFrame { pack_us, ..encoded })
+    }
+
+    /// Encodes planes packed elsewhere (packets returned, not sent).
+    pub(crate) fn encode_packed(
+        &mut self,
+        frame: &YuvFrame,
+        params: &PackParams,
+        roi_high: Option<f32>,
+        meta: &FrameMeta,
+        camera: Option<&CameraBlock>,
+    ) -> Result<EncodedFrame> {
+        let params = PackParams { frame_index: meta.frame_index, ..*params };
+        self.out.check_size(&params)?;
+        self.out.encode(frame, &params, roi_high, meta, camera)
+    }
+
+    /// Flushes the encoder; its last packets count in the stats.
+    pub(crate) fn finish(&mut self) -> Result<Vec<EncodedPacket>> {
+        let packets = self.out.encoder.finish()?;
+        self.out.stats.bytes += packets.iter().map(|p| p.data.len() as u64).sum::<u64>();
         Ok(packets)
     }
 }
@@ -224,6 +301,7 @@ impl Output {
         params: &PackParams,
         roi_high: Option<f32>,
         meta: &FrameMeta,
+        camera: Option<&CameraBlock>,
     ) -> Result<EncodedFrame> {
         let t0 = Instant::now();
         let (fw, fh) = self.frame_size;
@@ -232,22 +310,12 @@ impl Output {
             rois: high_plane_roi(params, roi_high, fw, fh).into_iter().collect(),
             pts: meta.pts,
             sent_unix_us: meta.sent_unix_us,
+            camera: camera.copied(),
         };
         let packets = self.encoder.encode(frame, params, &opts)?;
-        let bytes = self.send(&packets)?;
+        let bytes = packets.iter().map(|p| p.data.len()).sum::<usize>();
+        self.stats.bytes += bytes as u64;
         self.stats.frames += 1;
         Ok(EncodedFrame { packets, params: *params, bytes, pack_us: 0.0, encode_us: t0.elapsed().as_secs_f64() * 1e6 })
-    }
-
-    fn send(&mut self, packets: &[EncodedPacket]) -> Result<usize> {
-        let mut bytes = 0;
-        for p in packets {
-            bytes += p.data.len();
-            if let Some(t) = self.transport.as_mut() {
-                t.send(p)?;
-            }
-        }
-        self.stats.bytes += bytes as u64;
-        Ok(bytes)
     }
 }

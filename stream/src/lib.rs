@@ -9,6 +9,8 @@
 //! |---|---|---|
 //! | [`DepthEncoder`] | [`encoder`] | depth (or GPU-packed planes) → [`PackingConfig`](depthcast_packing::PackingConfig) → region of interest → encoder with in-band parameters → transport, per-frame stats |
 //! | [`DepthReceiver`] | [`receiver`] | URL → demux → decode → in-band parameters → unpack → depth in metres; reopens, ignores garbage, every wait bounded |
+//! | [`RgbdEncoder`] | [`rgbd::encoder`] | colour + depth → two tracks (0 colour, 1 depth) on one transport, same presentation time, camera in-band, one bitrate split by a depth share |
+//! | [`RgbdReceiver`] | [`rgbd::receiver`] | both tracks decoded and paired by presentation time, a lost partner waited for within a bound (counted); colour-only and depth-only modes |
 //! | [`AutoPacking`] | [`auto`] | precision-net's choice per frame, or once by the start-up probe of real encodes |
 //!
 //! ```no_run
@@ -37,10 +39,15 @@ pub mod auto;
 pub mod encoder;
 pub mod error;
 pub mod receiver;
+pub mod rgbd;
 
 pub use auto::{AutoPacking, AutoSettings, ProbeReport};
 pub use encoder::{DepthEncoder, EncodedFrame, EncoderStats, FrameMeta, high_plane_roi};
 pub use error::{FailureKind, Result, StreamError};
 pub use receiver::{DepthReceiver, ReceiveEvent, ReceivedFrame, ReceiverConfig, ReceiverStats};
+pub use rgbd::{
+    COLOUR_TRACK, DEPTH_TRACK, RgbdConfig, RgbdEncodedFrame, RgbdEncoder, RgbdEncoderStats, RgbdEvent, RgbdFrame,
+    RgbdReceiver, RgbdSettings, RgbdStats, RgbdTracks,
+};
 
 pub use depthcast_codec::unix_us;

@@ -10,8 +10,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use depthcast_codec::{DecodedFrame, Decoder, PacketReceiver, ReceiverOptions, redact_url};
-use depthcast_packing::{DepthImage, PackParams, Packer};
+use depthcast_codec::{DecodedFrame, Decoder, PacketReceiver, ReceiverOptions, TrackRole, redact_url};
+use depthcast_packing::{CameraBlock, DepthImage, PackParams, Packer};
 
 use crate::error::{Result, StreamError};
 
@@ -57,6 +57,8 @@ pub struct ReceivedFrame {
     pub depth: DepthImage,
     /// The frame's in-band packing parameters.
     pub params: PackParams,
+    /// The frame's in-band camera (RGB-D streams), when it carries one.
+    pub camera: Option<CameraBlock>,
     /// Presentation timestamp (the stream's time base).
     pub pts: i64,
     /// Sender wall-clock time, µs since the UNIX epoch, when the sender put it in-band.
@@ -131,119 +133,104 @@ impl ReceiverStats {
     }
 }
 
+/// Which tracks a [`Link`] decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Wanted {
+    /// The colour track (of a two-track stream).
+    pub(crate) colour: bool,
+    /// The depth track.
+    pub(crate) depth: bool,
+}
+
+/// One open stream and a decoder per wanted track.
 struct Connection {
     rx: PacketReceiver,
+    /// By track index; `None` for tracks not wanted.
+    tracks: Vec<Option<TrackDecoder>>,
+}
+
+struct TrackDecoder {
+    role: TrackRole,
     dec: Decoder,
+    time_base: (i32, i32),
     /// Packet size and keyframe flag by timestamp, to report them with the decoded frame.
     sizes: BTreeMap<i64, (usize, bool)>,
 }
 
-/// Receives one depth stream. See the module docs for what it survives.
-///
-/// ```no_run
-/// use depthcast_stream::{DepthReceiver, ReceiverConfig};
-///
-/// let mut rx = DepthReceiver::new(ReceiverConfig::new("udp://127.0.0.1:5600"));
-/// while let Some(f) = rx.recv()? {
-///     println!("frame {}: {}x{} m, {:?} ms", f.params.frame_index, f.depth.width, f.depth.height, f.latency_ms());
-/// }
-/// # Ok::<(), depthcast_stream::StreamError>(())
-/// ```
-pub struct DepthReceiver {
-    config: ReceiverConfig,
-    conn: Option<Connection>,
-    ready: VecDeque<ReceivedFrame>,
-    packer: Packer,
-    stats: ReceiverStats,
-    last_index: Option<u32>,
-    /// Frame index and timestamp of the newest frame queued, to drop a repeat of it.
-    last_queued: Option<(u32, i64)>,
-    ended: bool,
-    /// When [`DepthReceiver::recv`] gives up; bounds the steps it takes.
-    deadline: Option<Instant>,
+impl TrackDecoder {
+    fn decoded(&mut self, frame: DecodedFrame) -> Decoded {
+        let (bytes, keyframe) = self.sizes.get(&frame.pts).copied().unwrap_or((0, false));
+        self.sizes = self.sizes.split_off(&frame.pts);
+        Decoded { role: self.role, time_base: self.time_base, frame, bytes, keyframe }
+    }
 }
 
-impl std::fmt::Debug for DepthReceiver {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DepthReceiver")
-            .field("config", &self.config)
-            .field("connected", &self.conn.is_some())
-            .field("stats", &self.stats)
-            .finish_non_exhaustive()
-    }
+/// A decoded frame of a wanted track, with what the demuxer said of its packet.
+pub(crate) struct Decoded {
+    /// Colour or depth.
+    pub(crate) role: TrackRole,
+    /// The track's time base `(num, den)` (of `frame.pts`).
+    pub(crate) time_base: (i32, i32),
+    /// The planes, the in-band parameters and camera.
+    pub(crate) frame: DecodedFrame,
+    /// Encoded size in bytes (0 if the demuxer's packet was not matched).
+    pub(crate) bytes: usize,
+    /// Whether the demuxer flagged its packet as a keyframe.
+    pub(crate) keyframe: bool,
+}
+
+/// What one [`Link::step`] did.
+pub(crate) enum Step {
+    /// A stream was opened.
+    Connected,
+    /// Nothing yet, and why.
+    Waiting(String),
+    /// The sink said it has something to hand out.
+    Ready,
+    /// The stream ended for good.
+    Ended,
+}
+
+/// The receiving machinery every receiver shares ([`DepthReceiver`], [`crate::RgbdReceiver`]):
+/// (re)opening the URL with bounded waits, demuxing, a decoder per wanted track, and the counts.
+/// Decoded frames go to the caller's sink.
+pub(crate) struct Link {
+    pub(crate) config: ReceiverConfig,
+    conn: Option<Connection>,
+    pub(crate) stats: ReceiverStats,
+    pub(crate) ended: bool,
+    /// When `recv` gives up; bounds the steps it takes.
+    pub(crate) deadline: Option<Instant>,
+    wanted: Wanted,
+    /// Whether the stream last opened has a colour track.
+    pub(crate) has_colour: bool,
 }
 
 /// Shortest interval between two attempts to open the URL.
 const RETRY: Duration = Duration::from_millis(100);
 
-impl DepthReceiver {
-    /// A receiver for `config` (nothing is opened before the first call).
-    pub fn new(config: ReceiverConfig) -> Self {
-        DepthReceiver {
+impl Link {
+    pub(crate) fn new(config: ReceiverConfig, wanted: Wanted) -> Link {
+        Link {
             config,
             conn: None,
-            ready: VecDeque::new(),
-            packer: Packer::default(),
             stats: ReceiverStats::default(),
-            last_index: None,
-            last_queued: None,
             ended: false,
             deadline: None,
+            wanted,
+            has_colour: false,
         }
     }
 
-    /// What it has seen so far.
-    pub fn stats(&self) -> &ReceiverStats {
-        &self.stats
+    pub(crate) fn connected(&self) -> bool {
+        self.conn.is_some()
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &ReceiverConfig {
-        &self.config
-    }
-
-    /// The next frame: `Ok(None)` once the stream has ended for good (see
-    /// [`ReceiveEvent::Ended`]).
-    ///
-    /// # Errors
-    /// [`StreamError::Timeout`] when no valid frame arrived within [`ReceiverConfig::timeout`]
-    /// (the receiver can be called again); a file that cannot be opened or read.
-    pub fn recv(&mut self) -> Result<Option<ReceivedFrame>> {
-        let start = Instant::now();
-        self.deadline = Some(start + self.config.timeout);
-        loop {
-            let event = self.next_event();
-            if !matches!(event, Ok(ReceiveEvent::Waiting(_) | ReceiveEvent::Connected)) {
-                self.deadline = None;
-            }
-            match event? {
-                ReceiveEvent::Frame(f) => return Ok(Some(*f)),
-                ReceiveEvent::Ended => return Ok(None),
-                ReceiveEvent::Connected | ReceiveEvent::Waiting(_) => {}
-            }
-            if start.elapsed() >= self.config.timeout {
-                self.deadline = None;
-                let s = &self.stats;
-                return Err(StreamError::Timeout {
-                    url: redact_url(&self.config.url),
-                    waited: start.elapsed(),
-                    data_seen: s.data_seen(),
-                    last_error: s.last_error.clone(),
-                });
-            }
-        }
-    }
-
-    /// One step: returns within about [`ReceiverConfig::poll`] (plus one frame's decode).
-    ///
-    /// # Errors
-    /// A file that cannot be opened or read (live URLs are retried instead).
-    pub fn next_event(&mut self) -> Result<ReceiveEvent> {
-        if let Some(f) = self.ready.pop_front() {
-            return Ok(ReceiveEvent::Frame(Box::new(self.count(f))));
-        }
+    /// One step: opens the URL, or reads packets for about [`ReceiverConfig::poll`], decoding
+    /// those of wanted tracks into `sink` until it says it has something ready (returns true).
+    pub(crate) fn step(&mut self, sink: &mut dyn FnMut(Decoded, &mut ReceiverStats) -> bool) -> Result<Step> {
         if self.ended {
-            return Ok(ReceiveEvent::Ended);
+            return Ok(Step::Ended);
         }
         let live = self.config.is_live();
         let Some(conn) = self.conn.as_mut() else {
@@ -255,12 +242,31 @@ impl DepthReceiver {
                 None => self.config.poll,
             };
             let opts = ReceiverOptions { timeout: Some(wait), listen: self.config.listen, ..Default::default() };
-            let opened = PacketReceiver::open(&self.config.url, &opts).and_then(|rx| Ok((rx.decoder()?, rx)));
+            let wanted = self.wanted;
+            let opened = PacketReceiver::open(&self.config.url, &opts).and_then(|rx| {
+                let tracks = (0..rx.tracks().len())
+                    .map(|i| {
+                        let info = rx.tracks()[i];
+                        let want = match info.role {
+                            TrackRole::Colour => wanted.colour,
+                            TrackRole::Depth => wanted.depth,
+                            TrackRole::Other => false,
+                        };
+                        want.then(|| {
+                            let dec = rx.decoder_for(i)?;
+                            Ok(TrackDecoder { role: info.role, dec, time_base: info.time_base, sizes: BTreeMap::new() })
+                        })
+                        .transpose()
+                    })
+                    .collect::<depthcast_codec::Result<Vec<_>>>()?;
+                Ok(Connection { rx, tracks })
+            });
             return match opened {
-                Ok((dec, rx)) => {
-                    self.conn = Some(Connection { rx, dec, sizes: BTreeMap::new() });
+                Ok(conn) => {
+                    self.has_colour = conn.rx.colour_track().is_some();
+                    self.conn = Some(conn);
                     self.stats.connections += 1;
-                    Ok(ReceiveEvent::Connected)
+                    Ok(Step::Connected)
                 }
                 Err(e) if live => {
                     self.stats.failed_opens += 1;
@@ -272,7 +278,7 @@ impl DepthReceiver {
                     // An open that already waited (a UDP open waits for data) retries at once:
                     // while no socket is open a sender's datagrams are lost.
                     std::thread::sleep(RETRY.saturating_sub(attempt.elapsed()));
-                    Ok(ReceiveEvent::Waiting(why))
+                    Ok(Step::Waiting(why))
                 }
                 Err(e) => Err(e.into()),
             };
@@ -285,15 +291,18 @@ impl DepthReceiver {
         while step.elapsed() < poll {
             let pkt = match conn.rx.read_packet() {
                 Ok(Some(p)) => p,
-                Ok(None) => return Ok(self.stream_ended("the stream ended".into())),
-                Err(e) if live => return Ok(self.stream_ended(e.to_string())),
+                Ok(None) => return Ok(self.stream_ended(sink, "the stream ended".into())),
+                Err(e) if live => return Ok(self.stream_ended(sink, e.to_string())),
                 Err(e) => return Err(e.into()),
+            };
+            let Some(track) = conn.tracks.get_mut(pkt.track).and_then(Option::as_mut) else {
+                continue;
             };
             self.stats.bytes += pkt.data.len() as u64;
             if let Some(pts) = pkt.pts {
-                conn.sizes.insert(pts, (pkt.data.len(), pkt.keyframe));
+                track.sizes.insert(pts, (pkt.data.len(), pkt.keyframe));
             }
-            let outs = match conn.dec.decode(&pkt.data, pkt.pts) {
+            let outs = match track.dec.decode(&pkt.data, pkt.pts) {
                 Ok(outs) => outs,
                 Err(e) => {
                     self.stats.decode_errors += 1;
@@ -301,59 +310,207 @@ impl DepthReceiver {
                     continue;
                 }
             };
+            let mut ready = false;
             for out in outs {
                 match out {
-                    Ok(f) => {
-                        let sizes = &mut conn.sizes;
-                        if let Some(r) = unpack(&mut self.packer, &mut self.stats, sizes, f) {
-                            queue(&mut self.ready, &mut self.last_queued, &mut self.stats, r);
-                        }
-                    }
+                    Ok(f) => ready |= sink(track.decoded(f), &mut self.stats),
                     Err(e) => {
                         self.stats.decode_errors += 1;
                         self.stats.last_error = Some(format!("decode: {e}"));
                     }
                 }
             }
-            if let Some(f) = self.ready.pop_front() {
-                return Ok(ReceiveEvent::Frame(Box::new(self.count(f))));
+            if ready {
+                return Ok(Step::Ready);
             }
         }
-        Ok(ReceiveEvent::Waiting("no valid frame yet".into()))
+        Ok(Step::Waiting("no valid frame yet".into()))
     }
 
-    /// Counts a frame handed out (gaps in the frame index).
-    fn count(&mut self, f: ReceivedFrame) -> ReceivedFrame {
-        let i = f.params.frame_index;
-        if let Some(prev) = self.last_index
-            && i > prev
-        {
-            self.stats.gaps += u64::from(i - prev - 1);
-        }
-        self.last_index = Some(i);
-        self.stats.frames += 1;
-        f
-    }
-
-    /// The connection ended: drain the decoder, then reopen (live) or end.
-    fn stream_ended(&mut self, why: String) -> ReceiveEvent {
-        if let Some(mut conn) = self.conn.take()
-            && conn.dec.send_eof().is_ok()
-        {
-            while let Ok(Some(f)) = conn.dec.receive_frame() {
-                if let Some(r) = unpack(&mut self.packer, &mut self.stats, &mut conn.sizes, f) {
-                    queue(&mut self.ready, &mut self.last_queued, &mut self.stats, r);
+    /// The connection ended: drain the decoders into `sink`, then reopen (live) or end.
+    fn stream_ended(&mut self, sink: &mut dyn FnMut(Decoded, &mut ReceiverStats) -> bool, why: String) -> Step {
+        if let Some(mut conn) = self.conn.take() {
+            for track in conn.tracks.iter_mut().flatten() {
+                if track.dec.send_eof().is_ok() {
+                    while let Ok(Some(f)) = track.dec.receive_frame() {
+                        sink(track.decoded(f), &mut self.stats);
+                    }
                 }
             }
         }
         if !(self.config.is_live() && self.config.reopen) {
             self.ended = true;
         }
-        match self.ready.pop_front() {
-            Some(f) => ReceiveEvent::Frame(Box::new(self.count(f))),
-            None if self.ended => ReceiveEvent::Ended,
-            None => ReceiveEvent::Waiting(why),
+        if self.ended { Step::Ended } else { Step::Waiting(why) }
+    }
+}
+
+/// What a receiver's step gave, for [`recv`].
+pub(crate) enum Polled<T> {
+    /// A frame.
+    Frame(T),
+    /// Nothing yet (connected, waiting).
+    Pending,
+    /// The stream ended for good.
+    Ended,
+}
+
+/// A receiver built on a [`Link`], for [`recv`].
+pub(crate) trait Receive {
+    /// What it hands out.
+    type Frame;
+    /// Its link.
+    fn link(&mut self) -> &mut Link;
+    /// One bounded step.
+    fn poll_step(&mut self) -> Result<Polled<Self::Frame>>;
+}
+
+/// The next frame, waiting at most [`ReceiverConfig::timeout`]: the `recv` of every receiver.
+pub(crate) fn recv<R: Receive>(r: &mut R) -> Result<Option<R::Frame>> {
+    let start = Instant::now();
+    let timeout = r.link().config.timeout;
+    r.link().deadline = Some(start + timeout);
+    loop {
+        let polled = r.poll_step();
+        if !matches!(polled, Ok(Polled::Pending)) {
+            r.link().deadline = None;
         }
+        match polled? {
+            Polled::Frame(f) => return Ok(Some(f)),
+            Polled::Ended => return Ok(None),
+            Polled::Pending => {}
+        }
+        if start.elapsed() >= timeout {
+            let link = r.link();
+            link.deadline = None;
+            let s = &link.stats;
+            return Err(StreamError::Timeout {
+                url: redact_url(&link.config.url),
+                waited: start.elapsed(),
+                data_seen: s.data_seen(),
+                last_error: s.last_error.clone(),
+            });
+        }
+    }
+}
+
+/// Receives one depth stream (the depth track of an RGB-D stream: its colour track is not
+/// decoded). See the module docs for what it survives.
+///
+/// ```no_run
+/// use depthcast_stream::{DepthReceiver, ReceiverConfig};
+///
+/// let mut rx = DepthReceiver::new(ReceiverConfig::new("udp://127.0.0.1:5600"));
+/// while let Some(f) = rx.recv()? {
+///     println!("frame {}: {}x{} m, {:?} ms", f.params.frame_index, f.depth.width, f.depth.height, f.latency_ms());
+/// }
+/// # Ok::<(), depthcast_stream::StreamError>(())
+/// ```
+pub struct DepthReceiver {
+    link: Link,
+    ready: VecDeque<ReceivedFrame>,
+    packer: Packer,
+    last_index: Option<u32>,
+    /// Frame index and timestamp of the newest frame queued, to drop a repeat of it.
+    last_queued: Option<(u32, i64)>,
+}
+
+impl std::fmt::Debug for DepthReceiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DepthReceiver")
+            .field("config", &self.link.config)
+            .field("connected", &self.link.connected())
+            .field("stats", &self.link.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DepthReceiver {
+    /// A receiver for `config` (nothing is opened before the first call).
+    pub fn new(config: ReceiverConfig) -> Self {
+        DepthReceiver {
+            link: Link::new(config, Wanted { colour: false, depth: true }),
+            ready: VecDeque::new(),
+            packer: Packer::default(),
+            last_index: None,
+            last_queued: None,
+        }
+    }
+
+    /// What it has seen so far.
+    pub fn stats(&self) -> &ReceiverStats {
+        &self.link.stats
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ReceiverConfig {
+        &self.link.config
+    }
+
+    /// The next frame: `Ok(None)` once the stream has ended for good (see
+    /// [`ReceiveEvent::Ended`]).
+    ///
+    /// # Errors
+    /// [`StreamError::Timeout`] when no valid frame arrived within [`ReceiverConfig::timeout`]
+    /// (the receiver can be called again); a file that cannot be opened or read.
+    pub fn recv(&mut self) -> Result<Option<ReceivedFrame>> {
+        recv(self)
+    }
+
+    /// One step: returns within about [`ReceiverConfig::poll`] (plus one frame's decode).
+    ///
+    /// # Errors
+    /// A file that cannot be opened or read (live URLs are retried instead).
+    pub fn next_event(&mut self) -> Result<ReceiveEvent> {
+        if let Some(f) = self.ready.pop_front() {
+            return Ok(ReceiveEvent::Frame(Box::new(self.count(f))));
+        }
+        let (ready, last_queued, packer) = (&mut self.ready, &mut self.last_queued, &mut self.packer);
+        let step = self.link.step(&mut |d, stats| {
+            if let Some(r) = unpack(packer, stats, d) {
+                queue(ready, last_queued, stats, r);
+            }
+            !ready.is_empty()
+        })?;
+        if let Some(f) = self.ready.pop_front() {
+            return Ok(ReceiveEvent::Frame(Box::new(self.count(f))));
+        }
+        Ok(match step {
+            Step::Connected => ReceiveEvent::Connected,
+            Step::Waiting(why) => ReceiveEvent::Waiting(why),
+            Step::Ready => ReceiveEvent::Waiting("no valid frame yet".into()),
+            Step::Ended => ReceiveEvent::Ended,
+        })
+    }
+
+    /// Counts a frame handed out (gaps in the frame index).
+    fn count(&mut self, f: ReceivedFrame) -> ReceivedFrame {
+        let i = f.params.frame_index;
+        let stats = &mut self.link.stats;
+        if let Some(prev) = self.last_index
+            && i > prev
+        {
+            stats.gaps += u64::from(i - prev - 1);
+        }
+        self.last_index = Some(i);
+        stats.frames += 1;
+        f
+    }
+}
+
+impl Receive for DepthReceiver {
+    type Frame = ReceivedFrame;
+
+    fn link(&mut self) -> &mut Link {
+        &mut self.link
+    }
+
+    fn poll_step(&mut self) -> Result<Polled<ReceivedFrame>> {
+        Ok(match self.next_event()? {
+            ReceiveEvent::Frame(f) => Polled::Frame(*f),
+            ReceiveEvent::Ended => Polled::Ended,
+            ReceiveEvent::Connected | ReceiveEvent::Waiting(_) => Polled::Pending,
+        })
     }
 }
 
@@ -375,16 +532,10 @@ fn queue(
     ready.push_back(f);
 }
 
-/// Unpacks a decoded frame with its in-band parameters; `None` (counted) when they are missing
-/// or disagree with the decoded frame.
-fn unpack(
-    packer: &mut Packer,
-    stats: &mut ReceiverStats,
-    sizes: &mut BTreeMap<i64, (usize, bool)>,
-    f: DecodedFrame,
-) -> Option<ReceivedFrame> {
-    let (bytes, keyframe) = sizes.get(&f.pts).copied().unwrap_or((0, false));
-    *sizes = sizes.split_off(&f.pts);
+/// Unpacks a decoded depth frame with its in-band parameters; `None` (counted) when they are
+/// missing or disagree with the decoded frame.
+pub(crate) fn unpack(packer: &mut Packer, stats: &mut ReceiverStats, d: Decoded) -> Option<ReceivedFrame> {
+    let f = d.frame;
     let inband = match f.params {
         Ok(p) => p,
         Err(e) => {
@@ -411,10 +562,11 @@ fn unpack(
     Some(ReceivedFrame {
         depth,
         params,
+        camera: inband.camera,
         pts: f.pts,
         sent_unix_us: inband.sent_unix_us,
         received_unix_us: crate::unix_us(),
-        bytes,
-        keyframe,
+        bytes: d.bytes,
+        keyframe: d.keyframe,
     })
 }
