@@ -36,6 +36,7 @@
 //!     .run();
 //! ```
 
+pub mod camera;
 pub mod capture;
 pub mod channel;
 pub mod colour;

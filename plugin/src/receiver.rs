@@ -1,11 +1,18 @@
-//! The depth receiver: URL → decode thread → unpack (CPU) → a depth [`Image`] updated each frame.
+//! The receiver: URL → decode thread → unpack (CPU) → a depth [`Image`], and the colour [`Image`]
+//! of RGB-D streams, updated each frame.
 //!
 //! Add [`DepthReceiverPlugin`]; [`ReceivedDepth`] then holds an `R32Float` image of linear depth
 //! in metres (0 = invalid), replaced in place whenever a frame arrives, with the frame's packing
-//! parameters, index and send time. Use the image in your own materials or shaders, or read
-//! [`ReceivedDepth::depth`] on the CPU.
+//! parameters, index and send time. When the stream also carries colour (an RGB-D stream from a
+//! sender with colour on), the same frame's colour picture is in [`ReceivedDepth::colour_image`]
+//! (`Rgba8UnormSrgb`) and its camera pose and intrinsics in [`ReceivedDepth::camera`]: the two
+//! tracks are paired by presentation time, so the colour, depth and camera of one update belong
+//! to one rendered frame. Use the images in your own materials or shaders (the
+//! [`crate::reproject`] pass draws them from the current camera pose), or read them on the CPU.
+//! [`DepthReceiverPlugin::tracks`] decodes only the colour or only the depth.
 //!
-//! The thread runs `depthcast_stream::DepthReceiver`: it (re)opens the URL until a stream arrives,
+//! The thread runs `depthcast_stream::RgbdReceiver` (on `DepthReceiver`'s machinery; a
+//! depth-only stream gives depth-only frames): it (re)opens the URL until a stream arrives,
 //! so the receiver may start before the sender, and garbage before the stream does not stop it;
 //! when the stream ends or breaks (a sender restart, a network error) it opens it again; the
 //! decoder resynchronises at the next keyframe after lost packets. Frame indices that jump
@@ -24,8 +31,8 @@ use bevy::asset::RenderAssetUsages;
 use bevy::prelude::*;
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError};
-use depthcast_packing::{DepthImage, PackParams};
-use depthcast_stream::{DepthReceiver, ReceiveEvent, ReceiverConfig, ReceiverStats};
+use depthcast_packing::{CameraBlock, DepthImage, PackParams, RgbImage, YuvFrame};
+use depthcast_stream::{ReceiverConfig, ReceiverStats, RgbdConfig, RgbdEvent, RgbdReceiver, RgbdStats, RgbdTracks};
 
 /// Where the receiving thread is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,15 +61,27 @@ pub struct DepthReceiverPlugin {
     /// How long one attempt waits for data before reopening (default 2 s); also how long the
     /// app waits for the thread when it closes.
     pub timeout: Duration,
+    /// Which tracks of an RGB-D stream to decode (default both; a depth-only stream has only
+    /// depth).
+    pub tracks: RgbdTracks,
+    /// Longest wait of a frame for its partner on the other track (default 100 ms); a lost
+    /// partner never holds a frame back longer (counted in [`ReceivedDepth::rgbd`]).
+    pub pair_timeout: Duration,
 }
 
 impl Default for DepthReceiverPlugin {
     fn default() -> Self {
-        DepthReceiverPlugin { url: "udp://127.0.0.1:5600".into(), listen: false, timeout: Duration::from_secs(2) }
+        DepthReceiverPlugin {
+            url: "udp://127.0.0.1:5600".into(),
+            listen: false,
+            timeout: Duration::from_secs(2),
+            tracks: RgbdTracks::Both,
+            pair_timeout: Duration::from_millis(100),
+        }
     }
 }
 
-/// The newest received depth frame.
+/// The newest received frame: depth, and the colour and camera of RGB-D streams.
 #[derive(Resource, Debug, Clone)]
 pub struct ReceivedDepth {
     /// `R32Float` linear depth in metres, 0 where invalid; resized when the stream's size changes.
@@ -71,6 +90,19 @@ pub struct ReceivedDepth {
     pub depth: DepthImage,
     /// The newest frame's packing parameters (`None` before the first frame).
     pub params: Option<PackParams>,
+    /// `Rgba8UnormSrgb` colour picture of the newest frame with colour (1x1 black before it).
+    pub colour_image: Handle<Image>,
+    /// The colour on the CPU: 8-bit 4:2:0 full-range BT.709 codes as decoded (`None` before the
+    /// first colour frame).
+    pub colour: Option<YuvFrame>,
+    /// The newest frame's camera pose and intrinsics (RGB-D streams).
+    pub camera: Option<CameraBlock>,
+    /// Whether the newest frame had both colour and depth (an RGB-D pair).
+    pub paired: bool,
+    /// How long the newest frame's first track waited for the other, ms.
+    pub pair_wait_ms: f64,
+    /// The pairing's counts: pairs, frames with one track only, waits.
+    pub rgbd: RgbdStats,
     /// Sender wall-clock time of the newest frame, µs since the UNIX epoch.
     pub sent_unix_us: Option<u64>,
     /// Receiver wall-clock time when the newest frame was unpacked, µs since the UNIX epoch.
@@ -95,8 +127,12 @@ pub struct ReceivedDepth {
 
 enum Event {
     Frame {
-        depth: DepthImage,
-        params: PackParams,
+        depth: Option<DepthImage>,
+        params: Option<PackParams>,
+        /// The colour converted to RGBA bytes on the thread, with its planes.
+        colour: Option<(YuvFrame, Vec<u8>)>,
+        camera: Option<CameraBlock>,
+        pair_wait_ms: f64,
         sent_unix_us: Option<u64>,
         received_unix_us: u64,
         bytes: usize,
@@ -111,6 +147,7 @@ enum Event {
 struct Update {
     event: Event,
     stats: ReceiverStats,
+    rgbd: RgbdStats,
 }
 
 #[derive(Resource)]
@@ -149,11 +186,18 @@ impl Plugin for DepthReceiverPlugin {
             .name("depthcast-receiver".into())
             .spawn(move || receive_thread(&cfg, &tx, &thread_stop))
             .ok();
-        let image = app.world_mut().resource_mut::<Assets<Image>>().add(depth_image(1, 1));
+        let mut images = app.world_mut().resource_mut::<Assets<Image>>();
+        let (image, colour_image) = (images.add(depth_image(1, 1)), images.add(colour_image(1, 1)));
         app.insert_resource(ReceivedDepth {
             image,
             depth: DepthImage::new(1, 1),
             params: None,
+            colour_image,
+            colour: None,
+            camera: None,
+            paired: false,
+            pair_wait_ms: 0.0,
+            rgbd: RgbdStats::default(),
             sent_unix_us: None,
             received_unix_us: 0,
             bytes: 0,
@@ -180,11 +224,22 @@ fn depth_image(width: u32, height: u32) -> Image {
     )
 }
 
-/// Takes the newest frame from the thread into [`ReceivedDepth`] and its image.
+fn colour_image(width: u32, height: u32) -> Image {
+    Image::new_fill(
+        Extent3d { width, height, depth_or_array_layers: 1 },
+        TextureDimension::D2,
+        &[0, 0, 0, 255],
+        TextureFormat::Rgba8UnormSrgb,
+        RenderAssetUsages::default(),
+    )
+}
+
+/// Takes the newest frame from the thread into [`ReceivedDepth`] and its images.
 fn apply_frames(state: Res<ReceiverState>, mut received: ResMut<ReceivedDepth>, mut images: ResMut<Assets<Image>>) {
-    let mut newest = None;
-    while let Ok(Update { event, stats }) = state.rx.try_recv() {
+    let (mut newest, mut newest_colour) = (None, None);
+    while let Ok(Update { event, stats, rgbd }) = state.rx.try_recv() {
         received.stats = stats;
+        received.rgbd = rgbd;
         match event {
             Event::Connected => {
                 received.connections += 1;
@@ -200,22 +255,54 @@ fn apply_frames(state: Res<ReceiverState>, mut received: ResMut<ReceivedDepth>, 
                 }
                 received.status = ReceiverStatus::Ended;
             }
-            Event::Frame { depth, params, sent_unix_us, received_unix_us, bytes, keyframe } => {
+            Event::Frame {
+                depth,
+                params,
+                colour,
+                camera,
+                pair_wait_ms,
+                sent_unix_us,
+                received_unix_us,
+                bytes,
+                keyframe,
+            } => {
                 received.status = ReceiverStatus::Receiving;
-                if let Some(prev) = received.params.as_ref().map(|p| p.frame_index)
-                    && params.frame_index > prev
+                let index = params.map(|p| p.frame_index).or(camera.map(|c| c.frame_index));
+                if let (Some(prev), Some(i)) = (received.frame_index(), index)
+                    && i > prev
                 {
-                    received.gaps += u64::from(params.frame_index - prev - 1);
+                    received.gaps += u64::from(i - prev - 1);
                 }
-                received.params = Some(params);
+                received.paired = depth.is_some() && colour.is_some();
+                received.params = params.or(received.params);
+                received.camera = camera.or(received.camera);
+                received.pair_wait_ms = pair_wait_ms;
                 received.sent_unix_us = sent_unix_us;
                 received.received_unix_us = received_unix_us;
                 received.bytes = bytes;
                 received.keyframe = keyframe;
                 received.frames += 1;
-                newest = Some(depth);
+                // Depth and colour of one update belong together: a frame with only one track
+                // leaves the other image as it was.
+                if depth.is_some() {
+                    newest = depth;
+                }
+                if colour.is_some() {
+                    newest_colour = colour;
+                }
             }
         }
+    }
+    if let Some((yuv, rgba)) = newest_colour {
+        let handle = received.colour_image.clone();
+        if let Some(mut image) = images.get_mut(&handle) {
+            let size = image.size();
+            if size.x != yuv.width || size.y != yuv.height {
+                *image = colour_image(yuv.width, yuv.height);
+            }
+            image.data = Some(rgba);
+        }
+        received.colour = Some(yuv);
     }
     let Some(depth) = newest else { return };
     let handle = received.image.clone();
@@ -233,9 +320,26 @@ fn apply_frames(state: Res<ReceiverState>, mut received: ResMut<ReceivedDepth>, 
     received.depth = depth;
 }
 
+impl ReceivedDepth {
+    /// The newest frame's index (from its packing parameters, or else its camera block).
+    pub fn frame_index(&self) -> Option<u32> {
+        self.params.map(|p| p.frame_index).or(self.camera.map(|c| c.frame_index))
+    }
+}
+
+/// RGBA bytes of a decoded colour picture (BT.709 full range → sRGB-encoded bytes, opaque).
+fn to_rgba(yuv: &YuvFrame) -> Vec<u8> {
+    let rgb = RgbImage::from_yuv420(yuv, yuv.width, yuv.height);
+    let mut out = Vec::with_capacity(rgb.data.len() / 3 * 4);
+    for px in rgb.data.chunks_exact(3) {
+        out.extend_from_slice(&[px[0], px[1], px[2], 255]);
+    }
+    out
+}
+
 fn receive_thread(cfg: &DepthReceiverPlugin, tx: &Sender<Update>, stop: &AtomicBool) {
-    let send = |event: Event, stats: &ReceiverStats| {
-        let update = Update { event, stats: stats.clone() };
+    let send = |event: Event, rx: &RgbdReceiver| {
+        let update = Update { event, stats: rx.receiver_stats().clone(), rgbd: rx.stats().clone() };
         if matches!(update.event, Event::Frame { .. }) {
             match tx.try_send(update) {
                 // A full queue: the main world is behind; this frame is dropped (the next one is newer).
@@ -247,33 +351,40 @@ fn receive_thread(cfg: &DepthReceiverPlugin, tx: &Sender<Update>, stop: &AtomicB
             !matches!(tx.send_timeout(update, cfg.timeout), Err(SendTimeoutError::Disconnected(_)))
         }
     };
-    let config = ReceiverConfig { listen: cfg.listen, poll: cfg.timeout, ..ReceiverConfig::new(cfg.url.clone()) };
-    let mut rx = DepthReceiver::new(config);
+    let receiver = ReceiverConfig { listen: cfg.listen, poll: cfg.timeout, ..ReceiverConfig::new(cfg.url.clone()) };
+    let config = RgbdConfig { receiver, tracks: cfg.tracks, pair_timeout: cfg.pair_timeout };
+    let mut rx = RgbdReceiver::new(config);
     while !stop.load(Ordering::Relaxed) {
         let ev = match rx.next_event() {
-            Ok(ReceiveEvent::Frame(f)) => {
+            Ok(RgbdEvent::Frame(f)) => {
                 let f = *f;
                 Event::Frame {
+                    colour: f.colour.map(|c| {
+                        let rgba = to_rgba(&c);
+                        (c, rgba)
+                    }),
                     depth: f.depth,
                     params: f.params,
+                    camera: f.camera,
+                    pair_wait_ms: f.pair_wait_ms,
                     sent_unix_us: f.sent_unix_us,
                     received_unix_us: f.received_unix_us,
-                    bytes: f.bytes,
+                    bytes: f.bytes.0 + f.bytes.1,
                     keyframe: f.keyframe,
                 }
             }
-            Ok(ReceiveEvent::Connected) => Event::Connected,
-            Ok(ReceiveEvent::Waiting(why)) => Event::Waiting(why),
-            Ok(ReceiveEvent::Ended) => {
-                send(Event::Ended(None), rx.stats());
+            Ok(RgbdEvent::Connected) => Event::Connected,
+            Ok(RgbdEvent::Waiting(why)) => Event::Waiting(why),
+            Ok(RgbdEvent::Ended) => {
+                send(Event::Ended(None), &rx);
                 return;
             }
             Err(e) => {
-                send(Event::Ended(Some(e.to_string())), rx.stats());
+                send(Event::Ended(Some(e.to_string())), &rx);
                 return;
             }
         };
-        if !send(ev, rx.stats()) {
+        if !send(ev, &rx) {
             return;
         }
     }

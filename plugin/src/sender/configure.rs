@@ -78,7 +78,7 @@ impl Chooser {
             let auto_settings = AutoSettings {
                 codec: cfg.codec,
                 bits: cfg.bit_depth,
-                bitrate: cfg.bitrate,
+                bitrate: cfg.depth_bitrate(),
                 fps: f64::from(cfg.fps.max(1)),
                 gop: cfg.gop,
             };

@@ -1,22 +1,31 @@
 //! The encoder thread: packed frames straight from the packing pass's channel → `depthcast-stream`'s
-//! [`DepthEncoder`] (parameters in-band, the high plane's region of interest) → transport.
+//! [`DepthEncoder`] (parameters in-band, the high plane's region of interest) → transport; with
+//! colour, each packed depth frame is paired with the colour frame of the same capture index and
+//! both go to an [`RgbdEncoder`] (two tracks, one transport, the camera in-band).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
-use depthcast_packing::{PackingConfig, YuvFrame};
-use depthcast_stream::{DepthEncoder, FrameMeta, unix_us};
+use depthcast_packing::{CameraBlock, PackParams, PackingConfig, YuvFrame};
+use depthcast_stream::{DepthEncoder, EncoderStats, FrameMeta, RgbdEncoder, unix_us};
 
 use super::DepthSenderPlugin;
 use super::stats::Shared;
+use crate::colour::{ColourFrame, ColourFrames};
 use crate::pack::{PackedFrame, PackedFrames};
+
+/// Longest wait of a packed depth frame for the colour frame of its capture index. Both are read
+/// back in the same render frame, so it normally arrives within a millisecond.
+const COLOUR_WAIT: Duration = Duration::from_millis(100);
 
 /// Where the encoder thread takes its frames: the packing pass's channel, and a shutdown signal.
 pub(crate) struct Input {
     pub(crate) packed: PackedFrames,
+    /// With colour: the colour capture's channel.
+    pub(crate) colour: Option<ColourFrames>,
     pub(crate) shutdown: Receiver<()>,
     /// Frames that may wait; beyond that the oldest are dropped.
     pub(crate) queue: usize,
@@ -40,6 +49,83 @@ impl Input {
         }
         Some(f)
     }
+
+    /// The colour frame of capture `index`: from `pending` or the colour channel, waiting at most
+    /// [`COLOUR_WAIT`]. Older colour frames are recycled; `None` when it was lost (a newer one
+    /// arrived, or the wait ran out).
+    fn colour_for(&self, index: u32, pending: &mut BTreeMap<u32, ColourFrame>) -> Option<ColourFrame> {
+        let colour = self.colour.as_ref()?;
+        let deadline = Instant::now() + COLOUR_WAIT;
+        loop {
+            let newer = pending.split_off(&index);
+            for (_, old) in std::mem::replace(pending, newer) {
+                colour.recycle(old);
+            }
+            if let Some(f) = pending.remove(&index) {
+                return Some(f);
+            }
+            if !pending.is_empty() {
+                return None;
+            }
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match colour.receiver().recv_timeout(wait) {
+                Ok(f) => {
+                    pending.insert(f.index, f);
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
+/// The stream's encoder: depth only, or colour and depth.
+enum Output {
+    Depth(DepthEncoder),
+    Rgbd(RgbdEncoder),
+}
+
+impl Output {
+    fn open(cfg: &DepthSenderPlugin, first: &PackedFrame) -> depthcast_stream::Result<Output> {
+        let (config, (w, h)) = (config_of(first), (first.params.width, first.params.height));
+        Ok(if cfg.colour {
+            Output::Rgbd(RgbdEncoder::new(&cfg.rgbd_settings(), &config, w, h, Some(&cfg.url))?)
+        } else {
+            Output::Depth(DepthEncoder::new(cfg.encoder_settings(), &config, w, h, Some(&cfg.url))?)
+        })
+    }
+
+    fn frame_size(&self) -> (u32, u32) {
+        match self {
+            Output::Depth(e) => e.frame_size(),
+            Output::Rgbd(e) => e.depth_frame_size(),
+        }
+    }
+
+    fn name(&self) -> String {
+        let name = |e: &depthcast_codec::Encoder| format!("{} ({})", e.encoder_name(), e.backend().name());
+        match self {
+            Output::Depth(e) => name(e.encoder()),
+            Output::Rgbd(e) => format!("{} + colour {}", name(e.depth_encoder()), name(e.colour_encoder())),
+        }
+    }
+
+    /// Totals: depth, and colour when there is a colour track.
+    fn stats(&self) -> (EncoderStats, Option<EncoderStats>) {
+        match self {
+            Output::Depth(e) => (e.stats(), None),
+            Output::Rgbd(e) => {
+                let s = e.stats();
+                (s.depth, Some(s.colour))
+            }
+        }
+    }
+
+    fn finish(self) -> depthcast_stream::Result<()> {
+        match self {
+            Output::Depth(e) => e.finish().map(drop),
+            Output::Rgbd(e) => e.finish().map(drop),
+        }
+    }
 }
 
 /// The configuration a packed frame was packed with (for the encoder's frame size).
@@ -59,20 +145,15 @@ fn config_of(f: &PackedFrame) -> PackingConfig {
 pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<Shared>) {
     // The encoder opens on the first frame: its size comes from the packing.
     let Some(first) = input.next() else { return };
-    let mut enc = match DepthEncoder::new(
-        cfg.encoder_settings(),
-        &config_of(&first),
-        first.params.width,
-        first.params.height,
-        Some(&cfg.url),
-    ) {
+    let mut enc = match Output::open(&cfg, &first) {
         Ok(e) => e,
-        Err(e) => return shared.fail(format!("{}: {e}", cfg.url)),
+        Err(e) => return shared.fail(format!("{}: {e}", depthcast_codec::redact_url(&cfg.url))),
     };
     let (w, h) = enc.frame_size();
     if let Ok(mut st) = shared.stats.lock() {
-        st.encoder = Some(format!("{} ({})", enc.encoder().encoder_name(), enc.encoder().backend().name()));
+        st.encoder = Some(enc.name());
     }
+    let mut pending_colour = BTreeMap::new();
     let mut window = VecDeque::<Instant>::new();
     let mut next = Some(first);
     while let Some(f) = next.take().or_else(|| input.next()) {
@@ -96,7 +177,22 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
         // sees gaps as drops).
         let sent = unix_us().saturating_sub(f.captured.elapsed().as_micros() as u64);
         let meta = FrameMeta { frame_index: f.index, sent_unix_us: Some(sent), ..FrameMeta::default() };
-        if let Err(e) = enc.encode_packed(&frame, &f.params, f.roi_high, &meta) {
+        let encoded = match &mut enc {
+            Output::Depth(e) => e.encode_packed(&frame, &f.params, f.roi_high, &meta).map(drop),
+            Output::Rgbd(e) => {
+                let Some(colour) = input.colour_for(f.index, &mut pending_colour) else {
+                    // Colour and depth travel as pairs: a depth frame whose colour was lost
+                    // (dropped by the colour readback) is not sent alone.
+                    shared.colour_missing.fetch_add(1, Ordering::Relaxed);
+                    input.packed.recycle(f);
+                    continue;
+                };
+                let r = encode_rgbd(e, &colour, &frame, &f.params, f.roi_high, &meta, &shared, cfg.keep_source);
+                input.colour.as_ref().map(|c| c.recycle(colour));
+                r
+            }
+        };
+        if let Err(e) = encoded {
             return shared.fail(format!("encode/send: {e}"));
         }
         let now = Instant::now();
@@ -104,11 +200,13 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
         while window.front().is_some_and(|t| now.duration_since(*t).as_secs_f64() > 1.0) {
             window.pop_front();
         }
-        let totals = enc.stats();
+        let (totals, colour_totals) = enc.stats();
+        let seconds = |frames: u64| frames as f64 / f64::from(cfg.fps.max(1));
         if let Ok(mut st) = shared.stats.lock() {
             st.frames_sent = totals.frames;
             st.fps = window.len() as f64;
-            st.bitrate = totals.bytes as f64 * 8.0 / (totals.frames as f64 / f64::from(cfg.fps.max(1)));
+            st.bitrate = totals.bytes as f64 * 8.0 / seconds(totals.frames);
+            st.colour_bitrate = colour_totals.map(|c| c.bytes as f64 * 8.0 / seconds(c.frames));
             st.latency_ms = now.duration_since(f.captured).as_secs_f64() * 1e3;
             st.encode_ms = now.duration_since(t0).as_secs_f64() * 1e3;
             st.queue_ms = queue_ms;
@@ -118,7 +216,42 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
         }
         input.packed.recycle(f);
     }
+    for (_, old) in pending_colour {
+        input.colour.as_ref().map(|c| c.recycle(old));
+    }
     if let Err(e) = enc.finish() {
         shared.fail(format!("finishing the stream: {e}"));
     }
+}
+
+/// Encodes one RGB-D frame: the colour of the capture with its camera, the packed depth.
+#[allow(clippy::too_many_arguments)]
+fn encode_rgbd(
+    enc: &mut RgbdEncoder,
+    colour: &ColourFrame,
+    packed: &YuvFrame,
+    params: &PackParams,
+    roi_high: Option<f32>,
+    meta: &FrameMeta,
+    shared: &Shared,
+    keep: usize,
+) -> depthcast_stream::Result<()> {
+    let camera: CameraBlock = crate::camera::camera_block(
+        colour.index,
+        &colour.world_from_view,
+        &colour.clip_from_view,
+        colour.width,
+        colour.height,
+    );
+    let yuv = colour.yuv();
+    enc.encode_packed(&yuv, packed, params, roi_high, meta, &camera)?;
+    if keep > 0
+        && let Ok(mut sent) = shared.sent_colour.lock()
+    {
+        if sent.len() >= keep {
+            sent.pop_front();
+        }
+        sent.push_back((colour.index, yuv, camera));
+    }
+    Ok(())
 }

@@ -38,6 +38,7 @@ use depthcast_packing::RangeSmoother;
 pub use settings::{DepthSender, DepthSenderPlugin, DepthSenderSettings, SentDepth};
 pub use stats::DepthSenderStats;
 
+use crate::colour::{ColourCapture, ColourCapturePlugin, ColourFrames};
 use crate::pack::{GpuPackPlugin, PackedFrames};
 use configure::{Chooser, choose_params};
 use encoder::{Input, encoder_thread};
@@ -88,6 +89,9 @@ impl Plugin for DepthSenderPlugin {
         if !app.is_plugin_added::<GpuPackPlugin>() {
             app.add_plugins(GpuPackPlugin::default());
         }
+        if self.colour && !app.is_plugin_added::<ColourCapturePlugin>() {
+            app.add_plugins(ColourCapturePlugin::default());
+        }
         if self.gpu_timing && !app.is_plugin_added::<bevy::render::diagnostic::RenderDiagnosticsPlugin>() {
             app.add_plugins(bevy::render::diagnostic::RenderDiagnosticsPlugin);
         }
@@ -97,6 +101,7 @@ impl Plugin for DepthSenderPlugin {
         let shared = Arc::new(Shared::default());
         let input = Input {
             packed: app.world().resource::<PackedFrames>().clone(),
+            colour: self.colour.then(|| app.world().resource::<ColourFrames>().clone()),
             shutdown: shutdown_rx,
             queue: self.queue.max(1),
             shared: shared.clone(),
@@ -110,7 +115,11 @@ impl Plugin for DepthSenderPlugin {
         app.register_type::<DepthSender>()
             .init_resource::<DepthSenderSettings>()
             .init_resource::<DepthSenderStats>()
-            .insert_resource(SentDepth { frames: Default::default(), capacity: self.keep_source })
+            .insert_resource(SentDepth {
+                frames: Default::default(),
+                colour: Default::default(),
+                capacity: self.keep_source,
+            })
             .insert_resource(SenderState {
                 shutdown: Some(shutdown),
                 shared,
@@ -123,7 +132,21 @@ impl Plugin for DepthSenderPlugin {
             })
             .configure_sets(Update, (DepthSenderSystems::Configure, DepthSenderSystems::Stats).chain())
             .add_systems(Update, choose_params.in_set(DepthSenderSystems::Configure))
+            .add_systems(PostUpdate, add_colour_capture)
             .add_systems(Update, publish_stats.in_set(DepthSenderSystems::Stats));
+    }
+}
+
+/// With colour, the sending camera also captures its colour.
+fn add_colour_capture(
+    mut commands: Commands,
+    state: Res<SenderState>,
+    added: Query<Entity, (Added<DepthSender>, Without<ColourCapture>)>,
+) {
+    if state.cfg.colour {
+        for camera in &added {
+            commands.entity(camera).insert(ColourCapture::default());
+        }
     }
 }
 

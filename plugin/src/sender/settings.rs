@@ -3,7 +3,8 @@
 
 use bevy::prelude::*;
 use depthcast_codec::{EncoderSettings, RateControl, Refresh, VideoCodec};
-use depthcast_packing::{BitDepth, PackingConfig};
+use depthcast_packing::{BitDepth, CameraBlock, PackingConfig, YuvFrame};
+use depthcast_stream::RgbdSettings;
 
 use crate::capture::DepthCapture;
 use crate::pack::GpuPack;
@@ -24,8 +25,19 @@ pub struct DepthSenderPlugin {
     pub codec: VideoCodec,
     /// Plane bit depth (default 8).
     pub bit_depth: BitDepth,
-    /// Target bitrate in bit/s (default 4 Mbit/s, CBR).
+    /// Target bitrate in bit/s (default 4 Mbit/s, CBR): the depth stream's, or with
+    /// [`Self::colour`] the total of colour and depth.
     pub bitrate: u64,
+    /// Also capture the camera's colour (on the GPU, as YUV 4:2:0) and send it as a second video
+    /// track beside the depth: one transport, the same presentation time for a frame's colour and
+    /// depth, its camera pose and intrinsics in-band on both (default false: depth only).
+    /// RTMP carries one video track, so an RGB-D stream needs `udp://`, `tcp://`, `srt://` or a
+    /// `.ts` / `.mkv` file.
+    pub colour: bool,
+    /// With [`Self::colour`]: the depth's share of [`Self::bitrate`] (default
+    /// [`depthcast_stream::RgbdSettings::DEFAULT_DEPTH_SHARE`]); the depth configuration is chosen for the
+    /// depth's bitrate.
+    pub depth_share: f32,
     /// Frames per second the app renders at (default 30; sets the encoder's rate control).
     pub fps: u32,
     /// Keyframe interval in frames (default 30).
@@ -54,6 +66,8 @@ impl Default for DepthSenderPlugin {
             codec: VideoCodec::H264,
             bit_depth: BitDepth::Eight,
             bitrate: 4_000_000,
+            colour: false,
+            depth_share: depthcast_stream::RgbdSettings::DEFAULT_DEPTH_SHARE,
             fps: 30,
             gop: 30,
             queue: 3,
@@ -66,14 +80,33 @@ impl Default for DepthSenderPlugin {
 }
 
 impl DepthSenderPlugin {
-    /// The encoder settings of the stream (its frame size is set when the encoder opens): CBR at
-    /// [`Self::bitrate`], a keyframe every [`Self::gop`] frames, regions of interest on. The
-    /// start-up probe encodes with the same settings.
+    /// The depth track's bitrate: [`Self::bitrate`], or its [`Self::depth_share`] with colour.
+    pub fn depth_bitrate(&self) -> u64 {
+        if self.colour { self.rgbd_settings().depth_bitrate() } else { self.bitrate }
+    }
+
+    /// The settings of an RGB-D stream (with [`Self::colour`]): [`Self::bitrate`] split by
+    /// [`Self::depth_share`], the codec, rate and keyframe interval of the depth.
+    pub fn rgbd_settings(&self) -> RgbdSettings {
+        let mut s = RgbdSettings::new(self.codec, self.bitrate);
+        s.depth_share = self.depth_share;
+        s.depth_bit_depth = self.bit_depth;
+        s.fps = (self.fps.max(1), 1);
+        s.gop = self.gop.max(1);
+        s.regions_of_interest = true;
+        s.force_software = self.force_software;
+        s.threads = self.encoder_threads;
+        s
+    }
+
+    /// The depth encoder's settings (its frame size is set when the encoder opens): CBR at
+    /// [`Self::depth_bitrate`], a keyframe every [`Self::gop`] frames, regions of interest on.
+    /// The start-up probe encodes with the same settings.
     pub fn encoder_settings(&self) -> EncoderSettings {
         let mut s = EncoderSettings::new(self.codec, 0, 0);
         s.bit_depth = self.bit_depth;
         s.fps = (self.fps.max(1), 1);
-        s.bitrate = self.bitrate;
+        s.bitrate = self.depth_bitrate();
         s.rate_control = RateControl::Cbr;
         s.refresh = Refresh::Gop(self.gop.max(1));
         s.force_software = self.force_software;
@@ -89,6 +122,9 @@ impl DepthSenderPlugin {
 pub struct SentDepth {
     /// `(frame index, depth in metres, +inf where nothing was drawn)`.
     pub frames: std::collections::VecDeque<(u32, depthcast_packing::DepthImage)>,
+    /// With [`DepthSenderPlugin::colour`]: `(frame index, colour as sent, camera)` of the newest
+    /// frames sent, oldest first.
+    pub colour: std::collections::VecDeque<(u32, YuvFrame, CameraBlock)>,
     pub(crate) capacity: usize,
 }
 

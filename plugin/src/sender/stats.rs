@@ -1,14 +1,16 @@
 //! [`DepthSenderStats`]: what the sender has done, published to the main world each update.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bevy::diagnostic::{DiagnosticPath, DiagnosticsStore};
 use bevy::prelude::*;
-use depthcast_packing::PackParams;
+use depthcast_packing::{CameraBlock, PackParams, YuvFrame};
 
-use super::SenderState;
+use super::{SenderState, SentDepth};
 use crate::capture::DepthFrames;
+use crate::colour::ColourFrames;
 use crate::pack::PackedFrames;
 
 /// What the sender has done so far.
@@ -20,8 +22,13 @@ pub struct DepthSenderStats {
     pub dropped: u64,
     /// Frames sent per second over the last second.
     pub fps: f64,
-    /// Achieved bitrate over the whole stream in bit/s.
+    /// Achieved bitrate of the depth over the whole stream in bit/s.
     pub bitrate: f64,
+    /// With colour: achieved bitrate of the colour track in bit/s.
+    pub colour_bitrate: Option<f64>,
+    /// With colour: depth frames not sent because their colour frame was lost (the colour
+    /// readback dropped it); colour and depth travel as pairs.
+    pub colour_missing: u64,
     /// The configuration of the last frame packed.
     pub current: Option<PackParams>,
     /// Capture (render-world prepare) to last packet written, last frame, in milliseconds.
@@ -65,6 +72,10 @@ pub struct DepthSenderStats {
 pub(crate) struct Shared {
     pub(crate) stats: Mutex<DepthSenderStats>,
     pub(crate) queue_drops: AtomicU64,
+    pub(crate) colour_missing: AtomicU64,
+    /// The newest colour frames sent with their cameras (`keep_source` of them), for
+    /// [`super::SentDepth::colour`].
+    pub(crate) sent_colour: Mutex<VecDeque<(u32, YuvFrame, CameraBlock)>>,
 }
 
 impl Shared {
@@ -80,9 +91,16 @@ pub(crate) fn publish_stats(
     state: Res<SenderState>,
     packed: Res<PackedFrames>,
     frames: Res<DepthFrames>,
+    colour: Option<Res<ColourFrames>>,
     diagnostics: Option<Res<DiagnosticsStore>>,
     mut stats: ResMut<DepthSenderStats>,
+    mut sent: ResMut<SentDepth>,
 ) {
+    if let Ok(mut fresh) = state.shared.sent_colour.lock() {
+        sent.colour.extend(fresh.drain(..));
+        let excess = sent.colour.len().saturating_sub(sent.capacity);
+        sent.colour.drain(..excess);
+    }
     let shared = state.shared.stats.lock().map(|s| s.clone()).unwrap_or_default();
     let gpu_ms = |span: &str| {
         let path = DiagnosticPath::from_components(["render", span, "elapsed_gpu"]);
@@ -97,7 +115,11 @@ pub(crate) fn publish_stats(
         capture_gpu_ms: gpu_ms(crate::capture::SPAN_LINEARIZE),
         pack_gpu_ms: gpu_ms(crate::pack::SPAN_PACK),
         policy_us: state.policy_us,
-        dropped: state.shared.queue_drops.load(Ordering::Relaxed) + packed.dropped() + frames.dropped(),
+        dropped: state.shared.queue_drops.load(Ordering::Relaxed)
+            + packed.dropped()
+            + frames.dropped()
+            + colour.map_or(0, |c| c.dropped()),
+        colour_missing: state.shared.colour_missing.load(Ordering::Relaxed),
         error: shared.error.clone().or_else(|| state.chooser.error().map(str::to_string)),
         ..shared
     };
