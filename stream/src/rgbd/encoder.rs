@@ -322,11 +322,8 @@ impl RgbdEncoder {
     fn frame_meta(&mut self, meta: &FrameMeta, camera: &CameraBlock) -> (FrameMeta, CameraBlock) {
         let pts = meta.pts.unwrap_or(self.next_pts);
         self.next_pts = pts + 1;
-        let meta = FrameMeta {
-            pts: Some(pts),
-            sent_unix_us: Some(meta.sent_unix_us.unwrap_or_else(crate::unix_us)),
-            ..*meta
-        };
+        let meta =
+            FrameMeta { pts: Some(pts), sent_unix_us: Some(meta.sent_unix_us.unwrap_or_else(crate::unix_us)), ..*meta };
         (meta, CameraBlock { frame_index: meta.frame_index, ..*camera })
     }
 

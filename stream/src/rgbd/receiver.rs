@@ -280,10 +280,8 @@ impl std::fmt::Debug for RgbdReceiver {
 impl RgbdReceiver {
     /// A receiver for `config` (nothing is opened before the first call).
     pub fn new(config: RgbdConfig) -> Self {
-        let wanted = Wanted {
-            colour: config.tracks != RgbdTracks::DepthOnly,
-            depth: config.tracks != RgbdTracks::ColourOnly,
-        };
+        let wanted =
+            Wanted { colour: config.tracks != RgbdTracks::DepthOnly, depth: config.tracks != RgbdTracks::ColourOnly };
         RgbdReceiver {
             link: Link::new(config.receiver, wanted),
             tracks: config.tracks,
