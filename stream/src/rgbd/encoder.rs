@@ -206,17 +206,6 @@ impl RgbdEncoder {
         colour_settings.global_header = global_header;
         let mut depth_settings = settings.depth_encoder_settings();
         depth_settings.global_header = global_header;
-        if let Some(url) = url
-            && Container::for_url(url)? == Container::Flv
-        {
-            // Refused before any encoder opens.
-            return Err(CodecError::Unsupported(format!(
-                "{}: RTMP/FLV carries one video track, not the two of an RGB-D stream (colour and \
-                 depth): use srt://, udp://, tcp:// or a .ts or .mkv file",
-                depthcast_codec::redact_url(url)
-            ))
-            .into());
-        }
         let colour = Encoder::new(&colour_settings)?;
         let depth = DepthCore::new(depth_settings, config, width, height)?;
         let transport = url.map(|u| PacketSender::open_tracks(u, &[&colour, depth.encoder()])).transpose()?;
