@@ -378,3 +378,32 @@ fn rtmp_refuses_two_tracks() {
     let err = PacketSender::open_tracks(url, &[enc.colour_encoder(), enc.depth_encoder()]).unwrap_err().to_string();
     assert!(err.contains("RTMP/FLV carries one video track"), "{err}");
 }
+
+/// A sender that restarts (its timestamps start again) on the same UDP port: the receiver pairs
+/// the second stream too, and nothing of it counts as late.
+#[test]
+fn a_restarted_sender_is_paired_again() {
+    let url = format!("udp://127.0.0.1:{}", free_udp_port());
+    let config = RgbdConfig {
+        receiver: ReceiverConfig { poll: Duration::from_millis(300), ..ReceiverConfig::new(url.clone()) },
+        ..RgbdConfig::new(url.clone())
+    };
+    let receiver = std::thread::spawn(move || {
+        let mut rx = RgbdReceiver::new(config);
+        let got = receive_all(&mut rx, 45);
+        (got, rx.stats().clone())
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let tx = format!("{url}?pkt_size=1316");
+    send(&tx, 30, 10, true);
+    send(&tx, 30, 10, true);
+    let (got, stats) = receiver.join().unwrap();
+    println!("restart: {stats:?}");
+    assert_eq!(got.len(), 45, "{stats:?}");
+    got.iter().for_each(|f| {
+        check(f);
+    });
+    assert_eq!((stats.paired, stats.late, stats.restarts), (45, 0, 1), "{stats:?}");
+    let restarts = got.windows(2).filter(|w| w[1].frame_index < w[0].frame_index).count();
+    assert_eq!(restarts, 1, "the second stream's frames follow the first's");
+}
