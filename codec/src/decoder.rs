@@ -29,6 +29,9 @@ pub struct DecodedFrame {
     pub pts: i64,
 }
 
+/// The in-band parameters and camera of a packet, until its frame comes out.
+type PendingSei = (Result<InBand>, Result<(CameraBlock, Option<u64>)>);
+
 /// What happened to a packet given to [`Decoder::send_packet`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PacketStatus {
@@ -44,7 +47,7 @@ pub struct Decoder {
     dec: ff::decoder::Video,
     codec: VideoCodec,
     format: Option<NalFormat>,
-    pending: BTreeMap<i64, (Result<InBand>, Result<(CameraBlock, Option<u64>)>)>,
+    pending: BTreeMap<i64, PendingSei>,
     frame: ff::frame::Video,
     waiting: bool,
     next_pts: i64,

@@ -50,7 +50,8 @@ pub use error::{BackendFailure, CodecError, Result};
 pub use sei::{InBand, NalFormat, SeiContent};
 pub use settings::{EncoderSettings, FrameOptions, RateControl, Refresh, Roi, VideoCodec};
 pub use transport::{
-    Container, PacketReceiver, PacketSender, ReceivedPacket, ReceiverOptions, TrackInfo, TrackRole, redact_url,
+    Container, PacketReceiver, PacketSender, ReceivedPacket, ReceiverOptions, TrackInfo, TrackRole, has_protocol,
+    redact_url,
 };
 
 /// Wall-clock time in microseconds since the UNIX epoch (0 if the clock is before it): the clock

@@ -172,6 +172,11 @@ impl PacketSender {
             // Low latency: no muxing delay, PCR often.
             opts.set("muxdelay", "0");
             opts.set("flush_packets", "1");
+            // The PES length of each video packet (when under 64 KiB): the demuxer then hands a
+            // packet out once it is complete. Without it a packet waits for the next one of its
+            // track to start: a frame of latency on every track, and as long as the track stalls
+            // when it does (a colour frame would miss its depth while the colour track is lost).
+            opts.set("omit_video_pes_length", "0");
         }
         if container == Container::Matroska {
             opts.set("live", "0");
@@ -264,6 +269,25 @@ impl Drop for PacketSender {
     }
 }
 
+/// Whether the linked FFmpeg has the output protocol `name` (`"srt"`, `"rtmp"`, `"udp"`, ...):
+/// SRT needs an FFmpeg built with libsrt.
+pub fn has_protocol(name: &str) -> bool {
+    crate::init();
+    let mut opaque = std::ptr::null_mut();
+    loop {
+        // SAFETY: avio_enum_protocols walks a static table with the opaque cursor it owns; each
+        // name is a static NUL-terminated string.
+        let p = unsafe { ffi::avio_enum_protocols(&mut opaque, 1) };
+        if p.is_null() {
+            return false;
+        }
+        // SAFETY: non-null, static, NUL-terminated (see above).
+        if unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes() == name.as_bytes() {
+            return true;
+        }
+    }
+}
+
 /// `url` with the value of every `passphrase=` parameter replaced by `***`: an SRT passphrase is
 /// a secret and does not belong in messages or logs.
 pub fn redact_url(url: &str) -> String {
@@ -345,7 +369,7 @@ pub struct ReceivedPacket {
     pub data: Vec<u8>,
     /// Presentation timestamp in its track's time base ([`TrackInfo::time_base`]).
     pub pts: Option<i64>,
-    /// Whether the demuxer flags it as a keyframe.
+    /// Whether it is a keyframe (flagged by the demuxer, or an IDR/IRAP slice in it).
     pub keyframe: bool,
     /// The in-band parameters, or why there are none (a colour packet has none).
     pub params: Result<InBand>,
@@ -417,6 +441,13 @@ impl PacketReceiver {
         }
         if url.starts_with("rtmp://") {
             d.set("rtmp_live", "live");
+        }
+        if matches!(Container::for_url(url), Ok(Container::MpegTs)) {
+            // No parser: each PES packet is one access unit (libavformat's muxer writes them so,
+            // with their length: see `PacketSender::open_tracks`) and is handed out as soon as
+            // it is complete. The H.264/HEVC parser would hold each one until the next of its
+            // track began: a frame of latency, and for as long as a track stalls.
+            d.set("fflags", "noparse");
         }
         // Only the demuxer of the URL's container: whatever else the first bytes probe as (mutated
         // MPEG-TS scores as MPEG-PS, whose stream-info search then reads for as long as data
@@ -564,8 +595,11 @@ impl PacketReceiver {
             };
             let data = pkt.data().unwrap_or(&[]).to_vec();
             let format = self.inputs[track].format.unwrap_or_else(|| NalFormat::detect(&data));
-            let params = sei::extract_params(self.tracks[track].codec, &data, format);
-            return Ok(Some(ReceivedPacket { track, pts: pkt.pts(), keyframe: pkt.is_key(), params, data }));
+            let codec = self.tracks[track].codec;
+            let params = sei::extract_params(codec, &data, format);
+            // MPEG-TS is read without libavformat's parser (see `open`), which set the flag.
+            let keyframe = pkt.is_key() || sei::is_keyframe(codec, &data, format);
+            return Ok(Some(ReceivedPacket { track, pts: pkt.pts(), keyframe, params, data }));
         }
     }
 }

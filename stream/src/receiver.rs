@@ -6,6 +6,10 @@
 //! resynchronises at the next keyframe after lost packets. Every wait is bounded:
 //! [`ReceiverConfig::poll`] bounds each call of [`DepthReceiver::next_event`], and
 //! [`ReceiverConfig::timeout`] bounds [`DepthReceiver::recv`]'s wait for a valid frame.
+//!
+//! On an RGB-D stream (two video tracks) it decodes the depth track only. The machinery (the
+//! link: opening, reading, a decoder per wanted track, the counts) is shared with
+//! [`crate::RgbdReceiver`].
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};

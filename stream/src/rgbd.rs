@@ -6,5 +6,5 @@
 pub mod encoder;
 pub mod receiver;
 
-pub use encoder::{COLOUR_TRACK, DEPTH_TRACK, RgbdEncodedFrame, RgbdEncoder, RgbdSettings, RgbdEncoderStats};
+pub use encoder::{COLOUR_TRACK, DEPTH_TRACK, RgbdEncodedFrame, RgbdEncoder, RgbdEncoderStats, RgbdSettings};
 pub use receiver::{RgbdConfig, RgbdEvent, RgbdFrame, RgbdReceiver, RgbdStats, RgbdTracks};

@@ -206,17 +206,6 @@ impl RgbdEncoder {
         colour_settings.global_header = global_header;
         let mut depth_settings = settings.depth_encoder_settings();
         depth_settings.global_header = global_header;
-        if let Some(url) = url
-            && Container::for_url(url)? == Container::Flv
-        {
-            // Refused before any encoder opens.
-            return Err(CodecError::Unsupported(format!(
-                "{}: RTMP/FLV carries one video track, not the two of an RGB-D stream (colour and \
-                 depth): use srt://, udp://, tcp:// or a .ts or .mkv file",
-                depthcast_codec::redact_url(url)
-            ))
-            .into());
-        }
         let colour = Encoder::new(&colour_settings)?;
         let depth = DepthCore::new(depth_settings, config, width, height)?;
         let transport = url.map(|u| PacketSender::open_tracks(u, &[&colour, depth.encoder()])).transpose()?;
@@ -322,11 +311,8 @@ impl RgbdEncoder {
     fn frame_meta(&mut self, meta: &FrameMeta, camera: &CameraBlock) -> (FrameMeta, CameraBlock) {
         let pts = meta.pts.unwrap_or(self.next_pts);
         self.next_pts = pts + 1;
-        let meta = FrameMeta {
-            pts: Some(pts),
-            sent_unix_us: Some(meta.sent_unix_us.unwrap_or_else(crate::unix_us)),
-            ..*meta
-        };
+        let meta =
+            FrameMeta { pts: Some(pts), sent_unix_us: Some(meta.sent_unix_us.unwrap_or_else(crate::unix_us)), ..*meta };
         (meta, CameraBlock { frame_index: meta.frame_index, ..*camera })
     }
 

@@ -7,7 +7,8 @@
 //! frame arrives and at every step, so within a [`ReceiverConfig::poll`] when nothing arrives),
 //! and counted ([`RgbdStats::colour_only`], [`RgbdStats::depth_only`]). With
 //! [`RgbdTracks::ColourOnly`] or [`RgbdTracks::DepthOnly`] the other track is not decoded. A
-//! depth-only stream (one track) gives depth-only frames at once.
+//! depth-only stream (one track) gives depth-only frames at once. A new connection, or a track
+//! whose timestamps go back (a sender that restarted), start the pairing afresh.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -126,6 +127,9 @@ pub struct RgbdStats {
     pub depth_frames: u64,
     /// Frames that arrived after their presentation time had been handed out (dropped).
     pub late: u64,
+    /// Times a track's timestamps went back (a sender that restarted): the pairing started
+    /// afresh.
+    pub restarts: u64,
     /// Colour frames whose camera block was corrupt (the frame is kept, without the camera).
     pub camera_invalid: u64,
     /// Sum of [`RgbdFrame::pair_wait_ms`] over the frames handed out: what pairing cost.
@@ -180,12 +184,23 @@ fn to_us(pts: i64, (num, den): (i32, i32)) -> i64 {
 }
 
 impl Pairing {
-    fn arrive(&mut self, key: i64, colour: Option<ColourPart>, depth: Option<ReceivedFrame>) {
-        if self.last_out.is_some_and(|l| key <= l) {
+    /// Hands out what is pending and forgets the timeline: a new stream starts.
+    fn restart(&mut self, want: [bool; 2]) {
+        self.settle(want, true);
+        self.newest = [None, None];
+        self.last_out = None;
+    }
+
+    fn arrive(&mut self, want: [bool; 2], key: i64, colour: Option<ColourPart>, depth: Option<ReceivedFrame>) {
+        let slot = usize::from(colour.is_none());
+        if self.newest[slot].is_some_and(|n| key < n) {
+            // A track's timestamps only rise: this one went back, so its sender restarted.
+            self.stats.restarts += 1;
+            self.restart(want);
+        } else if self.last_out.is_some_and(|l| key <= l) {
             self.stats.late += 1;
             return;
         }
-        let slot = usize::from(colour.is_none());
         self.newest[slot] = Some(self.newest[slot].map_or(key, |n| n.max(key)));
         let p = self.pending.entry(key).or_insert_with(|| Pending { colour: None, depth: None, since: Instant::now() });
         if colour.is_some() {
@@ -280,10 +295,8 @@ impl std::fmt::Debug for RgbdReceiver {
 impl RgbdReceiver {
     /// A receiver for `config` (nothing is opened before the first call).
     pub fn new(config: RgbdConfig) -> Self {
-        let wanted = Wanted {
-            colour: config.tracks != RgbdTracks::DepthOnly,
-            depth: config.tracks != RgbdTracks::ColourOnly,
-        };
+        let wanted =
+            Wanted { colour: config.tracks != RgbdTracks::DepthOnly, depth: config.tracks != RgbdTracks::ColourOnly };
         RgbdReceiver {
             link: Link::new(config.receiver, wanted),
             tracks: config.tracks,
@@ -336,12 +349,16 @@ impl RgbdReceiver {
         }
         let (pairing, packer) = (&mut self.pairing, &mut self.packer);
         let step = self.link.step(&mut |d, stats| {
-            arrive(pairing, packer, stats, d);
+            arrive(pairing, want, packer, stats, d);
             pairing.settle(want, false);
             !pairing.ready.is_empty()
         })?;
         let want = self.want();
-        self.pairing.settle(want, matches!(step, Step::Ended));
+        match step {
+            // A new connection may be a new sender, whose timestamps start again.
+            Step::Connected => self.pairing.restart(want),
+            _ => self.pairing.settle(want, matches!(step, Step::Ended)),
+        }
         if let Some(f) = self.pairing.ready.pop_front() {
             return Ok(RgbdEvent::Frame(Box::new(f)));
         }
@@ -355,7 +372,7 @@ impl RgbdReceiver {
 }
 
 /// A decoded frame of either track into the pairing.
-fn arrive(pairing: &mut Pairing, packer: &mut Packer, stats: &mut ReceiverStats, d: Decoded) {
+fn arrive(pairing: &mut Pairing, want: [bool; 2], packer: &mut Packer, stats: &mut ReceiverStats, d: Decoded) {
     let key = to_us(d.frame.pts, d.time_base);
     match d.role {
         TrackRole::Colour => {
@@ -375,12 +392,12 @@ fn arrive(pairing: &mut Pairing, packer: &mut Packer, stats: &mut ReceiverStats,
                 sent_unix_us: camera.and_then(|c| c.1),
                 bytes: d.bytes,
             };
-            pairing.arrive(key, Some(part), None);
+            pairing.arrive(want, key, Some(part), None);
         }
         TrackRole::Depth => {
             if let Some(r) = crate::receiver::unpack(packer, stats, d) {
                 pairing.stats.depth_frames += 1;
-                pairing.arrive(key, None, Some(r));
+                pairing.arrive(want, key, None, Some(r));
             }
         }
         TrackRole::Other => {}
