@@ -79,6 +79,8 @@ pub struct RgbdFrame {
     pub pair_wait_ms: f64,
     /// Encoded bytes of the colour and the depth frame.
     pub bytes: (usize, usize),
+    /// Whether the demuxer flagged the depth frame's packet as a keyframe (false without depth).
+    pub keyframe: bool,
 }
 
 impl RgbdFrame {
@@ -246,6 +248,7 @@ impl Pairing {
         let depth = p.depth;
         let colour = p.colour;
         let camera = depth.as_ref().and_then(|d| d.camera).or(colour.as_ref().and_then(|c| c.camera));
+        let keyframe = depth.as_ref().is_some_and(|d| d.keyframe);
         self.ready.push_back(RgbdFrame {
             params: depth.as_ref().map(|d| d.params),
             frame_index: depth.as_ref().map(|d| d.params.frame_index).or(camera.map(|c| c.frame_index)),
@@ -257,6 +260,7 @@ impl Pairing {
             pts_us: key,
             received_unix_us: crate::unix_us(),
             pair_wait_ms: wait_ms,
+            keyframe,
         });
     }
 }
