@@ -1,38 +1,31 @@
 //! Resolve, crack filling and hole filling: the CPU twins of the shader's `resolve`, `cracks` and
 //! `fill` entry points (see the crate docs for the rules). Each stage reads only the previous
-//! stage's buffers, so every pixel is independent, as on the GPU. The shader's `fill` searches
-//! each hole's four directions pixel by pixel; here the nearest covered pixel in each direction
-//! comes from sweeps over rows and columns, which find the same pixels in O(pixels).
+//! stage's output, so every pixel is independent, as on the GPU.
 
 use depthcast_packing::RgbImage;
 
-use crate::transform::KEY_EMPTY;
 use crate::{ReprojectSettings, ReprojectStats};
 
-const NONE: u32 = u32::MAX;
 /// The widest hole (pixels along the narrower axis) that the crack stage fills.
 pub const CRACK_WIDTH: u32 = 2;
 
-/// Buffers kept between frames: per target pixel a key ([`KEY_EMPTY`] for a hole) and the
-/// source index of its colour, after resolve (`0`) and after the crack stage (`1`).
+/// Buffers kept between frames: the pixels a stage changes (each stage reads the z-buffer as the
+/// previous stage left it, then applies its changes).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Scratch {
-    keys0: Vec<u32>,
-    index0: Vec<u32>,
-    keys1: Vec<u32>,
-    index1: Vec<u32>,
-    /// Per pixel: the nearest covered row strictly below, or `NONE`.
-    below: Vec<u32>,
-    /// Per column: the nearest covered row strictly above the current row, or `NONE`.
-    above: Vec<u32>,
-    left: Vec<u32>,
-    right: Vec<u32>,
+    changes: Vec<(usize, u64)>,
+}
+
+/// The key of a z-buffer entry ([`crate::KEY_EMPTY`] for `u64::MAX`, a hole).
+#[inline]
+fn key(z: u64) -> u32 {
+    (z >> 32) as u32
 }
 
 /// Writes the resolved and filled colour of every target pixel of `zbuf` (`key << 32 | source
-/// index`) into `out`.
+/// index`, `u64::MAX` where empty) into `out`; `zbuf` is left as the crack stage made it.
 pub(crate) fn resolve_and_fill(
-    zbuf: &[u64],
+    zbuf: &mut [u64],
     colour: &RgbImage,
     settings: &ReprojectSettings,
     s: &mut Scratch,
@@ -41,33 +34,40 @@ pub(crate) fn resolve_and_fill(
 ) {
     let (w, h) = (out.width as usize, out.height as usize);
     resolve(zbuf, w, h, 1.0 + settings.poke_through, s, stats);
-    cracks(w, h, s, stats);
-    fill(w, h, settings.max_search, colour, s, out, stats);
+    cracks(zbuf, w, h, s, stats);
+    fill(zbuf, w, h, settings.max_search, colour, out, stats);
 }
 
-/// Stage 0: the z-buffer's winners, with pixels that poke through a surface made holes.
-fn resolve(zbuf: &[u64], w: usize, h: usize, ratio: f32, s: &mut Scratch, stats: &mut ReprojectStats) {
-    let key = |i: usize| (zbuf[i] >> 32) as u32;
-    let covered = |i: usize| zbuf[i] != u64::MAX;
-    let depth = |i: usize| f32::from_bits(key(i));
-    s.keys0.clear();
-    s.index0.clear();
+/// Stage 0 (after the z-test): pixels that poke through a surface become holes.
+fn resolve(zbuf: &mut [u64], w: usize, h: usize, ratio: f32, s: &mut Scratch, stats: &mut ReprojectStats) {
+    let depth = |z: u64| f32::from_bits(key(z));
+    // `z` pokes through between `a` and `b` (the keys' order is the depths' order; an empty
+    // neighbour has the largest key, so `key > a && key > b` already excludes it).
+    let poke = |z: u64, a: u64, b: u64| {
+        key(z) > key(a)
+            && key(z) > key(b)
+            && depth(z) > depth(a) * ratio
+            && depth(z) > depth(b) * ratio
+            && source_neighbours(a, b, w)
+    };
+    s.changes.clear();
     for y in 0..h {
         for x in 0..w {
             let i = y * w + x;
-            let poke = |a: usize, b: usize| {
-                covered(a)
-                    && covered(b)
-                    && depth(i) > depth(a) * ratio
-                    && depth(i) > depth(b) * ratio
-                    && source_neighbours(zbuf[a], zbuf[b], w)
-            };
-            let poked = covered(i)
-                && ((x > 0 && x + 1 < w && poke(i - 1, i + 1)) || (y > 0 && y + 1 < h && poke(i - w, i + w)));
-            stats.poked_through += u64::from(poked);
-            s.keys0.push(if poked { KEY_EMPTY } else { key(i) });
-            s.index0.push(zbuf[i] as u32);
+            let z = zbuf[i];
+            if z == u64::MAX {
+                continue;
+            }
+            if (x > 0 && x + 1 < w && poke(z, zbuf[i - 1], zbuf[i + 1]))
+                || (y > 0 && y + 1 < h && poke(z, zbuf[i - w], zbuf[i + w]))
+            {
+                s.changes.push((i, u64::MAX));
+            }
         }
+    }
+    stats.poked_through += s.changes.len() as u64;
+    for &(i, z) in &s.changes {
+        zbuf[i] = z;
     }
 }
 
@@ -80,29 +80,34 @@ fn source_neighbours(a: u64, b: u64, w: usize) -> bool {
 
 /// Stage 1: holes at most [`CRACK_WIDTH`] pixels wide along a row or column, bounded on both
 /// sides, take the farther end (of the narrower axis; the row on a tie).
-fn cracks(w: usize, h: usize, s: &mut Scratch, stats: &mut ReprojectStats) {
-    let keys = &s.keys0;
-    s.keys1.clone_from(keys);
-    s.index1.clone_from(&s.index0);
+fn cracks(zbuf: &mut [u64], w: usize, h: usize, s: &mut Scratch, stats: &mut ReprojectStats) {
     let reach = CRACK_WIDTH as usize;
+    s.changes.clear();
     for y in 0..h {
         for x in 0..w {
             let i = y * w + x;
-            if keys[i] != KEY_EMPTY {
+            if zbuf[i] != u64::MAX {
                 continue;
             }
-            let end = |step: fn(usize, usize, usize, usize, usize) -> Option<usize>| {
-                (1..=reach).find_map(|k| step(x, y, k, w, h).filter(|&j| keys[j] != KEY_EMPTY).map(|j| (k as u32, j)))
+            let end = |step: Step| {
+                (1..=reach)
+                    .map_while(|k| step(x, y, k, w, h).map(|j| (k as u32, j)))
+                    .find(|&(_, j)| zbuf[j] != u64::MAX)
             };
             let ends = [end(left_of), end(right_of), end(above), end(below)];
-            if let Some(at) = choose(ends, keys, CRACK_WIDTH + 1, false) {
-                s.keys1[i] = keys[at];
-                s.index1[i] = s.index0[at];
-                stats.cracks_filled += 1;
+            if let Some(at) = choose(ends, zbuf, CRACK_WIDTH + 1, false) {
+                s.changes.push((i, zbuf[at]));
             }
         }
     }
+    stats.cracks_filled += s.changes.len() as u64;
+    for &(i, z) in &s.changes {
+        zbuf[i] = z;
+    }
 }
+
+/// The pixel `k` steps from `(x, y)` in one direction in a `w x h` image, if inside.
+type Step = fn(usize, usize, usize, usize, usize) -> Option<usize>;
 
 fn left_of(x: usize, y: usize, k: usize, w: usize, _: usize) -> Option<usize> {
     (x >= k).then(|| y * w + x - k)
@@ -119,77 +124,42 @@ fn below(x: usize, y: usize, k: usize, w: usize, h: usize) -> Option<usize> {
 
 /// Stage 2: every remaining hole takes a colour from the background side, else the stale one.
 fn fill(
+    zbuf: &[u64],
     w: usize,
     h: usize,
     reach: u32,
     colour: &RgbImage,
-    s: &mut Scratch,
     out: &mut RgbImage,
     stats: &mut ReprojectStats,
 ) {
-    let keys = &s.keys1;
-    let covered = |i: usize| keys[i] != KEY_EMPTY;
-    s.below.clear();
-    s.below.resize(w * h, NONE);
-    for y in (0..h.saturating_sub(1)).rev() {
-        for x in 0..w {
-            let next = (y + 1) * w + x;
-            s.below[y * w + x] = if covered(next) { (y + 1) as u32 } else { s.below[next] };
-        }
-    }
-    s.above.clear();
-    s.above.resize(w, NONE);
-    s.left.resize(w, NONE);
-    s.right.resize(w, NONE);
-    let rgb = |src: u32| {
-        let k = 3 * src as usize;
-        [colour.data[k], colour.data[k + 1], colour.data[k + 2]]
-    };
+    let src = &colour.data[..3 * w * h];
+    let reach = reach as usize;
     for y in 0..h {
         let row = y * w;
-        let mut last = NONE;
-        for x in 0..w {
-            s.left[x] = last;
-            if covered(row + x) {
-                last = x as u32;
-            }
-        }
-        last = NONE;
-        for x in (0..w).rev() {
-            s.right[x] = last;
-            if covered(row + x) {
-                last = x as u32;
-            }
-        }
-        for x in 0..w {
-            let i = row + x;
-            let src = if covered(i) {
-                s.index1[i]
+        let out_row = &mut out.data[3 * row..3 * (row + w)];
+        for (x, (o, &z)) in out_row.chunks_exact_mut(3).zip(&zbuf[row..row + w]).enumerate() {
+            let from = if z != u64::MAX {
+                z as u32 as usize
             } else {
                 // (distance, pixel index) of the nearest covered pixel in each direction.
-                let near = |found: u32, k: u32, at: usize| (found != NONE && k <= reach).then_some((k, at));
-                let l = near(s.left[x], (x as u32).wrapping_sub(s.left[x]), row + s.left[x] as usize);
-                let r = near(s.right[x], s.right[x].wrapping_sub(x as u32), row + s.right[x] as usize);
-                let u = near(s.above[x], (y as u32).wrapping_sub(s.above[x]), s.above[x] as usize * w + x);
-                let b = s.below[i];
-                let d = near(b, b.wrapping_sub(y as u32), b as usize * w + x);
-                match choose([l, r, u, d], keys, u32::MAX, true) {
+                let end = |step: Step| {
+                    (1..=reach)
+                        .map_while(|k| step(x, y, k, w, h).map(|j| (k as u32, j)))
+                        .find(|&(_, j)| zbuf[j] != u64::MAX)
+                };
+                let ends = [end(left_of), end(right_of), end(above), end(below)];
+                match choose(ends, zbuf, u32::MAX, true) {
                     Some(at) => {
                         stats.holes_filled += 1;
-                        s.index1[at]
+                        zbuf[at] as u32 as usize
                     }
                     None => {
                         stats.stale += 1;
-                        i as u32
+                        row + x
                     }
                 }
             };
-            out.data[3 * i..3 * i + 3].copy_from_slice(&rgb(src));
-        }
-        for x in 0..w {
-            if covered(row + x) {
-                s.above[x] = y as u32;
-            }
+            o.copy_from_slice(&src[3 * from..3 * from + 3]);
         }
     }
 }
@@ -198,12 +168,12 @@ fn fill(
 /// the left, right, up and down: the farther end (the first on equal depths) of the axis with
 /// both ends found and the smaller gap (sum of the distances; the row on a tie) if that gap is
 /// at most `max_gap`; else, with `single`, the farthest end found (the first on equal depths).
-fn choose(ends: [Option<(u32, usize)>; 4], keys: &[u32], max_gap: u32, single: bool) -> Option<usize> {
+fn choose(ends: [Option<(u32, usize)>; 4], zbuf: &[u64], max_gap: u32, single: bool) -> Option<usize> {
     let gap = |a: Option<(u32, usize)>, b: Option<(u32, usize)>| match (a, b) {
         (Some((ka, ia)), Some((kb, ib))) => Some((ka + kb, ia, ib)),
         _ => None,
     };
-    let farther = |a: usize, b: usize| if keys[b] > keys[a] { b } else { a };
+    let farther = |a: usize, b: usize| if key(zbuf[b]) > key(zbuf[a]) { b } else { a };
     let axis = match (gap(ends[0], ends[1]), gap(ends[2], ends[3])) {
         (Some(row), Some(col)) => Some(if row.0 <= col.0 { row } else { col }),
         (row, col) => row.or(col),

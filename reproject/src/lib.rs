@@ -119,6 +119,10 @@ pub struct Reprojector {
     settings: ReprojectSettings,
     /// z-buffer: `key << 32 | source index`, `u64::MAX` where empty.
     zbuf: Vec<u64>,
+    /// Camera-space ray x of each column.
+    rays: Vec<f32>,
+    /// One row's target pixel index (`u32::MAX`: none) and key.
+    targets: Vec<(u32, u32)>,
     scratch: fill::Scratch,
 }
 
@@ -169,23 +173,39 @@ impl Reprojector {
         let t = RelativeTransform::new(source, target);
         self.zbuf.clear();
         self.zbuf.resize(w * h, u64::MAX);
-        let rays_x: Vec<f32> = (0..k.width).map(|u| t.ray_x(u)).collect();
+        self.rays.clear();
+        self.rays.extend((0..k.width).map(|u| t.ray_x(u)));
+        self.targets.resize(w, (u32::MAX, 0));
+        let (wf, hf) = (k.width as f32, k.height as f32);
         for v in 0..k.height {
             let ry = t.ray_y(v);
             let row = &depth.data[v as usize * w..][..w];
-            for (u, (&d, &rx)) in row.iter().zip(&rays_x).enumerate() {
-                let Some((x, y, key)) = t.splat(rx, ry, d) else { continue };
+            // Branch-free over the row (it vectorises), then the scattered z-test.
+            for ((slot, &d), &rx) in self.targets.iter_mut().zip(row).zip(&self.rays) {
+                let (tx, ty, key) = t.project(rx, ry, d);
+                let inside = (key != KEY_EMPTY) & (tx >= 0.0) & (tx < wf) & (ty >= 0.0) & (ty < hf);
+                // SAFETY: `max` turns NaN into 0 and `min` caps +∞, so both values are finite,
+                // in 0..=65535 (the camera's size is at most that), and fit an i32.
+                let (ix, iy) = unsafe {
+                    (tx.max(0.0).min(wf).to_int_unchecked::<i32>(), ty.max(0.0).min(hf).to_int_unchecked::<i32>())
+                };
+                *slot = (if inside { iy as u32 * k.width + ix as u32 } else { u32::MAX }, key);
+            }
+            let base = u64::from(v) * w as u64;
+            for (u, &(at, key)) in self.targets.iter().enumerate() {
+                if at == u32::MAX {
+                    continue;
+                }
                 stats.splatted += 1;
                 stats.far_splats += u64::from(key == KEY_FAR);
-                let index = (v as usize * w + u) as u64;
-                let slot = &mut self.zbuf[y as usize * w + x as usize];
-                *slot = (*slot).min(u64::from(key) << 32 | index);
+                let slot = &mut self.zbuf[at as usize];
+                *slot = (*slot).min(u64::from(key) << 32 | (base + u as u64));
             }
         }
         out.width = k.width;
         out.height = k.height;
         out.data.resize(3 * w * h, 0);
-        fill::resolve_and_fill(&self.zbuf, colour, &self.settings, &mut self.scratch, out, &mut stats);
+        fill::resolve_and_fill(&mut self.zbuf, colour, &self.settings, &mut self.scratch, out, &mut stats);
         stats
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Both sides evaluate the same `f32` expressions in the same order (left to right, one rounding
 //! per operation, no fused multiply-add on the CPU); the only division per pixel is the
-//! perspective divide, which the shader writes the same way. The constants (rotation matrix,
+//! perspective divide's `1 / depth`, which the shader writes the same way. The constants (rotation matrix,
 //! translation, reciprocal focal lengths) are computed once here, on the CPU, and the shader
 //! receives these exact bits in its uniform block.
 
@@ -68,33 +68,33 @@ impl RelativeTransform {
     /// near plane.
     #[inline]
     pub fn splat(&self, rx: f32, ry: f32, depth: f32) -> Option<(u32, u32, u32)> {
+        let k = &self.intrinsics;
+        let (tx, ty, key) = self.project(rx, ry, depth);
+        let inside = tx >= 0.0 && tx < k.width as f32 && ty >= 0.0 && ty < k.height as f32;
+        (key != KEY_EMPTY && inside).then_some((tx as u32, ty as u32, key))
+    }
+
+    /// The continuous target position and key of [`splat`](Self::splat) without the image bounds
+    /// test; the key is [`KEY_EMPTY`] behind the near plane. Branch-free, so that a row of pixels
+    /// vectorises; a valid depth `d` moves the point `(rx·d, ry·d, −d)` and adds the translation,
+    /// an invalid one the direction `(rx, ry, −1)` without it (the same expression with `d = 1`
+    /// and a zero translation, which changes no bit of the result).
+    #[inline(always)]
+    pub fn project(&self, rx: f32, ry: f32, depth: f32) -> (f32, f32, u32) {
         let r = &self.rotation;
         let k = &self.intrinsics;
-        let (px, py, dt, key) = if is_valid_depth(depth) {
-            let (x, y, z) = (rx * depth, ry * depth, -depth);
-            let px = r[0][0] * x + r[0][1] * y + r[0][2] * z + self.translation[0];
-            let py = r[1][0] * x + r[1][1] * y + r[1][2] * z + self.translation[1];
-            let pz = r[2][0] * x + r[2][1] * y + r[2][2] * z + self.translation[2];
-            let dt = -pz;
-            if !(dt >= k.near) {
-                return None;
-            }
-            (px, py, dt, dt.to_bits())
-        } else {
-            let px = r[0][0] * rx + r[0][1] * ry - r[0][2];
-            let py = r[1][0] * rx + r[1][1] * ry - r[1][2];
-            let pz = r[2][0] * rx + r[2][1] * ry - r[2][2];
-            let dt = -pz;
-            if !(dt > 0.0) {
-                return None;
-            }
-            (px, py, dt, KEY_FAR)
-        };
-        let tx = k.cx + px / dt * k.fx;
-        let ty = k.cy - py / dt * k.fy;
-        if !(tx >= 0.0 && tx < k.width as f32 && ty >= 0.0 && ty < k.height as f32) {
-            return None;
-        }
-        Some((tx as u32, ty as u32, key))
+        let valid = is_valid_depth(depth);
+        let d = if valid { depth } else { 1.0 };
+        let t = if valid { self.translation } else { [0.0; 3] };
+        let (x, y, z) = (rx * d, ry * d, -d);
+        let px = r[0][0] * x + r[0][1] * y + r[0][2] * z + t[0];
+        let py = r[1][0] * x + r[1][1] * y + r[1][2] * z + t[1];
+        let pz = r[2][0] * x + r[2][1] * y + r[2][2] * z + t[2];
+        let dt = -pz;
+        // Valid points must be beyond the near plane, directions merely in front.
+        let near = if valid { k.near } else { f32::MIN_POSITIVE };
+        let key = if dt >= near { if valid { dt.to_bits() } else { KEY_FAR } } else { KEY_EMPTY };
+        let inv = 1.0 / dt;
+        (k.cx + px * inv * k.fx, k.cy - py * inv * k.fy, key)
     }
 }
