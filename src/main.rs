@@ -32,6 +32,9 @@ enum Command {
     Recv(cli::recv::Args),
     /// Bitrate–error sweeps over packing configurations, with oracles and policy runs.
     Sweep(cli::sweep::Args),
+    /// What the player sees of an RGB-D stream: stale vs reprojected colour (PSNR, SSIM) over
+    /// total bitrates and depth shares.
+    RgbdSweep(cli::rgbd_sweep::Args),
     /// Predicts the packing configuration per frame (int8 network), and builds its training data.
     Predict(cli::predict::Args),
 }
@@ -68,6 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Send(a) => cli::send::run(a),
         Command::Recv(a) => cli::recv::run(a),
         Command::Sweep(a) => cli::sweep::run(a),
+        Command::RgbdSweep(a) => cli::rgbd_sweep::run(a),
         Command::Predict(a) => cli::predict::run(a),
     }
 }

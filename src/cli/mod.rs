@@ -8,6 +8,7 @@ pub(crate) mod predict;
 pub(crate) mod recv;
 #[cfg(feature = "bevy")]
 pub(crate) mod render;
+pub(crate) mod rgbd_sweep;
 pub(crate) mod roundtrip;
 pub(crate) mod send;
 pub(crate) mod sweep;

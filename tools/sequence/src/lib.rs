@@ -11,6 +11,10 @@
 //!                        0 = invalid (background, or beyond 65.535 m)
 //! DIR/000000.exr ...     or: f32 OpenEXR, depth in metres in R (G and B repeat it),
 //!                        0, negative, NaN or ±inf = invalid
+//! DIR/000000.yuv.png ... optional colour of the frame (RGB-D sequences): 8-bit 4:2:0
+//!                        full-range BT.709 planes in one 8-bit greyscale PNG of
+//!                        width x (height · 3/2): the luma plane on top, below it the U (Cb)
+//!                        plane in the left half and the V (Cr) plane in the right half
 //! ```
 //!
 //! `sequence.json` (every length in metres, times in seconds):
@@ -24,7 +28,11 @@
 //!   "intrinsics": { "fx": 623.5, "fy": 623.5, "cx": 640.0, "cy": 360.0 },
 //!   "source": "DepthOfFieldExample.glb, orbit camera",
 //!   "frames": [ { "file": "000000.png", "time": 0.0,
-//!                 "pose": [16 numbers: world-from-camera, column-major], "near": 1.1, "far": 30.2 } ]
+//!                 "pose": [16 numbers: world-from-camera, column-major], "near": 1.1, "far": 30.2,
+//!                 "colour": "000000.yuv.png",
+//!                 "camera": { "frame_index": 0, "position": [3 numbers], "rotation": [x, y, z, w],
+//!                             "width": 1280, "height": 720, "fx": 869.1, "fy": 869.1,
+//!                             "cx": 640.0, "cy": 360.0, "near": 0.05 } } ]
 //! }
 //! ```
 //!
@@ -32,12 +40,18 @@
 //! they are that frame's own valid depth range. `mode` suggests the range mapping. `intrinsics`
 //! and `pose` are present when known (rendered sequences have both; camera convention: Bevy's,
 //! looking down −Z with +Y up).
+//!
+//! `colour` and `camera` (RGB-D sequences, `depthcast render --colour`) are optional per frame:
+//! a sequence without them is a depth sequence as before, and readers that do not know them ignore
+//! them (the format version stays 1). `camera` is the frame's
+//! [`depthcast_packing::CameraBlock`] (pose camera → world, quaternion `[x, y, z, w]`, and the
+//! pinhole intrinsics of the colour and depth images), as it travels in-band in an RGB-D stream.
 
 use std::fs;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use depthcast_packing::DepthImage;
+use depthcast_packing::{BitDepth, CameraBlock, CameraPose, DepthImage, YuvFrame};
 use serde::{Deserialize, Serialize};
 
 /// Errors of reading or writing a sequence.
@@ -128,6 +142,75 @@ pub struct FrameMeta {
     /// Largest valid depth of the frame.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub far: Option<f32>,
+    /// File name of the frame's colour planes (8-bit 4:2:0 as a greyscale PNG), when the
+    /// sequence has colour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colour: Option<String>,
+    /// The frame's camera, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera: Option<CameraMeta>,
+}
+
+/// A frame's camera in the sidecar: [`CameraBlock`] with named fields.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CameraMeta {
+    /// The frame index the camera block carries.
+    pub frame_index: u32,
+    /// Camera centre in world space, metres.
+    pub position: [f32; 3],
+    /// Rotation camera → world, unit quaternion `[x, y, z, w]`.
+    pub rotation: [f32; 4],
+    /// Image width in pixels.
+    pub width: u32,
+    /// Image height in pixels.
+    pub height: u32,
+    /// Focal length along x, pixels.
+    pub fx: f32,
+    /// Focal length along y, pixels.
+    pub fy: f32,
+    /// Principal point x, pixels.
+    pub cx: f32,
+    /// Principal point y, pixels.
+    pub cy: f32,
+    /// Near plane, metres.
+    pub near: f32,
+}
+
+impl From<&CameraBlock> for CameraMeta {
+    fn from(c: &CameraBlock) -> Self {
+        let k = c.intrinsics;
+        CameraMeta {
+            frame_index: c.frame_index,
+            position: c.pose.position,
+            rotation: c.pose.rotation,
+            width: k.width,
+            height: k.height,
+            fx: k.fx,
+            fy: k.fy,
+            cx: k.cx,
+            cy: k.cy,
+            near: k.near,
+        }
+    }
+}
+
+impl CameraMeta {
+    /// The camera block (not validated: see [`CameraBlock::validate`]).
+    pub fn block(&self) -> CameraBlock {
+        CameraBlock {
+            frame_index: self.frame_index,
+            pose: CameraPose { position: self.position, rotation: self.rotation },
+            intrinsics: depthcast_packing::Intrinsics {
+                width: self.width,
+                height: self.height,
+                fx: self.fx,
+                fy: self.fy,
+                cx: self.cx,
+                cy: self.cy,
+                near: self.near,
+            },
+        }
+    }
 }
 
 /// The sidecar, `sequence.json`.
@@ -211,6 +294,22 @@ impl SequenceWriter {
     /// # Errors
     /// A size other than the sequence's, or a file that cannot be written.
     pub fn push(&mut self, depth: &DepthImage, pose: Option<[f32; 16]>) -> Result<()> {
+        self.push_rgbd(depth, pose, None, None)
+    }
+
+    /// Appends a frame with its colour (8-bit 4:2:0, the sequence's size) and camera, either
+    /// optional ([`SequenceWriter::push`] is this without both).
+    ///
+    /// # Errors
+    /// A depth or colour size other than the sequence's, colour planes that are not 8-bit, a
+    /// camera of another image size or with invalid fields, or a file that cannot be written.
+    pub fn push_rgbd(
+        &mut self,
+        depth: &DepthImage,
+        pose: Option<[f32; 16]>,
+        colour: Option<&YuvFrame>,
+        camera: Option<&CameraBlock>,
+    ) -> Result<()> {
         let index = self.meta.frames.len();
         let file = format!("{index:06}.{}", self.meta.encoding.extension());
         let path = self.dir.join(&file);
@@ -259,13 +358,33 @@ impl SequenceWriter {
                 .map_err(|e| SequenceError::BadFrame { path: path.clone(), reason: e.to_string() })?;
             }
         }
+        if let Some(c) = camera {
+            let bad = |reason: String| SequenceError::BadFrame { path: self.dir.join(SIDECAR), reason };
+            c.validate().map_err(|e| bad(format!("camera of frame {index}: {e}")))?;
+            let k = c.intrinsics;
+            if (k.width, k.height) != (self.meta.width, self.meta.height) {
+                return Err(bad(format!(
+                    "camera of frame {index} is for {}x{} images, sequence is {}x{}",
+                    k.width, k.height, self.meta.width, self.meta.height
+                )));
+            }
+        }
+        let colour = match colour {
+            Some(c) => {
+                let name = format!("{index:06}.yuv.png");
+                write_colour(&self.dir.join(&name), c, self.meta.width, self.meta.height)?;
+                Some(name)
+            }
+            None => None,
+        };
         let (near, far) = if hi > 0.0 { (Some(lo), Some(hi)) } else { (None, None) };
         if hi > 0.0 {
             self.meta.near = self.meta.near.min(lo);
             self.meta.far = self.meta.far.max(hi);
         }
         let time = index as f64 / self.meta.fps;
-        self.meta.frames.push(FrameMeta { file, time, pose, near, far });
+        let camera = camera.map(CameraMeta::from);
+        self.meta.frames.push(FrameMeta { file, time, pose, near, far, colour, camera });
         Ok(())
     }
 
@@ -317,7 +436,8 @@ impl Sequence {
         if meta.width == 0 || meta.height == 0 || meta.fps.is_nan() || meta.fps <= 0.0 {
             return Err(bad(format!("size {}x{} at {} fps is invalid", meta.width, meta.height, meta.fps)));
         }
-        if meta.frames.iter().any(|f| f.file.contains('/') || f.file.contains('\\') || f.file.starts_with('.')) {
+        let plain = |f: &str| !(f.contains('/') || f.contains('\\') || f.starts_with('.'));
+        if !meta.frames.iter().all(|f| plain(&f.file) && f.colour.as_deref().is_none_or(plain)) {
             return Err(bad("frame file names must be plain names inside the folder".into()));
         }
         Ok(Sequence { dir, meta })
@@ -369,6 +489,91 @@ impl Sequence {
         };
         Ok(DepthImage { width: self.meta.width, height: self.meta.height, data })
     }
+
+    /// Whether every frame has colour and a camera (an RGB-D sequence).
+    pub fn has_colour(&self) -> bool {
+        !self.is_empty() && self.meta.frames.iter().all(|f| f.colour.is_some() && f.camera.is_some())
+    }
+
+    /// Reads frame `index`'s colour planes (8-bit 4:2:0), `None` when the frame has none.
+    ///
+    /// # Errors
+    /// Index out of range, an unreadable file, or a file of another size or pixel type.
+    pub fn read_colour(&self, index: usize) -> Result<Option<YuvFrame>> {
+        let fm = self.meta.frames.get(index).ok_or(SequenceError::OutOfRange { index, len: self.len() })?;
+        let Some(file) = &fm.colour else { return Ok(None) };
+        read_colour(&self.dir.join(file), self.meta.width, self.meta.height).map(Some)
+    }
+
+    /// Frame `index`'s camera, `None` when the frame has none.
+    ///
+    /// # Errors
+    /// Index out of range, or a camera with invalid fields.
+    pub fn camera(&self, index: usize) -> Result<Option<CameraBlock>> {
+        let fm = self.meta.frames.get(index).ok_or(SequenceError::OutOfRange { index, len: self.len() })?;
+        let Some(c) = fm.camera else { return Ok(None) };
+        let block = c.block();
+        block.validate().map_err(|e| SequenceError::BadSidecar {
+            path: self.dir.join(SIDECAR),
+            reason: format!("camera of frame {index}: {e}"),
+        })?;
+        Ok(Some(block))
+    }
+}
+
+/// Writes 8-bit 4:2:0 planes as one greyscale PNG (see the crate docs for the layout).
+fn write_colour(path: &Path, c: &YuvFrame, width: u32, height: u32) -> Result<()> {
+    let bad = |reason: String| SequenceError::BadFrame { path: path.to_path_buf(), reason };
+    if (c.width, c.height) != (width, height) || c.bit_depth != BitDepth::Eight {
+        return Err(bad(format!(
+            "colour is {}x{} {}-bit, sequence is {width}x{height} 8-bit",
+            c.width,
+            c.height,
+            c.bit_depth.bits()
+        )));
+    }
+    let (w, h, cw) = (width as usize, height as usize, width as usize / 2);
+    let mut buf = Vec::with_capacity(w * h * 3 / 2);
+    buf.extend(c.y.iter().map(|&v| v as u8));
+    for row in 0..h / 2 {
+        buf.extend(c.u[row * cw..][..cw].iter().map(|&v| v as u8));
+        buf.extend(c.v[row * cw..][..cw].iter().map(|&v| v as u8));
+    }
+    let img = image::GrayImage::from_raw(width, height * 3 / 2, buf).expect("buffer matches size");
+    img.save(path).map_err(|e| bad(e.to_string()))
+}
+
+/// Reads [`write_colour`]'s PNG back into planes.
+fn read_colour(path: &Path, width: u32, height: u32) -> Result<YuvFrame> {
+    let bad = |reason: String| SequenceError::BadFrame { path: path.to_path_buf(), reason };
+    let img = match image::open(path).map_err(|e| bad(e.to_string()))? {
+        image::DynamicImage::ImageLuma8(b) => b,
+        other => return Err(bad(format!("expected 8-bit greyscale PNG, found {:?}", other.color()))),
+    };
+    if (img.width(), img.height()) != (width, height * 3 / 2) {
+        return Err(bad(format!(
+            "is {}x{}, colour of a {width}x{height} sequence is {width}x{}",
+            img.width(),
+            img.height(),
+            height * 3 / 2
+        )));
+    }
+    let raw = img.into_raw();
+    let (w, h, cw) = (width as usize, height as usize, width as usize / 2);
+    let mut f = YuvFrame::new(width, height, BitDepth::Eight);
+    for (d, &s) in f.y.iter_mut().zip(&raw[..w * h]) {
+        *d = u16::from(s);
+    }
+    for row in 0..h / 2 {
+        let line = &raw[w * h + row * w..][..w];
+        for (d, &s) in f.u[row * cw..][..cw].iter_mut().zip(&line[..cw]) {
+            *d = u16::from(s);
+        }
+        for (d, &s) in f.v[row * cw..][..cw].iter_mut().zip(&line[cw..]) {
+            *d = u16::from(s);
+        }
+    }
+    Ok(f)
 }
 
 #[cfg(test)]
@@ -405,6 +610,57 @@ mod tests {
             assert!(matches!(s.read_frame(3), Err(SequenceError::OutOfRange { .. })));
             fs::remove_dir_all(&dir).unwrap();
         }
+    }
+
+    #[test]
+    fn colour_and_camera_round_trip() {
+        let dir = std::env::temp_dir().join(format!("depthcast-seq-rgbd-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let (w, h) = (40, 24);
+        let mut wr = SequenceWriter::create(&dir, w, h, 30.0, DepthEncoding::Png16Mm).unwrap();
+        let mut frames = Vec::new();
+        for i in 0..2u32 {
+            let mut c = YuvFrame::new(w, h, BitDepth::Eight);
+            for (k, y) in c.y.iter_mut().enumerate() {
+                *y = ((k as u32 * 7 + i) % 256) as u16;
+            }
+            for (k, (u, v)) in c.u.iter_mut().zip(c.v.iter_mut()).enumerate() {
+                (*u, *v) = ((k as u16 * 3) % 256, 255 - (k as u16 % 256));
+            }
+            let cam = CameraBlock {
+                frame_index: i,
+                pose: CameraPose { position: [0.1 * i as f32, 1.0, 2.0], rotation: [0.0, 0.6, 0.0, 0.8] },
+                intrinsics: depthcast_packing::Intrinsics::from_fov_y(0.8, w, h, 0.05),
+            };
+            wr.push_rgbd(&testdata::game_scene(w, h, i as f32), None, Some(&c), Some(&cam)).unwrap();
+            frames.push((c, cam));
+        }
+        wr.finish().unwrap();
+        let s = Sequence::open(&dir).unwrap();
+        assert!(s.has_colour());
+        for (i, (c, cam)) in frames.iter().enumerate() {
+            assert_eq!(s.read_colour(i).unwrap().as_ref(), Some(c));
+            assert_eq!(s.camera(i).unwrap().as_ref(), Some(cam));
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn sidecars_without_colour_still_load() {
+        let dir = std::env::temp_dir().join(format!("depthcast-seq-old-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let mut wr = SequenceWriter::create(&dir, 8, 4, 30.0, DepthEncoding::Png16Mm).unwrap();
+        wr.push(&testdata::game_scene(8, 4, 0.0), None).unwrap();
+        wr.finish().unwrap();
+        // What a sidecar written before colour existed looks like: no `colour`, no `camera`.
+        let text = fs::read_to_string(dir.join(SIDECAR)).unwrap();
+        assert!(!text.contains("colour") && !text.contains("camera"), "{text}");
+        let s = Sequence::open(&dir).unwrap();
+        assert!(!s.has_colour());
+        assert_eq!(s.read_colour(0).unwrap(), None);
+        assert_eq!(s.camera(0).unwrap(), None);
+        assert_eq!(s.read_frame(0).unwrap().width, 8);
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -119,6 +119,26 @@ pub fn encode_sequence(
     choose: &mut dyn FnMut(usize) -> Choice,
     tick: &dyn Fn(),
 ) -> anyhow::Result<Vec<FrameRecord>> {
+    encode_sequence_with(seq, codec, bitrate, range, opts, choose, tick, &mut |_, _| {})
+}
+
+/// [`encode_sequence`] that also hands every frame that decoded and unpacked to `decoded(i,
+/// depth)` (frame index, depth in metres as the receiver sees it), in decoding order. Frames
+/// that did not come back are not handed over.
+///
+/// # Errors
+/// As [`encode_sequence`].
+#[allow(clippy::too_many_arguments)]
+pub fn encode_sequence_with(
+    seq: &SeqData,
+    codec: CodecConfig,
+    bitrate: u64,
+    range: RangeChoice,
+    opts: &RunOptions,
+    choose: &mut dyn FnMut(usize) -> Choice,
+    tick: &dyn Fn(),
+    decoded: &mut dyn FnMut(usize, &DepthImage),
+) -> anyhow::Result<Vec<FrameRecord>> {
     let (w, h) = (seq.width(), seq.height());
     let n = seq.frames.len();
     let choices: Vec<Choice> = (0..n).map(&mut *choose).collect();
@@ -154,7 +174,10 @@ pub fn encode_sequence(
             Ok(inb) => {
                 let p = inb.params;
                 match unpacker.unpack_into(&d.frame, &p, &mut out) {
-                    Ok(()) => (true, Metrics::compute(&reference.view(), &out.view(), seq.near, seq.far), Some(p)),
+                    Ok(()) => {
+                        decoded(i, &out);
+                        (true, Metrics::compute(&reference.view(), &out.view(), seq.near, seq.far), Some(p))
+                    }
                     Err(_) => (false, lost(reference, seq), None),
                 }
             }

@@ -21,6 +21,7 @@ pub mod encode;
 mod plots;
 pub mod predictor;
 mod report;
+pub mod rgbd;
 
 /// Registers the bundled font with plotters (once per process), for anyone drawing text in plots.
 pub use plots::fonts as register_fonts;
