@@ -1,5 +1,7 @@
-//! `depthcast recv`: receives a stream from a URL with [`DepthReceiver`] (decode, in-band
-//! parameters, unpack), writes a depth sequence (see [`depthcast::sequence`]) and per-frame stats.
+//! `depthcast recv`: receives a stream from a URL with [`RgbdReceiver`] (decode, in-band
+//! parameters, unpack; an RGB-D stream's colour paired with its depth), writes a depth sequence
+//! (see [`depthcast::sequence`]; with colour, each frame's colour planes and camera in it and a
+//! viewable `NNNNNN.colour.png` beside it) and per-frame stats.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,8 +10,8 @@ use std::time::Duration;
 use anyhow::Context;
 use depthcast::sequence::{DepthEncoding, Sequence, SequenceWriter};
 use depthcast_codec::redact_url;
-use depthcast_packing::Metrics;
-use depthcast_stream::{DepthReceiver, FailureKind, ReceivedFrame, ReceiverConfig, StreamError};
+use depthcast_packing::{Metrics, RgbImage};
+use depthcast_stream::{FailureKind, ReceiverConfig, RgbdConfig, RgbdFrame, RgbdReceiver, StreamError};
 
 use super::exit::NoFrames;
 
@@ -21,7 +23,9 @@ pub(crate) struct Args {
     /// `--listen`), `srt://...`, `rtmp://host/app/stream`.
     #[arg(long)]
     url: String,
-    /// Output depth sequence folder (omit to only print stats).
+    /// Output depth sequence folder (omit to only print stats). With an RGB-D stream, each frame's
+    /// colour goes into it too (exact 4:2:0 planes and the camera, for `rgbd-sweep`-style
+    /// measurements) and beside it as a viewable `NNNNNN.colour.png` (RGB).
     #[arg(long)]
     output: Option<PathBuf>,
     /// Write EXR f32 frames instead of 16-bit PNG millimetres.
@@ -55,15 +59,23 @@ struct Output {
 }
 
 impl Output {
-    fn frame(&mut self, a: &Args, f: &ReceivedFrame) -> anyhow::Result<()> {
-        let p = &f.params;
+    fn frame(&mut self, a: &Args, f: &RgbdFrame) -> anyhow::Result<()> {
+        if let (Some(dir), Some(colour), Some(i)) = (&a.output, &f.colour, f.frame_index) {
+            std::fs::create_dir_all(dir)?;
+            let rgb = RgbImage::from_yuv420(colour, colour.width, colour.height);
+            let path = dir.join(format!("{i:06}.colour.png"));
+            image::save_buffer(&path, &rgb.data, rgb.width, rgb.height, image::ColorType::Rgb8)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        // A frame whose depth was lost (colour only) has no row and no sequence frame.
+        let (Some(p), Some(depth)) = (&f.params, &f.depth) else { return Ok(()) };
         let latency = f.latency_ms().map(|l| format!("{l:.1}")).unwrap_or_default();
         let (mut mae, mut max, mut flips) = (String::new(), String::new(), String::new());
         if let Some(src) = &self.source {
             let i = p.frame_index as usize % src.len().max(1);
             let truth = src.read_frame(i)?;
-            if (truth.width, truth.height) == (f.depth.width, f.depth.height) {
-                let m = Metrics::compute(&truth.view(), &f.depth.view(), p.near, p.far);
+            if (truth.width, truth.height) == (depth.width, depth.height) {
+                let m = Metrics::compute(&truth.view(), &depth.view(), p.near, p.far);
                 mae = format!("{:.3}", m.mae * 1e3);
                 max = format!("{:.3}", m.max * 1e3);
                 flips = (m.valid_to_invalid + m.invalid_to_valid).to_string();
@@ -71,12 +83,13 @@ impl Output {
         }
         writeln!(
             self.stats,
-            "{},{},{},{},{},{mae},{max},{flips},{latency},ok",
+            "{},{},{},{},{},{mae},{max},{flips},{latency},{},ok",
             p.frame_index,
-            f.bytes,
+            f.bytes.1,
             p.scheme.name(),
             p.precision,
-            p.bit_depth.bits()
+            p.bit_depth.bits(),
+            f.colour.as_ref().map_or(String::new(), |_| f.bytes.0.to_string()),
         )?;
         if let Some(dir) = &a.output {
             if self.writer.is_none() {
@@ -87,7 +100,10 @@ impl Output {
                 self.writer = Some(w);
             }
             if let Some(w) = self.writer.as_mut() {
-                w.push(&f.depth, None)?;
+                // The colour and camera go into the sequence when both came with the depth.
+                let camera = f.camera.filter(|c| (c.intrinsics.width, c.intrinsics.height) == (p.width, p.height));
+                let colour = f.colour.as_ref().filter(|c| (c.width, c.height) == (p.width, p.height) && camera.is_some());
+                w.push_rgbd(depth, None, colour, camera.filter(|_| colour.is_some()).as_ref())?;
             }
         }
         Ok(())
@@ -102,7 +118,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         timeout,
         ..ReceiverConfig::new(a.url.clone())
     };
-    let mut rx = DepthReceiver::new(config);
+    let mut rx = RgbdReceiver::new(RgbdConfig { receiver: config, ..RgbdConfig::new(a.url.clone()) });
     let mut out = Output {
         stats: match &a.stats {
             Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p)?)),
@@ -111,8 +127,11 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         source: a.source.as_ref().map(Sequence::open).transpose()?,
         writer: None,
     };
-    writeln!(out.stats, "frame,bytes,scheme,precision,bits,mae_mm,max_mm,invalid_flips,latency_ms,status")?;
-    let mut frames = 0u64;
+    writeln!(
+        out.stats,
+        "frame,bytes,scheme,precision,bits,mae_mm,max_mm,invalid_flips,latency_ms,colour_bytes,status"
+    )?;
+    let (mut frames, mut gaps, mut last_index) = (0u64, 0u64, None::<u32>);
     // Bytes read when the last frame (or the last wait after one) ended.
     let mut bytes_mark = 0;
     while a.frames.is_none_or(|n| frames < n) {
@@ -120,13 +139,21 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             Ok(Some(f)) => {
                 out.frame(&a, &f)?;
                 frames += 1;
-                bytes_mark = rx.stats().bytes;
+                if let Some(i) = f.frame_index {
+                    if let Some(prev) = last_index
+                        && i > prev
+                    {
+                        gaps += u64::from(i - prev - 1);
+                    }
+                    last_index = Some(i);
+                }
+                bytes_mark = rx.receiver_stats().bytes;
             }
             Ok(None) => break,
             // After frames: data without a valid frame (damaged keyframes) is a live stream
             // going through loss; no data for the timeout is a stream that stopped.
             Err(StreamError::Timeout { .. }) if frames > 0 => {
-                let bytes = rx.stats().bytes;
+                let bytes = rx.receiver_stats().bytes;
                 if bytes == bytes_mark {
                     break;
                 }
@@ -140,12 +167,23 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     if let Some(w) = out.writer {
         w.finish()?;
     }
-    let s = rx.stats();
+    let pairs = rx.stats().clone();
+    let s = rx.receiver_stats();
+    if pairs.colour_frames > 0 {
+        eprintln!(
+            "RGB-D: {} paired, {} colour only, {} depth only ({} released by the pairing timeout), pairing wait {:.2} ms mean",
+            pairs.paired,
+            pairs.colour_only,
+            pairs.depth_only,
+            pairs.pair_timeouts,
+            pairs.pair_wait_ms_mean()
+        );
+    }
     eprintln!(
         "received {frames} frames ({} missing by frame index), {} dropped for their in-band parameters \
          ({} missing, {} corrupt, {} disagreeing with the frame), {} decode errors, {} connection(s), \
          {} open(s) on data that was not a stream",
-        s.gaps,
+        gaps,
         s.invalid_params,
         s.params_missing,
         s.params_corrupt,

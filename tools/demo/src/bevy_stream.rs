@@ -1,8 +1,11 @@
-//! The demo's main stream on Bevy: the built-in room rendered headless, its depth captured and
-//! packed on the GPU by [`DepthSenderPlugin`], sent over loopback UDP, received and unpacked by
-//! [`DepthReceiverPlugin`] in a second app of the same process; every received frame is compared
-//! with the source depth of the same frame index.
+//! The demo's main stream on Bevy: the built-in room rendered headless, its colour and depth
+//! captured on the GPU (colour converted to YUV 4:2:0, depth packed) by [`DepthSenderPlugin`],
+//! sent as one RGB-D stream (two tracks, the camera in-band) over loopback UDP, received, paired
+//! and unpacked by [`DepthReceiverPlugin`] in a second app of the same process; every received
+//! frame's depth is compared with the source depth of the same frame index, and the received
+//! RGB-D frames are kept for the reprojection measurement ([`crate::rgbd`]).
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
@@ -13,14 +16,36 @@ use depthcast_plugin::receiver::{DepthReceiverPlugin, ReceivedDepth};
 use depthcast_plugin::{DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats, SentDepth};
 use depthcast_scene::{BUILTIN_SCENE, CameraPath, SceneRenderConfig, SceneRenderer};
 
+use super::rgbd::RgbdSample;
 use super::{DemoFrame, DemoOptions, DemoSummary, SenderCosts, free_udp_port, images, write_outputs};
 
-/// What the Bevy stream produced besides its summary: the source frames (for the baseline).
+/// What the Bevy stream produced besides its summary: the source frames (for the baseline) and
+/// the RGB-D frames sent and received (for the reprojection measurement).
 pub struct BevyRun {
     /// The summary (also written to `out/summary.json`).
     pub summary: DemoSummary,
     /// Source depth of the frames the sender captured, in order (invalid = 0).
     pub source: Vec<DepthImage>,
+    /// The capture frame index of each of [`Self::source`] (the stream's frame indices).
+    pub source_indices: Vec<u32>,
+    /// With colour: what was sent and received, and how the pairs fared.
+    pub rgbd: Option<RgbdRun>,
+}
+
+/// The RGB-D side of a run.
+pub struct RgbdRun {
+    /// What the sender sent, by frame index: colour as encoded, source depth, camera.
+    pub sent: BTreeMap<u32, RgbdSample>,
+    /// What the receiver handed out as pairs, by frame index.
+    pub received: BTreeMap<u32, RgbdSample>,
+    /// Capture to display of each pair (both tracks decoded, paired), ms.
+    pub latency_ms: Vec<f64>,
+    /// Each pair's wait of its first track for the second, ms.
+    pub pair_wait_ms: Vec<f64>,
+    /// The receiver's pairing counts.
+    pub stats: depthcast_stream::RgbdStats,
+    /// Achieved colour bitrate, bit/s.
+    pub colour_bps: f64,
 }
 
 /// Runs the Bevy stream and writes `o.out`.
@@ -51,6 +76,8 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
         gop: 30,
         keep_source: 64,
         encoder_threads: options.encoder_threads,
+        colour: options.colour,
+        depth_share: options.depth_share,
         ..Default::default()
     });
     let mut tx = SceneRenderer::new(cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -62,9 +89,14 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
 
     let mut records: Vec<DemoFrame> = Vec::new();
     let mut source: Vec<(u32, DepthImage)> = Vec::new();
+    let mut sent_colour: BTreeMap<u32, (depthcast_packing::YuvFrame, depthcast_packing::CameraBlock)> =
+        BTreeMap::new();
+    let mut received: BTreeMap<u32, RgbdSample> = BTreeMap::new();
+    let (mut pair_latency, mut pair_wait) = (Vec::new(), Vec::new());
     let mut last: Option<(u32, DepthImage, DepthImage, f32, f32)> = None;
     let mut last_print = Instant::now();
     let mut seen = None;
+    let mut waiting: Vec<(depthcast_packing::PackParams, DepthImage, usize, bool, f64)> = Vec::new();
     let mut costs = CostSamples::default();
     let mut step =
         |tx: &mut SceneRenderer, rx: &mut App, records: &mut Vec<DemoFrame>, source: &mut Vec<(u32, DepthImage)>| {
@@ -80,17 +112,38 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
                     source.push((*i, img.clone()));
                 }
             }
-            let d = rx.world().resource::<ReceivedDepth>();
-            let Some(params) = d.params else { return };
-            if seen == Some((params.frame_index, d.received_unix_us)) {
-                return;
+            let newest_colour = sent_colour.last_key_value().map(|(j, _)| *j);
+            for (i, yuv, camera) in &sent.colour {
+                if newest_colour.is_none_or(|j| *i > j) {
+                    sent_colour.insert(*i, (yuv.clone(), *camera));
+                }
             }
-            seen = Some((params.frame_index, d.received_unix_us));
-            let Some((_, src)) = source.iter().rev().find(|(i, _)| *i == params.frame_index) else { return };
-            let m = Metrics::compute(&src.view(), &d.depth.view(), params.near, params.far);
-            let latency_ms = d.sent_unix_us.map_or(f64::NAN, |t| d.received_unix_us.saturating_sub(t) as f64 / 1e3);
-            records.push(DemoFrame::measured(&params, d.bytes, d.keyframe, &m, latency_ms));
-            last = Some((params.frame_index, src.clone(), d.depth.clone(), params.near, params.far));
+            let d = rx.world().resource::<ReceivedDepth>();
+            if let Some(params) = d.params
+                && seen != Some((params.frame_index, d.received_unix_us))
+            {
+                seen = Some((params.frame_index, d.received_unix_us));
+                if d.paired
+                    && let (Some(colour), Some(camera)) = (&d.colour, d.camera)
+                {
+                    let depth = d.depth.clone();
+                    received.insert(params.frame_index, RgbdSample { colour: colour.clone(), depth, camera });
+                    pair_latency
+                        .push(d.sent_unix_us.map_or(f64::NAN, |t| d.received_unix_us.saturating_sub(t) as f64 / 1e3));
+                    pair_wait.push(d.pair_wait_ms);
+                }
+                let latency_ms = d.sent_unix_us.map_or(f64::NAN, |t| d.received_unix_us.saturating_sub(t) as f64 / 1e3);
+                waiting.push((params, d.depth.clone(), d.bytes, d.keyframe, latency_ms));
+            }
+            // A frame can arrive before the sender's main world has recorded its source (the
+            // stream is faster than an update): it waits for it.
+            waiting.retain(|(p, depth, bytes, keyframe, latency_ms)| {
+                let Some((_, src)) = source.iter().rev().find(|(i, _)| *i == p.frame_index) else { return true };
+                let m = Metrics::compute(&src.view(), &depth.view(), p.near, p.far);
+                records.push(DemoFrame::measured(p, *bytes, *keyframe, &m, *latency_ms));
+                last = Some((p.frame_index, src.clone(), depth.clone(), p.near, p.far));
+                false
+            });
         };
     // A game renders at its frame rate: pace the sender at `fps` (a fast GPU would otherwise run
     // the whole demo before the encoder has opened).
@@ -131,17 +184,23 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
     let stats = tx.app_mut().world().resource::<DepthSenderStats>().clone();
     drop(tx);
     if records.is_empty() {
+        let d = rx.world().resource::<ReceivedDepth>();
         anyhow::bail!(
-            "no frame arrived: the sender sent {} frames (encoder: {}; dropped {})",
+            "no frame arrived: the sender sent {} frames (encoder: {}; dropped {}); the receiver is {:?} \
+             with {} frames, last error: {}",
             stats.frames_sent,
             stats.encoder.as_deref().unwrap_or("not open yet"),
-            stats.dropped
+            stats.dropped,
+            d.status,
+            d.frames,
+            d.last_error.as_deref().unwrap_or("none")
         );
     }
     for _ in 0..30 {
         std::thread::sleep(Duration::from_millis(10));
         rx.update();
     }
+    let rgbd_stats = rx.world().resource::<ReceivedDepth>().rgbd.clone();
     println!();
     let wall_s = start.elapsed().as_secs_f64();
     let frames_sent = u32::try_from(stats.frames_sent).unwrap_or(u32::MAX);
@@ -157,7 +216,11 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
         height: options.height,
         frames_sent,
         frames_received: records.len(),
-        target_bps: options.bitrate,
+        target_bps: if options.colour {
+            (options.bitrate as f64 * f64::from(options.depth_share)).round() as u64
+        } else {
+            options.bitrate
+        },
         achieved_bps: stats.bitrate,
         mean_mae_mm: 0.0,
         mean_p99_mm: 0.0,
@@ -174,18 +237,37 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
     if let Some(c) = &summary.sender_costs {
         print_costs(c);
     }
-    let source = source
+    let source: Vec<(u32, DepthImage)> = source
         .into_iter()
-        .map(|(_, mut img)| {
+        .map(|(i, mut img)| {
             for z in &mut img.data {
                 if !z.is_finite() {
                     *z = 0.0;
                 }
             }
-            img
+            (i, img)
         })
         .collect();
-    Ok(BevyRun { summary, source })
+    let rgbd = options.colour.then(|| {
+        let depth_of: BTreeMap<u32, &DepthImage> = source.iter().map(|(i, d)| (*i, d)).collect();
+        let sent = sent_colour
+            .into_iter()
+            .filter_map(|(i, (colour, camera))| {
+                let depth = (*depth_of.get(&i)?).clone();
+                Some((i, RgbdSample { colour, depth, camera }))
+            })
+            .collect();
+        RgbdRun {
+            sent,
+            received,
+            latency_ms: pair_latency,
+            pair_wait_ms: pair_wait,
+            stats: rgbd_stats,
+            colour_bps: stats.colour_bitrate.unwrap_or(0.0),
+        }
+    });
+    let source_indices = source.iter().map(|(i, _)| *i).collect();
+    Ok(BevyRun { summary, source: source.into_iter().map(|(_, d)| d).collect(), source_indices, rgbd })
 }
 
 /// Per-frame samples of the sender's costs, taken when a new frame was sent.

@@ -1,17 +1,21 @@
 //! # depthcast-demo
 //!
 //! The end-to-end demo behind `depthcast demo`: a sender and a receiver in one process over
-//! loopback UDP (MPEG-TS), with packing parameters in-band, live stats, and a `demo-out/` folder
-//! with a side-by-side picture, per-frame CSV and a summary.
+//! loopback UDP (MPEG-TS), colour and depth in one stream with the packing parameters and the
+//! camera in-band, live stats, and a `demo-out/` folder with pictures, per-frame CSV and a
+//! summary.
 //!
 //! The main stream ([`bevy_stream::run`]) renders the built-in room with Bevy and goes through the
-//! sender and receiver plugins. The comparison streams ([`run`]) pack on the CPU: either the frames
-//! the Bevy stream captured (so both see the same depth) or the procedural scene of
-//! [`depthcast_packing::testdata::game_scene`]. No files are needed.
+//! sender and receiver plugins as an RGB-D stream; [`rgbd`] measures what a player sees when the
+//! received frames are reprojected to newer camera poses. The comparison streams ([`run`]) pack
+//! depth on the CPU: either the frames the Bevy stream captured (so both see the same depth) or
+//! the procedural scene of [`depthcast_packing::testdata::game_scene`]. No files are needed.
 
 pub mod bevy_stream;
 mod images;
+pub mod rgbd;
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,8 +40,12 @@ pub struct DemoOptions {
     pub fps: u32,
     /// Frames to send.
     pub frames: u32,
-    /// Target bitrate, bit/s.
+    /// Target bitrate, bit/s: of the depth, or with [`Self::colour`] of colour and depth together.
     pub bitrate: u64,
+    /// Bevy stream: send the rendered colour beside the depth (an RGB-D stream).
+    pub colour: bool,
+    /// With [`Self::colour`]: the depth's share of [`Self::bitrate`].
+    pub depth_share: f32,
     /// Packing configuration.
     pub packing: PackingConfig,
     /// Output folder.
@@ -175,11 +183,19 @@ fn free_udp_port() -> anyhow::Result<u16> {
     Ok(std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// Runs the demo and writes `out/`.
+/// What a CPU-packed stream produced.
+pub struct CpuRun {
+    /// The summary (also written to `out/summary.json`).
+    pub summary: DemoSummary,
+    /// The received depth by frame index (metres, 0 = invalid).
+    pub received: BTreeMap<u32, DepthImage>,
+}
+
+/// Runs a depth stream packed on the CPU and writes `out/`.
 ///
 /// # Errors
 /// Encoder, transport or file failures.
-pub fn run(options: &DemoOptions) -> anyhow::Result<DemoSummary> {
+pub fn run(options: &DemoOptions) -> anyhow::Result<CpuRun> {
     std::fs::create_dir_all(&options.out)?;
     let port = free_udp_port()?;
     let url = format!("udp://127.0.0.1:{port}");
@@ -213,12 +229,13 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<DemoSummary> {
     let received = Arc::new(AtomicU64::new(0));
     let records: Arc<Mutex<Vec<DemoFrame>>> = Arc::default();
     let last_images: Arc<Mutex<Option<(u32, DepthImage)>>> = Arc::default();
+    let kept: Arc<Mutex<BTreeMap<u32, DepthImage>>> = Arc::default();
     let start = Instant::now();
 
     // Receiver first: it binds the port and waits for the stream.
     let rx_thread = {
-        let (url, received, records, last_images) =
-            (url.clone(), received.clone(), records.clone(), last_images.clone());
+        let (url, received, records, last_images, kept) =
+            (url.clone(), received.clone(), records.clone(), last_images.clone(), kept.clone());
         let total = u64::from(frames);
         let depth_at = depth_at.clone();
         std::thread::spawn(move || -> anyhow::Result<()> {
@@ -237,6 +254,7 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<DemoSummary> {
                 let latency_ms = f.latency_ms().unwrap_or(f64::NAN);
                 records.lock().expect("records").push(DemoFrame::measured(&p, f.bytes, f.keyframe, &m, latency_ms));
                 received.fetch_add(1, Ordering::Relaxed);
+                kept.lock().expect("kept").insert(p.frame_index, f.depth.clone());
                 *last_images.lock().expect("images") = Some((p.frame_index, f.depth));
             }
             Ok(())
@@ -300,7 +318,8 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<DemoSummary> {
         let src = depth_at(i);
         images::side_by_side(&options.out.join("side_by_side.png"), &src, &received, near, far)?;
     }
-    Ok(summary)
+    let received = std::mem::take(&mut *kept.lock().expect("kept"));
+    Ok(CpuRun { summary, received })
 }
 
 /// Writes `frames.csv` and `summary.json` (the summary's means and median latency computed from
