@@ -40,6 +40,7 @@ pub mod channel;
 pub mod pack;
 mod readback;
 pub mod receiver;
+pub mod reproject;
 pub mod sender;
 
 pub use capture::{DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};

@@ -4,6 +4,7 @@
 
 use depthcast_packing::RgbImage;
 
+use crate::transform::KEY_FAR;
 use crate::{ReprojectSettings, ReprojectStats};
 
 /// The widest hole (pixels along the narrower axis) that the crack stage fills.
@@ -33,7 +34,9 @@ pub(crate) fn resolve_and_fill(
     stats: &mut ReprojectStats,
 ) {
     let (w, h) = (out.width as usize, out.height as usize);
-    resolve(zbuf, w, h, 1.0 + settings.poke_through, s, stats);
+    if settings.poke_through.is_finite() {
+        resolve(zbuf, w, h, 1.0 + settings.poke_through, s, stats);
+    }
     cracks(zbuf, w, h, s, stats);
     fill(zbuf, w, h, settings.max_search, colour, out, stats);
 }
@@ -42,12 +45,12 @@ pub(crate) fn resolve_and_fill(
 fn resolve(zbuf: &mut [u64], w: usize, h: usize, ratio: f32, s: &mut Scratch, stats: &mut ReprojectStats) {
     let depth = |z: u64| f32::from_bits(key(z));
     // `z` pokes through between `a` and `b` (the keys' order is the depths' order; an empty
-    // neighbour has the largest key, so `key > a && key > b` already excludes it).
+    // neighbour has the largest key, so `key > a && key > b` already excludes it, and a far `z`
+    // is farther than any finite neighbour without computing with infinity).
     let poke = |z: u64, a: u64, b: u64| {
         key(z) > key(a)
             && key(z) > key(b)
-            && depth(z) > depth(a) * ratio
-            && depth(z) > depth(b) * ratio
+            && (key(z) == KEY_FAR || (depth(z) > depth(a) * ratio && depth(z) > depth(b) * ratio))
             && source_neighbours(a, b, w)
     };
     s.changes.clear();
