@@ -9,6 +9,7 @@
 //! | [`capture`] | [`DepthCapture`] camera component + [`DepthCapturePlugin`]: prepass depth → `shaders/linearize_depth.wgsl` → storage buffer → [`DepthFrame`]s |
 //! | [`pack`] | uniform block and frame layout of `shaders/pack_depth.wgsl` (depth → encoder planes on the GPU, bit-exact with `packing`) |
 //! | [`sender`] | [`DepthSenderPlugin`]: capture → GPU packing → encoder thread (drop-oldest queue) → transport URL, with [`DepthSenderStats`] |
+//! | [`reproject`] | [`ReprojectionPlugin`]: an RGB-D frame drawn from a camera's current pose on the GPU (`shaders/reproject.wgsl`, the twin of `depthcast-reproject`) into an image |
 //! | [`receiver`] | [`DepthReceiverPlugin`]: URL → decode thread → unpack → [`ReceivedDepth`] (an `R32Float` image in metres), reconnecting, gaps counted |
 //!
 //! Apps driven by `App::update` without a display use [`headless_plugins`] (Bevy's
@@ -46,6 +47,7 @@ pub mod sender;
 pub use capture::{DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};
 pub use pack::{GpuPack, GpuPackPlugin, PackedFrame, PackedFrames};
 pub use receiver::{DepthReceiverPlugin, ReceivedDepth, ReceiverStatus};
+pub use reproject::{Reprojection, ReprojectionPlugin};
 pub use sender::{
     DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats, DepthSenderSystems, SentDepth,
 };
