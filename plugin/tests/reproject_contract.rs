@@ -265,8 +265,11 @@ fn targets(source: &CameraPose) -> Vec<(&'static str, CameraPose)> {
     ]
 }
 
+/// A differing pixel: x, y, GPU colour, CPU colour.
+type Difference = (u32, u32, [u8; 3], [u8; 3]);
+
 /// Pixels that differ (GPU vs CPU), and the first few.
-fn differences(a: &RgbImage, b: &RgbImage) -> (usize, Vec<(u32, u32, [u8; 3], [u8; 3])>) {
+fn differences(a: &RgbImage, b: &RgbImage) -> (usize, Vec<Difference>) {
     let mut n = 0;
     let mut first = Vec::new();
     for (i, (p, q)) in a.data.chunks_exact(3).zip(b.data.chunks_exact(3)).enumerate() {
