@@ -82,6 +82,9 @@ fn image(bytes: Vec<u8>, format: TextureFormat) -> Image {
 #[derive(Component)]
 struct Viewer(u32);
 
+/// A read-back output: the viewer's frame number when it was asked for, and the RGBA bytes.
+type Frame = (u32, Vec<u8>);
+
 fn sway(mut q: Query<(&mut Transform, &mut Viewer)>) {
     for (mut t, mut v) in &mut q {
         v.0 += 1;
@@ -150,7 +153,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     app.finish();
     app.cleanup();
-    let got: Arc<Mutex<Option<(u32, Vec<u8>)>>> = Arc::default();
+    let got: Arc<Mutex<Option<Frame>>> = Arc::default();
     let mut readback = None;
     for n in 0..FRAMES + 8 {
         app.update();
