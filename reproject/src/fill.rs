@@ -141,28 +141,32 @@ fn fill(
         let row = y * w;
         let out_row = &mut out.data[3 * row..3 * (row + w)];
         for (x, (o, &z)) in out_row.chunks_exact_mut(3).zip(&zbuf[row..row + w]).enumerate() {
-            let from = if z != u64::MAX {
-                z as u32 as usize
-            } else {
-                // (distance, pixel index) of the nearest covered pixel in each direction.
-                let end = |step: Step| {
-                    (1..=reach)
-                        .map_while(|k| step(x, y, k, w, h).map(|j| (k as u32, j)))
-                        .find(|&(_, j)| zbuf[j] != u64::MAX)
-                };
-                let ends = [end(left_of), end(right_of), end(above), end(below)];
-                match choose(ends, zbuf, u32::MAX, true) {
-                    Some(at) => {
-                        stats.holes_filled += 1;
-                        zbuf[at] as u32 as usize
-                    }
-                    None => {
-                        stats.stale += 1;
-                        row + x
-                    }
-                }
-            };
-            o.copy_from_slice(&src[3 * from..3 * from + 3]);
+            let from = if z != u64::MAX { z as u32 as usize } else { hole(zbuf, x, y, w, h, reach, stats) };
+            let p = &src[3 * from..3 * from + 3];
+            o[0] = p[0];
+            o[1] = p[1];
+            o[2] = p[2];
+        }
+    }
+}
+
+/// The source pixel a stage-2 hole at `(x, y)` takes its colour from.
+#[cold]
+#[inline(never)]
+fn hole(zbuf: &[u64], x: usize, y: usize, w: usize, h: usize, reach: usize, stats: &mut ReprojectStats) -> usize {
+    // (distance, pixel index) of the nearest covered pixel in each direction.
+    let end = |step: Step| {
+        (1..=reach).map_while(|k| step(x, y, k, w, h).map(|j| (k as u32, j))).find(|&(_, j)| zbuf[j] != u64::MAX)
+    };
+    let ends = [end(left_of), end(right_of), end(above), end(below)];
+    match choose(ends, zbuf, u32::MAX, true) {
+        Some(at) => {
+            stats.holes_filled += 1;
+            zbuf[at] as u32 as usize
+        }
+        None => {
+            stats.stale += 1;
+            y * w + x
         }
     }
 }
