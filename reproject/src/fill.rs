@@ -4,6 +4,7 @@
 
 use depthcast_packing::RgbImage;
 
+use crate::transform::KEY_FAR;
 use crate::{ReprojectSettings, ReprojectStats};
 
 /// The widest hole (pixels along the narrower axis) that the crack stage fills.
@@ -33,7 +34,9 @@ pub(crate) fn resolve_and_fill(
     stats: &mut ReprojectStats,
 ) {
     let (w, h) = (out.width as usize, out.height as usize);
-    resolve(zbuf, w, h, 1.0 + settings.poke_through, s, stats);
+    if settings.poke_through.is_finite() {
+        resolve(zbuf, w, h, 1.0 + settings.poke_through, s, stats);
+    }
     cracks(zbuf, w, h, s, stats);
     fill(zbuf, w, h, settings.max_search, colour, out, stats);
 }
@@ -42,12 +45,12 @@ pub(crate) fn resolve_and_fill(
 fn resolve(zbuf: &mut [u64], w: usize, h: usize, ratio: f32, s: &mut Scratch, stats: &mut ReprojectStats) {
     let depth = |z: u64| f32::from_bits(key(z));
     // `z` pokes through between `a` and `b` (the keys' order is the depths' order; an empty
-    // neighbour has the largest key, so `key > a && key > b` already excludes it).
+    // neighbour has the largest key, so `key > a && key > b` already excludes it, and a far `z`
+    // is farther than any finite neighbour without computing with infinity).
     let poke = |z: u64, a: u64, b: u64| {
         key(z) > key(a)
             && key(z) > key(b)
-            && depth(z) > depth(a) * ratio
-            && depth(z) > depth(b) * ratio
+            && (key(z) == KEY_FAR || (depth(z) > depth(a) * ratio && depth(z) > depth(b) * ratio))
             && source_neighbours(a, b, w)
     };
     s.changes.clear();
@@ -138,28 +141,32 @@ fn fill(
         let row = y * w;
         let out_row = &mut out.data[3 * row..3 * (row + w)];
         for (x, (o, &z)) in out_row.chunks_exact_mut(3).zip(&zbuf[row..row + w]).enumerate() {
-            let from = if z != u64::MAX {
-                z as u32 as usize
-            } else {
-                // (distance, pixel index) of the nearest covered pixel in each direction.
-                let end = |step: Step| {
-                    (1..=reach)
-                        .map_while(|k| step(x, y, k, w, h).map(|j| (k as u32, j)))
-                        .find(|&(_, j)| zbuf[j] != u64::MAX)
-                };
-                let ends = [end(left_of), end(right_of), end(above), end(below)];
-                match choose(ends, zbuf, u32::MAX, true) {
-                    Some(at) => {
-                        stats.holes_filled += 1;
-                        zbuf[at] as u32 as usize
-                    }
-                    None => {
-                        stats.stale += 1;
-                        row + x
-                    }
-                }
-            };
-            o.copy_from_slice(&src[3 * from..3 * from + 3]);
+            let from = if z != u64::MAX { z as u32 as usize } else { hole(zbuf, x, y, w, h, reach, stats) };
+            let p = &src[3 * from..3 * from + 3];
+            o[0] = p[0];
+            o[1] = p[1];
+            o[2] = p[2];
+        }
+    }
+}
+
+/// The source pixel a stage-2 hole at `(x, y)` takes its colour from.
+#[cold]
+#[inline(never)]
+fn hole(zbuf: &[u64], x: usize, y: usize, w: usize, h: usize, reach: usize, stats: &mut ReprojectStats) -> usize {
+    // (distance, pixel index) of the nearest covered pixel in each direction.
+    let end = |step: Step| {
+        (1..=reach).map_while(|k| step(x, y, k, w, h).map(|j| (k as u32, j))).find(|&(_, j)| zbuf[j] != u64::MAX)
+    };
+    let ends = [end(left_of), end(right_of), end(above), end(below)];
+    match choose(ends, zbuf, u32::MAX, true) {
+        Some(at) => {
+            stats.holes_filled += 1;
+            zbuf[at] as u32 as usize
+        }
+        None => {
+            stats.stale += 1;
+            y * w + x
         }
     }
 }

@@ -70,7 +70,7 @@ mod fill;
 mod transform;
 
 pub use fill::CRACK_WIDTH;
-pub use transform::{KEY_EMPTY, KEY_FAR, RelativeTransform};
+pub use transform::{KEY_EMPTY, KEY_FAR, RelativeTransform, valid_depth_bits};
 
 use depthcast_packing::{CameraBlock, CameraPose, DepthImage, RgbImage};
 

@@ -8,13 +8,21 @@
 //! receives these exact bits in its uniform block.
 
 use depthcast_packing::camera::rotate;
-use depthcast_packing::{CameraBlock, CameraPose, Intrinsics, is_valid_depth};
+use depthcast_packing::{CameraBlock, CameraPose, Intrinsics};
 
 /// z-buffer key of a source pixel without valid depth (sky, depth 0): `+∞`'s bits, farther than
 /// any valid depth, nearer than an empty pixel.
 pub const KEY_FAR: u32 = 0x7f80_0000;
 /// z-buffer key of a target pixel that no source pixel reached.
 pub const KEY_EMPTY: u32 = u32::MAX;
+
+/// Whether a depth is a real distance (positive, finite; as
+/// [`depthcast_packing::is_valid_depth`]), tested on its bits as the shader does (GPUs may
+/// assume that no float is NaN or infinite).
+#[inline(always)]
+pub fn valid_depth_bits(depth: f32) -> bool {
+    depth.to_bits().wrapping_sub(1) < 0x7f7f_ffff
+}
 
 /// Source camera space → target camera space (`p_t = rotation · p_s + translation`), plus the
 /// intrinsics terms of the per-pixel math.
@@ -83,7 +91,7 @@ impl RelativeTransform {
     pub fn project(&self, rx: f32, ry: f32, depth: f32) -> (f32, f32, u32) {
         let r = &self.rotation;
         let k = &self.intrinsics;
-        let valid = is_valid_depth(depth);
+        let valid = valid_depth_bits(depth);
         let d = if valid { depth } else { 1.0 };
         let t = if valid { self.translation } else { [0.0; 3] };
         let (x, y, z) = (rx * d, ry * d, -d);

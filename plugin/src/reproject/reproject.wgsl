@@ -1,0 +1,1 @@
+../../../shaders/reproject.wgsl
