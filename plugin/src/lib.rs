@@ -9,9 +9,9 @@
 //! | [`capture`] | [`DepthCapture`] camera component + [`DepthCapturePlugin`]: prepass depth → `shaders/linearize_depth.wgsl` → storage buffer → [`DepthFrame`]s |
 //! | [`colour`] | [`ColourCapture`] camera component + [`ColourCapturePlugin`]: the rendered image → `shaders/rgb_to_yuv420.wgsl` (BT.709 YUV 4:2:0 on the GPU, bit-exact with `RgbImage::to_yuv420`) → [`ColourFrame`]s with the depth's frame index and pose |
 //! | [`pack`] | uniform block and frame layout of `shaders/pack_depth.wgsl` (depth → encoder planes on the GPU, bit-exact with `packing`) |
-//! | [`sender`] | [`DepthSenderPlugin`]: capture → GPU packing → encoder thread (drop-oldest queue) → transport URL, with [`DepthSenderStats`] |
+//! | [`sender`] | [`DepthSenderPlugin`]: capture → GPU packing → encoder thread (drop-oldest queue) → transport URL, with [`DepthSenderStats`]; with `colour`, the camera's colour (GPU YUV 4:2:0) as a second track of one RGB-D stream |
 //! | [`reproject`] | [`ReprojectionPlugin`]: an RGB-D frame drawn from a camera's current pose on the GPU (`shaders/reproject.wgsl`, the twin of `depthcast-reproject`) into an image |
-//! | [`receiver`] | [`DepthReceiverPlugin`]: URL → decode thread → unpack → [`ReceivedDepth`] (an `R32Float` image in metres), reconnecting, gaps counted |
+//! | [`receiver`] | [`DepthReceiverPlugin`]: URL → decode thread → unpack → [`ReceivedDepth`] (an `R32Float` image in metres; with RGB-D streams the paired colour image, camera pose and intrinsics), reconnecting, gaps counted; [`ReprojectReceived`] keeps a viewer's [`Reprojection`] on the newest frame |
 //!
 //! Apps driven by `App::update` without a display use [`headless_plugins`] (Bevy's
 //! `DefaultPlugins` without a window or winit).
@@ -50,7 +50,7 @@ pub mod sender;
 pub use capture::{DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};
 pub use colour::{ColourCapture, ColourCapturePlugin, ColourFrame, ColourFrames};
 pub use pack::{GpuPack, GpuPackPlugin, PackedFrame, PackedFrames};
-pub use receiver::{DepthReceiverPlugin, ReceivedDepth, ReceiverStatus};
+pub use receiver::{DepthReceiverPlugin, ReceivedDepth, ReceiverStatus, ReprojectReceived};
 pub use reproject::{Reprojection, ReprojectionPlugin};
 pub use sender::{
     DepthSender, DepthSenderPlugin, DepthSenderSettings, DepthSenderStats, DepthSenderSystems, SentDepth,

@@ -32,6 +32,7 @@ use bevy::prelude::*;
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError};
 use depthcast_packing::{CameraBlock, DepthImage, PackParams, RgbImage, YuvFrame};
+use crate::reproject::Reprojection;
 use depthcast_stream::{ReceiverConfig, ReceiverStats, RgbdConfig, RgbdEvent, RgbdReceiver, RgbdStats, RgbdTracks};
 
 /// Where the receiving thread is.
@@ -77,6 +78,48 @@ impl Default for DepthReceiverPlugin {
             timeout: Duration::from_secs(2),
             tracks: RgbdTracks::Both,
             pair_timeout: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Put it on the viewer's camera (or any entity whose transform is the viewer's pose) with the
+/// [`ReprojectionPlugin`](crate::ReprojectionPlugin) added: once RGB-D frames arrive, the entity
+/// gets a [`Reprojection`] of the newest received frame (its colour and depth images and camera)
+/// into `output`, replaced as frames arrive, so `output` always shows the newest frame from the
+/// viewer's current pose (late-stage reprojection).
+#[derive(Component, Debug, Clone)]
+pub struct ReprojectReceived {
+    /// Where the reprojected view goes: an `Rgba8UnormSrgb` image of the stream's size (resized
+    /// by this system when the stream's size changes).
+    pub output: Handle<Image>,
+}
+
+/// Keeps each [`ReprojectReceived`] entity's [`Reprojection`] on the newest received RGB-D frame.
+fn follow_received(
+    mut commands: Commands,
+    received: Res<ReceivedDepth>,
+    mut images: ResMut<Assets<Image>>,
+    mut viewers: Query<(Entity, &ReprojectReceived, Option<&mut Reprojection>)>,
+) {
+    let Some(camera) = received.camera.filter(|_| received.colour.is_some()) else { return };
+    let k = camera.intrinsics;
+    for (entity, follow, reprojection) in &mut viewers {
+        if let Some(mut image) = images.get_mut(&follow.output) {
+            let size = image.size();
+            if (size.x, size.y) != (k.width, k.height) {
+                *image = colour_image(k.width, k.height);
+            }
+        }
+        match reprojection {
+            Some(mut r) => {
+                if r.source != camera {
+                    r.source = camera;
+                }
+            }
+            None => {
+                let (colour, depth) = (received.colour_image.clone(), received.image.clone());
+                commands.entity(entity).insert(Reprojection::new(colour, depth, camera, follow.output.clone()));
+            }
         }
     }
 }
@@ -210,7 +253,7 @@ impl Plugin for DepthReceiverPlugin {
             stats: ReceiverStats::default(),
         })
         .insert_resource(ReceiverState { rx, stop, thread })
-        .add_systems(PreUpdate, apply_frames);
+        .add_systems(PreUpdate, (apply_frames, follow_received).chain());
     }
 }
 
