@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use depthcast::sequence::{DepthEncoding, Sequence, SequenceWriter};
 use depthcast_codec::{EncoderSettings, RateControl, Refresh, VideoCodec};
 use depthcast_packing::{BitDepth, DepthImage, PackParams, PackingConfig, RangeMode, Scheme, VbpLayout};
-use depthcast_stream::{AutoPacking, AutoSettings, DepthEncoder, FrameMeta, unix_us};
+use depthcast_stream::{AutoPacking, AutoSettings, DepthEncoder, FrameMeta, RgbdEncoder, RgbdSettings, unix_us};
 
 /// The configuration `send` uses without `--config` or `--auto`: VBP, luma layout, P = 16, the
 /// high plane's ROI at −0.4. Over precision-net's 22 training scenes (H.264, 720p30) it is the
@@ -102,6 +102,52 @@ pub(crate) struct Args {
     /// starts once the probe is done.
     #[arg(long, requires = "auto")]
     probe: bool,
+    /// With a sequence that has colour (`depthcast render --colour`): the depth's share of
+    /// `--bitrate`; the colour gets the rest, as a second video track of one RGB-D stream.
+    #[arg(long, default_value_t = RgbdSettings::DEFAULT_DEPTH_SHARE)]
+    depth_share: f32,
+    /// Send only the depth of a sequence that has colour.
+    #[arg(long)]
+    depth_only: bool,
+}
+
+/// The stream: depth only, or colour and depth (RGB-D) when the sequence has colour.
+enum Output {
+    Depth(DepthEncoder),
+    Rgbd(RgbdEncoder),
+}
+
+impl Output {
+    fn encoder(&self) -> &depthcast_codec::Encoder {
+        match self {
+            Output::Depth(e) => e.encoder(),
+            Output::Rgbd(e) => e.depth_encoder(),
+        }
+    }
+
+    /// Bytes sent so far, both tracks.
+    fn bytes(&self) -> u64 {
+        match self {
+            Output::Depth(e) => e.stats().bytes,
+            Output::Rgbd(e) => {
+                let s = e.stats();
+                s.depth.bytes + s.colour.bytes
+            }
+        }
+    }
+
+    /// Flushes and closes; returns the bytes of everything sent.
+    fn finish(self) -> anyhow::Result<u64> {
+        let sent = self.bytes();
+        let last = match self {
+            Output::Depth(e) => e.finish()?,
+            Output::Rgbd(e) => {
+                let (c, d) = e.finish()?;
+                c.into_iter().chain(d).collect()
+            }
+        };
+        Ok(sent + last.iter().map(|p| p.data.len() as u64).sum::<u64>())
+    }
 }
 
 /// Writes `n` frames of [`depthcast_packing::testdata::game_scene`] as a sequence and returns its
@@ -182,9 +228,24 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     anyhow::ensure!(!a.auto || bits == BitDepth::Eight, "--auto: the committed model chooses for 8-bit planes");
     let mode =
         RangeMode::from_name(&mode_name).with_context(|| format!("mode {mode_name} is not linear or disparity"))?;
-    let bitrate = a.kbps.map_or(a.bitrate, |k| k * 1000);
+    let total_bitrate = a.kbps.map_or(a.bitrate, |k| k * 1000);
     let m = &seq.meta;
     let fps = m.fps.max(1.0);
+    let rgbd = seq.has_colour() && !a.depth_only;
+    if rgbd {
+        anyhow::ensure!(
+            (0.01..=0.99).contains(&a.depth_share),
+            "--depth-share {} is outside 0.01..=0.99",
+            a.depth_share
+        );
+        anyhow::ensure!(
+            !(a.vbr || a.lossless || a.intra_refresh),
+            "--vbr, --lossless and --intra-refresh are for depth-only streams (add --depth-only)"
+        );
+    }
+    // The depth's bitrate: all of it, or its share of an RGB-D stream's.
+    let bitrate =
+        if rgbd { (total_bitrate as f64 * f64::from(a.depth_share)).round() as u64 } else { total_bitrate };
 
     let mut s = EncoderSettings::new(codec, m.width, m.height);
     s.bit_depth = bits;
@@ -229,7 +290,18 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         RateControl::Cbr
     };
     s.refresh = if a.intra_refresh { Refresh::IntraRefresh(a.gop) } else { Refresh::Gop(a.gop) };
-    let mut enc = DepthEncoder::new(s, &first, m.width, m.height, Some(&a.url))?;
+    let mut enc = if rgbd {
+        let mut r = RgbdSettings::new(codec, total_bitrate);
+        r.depth_share = a.depth_share;
+        r.depth_bit_depth = bits;
+        r.fps = s.fps;
+        r.gop = a.gop;
+        r.regions_of_interest = s.regions_of_interest;
+        r.force_software = a.software;
+        Output::Rgbd(RgbdEncoder::new(&r, &first, m.width, m.height, Some(&a.url))?)
+    } else {
+        Output::Depth(DepthEncoder::new(s, &first, m.width, m.height, Some(&a.url))?)
+    };
     let describe = match &auto {
         Some(_) => {
             format!("precision-net{} (first frame {first})", if a.probe { " with the start-up probe" } else { "" })
@@ -246,6 +318,13 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         enc.encoder().backend().name(),
         bitrate / 1000
     );
+    if rgbd {
+        eprintln!(
+            "  with colour: an RGB-D stream, {} kbit/s in all ({:.0}% depth)",
+            total_bitrate / 1000,
+            100.0 * a.depth_share
+        );
+    }
     let total = seq.len() as u64 * u64::from(a.loops);
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
@@ -268,18 +347,23 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                 }
             }
             let meta = FrameMeta { frame_index: n as u32, sent_unix_us: Some(unix_us()), ..FrameMeta::default() };
-            enc.encode(&depth.view(), &config, m.near, m.far, &meta)?;
+            match &mut enc {
+                Output::Depth(e) => {
+                    e.encode(&depth.view(), &config, m.near, m.far, &meta)?;
+                }
+                Output::Rgbd(e) => {
+                    let colour = seq.read_colour(i)?.with_context(|| format!("frame {i} has no colour"))?;
+                    let camera = seq.camera(i)?.with_context(|| format!("frame {i} has no camera"))?;
+                    e.encode(&colour, &depth.view(), &config, m.near, m.far, &meta, &camera)?;
+                }
+            }
             n += 1;
             bar.inc(1);
             let secs = n as f64 / fps;
-            bar.set_message(format!("{:.0} kbit/s", enc.stats().bytes as f64 * 8.0 / secs / 1000.0));
+            bar.set_message(format!("{:.0} kbit/s", enc.bytes() as f64 * 8.0 / secs / 1000.0));
         }
     }
-    let stats = {
-        let mut totals = enc.stats();
-        totals.bytes += enc.finish()?.iter().map(|p| p.data.len() as u64).sum::<u64>();
-        totals
-    };
+    let sent_bytes = enc.finish()?;
     bar.finish();
     if let Some(chooser) = &auto {
         for (c, frames) in chooser.summary() {
@@ -289,9 +373,9 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     let secs = n as f64 / fps;
     eprintln!(
         "sent {n} frames, {} bytes, {:.0} kbit/s of {} kbit/s target, in {:.2} s",
-        stats.bytes,
-        stats.bytes as f64 * 8.0 / secs / 1000.0,
-        bitrate / 1000,
+        sent_bytes,
+        sent_bytes as f64 * 8.0 / secs / 1000.0,
+        total_bitrate / 1000,
         start.elapsed().as_secs_f64()
     );
     Ok(())
