@@ -78,8 +78,8 @@ fn rgb(yuv: &YuvFrame, camera: &CameraBlock) -> RgbImage {
 }
 
 /// Scores every received pair at every offset. `luma8` is the baseline's received depth by frame
-/// index (empty: no baseline, (c) is NaN). Returns the table and the picture of the newest
-/// frame at the middle offset.
+/// index (empty: no baseline, (c) is NaN). Returns the table and the picture, at the middle
+/// offset, of the frame where reprojection changes the most (the largest gain of (d) over (a)).
 pub fn evaluate(
     received: &BTreeMap<u32, RgbdSample>,
     source: &BTreeMap<u32, RgbdSample>,
@@ -88,7 +88,7 @@ pub fn evaluate(
 ) -> (Vec<OffsetRow>, Option<Picture>) {
     let mut reprojector = Reprojector::new(ReprojectSettings::default());
     let mut out = RgbImage { width: 0, height: 0, data: Vec::new() };
-    let mut picture = None;
+    let mut picture: Option<(f64, Picture)> = None;
     let middle = offsets.get(offsets.len() / 2).copied();
     let rows = offsets
         .iter()
@@ -103,8 +103,10 @@ pub fn evaluate(
                 let truth_rgb = rgb(&truth.colour, &truth.camera);
                 let colour = rgb(&got.colour, &got.camera);
                 let target = &truth.camera.pose;
+                let mut frame_psnr = [0.0; 4];
                 let mut score = |i: usize, img: &RgbImage| {
-                    sums.psnr[i] += psnr_rgb(img, &truth_rgb);
+                    frame_psnr[i] = psnr_rgb(img, &truth_rgb);
+                    sums.psnr[i] += frame_psnr[i];
                     sums.ssim[i] += ssim_luma(img, &truth_rgb);
                 };
                 score(0, &colour);
@@ -118,15 +120,16 @@ pub fn evaluate(
                 reprojector.reproject(&colour, &src.depth, &got.camera, target, &mut out);
                 score(3, &out);
                 sums.n += 1;
-                if Some(k) == middle {
-                    picture = Some(Picture {
+                let gain = frame_psnr[3] - frame_psnr[0];
+                if Some(k) == middle && picture.as_ref().is_none_or(|(g, _)| gain > *g) {
+                    picture = Some((gain, Picture {
                         frame: t,
                         offset: k,
                         received: got.clone(),
                         stale: colour,
                         reprojected,
                         truth: truth_rgb,
-                    });
+                    }));
                 }
             }
             let n = sums.n.max(1) as f64;
@@ -143,7 +146,7 @@ pub fn evaluate(
             }
         })
         .collect();
-    (rows, picture)
+    (rows, picture.map(|(_, p)| p))
 }
 
 /// The table as markdown.
