@@ -193,7 +193,12 @@ fn live(rx_url: &str, tx_url: &str, listen_first: bool) {
     std::thread::sleep(Duration::from_millis(if listen_first { 500 } else { 200 }));
     send(tx_url, 60, 10, true);
     let (got, stats) = receiver.join().unwrap();
-    println!("{rx_url}: {} frames; {stats:?}; mean pair wait {:.2} ms", got.len(), stats.pair_wait_ms_mean());
+    let latency = got.iter().filter_map(RgbdFrame::latency_ms).sum::<f64>() / got.len() as f64;
+    println!(
+        "{rx_url}: {} frames; {stats:?}; mean pair wait {:.2} ms; mean send-to-pair latency {latency:.1} ms",
+        got.len(),
+        stats.pair_wait_ms_mean()
+    );
     assert!(got.len() >= 50, "{stats:?}");
     let order: Vec<usize> = got.iter().map(check).collect();
     assert!(order.windows(2).all(|w| w[1] == w[0] + 1), "consecutive: {order:?}");
