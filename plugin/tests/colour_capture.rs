@@ -6,7 +6,7 @@
 //!   exactly the black clear colour, and every pixel the colour shows as floor (the room's two
 //!   floor colours, with a 3x3 neighbourhood of floor) unprojects, with the capture's depth, pose
 //!   and intrinsics, onto the floor plane y = 0 within 2 cm. Pairing the colour with the *next*
-//!   frame's depth breaks this (shown, so the check can tell frames apart).
+//!   frame's depth breaks the first (shown, so the check can tell frames apart).
 //! - Driving the app by hand: the `ColourFrames` and `DepthFrames` channels deliver the same
 //!   capture indices with the same poses.
 //!
@@ -80,10 +80,10 @@ fn colour_and_depth_of_one_index_are_one_rendered_frame() {
         assert_eq!(sky, 0, "frame {}: colour and depth disagree on where nothing was drawn", c.frame);
     }
     // The same check across frames fails: it can tell one frame from the next.
-    let mismatched: usize = caps.windows(2).map(|p| consistency(&p[0], &p[1]).1).sum();
-    let matched: usize = caps.iter().map(|c| consistency(c, c).1).sum();
-    println!("floor pixels off the plane: {matched} with the same frame, {mismatched} with the next frame's depth");
-    assert!(mismatched > 10 * matched.max(1), "pairing with the next frame's depth should show");
+    // (The room's silhouette against the sky moves with the camera.)
+    let mismatched: usize = caps.windows(2).map(|p| consistency(&p[0], &p[1]).2).sum();
+    println!("sky mismatches with the next frame's depth: {mismatched} (0 with the same frame)");
+    assert!(mismatched > 20 * (caps.len() - 1), "pairing with the next frame's depth should show");
 
     // The channels themselves: same indices, same poses.
     let camera = r.camera();
