@@ -62,8 +62,10 @@ pub(crate) fn spawn(world: &mut World) {
             })
         };
         let (floor, wall) = (textured(floor_tex, 16.0), textured(wall_tex, 8.0));
-        let solid: Vec<Handle<StandardMaterial>> =
-            OBJECT_COLOURS.iter().map(|&[r, g, b]| m.add(StandardMaterial::from_color(Color::srgb_u8(r, g, b)))).collect();
+        let solid: Vec<Handle<StandardMaterial>> = OBJECT_COLOURS
+            .iter()
+            .map(|&[r, g, b]| m.add(StandardMaterial::from_color(Color::srgb_u8(r, g, b))))
+            .collect();
         (floor, wall, solid)
     };
     let (floor, wall, solid) = materials;

@@ -26,8 +26,8 @@ mod window;
 
 use std::path::PathBuf;
 
-pub use camera_path::{CameraPath, Keyframe, PathFile, PathSpace, SceneBounds};
 pub use builtin::FLOOR_COLOURS as BUILTIN_FLOOR_COLOURS;
+pub use camera_path::{CameraPath, Keyframe, PathFile, PathSpace, SceneBounds};
 pub use renderer::SceneRenderer;
 
 use depthcast_packing::{CameraBlock, DepthImage, YuvFrame};
@@ -129,7 +129,9 @@ pub enum RenderError {
     #[error("colour was not captured: set SceneRenderConfig::colour")]
     NoColour,
     /// The colour of a depth frame never came back (dropped by the colour capture).
-    #[error("the colour of capture frame {expected} was not captured (got frame {got}); {dropped} colour frames dropped")]
+    #[error(
+        "the colour of capture frame {expected} was not captured (got frame {got}); {dropped} colour frames dropped"
+    )]
     LostColour {
         /// Capture frame index expected.
         expected: u32,

@@ -18,10 +18,10 @@ use bevy::render::renderer::RenderDevice;
 use bevy::render::settings::WgpuSettings;
 use bevy::time::TimeUpdateStrategy;
 use bevy::world_serialization::{WorldAssetRoot, WorldInstanceReady};
+use depthcast_packing::{CameraBlock, CameraPose, DepthImage, INVALID_DEPTH, Intrinsics, YuvFrame};
 use depthcast_plugin::capture::{CaptureClock, DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};
 use depthcast_plugin::colour::{ColourCapture, ColourCapturePlugin, ColourFrames};
 use depthcast_plugin::pack::GpuPackPlugin;
-use depthcast_packing::{CameraBlock, CameraPose, DepthImage, INVALID_DEPTH, Intrinsics, YuvFrame};
 
 use crate::{BUILTIN_SCENE, RenderError, RgbdCapture, SceneBounds, SceneInfo, SceneRenderConfig, builtin};
 
@@ -290,7 +290,11 @@ impl SceneRenderer {
                     continue;
                 }
                 if c.index != depth.index {
-                    return Err(RenderError::LostColour { expected: depth.index, got: c.index, dropped: colours.dropped() });
+                    return Err(RenderError::LostColour {
+                        expected: depth.index,
+                        got: c.index,
+                        dropped: colours.dropped(),
+                    });
                 }
                 colour = Some(c);
                 break;

@@ -51,7 +51,11 @@ impl TexelEncoding {
         match format {
             // Float targets hold linear light unless the camera composites in sRGB.
             TextureFormat::Rgba16Float | TextureFormat::Rgba32Float | TextureFormat::Rg11b10Ufloat => {
-                Some(if compositing == Some(CompositingSpace::Srgb) { TexelEncoding::Unorm } else { TexelEncoding::Srgb })
+                Some(if compositing == Some(CompositingSpace::Srgb) {
+                    TexelEncoding::Unorm
+                } else {
+                    TexelEncoding::Srgb
+                })
             }
             // What a unorm texture stores is what the camera's output holds.
             TextureFormat::Rgba8Unorm
@@ -190,7 +194,11 @@ pub(crate) struct ColourPipeline {
     pub(crate) pipeline: CachedComputePipelineId,
 }
 
-pub(crate) fn init_pipeline(mut commands: Commands, asset_server: Res<AssetServer>, pipeline_cache: Res<PipelineCache>) {
+pub(crate) fn init_pipeline(
+    mut commands: Commands,
+    asset_server: Res<AssetServer>,
+    pipeline_cache: Res<PipelineCache>,
+) {
     let layout = BindGroupLayoutDescriptor::new(
         "depthcast_rgb_to_yuv420_layout",
         &BindGroupLayoutEntries::sequential(
