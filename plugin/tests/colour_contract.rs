@@ -211,8 +211,11 @@ fn rgba8(format: TextureFormat, w: u32, h: u32, mut f: impl FnMut(u32, u32) -> [
     Texels { format, width: w, height: h, bytes }
 }
 
+/// RGB bytes of pixel (x, y).
+type Content = Box<dyn Fn(u32, u32) -> [u8; 3]>;
+
 /// The contents of the 8-bit cases, by name.
-fn contents(w: u32, h: u32, seed: u32) -> Vec<(&'static str, Box<dyn Fn(u32, u32) -> [u8; 3]>)> {
+fn contents(w: u32, h: u32, seed: u32) -> Vec<(&'static str, Content)> {
     let noise: Vec<[u8; 3]> = {
         let mut rng = Rng(seed);
         (0..w * h).map(|_| rng.next().to_le_bytes()[..3].try_into().unwrap()).collect()

@@ -69,7 +69,7 @@ impl TexelEncoding {
     /// The byte of one channel's value `v`, as the shader computes it.
     pub fn byte(self, v: f32) -> u8 {
         match self {
-            TexelEncoding::Unorm => (v.max(0.0).min(1.0) * 255.0).round_ties_even() as u8,
+            TexelEncoding::Unorm => (v.clamp(0.0, 1.0) * 255.0).round_ties_even() as u8,
             TexelEncoding::Srgb => {
                 let mid = srgb_midpoints();
                 // Binary search as the shader does it (the count of midpoints below `v`).
