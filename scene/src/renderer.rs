@@ -214,6 +214,17 @@ impl SceneRenderer {
         f64::from(frame) / self.cfg.fps
     }
 
+    /// Places the camera where the camera path is at sequence frame `frame`: for apps driven by
+    /// [`SceneRenderer::app_mut`]`().update()` (a sender consuming the frames), call it before
+    /// each update so the camera moves along the path ([`SceneRenderer::next_frame`] does it
+    /// itself).
+    pub fn place_camera(&mut self, frame: u32) {
+        let aspect = self.cfg.width as f32 / self.cfg.height as f32;
+        let t = self.time(frame) as f32;
+        let pose = self.cfg.path.pose(t, &self.info.bounds, self.cfg.fov_y, aspect);
+        *self.app.world_mut().get_mut::<Transform>(self.camera).expect("camera") = pose;
+    }
+
     /// The next sequence frame (`None` after `frames`). Its `index` is the capture clock; the
     /// sequence index is the number of frames returned before it.
     ///
@@ -249,10 +260,7 @@ impl SceneRenderer {
     /// 120 updates in a row without a new frame to issue.
     fn pump(&mut self) -> Result<(), RenderError> {
         if self.issued < self.cfg.frames && self.issued < self.delivered + 3 {
-            let aspect = self.cfg.width as f32 / self.cfg.height as f32;
-            let t = self.time(self.issued) as f32;
-            let pose = self.cfg.path.pose(t, &self.info.bounds, self.cfg.fov_y, aspect);
-            *self.app.world_mut().get_mut::<Transform>(self.camera).expect("camera") = pose;
+            self.place_camera(self.issued);
             self.issued += 1;
         } else {
             self.idle += 1;

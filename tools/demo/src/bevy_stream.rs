@@ -150,6 +150,8 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
     let period = Duration::from_secs_f64(1.0 / f64::from(options.fps.max(1)));
     let paced = Instant::now();
     for i in 0..options.frames {
+        // The camera moves along its path: one step of it per rendered frame.
+        tx.place_camera(i);
         step(&mut tx, &mut rx, &mut records, &mut source);
         if options.realtime
             && let Some(wait) = (paced + period * (i + 1)).checked_duration_since(Instant::now())
@@ -178,7 +180,8 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
         anyhow::bail!("sender: {e}");
     }
     // Let the last frames through, then close the stream.
-    for _ in 0..6 {
+    for j in 0..6 {
+        tx.place_camera(options.frames + j);
         step(&mut tx, &mut rx, &mut records, &mut source);
     }
     let stats = tx.app_mut().world().resource::<DepthSenderStats>().clone();

@@ -79,7 +79,8 @@ fn rgb(yuv: &YuvFrame, camera: &CameraBlock) -> RgbImage {
 
 /// Scores every received pair at every offset. `luma8` is the baseline's received depth by frame
 /// index (empty: no baseline, (c) is NaN). Returns the table and the picture, at the middle
-/// offset, of the frame where reprojection changes the most (the largest gain of (d) over (a)).
+/// offset, of the frame where reprojection changes the most in a deep view (the largest gain of
+/// (d) over (a) times the frame's depth range, so not a wall seen up close).
 pub fn evaluate(
     received: &BTreeMap<u32, RgbdSample>,
     source: &BTreeMap<u32, RgbdSample>,
@@ -120,7 +121,11 @@ pub fn evaluate(
                 reprojector.reproject(&colour, &src.depth, &got.camera, target, &mut out);
                 score(3, &out);
                 sums.n += 1;
-                let gain = frame_psnr[3] - frame_psnr[0];
+                let (near, far) = got.depth.data.iter().filter(|z| is_valid_depth(**z) && **z > 0.0).fold(
+                    (f32::INFINITY, 0.0f32),
+                    |(lo, hi), &z| (lo.min(z), hi.max(z)),
+                );
+                let gain = (frame_psnr[3] - frame_psnr[0]) * f64::from((far - near).max(0.0));
                 if Some(k) == middle && picture.as_ref().is_none_or(|(g, _)| gain > *g) {
                     picture = Some((gain, Picture {
                         frame: t,
