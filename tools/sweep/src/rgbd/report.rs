@@ -148,7 +148,8 @@ fn markdown(cells: &[&RgbdCell]) -> String {
          the source depth (the ceiling). Colour at `(1 − s) · T`, depth at `s · T`, H.264 (x264 ultrafast, CBR, one \
          thread). PSNR over RGB, every pixel, mean of per-frame PSNRs; SSIM on BT.709 luma (8x8 windows every 4 \
          pixels, as x264 and FFmpeg). *gain* = (b − a) / (d − a). *b≫c*: where (c) is more than {SHORT_DB} dB below \
-         (d), whether (b) recovers at least {:.0}% of that shortfall (– where (c) is not short).\n",
+         (d), whether (b) recovers at least {:.0}% of that shortfall (– where (c) is not short; *same config* where the \
+         probe chose 8-bit luma itself, so that (b) is (c)).\n",
         CLEARLY * 100.0
     );
     // Goal 1.
@@ -215,8 +216,10 @@ fn markdown(cells: &[&RgbdCell]) -> String {
     for c in cells {
         for o in &c.offsets {
             let p = o.psnr_db;
+            let same = c.auto_config == depthcast_packing::PackingConfig::luma(depthcast_packing::BitDepth::Eight).id();
             let bc = match clearly_better(&p) {
                 Some(true) => "yes",
+                Some(false) if same => "**no** (same config)",
                 Some(false) => "**no**",
                 None => "–",
             };
