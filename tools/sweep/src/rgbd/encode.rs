@@ -41,7 +41,8 @@ pub fn rgbd_settings(total: u64, depth_share: f64, fps: f64, opts: &RunOptions) 
 /// The encoder or decoder failing.
 pub fn encode_colour(seq: &RgbdData, settings: &RgbdSettings, opts: &RunOptions) -> anyhow::Result<ColourRun> {
     let (w, h) = (seq.width(), seq.height());
-    let mut s = settings.colour_encoder_settings(w, h);
+    // Planes of an odd-sized sequence are rounded up to even; decoding crops back.
+    let mut s = settings.colour_encoder_settings(w.next_multiple_of(2), h.next_multiple_of(2));
     s.preset = opts.preset.clone();
     s.refresh = Refresh::Gop(opts.gop);
     let n = seq.colour.len();

@@ -42,7 +42,7 @@ use encode::{ColourRun, DepthMethod, DepthRun, encode_colour, encode_depth, rgbd
 pub struct RgbdData {
     /// The depth frames (and the sequence's name, frame rate and depth range).
     pub depth: SeqData,
-    /// Each frame's colour, 8-bit 4:2:0 full-range BT.709, the depth's size.
+    /// Each frame's colour, 8-bit 4:2:0 full-range BT.709, the depth's size (rounded up to even).
     pub colour: Vec<YuvFrame>,
     /// Each frame's camera.
     pub cameras: Vec<CameraBlock>,
@@ -72,8 +72,8 @@ impl RgbdData {
         );
         for (i, (c, cam)) in colour.iter().zip(&cameras).enumerate() {
             anyhow::ensure!(
-                (c.width, c.height, c.bit_depth.bits()) == (w, h, 8),
-                "{}: colour of frame {i} is {}x{} {}-bit, depth {w}x{h}, 8-bit needed",
+                (c.width, c.height, c.bit_depth.bits()) == (w.next_multiple_of(2), h.next_multiple_of(2), 8),
+                "{}: colour of frame {i} is {}x{} {}-bit, depth {w}x{h}: 8-bit of the depth's size rounded up to even needed",
                 depth.name,
                 c.width,
                 c.height,
