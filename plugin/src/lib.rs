@@ -7,6 +7,7 @@
 //! | module | what it does |
 //! |---|---|
 //! | [`capture`] | [`DepthCapture`] camera component + [`DepthCapturePlugin`]: prepass depth → `shaders/linearize_depth.wgsl` → storage buffer → [`DepthFrame`]s |
+//! | [`colour`] | [`ColourCapture`] camera component + [`ColourCapturePlugin`]: the rendered image → `shaders/rgb_to_yuv420.wgsl` (BT.709 YUV 4:2:0 on the GPU, bit-exact with `RgbImage::to_yuv420`) → [`ColourFrame`]s with the depth's frame index and pose |
 //! | [`pack`] | uniform block and frame layout of `shaders/pack_depth.wgsl` (depth → encoder planes on the GPU, bit-exact with `packing`) |
 //! | [`sender`] | [`DepthSenderPlugin`]: capture → GPU packing → encoder thread (drop-oldest queue) → transport URL, with [`DepthSenderStats`] |
 //! | [`receiver`] | [`DepthReceiverPlugin`]: URL → decode thread → unpack → [`ReceivedDepth`] (an `R32Float` image in metres), reconnecting, gaps counted |
@@ -37,12 +38,14 @@
 
 pub mod capture;
 pub mod channel;
+pub mod colour;
 pub mod pack;
 mod readback;
 pub mod receiver;
 pub mod sender;
 
 pub use capture::{DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};
+pub use colour::{ColourCapture, ColourCapturePlugin, ColourFrame, ColourFrames};
 pub use pack::{GpuPack, GpuPackPlugin, PackedFrame, PackedFrames};
 pub use receiver::{DepthReceiverPlugin, ReceivedDepth, ReceiverStatus};
 pub use sender::{

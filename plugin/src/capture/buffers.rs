@@ -53,8 +53,32 @@ pub struct CaptureClock {
     pub frame: u32,
 }
 
-pub(crate) fn tick_clock(mut clock: ResMut<CaptureClock>) {
+fn tick_clock(mut clock: ResMut<CaptureClock>) {
     clock.frame = clock.frame.wrapping_add(1);
+}
+
+/// The [`CaptureClock`] and its render-world copy ([`ExtractedClock`]), shared by the depth and
+/// colour captures: each adds it unless the other did, so the clock ticks once per update.
+pub(crate) struct CaptureClockPlugin;
+
+impl CaptureClockPlugin {
+    /// Adds the clock to `app` unless it is there already.
+    pub(crate) fn ensure(app: &mut App) {
+        if !app.is_plugin_added::<CaptureClockPlugin>() {
+            app.add_plugins(CaptureClockPlugin);
+        }
+    }
+}
+
+impl Plugin for CaptureClockPlugin {
+    fn build(&self, app: &mut App) {
+        app.register_type::<CaptureClock>().init_resource::<CaptureClock>().add_systems(First, tick_clock);
+        if let Some(render_app) = app.get_sub_app_mut(bevy::render::RenderApp) {
+            render_app
+                .init_resource::<ExtractedClock>()
+                .add_systems(bevy::render::ExtractSchedule, extract_clock);
+        }
+    }
 }
 
 /// Main-world end of the capture: receive [`DepthFrame`]s, give their buffers back
@@ -148,7 +172,7 @@ pub struct DepthCaptureBuffers {
 #[derive(Resource, Default, Clone, Copy)]
 pub(crate) struct ExtractedClock(pub(crate) u32);
 
-pub(crate) fn extract_clock(mut commands: Commands, clock: bevy::render::Extract<Res<CaptureClock>>) {
+fn extract_clock(mut commands: Commands, clock: bevy::render::Extract<Res<CaptureClock>>) {
     commands.insert_resource(ExtractedClock(clock.frame));
 }
 

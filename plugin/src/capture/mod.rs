@@ -24,13 +24,14 @@ use bevy::render::diagnostic::RecordDiagnostics;
 use bevy::render::extract_component::ExtractComponentPlugin;
 use bevy::render::render_resource::{BindGroupEntries, ComputePassDescriptor, PipelineCache};
 use bevy::render::renderer::{RenderContext, ViewQuery};
-use bevy::render::{ExtractSchedule, Render, RenderApp, RenderStartup, RenderSystems};
+use bevy::render::{Render, RenderApp, RenderStartup, RenderSystems};
 
 pub use buffers::{CaptureClock, DepthCaptureBuffers, DepthFrame, DepthFrames, ViewDepthBuffers, padded_stride};
 pub use pipeline::HEADER_BYTES;
 pub use settings::DepthCapture;
 
-use buffers::{FrameSender, collect_readbacks, extract_clock, map_readbacks, prepare_buffers, tick_clock};
+pub(crate) use buffers::{CaptureClockPlugin, ExtractedClock};
+use buffers::{FrameSender, collect_readbacks, map_readbacks, prepare_buffers};
 use pipeline::{DepthCapturePipeline, TILE, init_pipeline};
 
 /// Name of the linearisation pass's diagnostic span: with Bevy's `RenderDiagnosticsPlugin`, its
@@ -76,11 +77,10 @@ impl Plugin for DepthCapturePlugin {
         embedded_asset!(app, "linearize_depth.wgsl");
 
         let (frames, sender) = crate::channel::channel::<DepthFrame>(self.channel_capacity, self.readback_slots);
+        CaptureClockPlugin::ensure(app);
         app.register_type::<DepthCapture>()
-            .init_resource::<CaptureClock>()
             .insert_resource(frames)
             .add_plugins(ExtractComponentPlugin::<DepthCapture>::default())
-            .add_systems(First, tick_clock)
             .add_systems(PostUpdate, force_msaa_off);
 
         let Some(render_app) = app.get_sub_app_mut(RenderApp) else {
@@ -89,9 +89,7 @@ impl Plugin for DepthCapturePlugin {
         render_app
             .insert_resource(sender)
             .insert_resource(DepthCaptureBuffers { slots_per_view: self.readback_slots, ..default() })
-            .init_resource::<buffers::ExtractedClock>()
             .add_systems(RenderStartup, init_pipeline)
-            .add_systems(ExtractSchedule, extract_clock)
             .add_systems(
                 Render,
                 (

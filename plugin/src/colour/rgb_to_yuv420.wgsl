@@ -1,0 +1,1 @@
+../../../shaders/rgb_to_yuv420.wgsl
