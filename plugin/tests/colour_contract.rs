@@ -82,7 +82,12 @@ impl Gpu {
         });
         let texel_bytes = texels.bytes.len() as u32 / (texels.width * texels.height);
         self.queue.write_texture(
-            TexelCopyTextureInfo { texture: &texture, mip_level: 0, origin: Origin3d::ZERO, aspect: TextureAspect::All },
+            TexelCopyTextureInfo {
+                texture: &texture,
+                mip_level: 0,
+                origin: Origin3d::ZERO,
+                aspect: TextureAspect::All,
+            },
             &texels.bytes,
             TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(texels.width * texel_bytes), rows_per_image: None },
             size,
@@ -90,8 +95,11 @@ impl Gpu {
         let view = texture.create_view(&TextureViewDescriptor::default());
         let uniform = colour_uniform(layout, origin, encoding, 0xC010_0125);
         assert_eq!(uniform.len(), COLOUR_PARAMS_BYTES);
-        let params =
-            d.create_buffer_with_data(&BufferInitDescriptor { label: Some("params"), contents: &uniform, usage: BufferUsages::UNIFORM });
+        let params = d.create_buffer_with_data(&BufferInitDescriptor {
+            label: Some("params"),
+            contents: &uniform,
+            usage: BufferUsages::UNIFORM,
+        });
         let size = layout.buffer_bytes();
         let out = d.create_buffer(&BufferDescriptor {
             label: Some("frame"),
@@ -192,7 +200,7 @@ impl Rng {
 }
 
 /// 8-bit RGBA texels from a function of (x, y) → RGB.
-fn rgba8(format: TextureFormat, w: u32, h: u32, f: impl Fn(u32, u32) -> [u8; 3]) -> Texels {
+fn rgba8(format: TextureFormat, w: u32, h: u32, mut f: impl FnMut(u32, u32) -> [u8; 3]) -> Texels {
     let mut bytes = Vec::with_capacity((w * h * 4) as usize);
     for y in 0..h {
         for x in 0..w {
@@ -203,8 +211,11 @@ fn rgba8(format: TextureFormat, w: u32, h: u32, f: impl Fn(u32, u32) -> [u8; 3])
     Texels { format, width: w, height: h, bytes }
 }
 
+/// RGB bytes of pixel (x, y).
+type Content = Box<dyn Fn(u32, u32) -> [u8; 3]>;
+
 /// The contents of the 8-bit cases, by name.
-fn contents(w: u32, h: u32, seed: u32) -> Vec<(&'static str, Box<dyn Fn(u32, u32) -> [u8; 3]>)> {
+fn contents(w: u32, h: u32, seed: u32) -> Vec<(&'static str, Content)> {
     let noise: Vec<[u8; 3]> = {
         let mut rng = Rng(seed);
         (0..w * h).map(|_| rng.next().to_le_bytes()[..3].try_into().unwrap()).collect()
@@ -213,9 +224,7 @@ fn contents(w: u32, h: u32, seed: u32) -> Vec<(&'static str, Box<dyn Fn(u32, u32
         // Each channel takes all 256 values along x, with phases that differ per row and channel.
         (
             "every value",
-            Box::new(|x, y| {
-                [(x + 3 * y) as u8, (x.wrapping_mul(7) + y) as u8, (255 - (x + 11 * y) % 256) as u8]
-            }),
+            Box::new(|x, y| [(x + 3 * y) as u8, (x.wrapping_mul(7) + y) as u8, (255 - (x + 11 * y) % 256) as u8]),
         ),
         ("random", Box::new(move |x, y| noise[(y * w + x) as usize])),
         (
@@ -225,10 +234,7 @@ fn contents(w: u32, h: u32, seed: u32) -> Vec<(&'static str, Box<dyn Fn(u32, u32
                 [u.min(255) as u8, v.min(255) as u8, ((u + v) / 2).min(255) as u8]
             }),
         ),
-        (
-            "checkerboard of extremes",
-            Box::new(|x, y| if (x + y) % 2 == 0 { [255, 0, 255] } else { [0, 255, 0] }),
-        ),
+        ("checkerboard of extremes", Box::new(|x, y| if (x + y) % 2 == 0 { [255, 0, 255] } else { [0, 255, 0] })),
         ("black", Box::new(|_, _| [0, 0, 0])),
         ("white", Box::new(|_, _| [255, 255, 255])),
     ]
@@ -244,7 +250,9 @@ fn check(gpu: &Gpu, texels: &Texels, origin: (u32, u32), w: u32, h: u32, encodin
     assert_eq!(got.len(), want.len(), "{what}: frame bytes");
     if let Some(i) = got.iter().zip(&want).position(|(a, b)| a != b) {
         let (fw, fh) = (layout.frame_width as usize, layout.frame_height as usize);
-        let plane = if i < fw * fh { format!("Y ({}, {})", i % fw, i / fw) } else {
+        let plane = if i < fw * fh {
+            format!("Y ({}, {})", i % fw, i / fw)
+        } else {
             let c = i - fw * fh;
             let cw = fw / 2;
             let q = cw * fh / 2;
@@ -326,13 +334,13 @@ fn wgsl_rgb_to_yuv420_matches_cpu_for_hdr_textures() {
             let r = rng.next();
             let v: u16 = match (i / 4 % 23, i % 4) {
                 (_, 3) => one,
-                (0, _) => 0x7c00,         // +inf
-                (1, _) => 0xbc00,         // -1
-                (2, _) => 0x0001,         // smallest subnormal
-                (3, _) => 0x8000,         // -0
-                (4, _) => one,            // exactly 1
+                (0, _) => 0x7c00,              // +inf
+                (1, _) => 0xbc00,              // -1
+                (2, _) => 0x0001,              // smallest subnormal
+                (3, _) => 0x8000,              // -0
+                (4, _) => one,                 // exactly 1
                 (5, _) => (r % 0x3c01) as u16, // 0..=1, every code reachable
-                _ => (r % 0x4001) as u16, // 0..=2
+                _ => (r % 0x4001) as u16,      // 0..=2
             };
             bytes.extend_from_slice(&v.to_le_bytes());
         }
@@ -348,4 +356,29 @@ fn wgsl_rgb_to_yuv420_matches_cpu_for_hdr_textures() {
         bytes: [0x7e00u16, one, 0x7e00, one].repeat(4).iter().flat_map(|v| v.to_le_bytes()).collect(),
     };
     check(&gpu, &nan, (0, 0), 2, 2, TexelEncoding::Srgb, "2x2 Rgba16Float NaN");
+}
+
+/// Wall time of the conversion at 1280x720 on this adapter (on a software adapter that is the
+/// pass's GPU time; a real GPU's is in Bevy's `render/depthcast_rgb_to_yuv420/elapsed_gpu`).
+/// `cargo test --release -p depthcast-plugin --test colour_contract -- --ignored --nocapture`
+#[test]
+#[ignore = "timing, not a check"]
+fn colour_pass_time_at_720p() {
+    let gpu = Gpu::new();
+    let (w, h) = (1280, 720);
+    let mut rng = Rng(5);
+    let texels = rgba8(TextureFormat::Rgba8UnormSrgb, w, h, |_, _| rng_bytes(&mut rng));
+    let layout = ColourLayout::new(w, h).expect("layout");
+    gpu.convert(&texels, &layout, (0, 0), TexelEncoding::Srgb);
+    let runs = 10;
+    let t = std::time::Instant::now();
+    for _ in 0..runs {
+        gpu.convert(&texels, &layout, (0, 0), TexelEncoding::Srgb);
+    }
+    let ms = t.elapsed().as_secs_f64() * 1e3 / f64::from(runs);
+    println!("1280x720: {ms:.2} ms per conversion (upload, pass, readback of {} bytes)", layout.buffer_bytes());
+}
+
+fn rng_bytes(rng: &mut Rng) -> [u8; 3] {
+    rng.next().to_le_bytes()[..3].try_into().unwrap()
 }

@@ -26,8 +26,11 @@ mod window;
 
 use std::path::PathBuf;
 
+pub use builtin::FLOOR_COLOURS as BUILTIN_FLOOR_COLOURS;
 pub use camera_path::{CameraPath, Keyframe, PathFile, PathSpace, SceneBounds};
 pub use renderer::SceneRenderer;
+
+use depthcast_packing::{CameraBlock, DepthImage, YuvFrame};
 
 /// Pass as [`SceneRenderConfig::scene`] to render the built-in room (no file needed).
 pub const BUILTIN_SCENE: &str = "builtin:room";
@@ -62,6 +65,9 @@ pub struct SceneRenderConfig {
     /// [`SceneRenderer::camera`]; the sender then consumes the depth frames, so drive the app
     /// with [`SceneRenderer::app_mut`]`().update()` instead of [`SceneRenderer::next_frame`]).
     pub sender: Option<depthcast_plugin::DepthSenderPlugin>,
+    /// Also capture the camera's colour ([`depthcast_plugin::ColourCapturePlugin`], YUV 4:2:0 on
+    /// the GPU), for [`SceneRenderer::next_rgbd`] (default `false`).
+    pub colour: bool,
     /// Also show the camera's view in a window of `width x height` (needs the `window` feature
     /// and a display); run it with [`SceneRenderer::run_windowed`].
     pub window: bool,
@@ -83,6 +89,7 @@ impl SceneRenderConfig {
             log: true,
             warmup_limit: 1200,
             sender: None,
+            colour: false,
             window: false,
         }
     }
@@ -117,6 +124,22 @@ pub enum RenderError {
         /// Updates waited.
         updates: u32,
     },
+    /// [`SceneRenderer::next_rgbd`] was called on a renderer built without
+    /// [`SceneRenderConfig::colour`].
+    #[error("colour was not captured: set SceneRenderConfig::colour")]
+    NoColour,
+    /// The colour of a depth frame never came back (dropped by the colour capture).
+    #[error(
+        "the colour of capture frame {expected} was not captured (got frame {got}); {dropped} colour frames dropped"
+    )]
+    LostColour {
+        /// Capture frame index expected.
+        expected: u32,
+        /// Capture frame index received instead.
+        got: u32,
+        /// Drop counter of the colour capture.
+        dropped: u64,
+    },
     /// A rendered frame never came back (dropped by the capture).
     #[error("frame {expected} was not captured (got frame {got}); {dropped} frames dropped")]
     LostFrame {
@@ -127,6 +150,21 @@ pub enum RenderError {
         /// Drop counter of the capture.
         dropped: u64,
     },
+}
+
+/// One rendered frame's colour, depth and camera, from [`SceneRenderer::next_rgbd`]: all three of
+/// the same rendered frame (the same capture index).
+#[derive(Debug, Clone)]
+pub struct RgbdCapture {
+    /// Sequence frame (0 for the first frame delivered; its time is
+    /// [`SceneRenderer::time`]`(frame)`); also the camera block's `frame_index`.
+    pub frame: u32,
+    /// View depth in metres, 0 where nothing was drawn.
+    pub depth: DepthImage,
+    /// The rendered colour, full-range BT.709 4:2:0, 8-bit, the depth's size rounded up to even.
+    pub colour: YuvFrame,
+    /// Pose (camera → world) and pinhole intrinsics of the frame.
+    pub camera: CameraBlock,
 }
 
 /// Facts about the scene and camera, known once the renderer is ready.

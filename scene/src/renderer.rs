@@ -18,15 +18,18 @@ use bevy::render::renderer::RenderDevice;
 use bevy::render::settings::WgpuSettings;
 use bevy::time::TimeUpdateStrategy;
 use bevy::world_serialization::{WorldAssetRoot, WorldInstanceReady};
+use depthcast_packing::{CameraBlock, CameraPose, DepthImage, INVALID_DEPTH, Intrinsics, YuvFrame};
 use depthcast_plugin::capture::{CaptureClock, DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};
+use depthcast_plugin::colour::{ColourCapture, ColourCapturePlugin, ColourFrames};
 use depthcast_plugin::pack::GpuPackPlugin;
 
-use crate::{BUILTIN_SCENE, RenderError, SceneBounds, SceneInfo, SceneRenderConfig, builtin};
+use crate::{BUILTIN_SCENE, RenderError, RgbdCapture, SceneBounds, SceneInfo, SceneRenderConfig, builtin};
 
 #[derive(Resource, Default)]
 struct SceneReady(bool);
 
-/// Renders a scene headless, one [`DepthFrame`] per call to [`SceneRenderer::next_frame`].
+/// Renders a scene headless, one [`DepthFrame`] per call to [`SceneRenderer::next_frame`] (or one
+/// [`RgbdCapture`] per call to [`SceneRenderer::next_rgbd`]).
 pub struct SceneRenderer {
     app: App,
     cfg: SceneRenderConfig,
@@ -36,6 +39,8 @@ pub struct SceneRenderer {
     base: u32,
     issued: u32,
     delivered: u32,
+    /// Updates in a row that issued no new frame (see [`SceneRenderer::pump`]).
+    idle: u32,
 }
 
 impl SceneRenderer {
@@ -79,6 +84,9 @@ impl SceneRenderer {
             app.add_plugins(plugins.disable::<LogPlugin>());
         }
         app.add_plugins((DepthCapturePlugin::default(), GpuPackPlugin::default()));
+        if cfg.colour {
+            app.add_plugins(ColourCapturePlugin::default());
+        }
         if let Some(sender) = cfg.sender.clone() {
             app.add_plugins(sender);
         }
@@ -110,6 +118,9 @@ impl SceneRenderer {
                 Transform::default(),
             ))
             .id();
+        if cfg.colour {
+            world.entity_mut(camera).insert(ColourCapture::default());
+        }
         let mut updates = 0u32;
         let fail = |what: &str, updates| RenderError::Timeout { what: what.into(), updates };
         let clips = if builtin {
@@ -179,6 +190,7 @@ impl SceneRenderer {
             base,
             issued: 0,
             delivered: 0,
+            idle: 0,
         })
     }
 
@@ -212,8 +224,7 @@ impl SceneRenderer {
             return Ok(None);
         }
         let frames = self.app.world().resource::<DepthFrames>().clone();
-        let aspect = self.cfg.width as f32 / self.cfg.height as f32;
-        let mut idle = 0;
+        self.idle = 0;
         loop {
             while let Some(f) = frames.try_recv() {
                 if f.camera != self.camera || f.index < self.base + self.delivered {
@@ -227,23 +238,86 @@ impl SceneRenderer {
                 self.delivered += 1;
                 return Ok(Some(f));
             }
-            // Keep at most 3 frames in flight; then only pump until they come back.
-            if self.issued < self.cfg.frames && self.issued < self.delivered + 3 {
-                let t = self.time(self.issued) as f32;
-                let pose = self.cfg.path.pose(t, &self.info.bounds, self.cfg.fov_y, aspect);
-                *self.app.world_mut().get_mut::<Transform>(self.camera).expect("camera") = pose;
-                self.issued += 1;
-            } else {
-                idle += 1;
-                if idle > 120 {
-                    return Err(RenderError::Timeout {
-                        what: format!("frame {} never came back", self.delivered),
-                        updates: idle,
+            self.pump()?;
+        }
+    }
+
+    /// One update: places the camera for the next sequence frame while at most 3 frames are in
+    /// flight, else only renders (and collects readbacks).
+    ///
+    /// # Errors
+    /// 120 updates in a row without a new frame to issue.
+    fn pump(&mut self) -> Result<(), RenderError> {
+        if self.issued < self.cfg.frames && self.issued < self.delivered + 3 {
+            let aspect = self.cfg.width as f32 / self.cfg.height as f32;
+            let t = self.time(self.issued) as f32;
+            let pose = self.cfg.path.pose(t, &self.info.bounds, self.cfg.fov_y, aspect);
+            *self.app.world_mut().get_mut::<Transform>(self.camera).expect("camera") = pose;
+            self.issued += 1;
+        } else {
+            self.idle += 1;
+            if self.idle > 120 {
+                return Err(RenderError::Timeout {
+                    what: format!("frame {} never came back", self.delivered),
+                    updates: self.idle,
+                });
+            }
+        }
+        self.app.update();
+        Ok(())
+    }
+
+    /// The next sequence frame's depth, colour and camera (`None` after `frames`): the
+    /// [`DepthFrame`] of [`SceneRenderer::next_frame`] paired with the
+    /// [`ColourFrame`](depthcast_plugin::ColourFrame) of the same capture index (the same rendered
+    /// frame: same camera pose, same animation time). Needs [`SceneRenderConfig::colour`].
+    ///
+    /// # Errors
+    /// [`RenderError::NoColour`] without colour capture; a frame whose depth or colour was not
+    /// captured; no frame for a long time.
+    pub fn next_rgbd(&mut self) -> Result<Option<RgbdCapture>, RenderError> {
+        if !self.cfg.colour {
+            return Err(RenderError::NoColour);
+        }
+        let Some(depth) = self.next_frame()? else { return Ok(None) };
+        let frame = self.delivered - 1;
+        let colours = self.app.world().resource::<ColourFrames>().clone();
+        let mut colour = None;
+        while colour.is_none() {
+            while let Some(c) = colours.try_recv() {
+                if c.camera != self.camera || c.index < depth.index {
+                    colours.recycle(c);
+                    continue;
+                }
+                if c.index != depth.index {
+                    return Err(RenderError::LostColour {
+                        expected: depth.index,
+                        got: c.index,
+                        dropped: colours.dropped(),
                     });
                 }
+                colour = Some(c);
+                break;
             }
-            self.app.update();
+            if colour.is_none() {
+                // Its readback is mapped with the depth's; one more update collects it.
+                self.pump()?;
+            }
         }
+        let colour = colour.expect("found above");
+        let mut yuv = YuvFrame::new(2, 2, depthcast_packing::BitDepth::Eight);
+        colour.yuv_into(&mut yuv);
+        colours.recycle(colour);
+        let data = depth.data.iter().map(|&z| if z.is_finite() && z > 0.0 { z } else { INVALID_DEPTH }).collect();
+        let image = DepthImage { width: depth.width, height: depth.height, data };
+        let (_, rotation, position) = depth.world_from_view.to_scale_rotation_translation();
+        let camera = CameraBlock {
+            frame_index: frame,
+            pose: CameraPose { position: position.to_array(), rotation: rotation.normalize().to_array() },
+            intrinsics: Intrinsics::from_fov_y(self.cfg.fov_y, depth.width, depth.height, depth.near),
+        };
+        self.recycle(depth);
+        Ok(Some(RgbdCapture { frame, depth: image, colour: yuv, camera }))
     }
 
     /// Shows the render in the window and runs the app (winit's event loop) until the window is

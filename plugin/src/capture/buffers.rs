@@ -74,9 +74,7 @@ impl Plugin for CaptureClockPlugin {
     fn build(&self, app: &mut App) {
         app.register_type::<CaptureClock>().init_resource::<CaptureClock>().add_systems(First, tick_clock);
         if let Some(render_app) = app.get_sub_app_mut(bevy::render::RenderApp) {
-            render_app
-                .init_resource::<ExtractedClock>()
-                .add_systems(bevy::render::ExtractSchedule, extract_clock);
+            render_app.init_resource::<ExtractedClock>().add_systems(bevy::render::ExtractSchedule, extract_clock);
         }
     }
 }

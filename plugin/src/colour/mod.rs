@@ -105,10 +105,7 @@ impl Plugin for ColourCapturePlugin {
             )
             // The main texture holds the final image once post-processing (tonemapping, FXAA,
             // ...) is done; upscaling then writes it to the camera's output.
-            .configure_sets(
-                Core3d,
-                ColourCaptureSystems::Convert.after(Core3dSystems::PostProcess).before(upscaling),
-            )
+            .configure_sets(Core3d, ColourCaptureSystems::Convert.after(Core3dSystems::PostProcess).before(upscaling))
             .add_systems(Core3d, convert.in_set(ColourCaptureSystems::Convert));
     }
 }
@@ -150,8 +147,10 @@ fn convert(
     let span = diagnostics.time_span(ctx.command_encoder(), SPAN_COLOUR);
     let encoder = ctx.command_encoder();
     {
-        let mut pass = encoder
-            .begin_compute_pass(&ComputePassDescriptor { label: Some("depthcast_rgb_to_yuv420"), timestamp_writes: None });
+        let mut pass = encoder.begin_compute_pass(&ComputePassDescriptor {
+            label: Some("depthcast_rgb_to_yuv420"),
+            timestamp_writes: None,
+        });
         pass.set_pipeline(compute);
         pass.set_bind_group(0, bind_group, &[]);
         let (x, y, z) = b.layout.workgroups();

@@ -51,7 +51,11 @@ impl TexelEncoding {
         match format {
             // Float targets hold linear light unless the camera composites in sRGB.
             TextureFormat::Rgba16Float | TextureFormat::Rgba32Float | TextureFormat::Rg11b10Ufloat => {
-                Some(if compositing == Some(CompositingSpace::Srgb) { TexelEncoding::Unorm } else { TexelEncoding::Srgb })
+                Some(if compositing == Some(CompositingSpace::Srgb) {
+                    TexelEncoding::Unorm
+                } else {
+                    TexelEncoding::Srgb
+                })
             }
             // What a unorm texture stores is what the camera's output holds.
             TextureFormat::Rgba8Unorm
@@ -65,7 +69,7 @@ impl TexelEncoding {
     /// The byte of one channel's value `v`, as the shader computes it.
     pub fn byte(self, v: f32) -> u8 {
         match self {
-            TexelEncoding::Unorm => (v.max(0.0).min(1.0) * 255.0).round_ties_even() as u8,
+            TexelEncoding::Unorm => (v.clamp(0.0, 1.0) * 255.0).round_ties_even() as u8,
             TexelEncoding::Srgb => {
                 let mid = srgb_midpoints();
                 // Binary search as the shader does it (the count of midpoints below `v`).
@@ -190,7 +194,11 @@ pub(crate) struct ColourPipeline {
     pub(crate) pipeline: CachedComputePipelineId,
 }
 
-pub(crate) fn init_pipeline(mut commands: Commands, asset_server: Res<AssetServer>, pipeline_cache: Res<PipelineCache>) {
+pub(crate) fn init_pipeline(
+    mut commands: Commands,
+    asset_server: Res<AssetServer>,
+    pipeline_cache: Res<PipelineCache>,
+) {
     let layout = BindGroupLayoutDescriptor::new(
         "depthcast_rgb_to_yuv420_layout",
         &BindGroupLayoutEntries::sequential(
