@@ -394,7 +394,7 @@ fn run_cell(
     let auto = &encode_depth(seq, settings.depth_bitrate(), DepthMethod::Auto, &opts.run)?;
     let luma = encode_depth(seq, settings.depth_bitrate(), DepthMethod::Luma8, &opts.run)?;
     let encode_s = t0.elapsed().as_secs_f64();
-    let rows = score(seq, truth, &colour, &auto, &luma, opts, &label)?;
+    let rows = score(seq, truth, &colour, auto, &luma, opts, &label)?;
     let offsets = opts
         .offsets
         .iter()
