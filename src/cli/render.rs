@@ -53,6 +53,11 @@ pub(crate) struct Args {
     /// Do not write preview.png.
     #[arg(long)]
     no_preview: bool,
+    /// Also capture the colour (the rendered image as 8-bit 4:2:0 full-range BT.709, converted on
+    /// the GPU) and each frame's camera: an RGB-D sequence (`NNNNNN.yuv.png` beside the depth),
+    /// what `depthcast rgbd-sweep` measures.
+    #[arg(long)]
+    colour: bool,
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -85,6 +90,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     cfg.fov_y = a.fov.to_radians();
     cfg.near = a.near;
     cfg.animation = animation;
+    cfg.colour = a.colour;
 
     let start = Instant::now();
     eprintln!("loading {} ...", a.scene.display());
@@ -131,22 +137,43 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     let (mut lo, mut hi) = (f32::INFINITY, 0.0f32);
     let mut image = DepthImage { width: w, height: h, data: Vec::new() };
     let mut k = 0u32;
-    while let Some(mut frame) = renderer.next_frame()? {
-        image.data = std::mem::take(&mut frame.data);
-        for &z in &image.data {
+    let mut range = |depth: &DepthImage| {
+        for &z in &depth.data {
             if z.is_finite() && z > 0.0 {
                 lo = lo.min(z);
                 hi = hi.max(z);
             }
         }
-        if k == 0 && !a.no_preview {
-            write_preview(&a.out.join("preview.png"), &image).context("writing preview.png")?;
+    };
+    if a.colour {
+        while let Some(cap) = renderer.next_rgbd()? {
+            range(&cap.depth);
+            if k == 0 && !a.no_preview {
+                write_preview(&a.out.join("preview.png"), &cap.depth).context("writing preview.png")?;
+                let rgb = depthcast_packing::RgbImage::from_yuv420(&cap.colour, w, h);
+                image::RgbImage::from_raw(w, h, rgb.data)
+                    .context("colour preview size")?
+                    .save(a.out.join("preview-colour.png"))
+                    .context("writing preview-colour.png")?;
+            }
+            let pose = world_from_camera(&cap.camera.pose);
+            writer.push_rgbd(&cap.depth, Some(pose), Some(&cap.colour), Some(&cap.camera))?;
+            k += 1;
+            bar.inc(1);
         }
-        writer.push(&image, Some(frame.world_from_view.to_cols_array()))?;
-        frame.data = std::mem::take(&mut image.data);
-        renderer.recycle(frame);
-        k += 1;
-        bar.inc(1);
+    } else {
+        while let Some(mut frame) = renderer.next_frame()? {
+            image.data = std::mem::take(&mut frame.data);
+            range(&image);
+            if k == 0 && !a.no_preview {
+                write_preview(&a.out.join("preview.png"), &image).context("writing preview.png")?;
+            }
+            writer.push(&image, Some(frame.world_from_view.to_cols_array()))?;
+            frame.data = std::mem::take(&mut image.data);
+            renderer.recycle(frame);
+            k += 1;
+            bar.inc(1);
+        }
     }
     bar.finish();
     let meta = writer.finish()?;
@@ -167,6 +194,30 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         a.out.display()
     );
     Ok(())
+}
+
+/// The sidecar's `pose` (world-from-camera, column-major 4x4) of a camera pose.
+fn world_from_camera(pose: &depthcast_packing::CameraPose) -> [f32; 16] {
+    let [x, y, z, w] = pose.rotation;
+    let [px, py, pz] = pose.position;
+    [
+        1.0 - 2.0 * (y * y + z * z),
+        2.0 * (x * y + z * w),
+        2.0 * (x * z - y * w),
+        0.0,
+        2.0 * (x * y - z * w),
+        1.0 - 2.0 * (x * x + z * z),
+        2.0 * (y * z + x * w),
+        0.0,
+        2.0 * (x * z + y * w),
+        2.0 * (y * z - x * w),
+        1.0 - 2.0 * (x * x + y * y),
+        0.0,
+        px,
+        py,
+        pz,
+        1.0,
+    ]
 }
 
 /// False-colour preview: log depth between the frame's nearest and farthest pixel on a

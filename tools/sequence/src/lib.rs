@@ -13,7 +13,8 @@
 //!                        0, negative, NaN or ±inf = invalid
 //! DIR/000000.yuv.png ... optional colour of the frame (RGB-D sequences): 8-bit 4:2:0
 //!                        full-range BT.709 planes in one 8-bit greyscale PNG of
-//!                        width x (height · 3/2): the luma plane on top, below it the U (Cb)
+//!                        width x (height · 3/2) (sizes rounded up to even): the luma plane
+//!                        on top, below it the U (Cb)
 //!                        plane in the left half and the V (Cr) plane in the right half
 //! ```
 //!
@@ -521,12 +522,14 @@ impl Sequence {
     }
 }
 
-/// Writes 8-bit 4:2:0 planes as one greyscale PNG (see the crate docs for the layout).
+/// Writes 8-bit 4:2:0 planes as one greyscale PNG (see the crate docs for the layout). Planes
+/// of a sequence of odd size are its size rounded up to even (as 4:2:0 needs).
 fn write_colour(path: &Path, c: &YuvFrame, width: u32, height: u32) -> Result<()> {
     let bad = |reason: String| SequenceError::BadFrame { path: path.to_path_buf(), reason };
+    let (width, height) = (width.next_multiple_of(2), height.next_multiple_of(2));
     if (c.width, c.height) != (width, height) || c.bit_depth != BitDepth::Eight {
         return Err(bad(format!(
-            "colour is {}x{} {}-bit, sequence is {width}x{height} 8-bit",
+            "colour is {}x{} {}-bit, the sequence's colour is {width}x{height} 8-bit",
             c.width,
             c.height,
             c.bit_depth.bits()
@@ -546,6 +549,7 @@ fn write_colour(path: &Path, c: &YuvFrame, width: u32, height: u32) -> Result<()
 /// Reads [`write_colour`]'s PNG back into planes.
 fn read_colour(path: &Path, width: u32, height: u32) -> Result<YuvFrame> {
     let bad = |reason: String| SequenceError::BadFrame { path: path.to_path_buf(), reason };
+    let (width, height) = (width.next_multiple_of(2), height.next_multiple_of(2));
     let img = match image::open(path).map_err(|e| bad(e.to_string()))? {
         image::DynamicImage::ImageLuma8(b) => b,
         other => return Err(bad(format!("expected 8-bit greyscale PNG, found {:?}", other.color()))),

@@ -174,3 +174,28 @@ fn evaluation_end_to_end_holds_its_invariants() {
     }
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+#[test]
+fn rgbd_sequences_load_from_disk_as_written() {
+    use depthcast_sequence::{DepthEncoding, SequenceWriter};
+    let dir = std::env::temp_dir().join(format!("depthcast-rgbd-seq-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let seq = sequence("disk", 3, |i| CameraPose { position: [0.1 * i as f32, 1.6, 0.0], ..CameraPose::default() });
+    let mut w = SequenceWriter::create(&dir, W, H, 30.0, DepthEncoding::ExrF32).unwrap();
+    for i in 0..3 {
+        w.push_rgbd(&seq.depth.frames[i], None, Some(&seq.colour[i]), Some(&seq.cameras[i])).unwrap();
+    }
+    w.finish().unwrap();
+    let back = RgbdData::load(&dir, Some(2)).unwrap();
+    assert_eq!(back.colour, seq.colour[..2]);
+    assert_eq!(back.cameras, seq.cameras[..2]);
+    assert_eq!(back.depth.frames[..], seq.depth.frames[..2]);
+    // A depth-only sequence is refused with a hint.
+    let plain = dir.join("plain");
+    let mut w = SequenceWriter::create(&plain, W, H, 30.0, DepthEncoding::ExrF32).unwrap();
+    w.push(&seq.depth.frames[0], None).unwrap();
+    w.finish().unwrap();
+    let e = RgbdData::load(&plain, None).unwrap_err().to_string();
+    assert!(e.contains("--colour"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

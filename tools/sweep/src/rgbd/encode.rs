@@ -41,7 +41,8 @@ pub fn rgbd_settings(total: u64, depth_share: f64, fps: f64, opts: &RunOptions) 
 /// The encoder or decoder failing.
 pub fn encode_colour(seq: &RgbdData, settings: &RgbdSettings, opts: &RunOptions) -> anyhow::Result<ColourRun> {
     let (w, h) = (seq.width(), seq.height());
-    let mut s = settings.colour_encoder_settings(w, h);
+    // Planes of an odd-sized sequence are rounded up to even; decoding crops back.
+    let mut s = settings.colour_encoder_settings(w.next_multiple_of(2), h.next_multiple_of(2));
     s.preset = opts.preset.clone();
     s.refresh = Refresh::Gop(opts.gop);
     let n = seq.colour.len();
@@ -102,9 +103,9 @@ pub struct DepthRun {
     pub received: Vec<bool>,
     /// Encoded size of each frame in bits.
     pub bits: Vec<u64>,
-    /// Each frame's mean absolute error in mm over the pixels valid in the sequence range
-    /// (NaN where lost).
-    pub mae_mm: Vec<f64>,
+    /// Each frame's errors against the source over the pixels valid in the sequence range (NaN
+    /// errors where lost).
+    pub metrics: Vec<depthcast_packing::Metrics>,
 }
 
 /// Encodes the depth of `seq` at `bitrate` bit/s with `method` (H.264 8-bit, CBR, one range for
@@ -147,6 +148,6 @@ pub fn encode_depth(seq: &RgbdData, bitrate: u64, method: DepthMethod, opts: &Ru
     )?;
     // A lost frame keeps an all-invalid depth (0): reprojection treats it as far away.
     let bits = recs.iter().map(|r| r.bits).collect();
-    let mae_mm = recs.iter().map(|r| if r.params_ok { 1e3 * r.metrics.mae } else { f64::NAN }).collect();
-    Ok(DepthRun { config, probe, frames, received, bits, mae_mm })
+    let metrics = recs.iter().map(|r| r.metrics).collect();
+    Ok(DepthRun { config, probe, frames, received, bits, metrics })
 }

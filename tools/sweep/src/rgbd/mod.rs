@@ -42,7 +42,7 @@ use encode::{ColourRun, DepthMethod, DepthRun, encode_colour, encode_depth, rgbd
 pub struct RgbdData {
     /// The depth frames (and the sequence's name, frame rate and depth range).
     pub depth: SeqData,
-    /// Each frame's colour, 8-bit 4:2:0 full-range BT.709, the depth's size.
+    /// Each frame's colour, 8-bit 4:2:0 full-range BT.709, the depth's size (rounded up to even).
     pub colour: Vec<YuvFrame>,
     /// Each frame's camera.
     pub cameras: Vec<CameraBlock>,
@@ -72,8 +72,8 @@ impl RgbdData {
         );
         for (i, (c, cam)) in colour.iter().zip(&cameras).enumerate() {
             anyhow::ensure!(
-                (c.width, c.height, c.bit_depth.bits()) == (w, h, 8),
-                "{}: colour of frame {i} is {}x{} {}-bit, depth {w}x{h}, 8-bit needed",
+                (c.width, c.height, c.bit_depth.bits()) == (w.next_multiple_of(2), h.next_multiple_of(2), 8),
+                "{}: colour of frame {i} is {}x{} {}-bit, depth {w}x{h}: 8-bit of the depth's size rounded up to even needed",
                 depth.name,
                 c.width,
                 c.height,
@@ -246,6 +246,15 @@ pub struct RgbdCell {
     /// Mean depth MAE in mm over the frames: auto, 8-bit luma.
     #[serde(with = "nan::arr")]
     pub depth_mae_mm: [f64; 2],
+    /// Mean over the frames of each frame's 99th percentile of the absolute depth error, mm:
+    /// auto, 8-bit luma (reprojection moves a pixel by its depth error: outliers show, where the
+    /// mean hides them).
+    #[serde(with = "nan::arr")]
+    pub depth_p99_mm: [f64; 2],
+    /// Mean fraction of pixels whose validity flipped (valid ↔ invalid, e.g. a silhouette pixel
+    /// decoded as background or the reverse): auto, 8-bit luma.
+    #[serde(with = "nan::arr")]
+    pub depth_flipped: [f64; 2],
     /// Frames lost: colour, depth (auto), depth (luma).
     pub lost: [usize; 3],
     /// Scores per frame offset.
@@ -382,10 +391,10 @@ fn run_cell(
     let settings = rgbd_settings(total, share, fps, &opts.run);
     let label = format!("{:.1} Mbit/s, depth {:.0}%", total as f64 / 1e6, share * 100.0);
     let colour = encode_colour(seq, &settings, &opts.run)?;
-    let auto = encode_depth(seq, settings.depth_bitrate(), DepthMethod::Auto, &opts.run)?;
+    let auto = &encode_depth(seq, settings.depth_bitrate(), DepthMethod::Auto, &opts.run)?;
     let luma = encode_depth(seq, settings.depth_bitrate(), DepthMethod::Luma8, &opts.run)?;
     let encode_s = t0.elapsed().as_secs_f64();
-    let rows = score(seq, truth, &colour, &auto, &luma, opts, &label)?;
+    let rows = score(seq, truth, &colour, auto, &luma, opts, &label)?;
     let offsets = opts
         .offsets
         .iter()
@@ -418,7 +427,12 @@ fn run_cell(
         actual_bps: [bps(&colour.bits, fps), bps(&auto.bits, fps), bps(&luma.bits, fps)],
         auto_config: auto.config.id(),
         probe_mae_mm: auto.probe.clone(),
-        depth_mae_mm: [mean(auto.mae_mm.iter().copied()), mean(luma.mae_mm.iter().copied())],
+        depth_mae_mm: [auto, &luma].map(|r| mean(r.metrics.iter().map(|m| 1e3 * m.mae))),
+        depth_p99_mm: [auto, &luma].map(|r| mean(r.metrics.iter().map(|m| 1e3 * m.p99))),
+        depth_flipped: [auto, &luma].map(|r| {
+            let pixels = f64::from(seq.width()) * f64::from(seq.height());
+            mean(r.metrics.iter().map(|m| (m.valid_to_invalid + m.invalid_to_valid) as f64 / pixels))
+        }),
         lost: [
             colour.frames.iter().filter(|f| f.is_none()).count(),
             auto.received.iter().filter(|r| !**r).count(),

@@ -15,6 +15,8 @@ pub(super) const GOAL_MAX_SHARE: f64 = 0.20;
 pub(super) const GOAL_RATIO: f64 = 0.9;
 /// (c) "falls short of (d)" when it is more than this many dB below.
 pub(super) const SHORT_DB: f64 = 0.25;
+/// Below this (d) − (a) in dB the gain ratio is marked as noise-prone.
+pub(super) const CEILING_DB: f64 = 1.0;
 /// (b) is "clearly better" than (c) when it recovers at least this fraction of (c)'s shortfall.
 pub(super) const CLEARLY: f64 = 0.5;
 
@@ -65,7 +67,7 @@ pub(super) fn write_all(out: &Path, records: &[CellRecord]) -> anyhow::Result<()
         "sequence,total_mbps,depth_share,k,frame,psnr_a_db,psnr_b_db,psnr_c_db,psnr_d_db,ssim_a,ssim_b,ssim_c,ssim_d,filled_b,filled_c,filled_d\n",
     );
     let mut cells = String::from(
-        "sequence,total_mbps,depth_share,k,frames,psnr_a_db,psnr_b_db,psnr_c_db,psnr_d_db,ssim_a,ssim_b,ssim_c,ssim_d,gain_ratio_b,gain_ratio_c,colour_kbps,depth_auto_kbps,depth_luma8_kbps,auto_config,depth_mae_auto_mm,depth_mae_luma8_mm,filled_b,filled_c,filled_d\n",
+        "sequence,total_mbps,depth_share,k,frames,psnr_a_db,psnr_b_db,psnr_c_db,psnr_d_db,ssim_a,ssim_b,ssim_c,ssim_d,gain_ratio_b,gain_ratio_c,colour_kbps,depth_auto_kbps,depth_luma8_kbps,auto_config,depth_mae_auto_mm,depth_mae_luma8_mm,depth_p99_auto_mm,depth_p99_luma8_mm,depth_flipped_auto,depth_flipped_luma8,filled_b,filled_c,filled_d\n",
     );
     for r in records {
         let c = &r.cell;
@@ -88,7 +90,7 @@ pub(super) fn write_all(out: &Path, records: &[CellRecord]) -> anyhow::Result<()
         for o in &c.offsets {
             let _ = writeln!(
                 cells,
-                "{},{},{},{},{},{},{},{:.4},{:.4},{:.0},{:.0},{:.0},{},{:.3},{:.3},{:.4},{:.4},{:.4}",
+                "{},{},{},{},{},{},{},{:.4},{:.4},{:.0},{:.0},{:.0},{},{:.3},{:.3},{:.3},{:.3},{:.6},{:.6},{:.4},{:.4},{:.4}",
                 c.sequence,
                 c.total_bitrate as f64 / 1e6,
                 c.depth_share,
@@ -104,6 +106,10 @@ pub(super) fn write_all(out: &Path, records: &[CellRecord]) -> anyhow::Result<()
                 c.auto_config,
                 c.depth_mae_mm[0],
                 c.depth_mae_mm[1],
+                c.depth_p99_mm[0],
+                c.depth_p99_mm[1],
+                c.depth_flipped[0],
+                c.depth_flipped[1],
                 o.filled[0],
                 o.filled[1],
                 o.filled[2]
@@ -148,7 +154,8 @@ fn markdown(cells: &[&RgbdCell]) -> String {
          the source depth (the ceiling). Colour at `(1 − s) · T`, depth at `s · T`, H.264 (x264 ultrafast, CBR, one \
          thread). PSNR over RGB, every pixel, mean of per-frame PSNRs; SSIM on BT.709 luma (8x8 windows every 4 \
          pixels, as x264 and FFmpeg). *gain* = (b − a) / (d − a). *b≫c*: where (c) is more than {SHORT_DB} dB below \
-         (d), whether (b) recovers at least {:.0}% of that shortfall (– where (c) is not short).\n",
+         (d), whether (b) recovers at least {:.0}% of that shortfall (– where (c) is not short; *same config* where the \
+         probe chose 8-bit luma itself, so that (b) is (c)).\n",
         CLEARLY * 100.0
     );
     // Goal 1.
@@ -160,8 +167,17 @@ fn markdown(cells: &[&RgbdCell]) -> String {
         GOAL_TOTAL / 1_000_000,
         GOAL_MAX_SHARE * 100.0
     );
-    let _ = writeln!(s, "| sequence | k | gain at each share | best share ≤ {:.0}% | holds |", GOAL_MAX_SHARE * 100.0);
-    let _ = writeln!(s, "|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "*ceiling* is (d) − (a) in dB, mean over the shares: where it is below {CEILING_DB} dB, reprojection itself \
+         gains little (animated objects, a far camera, a mostly empty frame) and the ratio is noise-prone.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| sequence | k | ceiling dB | gain at each share | best share ≤ {:.0}% | holds |",
+        GOAL_MAX_SHARE * 100.0
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|");
     for seq in &seqs {
         let cs: Vec<&&RgbdCell> =
             cells.iter().filter(|c| c.sequence == *seq && c.total_bitrate == GOAL_TOTAL).collect();
@@ -169,8 +185,10 @@ fn markdown(cells: &[&RgbdCell]) -> String {
         for k in ks {
             let mut parts = Vec::new();
             let mut best: Option<(f64, f64)> = None;
+            let mut ceiling = Vec::new();
             for c in &cs {
                 let Some(o) = c.offsets.iter().find(|o| o.k == k) else { continue };
+                ceiling.push(o.psnr_db[3] - o.psnr_db[0]);
                 parts.push(format!("{:.0}%: {}", c.depth_share * 100.0, f(o.gain_ratio, 2)));
                 if c.depth_share <= GOAL_MAX_SHARE + 1e-9 && o.gain_ratio.is_finite() {
                     best = match best {
@@ -179,13 +197,19 @@ fn markdown(cells: &[&RgbdCell]) -> String {
                     };
                 }
             }
+            let ceiling = ceiling.iter().sum::<f64>() / ceiling.len().max(1) as f64;
             let (bs, holds) = match best {
-                Some((sh, g)) => {
-                    (format!("{:.0}% ({:.2})", sh * 100.0, g), if g >= GOAL_RATIO { "yes" } else { "**no**" })
-                }
+                Some((sh, g)) => (
+                    format!("{:.0}% ({:.2})", sh * 100.0, g),
+                    match (g >= GOAL_RATIO, ceiling < CEILING_DB) {
+                        (true, _) => "yes",
+                        (false, false) => "**no**",
+                        (false, true) => "**no** (small ceiling)",
+                    },
+                ),
                 None => ("–".into(), "–"),
             };
-            let _ = writeln!(s, "| {seq} | {k} | {} | {bs} | {holds} |", parts.join(", "));
+            let _ = writeln!(s, "| {seq} | {k} | {ceiling:.2} | {} | {bs} | {holds} |", parts.join(", "));
         }
     }
     // Best share.
@@ -209,20 +233,22 @@ fn markdown(cells: &[&RgbdCell]) -> String {
     let _ = writeln!(s, "\n## Every cell\n");
     let _ = writeln!(
         s,
-        "| sequence | T Mbit/s | s | k | PSNR a | b | c | d | gain b | gain c | b≫c | SSIM a | b | c | d | depth config (b) | MAE b / c mm | kbit/s colour / b / c |"
+        "| sequence | T Mbit/s | s | k | PSNR a | b | c | d | gain b | gain c | b≫c | SSIM a | b | c | d | depth config (b) | MAE b / c mm | p99 b / c mm | kbit/s colour / b / c |"
     );
-    let _ = writeln!(s, "|{}", "---|".repeat(18));
+    let _ = writeln!(s, "|{}", "---|".repeat(19));
     for c in cells {
         for o in &c.offsets {
             let p = o.psnr_db;
+            let same = c.auto_config == depthcast_packing::PackingConfig::luma(depthcast_packing::BitDepth::Eight).id();
             let bc = match clearly_better(&p) {
                 Some(true) => "yes",
+                Some(false) if same => "**no** (same config)",
                 Some(false) => "**no**",
                 None => "–",
             };
             let _ = writeln!(
                 s,
-                "| {} | {} | {:.0}% | {} | {} | {} | {} | {} | {} | {} | {bc} | {} | {} | {} | {} | `{}` | {} / {} | {:.0} / {:.0} / {:.0} |",
+                "| {} | {} | {:.0}% | {} | {} | {} | {} | {} | {} | {} | {bc} | {} | {} | {} | {} | `{}` | {} / {} | {} / {} | {:.0} / {:.0} / {:.0} |",
                 c.sequence,
                 c.total_bitrate as f64 / 1e6,
                 c.depth_share * 100.0,
@@ -240,6 +266,8 @@ fn markdown(cells: &[&RgbdCell]) -> String {
                 c.auto_config,
                 f(c.depth_mae_mm[0], 1),
                 f(c.depth_mae_mm[1], 1),
+                f(c.depth_p99_mm[0], 0),
+                f(c.depth_p99_mm[1], 0),
                 c.actual_bps[0] / 1e3,
                 c.actual_bps[1] / 1e3,
                 c.actual_bps[2] / 1e3
