@@ -79,7 +79,8 @@ fn an_rgbd_sequence_goes_out_as_two_tracks_and_recv_writes_colour_beside_depth()
         assert_eq!(seq.camera(i as usize).unwrap(), Some(camera(i)), "camera of frame {i}");
         let yuv = seq.read_colour(i as usize).unwrap().unwrap();
         let want = colour(i).to_yuv420(BitDepth::Eight);
-        let mean_err = yuv.y.iter().zip(&want.y).map(|(a, b)| f64::from(a.abs_diff(*b))).sum::<f64>() / want.y.len() as f64;
+        let mean_err =
+            yuv.y.iter().zip(&want.y).map(|(a, b)| f64::from(a.abs_diff(*b))).sum::<f64>() / want.y.len() as f64;
         assert!(mean_err < 4.0, "frame {i}: mean luma error {mean_err:.2} codes");
         // The viewable PNG beside it is the decoded colour in RGB.
         let png = image::open(out.join(format!("{i:06}.colour.png"))).unwrap().to_rgb8();
@@ -97,7 +98,15 @@ fn an_rgbd_sequence_goes_out_as_two_tracks_and_recv_writes_colour_beside_depth()
     assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
     let out2 = tmp.join("rx2");
     let got = bin()
-        .args(["recv", "--url", depth_file.to_str().unwrap(), "--output", out2.to_str().unwrap(), "--stats", "/dev/null"])
+        .args([
+            "recv",
+            "--url",
+            depth_file.to_str().unwrap(),
+            "--output",
+            out2.to_str().unwrap(),
+            "--stats",
+            "/dev/null",
+        ])
         .output()
         .unwrap();
     assert!(got.status.success(), "{}", String::from_utf8_lossy(&got.stderr));

@@ -99,7 +99,7 @@ impl Intrinsics {
     /// camera-space point; `None` behind the near plane.
     pub fn project(&self, p: [f32; 3]) -> Option<(f32, f32, f32)> {
         let depth = -p[2];
-        if !(depth >= self.near) {
+        if depth.is_nan() || depth < self.near {
             return None;
         }
         let x = self.cx + p[0] / depth * self.fx;

@@ -27,12 +27,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::reproject::Reprojection;
 use bevy::asset::RenderAssetUsages;
 use bevy::prelude::*;
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError};
 use depthcast_packing::{CameraBlock, DepthImage, PackParams, RgbImage, YuvFrame};
-use crate::reproject::Reprojection;
 use depthcast_stream::{ReceiverConfig, ReceiverStats, RgbdConfig, RgbdEvent, RgbdReceiver, RgbdStats, RgbdTracks};
 
 /// Where the receiving thread is.
@@ -168,6 +168,9 @@ pub struct ReceivedDepth {
     pub stats: ReceiverStats,
 }
 
+/// What the receiving thread tells the main world. A few per frame, moved once: the size of the
+/// frame variant does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Event {
     Frame {
         depth: Option<DepthImage>,

@@ -152,7 +152,9 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     let mut baseline = None;
     let mut luma8: BTreeMap<u32, DepthImage> = BTreeMap::new();
     if !a.no_baseline {
-        println!("baseline: the same frames' depth as 8-bit luma-only, packed on the CPU, same depth bitrate and transport");
+        println!(
+            "baseline: the same frames' depth as 8-bit luma-only, packed on the CPU, same depth bitrate and transport"
+        );
         let b = DemoOptions {
             packing: PackingConfig::luma(BitDepth::Eight),
             out: a.out.join("baseline-luma8"),
@@ -162,11 +164,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         };
         let run = depthcast::demo::run(&b)?;
         print(&run.summary);
-        println!(
-            "  {} error / 8-bit luma error: {:.3}",
-            main.packing,
-            main.mean_mae_mm / run.summary.mean_mae_mm
-        );
+        println!("  {} error / 8-bit luma error: {:.3}", main.packing, main.mean_mae_mm / run.summary.mean_mae_mm);
         // The baseline numbers its frames 0.. in capture order; the RGB-D stream by capture index.
         luma8 = run
             .received

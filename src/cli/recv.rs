@@ -102,7 +102,8 @@ impl Output {
             if let Some(w) = self.writer.as_mut() {
                 // The colour and camera go into the sequence when both came with the depth.
                 let camera = f.camera.filter(|c| (c.intrinsics.width, c.intrinsics.height) == (p.width, p.height));
-                let colour = f.colour.as_ref().filter(|c| (c.width, c.height) == (p.width, p.height) && camera.is_some());
+                let colour =
+                    f.colour.as_ref().filter(|c| (c.width, c.height) == (p.width, p.height) && camera.is_some());
                 w.push_rgbd(depth, None, colour, camera.filter(|_| colour.is_some()).as_ref())?;
             }
         }
@@ -131,7 +132,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         out.stats,
         "frame,bytes,scheme,precision,bits,mae_mm,max_mm,invalid_flips,latency_ms,colour_bytes,status"
     )?;
-    let (mut frames, mut gaps, mut last_index) = (0u64, 0u64, None::<u32>);
+    let mut frames = 0u64;
     // Bytes read when the last frame (or the last wait after one) ended.
     let mut bytes_mark = 0;
     while a.frames.is_none_or(|n| frames < n) {
@@ -139,14 +140,6 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             Ok(Some(f)) => {
                 out.frame(&a, &f)?;
                 frames += 1;
-                if let Some(i) = f.frame_index {
-                    if let Some(prev) = last_index
-                        && i > prev
-                    {
-                        gaps += u64::from(i - prev - 1);
-                    }
-                    last_index = Some(i);
-                }
                 bytes_mark = rx.receiver_stats().bytes;
             }
             Ok(None) => break,
@@ -183,7 +176,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         "received {frames} frames ({} missing by frame index), {} dropped for their in-band parameters \
          ({} missing, {} corrupt, {} disagreeing with the frame), {} decode errors, {} connection(s), \
          {} open(s) on data that was not a stream",
-        gaps,
+        s.gaps,
         s.invalid_params,
         s.params_missing,
         s.params_corrupt,

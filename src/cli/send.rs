@@ -111,7 +111,9 @@ pub(crate) struct Args {
     depth_only: bool,
 }
 
-/// The stream: depth only, or colour and depth (RGB-D) when the sequence has colour.
+/// The stream: depth only, or colour and depth (RGB-D) when the sequence has colour. One per
+/// run, so its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Output {
     Depth(DepthEncoder),
     Rgbd(RgbdEncoder),
@@ -244,8 +246,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         );
     }
     // The depth's bitrate: all of it, or its share of an RGB-D stream's.
-    let bitrate =
-        if rgbd { (total_bitrate as f64 * f64::from(a.depth_share)).round() as u64 } else { total_bitrate };
+    let bitrate = if rgbd { (total_bitrate as f64 * f64::from(a.depth_share)).round() as u64 } else { total_bitrate };
 
     let mut s = EncoderSettings::new(codec, m.width, m.height);
     s.bit_depth = bits;

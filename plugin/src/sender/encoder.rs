@@ -78,7 +78,9 @@ impl Input {
     }
 }
 
-/// The stream's encoder: depth only, or colour and depth.
+/// The stream's encoder: depth only, or colour and depth. One per stream, so its size does not
+/// matter.
+#[allow(clippy::large_enum_variant)]
 enum Output {
     Depth(DepthEncoder),
     Rgbd(RgbdEncoder),
@@ -188,7 +190,9 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
                     continue;
                 };
                 let r = encode_rgbd(e, &colour, &frame, &f.params, f.roi_high, &meta, &shared, cfg.keep_source);
-                input.colour.as_ref().map(|c| c.recycle(colour));
+                if let Some(c) = input.colour.as_ref() {
+                    c.recycle(colour);
+                }
                 r
             }
         };
@@ -216,8 +220,10 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
         }
         input.packed.recycle(f);
     }
-    for (_, old) in pending_colour {
-        input.colour.as_ref().map(|c| c.recycle(old));
+    if let Some(c) = input.colour.as_ref() {
+        for (_, old) in pending_colour {
+            c.recycle(old);
+        }
     }
     if let Err(e) = enc.finish() {
         shared.fail(format!("finishing the stream: {e}"));

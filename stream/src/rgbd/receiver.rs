@@ -283,6 +283,8 @@ pub struct RgbdReceiver {
     tracks: RgbdTracks,
     packer: Packer,
     pairing: Pairing,
+    /// Frame index of the last frame handed out, for [`ReceiverStats::gaps`].
+    last_index: Option<u32>,
 }
 
 impl std::fmt::Debug for RgbdReceiver {
@@ -313,6 +315,7 @@ impl RgbdReceiver {
                 stats: RgbdStats::default(),
                 timeout: config.pair_timeout,
             },
+            last_index: None,
         }
     }
 
@@ -322,7 +325,7 @@ impl RgbdReceiver {
     }
 
     /// The receiving's counts (connections, bytes, decode errors, parameters dropped; `frames`
-    /// and `gaps` are the depth receiver's and stay 0 here).
+    /// counts the frames handed out, `gaps` the forward jumps of their frame index).
     pub fn receiver_stats(&self) -> &ReceiverStats {
         &self.link.stats
     }
@@ -334,6 +337,22 @@ impl RgbdReceiver {
     /// (the receiver can be called again); a file that cannot be opened or read.
     pub fn recv(&mut self) -> Result<Option<RgbdFrame>> {
         crate::receiver::recv(self)
+    }
+
+    /// Counts a frame handed out in [`ReceiverStats::frames`], and forward jumps of the frame
+    /// index in [`ReceiverStats::gaps`], as [`crate::DepthReceiver`] does.
+    fn count(&mut self, f: RgbdFrame) -> RgbdFrame {
+        let stats = &mut self.link.stats;
+        stats.frames += 1;
+        if let Some(i) = f.frame_index {
+            if let Some(prev) = self.last_index
+                && i > prev
+            {
+                stats.gaps += u64::from(i - prev - 1);
+            }
+            self.last_index = Some(i);
+        }
+        f
     }
 
     /// The tracks expected in a frame: colour (when decoded and the stream has it), depth.
@@ -349,7 +368,7 @@ impl RgbdReceiver {
         let want = self.want();
         self.pairing.settle(want, self.link.ended);
         if let Some(f) = self.pairing.ready.pop_front() {
-            return Ok(RgbdEvent::Frame(Box::new(f)));
+            return Ok(RgbdEvent::Frame(Box::new(self.count(f))));
         }
         let (pairing, packer) = (&mut self.pairing, &mut self.packer);
         let step = self.link.step(&mut |d, stats| {
@@ -364,7 +383,7 @@ impl RgbdReceiver {
             _ => self.pairing.settle(want, matches!(step, Step::Ended)),
         }
         if let Some(f) = self.pairing.ready.pop_front() {
-            return Ok(RgbdEvent::Frame(Box::new(f)));
+            return Ok(RgbdEvent::Frame(Box::new(self.count(f))));
         }
         Ok(match step {
             Step::Connected => RgbdEvent::Connected,

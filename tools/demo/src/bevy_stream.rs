@@ -89,8 +89,7 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
 
     let mut records: Vec<DemoFrame> = Vec::new();
     let mut source: Vec<(u32, DepthImage)> = Vec::new();
-    let mut sent_colour: BTreeMap<u32, (depthcast_packing::YuvFrame, depthcast_packing::CameraBlock)> =
-        BTreeMap::new();
+    let mut sent_colour: BTreeMap<u32, (depthcast_packing::YuvFrame, depthcast_packing::CameraBlock)> = BTreeMap::new();
     let mut received: BTreeMap<u32, RgbdSample> = BTreeMap::new();
     let (mut pair_latency, mut pair_wait) = (Vec::new(), Vec::new());
     let mut last: Option<(u32, DepthImage, DepthImage, f32, f32)> = None;

@@ -121,20 +121,25 @@ pub fn evaluate(
                 reprojector.reproject(&colour, &src.depth, &got.camera, target, &mut out);
                 score(3, &out);
                 sums.n += 1;
-                let (near, far) = got.depth.data.iter().filter(|z| is_valid_depth(**z) && **z > 0.0).fold(
-                    (f32::INFINITY, 0.0f32),
-                    |(lo, hi), &z| (lo.min(z), hi.max(z)),
-                );
+                let (near, far) = got
+                    .depth
+                    .data
+                    .iter()
+                    .filter(|z| is_valid_depth(**z) && **z > 0.0)
+                    .fold((f32::INFINITY, 0.0f32), |(lo, hi), &z| (lo.min(z), hi.max(z)));
                 let gain = (frame_psnr[3] - frame_psnr[0]) * f64::from((far - near).max(0.0));
                 if Some(k) == middle && picture.as_ref().is_none_or(|(g, _)| gain > *g) {
-                    picture = Some((gain, Picture {
-                        frame: t,
-                        offset: k,
-                        received: got.clone(),
-                        stale: colour,
-                        reprojected,
-                        truth: truth_rgb,
-                    }));
+                    picture = Some((
+                        gain,
+                        Picture {
+                            frame: t,
+                            offset: k,
+                            received: got.clone(),
+                            stale: colour,
+                            reprojected,
+                            truth: truth_rgb,
+                        },
+                    ));
                 }
             }
             let n = sums.n.max(1) as f64;
