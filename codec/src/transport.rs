@@ -159,12 +159,21 @@ impl PacketSender {
             srt_hint(url, false)
         )))?;
         let mut enc_tbs = Vec::with_capacity(encoders.len());
-        for encoder in encoders {
+        for (i, encoder) in encoders.iter().enumerate() {
             let s = encoder.settings();
             let enc_tb = encoder.context().time_base();
             let mut st = octx.add_stream_with(encoder.context().as_ref()).map_err(fferr("adding a video stream"))?;
             st.set_time_base(enc_tb);
             st.set_avg_frame_rate(ff::Rational::new(s.fps.0 as i32, s.fps.1 as i32));
+            if encoders.len() > 1 {
+                // The first track (an RGB-D stream's colour) is the default one: Matroska stores
+                // it (FlagDefault), and players and `ffmpeg` then pick it over the depth, whose
+                // packed frame is larger.
+                let disposition = if i == 0 { ffi::AV_DISPOSITION_DEFAULT } else { 0 };
+                // SAFETY: `st` is a stream of the output context being set up; `disposition` is
+                // a plain field read when the header is written.
+                unsafe { (*st.as_mut_ptr()).disposition = disposition };
+            }
             enc_tbs.push(enc_tb);
         }
         let mut opts = ff::Dictionary::new();

@@ -227,7 +227,7 @@ fn reprojection_summary(
     };
     let median = |v: &[f64]| depthcast::sweep::analysis::median(v.iter().copied());
     let s = &r.stats;
-    let depth_bps = base.bitrate as f64 * f64::from(a.depth_share);
+    let depth_bps = (base.bitrate as f64 * f64::from(a.depth_share)).round();
     println!(
         "  pairs: {} paired, {} colour only, {} depth only; capture to display (pair) {:.1} ms median; pairing wait {:.2} ms mean",
         s.paired,
@@ -244,7 +244,7 @@ fn reprojection_summary(
         "psnr_note": "means over frames and offsets 1..=3 (30 fps); per offset in `offsets`",
         "offsets": rows,
         "total_bps": base.bitrate,
-        "depth_share": a.depth_share,
+        "depth_share": (f64::from(a.depth_share) * 1e4).round() / 1e4,
         "depth_target_bps": depth_bps,
         "colour_target_bps": base.bitrate as f64 - depth_bps,
         "depth_achieved_bps": main.achieved_bps,
