@@ -241,8 +241,9 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             a.depth_share
         );
         anyhow::ensure!(
-            !(a.vbr || a.lossless || a.intra_refresh),
-            "--vbr, --lossless and --intra-refresh are for depth-only streams (add --depth-only)"
+            !(a.vbr || a.lossless || a.intra_refresh) && a.preset == "ultrafast",
+            "--vbr, --lossless, --intra-refresh and --preset are for depth-only streams (add --depth-only); \
+             an RGB-D stream is CBR with the ultrafast preset on both tracks"
         );
     }
     // The depth's bitrate: all of it, or its share of an RGB-D stream's.
