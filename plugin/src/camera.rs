@@ -4,12 +4,16 @@
 use bevy::math::Mat4;
 use depthcast_packing::{CameraBlock, CameraPose, Intrinsics};
 
+/// The pose of a camera-to-world transform (scale ignored, the rotation normalised).
+pub fn pose(world_from_view: &Mat4) -> CameraPose {
+    let (_, rotation, position) = world_from_view.to_scale_rotation_translation();
+    CameraPose { position: position.to_array(), rotation: rotation.normalize().to_array() }
+}
+
 /// The camera block of frame `index` rendered `width x height` from `world_from_view` (the
 /// camera's pose) with `clip_from_view` (Bevy's perspective projection, reverse-Z, finite or
 /// infinite far plane; off-centre projections keep their principal point).
 pub fn camera_block(index: u32, world_from_view: &Mat4, clip_from_view: &Mat4, width: u32, height: u32) -> CameraBlock {
-    let (_, rotation, position) = world_from_view.to_scale_rotation_translation();
-    let rotation = rotation.normalize();
     let m = clip_from_view;
     let (w, h) = (width as f32, height as f32);
     // Reverse-Z: z_clip = a·z + b with a = n/(f−n) (0 for an infinite far plane) and
@@ -17,7 +21,7 @@ pub fn camera_block(index: u32, world_from_view: &Mat4, clip_from_view: &Mat4, w
     let near = m.w_axis.z / (m.z_axis.z + 1.0);
     CameraBlock {
         frame_index: index,
-        pose: CameraPose { position: position.to_array(), rotation: rotation.to_array() },
+        pose: pose(world_from_view),
         intrinsics: Intrinsics {
             width,
             height,

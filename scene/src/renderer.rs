@@ -18,7 +18,7 @@ use bevy::render::renderer::RenderDevice;
 use bevy::render::settings::WgpuSettings;
 use bevy::time::TimeUpdateStrategy;
 use bevy::world_serialization::{WorldAssetRoot, WorldInstanceReady};
-use depthcast_packing::{CameraBlock, CameraPose, DepthImage, INVALID_DEPTH, Intrinsics, YuvFrame};
+use depthcast_packing::{DepthImage, INVALID_DEPTH, YuvFrame};
 use depthcast_plugin::capture::{CaptureClock, DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};
 use depthcast_plugin::colour::{ColourCapture, ColourCapturePlugin, ColourFrames};
 use depthcast_plugin::pack::GpuPackPlugin;
@@ -318,12 +318,14 @@ impl SceneRenderer {
         colours.recycle(colour);
         let data = depth.data.iter().map(|&z| if z.is_finite() && z > 0.0 { z } else { INVALID_DEPTH }).collect();
         let image = DepthImage { width: depth.width, height: depth.height, data };
-        let (_, rotation, position) = depth.world_from_view.to_scale_rotation_translation();
-        let camera = CameraBlock {
-            frame_index: frame,
-            pose: CameraPose { position: position.to_array(), rotation: rotation.normalize().to_array() },
-            intrinsics: Intrinsics::from_fov_y(self.cfg.fov_y, depth.width, depth.height, depth.near),
-        };
+        // The pose and the projection the frame was rendered with, as the sender plugin sends them.
+        let camera = depthcast_plugin::camera::camera_block(
+            frame,
+            &depth.world_from_view,
+            &depth.clip_from_view,
+            depth.width,
+            depth.height,
+        );
         self.recycle(depth);
         Ok(Some(RgbdCapture { frame, depth: image, colour: yuv, camera }))
     }

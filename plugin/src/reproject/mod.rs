@@ -64,10 +64,9 @@ impl Plugin for ReprojectionPlugin {
     }
 }
 
-/// The pose a [`GlobalTransform`] stands for (scale ignored).
+/// The pose a [`GlobalTransform`] stands for (scale ignored): [`crate::camera::pose`].
 pub fn pose_of(transform: &GlobalTransform) -> CameraPose {
-    let (_, rotation, translation) = transform.to_scale_rotation_translation();
-    CameraPose { position: translation.to_array(), rotation: rotation.to_array() }
+    crate::camera::pose(&transform.to_matrix())
 }
 
 /// One entity's work this frame (render world).
