@@ -9,7 +9,9 @@ use anyhow::{Context, bail};
 use depthcast::sequence::{DepthEncoding, Sequence, SequenceWriter};
 use depthcast_codec::{EncoderSettings, RateControl, Refresh, VideoCodec};
 use depthcast_packing::{BitDepth, DepthImage, PackParams, PackingConfig, RangeMode, Scheme, VbpLayout};
-use depthcast_stream::{AutoPacking, AutoSettings, DepthEncoder, FrameMeta, RgbdEncoder, RgbdSettings, unix_us};
+use depthcast_stream::{
+    AutoPacking, AutoSettings, DepthEncoder, FrameMeta, RgbdEncoder, RgbdSettings, StreamEncoder, unix_us,
+};
 
 /// The configuration `send` uses without `--config` or `--auto`: VBP, luma layout, P = 16, the
 /// high plane's ROI at −0.4. Over precision-net's 22 training scenes (H.264, 720p30) it is the
@@ -109,47 +111,6 @@ pub(crate) struct Args {
     /// Send only the depth of a sequence that has colour.
     #[arg(long)]
     depth_only: bool,
-}
-
-/// The stream: depth only, or colour and depth (RGB-D) when the sequence has colour. One per
-/// run, so its size does not matter.
-#[allow(clippy::large_enum_variant)]
-enum Output {
-    Depth(DepthEncoder),
-    Rgbd(RgbdEncoder),
-}
-
-impl Output {
-    fn encoder(&self) -> &depthcast_codec::Encoder {
-        match self {
-            Output::Depth(e) => e.encoder(),
-            Output::Rgbd(e) => e.depth_encoder(),
-        }
-    }
-
-    /// Bytes sent so far, both tracks.
-    fn bytes(&self) -> u64 {
-        match self {
-            Output::Depth(e) => e.stats().bytes,
-            Output::Rgbd(e) => {
-                let s = e.stats();
-                s.depth.bytes + s.colour.bytes
-            }
-        }
-    }
-
-    /// Flushes and closes; returns the bytes of everything sent.
-    fn finish(self) -> anyhow::Result<u64> {
-        let sent = self.bytes();
-        let last = match self {
-            Output::Depth(e) => e.finish()?,
-            Output::Rgbd(e) => {
-                let (c, d) = e.finish()?;
-                c.into_iter().chain(d).collect()
-            }
-        };
-        Ok(sent + last.iter().map(|p| p.data.len() as u64).sum::<u64>())
-    }
 }
 
 /// Writes `n` frames of [`depthcast_packing::testdata::game_scene`] as a sequence and returns its
@@ -300,9 +261,9 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         r.gop = a.gop;
         r.regions_of_interest = s.regions_of_interest;
         r.force_software = a.software;
-        Output::Rgbd(RgbdEncoder::new(&r, &first, m.width, m.height, Some(&a.url))?)
+        StreamEncoder::Rgbd(RgbdEncoder::new(&r, &first, m.width, m.height, Some(&a.url))?)
     } else {
-        Output::Depth(DepthEncoder::new(s, &first, m.width, m.height, Some(&a.url))?)
+        StreamEncoder::Depth(DepthEncoder::new(s, &first, m.width, m.height, Some(&a.url))?)
     };
     let describe = match &auto {
         Some(_) => {
@@ -316,8 +277,8 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         m.width,
         m.height,
         depthcast_codec::redact_url(&a.url),
-        enc.encoder().encoder_name(),
-        enc.encoder().backend().name(),
+        enc.depth_encoder().encoder_name(),
+        enc.depth_encoder().backend().name(),
         bitrate / 1000
     );
     if rgbd {
@@ -350,10 +311,10 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             }
             let meta = FrameMeta { frame_index: n as u32, sent_unix_us: Some(unix_us()), ..FrameMeta::default() };
             match &mut enc {
-                Output::Depth(e) => {
+                StreamEncoder::Depth(e) => {
                     e.encode(&depth.view(), &config, m.near, m.far, &meta)?;
                 }
-                Output::Rgbd(e) => {
+                StreamEncoder::Rgbd(e) => {
                     let colour = seq.read_colour(i)?.with_context(|| format!("frame {i} has no colour"))?;
                     let camera = seq.camera(i)?.with_context(|| format!("frame {i} has no camera"))?;
                     e.encode(&colour, &depth.view(), &config, m.near, m.far, &meta, &camera)?;
@@ -365,7 +326,8 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             bar.set_message(format!("{:.0} kbit/s", enc.bytes() as f64 * 8.0 / secs / 1000.0));
         }
     }
-    let sent_bytes = enc.finish()?;
+    let sent_bytes = enc.bytes();
+    let sent_bytes = sent_bytes + enc.finish()?.iter().map(|p| p.data.len() as u64).sum::<u64>();
     bar.finish();
     if let Some(chooser) = &auto {
         for (c, frames) in chooser.summary() {

@@ -47,7 +47,7 @@ pub use error::{FailureKind, Result, StreamError};
 pub use receiver::{DepthReceiver, ReceiveEvent, ReceivedFrame, ReceiverConfig, ReceiverStats};
 pub use rgbd::{
     COLOUR_TRACK, DEPTH_TRACK, RgbdConfig, RgbdEncodedFrame, RgbdEncoder, RgbdEncoderStats, RgbdEvent, RgbdFrame,
-    RgbdReceiver, RgbdSettings, RgbdStats, RgbdTracks,
+    RgbdReceiver, RgbdSettings, RgbdStats, RgbdTracks, StreamEncoder,
 };
 
 pub use depthcast_codec::unix_us;

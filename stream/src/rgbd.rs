@@ -3,8 +3,10 @@
 //! each frame's camera in-band; [`RgbdReceiver`] pairs them again by presentation time, with a
 //! bounded wait for a partner that was lost.
 
+pub mod either;
 pub mod encoder;
 pub mod receiver;
 
+pub use either::StreamEncoder;
 pub use encoder::{COLOUR_TRACK, DEPTH_TRACK, RgbdEncodedFrame, RgbdEncoder, RgbdEncoderStats, RgbdSettings};
 pub use receiver::{RgbdConfig, RgbdEvent, RgbdFrame, RgbdReceiver, RgbdStats, RgbdTracks};

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use depthcast_packing::{CameraBlock, PackParams, PackingConfig, YuvFrame};
-use depthcast_stream::{DepthEncoder, EncoderStats, FrameMeta, RgbdEncoder, unix_us};
+use depthcast_stream::{DepthEncoder, FrameMeta, RgbdEncoder, StreamEncoder, unix_us};
 
 use super::DepthSenderPlugin;
 use super::stats::Shared;
@@ -78,55 +78,23 @@ impl Input {
     }
 }
 
-/// The stream's encoder: depth only, or colour and depth. One per stream, so its size does not
-/// matter.
-#[allow(clippy::large_enum_variant)]
-enum Output {
-    Depth(DepthEncoder),
-    Rgbd(RgbdEncoder),
+/// Opens the stream's encoder on its first packed frame (which fixes the frame size): depth only,
+/// or colour and depth.
+fn open(cfg: &DepthSenderPlugin, first: &PackedFrame) -> depthcast_stream::Result<StreamEncoder> {
+    let (config, (w, h)) = (config_of(first), (first.params.width, first.params.height));
+    Ok(if cfg.colour {
+        StreamEncoder::Rgbd(RgbdEncoder::new(&cfg.rgbd_settings(), &config, w, h, Some(&cfg.url))?)
+    } else {
+        StreamEncoder::Depth(DepthEncoder::new(cfg.encoder_settings(), &config, w, h, Some(&cfg.url))?)
+    })
 }
 
-impl Output {
-    fn open(cfg: &DepthSenderPlugin, first: &PackedFrame) -> depthcast_stream::Result<Output> {
-        let (config, (w, h)) = (config_of(first), (first.params.width, first.params.height));
-        Ok(if cfg.colour {
-            Output::Rgbd(RgbdEncoder::new(&cfg.rgbd_settings(), &config, w, h, Some(&cfg.url))?)
-        } else {
-            Output::Depth(DepthEncoder::new(cfg.encoder_settings(), &config, w, h, Some(&cfg.url))?)
-        })
-    }
-
-    fn frame_size(&self) -> (u32, u32) {
-        match self {
-            Output::Depth(e) => e.frame_size(),
-            Output::Rgbd(e) => e.depth_frame_size(),
-        }
-    }
-
-    fn name(&self) -> String {
-        let name = |e: &depthcast_codec::Encoder| format!("{} ({})", e.encoder_name(), e.backend().name());
-        match self {
-            Output::Depth(e) => name(e.encoder()),
-            Output::Rgbd(e) => format!("{} + colour {}", name(e.depth_encoder()), name(e.colour_encoder())),
-        }
-    }
-
-    /// Totals: depth, and colour when there is a colour track.
-    fn stats(&self) -> (EncoderStats, Option<EncoderStats>) {
-        match self {
-            Output::Depth(e) => (e.stats(), None),
-            Output::Rgbd(e) => {
-                let s = e.stats();
-                (s.depth, Some(s.colour))
-            }
-        }
-    }
-
-    fn finish(self) -> depthcast_stream::Result<()> {
-        match self {
-            Output::Depth(e) => e.finish().map(drop),
-            Output::Rgbd(e) => e.finish().map(drop),
-        }
+/// "libx264 (software)", with " + colour ..." for an RGB-D stream.
+fn describe(enc: &StreamEncoder) -> String {
+    let name = |e: &depthcast_codec::Encoder| format!("{} ({})", e.encoder_name(), e.backend().name());
+    match enc.colour_encoder() {
+        None => name(enc.depth_encoder()),
+        Some(c) => format!("{} + colour {}", name(enc.depth_encoder()), name(c)),
     }
 }
 
@@ -147,15 +115,17 @@ fn config_of(f: &PackedFrame) -> PackingConfig {
 pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<Shared>) {
     // The encoder opens on the first frame: its size comes from the packing.
     let Some(first) = input.next() else { return };
-    let mut enc = match Output::open(&cfg, &first) {
+    let mut enc = match open(&cfg, &first) {
         Ok(e) => e,
         Err(e) => return shared.fail(format!("{}: {e}", depthcast_codec::redact_url(&cfg.url))),
     };
-    let (w, h) = enc.frame_size();
+    let (w, h) = enc.depth_frame_size();
     if let Ok(mut st) = shared.stats.lock() {
-        st.encoder = Some(enc.name());
+        st.encoder = Some(describe(&enc));
     }
     let mut pending_colour = BTreeMap::new();
+    // The colour planes of the frame being encoded, reused from frame to frame.
+    let mut colour_planes = YuvFrame::new(2, 2, depthcast_packing::BitDepth::Eight);
     let mut window = VecDeque::<Instant>::new();
     let mut next = Some(first);
     while let Some(f) = next.take().or_else(|| input.next()) {
@@ -180,8 +150,8 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
         let sent = unix_us().saturating_sub(f.captured.elapsed().as_micros() as u64);
         let meta = FrameMeta { frame_index: f.index, sent_unix_us: Some(sent), ..FrameMeta::default() };
         let encoded = match &mut enc {
-            Output::Depth(e) => e.encode_packed(&frame, &f.params, f.roi_high, &meta).map(drop),
-            Output::Rgbd(e) => {
+            StreamEncoder::Depth(e) => e.encode_packed(&frame, &f.params, f.roi_high, &meta).map(drop),
+            StreamEncoder::Rgbd(e) => {
                 let Some(colour) = input.colour_for(f.index, &mut pending_colour) else {
                     // Colour and depth travel as pairs: a depth frame whose colour was lost
                     // (dropped by the colour readback) is not sent alone.
@@ -189,7 +159,17 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
                     input.packed.recycle(f);
                     continue;
                 };
-                let r = encode_rgbd(e, &colour, &frame, &f.params, f.roi_high, &meta, &shared, cfg.keep_source);
+                let r = encode_rgbd(
+                    e,
+                    &colour,
+                    &mut colour_planes,
+                    &frame,
+                    &f.params,
+                    f.roi_high,
+                    &meta,
+                    &shared,
+                    cfg.keep_source,
+                );
                 if let Some(c) = input.colour.as_ref() {
                     c.recycle(colour);
                 }
@@ -225,16 +205,18 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
             c.recycle(old);
         }
     }
-    if let Err(e) = enc.finish() {
+    if let Err(e) = enc.finish().map(drop) {
         shared.fail(format!("finishing the stream: {e}"));
     }
 }
 
-/// Encodes one RGB-D frame: the colour of the capture with its camera, the packed depth.
+/// Encodes one RGB-D frame: the colour of the capture (its planes copied into `yuv`) with its
+/// camera, the packed depth.
 #[allow(clippy::too_many_arguments)]
 fn encode_rgbd(
     enc: &mut RgbdEncoder,
     colour: &ColourFrame,
+    yuv: &mut YuvFrame,
     packed: &YuvFrame,
     params: &PackParams,
     roi_high: Option<f32>,
@@ -249,15 +231,15 @@ fn encode_rgbd(
         colour.width,
         colour.height,
     );
-    let yuv = colour.yuv();
-    enc.encode_packed(&yuv, packed, params, roi_high, meta, &camera)?;
+    colour.yuv_into(yuv);
+    enc.encode_packed(yuv, packed, params, roi_high, meta, &camera)?;
     if keep > 0
         && let Ok(mut sent) = shared.sent_colour.lock()
     {
         if sent.len() >= keep {
             sent.pop_front();
         }
-        sent.push_back((colour.index, yuv, camera));
+        sent.push_back((colour.index, yuv.clone(), camera));
     }
     Ok(())
 }
