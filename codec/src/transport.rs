@@ -556,6 +556,18 @@ impl PacketReceiver {
         self.tracks[self.depth_track()].time_base
     }
 
+    /// The codec extradata of `track` as the container gave it (`avcC`/`hvcC` for Matroska and
+    /// FLV, empty for MPEG-TS, whose headers are in-band), or `None` for a track out of range.
+    pub fn extradata(&self, track: usize) -> Option<&[u8]> {
+        self.inputs.get(track).map(|t| t.extradata.as_slice())
+    }
+
+    /// How `track`'s packets frame their NAL units, when the container says (Matroska, FLV); `None`
+    /// when it does not (MPEG-TS: Annex B, detected per packet) or for a track out of range.
+    pub fn nal_format(&self, track: usize) -> Option<NalFormat> {
+        self.inputs.get(track).and_then(|t| t.format)
+    }
+
     /// A decoder set up for the depth track's framing and headers.
     ///
     /// # Errors
