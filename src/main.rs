@@ -30,6 +30,9 @@ enum Command {
     Send(cli::send::Args),
     /// Receives a stream, decodes and unpacks it, writes a depth sequence and per-frame stats.
     Recv(cli::recv::Args),
+    /// Serves the browser receiver: relays a stream (or the built-in scene) to pages over
+    /// WebSocket.
+    Serve(cli::serve::Args),
     /// Bitrate–error sweeps over packing configurations, with oracles and policy runs.
     Sweep(cli::sweep::Args),
     /// What the player sees of an RGB-D stream: stale vs reprojected colour (PSNR, SSIM) over
@@ -70,6 +73,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Encoders(a) => cli::encoders::run(a),
         Command::Send(a) => cli::send::run(a),
         Command::Recv(a) => cli::recv::run(a),
+        Command::Serve(a) => cli::serve::run(a),
         Command::Sweep(a) => cli::sweep::run(a),
         Command::RgbdSweep(a) => cli::rgbd_sweep::run(a),
         Command::Predict(a) => cli::predict::run(a),

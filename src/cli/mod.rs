@@ -11,6 +11,7 @@ pub(crate) mod render;
 pub(crate) mod rgbd_sweep;
 pub(crate) mod roundtrip;
 pub(crate) mod send;
+pub(crate) mod serve;
 pub(crate) mod sweep;
 
 /// Exit codes of `depthcast` (documented in `depthcast recv --help` and the README).
