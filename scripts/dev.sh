@@ -19,6 +19,12 @@ APT_PACKAGES=(
   mesa-vulkan-drivers libvulkan1                                    # software Vulkan for headless Bevy
   nginx libnginx-mod-rtmp                                           # RTMP fan-out test
 )
+# Only the tests: headless Chromium for the browser receiver's tests (WebCodecs, WebGL2), Janus for
+# the many-viewers WebRTC path.
+TEST_APT_PACKAGES=(
+  chromium
+  janus
+)
 # The tests need no Python: the committed models are read by Rust. Retraining the predictor needs
 # `pip install -r precision-net/train/requirements.txt` (see precision-net/README.md).
 
@@ -162,6 +168,7 @@ case "$cmd" in
     ;;
   test)
     install_deps
+    install_packages "${TEST_APT_PACKAGES[@]}"
     # Release profile: the tests reuse the demo's build, and the codec and GPU tests run at speed.
     cargo test --workspace --release
     if [ "$(uname -m)" = "aarch64" ] || arm_toolchain_available; then

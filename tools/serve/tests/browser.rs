@@ -1,0 +1,280 @@
+//! The browser receiver end to end: real encodes relayed by `depthcast serve` to the page (`web/`)
+//! in Debian's headless Chromium, which decodes them with WebCodecs and unpacks them with its
+//! WebGL2 shader. The page's depth is read back and compared with the Rust receiver's.
+//!
+//! Chromium must be installed (`./scripts/dev.sh test` installs it): these tests fail, they do
+//! not skip, without it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use depthcast_browser::{Chromium, Page};
+use depthcast_codec::{EncoderSettings, RateControl, Refresh, VideoCodec};
+use depthcast_packing::{DepthImage, PackingConfig, testdata};
+use depthcast_serve::{Relay, RelayConfig, ServeConfig, Server, Source, SourceConfig};
+use depthcast_stream::{DepthReceiver, FrameMeta, ReceiverConfig};
+
+const FPS: f32 = 30.0;
+
+/// One browser test at a time: each runs several software-rendered pages, and the machine has
+/// few cores.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Encodes `frames` frames of the built-in game scene into a `.ts` file and returns the source
+/// depth maps by frame index.
+fn encode_file(
+    path: &Path,
+    config: &PackingConfig,
+    size: (u32, u32),
+    frames: u32,
+    rate: RateControl,
+    bitrate: u64,
+) -> Vec<DepthImage> {
+    let mut settings = EncoderSettings::new(VideoCodec::H264, 0, 0);
+    settings.rate_control = rate;
+    settings.bitrate = bitrate;
+    settings.refresh = Refresh::Gop(30);
+    settings.force_software = true;
+    let url = path.to_str().unwrap();
+    let mut enc = depthcast_stream::DepthEncoder::new(settings, config, size.0, size.1, Some(url)).unwrap();
+    let mut sources = Vec::new();
+    for i in 0..frames {
+        let depth = testdata::game_scene(size.0, size.1, i as f32 / FPS);
+        let meta = FrameMeta { frame_index: i, sent_unix_us: Some(depthcast_stream::unix_us()), ..Default::default() };
+        enc.encode(&depth.view(), config, 0.5, 30.0, &meta).unwrap();
+        sources.push(depth);
+    }
+    enc.finish().unwrap();
+    sources
+}
+
+/// What the Rust receiver unpacks from `path`, by frame index.
+fn rust_unpack(path: &Path) -> BTreeMap<u32, DepthImage> {
+    let mut rx = DepthReceiver::new(ReceiverConfig::new(path.to_str().unwrap()));
+    let mut out = BTreeMap::new();
+    while let Some(frame) = rx.recv().unwrap() {
+        out.insert(frame.params.frame_index, frame.depth);
+    }
+    out
+}
+
+/// A server on a free port relaying `url` (files paced in real time unless `pace` is false).
+fn serve(url: &str, pace: bool, relay: RelayConfig) -> (Server, Relay, Source) {
+    let relay = Relay::new(relay);
+    let config = ServeConfig { bind: "127.0.0.1:0".parse().unwrap(), ..ServeConfig::default() };
+    let server = Server::start(&config, relay.clone()).unwrap();
+    let mut source = SourceConfig::new(url);
+    source.pace = pace;
+    let source = Source::start(source, relay.clone()).unwrap();
+    (server, relay, source)
+}
+
+fn stats(page: &Page) -> serde_json::Value {
+    page.eval("window.depthcast ? window.depthcast.stats() : null").unwrap()
+}
+
+/// The depth maps the page kept (`?collect=N`), by frame index.
+fn collected(page: &Page) -> BTreeMap<u32, Vec<f32>> {
+    let indices = page.eval("window.depthcast.collected()").unwrap();
+    let mut out = BTreeMap::new();
+    for i in indices.as_array().unwrap() {
+        let i = i.as_u64().unwrap() as u32;
+        let b64 = page.eval(&format!("window.depthcast.collectedFrame({i})")).unwrap();
+        let bytes = BASE64.decode(b64.as_str().unwrap()).unwrap();
+        out.insert(i, bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect());
+    }
+    out
+}
+
+/// Waits until the page has unpacked `n` frames; on timeout, panics with its stats and console.
+fn wait_unpacked(page: &Page, n: usize, timeout: Duration) {
+    let condition = format!("window.depthcast && window.depthcast.stats().unpacked >= {n}");
+    if let Err(e) = page.wait_for(&condition, timeout) {
+        panic!("the page did not unpack {n} frames: {e}\nstats: {}\nconsole: {:#?}", stats(page), page.console());
+    }
+}
+
+/// Mean absolute error in mm over the source's valid pixels.
+fn mae_mm(source: &DepthImage, got: &[f32]) -> f64 {
+    let (mut sum, mut n) = (0.0f64, 0usize);
+    for (&s, &g) in source.data.iter().zip(got) {
+        if s > 0.0 && s.is_finite() && s <= 30.0 {
+            sum += ((s as f64) - (g as f64)).abs();
+            n += 1;
+        }
+    }
+    1000.0 * sum / n.max(1) as f64
+}
+
+#[test]
+fn lossless_streams_unpack_bit_exact_in_the_browser() {
+    let _serial = serial();
+    let chromium = Chromium::launch().unwrap();
+    let configs = [
+        "vbp-luma-P16-lin-a255-roi-0.40",
+        "luma-P8-lin",
+        "vbp-chroma-P12-lin-a255",
+        "triangle-P16-np1024-lin",
+        "hue-lin",
+    ];
+    let frames = 8;
+    for id in configs {
+        let config: PackingConfig = id.parse().unwrap();
+        let path = tmp(&format!("lossless-{id}.ts"));
+        encode_file(&path, &config, (160, 90), frames, RateControl::Lossless, 0);
+        let expected = rust_unpack(&path);
+        assert_eq!(expected.len(), frames as usize, "{id}: the Rust receiver's frames");
+        let (server, _relay, _source) = serve(path.to_str().unwrap(), false, RelayConfig::default());
+        let page = chromium.new_page(&format!("{}?collect={frames}", server.url())).unwrap();
+        wait_unpacked(&page, frames as usize, Duration::from_secs(180));
+        let got = collected(&page);
+        assert_eq!(got.len(), frames as usize, "{id}: frames kept by the page");
+        let mut compared = 0usize;
+        for (i, depth) in &expected {
+            let page_depth = &got[i];
+            assert_eq!(page_depth.len(), depth.data.len(), "{id} frame {i}: size");
+            for (k, (&a, &b)) in depth.data.iter().zip(page_depth).enumerate() {
+                assert_eq!(a.to_bits(), b.to_bits(), "{id} frame {i} pixel {k}: Rust {a} page {b}");
+            }
+            compared += depth.data.len();
+        }
+        let s = stats(&page);
+        println!(
+            "{id}: {compared} depth values bit-identical between the page and the Rust receiver (planes {})",
+            s["frameFormat"]
+        );
+    }
+}
+
+#[test]
+fn lossy_stream_error_in_the_browser_matches_the_rust_receiver() {
+    let _serial = serial();
+    let chromium = Chromium::launch().unwrap();
+    let config = PackingConfig::vbp_roi(16, -0.4);
+    let frames = 30;
+    let path = tmp("lossy-2M.ts");
+    let sources = encode_file(&path, &config, (640, 360), frames, RateControl::Cbr, 2_000_000);
+    let rust = rust_unpack(&path);
+    let (server, _relay, _source) = serve(path.to_str().unwrap(), true, RelayConfig::default());
+    let page = chromium.new_page(&format!("{}?collect={frames}", server.url())).unwrap();
+    wait_unpacked(&page, frames as usize, Duration::from_secs(180));
+    let got = collected(&page);
+    let (mut page_mae, mut rust_mae, mut n) = (0.0, 0.0, 0usize);
+    for (i, source) in sources.iter().enumerate() {
+        let i = i as u32;
+        let (Some(p), Some(r)) = (got.get(&i), rust.get(&i)) else {
+            panic!("frame {i} missing: page {} rust {}", got.contains_key(&i), rust.contains_key(&i))
+        };
+        page_mae += mae_mm(source, p);
+        rust_mae += mae_mm(source, &r.data);
+        n += 1;
+    }
+    page_mae /= n as f64;
+    rust_mae /= n as f64;
+    println!("2 Mbit/s, {config}, 640x360, {n} frames: MAE page {page_mae:.4} mm, Rust receiver {rust_mae:.4} mm");
+    assert!(rust_mae > 0.0, "a lossy stream has some error");
+    assert!(
+        (page_mae - rust_mae).abs() <= 0.01 * rust_mae,
+        "page {page_mae} mm vs Rust {rust_mae} mm: more than 1% apart"
+    );
+}
+
+#[test]
+fn four_pages_keep_every_frame_while_a_slow_page_skips() {
+    let _serial = serial();
+    let chromium = Chromium::launch().unwrap();
+    let config = PackingConfig::vbp_roi(16, -0.4);
+    let frames = 150;
+    let path = tmp("fanout.ts");
+    encode_file(&path, &config, (320, 180), frames, RateControl::Cbr, 2_000_000);
+    // A small queue, so the slow page overflows it within the stream.
+    let relay = Relay::new(RelayConfig { queue_packets: 30, ..RelayConfig::default() });
+    let server =
+        Server::start(&ServeConfig { bind: "127.0.0.1:0".parse().unwrap(), ..ServeConfig::default() }, relay.clone())
+            .unwrap();
+    let url = server.url();
+    let pages: Vec<Page> = (0..4).map(|_| chromium.new_page(&url).unwrap()).collect();
+    // Another site (localhost, not 127.0.0.1), so it gets its own renderer process: its busy
+    // main thread must not be shared with the others'.
+    let slow_url = url.replace("127.0.0.1", "localhost");
+    let slow = chromium.new_page(&format!("{slow_url}?slow=250")).unwrap();
+    let t0 = Instant::now();
+    while relay.client_count() < 5 {
+        assert!(t0.elapsed() < Duration::from_secs(30), "only {} pages connected", relay.client_count());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut source = SourceConfig::new(path.to_str().unwrap());
+    source.pace = true;
+    let started = Instant::now();
+    let _source = Source::start(source, relay.clone()).unwrap();
+    for page in &pages {
+        wait_unpacked(page, frames as usize, Duration::from_secs(180));
+    }
+    let took = started.elapsed();
+    for (k, page) in pages.iter().enumerate() {
+        let s = stats(page);
+        let d = &s["depth"];
+        println!(
+            "page {k}: {} chunks, {} decoded, {} unpacked, {} skips",
+            d["chunks"], d["decoded"], s["unpacked"], d["discontinuities"]
+        );
+        assert_eq!(d["chunks"], frames, "page {k} got every packet");
+        assert_eq!(d["decoded"], frames, "page {k} decoded every frame");
+        assert_eq!(d["discontinuities"], 0, "page {k} was never skipped");
+        assert_eq!(d["sequenceGaps"], 0, "page {k} has no gap");
+    }
+    let relay_stats = relay.stats();
+    let skipped = relay_stats.skipped;
+    let s = stats(&slow);
+    println!(
+        "the 4 pages got all {frames} frames in {:.1} s ({:.1} s of stream); the slow page got {} packets, {} skips; the server skipped {skipped} packets for it",
+        took.as_secs_f64(),
+        frames as f64 / FPS as f64,
+        s["depth"]["chunks"],
+        s["depth"]["discontinuities"]
+    );
+    assert!(skipped > 0, "the slow page was skipped: {relay_stats:?}");
+}
+
+#[test]
+fn the_page_shows_depth_and_a_point_cloud() {
+    let _serial = serial();
+    let chromium = Chromium::launch().unwrap();
+    let config = PackingConfig::vbp_roi(16, -0.4);
+    let path = tmp("screenshot.ts");
+    encode_file(&path, &config, (640, 360), 60, RateControl::Cbr, 4_000_000);
+    let (server, _relay, _source) = serve(path.to_str().unwrap(), true, RelayConfig::default());
+    let page = chromium.new_page(&server.url()).unwrap();
+    page.set_viewport(1280, 720).unwrap();
+    wait_unpacked(&page, 30, Duration::from_secs(180));
+    // Share of non-black pixels of each view.
+    let lit = page
+        .eval(
+            "Object.fromEntries(['depth', 'cloud'].map((id) => { const c = document.getElementById(id); \
+             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let lit = 0; \
+             for (let i = 0; i < d.length; i += 4) if (Math.max(d[i], d[i + 1], d[i + 2]) > 60) lit++; \
+             return [id, lit / (d.length / 4)]; }))",
+        )
+        .unwrap();
+    println!("lit share of the views: {lit}");
+    assert!(lit["depth"].as_f64().unwrap() > 0.5, "the false-colour view shows the depth: {lit}");
+    assert!(lit["cloud"].as_f64().unwrap() > 0.05, "the point cloud shows points: {lit}");
+    let png = page.screenshot_png().unwrap();
+    let out = tmp("receiver.png");
+    std::fs::write(&out, &png).unwrap();
+    println!("screenshot: {} ({} bytes)", out.display(), png.len());
+    assert!(png.starts_with(b"\x89PNG"));
+}
