@@ -1,5 +1,7 @@
 //! Transports through libavformat, chosen by URL: files (`.mkv`, `.ts`), `udp://` and `tcp://`
-//! with MPEG-TS, `srt://` (when the FFmpeg build has it) and `rtmp://` (FLV, H.264 only).
+//! with MPEG-TS, `srt://` (when the FFmpeg build has it), `rtmp://` (FLV, H.264 only) and
+//! `rtp://` (plain RTP over UDP, one video track, send only: for media servers such as Janus's
+//! streaming plugin, which relay it to WebRTC pages).
 //!
 //! A game that has its own channel skips this module and sends [`crate::EncodedPacket::data`]
 //! itself; the receiving side feeds those bytes to [`crate::Decoder::send_packet`].
@@ -8,9 +10,9 @@
 //! ([`PacketSender::open_tracks`]): track 0 is the colour, track 1 the depth. Players play the
 //! first video track, so a standard player (ffplay, VLC) shows the colour of an RGB-D stream.
 //! MPEG-TS (`.ts`, `udp://`, `tcp://`, `srt://`) and Matroska carry both; RTMP/FLV carries one
-//! video track only, so two tracks are refused there. The receiver tells the roles apart by the
-//! track count ([`TrackRole`]): one video track is depth (every older stream), two are colour
-//! and depth.
+//! video track only, and RTP one per URL, so two tracks are refused there. The receiver tells the
+//! roles apart by the track count ([`TrackRole`]): one video track is depth (every older
+//! stream), two are colour and depth.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,9 +36,16 @@ pub enum Container {
     MpegTs,
     /// FLV (`rtmp://`), H.264 only with FFmpeg 5.1.
     Flv,
+    /// RTP (`rtp://host:port`, sending only): libavformat's `rtp` muxer, one video track, the
+    /// access units packetized as RFC 6184 (H.264, packetization-mode 1: single NAL units, FU-A,
+    /// STAP-A) or RFC 7798 (HEVC, not tried with a media server), with SPS/PPS and the SEI
+    /// in-band, payload type 96, 90 kHz clock, at most 1200-byte packets unless the URL sets
+    /// `pkt_size`. RTCP goes to port + 1. [`PacketSender::sdp`] gives the session description a
+    /// receiver needs. Plain UDP: a receiver that falls behind its socket buffer loses packets.
+    Rtp,
 }
 
-const ALLOWED: &str = "a .mkv or .ts file, or a udp://, tcp://, srt:// or rtmp:// URL";
+const ALLOWED: &str = "a .mkv or .ts file, or a udp://, tcp://, srt://, rtmp:// or rtp:// URL";
 
 impl Container {
     /// Chooses the container for a URL or file name.
@@ -48,6 +57,8 @@ impl Container {
         let path = lower.split(['?', '#']).next().unwrap_or("");
         if lower.starts_with("rtmp://") || lower.starts_with("rtmps://") {
             Ok(Container::Flv)
+        } else if lower.starts_with("rtp://") {
+            Ok(Container::Rtp)
         } else if ["udp://", "tcp://", "srt://"].iter().any(|p| lower.starts_with(p)) || path.ends_with(".ts") {
             Ok(Container::MpegTs)
         } else if path.ends_with(".mkv") {
@@ -63,6 +74,7 @@ impl Container {
             Container::Matroska => "matroska",
             Container::MpegTs => "mpegts",
             Container::Flv => "flv",
+            Container::Rtp => "rtp",
         }
     }
 
@@ -125,6 +137,14 @@ impl PacketSender {
                 allowed: "at least one encoder".into(),
             });
         }
+        if container == Container::Rtp && encoders.len() > 1 {
+            return Err(CodecError::Unsupported(format!(
+                "{}: RTP carries one video track per URL, not {}: send colour and depth (RGB-D) \
+                 over srt://, udp://, tcp:// or into a .ts or .mkv file, or send one track over RTP",
+                redact_url(url),
+                encoders.len()
+            )));
+        }
         if container == Container::Flv && encoders.len() > 1 {
             return Err(CodecError::Unsupported(format!(
                 "{}: RTMP/FLV carries one video track, not {}: send colour and depth (RGB-D) over \
@@ -152,6 +172,11 @@ impl PacketSender {
         let mut io_opts = ff::Dictionary::new();
         if url.starts_with("udp://") && !url.contains("pkt_size") {
             io_opts.set("pkt_size", "1316");
+        }
+        if container == Container::Rtp && !url.contains("pkt_size") {
+            // Room for what a relay adds before WebRTC (SRTP, header extensions) under a
+            // 1500-byte MTU.
+            io_opts.set("pkt_size", "1200");
         }
         let mut octx = ff::format::output_as_with(url, container.ffmpeg_name(), io_opts).map_err(fferr(format!(
             "opening {} for writing{}",
@@ -208,6 +233,26 @@ impl PacketSender {
     /// The number of video tracks.
     pub fn track_count(&self) -> usize {
         self.tracks.len()
+    }
+
+    /// The SDP session description of this output (`c=`, `m=video <port> RTP/AVP 96`,
+    /// `a=rtpmap:96 H264/90000`, `a=fmtp:96 packetization-mode=1`), what an RTP receiver
+    /// (`ffplay x.sdp`, a media server's mountpoint) needs; `None` when libavformat cannot write
+    /// one. Meant for [`Container::Rtp`]; other containers' descriptions are of little use.
+    pub fn sdp(&self) -> Option<String> {
+        let mut buf = vec![0u8; 4096];
+        // SAFETY: one open output context, only read; `buf` is writable for its length and
+        // av_sdp_create NUL-terminates what it writes.
+        let r = unsafe {
+            let mut ctx = self.octx.as_ptr().cast_mut();
+            ffi::av_sdp_create(&mut ctx, 1, buf.as_mut_ptr().cast(), buf.len() as i32)
+        };
+        if r < 0 {
+            return None;
+        }
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        buf.truncate(end);
+        String::from_utf8(buf).ok()
     }
 
     /// Writes one packet of the first (or only) track.
@@ -415,6 +460,13 @@ impl PacketReceiver {
     /// FFmpeg failing to open or probe the URL, or no H.264/HEVC stream in it.
     pub fn open(url: &str, opts: &ReceiverOptions) -> Result<PacketReceiver> {
         crate::init();
+        if matches!(Container::for_url(url), Ok(Container::Rtp)) {
+            return Err(CodecError::Unsupported(format!(
+                "{}: rtp:// is for sending to a media server (Janus, ...); receive a depthcast \
+                 stream over udp://, tcp://, srt:// or rtmp://",
+                redact_url(url)
+            )));
+        }
         let mut d = ff::Dictionary::new();
         if opts.low_latency {
             d.set("probesize", "65536");
@@ -468,6 +520,7 @@ impl PacketReceiver {
                 Ok(Container::MpegTs) => "mpegts",
                 Ok(Container::Matroska) => "matroska,webm",
                 Ok(Container::Flv) => "flv,live_flv",
+                Ok(Container::Rtp) => "rtp", // refused above
                 Err(_) => "mpegts,matroska,webm,flv,live_flv",
             },
         );

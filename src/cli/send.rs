@@ -31,7 +31,8 @@ pub(crate) struct Args {
     #[arg(long)]
     synthetic: Option<usize>,
     /// Destination: `out.mkv`, `out.ts`, `udp://127.0.0.1:5000`, `tcp://host:port`, `srt://...`,
-    /// `rtmp://host/app/stream`.
+    /// `rtmp://host/app/stream`, `rtp://host:port` (plain RTP for a media server such as Janus;
+    /// one track).
     #[arg(long)]
     url: String,
     /// Codec: h264 or hevc.
