@@ -4,7 +4,17 @@
 // and shows the depth in false colour and as a point cloud (views.js), with the colour of an
 // RGB-D stream beside it and live stats.
 //
-// Query parameters: `ws=URL` another WebSocket URL; `collect=N` keep the first N unpacked depth
+// Live viewing keeps the latency bounded on a slow device: every chunk is decoded (decoding is
+// cheap, and it keeps the chain of reference frames whole), but a depth frame is not unpacked
+// and drawn when newer ones are already waiting, so the views show the newest frame; only when
+// the decoder itself falls behind (more than MAX_DECODE_QUEUE chunks queued) does a track drop
+// chunks until its next keyframe. Both are counted in the stats, with how long messages waited
+// in the page (their age against the server's send time, less the smallest age seen, so a
+// constant offset between the clocks cancels). Tests
+// that need every frame turn this off with `keep=all`.
+//
+// Query parameters: `ws=URL` another WebSocket URL; `keep=all` decode and unpack every frame
+// however late; `collect=N` keep the first N unpacked depth
 // maps for a test to read (`window.depthcast.collected()`); `slow=MS` take one message every MS
 // milliseconds (a deliberately slow page, for the fan-out test).
 //
@@ -23,11 +33,14 @@ const HEADER_LEN = 24;
 const FLAG_KEYFRAME = 1;
 const FLAG_DISCONTINUITY = 2;
 const PTS_UNKNOWN = -(2n ** 63n);
+/** Chunks a decoder may have queued before its track skips to the next keyframe. */
+const MAX_DECODE_QUEUE = 12;
 
 const query = new URLSearchParams(location.search);
 const options = {
   ws: query.get('ws') || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
   collect: Number(query.get('collect') || 0),
+  keepAll: query.get('keep') === 'all' || Number(query.get('collect') || 0) > 0,
   slowMs: Number(query.get('slow') || 0),
 };
 
@@ -126,6 +139,7 @@ class Track {
     this.bitrate = new Window();
     this.fps = new Window();
     this.waitingForKey = true;
+    this.dropped = 0;
     this.error = null;
     this.decoder = null;
     this.software = info.role === 'depth';
@@ -185,7 +199,11 @@ class Track {
     const key = (header.flags & FLAG_KEYFRAME) !== 0;
     if (key) this.keyframes++;
     if (!(await this.configured) || !this.decoder || this.decoder.state !== 'configured') return;
-    if (this.waitingForKey && !key) return;
+    if (!options.keepAll && !key && this.decoder.decodeQueueSize > MAX_DECODE_QUEUE) this.waitingForKey = true;
+    if (this.waitingForKey && !key) {
+      if (this.decoded > 0) this.dropped++;
+      return;
+    }
     this.waitingForKey = false;
     this.decoder.decode(new EncodedVideoChunk({ type: key ? 'key' : 'delta', timestamp: header.timestamp, data }));
   }
@@ -210,6 +228,8 @@ class Receiver {
     this.errors = [];
     this.unpacked = 0;
     this.unpackMs = new Mean();
+    this.copyMs = new Mean();
+    this.waitedInPage = new Mean();
     this.latencySender = new Mean();
     this.latencyServer = new Mean();
     this.paired = 0;
@@ -220,6 +240,10 @@ class Receiver {
     this.lastFormat = null;
     this.collectedDepth = new Map();
     this.depthChain = Promise.resolve();
+    this.nextDepth = null;
+    this.depthBusy = false;
+    this.minAge = Infinity;
+    this.notShown = 0;
     this.source = '';
 
     this.gl = document.createElement('canvas').getContext('webgl2', { antialias: false, depth: true, preserveDrawingBuffer: true });
@@ -299,6 +323,11 @@ class Receiver {
     };
     const track = this.tracks[header.track];
     if (!track) return;
+    // Lateness of this message: its age now minus the smallest age seen (offset of the clocks
+    // plus the network's base delay), i.e. how long it waited in queues, mostly this page's.
+    const age = Date.now() - header.serverUs / 1000;
+    this.minAge = Math.min(this.minAge, age);
+    const lateMs = age - this.minAge;
     const bytes = new Uint8Array(data, HEADER_LEN);
     if (track === this.depthTrack) {
       const inBand = parseAccessUnit(bytes, track.info.nalLengthSize, track.info.codecName);
@@ -306,6 +335,7 @@ class Receiver {
       this.meta.set(header.timestamp, { inBand, serverUs: header.serverUs, arrivedMs: performance.now() });
       if (this.meta.size > 300) this.meta.delete(this.meta.keys().next().value);
     }
+    this.waitedInPage.add(lateMs);
     track.decode(header, bytes);
   }
 
@@ -314,6 +344,7 @@ class Receiver {
     for (const f of this.colourFrames.values()) f.close();
     this.colourFrames.clear();
     this.meta.clear();
+    this.minAge = Infinity;
     this.source = msg.source || '';
     $('source').textContent = this.source;
     this.tracks = msg.tracks.map((info) => new Track(info, this));
@@ -330,8 +361,9 @@ class Receiver {
       this.showColour(frame);
       if (!this.depthTrack) { frame.close(); return; }
       this.colourFrames.set(frame.timestamp, frame);
-      // Keep a few colour frames waiting for their depth; close the oldest beyond that.
-      while (this.colourFrames.size > 8) {
+      // Keep a few colour frames waiting for their depth; close the oldest beyond that (held
+      // frames stall the decoder).
+      while (this.colourFrames.size > (options.keepAll ? 8 : 3)) {
         const [ts, old] = this.colourFrames.entries().next().value;
         old.close();
         this.colourFrames.delete(ts);
@@ -340,7 +372,32 @@ class Receiver {
     }
     if (track !== this.depthTrack) { frame.close(); return; }
     // Depth frames are handled one at a time, in order (copyTo is asynchronous).
-    this.depthChain = this.depthChain.then(() => this.onDepth(track, frame)).catch((e) => this.fail(e));
+    if (options.keepAll) {
+      this.depthChain = this.depthChain.then(() => this.onDepth(track, frame)).catch((e) => this.fail(e));
+      return;
+    }
+    // Live: one frame waits at most; a newer one replaces it (and the replaced one is closed at
+    // once: a decoder whose frames are all held stops decoding).
+    if (this.nextDepth) {
+      this.nextDepth.frame.close();
+      this.notShown++;
+    }
+    this.nextDepth = { track, frame };
+    if (!this.depthBusy) this.drainDepth();
+  }
+
+  async drainDepth() {
+    this.depthBusy = true;
+    while (this.nextDepth) {
+      const { track, frame } = this.nextDepth;
+      this.nextDepth = null;
+      try {
+        await this.onDepth(track, frame);
+      } catch (e) {
+        this.fail(e);
+      }
+    }
+    this.depthBusy = false;
   }
 
   showColour(frame) {
@@ -364,6 +421,7 @@ class Receiver {
       }
       const t0 = performance.now();
       const { planes, format } = await copyPlanes(frame);
+      this.copyMs.add(performance.now() - t0);
       this.lastFormat = format;
       if (!planes) {
         this.rgbFrames++;
@@ -435,15 +493,16 @@ class Receiver {
     const track = (t) => t && {
       codec: t.info.codec, chunks: t.chunks, decoded: t.decoded, keyframes: t.keyframes, bytes: t.bytes,
       bitrateKbps: t.bitrate.perSecond() / 1000, fps: t.fps.perSecond(), discontinuities: t.discontinuities,
-      sequenceGaps: t.seqGaps, decodeQueue: t.decoder ? t.decoder.decodeQueueSize : 0, error: t.error,
+      sequenceGaps: t.seqGaps, decodeQueue: t.decoder ? t.decoder.decodeQueueSize : 0, droppedByPage: t.dropped, error: t.error,
     };
     return {
       state: this.state, source: this.source, messages: this.messages,
       depth: track(this.depthTrack), colour: track(this.colourTrack),
-      unpacked: this.unpacked, paired: this.paired, paramsErrors: this.paramsErrors, rgbFrames: this.rgbFrames,
-      frameFormat: this.lastFormat, unpackMs: this.unpackMs.mean,
+      unpacked: this.unpacked, notShown: this.notShown, paired: this.paired, paramsErrors: this.paramsErrors, rgbFrames: this.rgbFrames,
+      frameFormat: this.lastFormat, unpackMs: this.unpackMs.mean, copyMs: this.copyMs.mean,
       latencyMs: this.latencySender.last, latencyMeanMs: this.latencySender.mean,
       serverToPageMs: this.latencyServer.last, serverToPageMeanMs: this.latencyServer.mean,
+      waitedInPageMs: this.waitedInPage.last,
       params: this.lastParams, camera: this.lastCamera, server: this.serverInfo, errors: this.errors,
     };
   }
@@ -464,8 +523,8 @@ class Receiver {
       $('legend-near').textContent = `${fmt(p.near, 2)} m`;
       $('legend-far').textContent = `${fmt(p.far, 2)} m`;
     }
-    rows.push(['frames', `${s.unpacked} unpacked` + (s.colour ? ` · ${s.paired} with their colour` : '') + ` · planes ${s.frameFormat || '–'} · unpack + draw ${fmt(s.unpackMs)} ms`]);
-    rows.push(['latency', `sender → shown ${fmt(s.latencyMs, 0)} ms (mean ${fmt(s.latencyMeanMs, 0)}; sender's clock) · server → shown ${fmt(s.serverToPageMs, 0)} ms`]);
+    rows.push(['frames', `${s.unpacked} unpacked` + (s.notShown ? ` · ${s.notShown} skipped (late)` : '') + (s.depth && s.depth.droppedByPage ? ` · ${s.depth.droppedByPage} dropped to catch up` : '') + (s.colour ? ` · ${s.paired} with their colour` : '') + ` · planes ${s.frameFormat || '–'} · copy ${fmt(s.copyMs)} ms, copy + unpack + draw ${fmt(s.unpackMs)} ms`]);
+    rows.push(['latency', `sender → shown ${fmt(s.latencyMs, 0)} ms (mean ${fmt(s.latencyMeanMs, 0)}; sender's clock) · server → shown ${fmt(s.serverToPageMs, 0)} ms · last message waited ${fmt(s.waitedInPageMs, 0)} ms in this page`]);
     if (s.camera) {
       const c = s.camera;
       const pos = c.pose && c.pose.position ? c.pose.position.map((x) => x.toFixed(2)).join(', ') : '–';

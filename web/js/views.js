@@ -231,8 +231,8 @@ export class DepthViews {
     gl.clear(gl.COLOR_BUFFER_BIT | gl.DEPTH_BUFFER_BIT);
     gl.enable(gl.DEPTH_TEST);
     const k = intrinsicsFor(camera, depth.width, depth.height);
-    // At most ~300k points: software WebGL draws them at a few frames per second.
-    const stride = Math.max(1, Math.ceil(Math.sqrt((depth.width * depth.height) / 300000)));
+    // At most ~150k points: software WebGL (no GPU) draws them at a few frames per second.
+    const stride = Math.max(1, Math.ceil(Math.sqrt((depth.width * depth.height) / 150000)));
     const columns = Math.ceil(depth.width / stride);
     const rows = Math.ceil(depth.height / stride);
     const mid = (range[0] + range[1]) / 2;

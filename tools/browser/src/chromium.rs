@@ -33,6 +33,9 @@ const FLAGS: &[&str] = &[
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
+    // WebGL2 on the software rasteriser (SwiftShader), which Chromium no longer falls back to by
+    // itself without this (it warns that the automatic fallback is deprecated).
+    "--enable-unsafe-swiftshader",
     "--disable-quic",
     "--no-first-run",
     "--no-default-browser-check",
