@@ -13,7 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use depthcast_browser::{Chromium, Page};
 use depthcast_codec::{EncoderSettings, RateControl, Refresh, VideoCodec};
-use depthcast_packing::{DepthImage, PackingConfig, testdata};
+use depthcast_packing::{BitDepth, DepthImage, PackingConfig, VbpLayout, testdata};
 use depthcast_serve::{Relay, RelayConfig, ServeConfig, Server, Source, SourceConfig};
 use depthcast_stream::{DepthReceiver, FrameMeta, ReceiverConfig};
 
@@ -43,7 +43,21 @@ fn encode_file(
     rate: RateControl,
     bitrate: u64,
 ) -> Vec<DepthImage> {
+    encode_file_bits(path, config, size, frames, rate, bitrate, BitDepth::Eight)
+}
+
+/// [`encode_file`] with `bits`-bit planes (10: x264 High 10, or High 4:4:4 when lossless).
+fn encode_file_bits(
+    path: &Path,
+    config: &PackingConfig,
+    size: (u32, u32),
+    frames: u32,
+    rate: RateControl,
+    bitrate: u64,
+    bits: BitDepth,
+) -> Vec<DepthImage> {
     let mut settings = EncoderSettings::new(VideoCodec::H264, 0, 0);
+    settings.bit_depth = bits;
     settings.rate_control = rate;
     settings.bitrate = bitrate;
     settings.refresh = Refresh::Gop(30);
@@ -123,18 +137,23 @@ fn mae_mm(source: &DepthImage, got: &[f32]) -> f64 {
 fn lossless_streams_unpack_bit_exact_in_the_browser() {
     let _serial = serial();
     let chromium = Chromium::launch().unwrap();
-    let configs = [
+    let eight = [
         "vbp-luma-P16-lin-a255-roi-0.40",
         "luma-P8-lin",
         "vbp-chroma-P12-lin-a255",
         "triangle-P16-np1024-lin",
         "hue-lin",
     ];
+    let mut configs: Vec<(PackingConfig, BitDepth)> =
+        eight.iter().map(|id| (id.parse().unwrap(), BitDepth::Eight)).collect();
+    // 10-bit planes: the page gets I420P10 frames.
+    configs.push((PackingConfig::luma(BitDepth::Ten), BitDepth::Ten));
+    configs.push((PackingConfig::vbp(18, VbpLayout::Luma), BitDepth::Ten));
     let frames = 8;
-    for id in configs {
-        let config: PackingConfig = id.parse().unwrap();
+    for (config, bits) in configs {
+        let id = format!("{config}-{}bit", bits.bits());
         let path = tmp(&format!("lossless-{id}.ts"));
-        encode_file(&path, &config, (160, 90), frames, RateControl::Lossless, 0);
+        encode_file_bits(&path, &config, (160, 90), frames, RateControl::Lossless, 0, bits);
         let expected = rust_unpack(&path);
         assert_eq!(expected.len(), frames as usize, "{id}: the Rust receiver's frames");
         let (server, _relay, _source) = serve(path.to_str().unwrap(), false, RelayConfig::default());
