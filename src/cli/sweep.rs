@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use depthcast::sweep::config::{CodecConfig, DEFAULT_MBPS_720P30, Grid, RangeChoice};
 use depthcast::sweep::encode::RunOptions;
+use depthcast::sweep::shard::Shard;
 use depthcast::sweep::{Source, SweepOptions};
 use depthcast_packing::BitDepth;
 
@@ -54,6 +55,15 @@ pub(crate) struct Args {
     /// `hue-lin,luma-P8-lin`): adds configurations to an earlier sweep's folder.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Encode only shard I of N of the grid's fixed runs (0-based: `0/4` .. `3/4`, as Slurm array
+    /// and Kubernetes job indices count) into `--out`, and write `shard.json` there; no analysis.
+    /// Merge the shard folders with `--merge`.
+    #[arg(long, value_name = "I/N", conflicts_with = "merge")]
+    shard: Option<Shard>,
+    /// Merge these shard folders (made by `--shard` with the same sequences and grid arguments)
+    /// into `--out`, then analyse, re-encode the policies and report as an unsharded sweep would.
+    #[arg(long, value_name = "SHARD_DIR", num_args = 1..)]
+    merge: Vec<PathBuf>,
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
@@ -132,7 +142,23 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         max_frames: a.frames,
     };
     let start = std::time::Instant::now();
-    let cells = depthcast::sweep::run(&sources, &opts)?;
+    if let Some(shard) = a.shard {
+        let f = depthcast::sweep::shard::run_shard(&sources, &opts, shard)?;
+        println!(
+            "shard {shard}: {} runs complete in {:.1} s; wrote {}/shard.json (grid {}); merge with \
+             `depthcast sweep --merge DIR... --out DIR` and the same grid arguments",
+            f.runs.len(),
+            start.elapsed().as_secs_f64(),
+            a.out.display(),
+            f.fingerprint
+        );
+        return Ok(());
+    }
+    let cells = if a.merge.is_empty() {
+        depthcast::sweep::run(&sources, &opts)?
+    } else {
+        depthcast::sweep::shard::merge(&a.merge, &sources, &opts)?
+    };
     println!(
         "{} cells in {:.1} s; wrote {}/report.md, summary.json, frames.csv, plots/",
         cells.len(),

@@ -13,6 +13,12 @@
 //!   errors, the best fixed configuration, the per-frame oracles (estimates that ignore switching
 //!   cost), how the per-frame best precision moves, and the policy runs' real errors.
 //! - `plots/*.png` and `report.md`, which embeds them with tables.
+//!
+//! A sweep can be split over machines or batch tasks: [`shard::run_shard`] (`depthcast sweep
+//! --shard I/N`, 0-based) encodes one shard's share of the fixed runs into its own folder and
+//! writes `shard.json` there instead of the outputs above; [`shard::merge`] (`depthcast sweep
+//! --merge SHARD_DIR... --out DIR`) checks that the shards are every shard of one grid with every
+//! run complete, copies their runs and runs [`run`], whose outputs equal the unsharded sweep's.
 
 pub mod analysis;
 pub mod config;
@@ -22,6 +28,7 @@ mod plots;
 pub mod predictor;
 mod report;
 pub mod rgbd;
+pub mod shard;
 
 /// Registers the bundled font with plotters (once per process), for anyone drawing text in plots.
 pub use plots::fonts as register_fonts;
@@ -139,34 +146,9 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
             seq.near,
             seq.far
         );
-        // The run id names codec, bitrate, packing and range; what else changes the encode is in
-        // the folder, so a resumed sweep never reuses a run made with other encoder options.
-        let dir = opts.out.join("runs").join(&seq.name).join(format!("g{}-{}", opts.run.gop, opts.run.preset));
+        let dir = run_dir(&opts.out, &seq, opts);
         std::fs::create_dir_all(&dir)?;
-        let bitrates = if opts.scale {
-            scale_bitrates(&opts.mbps, seq.width(), seq.height(), seq.fps)
-        } else {
-            opts.mbps.iter().map(|m| (m * 1e6).round() as u64).collect()
-        };
-        // Fixed runs.
-        let mut jobs = Vec::new();
-        for &codec in &opts.codecs {
-            let grid = Grid {
-                packings: opts.packings.clone().unwrap_or_else(|| Grid::default_packings(codec.bits)),
-                codecs: vec![codec],
-                bitrates: bitrates.clone(),
-                ranges: opts.ranges.clone(),
-            };
-            for r in grid.runs(si) {
-                jobs.push(Job {
-                    id: r.id(),
-                    codec,
-                    bitrate: r.bitrate,
-                    range: r.range,
-                    choices: vec![(r.packing, false); seq.frames.len()],
-                });
-            }
-        }
+        let jobs = fixed_jobs(&seq, si, opts);
         let known: BTreeMap<String, PackingConfig> =
             jobs.iter().map(|j| (j.choices[0].0.id(), j.choices[0].0)).collect();
         let fixed = execute(&seq, &dir, jobs, opts, "fixed runs")?;
@@ -257,6 +239,41 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
     std::fs::write(opts.out.join("summary.json"), serde_json::to_string_pretty(&summary)?)?;
     report::write(&opts.out, &cells)?;
     Ok(cells)
+}
+
+/// The folder of a sequence's runs under `out`. The run id names codec, bitrate, packing and
+/// range; what else changes the encode is in the folder, so a resumed sweep never reuses a run
+/// made with other encoder options.
+fn run_dir(out: &Path, seq: &SeqData, opts: &SweepOptions) -> PathBuf {
+    out.join("runs").join(&seq.name).join(format!("g{}-{}", opts.run.gop, opts.run.preset))
+}
+
+/// The fixed-configuration runs of sequence `si` (index in the sweep's inputs).
+fn fixed_jobs(seq: &SeqData, si: usize, opts: &SweepOptions) -> Vec<Job> {
+    let bitrates = if opts.scale {
+        scale_bitrates(&opts.mbps, seq.width(), seq.height(), seq.fps)
+    } else {
+        opts.mbps.iter().map(|m| (m * 1e6).round() as u64).collect()
+    };
+    let mut jobs = Vec::new();
+    for &codec in &opts.codecs {
+        let grid = Grid {
+            packings: opts.packings.clone().unwrap_or_else(|| Grid::default_packings(codec.bits)),
+            codecs: vec![codec],
+            bitrates: bitrates.clone(),
+            ranges: opts.ranges.clone(),
+        };
+        for r in grid.runs(si) {
+            jobs.push(Job {
+                id: r.id(),
+                codec,
+                bitrate: r.bitrate,
+                range: r.range,
+                choices: vec![(r.packing, false); seq.frames.len()],
+            });
+        }
+    }
+    jobs
 }
 
 type GroupKey = (CodecConfig, u64, RangeChoice, String);
