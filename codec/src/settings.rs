@@ -85,8 +85,9 @@ pub struct EncoderSettings {
     /// full-range BT.709, what depthcast's colour frames are), so a standard player shows the
     /// colour track's colours right. Default false (depth planes are not colour).
     pub bt709: bool,
-    /// Adaptive quantisation (x264/x265 `aq-mode`). Needed for regions of interest with x264.
-    /// Default false (ROIs turn it on).
+    /// Adaptive quantisation (x264 `aq-mode`; x265 `aq-mode` with `aq-strength=1.0`, since its
+    /// ultrafast preset sets the strength to 0, which turns AQ off). Needed for regions of interest
+    /// with x264 and x265 (FFmpeg maps them to AQ offsets). Default false (ROIs turn it on).
     pub adaptive_quant: bool,
     /// Whether frames will carry regions of interest (turns on adaptive quantisation where the
     /// back-end needs it). Default false.
