@@ -58,7 +58,8 @@ pub(crate) struct Args {
     layout: Option<String>,
     /// Region of interest of VBP-luma's high plane: the FFmpeg quality offset, −1..=1 (negative
     /// gives the high bits more of the bitrate; 0 = none). A rate split between the two luma
-    /// halves: −0.8 wins at low bitrates, −0.4…−0.2 from about 4 Mbit/s at 720p30.
+    /// halves: with x264, −0.8 wins at low bitrates, −0.4…−0.2 from about 4 Mbit/s at 720p30;
+    /// with x265, −0.4 (−0.8 undershoots the bitrate at 8 bits and overshoots it at 10).
     #[arg(long, allow_negative_numbers = true)]
     roi: Option<f32>,
     /// Range mapping (default: the sequence's `mode`): linear or disparity.
