@@ -447,7 +447,7 @@ class Receiver {
         this.views.setColour(null);
       }
       this.views.draw(depth, params, inBand.camera);
-      this.present(depth);
+      this.present(depth, params, inBand.camera);
       this.unpackMs.add(performance.now() - t0);
       const now = Date.now();
       if (inBand.sentUnixUs) this.latencySender.add(now - inBand.sentUnixUs / 1000);
@@ -460,7 +460,7 @@ class Receiver {
   }
 
   /** Copies the two halves of the WebGL canvas to the depth and cloud canvases. */
-  present(depth) {
+  present(depth, params, camera) {
     const gl = this.gl;
     const w = Math.min(depth.width, 960);
     const h = Math.round((w * depth.height) / depth.width);
@@ -468,7 +468,7 @@ class Receiver {
       gl.canvas.width = 2 * w;
       gl.canvas.height = h;
       // The size changed after drawing: draw again at the new size.
-      this.views.draw(depth, this.lastParams || { near: 0, far: 1 }, this.lastCamera);
+      this.views.draw(depth, params, camera);
     }
     for (const [id, x] of [['depth', 0], ['cloud', w]]) {
       const canvas = $(id);
