@@ -283,6 +283,14 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         enc.depth_encoder().backend().name(),
         bitrate / 1000
     );
+    if let StreamEncoder::Depth(e) = &enc
+        && let Some(sdp) =
+            e.transport().filter(|t| t.container() == depthcast_codec::Container::Rtp).and_then(|t| t.sdp())
+    {
+        // What an RTP receiver needs (`ffplay -protocol_whitelist file,udp,rtp x.sdp`); a Janus
+        // streaming mountpoint needs only the port, `codec = "h264"` and the fmtp line.
+        eprintln!("RTP session description (SDP):\n{}", sdp.trim_end());
+    }
     if rgbd {
         eprintln!(
             "  with colour: an RGB-D stream, {} kbit/s in all ({:.0}% depth)",

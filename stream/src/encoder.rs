@@ -147,6 +147,12 @@ impl DepthEncoder {
         self.core.frame_size()
     }
 
+    /// The transport the packets are written to, when the encoder was given a URL (for its
+    /// container, or the SDP of an `rtp://` output: [`PacketSender::sdp`]).
+    pub fn transport(&self) -> Option<&PacketSender> {
+        self.transport.as_ref()
+    }
+
     /// Totals so far.
     pub fn stats(&self) -> EncoderStats {
         self.core.stats()
