@@ -115,7 +115,10 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             (last_bytes, last_t) = (s.bytes_in, Instant::now());
         }
         let tracks = if s.tracks.is_empty() {
-            "waiting for the input".to_string()
+            match &s.input_error {
+                Some(e) => format!("waiting for the input; last try: {e}"),
+                None => "waiting for the input".to_string(),
+            }
         } else {
             s.tracks.iter().map(|t| format!("{} {}", t.role_name(), t.codec)).collect::<Vec<_>>().join(", ")
         };

@@ -239,6 +239,9 @@ pub struct RelayStats {
     pub gop_packets: usize,
     /// Per page.
     pub per_client: Vec<ClientStats>,
+    /// Why the input could not be opened the last time it was tried, until it opens
+    /// ([`Relay::set_input_error`]); `None` once it has.
+    pub input_error: Option<String>,
 }
 
 /// The input side of the relay.
@@ -272,6 +275,7 @@ struct State {
     /// Counters of pages gone.
     gone_sent: u64,
     gone_skipped: u64,
+    input_error: Option<String>,
 }
 
 #[derive(Debug)]
@@ -311,6 +315,7 @@ impl Relay {
     pub fn set_source(&self, source: &str, tracks: &[TrackSpec]) {
         let mut st = self.lock();
         let n = tracks.len();
+        st.input_error = None;
         st.source = source.to_string();
         st.descs = tracks.iter().enumerate().map(|(i, s)| TrackDesc::new(i, s, None)).collect();
         st.specs = tracks.to_vec();
@@ -325,6 +330,12 @@ impl Relay {
         for c in st.clients.values_mut() {
             c.joined = false;
         }
+    }
+
+    /// Records why the input could not be opened (a live URL keeps being retried): shown in
+    /// [`RelayStats::input_error`] and `/status` until the input opens.
+    pub fn set_input_error(&self, error: &str) {
+        self.lock().input_error = Some(error.to_string());
     }
 
     /// Like [`Relay::set_source`] with tracks already described (no SPS search).
@@ -506,6 +517,7 @@ impl Relay {
             skipped: st.gone_skipped + per_client.iter().map(|c| c.skipped).sum::<u64>(),
             gop_packets: st.gop.iter().map(VecDeque::len).sum(),
             per_client,
+            input_error: st.input_error.clone(),
         }
     }
 
@@ -693,5 +705,16 @@ mod tests {
         r.publish(0, true, 4, &[5]);
         let m = drain(&s);
         assert!(matches!(&m[0], WireMessage::Text(t) if t.contains("avc1.4d0028")), "{m:?}");
+    }
+
+    #[test]
+    fn an_input_error_is_shown_until_the_input_opens() {
+        let r = relay(10);
+        assert_eq!(r.stats().input_error, None);
+        r.set_input_error("opening udp://x for reading: Connection timed out");
+        assert_eq!(r.stats().input_error.as_deref(), Some("opening udp://x for reading: Connection timed out"));
+        let desc = r.stats().tracks;
+        r.set_tracks("test", desc);
+        assert_eq!(r.stats().input_error, None);
     }
 }

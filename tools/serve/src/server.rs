@@ -173,6 +173,7 @@ async fn status(State(app): State<App>) -> Response {
             "bytes": s.bytes_in,
             "keyframes": s.keyframes_in,
             "starts": s.inputs,
+            "error": s.input_error,
         },
         "tracks": s.tracks.iter().map(crate::TrackDesc::to_json).collect::<Vec<_>>(),
         "clients": s.per_client.iter().map(|c| serde_json::json!({

@@ -137,7 +137,8 @@ fn read_url(config: &SourceConfig, relay: &Relay, stop: &AtomicBool) -> Result<(
         };
         let mut rx = match PacketReceiver::open(&config.url, &opts) {
             Ok(rx) => rx,
-            Err(_) if live => {
+            Err(e) if live => {
+                relay.set_input_error(&e.to_string());
                 // As DepthReceiver: an open that already waited retries at once.
                 sleep_until(attempt + Duration::from_millis(200), stop);
                 continue;
