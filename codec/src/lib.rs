@@ -61,6 +61,12 @@ pub fn unix_us() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }
 
+/// A timestamp in `time_base` units (`(num, den)`, as [`EncodedPacket::time_base`] and
+/// [`TrackInfo::time_base`]) in microseconds, or `None` for a time base with a zero denominator.
+pub fn pts_to_us(pts: i64, (num, den): (i32, i32)) -> Option<i64> {
+    (den != 0).then(|| (i128::from(pts) * i128::from(num) * 1_000_000 / i128::from(den)) as i64)
+}
+
 /// Initialises FFmpeg once (network, log level). Called by every entry point; calling it again
 /// is free. The log level is `error` unless `DEPTHCAST_FFMPEG_LOG=info|debug|...` says otherwise.
 pub fn init() {

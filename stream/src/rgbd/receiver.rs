@@ -177,12 +177,9 @@ struct Pairing {
     timeout: Duration,
 }
 
-/// A timestamp in microseconds.
-fn to_us(pts: i64, (num, den): (i32, i32)) -> i64 {
-    if den == 0 {
-        return pts;
-    }
-    (i128::from(pts) * i128::from(num) * 1_000_000 / i128::from(den)) as i64
+/// A timestamp in microseconds (as it is without a time base).
+fn to_us(pts: i64, time_base: (i32, i32)) -> i64 {
+    depthcast_codec::pts_to_us(pts, time_base).unwrap_or(pts)
 }
 
 impl Pairing {

@@ -442,12 +442,7 @@ impl Relay {
     /// Publishes an in-process encoder's packet (see [`TrackSpec::from_encoders`]): its
     /// presentation time converted to µs with its time base.
     pub fn publish_packet(&self, track: usize, packet: &EncodedPacket) {
-        let (num, den) = packet.time_base;
-        let pts_us = if den == 0 {
-            PTS_UNKNOWN
-        } else {
-            (i128::from(packet.pts) * i128::from(num) * 1_000_000 / i128::from(den)) as i64
-        };
+        let pts_us = depthcast_codec::pts_to_us(packet.pts, packet.time_base).unwrap_or(PTS_UNKNOWN);
         self.publish(track, packet.keyframe, pts_us, &packet.data);
     }
 

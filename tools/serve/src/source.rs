@@ -112,11 +112,8 @@ fn sleep_until(until: Instant, stop: &AtomicBool) {
 }
 
 /// `pts` in µs with `time_base`.
-fn to_us(pts: Option<i64>, (num, den): (i32, i32)) -> i64 {
-    match pts {
-        Some(p) if den != 0 => (i128::from(p) * i128::from(num) * 1_000_000 / i128::from(den)) as i64,
-        _ => PTS_UNKNOWN,
-    }
+fn to_us(pts: Option<i64>, time_base: (i32, i32)) -> i64 {
+    pts.and_then(|p| depthcast_codec::pts_to_us(p, time_base)).unwrap_or(PTS_UNKNOWN)
 }
 
 /// Reads `config.url` into `relay` until `stop`, the end of a file (without loop), or a file's

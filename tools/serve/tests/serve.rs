@@ -106,6 +106,7 @@ fn read_all(path: &str) -> (Vec<ReceivedPacket>, PacketReceiver) {
 
 fn pts_us(p: &ReceivedPacket, rx: &PacketReceiver) -> i64 {
     let (num, den) = rx.tracks()[p.track].time_base;
+    // Computed here independently of `depthcast_codec::pts_to_us`, which the server uses.
     p.pts.map_or(PTS_UNKNOWN, |v| (i128::from(v) * i128::from(num) * 1_000_000 / i128::from(den)) as i64)
 }
 
