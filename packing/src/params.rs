@@ -163,6 +163,28 @@ pub struct PackParams {
     pub frame_index: u32,
 }
 
+impl std::fmt::Display for PackParams {
+    /// Every field but the frame index, for messages: `vbp 8-bit P=16 luma linear amp=255
+    /// period=4096 range 5e-1..3e1 640x360`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}-bit P={} {} {} amp={} period={} range {:e}..{:e} {}x{}",
+            self.scheme.name(),
+            self.bit_depth.bits(),
+            self.precision,
+            self.layout.name(),
+            self.mode.name(),
+            self.low_amplitude,
+            self.period,
+            self.near,
+            self.far,
+            self.width,
+            self.height
+        )
+    }
+}
+
 /// Number of bytes of [`PackParams::to_bytes`].
 pub const PARAMS_LEN: usize = 28;
 const MAGIC: u16 = 0x4443; // "DC"

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{RANGES, Rng, describe, random_depth, simd_levels, special_depths};
+use common::{RANGES, Rng, random_depth, simd_levels, special_depths};
 
 use depthcast_packing::{
     BitDepth, CpuLevel, DepthImage, DepthView, PackParams, Packer, RangeMode, Scheme, VbpLayout, YuvFrame, testdata,
@@ -88,7 +88,7 @@ fn assert_same_frames(level: CpuLevel, what: &str, want: &YuvFrame, got: &YuvFra
 /// Packs `view` at scalar and at `level`, compares the frames, then unpacks the scalar frame at
 /// both and compares the depths.
 fn check_round_trip(level: CpuLevel, view: &DepthView<'_>, p: &PackParams, what: &str) {
-    let what = format!("{what}: {}", describe(p));
+    let what = format!("{what}: {}", p);
     let (fw, fh) = p.frame_size();
     let mut want = YuvFrame::new(fw, fh, p.bit_depth);
     let mut got = YuvFrame::new(fw, fh, p.bit_depth);

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{RANGES, Rng, describe, random_depth, simd_levels};
+use common::{RANGES, Rng, random_depth, simd_levels};
 use depthcast_packing::kernels::{Quant, Split};
 use depthcast_packing::{BitDepth, CpuLevel, PackParams, RangeMode, Scheme, simd};
 
@@ -61,7 +61,7 @@ fn row_kernels_match_scalar() {
         let lo: Vec<u16> = (0..n).map(|_| rng.u32() as u16).collect();
         // Output buffers sometimes longer than the input: the kernels write only `min` lengths.
         let extra = rng.below(3) as usize;
-        let what = format!("{} n={n}", describe(&p));
+        let what = format!("{p} n={n}");
         for &level in &levels {
             let run = |f: &dyn Fn(CpuLevel) -> Outputs| {
                 let want = f(CpuLevel::Scalar);

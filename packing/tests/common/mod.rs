@@ -4,7 +4,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use depthcast_packing::{CpuLevel, PackParams};
+use depthcast_packing::CpuLevel;
 
 /// xorshift64*: small, deterministic, good enough to scatter test values.
 pub struct Rng(pub u64);
@@ -85,23 +85,6 @@ pub fn random_depth(rng: &mut Rng, near: f32, far: f32) -> f32 {
         3 => far * (1.0 + rng.unit()),
         _ => near + (far - near) * rng.unit(),
     }
-}
-
-pub fn describe(p: &PackParams) -> String {
-    format!(
-        "{} {}-bit P={} {} np={} {} amp={} near={} far={} {}x{}",
-        p.scheme.name(),
-        p.bit_depth.bits(),
-        p.precision,
-        p.layout.name(),
-        p.period,
-        p.mode.name(),
-        p.low_amplitude,
-        p.near,
-        p.far,
-        p.width,
-        p.height
-    )
 }
 
 pub const RANGES: [(f32, f32); 4] = [(0.5, 40.0), (1.7, 2.3), (0.001, 900.0), (3.0, 1.0e6)];

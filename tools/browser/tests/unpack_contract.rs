@@ -193,23 +193,6 @@ fn damage(f: &YuvFrame, how: Damage, rng: &mut Rng) -> YuvFrame {
     f
 }
 
-fn describe(p: &PackParams) -> String {
-    format!(
-        "{} {}-bit P={} {} {} amp={} period={} range {:e}..{:e} {}x{}",
-        p.scheme.name(),
-        p.bit_depth.bits(),
-        p.precision,
-        p.layout.name(),
-        p.mode.name(),
-        p.low_amplitude,
-        p.period,
-        p.near,
-        p.far,
-        p.width,
-        p.height
-    )
-}
-
 /// Every scheme's parameter sets for one bit depth, mode and range.
 fn configurations(bd: BitDepth, mode: RangeMode, near: f32, far: f32) -> Vec<PackParams> {
     let b = bd.bits();
@@ -274,9 +257,9 @@ fn cases() -> Vec<Case> {
                     }
                     for (w, h, extra) in shapes {
                         let p = PackParams { width: w, height: h, ..p };
-                        p.validate().unwrap_or_else(|e| panic!("{}: {e}", describe(&p)));
+                        p.validate().unwrap_or_else(|e| panic!("{}: {e}", p));
                         let img = depth(w, h, (n % 7) as f32 * 0.3, &mut rng);
-                        let packed = pack(&img.view(), &p).unwrap_or_else(|e| panic!("{}: {e}", describe(&p)));
+                        let packed = pack(&img.view(), &p).unwrap_or_else(|e| panic!("{}: {e}", p));
                         let mut kinds = vec![Damage::Clean, Damage::Noisy, Damage::Any];
                         if bd == BitDepth::Ten {
                             kinds.push(Damage::Beyond);
@@ -288,7 +271,7 @@ fn cases() -> Vec<Case> {
                             let frame = damage(&packed, how, &mut rng);
                             let planes =
                                 if extra > 0 { Planes::around(&frame, extra, &mut rng) } else { Planes::of(&frame) };
-                            let label = format!("{how:?} planes {}x{}: {}", planes.width, planes.height, describe(&p));
+                            let label = format!("{how:?} planes {}x{}: {}", planes.width, planes.height, p);
                             out.push(Case { label, damage: how, params: p, frame, planes });
                         }
                     }
@@ -325,12 +308,12 @@ fn sweeps(rng: &mut Rng) -> Vec<Case> {
             }
             for (p, frames) in ps {
                 let img = depth(512, 512, 0.0, rng);
-                let packed = pack(&img.view(), &p).unwrap_or_else(|e| panic!("{}: {e}", describe(&p)));
+                let packed = pack(&img.view(), &p).unwrap_or_else(|e| panic!("{}: {e}", p));
                 for k in 0..frames {
                     let how = Damage::Sweep(k + u32::from(mode == RangeMode::Disparity) * 5);
                     let frame = damage(&packed, how, rng);
                     let planes = Planes::of(&frame);
-                    let label = format!("{how:?}: {}", describe(&p));
+                    let label = format!("{how:?}: {}", p);
                     out.push(Case { label, damage: how, params: p, frame, planes });
                 }
             }
@@ -546,7 +529,7 @@ fn webgl_unpacking_matches_the_cpu_bit_for_bit() {
     }
     // Configurations: the parameters less the size.
     let configs: std::collections::BTreeSet<String> =
-        cases.iter().map(|c| describe(&PackParams { width: 1, height: 1, ..c.params })).collect();
+        cases.iter().map(|c| PackParams { width: 1, height: 1, ..c.params }.to_string()).collect();
     let mut tally: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     for c in &cases {
         let path = match c.params.scheme {

@@ -70,28 +70,11 @@ fn path(p: &PackParams) -> &'static str {
     }
 }
 
-fn describe(p: &PackParams) -> String {
-    format!(
-        "{} {}-bit P={} {} {} amp={} period={} near={:e} far={:e} {}x{}",
-        p.scheme.name(),
-        p.bit_depth.bits(),
-        p.precision,
-        p.layout.name(),
-        p.mode.name(),
-        p.low_amplitude,
-        p.period,
-        p.near,
-        p.far,
-        p.width,
-        p.height
-    )
-}
-
 /// Packs `view` at scalar and `level`, compares the frames; unpacks the scalar frame and its
 /// damaged copies at both, compares the depths.
 fn check_one(report: &mut Report, level: CpuLevel, view: &DepthView<'_>, p: &PackParams, what: &str, rng: &mut Rng) {
     let name = path(p);
-    let label = format!("{what}: {}", describe(p));
+    let label = format!("{what}: {}", p);
     let (fw, fh) = p.frame_size();
     let mut want = YuvFrame::new(fw, fh, p.bit_depth);
     let mut got = YuvFrame::new(fw, fh, p.bit_depth);

@@ -40,19 +40,6 @@ fn params(rng: &mut Rng, scheme: Scheme) -> PackParams {
     p
 }
 
-fn describe(p: &PackParams) -> String {
-    format!(
-        "{} {}-bit P={} period={} {} near={:e} far={:e}",
-        p.scheme.name(),
-        p.bit_depth.bits(),
-        p.precision,
-        p.period,
-        p.mode.name(),
-        p.near,
-        p.far
-    )
-}
-
 /// A fine level of the triangle scheme: invalid (0) or valid (`q0..=top`), mostly inside.
 fn fine_level(rng: &mut Rng, fine: &Quant, precision: u8) -> u32 {
     let top = (1u32 << precision) - 1;
@@ -123,7 +110,7 @@ fn triangle_case(rng: &mut Rng, levels: &[CpuLevel], report: &mut Report) {
     let (o1, o2, o3) = (out_len(rng, n), out_len(rng, n), out_len(rng, m));
     // The decoder reads `u[x / 2]`, `v[x / 2]` for every pixel it writes.
     let o_dec = o1.min(2 * u.len().min(v.len()));
-    let label = describe(&p);
+    let label = p.to_string();
     let at = |i: usize| {
         let g = |s: Option<String>| s.unwrap_or_else(|| "-".into());
         format!(
@@ -186,7 +173,7 @@ fn hue_case(rng: &mut Rng, levels: &[CpuLevel], report: &mut Report) {
     let (q_a, q_b, y, u, v) = (&q_a[ao..], &q_b[bo..], &y[yo..], &u[uo..], &v[vo..]);
     let blocks = out_len(rng, m).min(q_a.len() / 2).min(q_b.len() / 2);
     let o_dec = out_len(rng, n).min(2 * u.len().min(v.len()));
-    let label = describe(&p);
+    let label = p.to_string();
     let at = |i: usize| {
         let g = |s: Option<String>| s.unwrap_or_else(|| "-".into());
         format!(
