@@ -140,10 +140,8 @@ pub fn codec_string(codec: VideoCodec, sps: &[u8]) -> Option<String> {
 /// The codec string of an `avcC`/`hvcC` record.
 fn codec_from_record(codec: VideoCodec, record: &[u8]) -> Option<String> {
     match codec {
-        VideoCodec::H264 => {
-            let b = record.get(1..4)?;
-            Some(format!("avc1.{:02x}{:02x}{:02x}", b[0], b[1], b[2]))
-        }
+        // avcC's bytes 1..4 are the SPS's: profile_idc, constraint flags, level_idc.
+        VideoCodec::H264 => codec_string(codec, record),
         VideoCodec::Hevc => hevc_string(record.get(1..13)?),
     }
 }
