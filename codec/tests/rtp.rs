@@ -35,7 +35,9 @@ fn rtp_url_sends_h264_access_units_whole_with_their_parameters() {
     assert_eq!(Container::for_url("RTP://[::1]:5004?pkt_size=1000").unwrap(), Container::Rtp);
 
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    // Generous: under a loaded machine (the whole test suite on two cores) an encoder can pause
+    // for more than half a second; the reader stops at the last access unit's marker anyway.
+    socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let url = format!("rtp://127.0.0.1:{}", socket.local_addr().unwrap().port());
     let frames = common::packed(N, W, H, BitDepth::Eight);
     let (fw, fh) = (frames[0].1.width, frames[0].1.height);
@@ -52,7 +54,11 @@ fn rtp_url_sends_h264_access_units_whole_with_their_parameters() {
     let reader = std::thread::spawn(move || {
         let mut packets = Vec::new();
         let mut buf = [0u8; 2048];
-        while let Ok(n) = socket.recv(&mut buf) {
+        let mut markers = 0;
+        while markers < N
+            && let Ok(n) = socket.recv(&mut buf)
+        {
+            markers += usize::from(n > 1 && buf[1] & 0x80 != 0);
             packets.push(buf[..n].to_vec());
         }
         packets
