@@ -23,7 +23,7 @@ pub enum Backend {
     Qsv,
     /// V4L2 memory-to-memory (`h264_v4l2m2m`, `hevc_v4l2m2m`), e.g. Raspberry Pi.
     V4l2m2m,
-    /// libx264 / libx265 on the CPU.
+    /// libx264 / libx265 / libsvtav1 on the CPU.
     Software,
 }
 
@@ -61,6 +61,13 @@ impl Backend {
             (Backend::V4l2m2m, VideoCodec::Hevc) => "hevc_v4l2m2m",
             (Backend::Software, VideoCodec::H264) => "libx264",
             (Backend::Software, VideoCodec::Hevc) => "libx265",
+            // FFmpeg 6.0 and later; FFmpeg 5.1's probe reports them missing.
+            (Backend::Nvenc, VideoCodec::Av1) => "av1_nvenc",
+            (Backend::Vaapi, VideoCodec::Av1) => "av1_vaapi",
+            (Backend::Qsv, VideoCodec::Av1) => "av1_qsv",
+            // FFmpeg has no V4L2 M2M AV1 encoder; the probe reports it missing.
+            (Backend::V4l2m2m, VideoCodec::Av1) => "av1_v4l2m2m",
+            (Backend::Software, VideoCodec::Av1) => "libsvtav1",
         }
     }
 
@@ -131,6 +138,40 @@ pub(crate) fn options(s: &EncoderSettings, b: Backend) -> Result<Vec<(String, St
             }
             o.push(("x265-params", p.join(":")));
         }
+        (Backend::Software, VideoCodec::Av1) => {
+            if intra_refresh {
+                return unsupported("intra refresh with AV1");
+            }
+            if s.rate_control == RateControl::Lossless {
+                return unsupported("lossless AV1 (SVT-AV1 has no lossless mode)");
+            }
+            if s.regions_of_interest {
+                // FFmpeg 5.1's libsvtav1 wrapper ignores AV_FRAME_DATA_REGIONS_OF_INTEREST.
+                return unsupported("regions of interest with AV1 (this FFmpeg's libsvtav1 ignores them)");
+            }
+            o.push(("preset", svt_preset(&s.preset)?.to_string()));
+            let mut p = vec![
+                // Low delay (no reordering, every frame out as it goes in): SVT-AV1's CBR needs
+                // it, and a live stream wants it.
+                "pred-struct=1".to_string(),
+                // Keyframes are KEY_FRAMEs (closed GOP), where a receiver can join, not
+                // intra-only frames.
+                "irefresh-type=2".into(),
+                // SVT-AV1's own thread pool, sized like the other encoders' threads.
+                format!("lp={}", s.auto_threads()),
+                // No aq-mode: SVT-AV1 refuses to turn AQ off under rate control.
+            ];
+            match s.rate_control {
+                RateControl::Cbr => p.push("rc=2".into()),
+                RateControl::Vbr { .. } => p.push("rc=1".into()),
+                RateControl::Lossless => {}
+            }
+            if let Ok(extra) = std::env::var("DEPTHCAST_SVTAV1_PARAMS") {
+                // For experiments: SVT-AV1 parameters appended (a later key wins).
+                p.extend(extra.split(':').filter(|kv| !kv.is_empty()).map(str::to_string));
+            }
+            o.push(("svtav1-params", p.join(":")));
+        }
         (Backend::Nvenc, _) => {
             o.push(("preset", "p1".into()));
             o.push(("tune", "ull".into()));
@@ -182,6 +223,28 @@ pub(crate) fn options(s: &EncoderSettings, b: Backend) -> Result<Vec<(String, St
     let mut out: Vec<(String, String)> = o.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     out.extend(s.extra_options.iter().cloned());
     Ok(out)
+}
+
+/// The SVT-AV1 preset (0 slowest ..= 13 fastest in SVT-AV1 1.4) for an x264 preset name, or the
+/// number itself. The names map so that each x264 step is one SVT step, `ultrafast` being 12
+/// (13 is SVT-AV1's fastest, kept for numeric use).
+///
+/// # Errors
+/// [`CodecError::InvalidSetting`] for anything else.
+pub fn svt_preset(preset: &str) -> Result<u8> {
+    const NAMES: [&str; 10] =
+        ["placebo", "veryslow", "slower", "slow", "medium", "fast", "faster", "veryfast", "superfast", "ultrafast"];
+    if let Some(i) = NAMES.iter().position(|n| *n == preset) {
+        return Ok(if i == 0 { 2 } else { 3 + i as u8 });
+    }
+    match preset.parse::<u8>() {
+        Ok(n) if n <= 13 => Ok(n),
+        _ => Err(CodecError::InvalidSetting {
+            name: "preset",
+            value: preset.into(),
+            allowed: format!("an x264 preset name ({}) or an SVT-AV1 preset 0..=13", NAMES.join(", ")),
+        }),
+    }
 }
 
 /// Checks that every option name exists on the encoder's private class or on `AVCodecContext`
@@ -253,7 +316,9 @@ pub fn probe(settings: &EncoderSettings, backend: Backend) -> BackendStatus {
     if let Some(r) = cache().lock().expect("probe cache").get(&key) {
         return BackendStatus { backend, encoder, compiled_in, usable: r.clone() };
     }
-    let usable = crate::encoder::open_backend(&small, backend).map(|_| ()).map_err(|e| format!("{e}{}", hint(backend)));
+    let usable = crate::encoder::open_backend(&small, backend)
+        .map(crate::encoder::close_opened)
+        .map_err(|e| format!("{e}{}", hint(backend)));
     cache().lock().expect("probe cache").insert(key, usable.clone());
     BackendStatus { backend, encoder, compiled_in, usable }
 }
@@ -304,6 +369,22 @@ mod tests {
         let off = opts(VideoCodec::Hevc, false);
         let params: Vec<&str> = get(&off, "x265-params").unwrap().split(':').collect();
         assert!(params.contains(&"aq-mode=0") && !params.iter().any(|p| p.starts_with("aq-strength")), "{params:?}");
+    }
+
+    #[test]
+    fn svt_presets_follow_x264_names_or_numbers() {
+        assert_eq!(svt_preset("ultrafast").unwrap(), 12);
+        assert_eq!(svt_preset("medium").unwrap(), 7);
+        assert_eq!(svt_preset("veryslow").unwrap(), 4);
+        assert_eq!(svt_preset("placebo").unwrap(), 2);
+        assert_eq!(svt_preset("13").unwrap(), 13);
+        assert!(svt_preset("14").is_err() && svt_preset("turbo").is_err());
+        let o = opts(VideoCodec::Av1, false);
+        assert_eq!(get(&o, "preset"), Some("12"));
+        let p: Vec<&str> = get(&o, "svtav1-params").unwrap().split(':').collect();
+        assert!(p.contains(&"pred-struct=1") && p.contains(&"rc=2"), "{p:?}");
+        let s = EncoderSettings { regions_of_interest: true, ..EncoderSettings::new(VideoCodec::Av1, 64, 64) };
+        assert!(matches!(options(&s, Backend::Software), Err(CodecError::Unsupported(_))), "ROI is refused");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! [`Decoder`]: software H.264/HEVC decoding back to planes, with each frame's in-band
+//! [`Decoder`]: software H.264/HEVC/AV1 decoding back to planes, with each frame's in-band
 //! parameters and camera, full range end to end (codes come back exactly as decoded, never
 //! rescaled). Depth and colour frames decode alike; a colour frame has no parameters.
 
@@ -83,11 +83,13 @@ impl Decoder {
     /// As [`Decoder::new`].
     pub fn with_extradata(codec: VideoCodec, extradata: &[u8]) -> Result<Decoder> {
         crate::init();
-        let id = match codec {
-            VideoCodec::H264 => ff::codec::Id::H264,
-            VideoCodec::Hevc => ff::codec::Id::HEVC,
-        };
-        let c = ff::decoder::find(id).ok_or_else(|| CodecError::Unsupported(format!("no {} decoder", codec.name())))?;
+        let c = match codec {
+            VideoCodec::H264 => ff::decoder::find(ff::codec::Id::H264),
+            VideoCodec::Hevc => ff::decoder::find(ff::codec::Id::HEVC),
+            // FFmpeg's own AV1 decoder only drives hardware decoders; dav1d decodes in software.
+            VideoCodec::Av1 => ff::decoder::find_by_name("libdav1d"),
+        }
+        .ok_or_else(|| CodecError::Unsupported(format!("no {} decoder in the linked FFmpeg", codec.name())))?;
         let mut ctx = ff::codec::Context::new_with_codec(c);
         // SAFETY: the context is allocated and not opened; extradata is copied into an
         // av_malloc'ed, padded buffer that the context owns and frees.
@@ -156,6 +158,13 @@ impl Decoder {
                 return Ok(PacketStatus::WaitingForKeyframe);
             }
             self.waiting = false;
+        }
+        if self.codec == VideoCodec::Av1
+            && let Err(e) = crate::obu::obus(data)
+        {
+            // dav1d would decode what it can of a temporal unit cut short.
+            self.resync();
+            return Err(CodecError::Bitstream(format!("temporal unit at pts {pts}: {e}")));
         }
         if self.codec == VideoCodec::Hevc {
             let has_hash =

@@ -3,7 +3,7 @@
 //! ([`Encoder::send_picture`]), and returns Annex B packets with the in-band SEI inserted: the
 //! parameters, the camera when [`FrameOptions::camera`] is set, and the send time.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use depthcast_packing::{BitDepth, CameraBlock, PackParams, PixelFormat, YuvFrame};
 use ff::ffi;
@@ -14,7 +14,7 @@ use crate::error::{CodecError, Result, ff as fferr};
 use crate::hw::HwFrames;
 use crate::planes;
 use crate::sei;
-use crate::settings::{EncoderSettings, FrameOptions, RateControl, Refresh};
+use crate::settings::{EncoderSettings, FrameOptions, RateControl, Refresh, VideoCodec};
 
 /// One encoded access unit.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +86,11 @@ pub(crate) fn open_backend(s: &EncoderSettings, backend: Backend) -> Result<Open
     let fps = s.fps_f64();
     let vbv = (s.bitrate as f64 * f64::from(s.vbv_frames) / fps) as i32;
     match s.rate_control {
+        // SVT-AV1 takes a maximum bitrate only for capped CRF, and refuses one equal to the
+        // target; CBR (`rc=2`) and VBR (`rc=1`) are set in the back-end options.
+        RateControl::Cbr | RateControl::Vbr { .. } if s.codec == VideoCodec::Av1 => {
+            ctx.set_bit_rate(s.bitrate as usize);
+        }
         RateControl::Cbr => {
             ctx.set_bit_rate(s.bitrate as usize);
             ctx.set_max_bit_rate(s.bitrate as usize);
@@ -125,7 +130,29 @@ pub(crate) fn open_backend(s: &EncoderSettings, backend: Backend) -> Result<Open
     Ok(Opened { enc, input_format, hw })
 }
 
-/// A low-latency H.264/HEVC encoder over the first usable back-end. Flushed when dropped.
+/// Closes an encoder that was opened but will not encode ([`end_unused`]).
+pub(crate) fn close_opened(mut o: Opened) {
+    end_unused(&mut o.enc, o.input_format);
+}
+
+/// Ends an encoder that was given no frame: one black frame, the end of stream, its packets
+/// drained and dropped. SVT-AV1 1.4 (through FFmpeg 5.1) hangs for good both when an encoder is
+/// freed before it was told the stream ended and when the end of stream follows no frame at all.
+fn end_unused(enc: &mut ff::encoder::Video, format: PixelFormat) {
+    let mut frame = ff::frame::Video::new(planes::av_format(format), enc.width(), enc.height());
+    for i in 0..frame.planes() {
+        frame.data_mut(i).fill(0);
+    }
+    frame.set_pts(Some(0));
+    // A hardware encoder wants uploaded frames and refuses this one; it ends without.
+    let _ = enc.send_frame(&frame);
+    if enc.send_eof().is_ok() {
+        let mut packet = ff::Packet::empty();
+        while enc.receive_packet(&mut packet).is_ok() {}
+    }
+}
+
+/// A low-latency H.264/HEVC/AV1 encoder over the first usable back-end. Flushed when dropped.
 pub struct Encoder {
     enc: ff::encoder::Video,
     backend: Backend,
@@ -135,6 +162,11 @@ pub struct Encoder {
     frame: ff::frame::Video,
     packet: ff::Packet,
     pending: BTreeMap<i64, sei::SeiContent>,
+    /// Packets drained from an encoder that was replaced ([`Encoder::restart_for_keyframe`]),
+    /// handed out before the new encoder's.
+    outbox: VecDeque<EncodedPacket>,
+    /// Whether any frame was submitted (a first frame is a keyframe anyway).
+    started: bool,
     next_pts: i64,
     finished: bool,
 }
@@ -184,6 +216,8 @@ impl Encoder {
             frame,
             packet: ff::Packet::empty(),
             pending: BTreeMap::new(),
+            outbox: VecDeque::new(),
+            started: false,
             next_pts: 0,
             finished: false,
         }
@@ -262,6 +296,16 @@ impl Encoder {
         if let Some(c) = &opts.camera {
             c.validate().map_err(CodecError::CameraInvalid)?;
         }
+        if s.codec == VideoCodec::Av1 && !opts.rois.is_empty() {
+            return Err(CodecError::Unsupported(
+                "regions of interest with AV1 (this FFmpeg's libsvtav1 ignores them)".into(),
+            ));
+        }
+        if opts.force_keyframe && self.started && s.codec == VideoCodec::Av1 {
+            self.restart_for_keyframe()?;
+        }
+        self.started = true;
+        let s = &self.settings;
         let pts = opts.pts.unwrap_or(self.next_pts);
         self.next_pts = pts + 1;
         // SAFETY: `frame` owns its AVFrame; make_writable copies the buffers if the encoder still
@@ -296,12 +340,34 @@ impl Encoder {
         r.map_err(fferr(format!("encoding frame {pts}")))
     }
 
+    /// Replaces the encoder by a fresh one of the same settings, whose first frame is a keyframe:
+    /// FFmpeg 5.1's libsvtav1 cannot force one (it never sets SVT-AV1's `force_key_frames`, and
+    /// SVT-AV1 1.4 allows that only for random-access CRF). The old encoder's last packets go to
+    /// the outbox; the sequence header, and so a container's `av1C`, stays the same.
+    fn restart_for_keyframe(&mut self) -> Result<()> {
+        self.enc.send_eof().map_err(fferr("flushing the encoder before a keyframe"))?;
+        while let Some(p) = self.take_packet()? {
+            self.outbox.push_back(p);
+        }
+        let o = open_backend(&self.settings, self.backend)?;
+        self.enc = o.enc;
+        Ok(())
+    }
+
     /// Takes the next packet. `Ok(None)` means "send more input" (or, after [`Encoder::finish`],
     /// that everything has come out).
     ///
     /// # Errors
     /// An encoder failure.
     pub fn receive_packet(&mut self) -> Result<Option<EncodedPacket>> {
+        if let Some(p) = self.outbox.pop_front() {
+            return Ok(Some(p));
+        }
+        self.take_packet()
+    }
+
+    /// The encoder's next packet with its SEI inserted.
+    fn take_packet(&mut self) -> Result<Option<EncodedPacket>> {
         match self.enc.receive_packet(&mut self.packet) {
             Ok(()) => {}
             Err(ff::Error::Eof) => return Ok(None),
@@ -332,12 +398,21 @@ impl Encoder {
         }))
     }
 
-    /// Sends a frame and returns every packet available right after it.
+    /// Sends a frame and returns every packet available right after it: its own with x264, x265
+    /// and the hardware encoders (zero-latency settings). libsvtav1 (AV1) returns each frame's
+    /// packet two frames later: SVT-AV1 1.4 encodes on its own threads, and FFmpeg 5.1's wrapper
+    /// asks it for packets only while handing it a new frame. [`Encoder::finish`] returns the
+    /// last ones.
     ///
     /// # Errors
     /// As [`Encoder::send_frame`] and [`Encoder::receive_packet`].
     pub fn encode(&mut self, frame: &YuvFrame, params: &PackParams, opts: &FrameOptions) -> Result<Vec<EncodedPacket>> {
         self.send_frame(frame, params, opts)?;
+        self.packets_after_submit()
+    }
+
+    /// Every packet available after a frame was submitted.
+    fn packets_after_submit(&mut self) -> Result<Vec<EncodedPacket>> {
         let mut out = Vec::new();
         while let Some(p) = self.receive_packet()? {
             out.push(p);
@@ -352,11 +427,7 @@ impl Encoder {
     /// As [`Encoder::send_picture`] and [`Encoder::receive_packet`].
     pub fn encode_picture(&mut self, frame: &YuvFrame, opts: &FrameOptions) -> Result<Vec<EncodedPacket>> {
         self.send_picture(frame, opts)?;
-        let mut out = Vec::new();
-        while let Some(p) = self.receive_packet()? {
-            out.push(p);
-        }
-        Ok(out)
+        self.packets_after_submit()
     }
 
     /// Signals end of stream and returns the remaining packets. Later calls return nothing.
@@ -369,6 +440,10 @@ impl Encoder {
             return Ok(out);
         }
         self.finished = true;
+        if !self.started {
+            end_unused(&mut self.enc, self.input_format);
+            return Ok(out);
+        }
         self.enc.send_eof().map_err(fferr("flushing the encoder"))?;
         while let Some(p) = self.receive_packet()? {
             out.push(p);

@@ -1,6 +1,6 @@
 //! # depthcast-codec
 //!
-//! Sends packed depth frames through real H.264/HEVC encoders with their packing parameters
+//! Sends packed depth frames through real H.264/HEVC/AV1 encoders with their packing parameters
 //! in-band, and gets them back: hardware encoders with a software fallback, SEI-carried
 //! [`PackParams`](depthcast_packing::PackParams), full-range planes end to end, and transports
 //! over libavformat (ffmpeg-next 9 over the system FFmpeg).
@@ -8,9 +8,9 @@
 //! | concern | module | what it owns |
 //! |---|---|---|
 //! | settings | [`settings`] | codec, bit depth, rate control (CBR/VBR/lossless), GOP or intra refresh, ROI |
-//! | back-ends | [`backend`] | NVENC → VA-API → QSV → V4L2 M2M → libx264/libx265, probing with reasons |
+//! | back-ends | [`backend`] | NVENC → VA-API → QSV → V4L2 M2M → libx264/libx265/libsvtav1, probing with reasons |
 //! | encoding | [`encoder`] | planes in (no swscale), Annex B packets out with the SEI inserted |
-//! | in-band params | [`sei`] | `user_data_unregistered` SEI build/extract (parameters, camera), NAL framing (pure Rust) |
+//! | in-band params | [`sei`], [`obu`] | `user_data_unregistered` SEI build/extract (parameters, camera), NAL framing; AV1 metadata OBUs (pure Rust) |
 //! | decoding | [`decoder`] | software decode, params and camera per frame, resync at keyframes |
 //! | transport | [`transport`] | `.mkv`, `.ts`, `udp://`, `tcp://`, `srt://`, `rtmp://`; one track (depth) or two (colour, depth) |
 //!
@@ -37,6 +37,7 @@ pub mod decoder;
 pub mod encoder;
 pub mod error;
 mod hw;
+pub mod obu;
 mod planes;
 mod roi;
 pub mod sei;

@@ -12,6 +12,10 @@
 //! first slice, so it works with every encoder back-end. NAL units may come as Annex B (start
 //! codes, what encoders and MPEG-TS produce) or length-prefixed (what Matroska and FLV demuxers
 //! return). Players ignore messages whose UUID they do not know.
+//!
+//! AV1 has no NAL units or SEI: the same message payloads travel as metadata OBUs
+//! ([`crate::obu`]). The functions here that take a [`VideoCodec`] hand AV1 to that module, so
+//! callers treat every codec alike.
 
 use depthcast_packing::{CAMERA_LEN, CameraBlock, PARAMS_LEN, PackParams};
 
@@ -48,6 +52,8 @@ impl NalFormat {
         let at = match codec {
             VideoCodec::H264 => 4,
             VideoCodec::Hevc => 21,
+            // av1C holds OBUs; AV1 packets are always OBUs with sizes, never NAL units.
+            VideoCodec::Av1 => return NalFormat::AnnexB,
         };
         match extradata.get(at) {
             Some(b) => NalFormat::LengthPrefixed((b & 3) + 1),
@@ -96,13 +102,15 @@ impl SeiContent {
     }
 }
 
-/// The NAL unit type of a unit (without start code or length).
+/// The NAL unit type of a unit (without start code or length). `None` for AV1, which has OBUs
+/// ([`crate::obu`]), not NAL units.
 pub fn nal_type(codec: VideoCodec, nal: &[u8]) -> Option<u8> {
     let h = *nal.first()?;
-    Some(match codec {
-        VideoCodec::H264 => h & 0x1f,
-        VideoCodec::Hevc => (h >> 1) & 0x3f,
-    })
+    match codec {
+        VideoCodec::H264 => Some(h & 0x1f),
+        VideoCodec::Hevc => Some((h >> 1) & 0x3f),
+        VideoCodec::Av1 => None,
+    }
 }
 
 /// Whether a NAL unit type carries slice data (VCL).
@@ -110,6 +118,7 @@ pub fn is_vcl(codec: VideoCodec, nal_type: u8) -> bool {
     match codec {
         VideoCodec::H264 => (1..=5).contains(&nal_type),
         VideoCodec::Hevc => nal_type < 32,
+        VideoCodec::Av1 => false,
     }
 }
 
@@ -118,6 +127,7 @@ pub fn is_keyframe_nal(codec: VideoCodec, nal_type: u8) -> bool {
     match codec {
         VideoCodec::H264 => nal_type == 5,
         VideoCodec::Hevc => (16..=21).contains(&nal_type),
+        VideoCodec::Av1 => false,
     }
 }
 
@@ -208,15 +218,29 @@ pub fn remove_emulation_prevention(ebsp: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The messages `content` makes, in order (parameters, then camera): each message's UUID and the
+/// body after it (block, then the send time when there is one). The SEI messages and AV1's
+/// metadata OBUs ([`crate::obu`]) carry exactly these payloads.
+pub(crate) fn message_payloads(content: &SeiContent) -> Vec<(&'static [u8; 16], Vec<u8>)> {
+    let time = content.sent_unix_us.map(u64::to_le_bytes);
+    let time: &[u8] = time.as_ref().map_or(&[], |t| t.as_slice());
+    let mut out = Vec::with_capacity(2);
+    if let Some(p) = &content.params {
+        out.push((&DEPTHCAST_SEI_UUID, [p.to_bytes().as_slice(), time].concat()));
+    }
+    if let Some(c) = &content.camera {
+        out.push((&DEPTHCAST_CAMERA_UUID, [c.to_bytes().as_slice(), time].concat()));
+    }
+    out
+}
+
 /// Appends one `user_data_unregistered` message (type, size, UUID, body) to `rbsp`.
-fn push_message(rbsp: &mut Vec<u8>, uuid: &[u8; 16], body: &[&[u8]]) {
-    let size = 16 + body.iter().map(|b| b.len()).sum::<usize>();
+fn push_message(rbsp: &mut Vec<u8>, uuid: &[u8; 16], body: &[u8]) {
+    let size = 16 + body.len();
     debug_assert!(size < 255, "our messages fit a one-byte size");
     rbsp.extend_from_slice(&[USER_DATA_UNREGISTERED as u8, size as u8]);
     rbsp.extend_from_slice(uuid);
-    for b in body {
-        rbsp.extend_from_slice(b);
-    }
+    rbsp.extend_from_slice(body);
 }
 
 /// Builds the SEI NAL unit (header included, no start code) carrying `params` and the optional
@@ -228,24 +252,20 @@ pub fn build_sei_nal(codec: VideoCodec, params: &PackParams, sent_unix_us: Optio
 
 /// Builds the SEI NAL unit (header included, no start code) carrying `content`: the parameters
 /// message first, then the camera message, each with the send time. `None` when `content` is
-/// empty.
+/// empty. For AV1, the metadata OBUs of [`crate::obu::build_metadata_obus`].
 pub fn build_sei_nal_with(codec: VideoCodec, content: &SeiContent) -> Option<Vec<u8>> {
     if content.is_empty() {
         return None;
     }
-    let time = content.sent_unix_us.map(u64::to_le_bytes);
-    let time: &[u8] = time.as_ref().map_or(&[], |t| t.as_slice());
     let mut rbsp = Vec::with_capacity(2 * (2 + 16 + 8) + PARAMS_LEN + CAMERA_LEN + 1);
-    if let Some(p) = &content.params {
-        push_message(&mut rbsp, &DEPTHCAST_SEI_UUID, &[&p.to_bytes(), time]);
-    }
-    if let Some(c) = &content.camera {
-        push_message(&mut rbsp, &DEPTHCAST_CAMERA_UUID, &[&c.to_bytes(), time]);
+    for (uuid, body) in message_payloads(content) {
+        push_message(&mut rbsp, uuid, &body);
     }
     rbsp.push(0x80); // rbsp_trailing_bits
     let mut nal = match codec {
         VideoCodec::H264 => vec![0x06],
         VideoCodec::Hevc => vec![39 << 1, 0x01], // PREFIX_SEI_NUT, layer 0, temporal id 0
+        VideoCodec::Av1 => return crate::obu::build_metadata_obus(content),
     };
     add_emulation_prevention(&rbsp, &mut nal);
     Some(nal)
@@ -266,11 +286,17 @@ pub fn insert_sei_annexb(
     insert_sei_annexb_with(codec, au, &SeiContent { params: Some(*params), camera: None, sent_unix_us }, out)
 }
 
-/// As [`insert_sei_annexb`] for any [`SeiContent`]; an empty content copies `au` unchanged.
+/// As [`insert_sei_annexb`] for any [`SeiContent`]; an empty content copies `au` unchanged. For
+/// AV1, `au` is a temporal unit and the messages go in as metadata OBUs
+/// ([`crate::obu::insert_metadata`]).
 ///
 /// # Errors
-/// Never for Annex B input; the signature matches [`nal_units`].
+/// Never for Annex B input; the signature matches [`nal_units`]. For AV1, a temporal unit that
+/// is not a sequence of sized OBUs.
 pub fn insert_sei_annexb_with(codec: VideoCodec, au: &[u8], content: &SeiContent, out: &mut Vec<u8>) -> Result<()> {
+    if codec == VideoCodec::Av1 {
+        return crate::obu::insert_metadata(au, content, out);
+    }
     out.clear();
     let Some(sei) = build_sei_nal_with(codec, content) else {
         out.extend_from_slice(au);
@@ -314,11 +340,23 @@ fn send_time(body: &[u8], len: usize) -> Option<u64> {
 
 /// depthcast's messages found in an access unit (the first of each kind), decoded or why not.
 #[derive(Debug, Default)]
-struct Found {
-    params: Option<std::result::Result<(PackParams, Option<u64>), depthcast_packing::PackError>>,
-    camera: Option<std::result::Result<(CameraBlock, Option<u64>), depthcast_packing::PackError>>,
-    /// The first syntax error (framing or SEI), kept as its message.
-    broken: Option<String>,
+pub(crate) struct Found {
+    pub(crate) params: Option<std::result::Result<(PackParams, Option<u64>), depthcast_packing::PackError>>,
+    pub(crate) camera: Option<std::result::Result<(CameraBlock, Option<u64>), depthcast_packing::PackError>>,
+    /// The first syntax error (framing, SEI or OBU), kept as its message.
+    pub(crate) broken: Option<String>,
+}
+
+/// Decodes one message payload (UUID, then body) into `found` when it is one of depthcast's and
+/// the first of its kind.
+pub(crate) fn collect_message(payload: &[u8], found: &mut Found) {
+    if found.params.is_none() && payload.starts_with(&DEPTHCAST_SEI_UUID) {
+        let body = &payload[16..];
+        found.params = Some(PackParams::from_bytes(body).map(|p| (p, send_time(body, PARAMS_LEN))));
+    } else if found.camera.is_none() && payload.starts_with(&DEPTHCAST_CAMERA_UUID) {
+        let body = &payload[16..];
+        found.camera = Some(CameraBlock::from_bytes(body).map(|c| (c, send_time(body, CAMERA_LEN))));
+    }
 }
 
 /// Collects depthcast's messages among the SEI messages of one SEI NAL unit payload (after the
@@ -343,26 +381,23 @@ fn parse_sei_rbsp(rbsp: &[u8], found: &mut Found) {
         }
         let payload = &rbsp[i..i + size];
         i += size;
-        if ty != USER_DATA_UNREGISTERED {
-            continue;
-        }
-        if found.params.is_none() && payload.starts_with(&DEPTHCAST_SEI_UUID) {
-            let body = &payload[16..];
-            found.params = Some(PackParams::from_bytes(body).map(|p| (p, send_time(body, PARAMS_LEN))));
-        } else if found.camera.is_none() && payload.starts_with(&DEPTHCAST_CAMERA_UUID) {
-            let body = &payload[16..];
-            found.camera = Some(CameraBlock::from_bytes(body).map(|c| (c, send_time(body, CAMERA_LEN))));
+        if ty == USER_DATA_UNREGISTERED {
+            collect_message(payload, found);
         }
     }
 }
 
 /// Scans every SEI NAL unit of an access unit for depthcast's messages.
 fn scan(codec: VideoCodec, data: &[u8], format: NalFormat) -> Result<Found> {
+    if codec == VideoCodec::Av1 {
+        return crate::obu::scan(data);
+    }
     let mut found = Found::default();
     for nal in nal_units(data, format)? {
         let (sei, header) = match codec {
             VideoCodec::H264 => (nal_type(codec, nal) == Some(6), 1),
             VideoCodec::Hevc => (matches!(nal_type(codec, nal), Some(39 | 40)), 2),
+            VideoCodec::Av1 => unreachable!("AV1 returned above"),
         };
         if !sei || nal.len() <= header {
             continue;
@@ -376,7 +411,7 @@ fn scan(codec: VideoCodec, data: &[u8], format: NalFormat) -> Result<Found> {
 }
 
 impl Found {
-    fn params(&self) -> Result<InBand> {
+    pub(crate) fn params(&self) -> Result<InBand> {
         let camera = match &self.camera {
             Some(Ok((c, _))) => Some(*c),
             Some(Err(e)) if self.params.is_some() => return Err(CodecError::CameraInvalid(e.clone())),
@@ -389,7 +424,7 @@ impl Found {
         }
     }
 
-    fn camera(&self) -> Result<(CameraBlock, Option<u64>)> {
+    pub(crate) fn camera(&self) -> Result<(CameraBlock, Option<u64>)> {
         match &self.camera {
             Some(Ok((c, sent))) => Ok((*c, sent.or_else(|| self.params.as_ref()?.as_ref().ok()?.1))),
             Some(Err(e)) => Err(CodecError::CameraInvalid(e.clone())),
@@ -434,9 +469,13 @@ pub fn extract_all(
     }
 }
 
-/// Whether the access unit contains a random-access slice (IDR / IRAP). Broken framing counts as
-/// not a keyframe.
+/// Whether the access unit contains a random-access slice (IDR / IRAP; for AV1 a shown key
+/// frame with its sequence header, [`crate::obu::is_keyframe`]). Broken framing counts as not a
+/// keyframe.
 pub fn is_keyframe(codec: VideoCodec, data: &[u8], format: NalFormat) -> bool {
+    if codec == VideoCodec::Av1 {
+        return crate::obu::is_keyframe(data);
+    }
     nal_units(data, format)
         .is_ok_and(|units| units.iter().filter_map(|n| nal_type(codec, n)).any(|t| is_keyframe_nal(codec, t)))
 }
@@ -467,6 +506,7 @@ mod tests {
             let slice: &[u8] = match codec {
                 VideoCodec::H264 => &[0x65, 0x88, 0x00, 0x00, 0x03, 0x01],
                 VideoCodec::Hevc => &[0x26, 0x01, 0xaf, 0x80],
+                VideoCodec::Av1 => unreachable!("NAL codecs only; AV1 is tested in obu"),
             };
             let mut au = vec![0, 0, 0, 1, 0x09, 0xf0, 0, 0, 1];
             au.extend_from_slice(slice);
@@ -526,6 +566,7 @@ mod tests {
         let slice: &[u8] = match codec {
             VideoCodec::H264 => &[0x65, 0x88, 0x00, 0x00, 0x03, 0x01],
             VideoCodec::Hevc => &[0x26, 0x01, 0xaf, 0x80],
+            VideoCodec::Av1 => unreachable!("NAL codecs only; AV1 is tested in obu"),
         };
         let mut au = vec![0, 0, 0, 1];
         au.extend_from_slice(slice);

@@ -12,14 +12,21 @@ pub enum VideoCodec {
     H264,
     /// H.265 / HEVC (Main, or Main10 for 10-bit planes).
     Hevc,
+    /// AV1 (Main profile, 8 or 10 bits): libsvtav1 to encode, libdav1d to decode; the in-band
+    /// messages are metadata OBUs ([`crate::obu`]).
+    Av1,
 }
 
 impl VideoCodec {
-    /// Short lower-case name (`h264`, `hevc`).
+    /// Every codec, in the order tools list them.
+    pub const ALL: [VideoCodec; 3] = [VideoCodec::H264, VideoCodec::Hevc, VideoCodec::Av1];
+
+    /// Short lower-case name (`h264`, `hevc`, `av1`).
     pub fn name(self) -> &'static str {
         match self {
             VideoCodec::H264 => "h264",
             VideoCodec::Hevc => "hevc",
+            VideoCodec::Av1 => "av1",
         }
     }
     /// Parses [`VideoCodec::name`] (also `h265`, `avc`).
@@ -27,6 +34,7 @@ impl VideoCodec {
         match name {
             "h264" | "avc" => Some(VideoCodec::H264),
             "hevc" | "h265" => Some(VideoCodec::Hevc),
+            "av1" => Some(VideoCodec::Av1),
             _ => None,
         }
     }

@@ -111,8 +111,8 @@ impl PacketSender {
     /// [`Container::needs_global_header`].
     ///
     /// # Errors
-    /// An unknown container, HEVC over RTMP, a global-header mismatch, or FFmpeg failing to open
-    /// the URL or write the header.
+    /// An unknown container, HEVC or AV1 over RTMP, AV1 in MPEG-TS or RTP, a global-header
+    /// mismatch, or FFmpeg failing to open the URL or write the header.
     pub fn open(url: &str, encoder: &Encoder) -> Result<PacketSender> {
         Self::open_tracks(url, &[encoder])
     }
@@ -125,8 +125,8 @@ impl PacketSender {
     ///
     /// # Errors
     /// No encoder, an unknown container, more than one track over RTMP/FLV (it carries one video
-    /// track), HEVC over RTMP, a global-header mismatch, or FFmpeg failing to open the URL or
-    /// write the header.
+    /// track), HEVC or AV1 over RTMP, AV1 in MPEG-TS or RTP (FFmpeg 5.1's muxers lack it), a
+    /// global-header mismatch, or FFmpeg failing to open the URL or write the header.
     pub fn open_tracks(url: &str, encoders: &[&Encoder]) -> Result<PacketSender> {
         crate::init();
         let container = Container::for_url(url)?;
@@ -159,6 +159,16 @@ impl PacketSender {
                 return Err(CodecError::Unsupported(format!(
                     "{url}: RTMP/FLV carries H.264 only with this FFmpeg, not {}",
                     s.codec.name()
+                )));
+            }
+            if s.codec == VideoCodec::Av1 && matches!(container, Container::MpegTs | Container::Rtp) {
+                return Err(CodecError::Unsupported(format!(
+                    "{}: AV1 goes into .mkv files with this FFmpeg: its {} muxer has no AV1 (MPEG-TS \
+                     writes it as private data that no demuxer reads back as video); use H.264 or \
+                     HEVC for {}",
+                    redact_url(url),
+                    container.ffmpeg_name(),
+                    if container == Container::Rtp { "RTP" } else { "MPEG-TS, udp://, tcp:// and srt://" }
                 )));
             }
             if s.global_header != container.needs_global_header() {
@@ -548,6 +558,7 @@ impl PacketReceiver {
             let codec = match par.id() {
                 ff::codec::Id::H264 => VideoCodec::H264,
                 ff::codec::Id::HEVC => VideoCodec::Hevc,
+                ff::codec::Id::AV1 => VideoCodec::Av1,
                 _ => continue,
             };
             // SAFETY: codecpar of a stream of the open input; extradata is null or
