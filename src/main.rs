@@ -43,6 +43,13 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    if std::env::var_os("SVT_LOG").is_none() {
+        // SVT-AV1 prints a banner and its configuration to stderr for every encoder it opens
+        // (the sweep opens hundreds) unless SVT_LOG says otherwise; 1 keeps its errors.
+        // SAFETY: the first statement of main: no other thread exists yet to read the
+        // environment.
+        unsafe { std::env::set_var("SVT_LOG", "1") };
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -15,7 +15,7 @@ pub(crate) struct Args {
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     let bits = BitDepth::from_bits(a.bits).ok_or_else(|| anyhow::anyhow!("--bits {} is not 8 or 10", a.bits))?;
     println!("{:<5} {:<9} {:<14} {:<9} {:<7} reason", "codec", "back-end", "encoder", "compiled", "usable");
-    for codec in [VideoCodec::H264, VideoCodec::Hevc] {
+    for codec in VideoCodec::ALL {
         let mut s = EncoderSettings::new(codec, 1280, 720);
         s.bit_depth = bits;
         for st in probe_all(&s) {

@@ -42,7 +42,7 @@ struct RunArgs {
     /// The old spelling of `--bitrate`, in Mbit/s.
     #[arg(long, hide = true, conflicts_with = "bitrate")]
     mbps: Option<f64>,
-    /// Codec configuration (h264-8, hevc-10).
+    /// Codec configuration (h264-8, hevc-10, av1-10).
     #[arg(long, default_value = "h264-8")]
     codec: String,
     /// Keyframe interval in frames (switches happen only there).

@@ -35,7 +35,7 @@ pub(crate) struct Args {
     /// one track).
     #[arg(long)]
     url: String,
-    /// Codec: h264 or hevc.
+    /// Codec: h264, hevc or av1 (libsvtav1; into .mkv files with this FFmpeg, no ROI).
     #[arg(long, default_value = "h264")]
     codec: String,
     /// Plane bit depth: 8 or 10.
@@ -187,10 +187,16 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     if seq.is_empty() {
         bail!("{} has no frames", input.display());
     }
-    let codec = VideoCodec::from_name(&a.codec).with_context(|| format!("--codec {} is not h264 or hevc", a.codec))?;
+    let codec =
+        VideoCodec::from_name(&a.codec).with_context(|| format!("--codec {} is not h264, hevc or av1", a.codec))?;
     let bits = BitDepth::from_bits(a.bits).with_context(|| format!("--bits {} is not 8 or 10", a.bits))?;
     let mode_name = a.mode.clone().unwrap_or_else(|| seq.meta.mode.clone());
     anyhow::ensure!(!a.auto || bits == BitDepth::Eight, "--auto: the committed model chooses for 8-bit planes");
+    anyhow::ensure!(
+        !a.auto || codec != VideoCodec::Av1,
+        "--auto: the committed model chooses for H.264 and HEVC (its candidates use regions of interest, \
+         which AV1 cannot carry here); give AV1 a --config"
+    );
     let mode =
         RangeMode::from_name(&mode_name).with_context(|| format!("mode {mode_name} is not linear or disparity"))?;
     let total_bitrate = a.kbps.map_or(a.bitrate, |k| k * 1000);

@@ -20,7 +20,8 @@ pub(crate) struct Args {
     /// a reduced grid, 0.5..8 Mbit/s, H.264 only.
     #[arg(long)]
     quick: bool,
-    /// Codec configurations: h264-8, hevc-10 (add -aq for adaptive quantisation).
+    /// Codec configurations: `CODEC-BITS` with CODEC h264, hevc or av1 and BITS 8 or 10 (h264-8,
+    /// hevc-10, av1-10, ...; add -aq for adaptive quantisation). AV1 runs skip the ROI packings.
     #[arg(long, value_delimiter = ',', default_value = "h264-8,hevc-10")]
     codecs: Vec<String>,
     /// Bitrates at 1280x720, 30 fps (scaled to each sequence's pixel rate): `1M,2M,4M`, `500k`.

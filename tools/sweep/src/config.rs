@@ -153,7 +153,8 @@ impl Grid {
     }
 
     /// Every run for sequence `sequence`, skipping packings whose precision the codec's bit depth
-    /// does not allow.
+    /// does not allow, and regions of interest for AV1 (FFmpeg 5.1's libsvtav1 ignores them, so
+    /// the codec refuses them).
     pub fn runs(&self, sequence: usize) -> Vec<RunSpec> {
         let mut v = Vec::new();
         for &codec in &self.codecs {
@@ -161,7 +162,7 @@ impl Grid {
                 for packing in &self.packings {
                     let (lo, hi) = PackParams::precision_range(packing.scheme, codec.bits);
                     let p = if packing.scheme == Scheme::LumaOnly { codec.bits.bits() } else { packing.precision };
-                    if p < lo || p > hi {
+                    if p < lo || p > hi || (codec.codec == VideoCodec::Av1 && packing.roi_high.is_some()) {
                         continue;
                     }
                     for &range in &self.ranges {
@@ -199,6 +200,11 @@ mod tests {
         for c in [CodecConfig::H264_8, CodecConfig::HEVC_10, CodecConfig { aq: true, ..CodecConfig::H264_8 }] {
             assert_eq!(CodecConfig::parse(&c.id()), Some(c));
         }
+        let av1 = CodecConfig::parse("av1-10").unwrap();
+        assert_eq!(av1, CodecConfig { codec: VideoCodec::Av1, bits: BitDepth::Ten, aq: false });
+        let g = Grid { codecs: vec![av1], packings: Grid::default_packings(BitDepth::Ten), ..g };
+        let runs = g.runs(0);
+        assert!(!runs.is_empty() && runs.iter().all(|r| r.packing.roi_high.is_none()), "AV1 runs have no ROI");
     }
 
     #[test]
