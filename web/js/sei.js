@@ -5,7 +5,9 @@
 //
 // - nalUnits(bytes, nalLengthSize): the NAL units of an access unit (Annex B or length-prefixed).
 // - parseAccessUnit(bytes, nalLengthSize, codecName): depthcast's SEI messages of an access unit
-//   (packing parameters, camera, send time) and whether it is a keyframe.
+//   (packing parameters, camera, send time) and whether it is a keyframe; for AV1 the same
+//   messages in T.35 metadata OBUs (codec/src/obu.rs).
+// - obus(bytes): the OBUs of an AV1 temporal unit.
 // - decodePackParams(bytes), decodeCameraBlock(bytes): the in-band blocks, validated as in Rust.
 // - crc16(bytes): CRC-16/CCITT-FALSE, the blocks' checksum.
 
@@ -390,20 +392,108 @@ function parseSeiRbsp(rbsp, found) {
     }
     const payload = rbsp.subarray(pos.i, pos.i + size);
     pos.i += size;
-    if (type !== USER_DATA_UNREGISTERED) continue;
-    if (found.params === null && startsWith(payload, DEPTHCAST_SEI_UUID)) {
-      found.params = attempt(decodePackParams, payload.subarray(16), PARAMS_LEN);
-    } else if (found.camera === null && startsWith(payload, DEPTHCAST_CAMERA_UUID)) {
-      found.camera = attempt(decodeCameraBlock, payload.subarray(16), CAMERA_LEN);
-    }
+    if (type === USER_DATA_UNREGISTERED) collectMessage(payload, found);
   }
+}
+
+/** Decodes one message payload (UUID, then body) into `found` when it is one of depthcast's and
+ * the first of its kind (`sei::collect_message`). */
+function collectMessage(payload, found) {
+  if (found.params === null && startsWith(payload, DEPTHCAST_SEI_UUID)) {
+    found.params = attempt(decodePackParams, payload.subarray(16), PARAMS_LEN);
+  } else if (found.camera === null && startsWith(payload, DEPTHCAST_CAMERA_UUID)) {
+    found.camera = attempt(decodeCameraBlock, payload.subarray(16), CAMERA_LEN);
+  }
+}
+
+/** Reads a `leb128()` at `pos.i` (`obu::leb128`): null when truncated, longer than 8 bytes or
+ * above 2^32 - 1. */
+function leb128(b, pos) {
+  let v = 0;
+  for (let k = 0; k < 8; k++) {
+    if (pos.i >= b.length) return null;
+    const x = b[pos.i++];
+    v += (x & 0x7f) * 2 ** (7 * k);
+    if ((x & 0x80) === 0) return v <= 0xffffffff ? v : null;
+  }
+  return null;
+}
+
+/** The OBUs of an AV1 temporal unit (`obu::obus`): `{type, payload}` each. Throws on broken
+ * framing, with Rust's messages. */
+export function obus(bytes) {
+  const out = [];
+  let i = 0;
+  while (i < bytes.length) {
+    const start = i;
+    const h = bytes[i];
+    if (h & 0x80) throw new Error(`AV1 OBU at byte ${start} has its forbidden bit set`);
+    const type = (h >> 3) & 0x0f;
+    i += 1 + ((h & 0x04) !== 0 ? 1 : 0);
+    if (i > bytes.length) throw new Error(`AV1 OBU header at byte ${start} is truncated`);
+    let size;
+    if ((h & 0x02) !== 0) {
+      const pos = { i };
+      size = leb128(bytes, pos);
+      if (size === null) throw new Error(`AV1 OBU size at byte ${start} is truncated or too large`);
+      i = pos.i;
+    } else {
+      size = bytes.length - i;
+    }
+    if (size > bytes.length - i) {
+      throw new Error(`AV1 OBU of ${size} bytes at byte ${start} runs past the ${bytes.length}-byte temporal unit`);
+    }
+    out.push({ type, payload: bytes.subarray(i, i + size) });
+    i += size;
+  }
+  return out;
+}
+
+/** `METADATA_TYPE_ITUT_T35` and the country code + extension byte that start depthcast's T.35
+ * payloads (`obu::T35_PREFIX`). */
+const METADATA_TYPE_ITUT_T35 = 4;
+const T35_PREFIX = Uint8Array.of(0xff, 0xff);
+
+/** Collects depthcast's messages from the metadata OBUs of a temporal unit (`obu::scan`). */
+function scanObus(units, found) {
+  for (const obu of units) {
+    if (obu.type !== 5) continue;
+    const pos = { i: 0 };
+    const type = leb128(obu.payload, pos);
+    if (type === null) {
+      found.broken ??= 'AV1 metadata type is truncated';
+      continue;
+    }
+    const rest = obu.payload.subarray(pos.i);
+    if (type !== METADATA_TYPE_ITUT_T35 || !startsWith(rest, T35_PREFIX)) continue;
+    const body = rest.subarray(T35_PREFIX.length);
+    let end = body.length - 1;
+    while (end >= 0 && body[end] === 0) end--;
+    if (end < 0 || body[end] !== 0x80) {
+      found.broken ??= 'AV1 metadata OBU lacks its trailing bits';
+      continue;
+    }
+    collectMessage(body.subarray(0, end), found);
+    if (found.params !== null && found.camera !== null) break;
+  }
+}
+
+/** Whether a temporal unit starts a random-access point (`obu::is_keyframe`): a sequence header,
+ * and a first frame shown as a new KEY_FRAME (or a reduced still-picture header). */
+function isAv1Keyframe(units) {
+  const seq = units.find((o) => o.type === 1);
+  if (!seq) return false;
+  if (seq.payload.length > 0 && (seq.payload[0] & 0x08) !== 0) return true;
+  const frame = units.find((o) => o.type === 6 || o.type === 3);
+  return frame !== undefined && frame.payload.length > 0 && (frame.payload[0] & 0xe0) === 0;
 }
 
 /**
  * depthcast's SEI messages of one access unit, read as codec/src/sei.rs reads them.
  *
  * `nalLengthSize`: 0 for Annex B, else the NAL length size (the `hello` message's
- * `nalLengthSize`); `codecName`: `'h264'` or `'hevc'`.
+ * `nalLengthSize`; unused for AV1); `codecName`: `'h264'`, `'hevc'` or `'av1'` (a temporal unit
+ * of OBUs, the messages in T.35 metadata OBUs).
  *
  * Returns:
  * - `params`: the packing parameters (`decodePackParams`), or null;
@@ -415,22 +505,29 @@ function parseSeiRbsp(rbsp, found) {
  * - `camera`: the camera block (`decodeCameraBlock`), or null; `cameraError` likewise;
  * - `sentUnixUs`: the sender's send time (µs since the UNIX epoch) of the parameters message, else
  *   of the camera message; null when none was written;
- * - `keyframe`: whether an IDR (H.264) / IRAP (HEVC) slice is present (false for broken framing).
+ * - `keyframe`: whether an IDR (H.264) / IRAP (HEVC) slice is present, or for AV1 a shown key
+ *   frame with its sequence header (false for broken framing).
  */
 export function parseAccessUnit(bytes, nalLengthSize, codecName = 'h264') {
   const codec = codecName === 'hevc' || codecName === 'h265' ? 'hevc' : 'h264';
   const result = {
     params: null, paramsError: null, camera: null, cameraError: null, sentUnixUs: null, keyframe: false,
   };
+  const av1 = codecName === 'av1';
   let units;
   try {
-    units = nalUnits(bytes, nalLengthSize);
+    units = av1 ? obus(bytes) : nalUnits(bytes, nalLengthSize);
   } catch (e) {
     result.paramsError = result.cameraError = `malformed bitstream: ${e.message}`;
     return result;
   }
   const found = { params: null, camera: null, broken: null };
   const header = codec === 'hevc' ? 2 : 1;
+  if (av1) {
+    result.keyframe = isAv1Keyframe(units);
+    scanObus(units, found);
+    units = [];
+  }
   for (const nal of units) {
     const type = nalType(codec, nal);
     if (isKeyframeNal(codec, type)) result.keyframe = true;

@@ -137,6 +137,9 @@ fn encode(
     s.global_header = global_header;
     let mut enc = Encoder::new(&s).unwrap_or_else(|e| panic!("{} encoder for {}: {e}", codec.name(), label(p)));
     let mut out = Vec::new();
+    // What each frame was sent with, by pts: libsvtav1's packets come out frames later.
+    let mut contents = Vec::new();
+    let mut packets = Vec::new();
     for i in 0..3 {
         let mut p = *p;
         p.frame_index = FRAME_INDICES[i];
@@ -149,13 +152,12 @@ fn encode(
             sent_unix_us: Some(SEND_TIMES[i]),
             ..FrameOptions::default()
         };
-        let content = SeiContent { params: Some(p), camera: cam, sent_unix_us: Some(SEND_TIMES[i]) };
-        for pkt in enc.encode(&frame, &p, &opts).unwrap() {
-            out.push((pkt, content));
-        }
+        contents.push(SeiContent { params: Some(p), camera: cam, sent_unix_us: Some(SEND_TIMES[i]) });
+        packets.extend(enc.encode(&frame, &p, &opts).unwrap());
     }
-    for pkt in enc.finish().unwrap() {
-        let content = SeiContent { params: pkt.params, camera: pkt.camera, sent_unix_us: None };
+    packets.extend(enc.finish().unwrap());
+    for pkt in packets {
+        let content = contents[usize::try_from(pkt.pts).unwrap()];
         out.push((pkt, content));
     }
     (enc, out)
@@ -169,6 +171,10 @@ fn encoded_units(dir: &std::path::Path) -> (Vec<Unit>, usize) {
     // HEVC: a few configurations (the page parses it; Chromium cannot decode it).
     for p in configurations().into_iter().step_by(5) {
         all.push((VideoCodec::Hevc, p));
+    }
+    // AV1: metadata OBUs instead of SEI, 8- and 10-bit (the configurations alternate).
+    for p in configurations().into_iter().skip(1).step_by(7) {
+        all.push((VideoCodec::Av1, p));
     }
     for (k, (codec, p)) in all.into_iter().enumerate() {
         configs += 1;
@@ -197,10 +203,17 @@ fn encoded_units(dir: &std::path::Path) -> (Vec<Unit>, usize) {
         drop(enc);
         let mut rx = PacketReceiver::open(&url, &ReceiverOptions::default()).unwrap();
         let track = rx.depth_track();
-        let Some(NalFormat::LengthPrefixed(n)) = rx.nal_format(track) else {
-            panic!("{url}: Matroska should announce length-prefixed units, got {:?}", rx.nal_format(track))
+        let n = if codec == VideoCodec::Av1 {
+            // av1C, and temporal units of OBUs (without their temporal delimiters).
+            assert_eq!(rx.extradata(track).and_then(|e| e.first()), Some(&0x81), "{url}: av1C extradata");
+            0
+        } else {
+            let Some(NalFormat::LengthPrefixed(n)) = rx.nal_format(track) else {
+                panic!("{url}: Matroska should announce length-prefixed units, got {:?}", rx.nal_format(track))
+            };
+            assert_eq!(rx.extradata(track).and_then(|e| e.first()), Some(&1), "{url}: avcC/hvcC extradata");
+            n
         };
-        assert_eq!(rx.extradata(track).and_then(|e| e.first()), Some(&1), "{url}: avcC/hvcC extradata");
         let mut i = 0;
         while let Some(pkt) = rx.read_packet().unwrap() {
             units.push(Unit {
@@ -553,6 +566,36 @@ fn sei_js_reads_access_units_as_the_rust_reader_does() {
     let inter = units.iter().find(|u| u.nal == 0 && u.codec == VideoCodec::H264 && u.keyframe == Some(false)).unwrap();
     let (key, inter) = (key.data.clone(), inter.data.clone());
     units.extend(handmade_units(&key, &inter));
+    // AV1 temporal units made bad: cut short, a flipped bit in each metadata OBU's block, the
+    // forbidden bit, a metadata type cut short.
+    let av1 = units.iter().find(|u| u.codec == VideoCodec::Av1 && u.keyframe == Some(true)).unwrap().data.clone();
+    let metadata: Vec<usize> = depthcast_codec::obu::obus(&av1)
+        .unwrap()
+        .iter()
+        .filter(|o| o.obu_type == depthcast_codec::obu::OBU_METADATA)
+        .map(|o| o.bytes.as_ptr() as usize - av1.as_ptr() as usize + o.bytes.len())
+        .collect();
+    assert!(!metadata.is_empty(), "the AV1 keyframe carries metadata OBUs");
+    let mut bad: Vec<(String, Vec<u8>)> = vec![("cut".into(), av1[..av1.len() - 3].to_vec())];
+    for (k, end) in metadata.iter().enumerate() {
+        let mut b = av1.clone();
+        b[end - 10] ^= 0x10; // the block's CRC: its last byte comes before the 8-byte send time and the trailing bits
+        bad.push((format!("metadata OBU {k} corrupt"), b));
+    }
+    let mut b = av1.clone();
+    b[0] |= 0x80;
+    bad.push(("forbidden bit".into(), b));
+    bad.push(("metadata type cut".into(), [&[0x2a, 0x01, 0x80][..], &av1].concat()));
+    for (label, data) in bad {
+        units.push(Unit {
+            label: format!("av1 hand-made: {label}"),
+            data,
+            nal: 0,
+            codec: VideoCodec::Av1,
+            sent: None,
+            keyframe: None,
+        });
+    }
 
     // Emulation prevention really happened in the SEI of real encodes.
     let escaped = units[..real]
@@ -596,10 +639,15 @@ fn sei_js_reads_access_units_as_the_rust_reader_does() {
         let mut g = g.clone();
         let nal_count = g["units"].take();
         g.as_object_mut().unwrap().remove("units");
-        if let Ok(n) = sei::nal_units(&u.data, u.format())
-            && nal_count != n.len()
+        let rust_units = if u.codec == VideoCodec::Av1 {
+            depthcast_codec::obu::obus(&u.data).map(|o| o.len())
+        } else {
+            sei::nal_units(&u.data, u.format()).map(|n| n.len())
+        };
+        if let Ok(n) = rust_units
+            && nal_count != n
         {
-            failed.push(format!("{}: nalUnits gave {nal_count} units, Rust {}", u.label, n.len()));
+            failed.push(format!("{}: nalUnits/obus gave {nal_count} units, Rust {n}", u.label));
         }
         if g != want {
             failed.push(format!("{}:\n  page {g}\n  rust {want}", u.label));
