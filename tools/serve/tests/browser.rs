@@ -146,6 +146,28 @@ fn mae_mm(source: &DepthImage, got: &[f32]) -> f64 {
     1000.0 * sum / n.max(1) as f64
 }
 
+/// Serves the file at `path` (`frames` frames) to a page and checks that the page's depth equals
+/// the Rust receiver's bit for bit; returns the values compared and the page's stats.
+fn page_equals_rust_receiver(chromium: &Chromium, path: &Path, frames: u32, id: &str) -> (usize, serde_json::Value) {
+    let expected = rust_unpack(path);
+    assert_eq!(expected.len(), frames as usize, "{id}: the Rust receiver's frames");
+    let (server, _relay, _source) = serve(path.to_str().unwrap(), false, RelayConfig::default());
+    let page = chromium.new_page(&format!("{}?collect={frames}", server.url())).unwrap();
+    wait_unpacked(&page, frames as usize, Duration::from_secs(180));
+    let got = collected(&page);
+    assert_eq!(got.len(), frames as usize, "{id}: frames kept by the page");
+    let mut compared = 0usize;
+    for (i, depth) in &expected {
+        let page_depth = got.get(i).unwrap_or_else(|| panic!("{id}: frame {i} missing in the page"));
+        assert_eq!(page_depth.len(), depth.data.len(), "{id} frame {i}: size");
+        for (k, (&a, &b)) in depth.data.iter().zip(page_depth).enumerate() {
+            assert_eq!(a.to_bits(), b.to_bits(), "{id} frame {i} pixel {k}: Rust {a} page {b}");
+        }
+        compared += depth.data.len();
+    }
+    (compared, stats(&page))
+}
+
 #[test]
 fn lossless_streams_unpack_bit_exact_in_the_browser() {
     let _serial = serial();
@@ -167,23 +189,7 @@ fn lossless_streams_unpack_bit_exact_in_the_browser() {
         let id = format!("{config}-{}bit", bits.bits());
         let path = tmp(&format!("lossless-{id}.ts"));
         encode_file_bits(&path, &config, (160, 90), frames, RateControl::Lossless, 0, bits);
-        let expected = rust_unpack(&path);
-        assert_eq!(expected.len(), frames as usize, "{id}: the Rust receiver's frames");
-        let (server, _relay, _source) = serve(path.to_str().unwrap(), false, RelayConfig::default());
-        let page = chromium.new_page(&format!("{}?collect={frames}", server.url())).unwrap();
-        wait_unpacked(&page, frames as usize, Duration::from_secs(180));
-        let got = collected(&page);
-        assert_eq!(got.len(), frames as usize, "{id}: frames kept by the page");
-        let mut compared = 0usize;
-        for (i, depth) in &expected {
-            let page_depth = &got[i];
-            assert_eq!(page_depth.len(), depth.data.len(), "{id} frame {i}: size");
-            for (k, (&a, &b)) in depth.data.iter().zip(page_depth).enumerate() {
-                assert_eq!(a.to_bits(), b.to_bits(), "{id} frame {i} pixel {k}: Rust {a} page {b}");
-            }
-            compared += depth.data.len();
-        }
-        let s = stats(&page);
+        let (compared, s) = page_equals_rust_receiver(&chromium, &path, frames, &id);
         println!(
             "{id}: {compared} depth values bit-identical between the page and the Rust receiver (planes {})",
             s["frameFormat"]
@@ -202,22 +208,7 @@ fn av1_10bit_stream_unpacks_in_the_browser_as_in_the_rust_receiver() {
     let path = tmp("av1-10bit.mkv");
     let id = format!("AV1 10-bit {config}");
     encode_file_codec(&path, &config, (160, 90), frames, (RateControl::Cbr, 1_000_000), BitDepth::Ten, VideoCodec::Av1);
-    let expected = rust_unpack(&path);
-    assert_eq!(expected.len(), frames as usize, "{id}: the Rust receiver's frames");
-    let (server, _relay, _source) = serve(path.to_str().unwrap(), false, RelayConfig::default());
-    let page = chromium.new_page(&format!("{}?collect={frames}", server.url())).unwrap();
-    wait_unpacked(&page, frames as usize, Duration::from_secs(180));
-    let got = collected(&page);
-    let mut compared = 0usize;
-    for (i, depth) in &expected {
-        let page_depth = got.get(i).unwrap_or_else(|| panic!("{id}: frame {i} missing in the page"));
-        assert_eq!(page_depth.len(), depth.data.len(), "{id} frame {i}: size");
-        for (k, (&a, &b)) in depth.data.iter().zip(page_depth).enumerate() {
-            assert_eq!(a.to_bits(), b.to_bits(), "{id} frame {i} pixel {k}: Rust {a} page {b}");
-        }
-        compared += depth.data.len();
-    }
-    let s = stats(&page);
+    let (compared, s) = page_equals_rust_receiver(&chromium, &path, frames, &id);
     assert_eq!(s["frameFormat"], "I420P10", "{id}: 10-bit planes copied out");
     assert!(s["depth"]["codec"].as_str().is_some_and(|c| c.starts_with("av01.0.")), "{id}: {}", s["depth"]["codec"]);
     println!(
