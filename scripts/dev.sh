@@ -144,10 +144,12 @@ test_arm() {
     -p depthcast-kernel-check --test kernels -- --require neon
 }
 
-# Whether apt offers Debian's rustc-web (Debian 12 does; Ubuntu does not).
+# Whether apt offers Debian's rustc-web (Debian 12 does; Ubuntu does not). grep reads all of
+# its input (no -q): under pipefail, `grep -q` exiting at the first match could kill apt-cache
+# with SIGPIPE and make the pipeline fail, which skipped test-arm on a fresh machine.
 arm_toolchain_available() {
-  dpkg-query -W -f='${Status}' rustc-web 2>/dev/null | grep -q "install ok installed" \
-    || apt-cache policy rustc-web 2>/dev/null | grep -q 'Candidate: [0-9]'
+  dpkg-query -W -f='${Status}' rustc-web 2>/dev/null | grep "install ok installed" >/dev/null \
+    || apt-cache policy rustc-web 2>/dev/null | grep 'Candidate: [0-9]' >/dev/null
 }
 
 # Headless rendering uses Mesa's software Vulkan unless a real GPU driver is present.
