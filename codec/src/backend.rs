@@ -146,8 +146,7 @@ pub(crate) fn options(s: &EncoderSettings, b: Backend) -> Result<Vec<(String, St
                 return unsupported("lossless AV1 (SVT-AV1 has no lossless mode)");
             }
             if s.regions_of_interest {
-                // FFmpeg 5.1's libsvtav1 wrapper ignores AV_FRAME_DATA_REGIONS_OF_INTEREST.
-                return unsupported("regions of interest with AV1 (this FFmpeg's libsvtav1 ignores them)");
+                return unsupported(crate::settings::NO_ROI_REASON);
             }
             o.push(("preset", svt_preset(&s.preset)?.to_string()));
             let mut p = vec![

@@ -296,10 +296,8 @@ impl Encoder {
         if let Some(c) = &opts.camera {
             c.validate().map_err(CodecError::CameraInvalid)?;
         }
-        if s.codec == VideoCodec::Av1 && !opts.rois.is_empty() {
-            return Err(CodecError::Unsupported(
-                "regions of interest with AV1 (this FFmpeg's libsvtav1 ignores them)".into(),
-            ));
+        if !s.codec.carries_regions_of_interest() && !opts.rois.is_empty() {
+            return Err(CodecError::Unsupported(crate::settings::NO_ROI_REASON.into()));
         }
         if opts.force_keyframe && self.started && s.codec == VideoCodec::Av1 {
             self.restart_for_keyframe()?;
@@ -408,11 +406,11 @@ impl Encoder {
     /// As [`Encoder::send_frame`] and [`Encoder::receive_packet`].
     pub fn encode(&mut self, frame: &YuvFrame, params: &PackParams, opts: &FrameOptions) -> Result<Vec<EncodedPacket>> {
         self.send_frame(frame, params, opts)?;
-        self.packets_after_submit()
+        self.available_packets()
     }
 
-    /// Every packet available after a frame was submitted.
-    fn packets_after_submit(&mut self) -> Result<Vec<EncodedPacket>> {
+    /// Every packet available now (after a frame, or after the end of stream: all of them).
+    fn available_packets(&mut self) -> Result<Vec<EncodedPacket>> {
         let mut out = Vec::new();
         while let Some(p) = self.receive_packet()? {
             out.push(p);
@@ -427,7 +425,7 @@ impl Encoder {
     /// As [`Encoder::send_picture`] and [`Encoder::receive_packet`].
     pub fn encode_picture(&mut self, frame: &YuvFrame, opts: &FrameOptions) -> Result<Vec<EncodedPacket>> {
         self.send_picture(frame, opts)?;
-        self.packets_after_submit()
+        self.available_packets()
     }
 
     /// Signals end of stream and returns the remaining packets. Later calls return nothing.
@@ -435,20 +433,16 @@ impl Encoder {
     /// # Errors
     /// An encoder failure.
     pub fn finish(&mut self) -> Result<Vec<EncodedPacket>> {
-        let mut out = Vec::new();
         if self.finished {
-            return Ok(out);
+            return Ok(Vec::new());
         }
         self.finished = true;
         if !self.started {
             end_unused(&mut self.enc, self.input_format);
-            return Ok(out);
+            return Ok(Vec::new());
         }
         self.enc.send_eof().map_err(fferr("flushing the encoder"))?;
-        while let Some(p) = self.receive_packet()? {
-            out.push(p);
-        }
-        Ok(out)
+        self.available_packets()
     }
 }
 

@@ -190,7 +190,10 @@ pub(crate) fn scan(data: &[u8]) -> Result<Found> {
             found.broken.get_or_insert_with(|| "AV1 metadata type is truncated".into());
             continue;
         };
-        let Some(body) = obu.payload[i..].strip_prefix(&T35_PREFIX).filter(|_| ty == METADATA_TYPE_ITUT_T35) else {
+        if ty != METADATA_TYPE_ITUT_T35 {
+            continue;
+        }
+        let Some(body) = obu.payload[i..].strip_prefix(&T35_PREFIX) else {
             continue;
         };
         // The payload ends with the trailing bits: the last non-zero byte holds the one bit.

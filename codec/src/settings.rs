@@ -29,6 +29,13 @@ impl VideoCodec {
             VideoCodec::Av1 => "av1",
         }
     }
+    /// Whether frames of this codec can carry regions of interest ([`FrameOptions::rois`]). AV1
+    /// cannot here: FFmpeg 5.1's libsvtav1 wrapper ignores `AV_FRAME_DATA_REGIONS_OF_INTEREST`, so
+    /// the encoder refuses them ([`NO_ROI_REASON`]) and the sweep and the CLI leave them out.
+    pub fn carries_regions_of_interest(self) -> bool {
+        self != VideoCodec::Av1
+    }
+
     /// Parses [`VideoCodec::name`] (also `h265`, `avc`).
     pub fn from_name(name: &str) -> Option<VideoCodec> {
         match name {
@@ -39,6 +46,9 @@ impl VideoCodec {
         }
     }
 }
+
+/// Why a codec without [`VideoCodec::carries_regions_of_interest`] refuses them.
+pub const NO_ROI_REASON: &str = "regions of interest with AV1 (this FFmpeg's libsvtav1 ignores them)";
 
 /// Rate control.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -250,7 +250,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     } else {
         let c = fixed_config(&a, bits, mode)?;
         anyhow::ensure!(
-            codec != VideoCodec::Av1 || c.roi_high.is_none(),
+            codec.carries_regions_of_interest() || c.roi_high.is_none(),
             "--codec av1: {c} has a region of interest, which this FFmpeg's libsvtav1 ignores; give \
              AV1 a configuration without one (--roi 0, or e.g. --config vbp-luma-P18-lin-a255 with --bits 10)"
         );

@@ -526,14 +526,14 @@ export function parseAccessUnit(bytes, nalLengthSize, codecName = 'h264') {
   if (av1) {
     result.keyframe = isAv1Keyframe(units);
     scanObus(units, found);
-    units = [];
-  }
-  for (const nal of units) {
-    const type = nalType(codec, nal);
-    if (isKeyframeNal(codec, type)) result.keyframe = true;
-    const sei = codec === 'hevc' ? type === 39 || type === 40 : type === 6;
-    if (!sei || nal.length <= header || (found.params !== null && found.camera !== null)) continue;
-    parseSeiRbsp(removeEmulationPrevention(nal.subarray(header)), found);
+  } else {
+    for (const nal of units) {
+      const type = nalType(codec, nal);
+      if (isKeyframeNal(codec, type)) result.keyframe = true;
+      const sei = codec === 'hevc' ? type === 39 || type === 40 : type === 6;
+      if (!sei || nal.length <= header || (found.params !== null && found.camera !== null)) continue;
+      parseSeiRbsp(removeEmulationPrevention(nal.subarray(header)), found);
+    }
   }
   // Found::camera
   if (found.camera?.err === null) {

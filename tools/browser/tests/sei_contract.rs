@@ -569,12 +569,15 @@ fn sei_js_reads_access_units_as_the_rust_reader_does() {
     // AV1 temporal units made bad: cut short, a flipped bit in each metadata OBU's block, the
     // forbidden bit, a metadata type cut short.
     let av1 = units.iter().find(|u| u.codec == VideoCodec::Av1 && u.keyframe == Some(true)).unwrap().data.clone();
-    let metadata: Vec<usize> = depthcast_codec::obu::obus(&av1)
-        .unwrap()
-        .iter()
-        .filter(|o| o.obu_type == depthcast_codec::obu::OBU_METADATA)
-        .map(|o| o.bytes.as_ptr() as usize - av1.as_ptr() as usize + o.bytes.len())
-        .collect();
+    // Where each metadata OBU ends.
+    let mut metadata = Vec::new();
+    let mut end = 0;
+    for o in depthcast_codec::obu::obus(&av1).unwrap() {
+        end += o.bytes.len();
+        if o.obu_type == depthcast_codec::obu::OBU_METADATA {
+            metadata.push(end);
+        }
+    }
     assert!(!metadata.is_empty(), "the AV1 keyframe carries metadata OBUs");
     let mut bad: Vec<(String, Vec<u8>)> = vec![("cut".into(), av1[..av1.len() - 3].to_vec())];
     for (k, end) in metadata.iter().enumerate() {

@@ -153,8 +153,8 @@ impl Grid {
     }
 
     /// Every run for sequence `sequence`, skipping packings whose precision the codec's bit depth
-    /// does not allow, and regions of interest for AV1 (FFmpeg 5.1's libsvtav1 ignores them, so
-    /// the codec refuses them).
+    /// does not allow, and regions of interest where the codec cannot carry them
+    /// ([`VideoCodec::carries_regions_of_interest`]: AV1).
     pub fn runs(&self, sequence: usize) -> Vec<RunSpec> {
         let mut v = Vec::new();
         for &codec in &self.codecs {
@@ -162,7 +162,7 @@ impl Grid {
                 for packing in &self.packings {
                     let (lo, hi) = PackParams::precision_range(packing.scheme, codec.bits);
                     let p = if packing.scheme == Scheme::LumaOnly { codec.bits.bits() } else { packing.precision };
-                    if p < lo || p > hi || (codec.codec == VideoCodec::Av1 && packing.roi_high.is_some()) {
+                    if p < lo || p > hi || (packing.roi_high.is_some() && !codec.codec.carries_regions_of_interest()) {
                         continue;
                     }
                     for &range in &self.ranges {
