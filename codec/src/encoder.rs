@@ -14,7 +14,7 @@ use crate::error::{CodecError, Result, ff as fferr};
 use crate::hw::HwFrames;
 use crate::planes;
 use crate::sei;
-use crate::settings::{EncoderSettings, FrameOptions, RateControl, Refresh, VideoCodec};
+use crate::settings::{EncoderSettings, FrameOptions, RateControl, Refresh, Roi, VideoCodec};
 
 /// One encoded access unit.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,7 +126,14 @@ pub(crate) fn open_backend(s: &EncoderSettings, backend: Backend) -> Result<Open
     for (k, v) in &opts {
         dict.set(k, v);
     }
-    let enc = ctx.open_as_with(codec, dict).map_err(fferr(format!("opening {name}")))?;
+    let enc = {
+        // SVT-AV1 1.4's `svt_av1_enc_init_handle` sets up process-wide tables, and FFmpeg 5.1 does
+        // not serialise libsvtav1's init (the wrapper says it is thread-safe): two encoders opened
+        // at once crashed in it (1 of 4 start-up probes across formats, 8 AV1 encoders each).
+        static SVT_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _serial = (name == "libsvtav1").then(|| SVT_INIT.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        ctx.open_as_with(codec, dict).map_err(fferr(format!("opening {name}")))?
+    };
     Ok(Opened { enc, input_format, hw })
 }
 
@@ -321,7 +328,18 @@ impl Encoder {
             self.frame.set_color_transfer_characteristic(ff::color::TransferCharacteristic::BT709);
         }
         self.frame.set_kind(if opts.force_keyframe { ff::picture::Type::I } else { ff::picture::Type::None });
-        crate::roi::attach(&mut self.frame, &opts.rois, s.width, s.height)?;
+        // libx265 3.5 gives a picture a buffer for ROI offsets only when the frame it was first
+        // allocated for had them, then recycles pictures: a frame with ROIs after frames without
+        // wrote through a null pointer (SIGSEGV in x265's Encoder::encode). With ROIs on, every
+        // x265 frame carries them, a whole-frame offset of 0 where the caller gives none.
+        let neutral;
+        let rois = if opts.rois.is_empty() && s.regions_of_interest && self.encoder_name() == "libx265" {
+            neutral = [Roi { left: 0, top: 0, width: s.width, height: s.height, qoffset: 0.0 }];
+            &neutral[..]
+        } else {
+            &opts.rois[..]
+        };
+        crate::roi::attach(&mut self.frame, rois, s.width, s.height)?;
         let content = sei::SeiContent {
             params: params.copied(),
             camera: opts.camera,
