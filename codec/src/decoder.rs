@@ -83,13 +83,8 @@ impl Decoder {
     /// As [`Decoder::new`].
     pub fn with_extradata(codec: VideoCodec, extradata: &[u8]) -> Result<Decoder> {
         crate::init();
-        let c = match codec {
-            VideoCodec::H264 => ff::decoder::find(ff::codec::Id::H264),
-            VideoCodec::Hevc => ff::decoder::find(ff::codec::Id::HEVC),
-            // FFmpeg's own AV1 decoder only drives hardware decoders; dav1d decodes in software.
-            VideoCodec::Av1 => ff::decoder::find_by_name("libdav1d"),
-        }
-        .ok_or_else(|| CodecError::Unsupported(format!("no {} decoder in the linked FFmpeg", codec.name())))?;
+        let c = find(codec)
+            .ok_or_else(|| CodecError::Unsupported(format!("no {} decoder in the linked FFmpeg", codec.name())))?;
         let mut ctx = ff::codec::Context::new_with_codec(c);
         // SAFETY: the context is allocated and not opened; extradata is copied into an
         // av_malloc'ed, padded buffer that the context owns and frees.
@@ -247,5 +242,15 @@ impl Decoder {
             }
         }
         Ok(out)
+    }
+}
+
+/// The decoder [`Decoder::new`] opens for `codec`, if the linked FFmpeg has it.
+pub(crate) fn find(codec: VideoCodec) -> Option<ff::Codec> {
+    match codec {
+        VideoCodec::H264 => ff::decoder::find(ff::codec::Id::H264),
+        VideoCodec::Hevc => ff::decoder::find(ff::codec::Id::HEVC),
+        // FFmpeg's own AV1 decoder only drives hardware decoders; dav1d decodes in software.
+        VideoCodec::Av1 => ff::decoder::find_by_name("libdav1d"),
     }
 }

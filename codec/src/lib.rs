@@ -8,6 +8,7 @@
 //! | concern | module | what it owns |
 //! |---|---|---|
 //! | settings | [`settings`] | codec, bit depth, rate control (CBR/VBR/lossless), GOP or intra refresh, ROI |
+//! | formats | [`format`] | codec + plane bit depth: which back-end encodes it, whether this FFmpeg decodes it |
 //! | back-ends | [`backend`] | NVENC → VA-API → QSV → V4L2 M2M → libx264/libx265/libsvtav1, probing with reasons |
 //! | encoding | [`encoder`] | planes in (no swscale), Annex B packets out with the SEI inserted |
 //! | in-band params | [`sei`], [`obu`] | `user_data_unregistered` SEI build/extract (parameters, camera), NAL framing; AV1 metadata OBUs (pure Rust) |
@@ -36,6 +37,7 @@ pub mod backend;
 pub mod decoder;
 pub mod encoder;
 pub mod error;
+pub mod format;
 mod hw;
 pub mod obu;
 mod planes;
@@ -48,6 +50,7 @@ pub use backend::{Backend, BackendStatus, probe, probe_all};
 pub use decoder::{DecodedFrame, Decoder, PacketStatus};
 pub use encoder::{EncodedPacket, Encoder};
 pub use error::{BackendFailure, CodecError, Result};
+pub use format::Format;
 pub use sei::{InBand, NalFormat, SeiContent};
 pub use settings::{EncoderSettings, FrameOptions, RateControl, Refresh, Roi, VideoCodec};
 pub use transport::{

@@ -68,6 +68,26 @@ impl Container {
         }
     }
 
+    /// Whether this container carries `codec` with the linked FFmpeg; the error says why not and
+    /// what to use instead.
+    ///
+    /// # Errors
+    /// FLV with anything but H.264; MPEG-TS or RTP with AV1.
+    pub fn carries(self, codec: VideoCodec) -> std::result::Result<(), String> {
+        match (self, codec) {
+            (Container::Flv, VideoCodec::Hevc | VideoCodec::Av1) => {
+                Err(format!("RTMP/FLV carries H.264 only with this FFmpeg, not {}", codec.name()))
+            }
+            (Container::MpegTs | Container::Rtp, VideoCodec::Av1) => Err(format!(
+                "AV1 goes into .mkv files with this FFmpeg: its {} muxer has no AV1 (MPEG-TS writes it as \
+                 private data that no demuxer reads back as video); use H.264 or HEVC for {}",
+                self.ffmpeg_name(),
+                if self == Container::Rtp { "RTP" } else { "MPEG-TS, udp://, tcp:// and srt://" }
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// libavformat's muxer name.
     pub fn ffmpeg_name(self) -> &'static str {
         match self {
@@ -155,22 +175,7 @@ impl PacketSender {
         }
         for encoder in encoders {
             let s = encoder.settings();
-            if container == Container::Flv && s.codec != VideoCodec::H264 {
-                return Err(CodecError::Unsupported(format!(
-                    "{url}: RTMP/FLV carries H.264 only with this FFmpeg, not {}",
-                    s.codec.name()
-                )));
-            }
-            if s.codec == VideoCodec::Av1 && matches!(container, Container::MpegTs | Container::Rtp) {
-                return Err(CodecError::Unsupported(format!(
-                    "{}: AV1 goes into .mkv files with this FFmpeg: its {} muxer has no AV1 (MPEG-TS \
-                     writes it as private data that no demuxer reads back as video); use H.264 or \
-                     HEVC for {}",
-                    redact_url(url),
-                    container.ffmpeg_name(),
-                    if container == Container::Rtp { "RTP" } else { "MPEG-TS, udp://, tcp:// and srt://" }
-                )));
-            }
+            container.carries(s.codec).map_err(|why| CodecError::Unsupported(format!("{}: {why}", redact_url(url))))?;
             if s.global_header != container.needs_global_header() {
                 return Err(CodecError::InvalidSetting {
                     name: "global_header",
