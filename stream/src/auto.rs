@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use depthcast_codec::{Decoder, EncoderSettings, VideoCodec};
+use depthcast_codec::{Decoder, EncoderSettings, Format, VideoCodec};
 use depthcast_packing::{BitDepth, DepthImage, DepthView, Metrics, Packer, PackingConfig};
 use depthcast_precision_net::{Probe, QuantMlp, Settings, StreamPolicy, models};
 
@@ -212,6 +212,114 @@ impl AutoPacking {
         let measured = shortlist.iter().copied().zip(probe.mean_errors()).collect();
         Ok(ProbeReport { measured, winner: self.configs[winner], frames: probe.frames(), wall })
     }
+}
+
+/// What the start-up probe across formats ([`probe_formats`]) measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormatProbeReport {
+    /// Each measured format and configuration with its mean MAE in metres over the probe's frames
+    /// (infinite where a frame was lost): the formats in the order given, each one's shortlist
+    /// best-scored first, then its fallback.
+    pub measured: Vec<(Format, PackingConfig, f64)>,
+    /// The format that carries the stream.
+    pub format: Format,
+    /// The configuration that carries the stream.
+    pub winner: PackingConfig,
+    /// Frames measured per configuration.
+    pub frames: usize,
+    /// Wall time of the probe's encodes.
+    pub wall: Duration,
+}
+
+/// The start-up probe across formats: for each of `formats` (what the sender encodes and its
+/// receivers decode, see [`crate::caps::stream_formats`]) the network's
+/// [`Probe::CANDIDATES`] best-scored configurations on `frames[0]` that the codec can carry, plus
+/// the fallback (luma at the format's bit depth), are measured by `measure(format, config)` (an
+/// encode of `frames` as the stream will be encoded, returning each decoded frame's error),
+/// all side by side, one thread each; the best measured pair carries the stream. Ties go to the
+/// earlier format, then the better-scored configuration.
+///
+/// The network was trained on H.264 with 8-bit planes only, so it ranks the candidates as for
+/// that format (`settings`' codec and bit depth are not shown to it), and the same ranking
+/// shortlists every format: in this role it only shortlists, and the encodes decide.
+///
+/// # Errors
+/// No frames, no formats, the model failing, or `measure` failing.
+pub fn probe_formats(
+    frames: &[DepthImage],
+    formats: &[Format],
+    settings: &AutoSettings,
+    measure: &(dyn Fn(Format, &PackingConfig) -> Result<Vec<f64>> + Sync),
+) -> Result<FormatProbeReport> {
+    let first = frames.first().ok_or_else(|| StreamError::Probe("no frames to probe".into()))?;
+    if formats.is_empty() {
+        return Err(StreamError::Probe("no formats to probe".into()));
+    }
+    let trained = AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, ..*settings };
+    let mut auto = AutoPacking::new(&trained, first.width, first.height)?;
+    let configs = auto.configs.clone();
+    let ranked = auto.policy.probe(&first.view(), configs.len(), Probe::FRAMES)?;
+    let mut jobs: Vec<(Format, PackingConfig)> = Vec::new();
+    for &f in formats {
+        let carried = |c: &PackingConfig| f.codec.carries_regions_of_interest() || c.high_plane_qoffset().is_none();
+        let mut list: Vec<PackingConfig> =
+            ranked.shortlist().iter().map(|&k| configs[k]).filter(carried).take(Probe::CANDIDATES).collect();
+        for c in fallbacks(f.bits) {
+            if !list.contains(&c) {
+                list.push(c);
+            }
+        }
+        jobs.extend(list.into_iter().map(|c| (f, c)));
+    }
+    let n = Probe::FRAMES.min(frames.len());
+    let t0 = Instant::now();
+    let runs: Vec<Result<Vec<f64>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs.iter().map(|&(f, c)| s.spawn(move || measure(f, &c))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(StreamError::Probe("a probe encode panicked".into()))))
+            .collect()
+    });
+    let wall = t0.elapsed();
+    let mut measured = Vec::with_capacity(jobs.len());
+    for ((f, c), errors) in jobs.into_iter().zip(runs) {
+        let errors = errors?;
+        let head = &errors[..n.min(errors.len())];
+        let mean = if head.is_empty() || head.iter().any(|e| !e.is_finite()) {
+            f64::INFINITY
+        } else {
+            head.iter().sum::<f64>() / head.len() as f64
+        };
+        measured.push((f, c, mean));
+    }
+    let &(format, winner, _) = measured
+        .iter()
+        .reduce(|best, m| if m.2 < best.2 { m } else { best })
+        .expect("at least one format, so at least its fallback");
+    Ok(FormatProbeReport { measured, format, winner, frames: n, wall })
+}
+
+/// [`probe_formats`] measured with [`measure_encode`]: each pair encoded over the first
+/// [`Probe::FRAMES`] of `frames` with `settings` (the stream's encoder settings; codec, bit depth,
+/// size and regions of interest are set per pair) and the range `near..far`.
+///
+/// # Errors
+/// As [`probe_formats`].
+pub fn probe_formats_encoded(
+    frames: &[DepthImage],
+    formats: &[Format],
+    auto: &AutoSettings,
+    near: f32,
+    far: f32,
+    settings: &EncoderSettings,
+) -> Result<FormatProbeReport> {
+    let head = &frames[..Probe::FRAMES.min(frames.len())];
+    probe_formats(head, formats, auto, &|f: Format, c: &PackingConfig| {
+        let mut s = settings.clone();
+        s.codec = f.codec;
+        s.bit_depth = f.bits;
+        measure_encode(head, near, far, c, &s)
+    })
 }
 
 /// The configurations the probe measures whatever the network scores: plain luma at the plane

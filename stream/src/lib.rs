@@ -11,7 +11,8 @@
 //! | [`DepthReceiver`] | [`receiver`] | URL → demux → decode → in-band parameters → unpack → depth in metres; reopens, ignores garbage, every wait bounded |
 //! | [`RgbdEncoder`] | [`rgbd::encoder`] | colour + depth → two tracks (0 colour, 1 depth) on one transport, same presentation time, camera in-band, one bitrate split by a depth share |
 //! | [`RgbdReceiver`] | [`rgbd::receiver`] | both tracks decoded and paired by presentation time, a lost partner waited for within a bound (counted); colour-only and depth-only modes |
-//! | [`AutoPacking`] | [`auto`] | precision-net's choice per frame, or once by the start-up probe of real encodes |
+//! | [`AutoPacking`] | [`auto`] | precision-net's choice per frame, or once by the start-up probe of real encodes ([`probe_formats`]: across codecs and bit depths too) |
+//! | [`Receiver`] | [`caps`] | the formats (codec, bit depth) a stream may take: what the sender encodes and every receiver decodes |
 //!
 //! ```no_run
 //! use depthcast_codec::{EncoderSettings, VideoCodec};
@@ -36,12 +37,14 @@
 //! ```
 
 pub mod auto;
+pub mod caps;
 pub mod encoder;
 pub mod error;
 pub mod receiver;
 pub mod rgbd;
 
-pub use auto::{AutoPacking, AutoSettings, ProbeReport};
+pub use auto::{AutoPacking, AutoSettings, FormatProbeReport, ProbeReport, probe_formats, probe_formats_encoded};
+pub use caps::{Receiver, stream_formats};
 pub use encoder::{DepthEncoder, EncodedFrame, EncoderStats, FrameMeta, high_plane_roi};
 pub use error::{FailureKind, Result, StreamError};
 pub use receiver::{DepthReceiver, ReceiveEvent, ReceivedFrame, ReceiverConfig, ReceiverStats};

@@ -5,10 +5,11 @@
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use depthcast_codec::{EncoderSettings, Refresh, VideoCodec};
+use depthcast_codec::{EncoderSettings, Format, Refresh, VideoCodec};
 use depthcast_packing::{BitDepth, DepthImage, Metrics, PackingConfig, VbpLayout, testdata};
 use depthcast_stream::{
-    AutoPacking, AutoSettings, DepthEncoder, DepthReceiver, FrameMeta, ReceiverConfig, StreamError, unix_us,
+    AutoPacking, AutoSettings, DepthEncoder, DepthReceiver, FrameMeta, Receiver, ReceiverConfig, StreamError,
+    probe_formats, probe_formats_encoded, stream_formats, unix_us,
 };
 
 const W: u32 = 160;
@@ -187,4 +188,63 @@ fn the_probe_fixes_the_measured_best() {
     }
     assert_eq!(auto.summary(), vec![(report.winner, src.len() as u64)]);
     assert_eq!(auto.needs_regions_of_interest(&report.winner), report.winner.high_plane_qoffset().is_some());
+}
+
+/// The probe across formats for a browser receiver: H.264 and AV1 at 8 and 10 bits, each with
+/// the network's shortlist (no regions of interest for AV1) and its own luma fallback, every pair
+/// a real encode; the lowest measured error wins.
+#[test]
+fn the_format_probe_measures_what_both_sides_support() {
+    let src = frames(20);
+    let s = settings(300_000, 10);
+    let formats = stream_formats(&Format::ALL, &[Receiver::Chromium], &s).unwrap();
+    assert_eq!(formats.len(), 4, "{formats:?}");
+    let auto = AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, bitrate: 300_000, fps: 30.0, gop: 10 };
+    let report = probe_formats_encoded(&src, &formats, &auto, NEAR, FAR, &s).unwrap();
+    for (f, c, e) in &report.measured {
+        println!("{f:<8} {c:<34} {:8.2} mm", e * 1e3);
+    }
+    println!("winner {} {} in {:.2} s", report.format, report.winner, report.wall.as_secs_f64());
+    assert_eq!(report.frames, depthcast_precision_net::Probe::FRAMES);
+    for f in &formats {
+        let mine: Vec<_> = report.measured.iter().filter(|m| m.0 == *f).collect();
+        assert!(mine.iter().any(|m| m.1 == PackingConfig::luma(f.bits)), "{f}: its fallback");
+        assert!(mine.len() >= 2, "{f}: the network's shortlist too");
+        if f.codec == VideoCodec::Av1 {
+            assert!(mine.iter().all(|m| m.1.high_plane_qoffset().is_none()), "{f}: no ROI for AV1");
+        }
+    }
+    assert!(report.measured.iter().all(|m| m.2.is_finite() && m.2 > 0.0), "{report:?}");
+    let best = report.measured.iter().min_by(|a, b| a.2.total_cmp(&b.2)).unwrap();
+    assert_eq!((report.format, report.winner), (best.0, best.1));
+}
+
+/// The choice itself, with made-up measurements: the lowest mean wins across formats, a pair that
+/// lost a frame cannot win, and a failed measurement fails the probe.
+#[test]
+fn the_format_probe_keeps_the_lowest_mean_and_never_a_lost_frame() {
+    let src = frames(15);
+    let auto = AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, bitrate: 2_000_000, fps: 30.0, gop: 30 };
+    let ten = Format::new(VideoCodec::H264, BitDepth::Ten);
+    let luma10 = PackingConfig::luma(BitDepth::Ten);
+    // h264-10 luma is best on average but loses one frame; h264-8 luma is next.
+    let measure = |f: Format, c: &PackingConfig| -> depthcast_stream::Result<Vec<f64>> {
+        let mut e = vec![if *c == PackingConfig::luma(f.bits) { 0.010 } else { 0.020 }; 15];
+        if f == ten && *c == luma10 {
+            e = vec![0.001; 15];
+            e[7] = f64::INFINITY;
+        }
+        if f == Format::H264_8 && *c == PackingConfig::luma(BitDepth::Eight) {
+            e = vec![0.005; 15];
+        }
+        Ok(e)
+    };
+    let r = probe_formats(&src, &[Format::H264_8, ten], &auto, &measure).unwrap();
+    assert_eq!((r.format, r.winner), (Format::H264_8, PackingConfig::luma(BitDepth::Eight)));
+    assert!(r.measured.iter().any(|m| m.0 == ten && m.1 == luma10 && m.2.is_infinite()));
+    let fail = |_: Format, _: &PackingConfig| -> depthcast_stream::Result<Vec<f64>> {
+        Err(StreamError::Probe("encoder gone".into()))
+    };
+    assert!(probe_formats(&src, &[ten], &auto, &fail).unwrap_err().to_string().contains("encoder gone"));
+    assert!(probe_formats(&src, &[], &auto, &measure).is_err());
 }

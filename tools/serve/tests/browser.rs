@@ -197,24 +197,39 @@ fn lossless_streams_unpack_bit_exact_in_the_browser() {
     }
 }
 
+/// Every format `depthcast_stream::caps::CHROMIUM` says this Chromium decodes (what `send --auto
+/// --probe --receivers chromium` chooses among), as a lossy CBR stream: H.264 High and High 10,
+/// AV1 at 8 and 10 bits. H.264 and AV1 decoding are exactly specified, so Chromium's decoders
+/// and the Rust receiver's give the same planes, and the page's depth equals the Rust receiver's
+/// bit for bit.
 #[test]
-fn av1_10bit_stream_unpacks_in_the_browser_as_in_the_rust_receiver() {
+fn every_format_claimed_for_chromium_unpacks_in_the_browser_as_in_the_rust_receiver() {
     let _serial = serial();
     let chromium = Chromium::launch().unwrap();
-    // AV1 decoding is exactly specified, so Chromium's dav1d and the Rust receiver's libdav1d give
-    // the same planes, and the page's depth equals the Rust receiver's bit for bit.
-    let config = PackingConfig::vbp(18, VbpLayout::Luma);
     let frames = 20;
-    let path = tmp("av1-10bit.mkv");
-    let id = format!("AV1 10-bit {config}");
-    encode_file_codec(&path, &config, (160, 90), frames, (RateControl::Cbr, 1_000_000), BitDepth::Ten, VideoCodec::Av1);
-    let (compared, s) = page_equals_rust_receiver(&chromium, &path, frames, &id);
-    assert_eq!(s["frameFormat"], "I420P10", "{id}: 10-bit planes copied out");
-    assert!(s["depth"]["codec"].as_str().is_some_and(|c| c.starts_with("av01.0.")), "{id}: {}", s["depth"]["codec"]);
-    println!(
-        "{id}: {compared} depth values bit-identical between the page and the Rust receiver ({})",
-        s["depth"]["codec"]
-    );
+    for format in depthcast_stream::caps::CHROMIUM {
+        let config = match format.bits {
+            BitDepth::Ten => PackingConfig::vbp(18, VbpLayout::Luma),
+            BitDepth::Eight => PackingConfig::vbp(14, VbpLayout::Luma),
+        };
+        // AV1 goes into Matroska with this FFmpeg; H.264 into MPEG-TS as a live stream would.
+        let ext = if format.codec == VideoCodec::Av1 { "mkv" } else { "ts" };
+        let path = tmp(&format!("claimed-{format}.{ext}"));
+        let id = format!("{format} {config}");
+        let rate = (RateControl::Cbr, 1_000_000);
+        encode_file_codec(&path, &config, (160, 90), frames, rate, format.bits, format.codec);
+        let (compared, s) = page_equals_rust_receiver(&chromium, &path, frames, &id);
+        let planes = if format.bits == BitDepth::Ten { "I420P10" } else { "I420" };
+        assert_eq!(s["frameFormat"], planes, "{id}: planes copied out");
+        let prefix = match (format.codec, format.bits) {
+            (VideoCodec::Av1, _) => "av01.0.",
+            (_, BitDepth::Ten) => "avc1.6e", // profile_idc 110: High 10
+            _ => "avc1.",
+        };
+        let codec = s["depth"]["codec"].as_str().unwrap_or_default().to_ascii_lowercase();
+        assert!(codec.starts_with(prefix), "{id}: codec string {codec}");
+        println!("{id}: {compared} depth values bit-identical between the page and the Rust receiver ({codec})");
+    }
 }
 
 #[test]
