@@ -1,6 +1,7 @@
 //! The standalone tools end to end with precision-net choosing: `depthcast send --auto --probe`
-//! into a file with the real libx264, then `depthcast recv` against the source. The probe's winner
-//! must carry every frame, in-band, and the stream must decode whole.
+//! (and `--receivers`, which lets the probe choose the codec and bit depth too) into a file with
+//! the real encoders, then `depthcast recv` against the source. The probe's winner must carry
+//! every frame, in-band, and the stream must decode whole.
 
 use std::process::Command;
 
@@ -70,6 +71,80 @@ fn send_auto_probe_then_recv() {
         }
         let mae: f64 = r[col("mae_mm")].parse().unwrap();
         assert!(mae.is_finite() && mae >= 0.0);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--receivers chromium` into a `.ts` file: the formats are what Chromium decodes and MPEG-TS
+/// carries (H.264 at 8 and 10 bits: AV1 goes into .mkv only, HEVC is not decoded), every pair the
+/// probe measured is printed, the lowest wins, and the stream comes out in the winner's format.
+#[test]
+fn send_probe_across_formats_then_recv() {
+    let dir = std::env::temp_dir().join(format!("depthcast-cli-formats-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let seq = dir.join("seq");
+    let frames = 24;
+    let mut w = SequenceWriter::create(&seq, 320, 180, 30.0, DepthEncoding::ExrF32).unwrap();
+    for i in 0..frames {
+        w.push(&game_scene(320, 180, i as f32 / 30.0), None).unwrap();
+    }
+    w.finish().unwrap();
+    let video = dir.join("formats.ts");
+    let bin = env!("CARGO_BIN_EXE_depthcast");
+    let out = Command::new(bin)
+        .args(["send", "--input", seq.to_str().unwrap(), "--url", video.to_str().unwrap()])
+        .args(["--auto", "--probe", "--receivers", "chromium", "--kbps", "600", "--gop", "12", "--software", "--fast"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "send failed: {err}");
+    assert!(err.contains("formats: not av1-8: AV1 goes into .mkv files"), "{err}");
+    assert!(err.contains("formats: h264-8, h264-10 ("), "{err}");
+    // "probe: <format> <id> MAE ..." per pair, then "probe: <format> <id> wins".
+    let measured: Vec<(String, String, f64)> = err
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("probe: ")?;
+            let (pair, mae) = rest.split_once(" MAE ")?;
+            let mut words = pair.split_whitespace();
+            let (f, c) = (words.next()?.to_string(), words.next()?.to_string());
+            Some((f, c, mae.split_whitespace().next()?.parse().ok()?))
+        })
+        .collect();
+    for f in ["h264-8", "h264-10"] {
+        assert!(measured.iter().filter(|m| m.0 == f).count() >= 2, "{f}: a shortlist and its fallback: {err}");
+    }
+    assert!(measured.iter().any(|m| m.0 == "h264-10" && m.1 == "luma-P10-lin"), "{err}");
+    let (format, winner) = err
+        .lines()
+        .find_map(|l| {
+            let (pair, _) = l.strip_prefix("probe: ")?.split_once(" wins (")?;
+            let (f, c) = pair.split_once(' ')?;
+            Some((f.to_string(), c.to_string()))
+        })
+        .expect("the probe names its winner");
+    let best = measured.iter().min_by(|a, b| a.2.total_cmp(&b.2)).unwrap();
+    assert_eq!((&format, &winner), (&best.0, &best.1), "the lowest measured error wins: {measured:?}");
+    assert!(err.contains(&format!("across formats: {format}, {winner}")), "{err}");
+
+    let stats = dir.join("stats.csv");
+    let out = Command::new(bin)
+        .args(["recv", "--url", video.to_str().unwrap(), "--source", seq.to_str().unwrap()])
+        .args(["--stats", stats.to_str().unwrap(), "--timeout", "5"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "recv failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&stats).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), frames, "every frame decoded");
+    let bits = format.rsplit('-').next().unwrap();
+    for r in &rows {
+        assert_eq!(r[col("status")], "ok");
+        assert_eq!(r[col("bits")], bits, "the stream is in the chosen format: {r:?}");
+        assert_eq!(r[col("scheme")], winner.split('-').next().unwrap(), "{r:?}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use depthcast::sequence::{DepthEncoding, Sequence, SequenceWriter};
-use depthcast_codec::{EncoderSettings, RateControl, Refresh, VideoCodec};
+use depthcast_codec::{Container, EncoderSettings, Format, RateControl, Refresh, VideoCodec};
 use depthcast_packing::{BitDepth, DepthImage, PackParams, PackingConfig, RangeMode, Scheme, VbpLayout};
 use depthcast_stream::{
-    AutoPacking, AutoSettings, DepthEncoder, FrameMeta, RgbdEncoder, RgbdSettings, StreamEncoder, unix_us,
+    AutoPacking, AutoSettings, DepthEncoder, FrameMeta, Receiver, RgbdEncoder, RgbdSettings, StreamEncoder,
+    probe_formats_encoded, stream_formats, unix_us,
 };
 
 /// The configuration `send` uses without `--config` or `--auto`: VBP, luma layout, P = 16, the
@@ -97,7 +98,8 @@ pub(crate) struct Args {
     loops: u32,
     /// Let precision-net choose the packing configuration (the committed int8 model, from each
     /// frame's features and the bitrate: 8-bit luma, VBP chroma, or VBP luma with its
-    /// region-of-interest split) instead of `--config`. 8-bit planes.
+    /// region-of-interest split) instead of `--config`. 8-bit planes, unless `--receivers` lets the
+    /// probe choose the format.
     #[arg(long, conflicts_with_all = ["scheme", "precision", "layout", "mode", "lossless", "roi"])]
     auto: bool,
     /// With --auto: the start-up probe. The network's three best-scored configurations of the
@@ -106,6 +108,14 @@ pub(crate) struct Args {
     /// starts once the probe is done.
     #[arg(long, requires = "auto")]
     probe: bool,
+    /// With --probe: choose the codec and plane bit depth too, among those this sender's encoders
+    /// produce, the URL's container carries and every listed receiver decodes: `native`
+    /// (depthcast's own receivers), `chromium` or `browser` (a `depthcast serve` page: H.264 at 8
+    /// and 10 bits, AV1), or format ids (`h264-8,h264-10`). The probe then measures the network's
+    /// shortlist and the luma fallback in each of them. Without it the stream keeps `--codec`
+    /// and `--bits`.
+    #[arg(long, requires = "probe")]
+    receivers: Option<String>,
     /// With a sequence that has colour (`depthcast render --colour`): the depth's share of
     /// `--bitrate`; the colour gets the rest, as a second video track of one RGB-D stream.
     #[arg(long, default_value_t = RgbdSettings::DEFAULT_DEPTH_SHARE)]
@@ -187,13 +197,17 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     if seq.is_empty() {
         bail!("{} has no frames", input.display());
     }
-    let codec =
+    let mut codec =
         VideoCodec::from_name(&a.codec).with_context(|| format!("--codec {} is not h264, hevc or av1", a.codec))?;
-    let bits = BitDepth::from_bits(a.bits).with_context(|| format!("--bits {} is not 8 or 10", a.bits))?;
+    let mut bits = BitDepth::from_bits(a.bits).with_context(|| format!("--bits {} is not 8 or 10", a.bits))?;
     let mode_name = a.mode.clone().unwrap_or_else(|| seq.meta.mode.clone());
-    anyhow::ensure!(!a.auto || bits == BitDepth::Eight, "--auto: the committed model chooses for 8-bit planes");
+    let per_format = a.auto && a.receivers.is_none();
     anyhow::ensure!(
-        !a.auto || codec != VideoCodec::Av1,
+        !per_format || bits == BitDepth::Eight,
+        "--auto: the committed model chooses for 8-bit planes (--probe --receivers measures 10-bit formats too)"
+    );
+    anyhow::ensure!(
+        !per_format || codec != VideoCodec::Av1,
         "--auto: the committed model chooses for H.264 and HEVC (its candidates use regions of interest, \
          which AV1 cannot carry here); give AV1 a --config"
     );
@@ -227,7 +241,38 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     s.refresh = Refresh::Gop(a.gop);
 
     let mut auto = None;
-    let first = if a.auto {
+    let mut across_formats = None;
+    let first = if let Some(receivers) = a.receivers.as_deref() {
+        // The start-up probe across formats: codec and bit depth are chosen with the packing.
+        let receivers = Receiver::parse_list(receivers)?;
+        let container = Container::for_url(&a.url)?;
+        let mut candidates = Vec::new();
+        for f in Format::ALL {
+            match container.carries(f.codec) {
+                Ok(()) => candidates.push(f),
+                Err(why) => eprintln!("formats: not {f}: {why}"),
+            }
+        }
+        let mut probe = s.clone();
+        probe.threads = 0;
+        let formats = stream_formats(&candidates, &receivers, &probe)?;
+        let ids: Vec<String> = formats.iter().map(|f| f.id()).collect();
+        eprintln!("formats: {} (what this sender encodes and every receiver decodes)", ids.join(", "));
+        let n = depthcast::precision_net::Probe::FRAMES.min(seq.len());
+        let frames = (0..n).map(|i| seq.read_frame(i)).collect::<Result<Vec<DepthImage>, _>>()?;
+        let settings = AutoSettings { codec, bits, bitrate, fps, gop: a.gop };
+        let report = probe_formats_encoded(&frames, &formats, &settings, m.near, m.far, &probe)?;
+        for (f, c, e) in &report.measured {
+            eprintln!("probe: {:<8} {:<34} MAE {:>10.3} mm over {n} frames", f.id(), c.id(), 1e3 * e);
+        }
+        eprintln!("probe: {} {} wins ({:.2} s)", report.format, report.winner, report.wall.as_secs_f64());
+        (codec, bits) = (report.format.codec, report.format.bits);
+        s.codec = codec;
+        s.bit_depth = bits;
+        s.regions_of_interest = report.winner.high_plane_qoffset().is_some();
+        across_formats = Some(report.format);
+        report.winner
+    } else if a.auto {
         let settings = AutoSettings { codec, bits, bitrate, fps, gop: a.gop };
         let mut chooser = AutoPacking::new(&settings, m.width, m.height)?;
         if a.probe {
@@ -278,11 +323,12 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     } else {
         StreamEncoder::Depth(DepthEncoder::new(s, &first, m.width, m.height, Some(&a.url))?)
     };
-    let describe = match &auto {
-        Some(_) => {
+    let describe = match (&auto, across_formats) {
+        (_, Some(f)) => format!("the start-up probe's choice across formats: {f}, {first}"),
+        (Some(_), None) => {
             format!("precision-net{} (first frame {first})", if a.probe { " with the start-up probe" } else { "" })
         }
-        None => first.to_string(),
+        (None, None) => first.to_string(),
     };
     eprintln!(
         "{} frames {}x{} -> {} via {} ({}), {describe}, {} kbit/s",
