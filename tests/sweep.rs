@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use depthcast::sweep::analysis::{RunResult, per_frame_oracle};
-use depthcast::sweep::config::{CodecConfig, PackingConfig, RangeChoice};
+use depthcast::sweep::config::{CodecConfig, PackingConfig, PackingGrid, RangeChoice};
 use depthcast::sweep::encode::RunOptions;
 use depthcast::sweep::{Source, SweepOptions, csv};
 use depthcast_packing::{BitDepth, VbpLayout};
@@ -13,7 +13,7 @@ fn options(out: PathBuf) -> SweepOptions {
     SweepOptions {
         out,
         codecs: vec![CodecConfig::H264_8],
-        packings: Some(vec![
+        packings: PackingGrid::Given(vec![
             PackingConfig::luma(BitDepth::Eight),
             PackingConfig::vbp(12, VbpLayout::Chroma),
             PackingConfig::vbp(10, VbpLayout::Luma),
@@ -53,8 +53,7 @@ fn sweep_oracles_rates_schema_and_resume() {
     for &bitrate in &[50_000u64, 200_000, 800_000] {
         let runs: Vec<RunResult> = opts
             .packings
-            .as_ref()
-            .unwrap()
+            .for_bits(BitDepth::Eight)
             .iter()
             .filter(|p| p.layout == VbpLayout::Luma && p.scheme == depthcast_packing::Scheme::Vbp)
             .map(|p| {
@@ -145,4 +144,51 @@ fn probe_measures_the_first_frames_of_real_streams() {
     }
     let best = measured.iter().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap().0;
     assert_eq!(m.winner(), best);
+}
+
+/// With two formats the sweep runs the start-up probe across them at each bitrate, as `send
+/// --auto --probe --receivers` does: the lowest measured pair is chosen, its whole-sequence run is
+/// real (where the choice is also a fixed run of the grid, the two are the same encode, so the
+/// same error), and the report and plot show it against 8-bit luma with H.264.
+#[test]
+fn the_probe_across_formats_is_a_real_run_of_its_choice() {
+    let out = std::env::temp_dir().join(format!("depthcast-sweep-formats-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let sources = [Source::Procedural { width: 96, height: 64, frames: 24, fps: 30.0 }];
+    let mut opts = options(out.clone());
+    opts.codecs = vec![CodecConfig::H264_8, CodecConfig { bits: BitDepth::Ten, ..CodecConfig::H264_8 }];
+    // The network's candidates and the 10-bit fallback: whatever the probe chooses is a fixed run.
+    let mut grid = depthcast::sweep::predictor::candidates();
+    grid.push(PackingConfig::luma(BitDepth::Ten));
+    opts.packings = PackingGrid::Given(grid);
+    opts.mbps = vec![0.1, 0.8];
+    let cells = depthcast::sweep::run(&sources, &opts).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let formats = summary["formats"].as_array().unwrap();
+    assert_eq!(formats.len(), 2, "one probe per bitrate: {formats:?}");
+    for f in formats {
+        let probe: Vec<(String, String, f64)> = serde_json::from_value(f["probe_mae_mm"].clone()).unwrap();
+        assert!(probe.iter().any(|p| p.0 == "h264-8" && p.1 == "luma-P8-lin"), "{probe:?}");
+        assert!(probe.iter().any(|p| p.0 == "h264-10" && p.1 == "luma-P10-lin"), "{probe:?}");
+        let best = probe.iter().min_by(|a, b| a.2.total_cmp(&b.2)).unwrap();
+        let chosen: (String, String) = serde_json::from_value(f["chosen"].clone()).unwrap();
+        assert_eq!(chosen, (best.0.clone(), best.1.clone()), "the lowest measured pair");
+        let mae = f["mae_mm"].as_f64().unwrap();
+        let luma8 = f["luma8_h264_mm"].as_f64().unwrap();
+        let best_fixed = f["best_fixed"][2].as_f64().unwrap();
+        assert!(mae.is_finite() && mae > 0.0 && best_fixed <= luma8, "{f}");
+        let bitrate = f["bitrate"].as_u64().unwrap();
+        let cell = cells.iter().find(|c| c.codec == chosen.0 && c.bitrate == bitrate).unwrap();
+        let fixed = cell.fixed_mae_mm[&chosen.1];
+        assert!((fixed - mae).abs() <= 1e-9 * fixed.max(1.0), "same encode: fixed {fixed} mm, probe run {mae} mm");
+        println!(
+            "{bitrate} bit/s: {} {} {mae:.2} mm, luma-P8 {luma8:.2} mm, best fixed {best_fixed:.2} mm",
+            chosen.0, chosen.1
+        );
+    }
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("## The start-up probe across formats"), "{report}");
+    assert!(out.join("plots/formats_procedural.png").exists());
+    let _ = std::fs::remove_dir_all(&out);
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use depthcast::precision_net::{self, Engine, FeatureExtractor, NUM_FEATURES, QuantMlp, Settings, Switcher};
 use depthcast::sequence::{DepthEncoding, SequenceWriter};
-use depthcast::sweep::config::{CodecConfig, DEFAULT_MBPS_720P30, RangeChoice, scale_bitrates};
+use depthcast::sweep::config::{CodecConfig, DEFAULT_MBPS_720P30, PackingGrid, RangeChoice, scale_bitrates};
 use depthcast::sweep::encode::RunOptions;
 use depthcast::sweep::{Source, SweepOptions, predictor};
 
@@ -229,7 +229,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<()> {
     let opts = SweepOptions {
         out: a.out.clone(),
         codecs: vec![CodecConfig::H264_8],
-        packings: Some(predictor::candidates()),
+        packings: PackingGrid::Given(predictor::candidates()),
         mbps: mbps_or_default(&a.mbps),
         scale: true,
         ranges: vec![RangeChoice::Sequence],

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use depthcast::sweep::config::{CodecConfig, DEFAULT_MBPS_720P30, Grid, RangeChoice};
+use depthcast::sweep::config::{CodecConfig, DEFAULT_MBPS_720P30, PackingGrid, RangeChoice};
 use depthcast::sweep::encode::RunOptions;
 use depthcast::sweep::shard::Shard;
 use depthcast::sweep::{Source, SweepOptions};
@@ -78,7 +78,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut sources: Vec<Source> = a.sequences.iter().cloned().map(Source::Dir).collect();
-    let (mut mbps, mut scale, mut packings) = (DEFAULT_MBPS_720P30.to_vec(), true, None);
+    let (mut mbps, mut scale, mut packings) = (DEFAULT_MBPS_720P30.to_vec(), true, PackingGrid::Full);
     if a.quick {
         if sources.is_empty() {
             sources.push(Source::Procedural { width: 640, height: 360, frames: 60, fps: 30.0 });
@@ -89,7 +89,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         if codecs.is_empty() {
             codecs.push(CodecConfig::H264_8);
         }
-        packings = Some(Grid::quick_packings(BitDepth::Eight));
+        packings = PackingGrid::Quick;
     } else if sources.is_empty() {
         sources.push(Source::Procedural { width: 1280, height: 720, frames: 300, fps: 30.0 });
     }
@@ -100,21 +100,15 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     }
     match a.grid.as_deref() {
         None => {}
-        Some("full") => packings = None,
-        Some("quick") => {
-            // The quick grid is per bit depth: mixing 8- and 10-bit codecs needs two sweeps.
-            if codecs.iter().any(|c| c.bits != codecs[0].bits) {
-                anyhow::bail!("--grid quick takes codecs of one bit depth; run one sweep per bit depth");
-            }
-            packings = codecs.first().map(|c| Grid::quick_packings(c.bits));
-        }
+        Some("full") => packings = PackingGrid::Full,
+        Some("quick") => packings = PackingGrid::Quick,
         Some(g) => anyhow::bail!("--grid {g}: use full or quick"),
     }
     if !a.only.is_empty() {
         if codecs.iter().any(|c| c.bits != codecs[0].bits) {
             anyhow::bail!("--only takes codecs of one bit depth; run one sweep per bit depth");
         }
-        let grid = packings.clone().unwrap_or_else(|| Grid::default_packings(codecs[0].bits));
+        let grid = packings.for_bits(codecs[0].bits);
         let mut kept = Vec::new();
         for id in &a.only {
             let Some(p) = grid.iter().find(|p| p.id() == *id) else {
@@ -123,7 +117,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             };
             kept.push(*p);
         }
-        packings = Some(kept);
+        packings = PackingGrid::Given(kept);
     }
     let mut ranges = vec![RangeChoice::Sequence];
     if a.per_frame_range {

@@ -279,3 +279,38 @@ pub struct Cell {
     /// Policy runs: achieved bitrate / target.
     pub policy_rate_ratio: BTreeMap<String, f64>,
 }
+
+/// The start-up probe across formats for one (sequence, bitrate, range): codec and bit depth are
+/// chosen with the packing, then the chosen stream is encoded whole (a real single-stream run).
+#[derive(Debug, Clone, Serialize)]
+pub struct FormatCell {
+    /// Sequence.
+    pub sequence: String,
+    /// Target bitrate, bit/s.
+    pub bitrate: u64,
+    /// Range policy id.
+    pub range: String,
+    /// What the probe measured over its first frames: (codec id, configuration id, MAE mm).
+    pub probe_mae_mm: Vec<(String, String, f64)>,
+    /// The probe's choice: (codec id, configuration id).
+    pub chosen: (String, String),
+    /// The chosen stream's MAE (mm) over the whole sequence.
+    pub mae_mm: f64,
+    /// Its achieved bitrate / target.
+    pub rate_ratio: f64,
+    /// 8-bit luma with H.264 (`h264-8`, `luma-P8-lin`), MAE (mm), when the sweep has that run.
+    pub luma8_h264_mm: Option<f64>,
+    /// The best fixed configuration in hindsight over every codec of the sweep: (codec id,
+    /// configuration id, MAE mm).
+    pub best_fixed: (String, String, f64),
+}
+
+/// Mean MAE in mm of a policy run's rows (a lost frame counts as the run's worst frame) and its
+/// bitrate in bit/s at `fps`.
+pub fn policy_result(rows: &[Row], fps: f64) -> (f64, f64) {
+    let mae: Vec<f64> = rows.iter().map(|r| r.rec.metrics.mae).collect();
+    let bits: u64 = rows.iter().map(|r| r.rec.bits).sum();
+    let worst = mae.iter().copied().filter(|x| x.is_finite()).fold(0.0, f64::max);
+    let m = mean(mae.iter().map(|&x| if x.is_finite() { x } else { worst })) * 1e3;
+    (m, bits as f64 / rows.len().max(1) as f64 * fps)
+}

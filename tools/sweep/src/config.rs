@@ -2,7 +2,7 @@
 //! `depthcast-packing`), a range policy, a codec configuration and a bitrate, each with a stable
 //! text id (used in file names, CSV rows and plots).
 
-use depthcast_codec::VideoCodec;
+use depthcast_codec::{Format, VideoCodec};
 pub use depthcast_packing::PackingConfig;
 use depthcast_packing::{BitDepth, PackParams, Scheme, VbpLayout};
 
@@ -46,9 +46,9 @@ impl CodecConfig {
     /// HEVC Main10, 10-bit, no AQ.
     pub const HEVC_10: CodecConfig = CodecConfig { codec: VideoCodec::Hevc, bits: BitDepth::Ten, aq: false };
 
-    /// Text id, e.g. `h264-8` or `hevc-10-aq`.
+    /// Text id, e.g. `h264-8` or `hevc-10-aq`: the [`Format`] id, then `-aq`.
     pub fn id(&self) -> String {
-        format!("{}-{}{}", self.codec.name(), self.bits.bits(), if self.aq { "-aq" } else { "" })
+        format!("{}{}", self.format(), if self.aq { "-aq" } else { "" })
     }
 
     /// Parses `h264-8`, `hevc-10`, with an optional `-aq`.
@@ -57,8 +57,36 @@ impl CodecConfig {
             Some(r) => (r, true),
             None => (text, false),
         };
-        let (c, b) = text.split_once('-')?;
-        Some(CodecConfig { codec: VideoCodec::from_name(c)?, bits: BitDepth::from_bits(b.parse().ok()?)?, aq })
+        let f = Format::parse(text)?;
+        Some(CodecConfig { codec: f.codec, bits: f.bits, aq })
+    }
+
+    /// The codec and bit depth.
+    pub fn format(&self) -> Format {
+        Format::new(self.codec, self.bits)
+    }
+}
+
+/// The packing configurations of a sweep, for each codec's bit depth.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PackingGrid {
+    /// [`Grid::default_packings`] at each codec's bit depth.
+    Full,
+    /// [`Grid::quick_packings`] at each codec's bit depth.
+    Quick,
+    /// These configurations for every codec (those a codec's bit depth does not allow are skipped
+    /// for it).
+    Given(Vec<PackingConfig>),
+}
+
+impl PackingGrid {
+    /// The configurations for a codec with `bits`-bit planes.
+    pub fn for_bits(&self, bits: BitDepth) -> Vec<PackingConfig> {
+        match self {
+            PackingGrid::Full => Grid::default_packings(bits),
+            PackingGrid::Quick => Grid::quick_packings(bits),
+            PackingGrid::Given(p) => p.clone(),
+        }
     }
 }
 

@@ -41,7 +41,7 @@ use depthcast_packing::{DepthImage, testdata};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use analysis::{Cell, Policy, RunResult};
-use config::{CodecConfig, Grid, PackingConfig, RangeChoice, scale_bitrates};
+use config::{CodecConfig, Grid, PackingConfig, PackingGrid, RangeChoice, scale_bitrates};
 use encode::{RunOptions, SeqData, encode_sequence};
 
 /// Where a sequence comes from.
@@ -96,8 +96,8 @@ pub struct SweepOptions {
     pub out: PathBuf,
     /// Codec configurations.
     pub codecs: Vec<CodecConfig>,
-    /// Packing configurations; `None` = [`Grid::default_packings`] for each codec's bit depth.
-    pub packings: Option<Vec<PackingConfig>>,
+    /// Packing configurations, per codec's bit depth.
+    pub packings: PackingGrid,
     /// Bitrates in Mbit/s at 1280x720, 30 fps.
     pub mbps: Vec<f64>,
     /// Scale `mbps` to each sequence's pixel rate (otherwise use them as given).
@@ -131,6 +131,7 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
     std::fs::create_dir_all(opts.out.join("runs"))?;
     let mut all_rows: Vec<csv::Row> = Vec::new();
     let mut cells = Vec::new();
+    let mut format_cells = Vec::new();
     let mut seqs_meta = Vec::new();
     for (si, src) in sources.iter().enumerate() {
         let seq = src.load(opts.max_frames)?;
@@ -154,6 +155,7 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
         let fixed = execute(&seq, &dir, jobs, opts, "fixed runs")?;
         // Policy runs over groups of equal frame size.
         let mut policy_jobs = Vec::new();
+        let mut format_probes = Vec::new();
         let groups = group_cells(&seq, &fixed, &known);
         if opts.policies {
             for ((codec, bitrate, range, group), members) in &groups {
@@ -214,9 +216,33 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                     });
                 }
             }
+            // With more than one format: the start-up probe across them, as `send --auto --probe
+            // --receivers` runs it (codec and bit depth chosen with the packing).
+            if opts.codecs.iter().any(|c| c.format() != opts.codecs[0].format()) {
+                let mut keys: Vec<(u64, RangeChoice)> = Vec::new();
+                for ((_, bitrate, range), _) in &cells_all {
+                    if !keys.contains(&(*bitrate, *range)) {
+                        keys.push((*bitrate, *range));
+                    }
+                }
+                for (bitrate, range) in keys {
+                    let probe = predictor::ProbeEncodes { range, opts: &opts.run };
+                    let (codec, report) =
+                        predictor::probe_formats(&seq, &opts.codecs, bitrate, opts.run.gop as usize, probe)?;
+                    policy_jobs.push(Job {
+                        id: format_probe_id(bitrate, range, codec, &report.winner),
+                        codec,
+                        bitrate,
+                        range,
+                        choices: vec![(report.winner, false); seq.frames.len()],
+                    });
+                    format_probes.push((bitrate, range, codec, report));
+                }
+            }
         }
         let policy = execute(&seq, &dir, policy_jobs, opts, "policy runs")?;
         cells.extend(summarise(&seq, &groups, &policy, opts));
+        format_cells.extend(summarise_formats(&seq, &groups, &format_probes, &policy));
         for rows in fixed.values().chain(policy.values()) {
             all_rows.extend(rows.iter().cloned());
         }
@@ -235,9 +261,25 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
             "name": n, "width": w, "height": h, "frames": f, "fps": fps, "near_m": a, "far_m": b
         })).collect::<Vec<_>>(),
         "cells": cells,
+        "formats": format_cells,
     });
     std::fs::write(opts.out.join("summary.json"), serde_json::to_string_pretty(&summary)?)?;
-    report::write(&opts.out, &cells)?;
+    plots::format_plots(&opts.out, &format_cells)?;
+    report::write(&opts.out, &cells, &format_cells)?;
+    for f in &format_cells {
+        eprintln!(
+            "{} {:6.2} Mbit/s  probe across formats: {} {} {:8.2} mm{}  best fixed {} {} {:8.2} mm",
+            f.sequence,
+            f.bitrate as f64 / 1e6,
+            f.chosen.0,
+            f.chosen.1,
+            f.mae_mm,
+            f.luma8_h264_mm.map_or(String::new(), |l| format!(" ({:.3}x h264-8 luma-P8)", f.mae_mm / l)),
+            f.best_fixed.0,
+            f.best_fixed.1,
+            f.best_fixed.2
+        );
+    }
     Ok(cells)
 }
 
@@ -258,7 +300,7 @@ fn fixed_jobs(seq: &SeqData, si: usize, opts: &SweepOptions) -> Vec<Job> {
     let mut jobs = Vec::new();
     for &codec in &opts.codecs {
         let grid = Grid {
-            packings: opts.packings.clone().unwrap_or_else(|| Grid::default_packings(codec.bits)),
+            packings: opts.packings.for_bits(codec.bits),
             codecs: vec![codec],
             bitrates: bitrates.clone(),
             ranges: opts.ranges.clone(),
@@ -391,6 +433,55 @@ fn execute(
     Ok(done)
 }
 
+/// The run id of the probe across formats at `bitrate` that chose `codec` and `packing`: what it
+/// encodes is in the id, so a sweep over other formats never reuses it for another choice.
+fn format_probe_id(bitrate: u64, range: RangeChoice, codec: CodecConfig, packing: &PackingConfig) -> String {
+    format!("formats_{}k_policy-all-probe-{}-{}_{}", bitrate / 1000, codec.id(), packing.id(), range.id())
+}
+
+/// The probe-across-formats cells of one sequence: what each probe measured and chose, the chosen
+/// stream's real error, and what it is compared with (8-bit luma with H.264, the best fixed
+/// configuration of any codec).
+fn summarise_formats(
+    seq: &SeqData,
+    groups: &[(GroupKey, Vec<(String, RunResult)>)],
+    probes: &[(u64, RangeChoice, CodecConfig, depthcast_stream::FormatProbeReport)],
+    policy: &BTreeMap<String, Vec<csv::Row>>,
+) -> Vec<analysis::FormatCell> {
+    let mut out = Vec::new();
+    for (bitrate, range, codec, report) in probes {
+        let Some(rows) = policy.get(&format_probe_id(*bitrate, *range, *codec, &report.winner)) else { continue };
+        let (mae_mm, rate) = analysis::policy_result(rows, seq.fps);
+        let fixed = groups
+            .iter()
+            .filter(|((_, b, r, _), _)| b == bitrate && r == range)
+            .flat_map(|((c, ..), members)| members.iter().map(move |(_, r)| (c, r.packing, r.mean_mae() * 1e3)));
+        let mut best_fixed = (String::new(), String::new(), f64::INFINITY);
+        let mut luma8_h264_mm = None;
+        for (c, p, mae) in fixed {
+            if *c == CodecConfig::H264_8 && p == PackingConfig::luma(depthcast_packing::BitDepth::Eight) {
+                luma8_h264_mm = Some(mae);
+            }
+            if mae < best_fixed.2 {
+                best_fixed = (c.id(), p.id(), mae);
+            }
+        }
+        out.push(analysis::FormatCell {
+            sequence: seq.name.clone(),
+            bitrate: *bitrate,
+            range: range.id(),
+            probe_mae_mm: report.measured.iter().map(|(f, c, e)| (f.id(), c.id(), e * 1e3)).collect(),
+            chosen: (codec.id(), report.winner.id()),
+            mae_mm,
+            rate_ratio: rate / *bitrate as f64,
+            luma8_h264_mm,
+            best_fixed,
+        });
+    }
+    out.sort_by(|a, b| (&a.range, a.bitrate).cmp(&(&b.range, b.bitrate)));
+    out
+}
+
 /// Summary cells of one sequence.
 fn summarise(
     seq: &SeqData,
@@ -453,15 +544,9 @@ fn summarise(
         for (p, group) in per_group.into_iter().chain(Policy::CROSS_GROUP.map(|p| (p, "all"))) {
             let id = format!("{}_{}k_policy-{}-{}_{}", codec.id(), bitrate / 1000, group, p.name(), range.id());
             if let Some(rows) = policy.get(&id) {
-                let mae: Vec<f64> = rows.iter().map(|r| r.rec.metrics.mae).collect();
-                let bits: u64 = rows.iter().map(|r| r.rec.bits).sum();
-                let worst = mae.iter().copied().filter(|x| x.is_finite()).fold(0.0, f64::max);
-                let m = analysis::mean(mae.iter().map(|&x| if x.is_finite() { x } else { worst })) * 1e3;
+                let (m, rate) = analysis::policy_result(rows, seq.fps);
                 cell.policy_mae_mm.insert(format!("{group}/{}", p.name()), m);
-                cell.policy_rate_ratio.insert(
-                    format!("{group}/{}", p.name()),
-                    bits as f64 / rows.len().max(1) as f64 * seq.fps / *bitrate as f64,
-                );
+                cell.policy_rate_ratio.insert(format!("{group}/{}", p.name()), rate / *bitrate as f64);
             }
         }
     }

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters::style::FontStyle;
 
 use super::GroupKey;
-use super::analysis::{self, Cell, RunResult};
+use super::analysis::{self, Cell, FormatCell, RunResult};
 use super::config::RangeChoice;
 use super::encode::SeqData;
 
@@ -190,6 +190,35 @@ pub(super) fn sequence_plots(
                 break;
             }
         }
+    }
+    Ok(())
+}
+
+/// Per sequence: the probe across formats against 8-bit luma with H.264 and the best fixed
+/// configuration of any codec, error vs bitrate (`plots/formats_<sequence>.png`).
+pub(super) fn format_plots(out: &Path, cells: &[FormatCell]) -> anyhow::Result<()> {
+    let dir = out.join("plots");
+    std::fs::create_dir_all(&dir)?;
+    let seqs: std::collections::BTreeSet<&str> = cells.iter().map(|c| c.sequence.as_str()).collect();
+    for seq in seqs {
+        let cs: Vec<&FormatCell> = cells.iter().filter(|c| c.sequence == seq && c.range == "seq").collect();
+        let at = |f: &dyn Fn(&FormatCell) -> Option<f64>| -> Vec<(f64, f64)> {
+            cs.iter().filter_map(|c| Some((c.bitrate as f64 / 1e6, f(c)?))).collect()
+        };
+        let lines = [
+            Line { name: "probe across formats (real runs)".into(), points: at(&|c| Some(c.mae_mm)) },
+            Line { name: "best fixed, any codec (hindsight)".into(), points: at(&|c| Some(c.best_fixed.2)) },
+            Line { name: "h264-8 luma-P8".into(), points: at(&|c| c.luma8_h264_mm) },
+            Line { name: "0.5x h264-8 luma-P8".into(), points: at(&|c| c.luma8_h264_mm.map(|l| 0.5 * l)) },
+        ];
+        draw(
+            &dir.join(format!("formats_{seq}.png")),
+            &format!("{seq}: the start-up probe across formats"),
+            "Mbit/s",
+            "MAE (mm)",
+            &lines,
+            true,
+        )?;
     }
     Ok(())
 }

@@ -3,9 +3,10 @@
 //! over every candidate of a cell whatever its frame size (the first frame fixes the frame size).
 //! The probe measures its shortlist with real encodes of the first frames, as a sender would.
 
+use depthcast_codec::Format;
 use depthcast_precision_net::{LookupTable, Probe, QuantMlp, Settings, StreamPolicy, models};
 pub use depthcast_stream::auto::fallbacks;
-use depthcast_stream::{AutoPacking, AutoSettings};
+use depthcast_stream::{AutoPacking, AutoSettings, FormatProbeReport};
 
 use super::analysis::Policy;
 use super::config::{CodecConfig, PackingConfig, RangeChoice};
@@ -116,6 +117,51 @@ pub fn probe(stream: Stream<'_>, encodes: ProbeEncodes<'_>) -> anyhow::Result<Op
     };
     let report = auto.probe_with(&head.frames, &measure)?;
     Ok(Some(MeasuredProbe { report }))
+}
+
+/// The start-up probe across the sweep's codec configurations ([`depthcast_stream::probe_formats`]):
+/// the codec and bit depth are chosen with the packing, as `depthcast send --auto --probe
+/// --receivers` chooses them. One format each: a codec configuration whose format an earlier one
+/// has (the `-aq` variant) is left out. Each pair is measured with the sweep's own
+/// [`encode_sequence`] over the first [`Probe::FRAMES`] frames. Returns the winner's codec
+/// configuration and the probe's report.
+///
+/// # Errors
+/// A probe encode failed.
+pub fn probe_formats(
+    seq: &SeqData,
+    codecs: &[CodecConfig],
+    bitrate: u64,
+    gop: usize,
+    encodes: ProbeEncodes<'_>,
+) -> anyhow::Result<(CodecConfig, FormatProbeReport)> {
+    let mut chosen: Vec<CodecConfig> = Vec::new();
+    for c in codecs {
+        if !chosen.iter().any(|k| k.format() == c.format()) {
+            chosen.push(*c);
+        }
+    }
+    let formats: Vec<Format> = chosen.iter().map(CodecConfig::format).collect();
+    let n = Probe::FRAMES.min(seq.frames.len());
+    let head = SeqData {
+        name: seq.name.clone(),
+        fps: seq.fps,
+        frames: seq.frames[..n].to_vec(),
+        near: seq.near,
+        far: seq.far,
+    };
+    let codec_of = |f: Format| *chosen.iter().find(|c| c.format() == f).expect("a format of the list");
+    let settings =
+        AutoSettings { codec: formats[0].codec, bits: formats[0].bits, bitrate, fps: seq.fps, gop: gop as u32 };
+    let measure = |f: Format, c: &depthcast_packing::PackingConfig| -> depthcast_stream::Result<Vec<f64>> {
+        let c = *c;
+        let recs =
+            encode_sequence(&head, codec_of(f), bitrate, encodes.range, encodes.opts, &mut |_| (c, false), &|| {})
+                .map_err(|e| depthcast_stream::StreamError::Probe(format!("{f} {c}: {e:#}")))?;
+        Ok(recs.iter().map(|r| if r.params_ok { r.metrics.mae } else { f64::INFINITY }).collect())
+    };
+    let report = depthcast_stream::probe_formats(&head.frames, &formats, &settings, &measure)?;
+    Ok((codec_of(report.format), report))
 }
 
 /// Per-frame choices (indices into the cell's candidates) of the predictor and lookup policies.

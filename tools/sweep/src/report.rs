@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::analysis::Cell;
+use super::analysis::{Cell, FormatCell};
 
 fn mm(v: f64) -> String {
     if v.is_finite() { format!("{v:.2}") } else { "–".into() }
@@ -114,8 +114,68 @@ Wins per bitrate (sequences where the family's best precision is the best fixed 
     }
 }
 
+/// The start-up probe across formats against 8-bit luma with H.264 and the best fixed
+/// configuration of any codec, per sequence and bitrate, then the ratios over every cell.
+fn formats(s: &mut String, out: &Path, cells: &[FormatCell]) {
+    if cells.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "## The start-up probe across formats\n\n\
+         The probe (`send --auto --probe --receivers ...`) measures the network's shortlist and the \
+         luma fallback in every codec and bit depth of the sweep over the first frames, then the \
+         chosen stream is encoded whole (real runs). *best fixed* is in hindsight over every codec \
+         and configuration of the sweep.\n\n\
+         | sequence | range | Mbit/s | chosen | MAE | rate | h264-8 luma-P8 | chosen / luma-P8 | best fixed | chosen / best |\n\
+         |---|---|---|---|---|---|---|---|---|---|"
+    );
+    let (mut logsum, mut n, mut worst, mut half) = (0.0, 0u32, 0.0f64, 0u32);
+    for c in cells {
+        let vs_best = c.mae_mm / c.best_fixed.2;
+        let vs_luma = c.luma8_h264_mm.map(|l| c.mae_mm / l);
+        if vs_best.is_finite() && vs_best > 0.0 {
+            logsum += vs_best.ln();
+            n += 1;
+            worst = worst.max(vs_best);
+        }
+        half += u32::from(vs_luma.is_some_and(|r| r <= 0.5));
+        let _ = writeln!(
+            s,
+            "| {} | `{}` | {:.2} | {} `{}` | {} | {:.2} | {} | {} | {} {} `{}` | {:.3} |",
+            c.sequence,
+            c.range,
+            c.bitrate as f64 / 1e6,
+            c.chosen.0,
+            c.chosen.1,
+            mm(c.mae_mm),
+            c.rate_ratio,
+            c.luma8_h264_mm.map_or("–".into(), mm),
+            vs_luma.map_or("–".into(), |r| format!("{r:.3}")),
+            mm(c.best_fixed.2),
+            c.best_fixed.0,
+            c.best_fixed.1,
+            vs_best
+        );
+    }
+    let g = if n > 0 { (logsum / f64::from(n)).exp() } else { f64::NAN };
+    let _ = writeln!(
+        s,
+        "\nOver {} cells: chosen / best fixed geomean {g:.3}, worst {worst:.3}; {half} cells at or below 0.5x \
+         8-bit luma with H.264.\n",
+        cells.len()
+    );
+    let seqs: BTreeSet<&str> = cells.iter().map(|c| c.sequence.as_str()).collect();
+    for seq in seqs {
+        let name = format!("formats_{seq}.png");
+        if out.join("plots").join(&name).exists() {
+            let _ = writeln!(s, "![{seq}: the probe across formats](plots/{name})\n");
+        }
+    }
+}
+
 /// Writes `report.md` into `out`.
-pub(super) fn write(out: &Path, cells: &[Cell]) -> anyhow::Result<()> {
+pub(super) fn write(out: &Path, cells: &[Cell], format_cells: &[FormatCell]) -> anyhow::Result<()> {
     let mut s = String::new();
     let _ = writeln!(s, "# depthcast sweep report\n");
     let _ = writeln!(
@@ -126,6 +186,7 @@ pub(super) fn write(out: &Path, cells: &[Cell]) -> anyhow::Result<()> {
          *Policy* columns are real single-stream re-encodes that switch configurations.\n"
     );
     overview(&mut s, cells);
+    formats(&mut s, out, format_cells);
     let seqs: BTreeSet<&str> = cells.iter().map(|c| c.sequence.as_str()).collect();
     for seq in seqs {
         let _ = writeln!(s, "## {seq}\n");

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use depthcast_packing::{BitDepth, VbpLayout};
-use depthcast_sweep::config::{CodecConfig, PackingConfig, RangeChoice};
+use depthcast_sweep::config::{CodecConfig, PackingConfig, PackingGrid, RangeChoice};
 use depthcast_sweep::encode::RunOptions;
 use depthcast_sweep::shard::{Shard, merge, run_shard};
 use depthcast_sweep::{Source, SweepOptions};
@@ -15,7 +15,7 @@ fn options(out: PathBuf) -> SweepOptions {
     SweepOptions {
         out,
         codecs: vec![CodecConfig::H264_8],
-        packings: Some(vec![
+        packings: PackingGrid::Given(vec![
             PackingConfig::luma(BitDepth::Eight),
             PackingConfig::vbp(12, VbpLayout::Chroma),
             PackingConfig::vbp(10, VbpLayout::Luma),
