@@ -157,9 +157,12 @@ fn the_probe_across_formats_is_a_real_run_of_its_choice() {
     let sources = [Source::Procedural { width: 96, height: 64, frames: 24, fps: 30.0 }];
     let mut opts = options(out.clone());
     opts.codecs = vec![CodecConfig::H264_8, CodecConfig { bits: BitDepth::Ten, ..CodecConfig::H264_8 }];
-    // The network's candidates and the 10-bit fallback: whatever the probe chooses is a fixed run.
+    // The network's candidates and the scheme sets at both bit depths: whatever the probe
+    // chooses is a fixed run.
     let mut grid = depthcast::sweep::predictor::candidates();
-    grid.push(PackingConfig::luma(BitDepth::Ten));
+    for bits in [BitDepth::Eight, BitDepth::Ten] {
+        grid.extend(PackingConfig::quick_set(bits).into_iter().filter(|c| !grid.contains(c)).collect::<Vec<_>>());
+    }
     opts.packings = PackingGrid::Given(grid);
     opts.mbps = vec![0.1, 0.8];
     let cells = depthcast::sweep::run(&sources, &opts).unwrap();

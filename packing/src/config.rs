@@ -84,6 +84,24 @@ impl PackingConfig {
         PackingConfig { scheme: Scheme::Hue, precision: 0, ..PackingConfig::luma(BitDepth::Eight) }
     }
 
+    /// One configuration of each scheme and layout at `bits`-bit planes (B): luma-only, VBP in
+    /// both layouts at B+4 and B+8, VBP luma with a strong high-plane rate split (−0.8) at B+6,
+    /// triangle waves at B+8, hue. The sweep's quick grid, and what the start-up probe across
+    /// formats measures in each format besides the network's shortlist.
+    pub fn quick_set(bits: BitDepth) -> Vec<PackingConfig> {
+        let b = bits.bits();
+        vec![
+            PackingConfig::luma(bits),
+            PackingConfig::vbp(b + 4, VbpLayout::Chroma),
+            PackingConfig::vbp(b + 8, VbpLayout::Chroma),
+            PackingConfig::vbp(b + 4, VbpLayout::Luma),
+            PackingConfig::vbp(b + 8, VbpLayout::Luma),
+            PackingConfig::vbp_roi(b + 6, -0.8),
+            PackingConfig::triangle(b + 8, 0, bits),
+            PackingConfig::hue(),
+        ]
+    }
+
     /// The text id ([`fmt::Display`]).
     pub fn id(&self) -> String {
         self.to_string()

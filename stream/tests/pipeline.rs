@@ -210,6 +210,10 @@ fn the_format_probe_measures_what_both_sides_support() {
         let mine: Vec<_> = report.measured.iter().filter(|m| m.0 == *f).collect();
         assert!(mine.iter().any(|m| m.1 == PackingConfig::luma(f.bits)), "{f}: its fallback");
         assert!(mine.len() >= 2, "{f}: the network's shortlist too");
+        for c in PackingConfig::quick_set(f.bits) {
+            let carried = f.codec != VideoCodec::Av1 || c.high_plane_qoffset().is_none();
+            assert_eq!(mine.iter().any(|m| m.1 == c), carried, "{f} {c}: the scheme set");
+        }
         if f.codec == VideoCodec::Av1 {
             assert!(mine.iter().all(|m| m.1.high_plane_qoffset().is_none()), "{f}: no ROI for AV1");
         }

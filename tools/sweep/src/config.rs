@@ -165,19 +165,9 @@ impl Grid {
         v
     }
 
-    /// The reduced grid of `--quick`.
+    /// The reduced grid of `--quick` ([`PackingConfig::quick_set`]).
     pub fn quick_packings(bits: BitDepth) -> Vec<PackingConfig> {
-        let b = bits.bits();
-        vec![
-            PackingConfig::luma(bits),
-            PackingConfig::vbp(b + 4, VbpLayout::Chroma),
-            PackingConfig::vbp(b + 8, VbpLayout::Chroma),
-            PackingConfig::vbp(b + 4, VbpLayout::Luma),
-            PackingConfig::vbp(b + 8, VbpLayout::Luma),
-            PackingConfig::vbp_roi(b + 6, -0.8),
-            PackingConfig::triangle(b + 8, 0, bits),
-            PackingConfig::hue(),
-        ]
+        PackingConfig::quick_set(bits)
     }
 
     /// Every run for sequence `sequence`, skipping packings whose precision the codec's bit depth
