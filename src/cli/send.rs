@@ -112,8 +112,8 @@ pub(crate) struct Args {
     /// produce, the URL's container carries and every listed receiver decodes: `native`
     /// (depthcast's own receivers), `chromium` or `browser` (a `depthcast serve` page: H.264 at 8
     /// and 10 bits, AV1), or format ids (`h264-8,h264-10`). The probe then measures the network's
-    /// shortlist, the luma fallback and one configuration of each scheme in each of them. Without it the stream keeps `--codec`
-    /// and `--bits`.
+    /// shortlist, the luma fallback and one configuration of each scheme in each of them.
+    /// Without it the stream keeps `--codec` and `--bits`.
     #[arg(long, requires = "probe")]
     receivers: Option<String>,
     /// With a sequence that has colour (`depthcast render --colour`): the depth's share of
