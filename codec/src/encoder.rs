@@ -4,6 +4,7 @@
 //! parameters, the camera when [`FrameOptions::camera`] is set, and the send time.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::mem::ManuallyDrop;
 
 use depthcast_packing::{BitDepth, CameraBlock, PackParams, PixelFormat, YuvFrame};
 use ff::ffi;
@@ -38,7 +39,7 @@ pub struct EncodedPacket {
 
 /// An encoder that opened, and how its frames must be given.
 pub(crate) struct Opened {
-    pub(crate) enc: ff::encoder::Video,
+    pub(crate) enc: EncoderContext,
     pub(crate) input_format: PixelFormat,
     pub(crate) hw: Option<HwFrames>,
 }
@@ -126,15 +127,50 @@ pub(crate) fn open_backend(s: &EncoderSettings, backend: Backend) -> Result<Open
     for (k, v) in &opts {
         dict.set(k, v);
     }
+    let svt = name == "libsvtav1";
     let enc = {
-        // SVT-AV1 1.4's `svt_av1_enc_init_handle` sets up process-wide tables, and FFmpeg 5.1 does
-        // not serialise libsvtav1's init (the wrapper says it is thread-safe): two encoders opened
-        // at once crashed in it (1 of 4 start-up probes across formats, 8 AV1 encoders each).
-        static SVT_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let _serial = (name == "libsvtav1").then(|| SVT_INIT.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let _serial = svt.then(svt_lifecycle);
         ctx.open_as_with(codec, dict).map_err(fferr(format!("opening {name}")))?
     };
-    Ok(Opened { enc, input_format, hw })
+    Ok(Opened { enc: EncoderContext { inner: ManuallyDrop::new(enc), svt }, input_format, hw })
+}
+
+/// SVT-AV1 1.4 sets up and tears down process-wide state in `svt_av1_enc_init_handle` and
+/// `svt_av1_enc_deinit_handle`, and FFmpeg 5.1 serialises neither (its libsvtav1 wrapper says
+/// its init is thread-safe): with many AV1 encoders opened and freed at once (a start-up probe
+/// across formats) the process crashed in init (1 run in 4) and, with init serialised, in
+/// deinit's `free` (1 run in 3). Both hold this lock.
+fn svt_lifecycle() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// An opened FFmpeg encoder context; a libsvtav1 one is freed under [`svt_lifecycle`].
+pub(crate) struct EncoderContext {
+    inner: ManuallyDrop<ff::encoder::Video>,
+    svt: bool,
+}
+
+impl std::ops::Deref for EncoderContext {
+    type Target = ff::encoder::Video;
+
+    fn deref(&self) -> &ff::encoder::Video {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for EncoderContext {
+    fn deref_mut(&mut self) -> &mut ff::encoder::Video {
+        &mut self.inner
+    }
+}
+
+impl Drop for EncoderContext {
+    fn drop(&mut self) {
+        let _serial = self.svt.then(svt_lifecycle);
+        // SAFETY: dropped exactly once, here, and never used after.
+        unsafe { ManuallyDrop::drop(&mut self.inner) };
+    }
 }
 
 /// Closes an encoder that was opened but will not encode ([`end_unused`]).
@@ -161,7 +197,7 @@ fn end_unused(enc: &mut ff::encoder::Video, format: PixelFormat) {
 
 /// A low-latency H.264/HEVC/AV1 encoder over the first usable back-end. Flushed when dropped.
 pub struct Encoder {
-    enc: ff::encoder::Video,
+    enc: EncoderContext,
     backend: Backend,
     settings: EncoderSettings,
     input_format: PixelFormat,

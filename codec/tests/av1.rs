@@ -177,3 +177,26 @@ fn a_cut_av1_temporal_unit_is_an_error_and_decoding_resumes_at_a_keyframe() {
     // Frames 0 and 1, then nothing until the keyframe at 6.
     assert_eq!(ok, [0, 1, 6, 7, 8, 9, 10, 11]);
 }
+
+/// SVT-AV1 1.4 sets up and tears down process-wide state when an encoder opens and closes, and
+/// FFmpeg 5.1 does not serialise either: a start-up probe across formats, with a dozen AV1
+/// encoders opened, used and freed at once, crashed in `svt_av1_enc_init_handle` and in
+/// `svt_av1_enc_deinit_handle`'s `free` (about 1 run in 3). The codec crate now serialises both;
+/// this does what the probe did, several times over (a crash fails the whole test binary).
+#[test]
+fn many_av1_encoders_open_encode_and_close_at_once() {
+    let frames = [common::packed(4, 160, 96, BitDepth::Eight), common::packed(4, 160, 96, BitDepth::Ten)];
+    for round in 0..3 {
+        std::thread::scope(|s| {
+            for i in 0..10 {
+                let frames = &frames[i % 2];
+                s.spawn(move || {
+                    let bits = frames[0].1.bit_depth;
+                    let mut enc = Encoder::new(&settings(bits, 160, 96)).unwrap();
+                    let packets = encode_all(&mut enc, frames, &[]);
+                    assert_eq!(packets.len(), frames.len(), "round {round} encoder {i}");
+                });
+            }
+        });
+    }
+}
