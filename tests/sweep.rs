@@ -171,10 +171,14 @@ fn the_probe_across_formats_is_a_real_run_of_its_choice() {
     let formats = summary["formats"].as_array().unwrap();
     assert_eq!(formats.len(), 2, "one probe per bitrate: {formats:?}");
     for f in formats {
-        let probe: Vec<(String, String, f64)> = serde_json::from_value(f["probe_mae_mm"].clone()).unwrap();
+        let probe: Vec<(String, String, f64, f64)> = serde_json::from_value(f["probe"].clone()).unwrap();
         assert!(probe.iter().any(|p| p.0 == "h264-8" && p.1 == "luma-P8-lin"), "{probe:?}");
         assert!(probe.iter().any(|p| p.0 == "h264-10" && p.1 == "luma-P10-lin"), "{probe:?}");
-        let best = probe.iter().min_by(|a, b| a.2.total_cmp(&b.2)).unwrap();
+        // The lowest error among the pairs that kept the bitrate, or among all when none did
+        // (at 100 kbit/s x264 spends 1.15x on these 96x64 frames, whatever the packing).
+        assert!(probe.iter().all(|p| p.3 > 0.5 && p.3 < 2.0), "{probe:?}");
+        let kept = probe.iter().any(|p| p.3 <= 1.1);
+        let best = probe.iter().filter(|p| p.3 <= 1.1 || !kept).min_by(|a, b| a.2.total_cmp(&b.2)).unwrap();
         let chosen: (String, String) = serde_json::from_value(f["chosen"].clone()).unwrap();
         assert_eq!(chosen, (best.0.clone(), best.1.clone()), "the lowest measured pair");
         let mae = f["mae_mm"].as_f64().unwrap();

@@ -262,8 +262,15 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         let frames = (0..n).map(|i| seq.read_frame(i)).collect::<Result<Vec<DepthImage>, _>>()?;
         let settings = AutoSettings { codec, bits, bitrate, fps, gop: a.gop };
         let report = probe_formats_encoded(&frames, &formats, &settings, m.near, m.far, &probe)?;
-        for (f, c, e) in &report.measured {
-            eprintln!("probe: {:<8} {:<34} MAE {:>10.3} mm over {n} frames", f.id(), c.id(), 1e3 * e);
+        for m in &report.measured {
+            let over = if m.holds_rate() { "" } else { " (over the bitrate: cannot win)" };
+            eprintln!(
+                "probe: {:<8} {:<34} MAE {:>10.3} mm over {n} frames, {:.2}x the bitrate{over}",
+                m.format.id(),
+                m.config.id(),
+                1e3 * m.mae,
+                m.rate
+            );
         }
         eprintln!("probe: {} {} wins ({:.2} s)", report.format, report.winner, report.wall.as_secs_f64());
         (codec, bits) = (report.format.codec, report.format.bits);

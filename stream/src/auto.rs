@@ -214,13 +214,48 @@ impl AutoPacking {
     }
 }
 
+/// One encode of the start-up probe: each decoded frame's error (metres; infinite where a frame
+/// did not come back) and the bits of every packet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeEncode {
+    /// Per-frame error, metres.
+    pub errors: Vec<f64>,
+    /// Bits of all packets.
+    pub bits: u64,
+}
+
+/// One pair the start-up probe across formats measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProbedPair {
+    /// Format.
+    pub format: Format,
+    /// Packing configuration.
+    pub config: PackingConfig,
+    /// Mean MAE in metres over the probe's frames (infinite where a frame was lost).
+    pub mae: f64,
+    /// Bitrate spent over the probe's frames / the target.
+    pub rate: f64,
+}
+
+impl ProbedPair {
+    /// Whether the pair kept the bitrate: at most [`RATE_TOLERANCE`] times the target.
+    pub fn holds_rate(&self) -> bool {
+        self.rate <= RATE_TOLERANCE
+    }
+}
+
+/// How far over its target bitrate a pair of the probe across formats may go and still win.
+/// x265 with a strong high-plane rate split (−0.8) at 10 bits overshoots CBR at low rates (2.55x
+/// the target at 1 Mbit/s on DepthOfFieldExample at 720p); a sender must keep its budget, so
+/// such a pair wins only when no pair holds the rate.
+pub const RATE_TOLERANCE: f64 = 1.10;
+
 /// What the start-up probe across formats ([`probe_formats`]) measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FormatProbeReport {
-    /// Each measured format and configuration with its mean MAE in metres over the probe's frames
-    /// (infinite where a frame was lost): the formats in the order given, each one's shortlist
-    /// best-scored first, then its fallback.
-    pub measured: Vec<(Format, PackingConfig, f64)>,
+    /// Every measured pair: the formats in the order given, each one's shortlist best-scored
+    /// first, then its fallback and the scheme set.
+    pub measured: Vec<ProbedPair>,
     /// The format that carries the stream.
     pub format: Format,
     /// The configuration that carries the stream.
@@ -236,9 +271,10 @@ pub struct FormatProbeReport {
 /// [`Probe::CANDIDATES`] best-scored configurations on `frames[0]` that the codec can carry, the
 /// fallback (luma at the format's bit depth) and one configuration of each scheme at that bit
 /// depth ([`PackingConfig::quick_set`], less what the codec cannot carry) are measured by
-/// `measure(format, config)` (an encode of `frames` as the stream will be encoded, returning
-/// each decoded frame's error), all side by side, one thread each; the best measured pair
-/// carries the stream. Ties go to the earlier format, then the earlier entry.
+/// `measure(format, config)` (an encode of `frames` as the stream will be encoded at
+/// `settings.bitrate` and `settings.fps`), all side by side, one thread each. The pair with the
+/// lowest mean error among those that hold the bitrate ([`ProbedPair::holds_rate`]; among all
+/// when none does) carries the stream. Ties go to the earlier format, then the earlier entry.
 ///
 /// The network was trained on H.264 with 8-bit planes only, so it ranks the candidates as for
 /// that format (`settings`' codec and bit depth are not shown to it), and its candidates miss
@@ -253,7 +289,7 @@ pub fn probe_formats(
     frames: &[DepthImage],
     formats: &[Format],
     settings: &AutoSettings,
-    measure: &(dyn Fn(Format, &PackingConfig) -> Result<Vec<f64>> + Sync),
+    measure: &(dyn Fn(Format, &PackingConfig) -> Result<ProbeEncode> + Sync),
 ) -> Result<FormatProbeReport> {
     let first = frames.first().ok_or_else(|| StreamError::Probe("no frames to probe".into()))?;
     if formats.is_empty() {
@@ -277,7 +313,7 @@ pub fn probe_formats(
     }
     let n = Probe::FRAMES.min(frames.len());
     let t0 = Instant::now();
-    let runs: Vec<Result<Vec<f64>>> = std::thread::scope(|s| {
+    let runs: Vec<Result<ProbeEncode>> = std::thread::scope(|s| {
         let handles: Vec<_> = jobs.iter().map(|&(f, c)| s.spawn(move || measure(f, &c))).collect();
         handles
             .into_iter()
@@ -286,24 +322,29 @@ pub fn probe_formats(
     });
     let wall = t0.elapsed();
     let mut measured = Vec::with_capacity(jobs.len());
-    for ((f, c), errors) in jobs.into_iter().zip(runs) {
-        let errors = errors?;
-        let head = &errors[..n.min(errors.len())];
-        let mean = if head.is_empty() || head.iter().any(|e| !e.is_finite()) {
+    for ((format, config), run) in jobs.into_iter().zip(runs) {
+        let run = run?;
+        let head = &run.errors[..n.min(run.errors.len())];
+        let mae = if head.is_empty() || head.iter().any(|e| !e.is_finite()) {
             f64::INFINITY
         } else {
             head.iter().sum::<f64>() / head.len() as f64
         };
-        measured.push((f, c, mean));
+        let seconds = run.errors.len().max(1) as f64 / settings.fps.max(1.0);
+        let rate = run.bits as f64 / seconds / settings.bitrate.max(1) as f64;
+        measured.push(ProbedPair { format, config, mae, rate });
     }
-    let &(format, winner, _) = measured
+    let any_holds = measured.iter().any(ProbedPair::holds_rate);
+    let best = measured
         .iter()
-        .reduce(|best, m| if m.2 < best.2 { m } else { best })
+        .filter(|m| m.holds_rate() || !any_holds)
+        .reduce(|best, m| if m.mae < best.mae { m } else { best })
         .expect("at least one format, so at least its fallback");
+    let (format, winner) = (best.format, best.config);
     Ok(FormatProbeReport { measured, format, winner, frames: n, wall })
 }
 
-/// [`probe_formats`] measured with [`measure_encode`]: each pair encoded over the first
+/// [`probe_formats`] measured with [`measure_encode_bits`]: each pair encoded over the first
 /// [`Probe::FRAMES`] of `frames` with `settings` (the stream's encoder settings; codec, bit depth,
 /// size and regions of interest are set per pair) and the range `near..far`.
 ///
@@ -322,7 +363,7 @@ pub fn probe_formats_encoded(
         let mut s = settings.clone();
         s.codec = f.codec;
         s.bit_depth = f.bits;
-        measure_encode(head, near, far, c, &s)
+        measure_encode_bits(head, near, far, c, &s)
     })
 }
 
@@ -347,7 +388,21 @@ pub fn measure_encode(
     config: &PackingConfig,
     settings: &EncoderSettings,
 ) -> Result<Vec<f64>> {
-    let Some(first) = frames.first() else { return Ok(Vec::new()) };
+    Ok(measure_encode_bits(frames, near, far, config, settings)?.errors)
+}
+
+/// [`measure_encode`] with the bits the encoder spent.
+///
+/// # Errors
+/// The encoder or decoder failing.
+pub fn measure_encode_bits(
+    frames: &[DepthImage],
+    near: f32,
+    far: f32,
+    config: &PackingConfig,
+    settings: &EncoderSettings,
+) -> Result<ProbeEncode> {
+    let Some(first) = frames.first() else { return Ok(ProbeEncode { errors: Vec::new(), bits: 0 }) };
     let mut settings = settings.clone();
     settings.regions_of_interest = config.high_plane_qoffset().is_some();
     let mut enc = DepthEncoder::new(settings.clone(), config, first.width, first.height, None)?;
@@ -362,15 +417,18 @@ pub fn measure_encode(
             errors[i] = Metrics::compute(&reference.view(), &out.view(), near, far).mae;
         }
     };
+    let mut bits = 0u64;
     for (i, f) in frames.iter().enumerate() {
         let meta = FrameMeta { frame_index: i as u32, pts: Some(i as i64), ..FrameMeta::default() };
         for p in enc.encode(&f.view(), config, near, far, &meta)?.packets {
+            bits += 8 * p.data.len() as u64;
             for d in dec.decode(&p.data, Some(p.pts))?.into_iter().flatten() {
                 measure(d);
             }
         }
     }
     for p in enc.finish()? {
+        bits += 8 * p.data.len() as u64;
         for d in dec.decode(&p.data, Some(p.pts))?.into_iter().flatten() {
             measure(d);
         }
@@ -379,5 +437,5 @@ pub fn measure_encode(
     while let Ok(Some(d)) = dec.receive_frame() {
         measure(d);
     }
-    Ok(errors)
+    Ok(ProbeEncode { errors, bits })
 }

@@ -43,7 +43,10 @@ pub mod error;
 pub mod receiver;
 pub mod rgbd;
 
-pub use auto::{AutoPacking, AutoSettings, FormatProbeReport, ProbeReport, probe_formats, probe_formats_encoded};
+pub use auto::{
+    AutoPacking, AutoSettings, FormatProbeReport, ProbeEncode, ProbeReport, ProbedPair, probe_formats,
+    probe_formats_encoded,
+};
 pub use caps::{Receiver, stream_formats};
 pub use encoder::{DepthEncoder, EncodedFrame, EncoderStats, FrameMeta, high_plane_roi};
 pub use error::{FailureKind, Result, StreamError};

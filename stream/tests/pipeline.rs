@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use depthcast_codec::{EncoderSettings, Format, Refresh, VideoCodec};
 use depthcast_packing::{BitDepth, DepthImage, Metrics, PackingConfig, VbpLayout, testdata};
 use depthcast_stream::{
-    AutoPacking, AutoSettings, DepthEncoder, DepthReceiver, FrameMeta, Receiver, ReceiverConfig, StreamError,
-    probe_formats, probe_formats_encoded, stream_formats, unix_us,
+    AutoPacking, AutoSettings, DepthEncoder, DepthReceiver, FrameMeta, ProbeEncode, Receiver, ReceiverConfig,
+    StreamError, probe_formats, probe_formats_encoded, stream_formats, unix_us,
 };
 
 const W: u32 = 160;
@@ -201,26 +201,26 @@ fn the_format_probe_measures_what_both_sides_support() {
     assert_eq!(formats.len(), 4, "{formats:?}");
     let auto = AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, bitrate: 300_000, fps: 30.0, gop: 10 };
     let report = probe_formats_encoded(&src, &formats, &auto, NEAR, FAR, &s).unwrap();
-    for (f, c, e) in &report.measured {
-        println!("{f:<8} {c:<34} {:8.2} mm", e * 1e3);
+    for m in &report.measured {
+        println!("{:<8} {:<34} {:8.2} mm {:.2}x the bitrate", m.format, m.config, m.mae * 1e3, m.rate);
     }
     println!("winner {} {} in {:.2} s", report.format, report.winner, report.wall.as_secs_f64());
     assert_eq!(report.frames, depthcast_precision_net::Probe::FRAMES);
     for f in &formats {
-        let mine: Vec<_> = report.measured.iter().filter(|m| m.0 == *f).collect();
-        assert!(mine.iter().any(|m| m.1 == PackingConfig::luma(f.bits)), "{f}: its fallback");
+        let mine: Vec<_> = report.measured.iter().filter(|m| m.format == *f).collect();
+        assert!(mine.iter().any(|m| m.config == PackingConfig::luma(f.bits)), "{f}: its fallback");
         assert!(mine.len() >= 2, "{f}: the network's shortlist too");
         for c in PackingConfig::quick_set(f.bits) {
             let carried = f.codec != VideoCodec::Av1 || c.high_plane_qoffset().is_none();
-            assert_eq!(mine.iter().any(|m| m.1 == c), carried, "{f} {c}: the scheme set");
+            assert_eq!(mine.iter().any(|m| m.config == c), carried, "{f} {c}: the scheme set");
         }
         if f.codec == VideoCodec::Av1 {
-            assert!(mine.iter().all(|m| m.1.high_plane_qoffset().is_none()), "{f}: no ROI for AV1");
+            assert!(mine.iter().all(|m| m.config.high_plane_qoffset().is_none()), "{f}: no ROI for AV1");
         }
     }
-    assert!(report.measured.iter().all(|m| m.2.is_finite() && m.2 > 0.0), "{report:?}");
-    let best = report.measured.iter().min_by(|a, b| a.2.total_cmp(&b.2)).unwrap();
-    assert_eq!((report.format, report.winner), (best.0, best.1));
+    assert!(report.measured.iter().all(|m| m.mae.is_finite() && m.mae > 0.0 && m.rate > 0.1), "{report:?}");
+    let best = report.measured.iter().filter(|m| m.holds_rate()).min_by(|a, b| a.mae.total_cmp(&b.mae)).unwrap();
+    assert_eq!((report.format, report.winner), (best.format, best.config));
 }
 
 /// The choice itself, with made-up measurements: the lowest mean wins across formats, a pair that
@@ -231,22 +231,38 @@ fn the_format_probe_keeps_the_lowest_mean_and_never_a_lost_frame() {
     let auto = AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, bitrate: 2_000_000, fps: 30.0, gop: 30 };
     let ten = Format::new(VideoCodec::H264, BitDepth::Ten);
     let luma10 = PackingConfig::luma(BitDepth::Ten);
-    // h264-10 luma is best on average but loses one frame; h264-8 luma is next.
-    let measure = |f: Format, c: &PackingConfig| -> depthcast_stream::Result<Vec<f64>> {
-        let mut e = vec![if *c == PackingConfig::luma(f.bits) { 0.010 } else { 0.020 }; 15];
+    // 15 frames at 30 fps and 2 Mbit/s: 1 Mbit is the budget.
+    let on_budget = 1_000_000;
+    // h264-10 luma is best on average but loses one frame; h264-8 VBP P12 is next but spends
+    // 1.5x the bitrate; h264-8 luma comes after.
+    let vbp12 = PackingConfig::vbp(12, VbpLayout::Chroma);
+    let measure = |f: Format, c: &PackingConfig| -> depthcast_stream::Result<ProbeEncode> {
+        let (mut errors, mut bits) =
+            (vec![if *c == PackingConfig::luma(f.bits) { 0.010 } else { 0.020 }; 15], on_budget);
         if f == ten && *c == luma10 {
-            e = vec![0.001; 15];
-            e[7] = f64::INFINITY;
+            errors = vec![0.001; 15];
+            errors[7] = f64::INFINITY;
+        }
+        if f == Format::H264_8 && *c == vbp12 {
+            (errors, bits) = (vec![0.002; 15], on_budget * 3 / 2);
         }
         if f == Format::H264_8 && *c == PackingConfig::luma(BitDepth::Eight) {
-            e = vec![0.005; 15];
+            errors = vec![0.005; 15];
         }
-        Ok(e)
+        Ok(ProbeEncode { errors, bits })
     };
     let r = probe_formats(&src, &[Format::H264_8, ten], &auto, &measure).unwrap();
     assert_eq!((r.format, r.winner), (Format::H264_8, PackingConfig::luma(BitDepth::Eight)));
-    assert!(r.measured.iter().any(|m| m.0 == ten && m.1 == luma10 && m.2.is_infinite()));
-    let fail = |_: Format, _: &PackingConfig| -> depthcast_stream::Result<Vec<f64>> {
+    assert!(r.measured.iter().any(|m| m.format == ten && m.config == luma10 && m.mae.is_infinite()));
+    let over = r.measured.iter().find(|m| m.format == Format::H264_8 && m.config == vbp12).unwrap();
+    assert!(!over.holds_rate() && (over.rate - 1.5).abs() < 1e-9, "{over:?}");
+    // When no pair keeps the bitrate, the lowest error wins all the same.
+    let all_over = |f: Format, c: &PackingConfig| -> depthcast_stream::Result<ProbeEncode> {
+        Ok(ProbeEncode { bits: 2 * on_budget, ..measure(f, c)? })
+    };
+    let r = probe_formats(&src, &[Format::H264_8], &auto, &all_over).unwrap();
+    assert_eq!(r.winner, vbp12);
+    let fail = |_: Format, _: &PackingConfig| -> depthcast_stream::Result<ProbeEncode> {
         Err(StreamError::Probe("encoder gone".into()))
     };
     assert!(probe_formats(&src, &[ten], &auto, &fail).unwrap_err().to_string().contains("encoder gone"));

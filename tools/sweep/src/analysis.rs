@@ -290,8 +290,9 @@ pub struct FormatCell {
     pub bitrate: u64,
     /// Range policy id.
     pub range: String,
-    /// What the probe measured over its first frames: (codec id, configuration id, MAE mm).
-    pub probe_mae_mm: Vec<(String, String, f64)>,
+    /// What the probe measured over its first frames: (codec id, configuration id, MAE mm,
+    /// bitrate spent / target).
+    pub probe: Vec<(String, String, f64, f64)>,
     /// The probe's choice: (codec id, configuration id).
     pub chosen: (String, String),
     /// The chosen stream's MAE (mm) over the whole sequence.
@@ -300,8 +301,10 @@ pub struct FormatCell {
     pub rate_ratio: f64,
     /// 8-bit luma with H.264 (`h264-8`, `luma-P8-lin`), MAE (mm), when the sweep has that run.
     pub luma8_h264_mm: Option<f64>,
-    /// The best fixed configuration in hindsight over every codec of the sweep: (codec id,
-    /// configuration id, MAE mm).
+    /// The best fixed configuration in hindsight over every codec of the sweep, among the runs
+    /// that kept the bitrate (at most [`depthcast_stream::auto::RATE_TOLERANCE`] times the
+    /// target, as the probe requires; of all runs when none did): (codec id, configuration id,
+    /// MAE mm).
     pub best_fixed: (String, String, f64),
 }
 

@@ -452,25 +452,31 @@ fn summarise_formats(
     for (bitrate, range, codec, report) in probes {
         let Some(rows) = policy.get(&format_probe_id(*bitrate, *range, *codec, &report.winner)) else { continue };
         let (mae_mm, rate) = analysis::policy_result(rows, seq.fps);
-        let fixed = groups
-            .iter()
-            .filter(|((_, b, r, _), _)| b == bitrate && r == range)
-            .flat_map(|((c, ..), members)| members.iter().map(move |(_, r)| (c, r.packing, r.mean_mae() * 1e3)));
-        let mut best_fixed = (String::new(), String::new(), f64::INFINITY);
+        let fixed =
+            groups.iter().filter(|((_, b, r, _), _)| b == bitrate && r == range).flat_map(|((c, ..), members)| {
+                members
+                    .iter()
+                    .map(move |(_, r)| (c, r.packing, r.mean_mae() * 1e3, r.bitrate(seq.fps) / *bitrate as f64))
+            });
+        // The best of the runs that kept the bitrate, or of all when none did (as the probe).
+        let mut best = [(String::new(), String::new(), f64::INFINITY), (String::new(), String::new(), f64::INFINITY)];
         let mut luma8_h264_mm = None;
-        for (c, p, mae) in fixed {
+        for (c, p, mae, rate) in fixed {
             if *c == CodecConfig::H264_8 && p == PackingConfig::luma(depthcast_packing::BitDepth::Eight) {
                 luma8_h264_mm = Some(mae);
             }
-            if mae < best_fixed.2 {
-                best_fixed = (c.id(), p.id(), mae);
+            let kept = usize::from(rate > depthcast_stream::auto::RATE_TOLERANCE);
+            if mae < best[kept].2 {
+                best[kept] = (c.id(), p.id(), mae);
             }
         }
+        let [kept, over] = best;
+        let best_fixed = if kept.2.is_finite() || !over.2.is_finite() { kept } else { over };
         out.push(analysis::FormatCell {
             sequence: seq.name.clone(),
             bitrate: *bitrate,
             range: range.id(),
-            probe_mae_mm: report.measured.iter().map(|(f, c, e)| (f.id(), c.id(), e * 1e3)).collect(),
+            probe: report.measured.iter().map(|m| (m.format.id(), m.config.id(), m.mae * 1e3, m.rate)).collect(),
             chosen: (codec.id(), report.winner.id()),
             mae_mm,
             rate_ratio: rate / *bitrate as f64,

@@ -6,7 +6,7 @@
 use depthcast_codec::Format;
 use depthcast_precision_net::{LookupTable, Probe, QuantMlp, Settings, StreamPolicy, models};
 pub use depthcast_stream::auto::fallbacks;
-use depthcast_stream::{AutoPacking, AutoSettings, FormatProbeReport};
+use depthcast_stream::{AutoPacking, AutoSettings, FormatProbeReport, ProbeEncode};
 
 use super::analysis::Policy;
 use super::config::{CodecConfig, PackingConfig, RangeChoice};
@@ -153,12 +153,15 @@ pub fn probe_formats(
     let codec_of = |f: Format| *chosen.iter().find(|c| c.format() == f).expect("a format of the list");
     let settings =
         AutoSettings { codec: formats[0].codec, bits: formats[0].bits, bitrate, fps: seq.fps, gop: gop as u32 };
-    let measure = |f: Format, c: &depthcast_packing::PackingConfig| -> depthcast_stream::Result<Vec<f64>> {
+    let measure = |f: Format, c: &depthcast_packing::PackingConfig| -> depthcast_stream::Result<ProbeEncode> {
         let c = *c;
         let recs =
             encode_sequence(&head, codec_of(f), bitrate, encodes.range, encodes.opts, &mut |_| (c, false), &|| {})
                 .map_err(|e| depthcast_stream::StreamError::Probe(format!("{f} {c}: {e:#}")))?;
-        Ok(recs.iter().map(|r| if r.params_ok { r.metrics.mae } else { f64::INFINITY }).collect())
+        Ok(ProbeEncode {
+            errors: recs.iter().map(|r| if r.params_ok { r.metrics.mae } else { f64::INFINITY }).collect(),
+            bits: recs.iter().map(|r| r.bits).sum(),
+        })
     };
     let report = depthcast_stream::probe_formats(&head.frames, &formats, &settings, &measure)?;
     Ok((codec_of(report.format), report))
