@@ -1,0 +1,34 @@
+#!/bin/sh
+# The start-up probe across formats at 720p30 (issue #17 item 3): what `depthcast send --auto
+# --probe --receivers chromium|native` chooses, as real whole-sequence runs, against 8-bit luma
+# with H.264 and the best fixed configuration of any codec. Every encoder at its fastest preset,
+# CBR, GOP 30, the quick packing grid per bit depth.
+#
+# Test scenes (never used to train, calibrate or tune anything), rendered with
+#   depthcast render --scene ../shared/scenes/NAME.glb --frames 63 --size 1280x720 --out DIR
+# for DepthOfFieldExample, IrradianceVolumeExample and Fox:
+#   OUT=formats-out ./run.sh test DepthOfFieldExample IrradianceVolumeExample Fox
+# Training scenes (precision-net's; used to check the probe's shortlist rule), CornellBox,
+# MixedLightingExample and FlightHelmet rendered the same way:
+#   OUT=formats-out ./run.sh train CornellBox MixedLightingExample FlightHelmet
+# `python3 probe_estimate.py OUT/SWEEP/frames.csv 15` then estimates, from the fixed runs alone,
+# what a 15-frame probe over the whole grid of every format would choose.
+set -eu
+OUT=${OUT:-formats-out}
+D=${DEPTHCAST:-depthcast}
+what=$1
+shift
+case $what in
+test)
+    # Browsers (Chromium: H.264 8/10-bit, AV1), then depthcast's own receivers (HEVC too).
+    $D sweep "$@" --codecs h264-8,h264-10,av1-8,av1-10 --grid quick --gop 30 --out "$OUT/chromium"
+    $D sweep "$@" --codecs h264-8,h264-10,hevc-10,av1-8,av1-10 --grid quick --gop 30 --out "$OUT/native"
+    ;;
+train)
+    $D sweep "$@" --codecs h264-8,h264-10 --grid quick --gop 30 --no-policies --out "$OUT/train"
+    ;;
+*)
+    echo "usage: run.sh test|train SEQ_DIR..." >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""Reduces the test sweeps of run.sh (OUT/chromium, OUT/native) to formats.json (the probe's cells:
+what it measured, chose and got) and table.md (per receiver set, scene and bitrate: the chosen
+format and configuration against 8-bit luma with H.264 and the best fixed configuration of any
+codec, then the ratios over all cells). Usage: table.py OUT [LABEL]."""
+import json, math, os, sys
+
+out = sys.argv[1] if len(sys.argv) > 1 else "formats-out"
+label = sys.argv[2] if len(sys.argv) > 2 else ""
+cells, lines = {}, []
+for receivers in ("chromium", "native"):
+    path = os.path.join(out, receivers, "summary.json")
+    if not os.path.exists(path):
+        continue
+    fs = json.load(open(path))["formats"]
+    cells[receivers] = fs
+    lines += [f"### `--receivers {receivers}`{label}", "",
+              "| scene | Mbit/s | chosen | MAE mm | rate | h264-8 luma-P8 mm | chosen / luma-P8 | best fixed (hindsight) | chosen / best |",
+              "|---|---:|---|---:|---:|---:|---:|---|---:|"]
+    logs, worst, half, exact = [], 0.0, 0, 0
+    for c in fs:
+        vs_best = c["mae_mm"] / c["best_fixed"][2]
+        vs_luma = c["mae_mm"] / c["luma8_h264_mm"]
+        logs.append(math.log(vs_best)); worst = max(worst, vs_best)
+        half += vs_luma <= 0.5; exact += vs_best <= 1.0
+        lines.append(f"| {c['sequence']} | {c['bitrate'] / 1e6:g} | {c['chosen'][0]} `{c['chosen'][1]}` | {c['mae_mm']:.2f} "
+                     f"| {c['rate_ratio']:.2f} | {c['luma8_h264_mm']:.2f} | {vs_luma:.3f} "
+                     f"| {c['best_fixed'][2]:.2f} {c['best_fixed'][0]} `{c['best_fixed'][1]}` | {vs_best:.3f} |")
+    lines += ["", f"{len(fs)} cells: chosen / best fixed geomean **{math.exp(sum(logs) / len(logs)):.3f}**, worst "
+              f"**{worst:.3f}**, {exact} at or below 1.0; **{half}** at or below 0.5x 8-bit luma with H.264.", ""]
+json.dump(cells, open("formats.json", "w"), indent=1)
+open("table.md", "w").write("\n".join(lines))
+print("\n".join(lines))
