@@ -8,17 +8,38 @@ use std::process::Command;
 use depthcast::sequence::{DepthEncoding, SequenceWriter};
 use depthcast_packing::testdata::game_scene;
 
-#[test]
-fn send_auto_probe_then_recv() {
-    let dir = std::env::temp_dir().join(format!("depthcast-cli-auto-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+/// Writes `frames` frames of the built-in scene (320x180) as an EXR sequence under a fresh `dir`.
+fn sequence(dir: &std::path::Path, frames: usize) -> std::path::PathBuf {
+    let _ = std::fs::remove_dir_all(dir);
     let seq = dir.join("seq");
-    let frames = 24;
     let mut w = SequenceWriter::create(&seq, 320, 180, 30.0, DepthEncoding::ExrF32).unwrap();
     for i in 0..frames {
         w.push(&game_scene(320, 180, i as f32 / 30.0), None).unwrap();
     }
     w.finish().unwrap();
+    seq
+}
+
+/// `depthcast recv` of `video` against `seq`: the stats CSV's header and rows.
+fn recv_rows(video: &std::path::Path, seq: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let stats = video.with_extension("csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_depthcast"))
+        .args(["recv", "--url", video.to_str().unwrap(), "--source", seq.to_str().unwrap()])
+        .args(["--stats", stats.to_str().unwrap(), "--timeout", "5"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "recv failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&stats).unwrap();
+    let mut lines = text.lines().map(|l| l.split(',').map(String::from).collect::<Vec<_>>());
+    let header = lines.next().unwrap();
+    (header, lines.collect())
+}
+
+#[test]
+fn send_auto_probe_then_recv() {
+    let dir = std::env::temp_dir().join(format!("depthcast-cli-auto-{}", std::process::id()));
+    let frames = 24;
+    let seq = sequence(&dir, frames);
     let video = dir.join("auto.mkv");
     let bin = env!("CARGO_BIN_EXE_depthcast");
     let out = Command::new(bin)
@@ -46,18 +67,8 @@ fn send_auto_probe_then_recv() {
     assert_eq!(winner, best.0, "the lowest measured error wins: {measured:?}");
     assert!(err.contains(&format!("precision-net: {winner} for {frames} frames")), "{err}");
 
-    let stats = dir.join("stats.csv");
-    let out = Command::new(bin)
-        .args(["recv", "--url", video.to_str().unwrap(), "--source", seq.to_str().unwrap()])
-        .args(["--stats", stats.to_str().unwrap(), "--timeout", "5"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "recv failed: {}", String::from_utf8_lossy(&out.stderr));
-    let text = std::fs::read_to_string(&stats).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let (header, rows) = recv_rows(&video, &seq);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     assert_eq!(rows.len(), frames, "every frame decoded");
     // The winner's id starts with its scheme and names its precision, if it has one
     // (`luma-P8-lin`, `vbp-luma-P16-lin-a255-roi-0.40`, `hue-lin`).
@@ -81,14 +92,8 @@ fn send_auto_probe_then_recv() {
 #[test]
 fn send_probe_across_formats_then_recv() {
     let dir = std::env::temp_dir().join(format!("depthcast-cli-formats-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let seq = dir.join("seq");
     let frames = 24;
-    let mut w = SequenceWriter::create(&seq, 320, 180, 30.0, DepthEncoding::ExrF32).unwrap();
-    for i in 0..frames {
-        w.push(&game_scene(320, 180, i as f32 / 30.0), None).unwrap();
-    }
-    w.finish().unwrap();
+    let seq = sequence(&dir, frames);
     let video = dir.join("formats.ts");
     let bin = env!("CARGO_BIN_EXE_depthcast");
     let out = Command::new(bin)
@@ -127,18 +132,8 @@ fn send_probe_across_formats_then_recv() {
     assert_eq!((&format, &winner), (&best.0, &best.1), "the lowest measured error wins: {measured:?}");
     assert!(err.contains(&format!("across formats: {format}, {winner}")), "{err}");
 
-    let stats = dir.join("stats.csv");
-    let out = Command::new(bin)
-        .args(["recv", "--url", video.to_str().unwrap(), "--source", seq.to_str().unwrap()])
-        .args(["--stats", stats.to_str().unwrap(), "--timeout", "5"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "recv failed: {}", String::from_utf8_lossy(&out.stderr));
-    let text = std::fs::read_to_string(&stats).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let (header, rows) = recv_rows(&video, &seq);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     assert_eq!(rows.len(), frames, "every frame decoded");
     let bits = format.rsplit('-').next().unwrap();
     for r in &rows {

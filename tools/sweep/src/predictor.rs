@@ -101,14 +101,7 @@ pub fn probe(stream: Stream<'_>, encodes: ProbeEncodes<'_>) -> anyhow::Result<Op
     if !auto.candidates().iter().all(|c| cands.contains(c)) {
         return Ok(None);
     }
-    let n = Probe::FRAMES.min(seq.frames.len());
-    let head = SeqData {
-        name: seq.name.clone(),
-        fps: seq.fps,
-        frames: seq.frames[..n].to_vec(),
-        near: seq.near,
-        far: seq.far,
-    };
+    let head = probe_head(seq);
     let measure = |c: &depthcast_packing::PackingConfig| -> depthcast_stream::Result<Vec<f64>> {
         let c = *c;
         let recs = encode_sequence(&head, codec, bitrate, encodes.range, encodes.opts, &mut |_| (c, false), &|| {})
@@ -142,14 +135,7 @@ pub fn probe_formats(
         }
     }
     let formats: Vec<Format> = chosen.iter().map(CodecConfig::format).collect();
-    let n = Probe::FRAMES.min(seq.frames.len());
-    let head = SeqData {
-        name: seq.name.clone(),
-        fps: seq.fps,
-        frames: seq.frames[..n].to_vec(),
-        near: seq.near,
-        far: seq.far,
-    };
+    let head = probe_head(seq);
     let codec_of = |f: Format| *chosen.iter().find(|c| c.format() == f).expect("a format of the list");
     let settings =
         AutoSettings { codec: formats[0].codec, bits: formats[0].bits, bitrate, fps: seq.fps, gop: gop as u32 };
@@ -165,6 +151,12 @@ pub fn probe_formats(
     };
     let report = depthcast_stream::probe_formats(&head.frames, &formats, &settings, &measure)?;
     Ok((codec_of(report.format), report))
+}
+
+/// The first [`Probe::FRAMES`] frames of `seq`: what a start-up probe encodes.
+fn probe_head(seq: &SeqData) -> SeqData {
+    let n = Probe::FRAMES.min(seq.frames.len());
+    SeqData { name: seq.name.clone(), fps: seq.fps, frames: seq.frames[..n].to_vec(), near: seq.near, far: seq.far }
 }
 
 /// Per-frame choices (indices into the cell's candidates) of the predictor and lookup policies.
