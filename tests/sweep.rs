@@ -26,6 +26,7 @@ fn options(out: PathBuf) -> SweepOptions {
         threads: 2,
         policies: true,
         max_frames: None,
+        format_probe: Default::default(),
     }
 }
 

@@ -237,6 +237,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         threads: a.threads,
         policies: !a.no_policies,
         max_frames: Some(a.frames),
+        format_probe: Default::default(),
     };
     depthcast::sweep::run(&sources(&a.sequences, a.builtin.as_deref())?, &opts)?;
     eprintln!("wrote {}", a.out.display());

@@ -7,6 +7,7 @@ use depthcast::sweep::encode::RunOptions;
 use depthcast::sweep::shard::Shard;
 use depthcast::sweep::{Source, SweepOptions};
 use depthcast_packing::BitDepth;
+use depthcast_stream::ProbeSet;
 
 /// Options of `depthcast sweep`.
 #[derive(clap::Args, Debug)]
@@ -65,6 +66,11 @@ pub(crate) struct Args {
     /// into `--out`, then analyse, re-encode the policies and report as an unsharded sweep would.
     #[arg(long, value_name = "SHARD_DIR", num_args = 1..)]
     merge: Vec<PathBuf>,
+    /// With several codecs: what the start-up probe across them measures in each format besides
+    /// the luma fallback: `network` (the network's three best-scored configurations and one of
+    /// each scheme, as `send --receivers` does) or `schemes` (one of each scheme, no network).
+    #[arg(long, default_value = "network", value_parser = ["network", "schemes"])]
+    format_probe: String,
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
@@ -135,6 +141,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         threads,
         policies: !a.no_policies,
         max_frames: a.frames,
+        format_probe: if a.format_probe == "schemes" { ProbeSet::Schemes } else { ProbeSet::NetworkAndSchemes },
     };
     let start = std::time::Instant::now();
     if let Some(shard) = a.shard {

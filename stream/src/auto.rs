@@ -291,6 +291,30 @@ pub fn probe_formats(
     settings: &AutoSettings,
     measure: &(dyn Fn(Format, &PackingConfig) -> Result<ProbeEncode> + Sync),
 ) -> Result<FormatProbeReport> {
+    probe_formats_among(frames, formats, settings, ProbeSet::NetworkAndSchemes, measure)
+}
+
+/// What the probe across formats measures in each format, besides the luma fallback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProbeSet {
+    /// The network's three best-scored configurations and the scheme set (the default).
+    #[default]
+    NetworkAndSchemes,
+    /// The scheme set alone ([`PackingConfig::quick_set`]): no network.
+    Schemes,
+}
+
+/// [`probe_formats`] measuring `set` in each format.
+///
+/// # Errors
+/// As [`probe_formats`].
+pub fn probe_formats_among(
+    frames: &[DepthImage],
+    formats: &[Format],
+    settings: &AutoSettings,
+    set: ProbeSet,
+    measure: &(dyn Fn(Format, &PackingConfig) -> Result<ProbeEncode> + Sync),
+) -> Result<FormatProbeReport> {
     let first = frames.first().ok_or_else(|| StreamError::Probe("no frames to probe".into()))?;
     if formats.is_empty() {
         return Err(StreamError::Probe("no formats to probe".into()));
@@ -302,8 +326,9 @@ pub fn probe_formats(
     let mut jobs: Vec<(Format, PackingConfig)> = Vec::new();
     for &f in formats {
         let carried = |c: &PackingConfig| f.codec.carries_regions_of_interest() || c.high_plane_qoffset().is_none();
+        let network = if set == ProbeSet::NetworkAndSchemes { Probe::CANDIDATES } else { 0 };
         let mut list: Vec<PackingConfig> =
-            ranked.shortlist().iter().map(|&k| configs[k]).filter(carried).take(Probe::CANDIDATES).collect();
+            ranked.shortlist().iter().map(|&k| configs[k]).filter(carried).take(network).collect();
         for c in fallbacks(f.bits).into_iter().chain(PackingConfig::quick_set(f.bits).into_iter().filter(carried)) {
             if !list.contains(&c) {
                 list.push(c);

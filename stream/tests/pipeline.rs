@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use depthcast_codec::{EncoderSettings, Format, Refresh, VideoCodec};
 use depthcast_packing::{BitDepth, DepthImage, Metrics, PackingConfig, VbpLayout, testdata};
 use depthcast_stream::{
-    AutoPacking, AutoSettings, DepthEncoder, DepthReceiver, FrameMeta, ProbeEncode, Receiver, ReceiverConfig,
-    StreamError, probe_formats, probe_formats_encoded, stream_formats, unix_us,
+    AutoPacking, AutoSettings, DepthEncoder, DepthReceiver, FrameMeta, ProbeEncode, ProbeSet, Receiver, ReceiverConfig,
+    StreamError, probe_formats, probe_formats_among, probe_formats_encoded, stream_formats, unix_us,
 };
 
 const W: u32 = 160;
@@ -267,4 +267,11 @@ fn the_format_probe_keeps_the_lowest_mean_and_never_a_lost_frame() {
     };
     assert!(probe_formats(&src, &[ten], &auto, &fail).unwrap_err().to_string().contains("encoder gone"));
     assert!(probe_formats(&src, &[], &auto, &measure).is_err());
+    // The scheme set alone: one configuration of each scheme and nothing the network adds.
+    let r = probe_formats_among(&src, &[ten], &auto, ProbeSet::Schemes, &measure).unwrap();
+    let measured: Vec<PackingConfig> = r.measured.iter().map(|m| m.config).collect();
+    let mut set = PackingConfig::quick_set(BitDepth::Ten);
+    assert_eq!(measured.len(), set.len(), "{measured:?}");
+    set.retain(|c| !measured.contains(c));
+    assert!(set.is_empty(), "missing {set:?}");
 }

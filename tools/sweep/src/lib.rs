@@ -112,6 +112,8 @@ pub struct SweepOptions {
     pub policies: bool,
     /// Use at most this many frames of each sequence.
     pub max_frames: Option<usize>,
+    /// What the probe across formats measures in each format (with more than one format).
+    pub format_probe: depthcast_stream::ProbeSet,
 }
 
 /// One encode job: a fixed configuration or a policy run.
@@ -227,8 +229,14 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                 }
                 for (bitrate, range) in keys {
                     let probe = predictor::ProbeEncodes { range, opts: &opts.run };
-                    let (codec, report) =
-                        predictor::probe_formats(&seq, &opts.codecs, bitrate, opts.run.gop as usize, probe)?;
+                    let (codec, report) = predictor::probe_formats(
+                        &seq,
+                        &opts.codecs,
+                        bitrate,
+                        opts.run.gop as usize,
+                        opts.format_probe,
+                        probe,
+                    )?;
                     policy_jobs.push(Job {
                         id: format_probe_id(bitrate, range, codec, &report.winner),
                         codec,

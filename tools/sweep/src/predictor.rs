@@ -6,7 +6,7 @@
 use depthcast_codec::Format;
 use depthcast_precision_net::{LookupTable, Probe, QuantMlp, Settings, StreamPolicy, models};
 pub use depthcast_stream::auto::fallbacks;
-use depthcast_stream::{AutoPacking, AutoSettings, FormatProbeReport, ProbeEncode};
+use depthcast_stream::{AutoPacking, AutoSettings, FormatProbeReport, ProbeEncode, ProbeSet};
 
 use super::analysis::Policy;
 use super::config::{CodecConfig, PackingConfig, RangeChoice};
@@ -114,7 +114,7 @@ pub fn probe(stream: Stream<'_>, encodes: ProbeEncodes<'_>) -> anyhow::Result<Op
 
 /// The start-up probe across the sweep's codec configurations ([`depthcast_stream::probe_formats`]):
 /// the codec and bit depth are chosen with the packing, as `depthcast send --auto --probe
-/// --receivers` chooses them. One format each: a codec configuration whose format an earlier one
+/// --receivers` chooses them, measuring `set` in each format. One format each: a codec configuration whose format an earlier one
 /// has (the `-aq` variant) is left out. Each pair is measured with the sweep's own
 /// [`encode_sequence`] over the first [`Probe::FRAMES`] frames. Returns the winner's codec
 /// configuration and the probe's report.
@@ -126,6 +126,7 @@ pub fn probe_formats(
     codecs: &[CodecConfig],
     bitrate: u64,
     gop: usize,
+    set: ProbeSet,
     encodes: ProbeEncodes<'_>,
 ) -> anyhow::Result<(CodecConfig, FormatProbeReport)> {
     let mut chosen: Vec<CodecConfig> = Vec::new();
@@ -149,7 +150,7 @@ pub fn probe_formats(
             bits: recs.iter().map(|r| r.bits).sum(),
         })
     };
-    let report = depthcast_stream::probe_formats(&head.frames, &formats, &settings, &measure)?;
+    let report = depthcast_stream::probe_formats_among(&head.frames, &formats, &settings, set, &measure)?;
     Ok((codec_of(report.format), report))
 }
 

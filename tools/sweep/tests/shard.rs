@@ -28,6 +28,7 @@ fn options(out: PathBuf) -> SweepOptions {
         threads: 1,
         policies: true,
         max_frames: None,
+        format_probe: Default::default(),
     }
 }
 
