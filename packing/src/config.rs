@@ -87,7 +87,7 @@ impl PackingConfig {
     /// One configuration of each scheme and layout at `bits`-bit planes (B): luma-only, VBP in
     /// both layouts at B+4 and B+8, VBP luma with a strong high-plane rate split (−0.8) at B+6,
     /// triangle waves at B+8, hue. The sweep's quick grid, and what the start-up probe across
-    /// formats measures in each format besides the network's shortlist.
+    /// formats measures in each format.
     pub fn quick_set(bits: BitDepth) -> Vec<PackingConfig> {
         let b = bits.bits();
         vec![

@@ -111,8 +111,9 @@ pub(crate) struct Args {
     /// With --probe: choose the codec and plane bit depth too, among those this sender's encoders
     /// produce, the URL's container carries and every listed receiver decodes: `native`
     /// (depthcast's own receivers), `chromium` or `browser` (a `depthcast serve` page: H.264 at 8
-    /// and 10 bits, AV1), or format ids (`h264-8,h264-10`). The probe then measures the network's
-    /// shortlist, the luma fallback and one configuration of each scheme in each of them.
+    /// and 10 bits, AV1), or format ids (`h264-8,h264-10`). The probe then measures the luma
+    /// fallback and one configuration of each scheme in each of them (not the network's
+    /// shortlist: on unseen scenes it made the choice worse, see `results/formats-720p`).
     /// Without it the stream keeps `--codec` and `--bits`.
     #[arg(long, requires = "probe")]
     receivers: Option<String>,

@@ -67,9 +67,9 @@ pub(crate) struct Args {
     #[arg(long, value_name = "SHARD_DIR", num_args = 1..)]
     merge: Vec<PathBuf>,
     /// With several codecs: what the start-up probe across them measures in each format besides
-    /// the luma fallback: `network` (the network's three best-scored configurations and one of
-    /// each scheme, as `send --receivers` does) or `schemes` (one of each scheme, no network).
-    #[arg(long, default_value = "network", value_parser = ["network", "schemes"])]
+    /// the luma fallback: `schemes` (one configuration of each scheme, as `send --receivers`
+    /// does) or `network` (the network's three best-scored configurations too).
+    #[arg(long, default_value = "schemes", value_parser = ["schemes", "network"])]
     format_probe: String,
 }
 

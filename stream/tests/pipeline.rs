@@ -191,8 +191,8 @@ fn the_probe_fixes_the_measured_best() {
 }
 
 /// The probe across formats for a browser receiver: H.264 and AV1 at 8 and 10 bits, each with
-/// the network's shortlist (no regions of interest for AV1) and its own luma fallback, every pair
-/// a real encode; the lowest measured error wins.
+/// its own luma fallback and scheme set (no regions of interest for AV1), every pair a real
+/// encode; the lowest measured error wins.
 #[test]
 fn the_format_probe_measures_what_both_sides_support() {
     let src = frames(20);
@@ -209,7 +209,7 @@ fn the_format_probe_measures_what_both_sides_support() {
     for f in &formats {
         let mine: Vec<_> = report.measured.iter().filter(|m| m.format == *f).collect();
         assert!(mine.iter().any(|m| m.config == PackingConfig::luma(f.bits)), "{f}: its fallback");
-        assert!(mine.len() >= 2, "{f}: the network's shortlist too");
+        assert!(mine.len() >= 2, "{f}: the scheme set too");
         for c in PackingConfig::quick_set(f.bits) {
             let carried = f.codec != VideoCodec::Av1 || c.high_plane_qoffset().is_none();
             assert_eq!(mine.iter().any(|m| m.config == c), carried, "{f} {c}: the scheme set");
@@ -267,11 +267,14 @@ fn the_format_probe_keeps_the_lowest_mean_and_never_a_lost_frame() {
     };
     assert!(probe_formats(&src, &[ten], &auto, &fail).unwrap_err().to_string().contains("encoder gone"));
     assert!(probe_formats(&src, &[], &auto, &measure).is_err());
-    // The scheme set alone: one configuration of each scheme and nothing the network adds.
-    let r = probe_formats_among(&src, &[ten], &auto, ProbeSet::Schemes, &measure).unwrap();
+    // The default: the scheme set alone, one configuration of each scheme and nothing else.
+    let r = probe_formats(&src, &[ten], &auto, &measure).unwrap();
     let measured: Vec<PackingConfig> = r.measured.iter().map(|m| m.config).collect();
     let mut set = PackingConfig::quick_set(BitDepth::Ten);
     assert_eq!(measured.len(), set.len(), "{measured:?}");
     set.retain(|c| !measured.contains(c));
     assert!(set.is_empty(), "missing {set:?}");
+    // With the network: its three best-scored configurations on top.
+    let r = probe_formats_among(&src, &[ten], &auto, ProbeSet::NetworkAndSchemes, &measure).unwrap();
+    assert!(r.measured.len() > measured.len(), "{:?}", r.measured);
 }

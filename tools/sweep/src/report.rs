@@ -123,9 +123,10 @@ fn formats(s: &mut String, out: &Path, cells: &[FormatCell]) {
     let _ = writeln!(
         s,
         "## The start-up probe across formats\n\n\
-         The probe (`send --auto --probe --receivers ...`) measures the network's shortlist, the \
-         luma fallback and one configuration of each scheme in every codec and bit depth of the sweep over the first frames, then the \
-         chosen stream is encoded whole (real runs). A pair that spent more than 1.1x the bitrate in \
+         The probe (`send --auto --probe --receivers ...`) measures the luma fallback and one \
+         configuration of each scheme (with `--format-probe network`, the network's three too) in \
+         every codec and bit depth of the sweep over the first frames, then the chosen stream is \
+         encoded whole (real runs). A pair that spent more than 1.1x the bitrate in \
          the probe cannot win. *best fixed* is in hindsight over every codec and configuration of \
          the sweep whose run kept the bitrate (at most 1.1x).\n\n\
          | sequence | range | Mbit/s | chosen | MAE | rate | h264-8 luma-P8 | chosen / luma-P8 | best fixed | chosen / best |\n\
