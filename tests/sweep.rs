@@ -149,8 +149,8 @@ fn probe_measures_the_first_frames_of_real_streams() {
 
 /// With two formats the sweep runs the start-up probe across them at each bitrate, as `send
 /// --auto --probe --receivers` does: the lowest measured pair is chosen, its whole-sequence run is
-/// real (where the choice is also a fixed run of the grid, the two are the same encode, so the
-/// same error), and the report and plot show it against 8-bit luma with H.264.
+/// real (the grid's fixed run of that pair when the grid has it, else a run of its own), and the
+/// report and plot show it against 8-bit luma with H.264.
 #[test]
 fn the_probe_across_formats_is_a_real_run_of_its_choice() {
     let out = std::env::temp_dir().join(format!("depthcast-sweep-formats-{}", std::process::id()));
@@ -199,4 +199,21 @@ fn the_probe_across_formats_is_a_real_run_of_its_choice() {
     assert!(report.contains("## The start-up probe across formats"), "{report}");
     assert!(out.join("plots/formats_procedural.png").exists());
     let _ = std::fs::remove_dir_all(&out);
+
+    // A grid of luma alone: the probe's choice (from every scheme) is encoded as its own run.
+    let mut opts = opts.clone();
+    opts.out = out.with_extension("luma");
+    let _ = std::fs::remove_dir_all(&opts.out);
+    opts.packings = PackingGrid::Given(vec![PackingConfig::luma(BitDepth::Eight), PackingConfig::luma(BitDepth::Ten)]);
+    depthcast::sweep::run(&sources, &opts).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(opts.out.join("summary.json")).unwrap()).unwrap();
+    let rows = csv::read(&opts.out.join("frames.csv")).unwrap();
+    for f in summary["formats"].as_array().unwrap() {
+        let chosen: (String, String) = serde_json::from_value(f["chosen"].clone()).unwrap();
+        let own = rows.iter().filter(|r| r.run.starts_with("formats_") && r.rec.config == chosen.1).count();
+        assert!(chosen.1.starts_with("luma-") || own > 0, "{chosen:?}: its own run is in frames.csv");
+        assert!(f["mae_mm"].as_f64().unwrap().is_finite(), "{f}");
+    }
+    let _ = std::fs::remove_dir_all(&opts.out);
 }

@@ -323,16 +323,20 @@ pub fn probe_formats_among(
     if formats.is_empty() {
         return Err(StreamError::Probe("no formats to probe".into()));
     }
-    let trained = AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, ..*settings };
-    let mut auto = AutoPacking::new(&trained, first.width, first.height)?;
-    let configs = auto.configs.clone();
-    let ranked = auto.policy.probe(&first.view(), configs.len(), Probe::FRAMES)?;
+    // The network's candidates best-scored first (the model runs only when it is asked).
+    let ranked: Vec<PackingConfig> = match set {
+        ProbeSet::Schemes => Vec::new(),
+        ProbeSet::NetworkAndSchemes => {
+            let trained = AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, ..*settings };
+            let mut auto = AutoPacking::new(&trained, first.width, first.height)?;
+            let probe = auto.policy.probe(&first.view(), auto.configs.len(), Probe::FRAMES)?;
+            probe.shortlist().iter().map(|&k| auto.configs[k]).collect()
+        }
+    };
     let mut jobs: Vec<(Format, PackingConfig)> = Vec::new();
     for &f in formats {
         let carried = |c: &PackingConfig| f.codec.carries_regions_of_interest() || c.high_plane_qoffset().is_none();
-        let network = if set == ProbeSet::NetworkAndSchemes { Probe::CANDIDATES } else { 0 };
-        let mut list: Vec<PackingConfig> =
-            ranked.shortlist().iter().map(|&k| configs[k]).filter(carried).take(network).collect();
+        let mut list: Vec<PackingConfig> = ranked.iter().copied().filter(carried).take(Probe::CANDIDATES).collect();
         for c in fallbacks(f.bits).into_iter().chain(PackingConfig::quick_set(f.bits).into_iter().filter(carried)) {
             if !list.contains(&c) {
                 list.push(c);

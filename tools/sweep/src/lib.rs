@@ -237,20 +237,25 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                         opts.format_probe,
                         probe,
                     )?;
-                    policy_jobs.push(Job {
-                        id: format_probe_id(bitrate, range, codec, &report.winner),
-                        codec,
-                        bitrate,
-                        range,
-                        choices: vec![(report.winner, false); seq.frames.len()],
-                    });
-                    format_probes.push((bitrate, range, codec, report));
+                    // The chosen stream is the grid's fixed run of that pair when the grid has
+                    // it (the same encode); otherwise it is encoded as a policy run.
+                    let packing = report.winner;
+                    let fixed_id = config::RunSpec { sequence: si, codec, bitrate, packing, range }.id();
+                    let id = if fixed.contains_key(&fixed_id) {
+                        fixed_id
+                    } else {
+                        let id = format_probe_id(bitrate, range, codec, &packing);
+                        let choices = vec![(packing, false); seq.frames.len()];
+                        policy_jobs.push(Job { id: id.clone(), codec, bitrate, range, choices });
+                        id
+                    };
+                    format_probes.push((bitrate, range, codec, report, id));
                 }
             }
         }
         let policy = execute(&seq, &dir, policy_jobs, opts, "policy runs")?;
         cells.extend(summarise(&seq, &groups, &policy, opts));
-        format_cells.extend(summarise_formats(&seq, &groups, &format_probes, &policy));
+        format_cells.extend(summarise_formats(&seq, &groups, &format_probes, &fixed, &policy));
         for rows in fixed.values().chain(policy.values()) {
             all_rows.extend(rows.iter().cloned());
         }
@@ -453,12 +458,13 @@ fn format_probe_id(bitrate: u64, range: RangeChoice, codec: CodecConfig, packing
 fn summarise_formats(
     seq: &SeqData,
     groups: &[(GroupKey, Vec<(String, RunResult)>)],
-    probes: &[(u64, RangeChoice, CodecConfig, depthcast_stream::FormatProbeReport)],
+    probes: &[(u64, RangeChoice, CodecConfig, depthcast_stream::FormatProbeReport, String)],
+    fixed: &BTreeMap<String, Vec<csv::Row>>,
     policy: &BTreeMap<String, Vec<csv::Row>>,
 ) -> Vec<analysis::FormatCell> {
     let mut out = Vec::new();
-    for (bitrate, range, codec, report) in probes {
-        let Some(rows) = policy.get(&format_probe_id(*bitrate, *range, *codec, &report.winner)) else { continue };
+    for (bitrate, range, codec, report, run) in probes {
+        let Some(rows) = policy.get(run).or_else(|| fixed.get(run)) else { continue };
         let (mae_mm, rate) = analysis::policy_result(rows, seq.fps);
         let fixed =
             groups.iter().filter(|((_, b, r, _), _)| b == bitrate && r == range).flat_map(|((c, ..), members)| {
@@ -466,20 +472,16 @@ fn summarise_formats(
                     .iter()
                     .map(move |(_, r)| (c, r.packing, r.mean_mae() * 1e3, r.bitrate(seq.fps) / *bitrate as f64))
             });
+        let fixed: Vec<_> = fixed.collect();
+        let luma8 = PackingConfig::luma(depthcast_packing::BitDepth::Eight);
+        let luma8_h264_mm = fixed.iter().find(|f| *f.0 == CodecConfig::H264_8 && f.1 == luma8).map(|f| f.2);
         // The best of the runs that kept the bitrate, or of all when none did (as the probe).
-        let mut best = [(String::new(), String::new(), f64::INFINITY), (String::new(), String::new(), f64::INFINITY)];
-        let mut luma8_h264_mm = None;
-        for (c, p, mae, rate) in fixed {
-            if *c == CodecConfig::H264_8 && p == PackingConfig::luma(depthcast_packing::BitDepth::Eight) {
-                luma8_h264_mm = Some(mae);
-            }
-            let kept = usize::from(rate > depthcast_stream::auto::RATE_TOLERANCE);
-            if mae < best[kept].2 {
-                best[kept] = (c.id(), p.id(), mae);
-            }
-        }
-        let [kept, over] = best;
-        let best_fixed = if kept.2.is_finite() || !over.2.is_finite() { kept } else { over };
+        let any_kept = fixed.iter().any(|f| f.3 <= depthcast_stream::auto::RATE_TOLERANCE);
+        let best_fixed = fixed
+            .iter()
+            .filter(|f| f.3 <= depthcast_stream::auto::RATE_TOLERANCE || !any_kept)
+            .min_by(|a, b| a.2.total_cmp(&b.2))
+            .map_or((String::new(), String::new(), f64::INFINITY), |f| (f.0.id(), f.1.id(), f.2));
         out.push(analysis::FormatCell {
             sequence: seq.name.clone(),
             bitrate: *bitrate,
