@@ -202,13 +202,13 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         VideoCodec::from_name(&a.codec).with_context(|| format!("--codec {} is not h264, hevc or av1", a.codec))?;
     let mut bits = BitDepth::from_bits(a.bits).with_context(|| format!("--bits {} is not 8 or 10", a.bits))?;
     let mode_name = a.mode.clone().unwrap_or_else(|| seq.meta.mode.clone());
-    let per_format = a.auto && a.receivers.is_none();
+    let fixed_format = a.auto && a.receivers.is_none();
     anyhow::ensure!(
-        !per_format || bits == BitDepth::Eight,
+        !fixed_format || bits == BitDepth::Eight,
         "--auto: the committed model chooses for 8-bit planes (--probe --receivers measures 10-bit formats too)"
     );
     anyhow::ensure!(
-        !per_format || codec != VideoCodec::Av1,
+        !fixed_format || codec != VideoCodec::Av1,
         "--auto: the committed model chooses for H.264 and HEVC (its candidates use regions of interest, \
          which AV1 cannot carry here); give AV1 a --config"
     );
