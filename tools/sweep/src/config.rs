@@ -170,9 +170,9 @@ impl Grid {
         PackingConfig::quick_set(bits)
     }
 
-    /// Every run for sequence `sequence`, skipping packings whose precision the codec's bit depth
-    /// does not allow, and regions of interest where the codec cannot carry them
-    /// ([`VideoCodec::carries_regions_of_interest`]: AV1).
+    /// Every run for sequence `sequence`, once each, skipping packings whose precision the
+    /// codec's bit depth does not allow, and regions of interest where the codec cannot carry
+    /// them ([`VideoCodec::carries_regions_of_interest`]: AV1).
     pub fn runs(&self, sequence: usize) -> Vec<RunSpec> {
         let mut v = Vec::new();
         for &codec in &self.codecs {
@@ -186,7 +186,12 @@ impl Grid {
                     for &range in &self.ranges {
                         let mut packing = *packing;
                         packing.precision = p;
-                        v.push(RunSpec { sequence, codec, bitrate, packing, range });
+                        // Luma-only takes the codec's bit depth, so two luma entries of a grid
+                        // can name one run: encode it once.
+                        let run = RunSpec { sequence, codec, bitrate, packing, range };
+                        if !v.contains(&run) {
+                            v.push(run);
+                        }
                     }
                 }
             }
@@ -223,6 +228,16 @@ mod tests {
         let g = Grid { codecs: vec![av1], packings: Grid::default_packings(BitDepth::Ten), ..g };
         let runs = g.runs(0);
         assert!(!runs.is_empty() && runs.iter().all(|r| r.packing.roi_high.is_none()), "AV1 runs have no ROI");
+        // Luma-only takes each codec's bit depth: 8- and 10-bit luma in one grid are one run per
+        // codec, not two with one id (two workers once wrote the same file at once).
+        let g = Grid {
+            codecs: vec![CodecConfig::H264_8, CodecConfig::HEVC_10],
+            packings: vec![PackingConfig::luma(BitDepth::Eight), PackingConfig::luma(BitDepth::Ten)],
+            ..g
+        };
+        let ids: Vec<String> = g.runs(0).iter().map(RunSpec::id).collect();
+        assert_eq!(ids.len(), 2 * 2 * 2, "{ids:?}");
+        assert_eq!(ids.iter().collect::<std::collections::BTreeSet<_>>().len(), ids.len(), "{ids:?}");
     }
 
     #[test]
