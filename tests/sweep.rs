@@ -167,6 +167,7 @@ fn the_probe_across_formats_is_a_real_run_of_its_choice() {
     opts.packings = PackingGrid::Given(grid);
     opts.mbps = vec![0.1, 0.8];
     let cells = depthcast::sweep::run(&sources, &opts).unwrap();
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let formats = summary["formats"].as_array().unwrap();
@@ -194,8 +195,23 @@ fn the_probe_across_formats_is_a_real_run_of_its_choice() {
             "{bitrate} bit/s: {} {} {mae:.2} mm, luma-P8 {luma8:.2} mm, best fixed {best_fixed:.2} mm",
             chosen.0, chosen.1
         );
+        // The best causal policy over every fixed run: it switches only at keyframes, starts with
+        // the best pair over the probe's frames, and where it never switches its run is that
+        // pair's fixed run.
+        let causal = &f["causal"];
+        let switches: Vec<(usize, String, String)> = serde_json::from_value(causal["switches"].clone()).unwrap();
+        assert_eq!(switches[0].0, 0, "{causal}");
+        assert!(switches.iter().all(|s| s.0 % opts.run.gop as usize == 0), "{causal}");
+        let (est, real) = (causal["estimate_mm"].as_f64().unwrap(), causal["mae_mm"].as_f64().unwrap());
+        assert!(est.is_finite() && real.is_finite(), "{causal}");
+        if switches.len() == 1 {
+            let c = cells.iter().find(|c| c.codec == switches[0].1 && c.bitrate == bitrate).unwrap();
+            let fixed = c.fixed_mae_mm[&switches[0].2];
+            assert!((fixed - real).abs() <= 1e-9 * fixed.max(1.0) && (est - real).abs() <= 1e-9 * real.max(1.0));
+        }
+        println!("  best causal: {est:.2} mm estimated, {real:.2} mm real, switches {switches:?}");
     }
-    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("best causal est."), "{report}");
     assert!(report.contains("## The start-up probe across formats"), "{report}");
     assert!(out.join("plots/formats_procedural.png").exists());
     let _ = std::fs::remove_dir_all(&out);
@@ -216,4 +232,61 @@ fn the_probe_across_formats_is_a_real_run_of_its_choice() {
         assert!(f["mae_mm"].as_f64().unwrap().is_finite(), "{f}");
     }
     let _ = std::fs::remove_dir_all(&opts.out);
+}
+
+/// A stream whose encoder is reopened in another format at a keyframe, as the best causal policy
+/// runs it: each part is a real encode of its own (the same as encoding that part alone), every
+/// frame comes back with its codec, and the new encoder starts with a keyframe.
+#[test]
+fn a_reopened_encoder_is_a_fresh_stream_from_its_frame() {
+    use depthcast::sweep::encode::{SeqData, encode_reopening, encode_sequence};
+    let frames: Vec<_> = (0..16).map(|i| depthcast_packing::testdata::game_scene(96, 64, i as f32 / 30.0)).collect();
+    let seq = SeqData::new("procedural".into(), 30.0, frames).unwrap();
+    let h264_10 = CodecConfig { bits: BitDepth::Ten, ..CodecConfig::H264_8 };
+    let (luma8, luma10) = (PackingConfig::luma(BitDepth::Eight), PackingConfig::luma(BitDepth::Ten));
+    let run = RunOptions { gop: 8, ..RunOptions::default() };
+    let mut choose = |i: usize| (if i < 8 { luma8 } else { luma10 }, false);
+    let recs = encode_reopening(
+        &seq,
+        CodecConfig::H264_8,
+        &[(8, h264_10)],
+        200_000,
+        RangeChoice::Sequence,
+        &run,
+        &mut choose,
+        &|| {},
+    )
+    .unwrap();
+    assert_eq!(recs.len(), 16);
+    for (i, (codec, r)) in recs.iter().enumerate() {
+        assert_eq!((r.frame as usize, *codec), (i, if i < 8 { CodecConfig::H264_8 } else { h264_10 }));
+        assert!(r.params_ok && r.metrics.mae.is_finite(), "frame {i}");
+    }
+    assert!(recs[8].1.keyframe && recs[0].1.keyframe);
+    // The second part is the encode of frames 8.. alone with the 10-bit codec.
+    let alone = encode_sequence(
+        &seq.part(8..16),
+        h264_10,
+        200_000,
+        RangeChoice::Sequence,
+        &run,
+        &mut |_| (luma10, false),
+        &|| {},
+    )
+    .unwrap();
+    for (a, (_, b)) in alone.iter().zip(&recs[8..]) {
+        assert_eq!((a.bits, a.metrics.mae), (b.bits, b.metrics.mae), "frame {}", b.frame);
+    }
+    // Reopening must move forward within the sequence.
+    let bad = encode_reopening(
+        &seq,
+        CodecConfig::H264_8,
+        &[(0, h264_10)],
+        200_000,
+        RangeChoice::Sequence,
+        &run,
+        &mut choose,
+        &|| {},
+    );
+    assert!(bad.is_err());
 }

@@ -250,6 +250,92 @@ impl ProbedPair {
 /// such a pair wins only when no pair holds the rate.
 pub const RATE_TOLERANCE: f64 = 1.10;
 
+/// What a sender has measured of each (format, configuration) pair so far, and the one rule by
+/// which every automatic choice across pairs picks among them ([`PairTally::best`]): the lowest
+/// mean error among the pairs that held the bitrate ([`ProbedPair::holds_rate`]), among all
+/// pairs when none did; a pair with a lost frame never wins over one without. The start-up probe
+/// across formats ([`probe_formats`]) tallies its first frames; the best causal policy of the
+/// sweep (every pair encoded side by side, switching at each keyframe to the best measured so
+/// far) tallies every frame up to the keyframe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairTally {
+    pairs: Vec<(Format, PackingConfig)>,
+    /// Per pair: sum of the per-frame errors (metres), frames measured, frames encoded, bits,
+    /// whether a frame was lost.
+    error_sum: Vec<f64>,
+    measured: Vec<usize>,
+    frames: Vec<usize>,
+    bits: Vec<u64>,
+    lost: Vec<bool>,
+    fps: f64,
+    bitrate: u64,
+}
+
+impl PairTally {
+    /// Nothing measured yet of `pairs`, for a stream at `fps` and `bitrate` bit/s.
+    pub fn new(pairs: Vec<(Format, PackingConfig)>, fps: f64, bitrate: u64) -> PairTally {
+        let n = pairs.len();
+        PairTally {
+            pairs,
+            error_sum: vec![0.0; n],
+            measured: vec![0; n],
+            frames: vec![0; n],
+            bits: vec![0; n],
+            lost: vec![false; n],
+            fps: fps.max(1.0),
+            bitrate: bitrate.max(1),
+        }
+    }
+
+    /// The pairs, in the order given.
+    pub fn pairs(&self) -> &[(Format, PackingConfig)] {
+        &self.pairs
+    }
+
+    /// One more frame of pair `k`: its error in metres (not finite: lost) and its bits.
+    pub fn record(&mut self, k: usize, error: f64, bits: u64) {
+        self.record_run(k, &[error], bits, 1);
+    }
+
+    /// `errors` of pair `k` (one per frame; not finite: lost), and the `bits` it spent over
+    /// `frames` frames (the frames the encode ran over, which may be more than were measured).
+    pub fn record_run(&mut self, k: usize, errors: &[f64], bits: u64, frames: usize) {
+        for &e in errors {
+            if e.is_finite() {
+                self.error_sum[k] += e;
+            } else {
+                self.lost[k] = true;
+            }
+        }
+        self.measured[k] += errors.len();
+        self.frames[k] += frames.max(errors.len());
+        self.bits[k] += bits;
+    }
+
+    /// Each pair's mean error (infinite where a frame was lost or none was measured) and
+    /// bitrate / target, in the order given.
+    pub fn measured(&self) -> Vec<ProbedPair> {
+        (0..self.pairs.len())
+            .map(|k| {
+                let (format, config) = self.pairs[k];
+                let n = self.measured[k];
+                let mae = if self.lost[k] || n == 0 { f64::INFINITY } else { self.error_sum[k] / n as f64 };
+                let rate = self.bits[k] as f64 * self.fps / self.frames[k].max(1) as f64 / self.bitrate as f64;
+                ProbedPair { format, config, mae, rate }
+            })
+            .collect()
+    }
+
+    /// The pair the rule picks (ties go to the earlier pair); `None` with no pairs.
+    pub fn best(&self) -> Option<usize> {
+        let measured = self.measured();
+        let any_holds = measured.iter().any(ProbedPair::holds_rate);
+        (0..measured.len())
+            .filter(|&k| measured[k].holds_rate() || !any_holds)
+            .reduce(|best, k| if measured[k].mae < measured[best].mae { k } else { best })
+    }
+}
+
 /// What the start-up probe across formats ([`probe_formats`]) measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FormatProbeReport {
@@ -354,26 +440,13 @@ pub fn probe_formats_among(
             .collect()
     });
     let wall = t0.elapsed();
-    let mut measured = Vec::with_capacity(jobs.len());
-    for ((format, config), run) in jobs.into_iter().zip(runs) {
+    let mut tally = PairTally::new(jobs.clone(), settings.fps, settings.bitrate);
+    for (slot, run) in runs.into_iter().enumerate() {
         let run = run?;
-        let head = &run.errors[..n.min(run.errors.len())];
-        let mae = if head.is_empty() || head.iter().any(|e| !e.is_finite()) {
-            f64::INFINITY
-        } else {
-            head.iter().sum::<f64>() / head.len() as f64
-        };
-        let seconds = run.errors.len().max(1) as f64 / settings.fps.max(1.0);
-        let rate = run.bits as f64 / seconds / settings.bitrate.max(1) as f64;
-        measured.push(ProbedPair { format, config, mae, rate });
+        tally.record_run(slot, &run.errors[..n.min(run.errors.len())], run.bits, run.errors.len());
     }
-    let any_holds = measured.iter().any(ProbedPair::holds_rate);
-    let best = measured
-        .iter()
-        .filter(|m| m.holds_rate() || !any_holds)
-        .reduce(|best, m| if m.mae < best.mae { m } else { best })
-        .expect("at least one format, so at least its fallback");
-    let (format, winner) = (best.format, best.config);
+    let measured = tally.measured();
+    let (format, winner) = jobs[tally.best().expect("at least one format, so at least its fallback")];
     Ok(FormatProbeReport { measured, format, winner, frames: n, wall })
 }
 

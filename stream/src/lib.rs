@@ -44,8 +44,8 @@ pub mod receiver;
 pub mod rgbd;
 
 pub use auto::{
-    AutoPacking, AutoSettings, FormatProbeReport, ProbeEncode, ProbeReport, ProbeSet, ProbedPair, probe_formats,
-    probe_formats_among, probe_formats_encoded,
+    AutoPacking, AutoSettings, FormatProbeReport, PairTally, ProbeEncode, ProbeReport, ProbeSet, ProbedPair,
+    probe_formats, probe_formats_among, probe_formats_encoded,
 };
 pub use caps::{Receiver, stream_formats};
 pub use encoder::{DepthEncoder, EncodedFrame, EncoderStats, FrameMeta, high_plane_roi};

@@ -306,6 +306,25 @@ pub struct FormatCell {
     /// target, as the probe requires; of all runs when none did): (codec id, configuration id,
     /// MAE mm).
     pub best_fixed: (String, String, f64),
+    /// The best causal policy over every fixed run of the cell ([`super::causal`]), when the
+    /// sweep ran it.
+    pub causal: Option<CausalCell>,
+}
+
+/// The best causal policy of a cell: every pair encoded side by side, switching at keyframes to
+/// the best measured so far ([`super::causal`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct CausalCell {
+    /// Estimate from the fixed runs (each frame with its pair's error there; switching free),
+    /// MAE (mm).
+    pub estimate_mm: f64,
+    /// The real single-stream run (the encoder reopened where the codec, bit depth or frame size
+    /// changes), MAE (mm).
+    pub mae_mm: f64,
+    /// Its achieved bitrate / target.
+    pub rate_ratio: f64,
+    /// Where its choice changes: (frame, codec id, configuration id), frame 0 first.
+    pub switches: Vec<(usize, String, String)>,
 }
 
 /// Mean MAE in mm of a policy run's rows (a lost frame counts as the run's worst frame) and its

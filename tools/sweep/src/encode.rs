@@ -57,6 +57,18 @@ impl SeqData {
     pub fn height(&self) -> u32 {
         self.frames[0].height
     }
+
+    /// Frames `frames` of the sequence, keeping its name, rate and range (errors are measured
+    /// over the same pixels as in the whole sequence).
+    pub fn part(&self, frames: std::ops::Range<usize>) -> SeqData {
+        SeqData {
+            name: self.name.clone(),
+            fps: self.fps,
+            frames: self.frames[frames].to_vec(),
+            near: self.near,
+            far: self.far,
+        }
+    }
 }
 
 /// What a run records per frame.
@@ -120,6 +132,52 @@ pub fn encode_sequence(
     tick: &dyn Fn(),
 ) -> anyhow::Result<Vec<FrameRecord>> {
     encode_sequence_with(seq, codec, bitrate, range, opts, choose, tick, &mut |_, _| {})
+}
+
+/// [`encode_sequence`] for a stream whose encoder is reopened: it opens with `codec` at frame 0,
+/// and at each `(frame, codec)` of `reopen` (ascending) the encoder and the decoder are closed and
+/// new ones opened with that codec, as a sender does when the codec, the bit depth or the frame
+/// size changes (the receiver learns it from the new stream's first keyframe). Each encoder starts
+/// with a keyframe and fresh rate control, so what a reopening costs is measured. With a
+/// per-frame range ([`RangeChoice::PerFrame`]) the smoother starts afresh too. Returns each
+/// frame's codec with its record.
+///
+/// # Errors
+/// As [`encode_sequence`], or `reopen` not ascending within the sequence.
+#[allow(clippy::too_many_arguments)]
+pub fn encode_reopening(
+    seq: &SeqData,
+    codec: CodecConfig,
+    reopen: &[(usize, CodecConfig)],
+    bitrate: u64,
+    range: RangeChoice,
+    opts: &RunOptions,
+    choose: &mut dyn FnMut(usize) -> Choice,
+    tick: &dyn Fn(),
+) -> anyhow::Result<Vec<(CodecConfig, FrameRecord)>> {
+    let n = seq.frames.len();
+    let mut starts = vec![(0, codec)];
+    for &(at, c) in reopen {
+        let last = starts.last().map_or(0, |s| s.0);
+        anyhow::ensure!(
+            at > last && at < n,
+            "{}: reopening at frame {at} is not after frame {last} and within {n}",
+            seq.name
+        );
+        starts.push((at, c));
+    }
+    let mut out = Vec::with_capacity(n);
+    for (k, &(a, c)) in starts.iter().enumerate() {
+        let b = starts.get(k + 1).map_or(n, |s| s.0);
+        let part =
+            if starts.len() == 1 { std::borrow::Cow::Borrowed(seq) } else { std::borrow::Cow::Owned(seq.part(a..b)) };
+        let records = encode_sequence(&part, c, bitrate, range, opts, &mut |i| choose(a + i), tick)?;
+        out.extend(records.into_iter().map(|mut r| {
+            r.frame += a as u32;
+            (c, r)
+        }));
+    }
+    Ok(out)
 }
 
 /// [`encode_sequence`] that also hands every frame that decoded and unpacked to `decoded(i,

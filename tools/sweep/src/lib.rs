@@ -21,6 +21,7 @@
 //! run complete, copies their runs and runs [`run`], whose outputs equal the unsharded sweep's.
 
 pub mod analysis;
+pub mod causal;
 pub mod config;
 pub mod csv;
 pub mod encode;
@@ -42,7 +43,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use analysis::{Cell, Policy, RunResult};
 use config::{CodecConfig, Grid, PackingConfig, PackingGrid, RangeChoice, scale_bitrates};
-use encode::{RunOptions, SeqData, encode_sequence};
+use encode::{RunOptions, SeqData, encode_reopening};
 
 /// Where a sequence comes from.
 #[derive(Debug, Clone)]
@@ -117,12 +118,17 @@ pub struct SweepOptions {
 }
 
 /// One encode job: a fixed configuration or a policy run.
+#[derive(Debug, Clone)]
 struct Job {
     id: String,
+    /// The codec configuration the stream opens with.
     codec: CodecConfig,
     bitrate: u64,
     range: RangeChoice,
     choices: Vec<(PackingConfig, bool)>,
+    /// Frames where the encoder is reopened, with the codec configuration from there on (see
+    /// [`encode::encode_reopening`]); empty for one encoder throughout.
+    reopen: Vec<(usize, CodecConfig)>,
 }
 
 /// Runs the sweep over `sources`, writing every output, and returns the summary cells.
@@ -183,6 +189,7 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                         bitrate: *bitrate,
                         range: *range,
                         choices: ch.into_iter().map(|(k, kf)| (cands[k], kf)).collect(),
+                        reopen: Vec::new(),
                     });
                 }
             }
@@ -215,6 +222,7 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                         bitrate: *bitrate,
                         range: *range,
                         choices: ch,
+                        reopen: Vec::new(),
                     });
                 }
             }
@@ -246,10 +254,21 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                     } else {
                         let id = format_probe_id(bitrate, range, codec, &packing);
                         let choices = vec![(packing, false); seq.frames.len()];
-                        policy_jobs.push(Job { id: id.clone(), codec, bitrate, range, choices });
+                        policy_jobs.push(Job { id: id.clone(), codec, bitrate, range, choices, reopen: Vec::new() });
                         id
                     };
-                    format_probes.push((bitrate, range, codec, report, id));
+                    let causal = causal_job(&seq, &groups, bitrate, range, opts);
+                    if let Some((_, Some(job))) = &causal {
+                        policy_jobs.push(job.clone());
+                    }
+                    format_probes.push(FormatProbe {
+                        bitrate,
+                        range,
+                        codec,
+                        report,
+                        run: id,
+                        causal: causal.map(|(c, _)| c),
+                    });
                 }
             }
         }
@@ -292,6 +311,16 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
             f.best_fixed.1,
             f.best_fixed.2
         );
+        if let Some(c) = &f.causal {
+            eprintln!(
+                "{:>32}  best causal policy: {:8.2} mm real, {:8.2} mm estimated, {} switches ({:.3}x the probe's choice)",
+                "",
+                c.mae_mm,
+                c.estimate_mm,
+                c.switches.len().saturating_sub(1),
+                c.mae_mm / f.mae_mm
+            );
+        }
     }
     Ok(cells)
 }
@@ -325,6 +354,7 @@ fn fixed_jobs(seq: &SeqData, si: usize, opts: &SweepOptions) -> Vec<Job> {
                 bitrate: r.bitrate,
                 range: r.range,
                 choices: vec![(r.packing, false); seq.frames.len()],
+                reopen: Vec::new(),
             });
         }
     }
@@ -405,14 +435,22 @@ fn execute(
                     let Some(job) = queue.lock().expect("queue").next() else { break };
                     pb.set_message(job.id.clone());
                     let mut choose = |i: usize| job.choices[i];
-                    let res =
-                        encode_sequence(seq, job.codec, job.bitrate, job.range, &opts.run, &mut choose, &|| pb.inc(1));
+                    let res = encode_reopening(
+                        seq,
+                        job.codec,
+                        &job.reopen,
+                        job.bitrate,
+                        job.range,
+                        &opts.run,
+                        &mut choose,
+                        &|| pb.inc(1),
+                    );
                     match res.and_then(|recs| {
                         let rows: Vec<csv::Row> = recs
                             .into_iter()
-                            .map(|rec| csv::Row {
+                            .map(|(codec, rec)| csv::Row {
                                 sequence: seq.name.clone(),
-                                codec: job.codec.id(),
+                                codec: codec.id(),
                                 bitrate: job.bitrate,
                                 run: job.id.clone(),
                                 range: job.range.id(),
@@ -446,6 +484,61 @@ fn execute(
     Ok(done)
 }
 
+/// The start-up probe across formats at one bitrate and range, and the best causal policy there.
+struct FormatProbe {
+    bitrate: u64,
+    range: RangeChoice,
+    /// The chosen codec configuration.
+    codec: CodecConfig,
+    report: depthcast_stream::FormatProbeReport,
+    /// The run id of the chosen stream.
+    run: String,
+    causal: Option<CausalRun>,
+}
+
+/// The best causal policy of a cell ([`causal`]): its plan, its estimate from the fixed runs and
+/// the id of its real run.
+struct CausalRun {
+    plan: causal::Plan,
+    estimate_m: f64,
+    run: String,
+}
+
+/// The best causal policy over every fixed run of `seq` at `bitrate` and `range` (every codec of
+/// the sweep), and the job of its real single-stream run unless that is a fixed run already (the
+/// policy never switched). `None` without fixed runs there.
+fn causal_job(
+    seq: &SeqData,
+    groups: &[(GroupKey, Vec<(String, RunResult)>)],
+    bitrate: u64,
+    range: RangeChoice,
+    opts: &SweepOptions,
+) -> Option<(CausalRun, Option<Job>)> {
+    let members: Vec<(&String, causal::Candidate<'_>)> = groups
+        .iter()
+        .filter(|((_, b, r, _), _)| *b == bitrate && *r == range)
+        .flat_map(|((codec, ..), m)| m.iter().map(|(id, run)| (id, causal::Candidate { codec: *codec, run })))
+        .collect();
+    let cands: Vec<causal::Candidate<'_>> = members.iter().map(|m| m.1).collect();
+    let gop = opts.run.gop as usize;
+    let plan =
+        causal::plan(&cands, seq.width(), seq.height(), seq.fps, bitrate, gop, depthcast_precision_net::Probe::FRAMES)?;
+    let estimate_m = causal::estimate(&cands, &plan);
+    if plan.switches().len() == 1 {
+        return Some((CausalRun { run: members[plan.choice[0]].0.clone(), plan, estimate_m }, None));
+    }
+    let id = format!("formats_{}k_policy-all-causal-{}_{}", bitrate / 1000, plan.digest(), range.id());
+    let job = Job {
+        id: id.clone(),
+        codec: plan.first_codec(),
+        bitrate,
+        range,
+        choices: (0..plan.choice.len()).map(|i| (plan.config(i), false)).collect(),
+        reopen: plan.reopen(),
+    };
+    Some((CausalRun { plan, estimate_m, run: id }, Some(job)))
+}
+
 /// The run id of the probe across formats at `bitrate` that chose `codec` and `packing`: what it
 /// encodes is in the id, so a sweep over other formats never reuses it for another choice.
 fn format_probe_id(bitrate: u64, range: RangeChoice, codec: CodecConfig, packing: &PackingConfig) -> String {
@@ -458,13 +551,14 @@ fn format_probe_id(bitrate: u64, range: RangeChoice, codec: CodecConfig, packing
 fn summarise_formats(
     seq: &SeqData,
     groups: &[(GroupKey, Vec<(String, RunResult)>)],
-    probes: &[(u64, RangeChoice, CodecConfig, depthcast_stream::FormatProbeReport, String)],
+    probes: &[FormatProbe],
     fixed: &BTreeMap<String, Vec<csv::Row>>,
     policy: &BTreeMap<String, Vec<csv::Row>>,
 ) -> Vec<analysis::FormatCell> {
     let mut out = Vec::new();
-    for (bitrate, range, codec, report, run) in probes {
-        let Some(rows) = policy.get(run).or_else(|| fixed.get(run)) else { continue };
+    let rows_of = |run: &String| policy.get(run).or_else(|| fixed.get(run));
+    for FormatProbe { bitrate, range, codec, report, run, causal } in probes {
+        let Some(rows) = rows_of(run) else { continue };
         let (mae_mm, rate) = analysis::policy_result(rows, seq.fps);
         let fixed =
             groups.iter().filter(|((_, b, r, _), _)| b == bitrate && r == range).flat_map(|((c, ..), members)| {
@@ -492,6 +586,15 @@ fn summarise_formats(
             rate_ratio: rate / *bitrate as f64,
             luma8_h264_mm,
             best_fixed,
+            causal: causal.as_ref().and_then(|c| {
+                let (mae_mm, rate) = analysis::policy_result(rows_of(&c.run)?, seq.fps);
+                Some(analysis::CausalCell {
+                    estimate_mm: c.estimate_m * 1e3,
+                    mae_mm,
+                    rate_ratio: rate / *bitrate as f64,
+                    switches: c.plan.switches().into_iter().map(|(i, k, p)| (i, k.id(), p.id())).collect(),
+                })
+            }),
         });
     }
     out.sort_by(|a, b| (&a.range, a.bitrate).cmp(&(&b.range, b.bitrate)));

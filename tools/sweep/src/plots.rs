@@ -208,6 +208,10 @@ pub(super) fn format_plots(out: &Path, cells: &[FormatCell]) -> anyhow::Result<(
         let lines = [
             Line { name: "probe across formats (real runs)".into(), points: at(&|c| Some(c.mae_mm)) },
             Line { name: "best fixed, any codec (hindsight)".into(), points: at(&|c| Some(c.best_fixed.2)) },
+            Line {
+                name: "best causal policy (real runs)".into(),
+                points: at(&|c| c.causal.as_ref().map(|k| k.mae_mm)),
+            },
             Line { name: "h264-8 luma-P8".into(), points: at(&|c| c.luma8_h264_mm) },
             Line { name: "0.5x h264-8 luma-P8".into(), points: at(&|c| c.luma8_h264_mm.map(|l| 0.5 * l)) },
         ];

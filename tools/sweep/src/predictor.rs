@@ -156,8 +156,7 @@ pub fn probe_formats(
 
 /// The first [`Probe::FRAMES`] frames of `seq`: what a start-up probe encodes.
 fn probe_head(seq: &SeqData) -> SeqData {
-    let n = Probe::FRAMES.min(seq.frames.len());
-    SeqData { name: seq.name.clone(), fps: seq.fps, frames: seq.frames[..n].to_vec(), near: seq.near, far: seq.far }
+    seq.part(0..Probe::FRAMES.min(seq.frames.len()))
 }
 
 /// Per-frame choices (indices into the cell's candidates) of the predictor and lookup policies.
