@@ -27,6 +27,7 @@ fn options(out: PathBuf) -> SweepOptions {
         policies: true,
         max_frames: None,
         format_probe: Default::default(),
+        reopen_preroll: depthcast::sweep::encode::DEFAULT_REOPEN_PREROLL,
     }
 }
 
@@ -236,7 +237,10 @@ fn the_probe_across_formats_is_a_real_run_of_its_choice() {
 
 /// A stream whose encoder is reopened in another format at a keyframe, as the best causal policy
 /// runs it: each part is a real encode of its own (the same as encoding that part alone), every
-/// frame comes back with its codec, and the new encoder starts with a keyframe.
+/// frame comes back with its codec, and the new encoder starts with a keyframe. With a pre-roll
+/// the new encoder first encodes the frames before its first one and the receiver's stream
+/// begins at a forced keyframe: the same packets and errors as one encode from the earlier frame
+/// with that keyframe forced.
 #[test]
 fn a_reopened_encoder_is_a_fresh_stream_from_its_frame() {
     use depthcast::sweep::encode::{SeqData, encode_reopening, encode_sequence};
@@ -246,47 +250,38 @@ fn a_reopened_encoder_is_a_fresh_stream_from_its_frame() {
     let (luma8, luma10) = (PackingConfig::luma(BitDepth::Eight), PackingConfig::luma(BitDepth::Ten));
     let run = RunOptions { gop: 8, ..RunOptions::default() };
     let mut choose = |i: usize| (if i < 8 { luma8 } else { luma10 }, false);
-    let recs = encode_reopening(
-        &seq,
-        CodecConfig::H264_8,
-        &[(8, h264_10)],
-        200_000,
-        RangeChoice::Sequence,
-        &run,
-        &mut choose,
-        &|| {},
-    )
-    .unwrap();
-    assert_eq!(recs.len(), 16);
-    for (i, (codec, r)) in recs.iter().enumerate() {
-        assert_eq!((r.frame as usize, *codec), (i, if i < 8 { CodecConfig::H264_8 } else { h264_10 }));
-        assert!(r.params_ok && r.metrics.mae.is_finite(), "frame {i}");
-    }
-    assert!(recs[8].1.keyframe && recs[0].1.keyframe);
-    // The second part is the encode of frames 8.. alone with the 10-bit codec.
-    let alone = encode_sequence(
-        &seq.part(8..16),
-        h264_10,
-        200_000,
-        RangeChoice::Sequence,
-        &run,
-        &mut |_| (luma10, false),
-        &|| {},
-    )
-    .unwrap();
-    for (a, (_, b)) in alone.iter().zip(&recs[8..]) {
-        assert_eq!((a.bits, a.metrics.mae), (b.bits, b.metrics.mae), "frame {}", b.frame);
+    let seq_range = RangeChoice::Sequence;
+    let reopen = [(8, h264_10)];
+    for preroll in [0, 4] {
+        let recs = encode_reopening(
+            &seq,
+            CodecConfig::H264_8,
+            &reopen,
+            preroll,
+            200_000,
+            seq_range,
+            &run,
+            &mut choose,
+            &|| {},
+        )
+        .unwrap();
+        assert_eq!(recs.len(), 16);
+        for (i, (codec, r)) in recs.iter().enumerate() {
+            assert_eq!((r.frame as usize, *codec), (i, if i < 8 { CodecConfig::H264_8 } else { h264_10 }));
+            assert!(r.params_ok && r.metrics.mae.is_finite(), "frame {i}");
+        }
+        assert!(recs[8].1.keyframe && recs[0].1.keyframe);
+        // The second part alone: from frame 8 (cold), or from frame 4 with frame 8 forced a
+        // keyframe (warm), where the receiver's stream begins.
+        let mut alone = |i: usize| (luma10, preroll > 0 && i == preroll);
+        let part = seq.part(8 - preroll..16);
+        let alone = encode_sequence(&part, h264_10, 200_000, seq_range, &run, &mut alone, &|| {}).unwrap();
+        for (a, (_, b)) in alone[preroll..].iter().zip(&recs[8..]) {
+            assert_eq!((a.bits, a.metrics.mae), (b.bits, b.metrics.mae), "pre-roll {preroll}, frame {}", b.frame);
+        }
     }
     // Reopening must move forward within the sequence.
-    let bad = encode_reopening(
-        &seq,
-        CodecConfig::H264_8,
-        &[(0, h264_10)],
-        200_000,
-        RangeChoice::Sequence,
-        &run,
-        &mut choose,
-        &|| {},
-    );
+    let bad =
+        encode_reopening(&seq, CodecConfig::H264_8, &[(0, h264_10)], 0, 200_000, seq_range, &run, &mut choose, &|| {});
     assert!(bad.is_err());
 }

@@ -238,6 +238,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         policies: !a.no_policies,
         max_frames: Some(a.frames),
         format_probe: Default::default(),
+        reopen_preroll: depthcast::sweep::encode::DEFAULT_REOPEN_PREROLL,
     };
     depthcast::sweep::run(&sources(&a.sequences, a.builtin.as_deref())?, &opts)?;
     eprintln!("wrote {}", a.out.display());

@@ -71,6 +71,11 @@ pub(crate) struct Args {
     /// does) or `network` (the network's three best-scored configurations too).
     #[arg(long, default_value = "schemes", value_parser = ["schemes", "network"])]
     format_probe: String,
+    /// Frames each encoder that the best causal policy reopens (for a new codec, bit depth or
+    /// frame size) encodes before its first frame, throwing the packets away, so that its rate
+    /// control has settled when the receiver's stream begins; 0: a cold start.
+    #[arg(long, default_value_t = depthcast::sweep::encode::DEFAULT_REOPEN_PREROLL)]
+    reopen_preroll: usize,
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
@@ -142,6 +147,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         policies: !a.no_policies,
         max_frames: a.frames,
         format_probe: if a.format_probe == "schemes" { ProbeSet::Schemes } else { ProbeSet::NetworkAndSchemes },
+        reopen_preroll: a.reopen_preroll,
     };
     let start = std::time::Instant::now();
     if let Some(shard) = a.shard {

@@ -1,6 +1,8 @@
 //! Encodes a whole sequence as one stream with real rate control, decodes it, unpacks every frame
 //! with the parameters found in its SEI (as a receiver would), and measures each frame.
 
+use std::borrow::Cow;
+
 use depthcast_codec::{Decoder, EncoderSettings, Refresh};
 use depthcast_packing::{DepthImage, Metrics, Packer, RangeSmoother, tight_range};
 use depthcast_stream::{DepthEncoder, FrameMeta};
@@ -117,6 +119,11 @@ impl Default for RunOptions {
     }
 }
 
+/// Frames a reopened encoder encodes before its first one by default ([`encode_reopening`]): half
+/// of a 30-frame GOP. In a cold start at 2 Mbit/s (720p, x264 `ultrafast` CBR) the error takes
+/// about ten frames to settle after the keyframe.
+pub const DEFAULT_REOPEN_PREROLL: usize = 15;
+
 /// Encodes `seq` as one stream. `choose(i)` gives frame `i`'s configuration; every configuration
 /// must produce the same frame size (a stream cannot change size). `tick` is called per frame.
 ///
@@ -139,8 +146,11 @@ pub fn encode_sequence(
 /// new ones opened with that codec, as a sender does when the codec, the bit depth or the frame
 /// size changes (the receiver learns it from the new stream's first keyframe). Each encoder starts
 /// with a keyframe and fresh rate control, so what a reopening costs is measured. With a
-/// per-frame range ([`RangeChoice::PerFrame`]) the smoother starts afresh too. Returns each
-/// frame's codec with its record.
+/// per-frame range ([`RangeChoice::PerFrame`]) the smoother starts afresh too. With `preroll`
+/// frames, each reopened encoder first encodes up to that many of the frames before its first
+/// one, with its first frame's configuration, and throws their packets away: its rate control
+/// has settled when the receiver's stream begins (a live sender has those frames, and can run the
+/// new encoder beside the old one over them). Returns each frame's codec with its record.
 ///
 /// # Errors
 /// As [`encode_sequence`], or `reopen` not ascending within the sequence.
@@ -149,6 +159,7 @@ pub fn encode_reopening(
     seq: &SeqData,
     codec: CodecConfig,
     reopen: &[(usize, CodecConfig)],
+    preroll: usize,
     bitrate: u64,
     range: RangeChoice,
     opts: &RunOptions,
@@ -169,9 +180,11 @@ pub fn encode_reopening(
     let mut out = Vec::with_capacity(n);
     for (k, &(a, c)) in starts.iter().enumerate() {
         let b = starts.get(k + 1).map_or(n, |s| s.0);
-        let part =
-            if starts.len() == 1 { std::borrow::Cow::Borrowed(seq) } else { std::borrow::Cow::Owned(seq.part(a..b)) };
-        let records = encode_sequence(&part, c, bitrate, range, opts, &mut |i| choose(a + i), tick)?;
+        let warm = if k == 0 { 0 } else { preroll.min(a) };
+        let part = if starts.len() == 1 { Cow::Borrowed(seq) } else { Cow::Owned(seq.part(a - warm..b)) };
+        let first = choose(a).0;
+        let mut choose_part = |i: usize| if i < warm { (first, false) } else { choose(a - warm + i) };
+        let records = encode_warm(&part, warm, c, bitrate, range, opts, &mut choose_part, tick, &mut |_, _| {})?;
         out.extend(records.into_iter().map(|mut r| {
             r.frame += a as u32;
             (c, r)
@@ -189,6 +202,26 @@ pub fn encode_reopening(
 #[allow(clippy::too_many_arguments)]
 pub fn encode_sequence_with(
     seq: &SeqData,
+    codec: CodecConfig,
+    bitrate: u64,
+    range: RangeChoice,
+    opts: &RunOptions,
+    choose: &mut dyn FnMut(usize) -> Choice,
+    tick: &dyn Fn(),
+    decoded: &mut dyn FnMut(usize, &DepthImage),
+) -> anyhow::Result<Vec<FrameRecord>> {
+    encode_warm(seq, 0, codec, bitrate, range, opts, choose, tick, decoded)
+}
+
+/// [`encode_sequence_with`] whose first `warmup` frames only settle the encoder's rate control:
+/// they are encoded, but their packets are neither decoded nor counted, and frame `warmup` is a
+/// forced keyframe where the stream the receiver sees begins. Returns the records of frames
+/// `warmup..`, numbered from 0 (as `decoded` sees them). SVT-AV1 restarts its encoder for a
+/// forced keyframe, so for AV1 the warm-up changes nothing.
+#[allow(clippy::too_many_arguments)]
+fn encode_warm(
+    seq: &SeqData,
+    warmup: usize,
     codec: CodecConfig,
     bitrate: u64,
     range: RangeChoice,
@@ -233,7 +266,7 @@ pub fn encode_sequence_with(
                 let p = inb.params;
                 match unpacker.unpack_into(&d.frame, &p, &mut out) {
                     Ok(()) => {
-                        decoded(i, &out);
+                        decoded(i - warmup, &out);
                         (true, Metrics::compute(&reference.view(), &out.view(), seq.near, seq.far), Some(p))
                     }
                     Err(_) => (false, lost(reference, seq), None),
@@ -259,9 +292,11 @@ pub fn encode_sequence_with(
                       records: &mut Vec<Option<FrameRecord>>|
      -> anyhow::Result<()> {
         for p in pkts {
-            if let Ok(i) = usize::try_from(p.pts)
-                && i < n
-            {
+            let i = usize::try_from(p.pts).unwrap_or(usize::MAX);
+            if i < warmup {
+                continue;
+            }
+            if i < n {
                 bits[i] = 8 * p.data.len() as u64;
                 keyframes[i] = p.keyframe;
             }
@@ -280,11 +315,13 @@ pub fn encode_sequence_with(
                 (a.max(depthcast_packing::range::MIN_NEAR), b)
             }
         };
-        let meta =
-            FrameMeta { frame_index: i as u32, pts: Some(i as i64), force_keyframe: *force_kf, sent_unix_us: None };
+        let force_keyframe = *force_kf || (warmup > 0 && i == warmup);
+        let meta = FrameMeta { frame_index: i as u32, pts: Some(i as i64), force_keyframe, sent_unix_us: None };
         let pkts = enc.encode(&seq.frames[i].view(), cfg, near, far, &meta)?.packets;
         handle(pkts, &mut dec, &mut records)?;
-        tick();
+        if i >= warmup {
+            tick();
+        }
     }
     let pkts = enc.finish()?;
     handle(pkts, &mut dec, &mut records)?;
@@ -295,6 +332,7 @@ pub fn encode_sequence_with(
     Ok(records
         .into_iter()
         .enumerate()
+        .skip(warmup)
         .map(|(i, r)| {
             let mut r = r.unwrap_or_else(|| FrameRecord {
                 frame: i as u32,
@@ -309,6 +347,7 @@ pub fn encode_sequence_with(
             });
             r.bits = bits[i];
             r.keyframe = keyframes[i];
+            r.frame -= warmup as u32;
             r
         })
         .collect())

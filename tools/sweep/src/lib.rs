@@ -115,6 +115,9 @@ pub struct SweepOptions {
     pub max_frames: Option<usize>,
     /// What the probe across formats measures in each format (with more than one format).
     pub format_probe: depthcast_stream::ProbeSet,
+    /// Frames each encoder reopened by the best causal policy encodes before its first frame to
+    /// settle its rate control (see [`encode::encode_reopening`]); 0 for a cold start.
+    pub reopen_preroll: usize,
 }
 
 /// One encode job: a fixed configuration or a policy run.
@@ -439,6 +442,7 @@ fn execute(
                         seq,
                         job.codec,
                         &job.reopen,
+                        opts.reopen_preroll,
                         job.bitrate,
                         job.range,
                         &opts.run,
@@ -527,7 +531,13 @@ fn causal_job(
     if plan.switches().len() == 1 {
         return Some((CausalRun { run: members[plan.choice[0]].0.clone(), plan, estimate_m }, None));
     }
-    let id = format!("formats_{}k_policy-all-causal-{}_{}", bitrate / 1000, plan.digest(), range.id());
+    let id = format!(
+        "formats_{}k_policy-all-causal-{}-pre{}_{}",
+        bitrate / 1000,
+        plan.digest(),
+        opts.reopen_preroll,
+        range.id()
+    );
     let job = Job {
         id: id.clone(),
         codec: plan.first_codec(),

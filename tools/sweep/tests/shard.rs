@@ -29,6 +29,7 @@ fn options(out: PathBuf) -> SweepOptions {
         policies: true,
         max_frames: None,
         format_probe: Default::default(),
+        reopen_preroll: depthcast_sweep::encode::DEFAULT_REOPEN_PREROLL,
     }
 }
 
