@@ -25,6 +25,14 @@ pub(crate) struct Args {
     /// Skip the start-up probe's timing (real encodes: a few seconds at 1080p).
     #[arg(long)]
     no_probe: bool,
+    /// Instead of the packing benchmarks: each software encoder's time per frame at each preset,
+    /// one thread, for every format this FFmpeg encodes and the two frame sizes a packing can
+    /// have (one plane: luma, hue; two stacked: VBP's luma layout), against `--budget-ms`.
+    #[arg(long)]
+    presets: bool,
+    /// With --presets: the real-time budget per frame on one core, ms.
+    #[arg(long, default_value_t = 16.0)]
+    budget_ms: f64,
 }
 
 /// Median wall time of `f` in nanoseconds over `iters` runs, after one warm-up run.
@@ -60,6 +68,9 @@ fn cases() -> Vec<Case> {
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
+    if a.presets {
+        return bench_presets(&a);
+    }
     let depth = testdata::game_scene(a.width, a.height, 0.0);
     let view = depth.view();
     let (near, far) = tight_range(&view, 0.05).ok_or_else(|| anyhow::anyhow!("test frame has no valid depth"))?;
@@ -260,4 +271,92 @@ fn bytemuck_f32(v: &[f32]) -> &[u8] {
     // SAFETY: f32 has no padding or invalid bit patterns as bytes; the length covers exactly the
     // same memory and u8 has alignment 1.
     unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
+}
+
+/// Presets from fastest to slowest: x264/x265 names (SVT-AV1 maps them to its numbers, see
+/// `depthcast_codec::backend::svt_preset`).
+const PRESETS: [&str; 6] = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"];
+
+/// The `"bench":"preset"` lines: the built-in scene's frames (a moving camera, 4 Mbit/s at 720p30
+/// scaled to the frame size, CBR, GOP 30) packed and encoded by each software encoder at each
+/// preset with one thread; the mean time per frame after the first keyframe's GOP is warm, and
+/// the slowest preset of each within `--budget-ms`.
+fn bench_presets(a: &Args) -> anyhow::Result<()> {
+    use depthcast::sweep::config::scale_bitrates;
+    use depthcast_codec::{EncoderSettings, Format, Refresh};
+    use depthcast_packing::PackingConfig;
+    use depthcast_stream::{DepthEncoder, FrameMeta};
+    const FRAMES: usize = 40;
+    const WARM: usize = 10;
+    let frames: Vec<DepthImage> =
+        (0..FRAMES).map(|i| testdata::game_scene(a.width, a.height, i as f32 / 30.0)).collect();
+    let (near, far) =
+        tight_range(&frames[0].view(), 0.05).ok_or_else(|| anyhow::anyhow!("test frame has no valid depth"))?;
+    let bitrate = scale_bitrates(&[4.0], a.width, a.height, 30.0)[0];
+    if !a.json {
+        println!(
+            "{}x{} built-in scene, {} kbit/s CBR, one thread, mean of frames {WARM}..{FRAMES}; budget {} ms/frame",
+            a.width,
+            a.height,
+            bitrate / 1000,
+            a.budget_ms
+        );
+        println!("{:<8} {:<9} {:>10} {:<10} {:>8} {:>7}", "format", "frame", "size", "preset", "ms", "budget");
+    }
+    for format in Format::ALL {
+        let mut settings = EncoderSettings::new(format.codec, a.width, a.height);
+        settings.bit_depth = format.bits;
+        settings.bitrate = bitrate;
+        settings.refresh = Refresh::Gop(30);
+        settings.force_software = true;
+        settings.threads = 1;
+        if let Err(why) = format.encoder(&settings) {
+            eprintln!("{format}: not timed: {why}");
+            continue;
+        }
+        let b = format.bits.bits();
+        let configs =
+            [("one plane", PackingConfig::luma(format.bits)), ("stacked", PackingConfig::vbp(b + 8, VbpLayout::Luma))];
+        for (kind, config) in configs {
+            let (fw, fh) = config.frame_size(a.width, a.height, format.bits);
+            let mut within = None;
+            for preset in PRESETS {
+                settings.preset = preset.to_string();
+                let mut enc = DepthEncoder::new(settings.clone(), &config, a.width, a.height, None)?;
+                let mut spent = std::time::Duration::ZERO;
+                for (i, f) in frames.iter().enumerate() {
+                    let meta = FrameMeta { frame_index: i as u32, ..FrameMeta::default() };
+                    let t = Instant::now();
+                    black_box(enc.encode(&f.view(), &config, near, far, &meta)?);
+                    if i >= WARM {
+                        spent += t.elapsed();
+                    }
+                }
+                enc.finish()?;
+                let ms = spent.as_secs_f64() * 1e3 / (FRAMES - WARM) as f64;
+                let fits = ms <= a.budget_ms;
+                if fits {
+                    within = Some(preset);
+                }
+                if a.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "bench": "preset", "format": format.id(), "frame": kind, "width": fw, "height": fh,
+                            "preset": preset, "ms_per_frame": ms, "budget_ms": a.budget_ms, "within": fits,
+                        })
+                    );
+                } else {
+                    let size = format!("{fw}x{fh}");
+                    let mark = if fits { "yes" } else { "no" };
+                    println!("{:<8} {:<9} {:>10} {:<10} {:>8.2} {:>7}", format.id(), kind, size, preset, ms, mark);
+                }
+            }
+            if !a.json {
+                let w = within.map_or("none".to_string(), str::to_string);
+                println!("{:<8} {:<9} slowest preset within {} ms: {w}", format.id(), kind, a.budget_ms);
+            }
+        }
+    }
+    Ok(())
 }
