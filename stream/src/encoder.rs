@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use depthcast_codec::{Container, EncodedPacket, Encoder, EncoderSettings, FrameOptions, PacketSender, Roi};
 use depthcast_packing::{
-    BitDepth, CameraBlock, DepthView, PackParams, Packer, PackingConfig, Scheme, VbpLayout, YuvFrame,
+    BitDepth, CameraBlock, DepthImage, DepthView, PackParams, Packer, PackingConfig, Scheme, VbpLayout, YuvFrame,
 };
 
 use crate::error::{Result, StreamError};
@@ -84,6 +84,11 @@ pub fn high_plane_roi(params: &PackParams, qoffset: Option<f32>, frame_width: u3
 pub struct DepthEncoder {
     core: DepthCore,
     transport: Option<PacketSender>,
+    /// After [`DepthEncoder::reopen`]: the new encoder's pre-roll packets (presentation time
+    /// below this) are thrown away until the new stream's first packet is out.
+    reopened_at: Option<i64>,
+    /// After [`DepthEncoder::reopen`]: the next frame is forced to be a keyframe.
+    force_next: bool,
 }
 
 /// A depth track's encoder without its transport: packing, the high plane's region of interest,
@@ -134,7 +139,66 @@ impl DepthEncoder {
         }
         let core = DepthCore::new(settings, config, width, height)?;
         let transport = url.map(|u| PacketSender::open(u, core.encoder())).transpose()?;
-        Ok(DepthEncoder { core, transport })
+        Ok(DepthEncoder { core, transport, reopened_at: None, force_next: false })
+    }
+
+    /// Replaces the codec encoder on the same transport, for a new plane bit depth or frame size
+    /// (a new `config`), as the keyframe re-probe does when a switch pays. The old encoder is
+    /// flushed to the transport; the new one first encodes `preroll` (the frames just before the
+    /// next one, packed with `config` over `near..far`) and throws those packets away, so its
+    /// rate control has settled when the receiver sees it; the next frame (presentation time
+    /// `next_pts`) is then forced to be a keyframe and starts the new stream. In-band parameters
+    /// tell receivers the new packing; the codec's own headers come with the keyframe.
+    ///
+    /// The codec stays the transport's, and the container must carry the headers in-band
+    /// (MPEG-TS and RTP: `.ts`, `udp://`, `srt://`, `tcp://`, `rtp://`; Matroska and FLV store them
+    /// once). Encoders that reorder frames (B-frames) could send a decoding time back: use a
+    /// preset without them (`ultrafast`).
+    ///
+    /// # Errors
+    /// Another codec, a container that stores its headers once, or the new encoder failing.
+    pub fn reopen(
+        &mut self,
+        mut settings: EncoderSettings,
+        config: &PackingConfig,
+        (width, height): (u32, u32),
+        preroll: &[DepthImage],
+        (near, far): (f32, f32),
+        next_pts: i64,
+    ) -> Result<()> {
+        let codec = self.core.encoder().settings().codec;
+        if settings.codec != codec {
+            return Err(StreamError::Reopen(format!(
+                "the stream is {} and a transport carries one codec; {} needs a new stream",
+                codec.name(),
+                settings.codec.name()
+            )));
+        }
+        if let Some(t) = &self.transport
+            && t.container().needs_global_header()
+        {
+            return Err(StreamError::Reopen(format!(
+                "{:?} stores the codec's headers once; a new bit depth or frame size needs a new stream \
+                 (MPEG-TS or RTP carry them with every keyframe)",
+                t.container()
+            )));
+        }
+        settings.global_header = self.core.encoder().settings().global_header;
+        let mut core = DepthCore::new(settings, config, width, height)?;
+        let first = next_pts - preroll.len() as i64;
+        for (i, f) in preroll.iter().enumerate() {
+            let meta = FrameMeta { frame_index: 0, pts: Some(first + i as i64), ..FrameMeta::default() };
+            core.encode(&f.view(), config, near, far, &meta, None)?;
+        }
+        // The pre-roll's packets never count: the new encoder's totals go on from the old one's.
+        core.out.stats = self.core.stats();
+        let mut old = std::mem::replace(&mut self.core, core);
+        let packets = old.finish()?;
+        self.core.out.stats.bytes += packets.iter().map(|p| p.data.len() as u64).sum::<u64>();
+        send_timed(self.transport.as_mut(), 0, &packets)?;
+        self.reopened_at = Some(next_pts);
+        self.force_next = true;
+        Ok(())
     }
 
     /// The codec encoder (its name, back-end and settings).
@@ -171,9 +235,25 @@ impl DepthEncoder {
         far: f32,
         meta: &FrameMeta,
     ) -> Result<EncodedFrame> {
+        let meta = FrameMeta { force_keyframe: meta.force_keyframe || std::mem::take(&mut self.force_next), ..*meta };
+        let meta = &meta;
         let mut e = self.core.encode(depth, config, near, far, meta, None)?;
+        self.drop_preroll(&mut e);
         e.encode_us += send_timed(self.transport.as_mut(), 0, &e.packets)?;
         Ok(e)
+    }
+
+    /// After a reopen: drops the pre-roll's packets (and their bytes from the stats) from `e`;
+    /// once a packet of the new stream has come out, nothing more is dropped.
+    fn drop_preroll(&mut self, e: &mut EncodedFrame) {
+        let Some(start) = self.reopened_at else { return };
+        let before: usize = e.packets.iter().filter(|p| p.pts < start).map(|p| p.data.len()).sum();
+        e.packets.retain(|p| p.pts >= start);
+        e.bytes -= before;
+        self.core.out.stats.bytes -= before as u64;
+        if !e.packets.is_empty() {
+            self.reopened_at = None;
+        }
     }
 
     /// Encodes planes packed elsewhere (on the GPU) with their `params`; `roi_high` is the high
@@ -189,7 +269,9 @@ impl DepthEncoder {
         roi_high: Option<f32>,
         meta: &FrameMeta,
     ) -> Result<EncodedFrame> {
-        let mut e = self.core.encode_packed(frame, params, roi_high, meta, None)?;
+        let meta = FrameMeta { force_keyframe: meta.force_keyframe || std::mem::take(&mut self.force_next), ..*meta };
+        let mut e = self.core.encode_packed(frame, params, roi_high, &meta, None)?;
+        self.drop_preroll(&mut e);
         e.encode_us += send_timed(self.transport.as_mut(), 0, &e.packets)?;
         Ok(e)
     }
@@ -200,7 +282,10 @@ impl DepthEncoder {
     /// # Errors
     /// The encoder or transport failing.
     pub fn finish(mut self) -> Result<Vec<EncodedPacket>> {
-        let packets = self.core.finish()?;
+        let mut packets = self.core.finish()?;
+        if let Some(start) = self.reopened_at {
+            packets.retain(|p| p.pts >= start);
+        }
         send_timed(self.transport.as_mut(), 0, &packets)?;
         if let Some(t) = self.transport.take() {
             t.finish()?;

@@ -51,6 +51,9 @@ pub enum StreamError {
     /// The start-up probe could not measure (no frames, or a probe encode thread panicked).
     #[error("start-up probe: {0}")]
     Probe(String),
+    /// An encoder cannot be reopened in place on this stream (see [`crate::DepthEncoder::reopen`]).
+    #[error("cannot reopen the encoder in place: {0}")]
+    Reopen(String),
 }
 
 /// What kind of failure an error is, for exit codes and for deciding whether to retry.

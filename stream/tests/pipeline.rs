@@ -76,6 +76,74 @@ fn encoder_to_file_to_receiver() {
     std::fs::remove_file(&path).ok();
 }
 
+/// The keyframe re-probe's switch on one transport: the encoder is reopened for another bit
+/// depth, then another frame size, each new encoder pre-rolled over the frames before its first
+/// one. The receiver reads one file with every frame, each with its own packing, and the
+/// pre-roll's packets are not in it; a codec change or a container that stores its headers once
+/// is refused with the reason.
+#[test]
+fn the_encoder_reopens_for_a_new_bit_depth_and_frame_size_on_one_transport() {
+    let src = frames(30);
+    let path = temp("reopen.ts");
+    let url = path.to_string_lossy().into_owned();
+    let luma8 = PackingConfig::luma(BitDepth::Eight);
+    let luma10 = PackingConfig::luma(BitDepth::Ten);
+    let vbp10 = PackingConfig::vbp(18, VbpLayout::Luma);
+    let mut s = settings(1_000_000, 10);
+    s.regions_of_interest = false;
+    let mut enc = DepthEncoder::new(s.clone(), &luma8, W, H, Some(&url)).unwrap();
+    let ten = EncoderSettings { bit_depth: BitDepth::Ten, ..s.clone() };
+    let mut config = luma8;
+    for (i, f) in src.iter().enumerate() {
+        if i == 10 || i == 20 {
+            config = if i == 10 { luma10 } else { vbp10 };
+            enc.reopen(ten.clone(), &config, (W, H), &src[i - 5..i], (NEAR, FAR), i as i64).unwrap();
+        }
+        let e = enc.encode(&f.view(), &config, NEAR, FAR, &FrameMeta { frame_index: i as u32, ..Default::default() });
+        let e = e.unwrap();
+        assert!(e.packets.iter().all(|p| p.pts == i as i64), "frame {i}: only its own packet is sent");
+        assert!(e.packets.iter().all(|p| p.keyframe == (i % 10 == 0)), "frame {i}");
+    }
+    assert_eq!(enc.frame_size(), (W, 2 * H));
+    assert_eq!(enc.stats().frames, 30);
+    assert!(matches!(
+        enc.reopen(EncoderSettings { codec: VideoCodec::Hevc, ..ten.clone() }, &luma10, (W, H), &[], (NEAR, FAR), 30),
+        Err(StreamError::Reopen(_))
+    ));
+    enc.finish().unwrap();
+
+    let mut rx = DepthReceiver::new(ReceiverConfig::new(url));
+    let mut got = Vec::new();
+    while let Some(f) = rx.recv().unwrap() {
+        got.push(f);
+    }
+    assert_eq!(got.len(), 30, "every frame back once: {:?}", rx.stats());
+    for (i, f) in got.iter().enumerate() {
+        assert_eq!(f.params.frame_index as usize, i);
+        let (want, bits) = if i < 10 {
+            (luma8, 8)
+        } else if i < 20 {
+            (luma10, 10)
+        } else {
+            (vbp10, 10)
+        };
+        assert_eq!(
+            (f.params.scheme, f.params.bit_depth.bits(), f.params.precision),
+            (want.scheme, bits, want.precision)
+        );
+        let m = Metrics::compute(&src[i].view(), &f.depth.view(), NEAR, FAR);
+        assert!(m.mae < 0.2, "frame {i}: MAE {} m", m.mae);
+    }
+    std::fs::remove_file(&path).ok();
+
+    let mkv = temp("reopen.mkv");
+    let mut enc = DepthEncoder::new(s, &luma8, W, H, Some(&mkv.to_string_lossy())).unwrap();
+    let err = enc.reopen(ten, &luma10, (W, H), &[], (NEAR, FAR), 0).unwrap_err();
+    assert!(err.to_string().contains("headers once"), "{err}");
+    enc.finish().unwrap();
+    std::fs::remove_file(&mkv).ok();
+}
+
 #[test]
 fn a_frame_of_another_size_is_refused() {
     let src = frames(2);

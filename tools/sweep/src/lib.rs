@@ -11,7 +11,9 @@
 //! - `frames.csv`: every row of every run.
 //! - `summary.json`: per sequence, codec, bitrate and range policy, the fixed configurations'
 //!   errors, the best fixed configuration, the per-frame oracles (estimates that ignore switching
-//!   cost), how the per-frame best precision moves, and the policy runs' real errors.
+//!   cost), how the per-frame best precision moves, and the policy runs' real errors; with
+//!   several formats (`formats`), the start-up probe across them and the best causal policy
+//!   ([`causal`]) against 8-bit luma with H.264 and the best fixed pair in hindsight.
 //! - `plots/*.png` and `report.md`, which embeds them with tables.
 //!
 //! A sweep can be split over machines or batch tasks: [`shard::run_shard`] (`depthcast sweep
