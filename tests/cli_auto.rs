@@ -143,3 +143,36 @@ fn send_probe_across_formats_then_recv() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--reprobe`: the probe goes on while the stream runs (its rounds and switches reported), every
+/// frame decodes whatever pair carried it, and a container that stores the codec's headers once
+/// is refused before anything is sent, with the reason.
+#[test]
+fn send_reprobe_then_recv() {
+    let dir = std::env::temp_dir().join(format!("depthcast-cli-reprobe-{}", std::process::id()));
+    let frames = 60;
+    let seq = sequence(&dir, frames);
+    let video = dir.join("reprobe.ts");
+    let send = |url: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_depthcast"))
+            .args(["send", "--input", seq.to_str().unwrap(), "--url", url.to_str().unwrap()])
+            .args(["--auto", "--probe", "--receivers", "h264-8,h264-10", "--reprobe"])
+            .args(["--kbps", "600", "--gop", "15", "--software", "--fast"])
+            .output()
+            .unwrap()
+    };
+    let out = send(&video);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "send failed: {err}");
+    assert!(err.lines().any(|l| l.starts_with("re-probe: ") && l.contains(" rounds measured, ")), "{err}");
+    let (header, rows) = recv_rows(&video, &seq);
+    let status = header.iter().position(|h| h == "status").unwrap();
+    assert_eq!(rows.len(), frames, "every frame decoded");
+    assert!(rows.iter().all(|r| r[status] == "ok"), "{rows:?}");
+
+    let out = send(&dir.join("reprobe.mkv"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("stores the codec's headers once"), "{err}");
+    assert!(!dir.join("reprobe.mkv").exists(), "nothing sent");
+    let _ = std::fs::remove_dir_all(&dir);
+}

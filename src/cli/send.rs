@@ -117,6 +117,14 @@ pub(crate) struct Args {
     /// Without it the stream keeps `--codec` and `--bits`.
     #[arg(long, requires = "probe")]
     receivers: Option<String>,
+    /// With --receivers: repeat the probe while the stream runs (every pair encoded on a worker
+    /// thread over the last 15 frames sent, each encode pre-rolled over the 15 before), and at
+    /// each keyframe move to the pair with the lowest error measured so far, reopening the
+    /// encoder on the same transport for another bit depth or frame size. Depth-only streams
+    /// into MPEG-TS or RTP (`.ts`, `udp://`, `srt://`, `tcp://`, `rtp://`), whose keyframes carry
+    /// the codec's headers.
+    #[arg(long, requires = "receivers")]
+    reprobe: bool,
     /// With a sequence that has colour (`depthcast render --colour`): the depth's share of
     /// `--bitrate`; the colour gets the rest, as a second video track of one RGB-D stream.
     #[arg(long, default_value_t = RgbdSettings::DEFAULT_DEPTH_SHARE)]
@@ -243,6 +251,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
 
     let mut auto = None;
     let mut across_formats = None;
+    let mut reprobe = None;
     let first = if let Some(receivers) = a.receivers.as_deref() {
         // The start-up probe across formats: codec and bit depth are chosen with the packing.
         let receivers = Receiver::parse_list(receivers)?;
@@ -279,6 +288,18 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         s.bit_depth = bits;
         s.regions_of_interest = report.winner.high_plane_qoffset().is_some();
         across_formats = Some(report.format);
+        if a.reprobe {
+            anyhow::ensure!(!rgbd, "--reprobe is for depth-only streams (add --depth-only)");
+            anyhow::ensure!(
+                !container.needs_global_header(),
+                "--reprobe: {} stores the codec's headers once, so the stream cannot change bit depth or \
+                 frame size; send MPEG-TS or RTP (.ts, udp://, srt://, tcp://, rtp://)",
+                container.ffmpeg_name()
+            );
+            let every = depthcast_stream::ReprobeSettings::default();
+            let size = (m.width, m.height);
+            reprobe = Some(depthcast_stream::Reprobe::new(&report, &settings, probe, size, (m.near, m.far), every));
+        }
         report.winner
     } else if a.auto {
         let settings = AutoSettings { codec, bits, bitrate, fps, gop: a.gop };
@@ -319,6 +340,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         RateControl::Cbr
     };
     s.refresh = if a.intra_refresh { Refresh::IntraRefresh(a.gop) } else { Refresh::Gop(a.gop) };
+    let stream_settings = s.clone();
     let mut enc = if rgbd {
         let mut r = RgbdSettings::new(codec, total_bitrate);
         r.depth_share = a.depth_share;
@@ -371,12 +393,23 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     );
     let start = Instant::now();
     let mut n = 0u64;
+    let mut current = first;
+    let mut switches = 0;
     for _ in 0..a.loops {
         for i in 0..seq.len() {
             let depth = seq.read_frame(i)?;
+            if let (Some(rp), StreamEncoder::Depth(e)) = (reprobe.as_mut(), &mut enc)
+                && n > 0
+                && n.is_multiple_of(u64::from(a.gop.max(1)))
+            {
+                let size = (m.width, m.height);
+                let moved;
+                (current, moved) = keyframe_switch(rp, e, &stream_settings, size, (m.near, m.far), n, current, &bar)?;
+                switches += usize::from(moved);
+            }
             let config = match auto.as_mut() {
                 Some(chooser) if n > 0 => chooser.choose(&depth.view())?,
-                _ => first,
+                _ => current,
             };
             if !a.fast {
                 let due = start + Duration::from_secs_f64(n as f64 / fps);
@@ -395,6 +428,9 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                     e.encode(&colour, &depth.view(), &config, m.near, m.far, &meta, &camera)?;
                 }
             }
+            if let Some(rp) = reprobe.as_mut() {
+                rp.push(depth);
+            }
             n += 1;
             bar.inc(1);
             let secs = n as f64 / fps;
@@ -409,6 +445,10 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             eprintln!("precision-net: {c} for {frames} frames");
         }
     }
+    if let Some(rp) = &reprobe {
+        let (f, c) = rp.current();
+        eprintln!("re-probe: {} rounds measured, {switches} switches; the stream ended with {f} {c}", rp.rounds());
+    }
     let secs = n as f64 / fps;
     eprintln!(
         "sent {n} frames, {} bytes, {:.0} kbit/s of {} kbit/s target, in {:.2} s",
@@ -418,4 +458,50 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// At keyframe `n` of a depth-only stream with `--reprobe`: moves to the re-probe's best pair when
+/// it is another one, reopening the encoder on its transport (pre-rolled over the last frames
+/// sent) for another bit depth or frame size, or for a region of interest the encoder was opened
+/// without. A failed round is reported and the stream keeps its pair. Returns the configuration
+/// from this frame on and whether the stream moved.
+#[allow(clippy::too_many_arguments)]
+fn keyframe_switch(
+    rp: &mut depthcast_stream::Reprobe,
+    enc: &mut DepthEncoder,
+    base: &EncoderSettings,
+    size: (u32, u32),
+    range: (f32, f32),
+    n: u64,
+    current: PackingConfig,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<(PackingConfig, bool)> {
+    let before = enc.encoder().settings().clone();
+    let sw = match rp.at_keyframe() {
+        Ok(Some(sw)) => sw,
+        Ok(None) => return Ok((current, false)),
+        Err(e) => {
+            bar.println(format!("re-probe: {e}; the stream keeps {current}"));
+            return Ok((current, false));
+        }
+    };
+    let roi = sw.config.high_plane_qoffset().is_some();
+    if sw.reopen || (roi && !before.regions_of_interest) {
+        let mut s = base.clone();
+        (s.codec, s.bit_depth, s.regions_of_interest) = (sw.format.codec, sw.format.bits, roi);
+        let preroll = rp.last(depthcast_stream::ReprobeSettings::default().preroll);
+        enc.reopen(s, &sw.config, size, &preroll, range, n as i64)?;
+    }
+    bar.println(format!(
+        "re-probe at frame {n} (round {}): {}-{} {current} {:.3} mm -> {} {} {:.3} mm over everything measured{}",
+        rp.rounds(),
+        before.codec.name(),
+        before.bit_depth.bits(),
+        1e3 * sw.current_mae,
+        sw.format,
+        sw.config,
+        1e3 * sw.mae,
+        if sw.reopen { ", encoder reopened" } else { "" }
+    ));
+    Ok((sw.config, true))
 }

@@ -312,6 +312,19 @@ impl PairTally {
         self.bits[k] += bits;
     }
 
+    /// A measurement summarised: `frames` frames of pair `k` with mean error `mae` (metres; not
+    /// finite: a frame was lost) and `bits` spent over them (what a [`ProbedPair`] reports).
+    pub fn record_mean(&mut self, k: usize, mae: f64, bits: u64, frames: usize) {
+        if mae.is_finite() {
+            self.error_sum[k] += mae * frames as f64;
+        } else {
+            self.lost[k] = true;
+        }
+        self.measured[k] += frames;
+        self.frames[k] += frames;
+        self.bits[k] += bits;
+    }
+
     /// Each pair's mean error (infinite where a frame was lost or none was measured) and
     /// bitrate / target, in the order given.
     pub fn measured(&self) -> Vec<ProbedPair> {

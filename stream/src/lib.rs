@@ -12,6 +12,7 @@
 //! | [`RgbdEncoder`] | [`rgbd::encoder`] | colour + depth → two tracks (0 colour, 1 depth) on one transport, same presentation time, camera in-band, one bitrate split by a depth share |
 //! | [`RgbdReceiver`] | [`rgbd::receiver`] | both tracks decoded and paired by presentation time, a lost partner waited for within a bound (counted); colour-only and depth-only modes |
 //! | [`AutoPacking`] | [`auto`] | precision-net's choice per frame, or once by the start-up probe of real encodes ([`probe_formats`]: across codecs and bit depths too) |
+//! | [`Reprobe`] | [`reprobe`] | the probe across formats repeated on the frames just sent; at keyframes the stream moves to the best pair measured so far ([`DepthEncoder::reopen`] for a new bit depth or frame size) |
 //! | [`Receiver`] | [`caps`] | the formats (codec, bit depth) a stream may take: what the sender encodes and every receiver decodes |
 //!
 //! ```no_run
@@ -41,6 +42,7 @@ pub mod caps;
 pub mod encoder;
 pub mod error;
 pub mod receiver;
+pub mod reprobe;
 pub mod rgbd;
 
 pub use auto::{
@@ -51,6 +53,7 @@ pub use caps::{Receiver, stream_formats};
 pub use encoder::{DepthEncoder, EncodedFrame, EncoderStats, FrameMeta, high_plane_roi};
 pub use error::{FailureKind, Result, StreamError};
 pub use receiver::{DepthReceiver, ReceiveEvent, ReceivedFrame, ReceiverConfig, ReceiverStats};
+pub use reprobe::{Reprobe, ReprobeSettings, Switch};
 pub use rgbd::{
     COLOUR_TRACK, DEPTH_TRACK, RgbdConfig, RgbdEncodedFrame, RgbdEncoder, RgbdEncoderStats, RgbdEvent, RgbdFrame,
     RgbdReceiver, RgbdSettings, RgbdStats, RgbdTracks, StreamEncoder,

@@ -144,6 +144,86 @@ fn the_encoder_reopens_for_a_new_bit_depth_and_frame_size_on_one_transport() {
     std::fs::remove_file(&mkv).ok();
 }
 
+/// The keyframe re-probe on real encodes: a start where every pair claims the same error (one
+/// frame) and hue carries the stream; the first round measures every pair over the last frames
+/// (pre-rolled), and at the next keyframe the stream leaves hue for the best measured pair, with a
+/// reopen exactly when bit depth or frame size change. The switch is then made on a live
+/// encoder, and the receiver gets every frame.
+#[test]
+fn the_reprobe_moves_the_stream_to_the_best_pair_measured_so_far() {
+    use depthcast_stream::{FormatProbeReport, ProbedPair, Reprobe, ReprobeSettings};
+    let src = frames(60);
+    let ten = Format::new(VideoCodec::H264, BitDepth::Ten);
+    let hue = PackingConfig::hue();
+    let pairs = [
+        (Format::H264_8, hue),
+        (Format::H264_8, PackingConfig::luma(BitDepth::Eight)),
+        (ten, PackingConfig::luma(BitDepth::Ten)),
+        (ten, PackingConfig::vbp(18, VbpLayout::Luma)),
+    ];
+    let report = FormatProbeReport {
+        measured: pairs.iter().map(|&(format, config)| ProbedPair { format, config, mae: 1.0, rate: 1.0 }).collect(),
+        format: Format::H264_8,
+        winner: hue,
+        frames: 1,
+        wall: Duration::ZERO,
+    };
+    let auto = AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, bitrate: 1_000_000, fps: 30.0, gop: 15 };
+    let mut s = settings(1_000_000, 15);
+    s.regions_of_interest = false;
+    let every = ReprobeSettings { window: 10, preroll: 5 };
+    let mut rp = Reprobe::new(&report, &auto, s.clone(), (W, H), (NEAR, FAR), every);
+    assert_eq!(rp.current(), (Format::H264_8, hue));
+    let path = temp("reprobe.ts");
+    let url = path.to_string_lossy().into_owned();
+    let mut enc = DepthEncoder::new(s.clone(), &hue, W, H, Some(&url)).unwrap();
+    let mut config = hue;
+    let mut moved = None;
+    for (i, f) in src.iter().enumerate() {
+        if i > 0 && i % 15 == 0 {
+            if i == 15 {
+                assert!(rp.at_keyframe().unwrap().is_none(), "nothing measured yet: hue stays");
+                assert!(rp.running(), "15 frames kept: the first round starts");
+                rp.wait().unwrap();
+                assert_eq!(rp.rounds(), 1);
+            } else if let Some(sw) = rp.at_keyframe().unwrap() {
+                assert_ne!(sw.config, hue);
+                assert!(sw.mae < sw.current_mae, "{sw:?}");
+                let size = |f: Format, c: PackingConfig| c.frame_size(W, H, f.bits);
+                assert_eq!(
+                    sw.reopen,
+                    sw.format != Format::H264_8 || size(sw.format, sw.config) != size(Format::H264_8, hue)
+                );
+                if sw.reopen {
+                    let s = EncoderSettings { bit_depth: sw.format.bits, ..s.clone() };
+                    enc.reopen(s, &sw.config, (W, H), &rp.last(5), (NEAR, FAR), i as i64).unwrap();
+                }
+                config = sw.config;
+                moved.get_or_insert(i);
+            }
+        }
+        enc.encode(&f.view(), &config, NEAR, FAR, &FrameMeta { frame_index: i as u32, ..Default::default() }).unwrap();
+        rp.push(f.clone());
+    }
+    assert_eq!(moved, Some(30), "the round measured by frame 15 moves the stream at the next keyframe");
+    assert_eq!(rp.current().1, config);
+    enc.finish().unwrap();
+    let mut rx = DepthReceiver::new(ReceiverConfig::new(url));
+    let mut n = 0;
+    while let Some(f) = rx.recv().unwrap() {
+        let want = if f.params.frame_index < 30 { hue } else { config };
+        assert_eq!(
+            (f.params.scheme, f.params.precision),
+            (want.scheme, want.precision),
+            "frame {}",
+            f.params.frame_index
+        );
+        n += 1;
+    }
+    assert_eq!(n, 60);
+    std::fs::remove_file(&path).ok();
+}
+
 #[test]
 fn a_frame_of_another_size_is_refused() {
     let src = frames(2);
