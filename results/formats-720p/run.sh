@@ -12,7 +12,11 @@
 # MixedLightingExample and FlightHelmet rendered the same way:
 #   OUT=formats-out ./run.sh train CornellBox MixedLightingExample FlightHelmet
 # `python3 probe_estimate.py OUT/SWEEP/frames.csv 15` then estimates, from the fixed runs alone,
-# what a 15-frame probe over the whole grid of every format would choose.
+# what a 15-frame probe over the whole grid of every format would choose, and
+# `python3 causal_estimate.py OUT/SWEEP/frames.csv 30` what keyframe policies would (the best
+# causal policy, and re-probes every K keyframes as `send --reprobe` makes them).
+# 300-frame runs of the test scenes (rendered with --frames 300):
+#   OUT=formats-out ./run.sh long DepthOfFieldExample IrradianceVolumeExample Fox
 set -eu
 OUT=${OUT:-formats-out}
 D=${DEPTHCAST:-depthcast}
@@ -24,11 +28,17 @@ test)
     $D sweep "$@" --codecs h264-8,h264-10,av1-8,av1-10 --grid quick --gop 30 --out "$OUT/chromium"
     $D sweep "$@" --codecs h264-8,h264-10,hevc-10,av1-8,av1-10 --grid quick --gop 30 --out "$OUT/native"
     ;;
+long)
+    # The same test scenes over 300 frames (10 s; render with --frames 300), H.264 at 8 and 10
+    # bits only (AV1 never won a cell over 63 frames, and would double the time): the start-up
+    # probe against the best causal policy when the scene has time to change.
+    $D sweep "$@" --codecs h264-8,h264-10 --grid quick --gop 30 --out "$OUT/long"
+    ;;
 train)
     $D sweep "$@" --codecs h264-8,h264-10 --grid quick --gop 30 --no-policies --out "$OUT/train"
     ;;
 *)
-    echo "usage: run.sh test|train SEQ_DIR..." >&2
+    echo "usage: run.sh test|long|train SEQ_DIR..." >&2
     exit 2
     ;;
 esac

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reduces the test sweeps of run.sh (OUT/chromium, OUT/native) to formats.json (the probe's cells:
+"""Reduces the test sweeps of run.sh (OUT/chromium, OUT/native, OUT/long) to formats.json (the probe's cells:
 what it measured, chose and got) and table.md (per receiver set, scene and bitrate: the chosen
 format and configuration against 8-bit luma with H.264 and the best fixed configuration of any
 codec, then the ratios over all cells; with the best causal policy's real run beside it when the
@@ -9,13 +9,15 @@ import json, math, os, sys
 out = sys.argv[1] if len(sys.argv) > 1 else "formats-out"
 label = sys.argv[2] if len(sys.argv) > 2 else ""
 cells, lines = {}, []
-for receivers in ("chromium", "native"):
+TITLES = {"chromium": "`--receivers chromium`", "native": "`--receivers native`",
+          "long": "`--receivers h264-8,h264-10`, 300 frames"}
+for receivers in ("chromium", "native", "long"):
     path = os.path.join(out, receivers, "summary.json")
     if not os.path.exists(path):
         continue
     fs = json.load(open(path))["formats"]
     cells[receivers] = fs
-    lines += [f"### `--receivers {receivers}`{label}", "",
+    lines += [f"### {TITLES[receivers]}{label}", "",
               "| scene | Mbit/s | chosen | MAE mm | rate | h264-8 luma-P8 mm | chosen / luma-P8 | best fixed (hindsight) | chosen / best "
               "| best causal: est. mm | real mm | switches | chosen / causal |",
               "|---|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]

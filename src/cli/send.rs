@@ -125,6 +125,11 @@ pub(crate) struct Args {
     /// the codec's headers.
     #[arg(long, requires = "receivers")]
     reprobe: bool,
+    /// With --reprobe: pairs encoded at once in a round, one thread each. The default leaves the
+    /// other cores to the stream (on 2 cores at 720p, 16 at once broke real time); more cores
+    /// make rounds, and so moves, more frequent.
+    #[arg(long, default_value_t = 1, requires = "reprobe")]
+    reprobe_threads: usize,
     /// With a sequence that has colour (`depthcast render --colour`): the depth's share of
     /// `--bitrate`; the colour gets the rest, as a second video track of one RGB-D stream.
     #[arg(long, default_value_t = RgbdSettings::DEFAULT_DEPTH_SHARE)]
@@ -296,7 +301,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                  frame size; send MPEG-TS or RTP (.ts, udp://, srt://, tcp://, rtp://)",
                 container.ffmpeg_name()
             );
-            let every = depthcast_stream::ReprobeSettings::default();
+            let every = depthcast_stream::ReprobeSettings { threads: a.reprobe_threads, ..Default::default() };
             let size = (m.width, m.height);
             reprobe = Some(depthcast_stream::Reprobe::new(&report, &settings, probe, size, (m.near, m.far), every));
         }
@@ -462,9 +467,9 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
 
 /// At keyframe `n` of a depth-only stream with `--reprobe`: moves to the re-probe's best pair when
 /// it is another one, reopening the encoder on its transport (pre-rolled over the last frames
-/// sent) for another bit depth or frame size, or for a region of interest the encoder was opened
-/// without. A failed round is reported and the stream keeps its pair. Returns the configuration
-/// from this frame on and whether the stream moved.
+/// sent; see [`depthcast_stream::reprobe`] for why every move reopens). A failed round is
+/// reported and the stream keeps its pair. Returns the configuration from this frame on and
+/// whether the stream moved.
 #[allow(clippy::too_many_arguments)]
 fn keyframe_switch(
     rp: &mut depthcast_stream::Reprobe,
@@ -481,27 +486,28 @@ fn keyframe_switch(
         Ok(Some(sw)) => sw,
         Ok(None) => return Ok((current, false)),
         Err(e) => {
-            bar.println(format!("re-probe: {e}; the stream keeps {current}"));
+            bar.suspend(|| eprintln!("re-probe: {e}; the stream keeps {current}"));
             return Ok((current, false));
         }
     };
-    let roi = sw.config.high_plane_qoffset().is_some();
-    if sw.reopen || (roi && !before.regions_of_interest) {
-        let mut s = base.clone();
-        (s.codec, s.bit_depth, s.regions_of_interest) = (sw.format.codec, sw.format.bits, roi);
-        let preroll = rp.last(depthcast_stream::ReprobeSettings::default().preroll);
-        enc.reopen(s, &sw.config, size, &preroll, range, n as i64)?;
-    }
-    bar.println(format!(
-        "re-probe at frame {n} (round {}): {}-{} {current} {:.3} mm -> {} {} {:.3} mm over everything measured{}",
-        rp.rounds(),
-        before.codec.name(),
-        before.bit_depth.bits(),
-        1e3 * sw.current_mae,
-        sw.format,
-        sw.config,
-        1e3 * sw.mae,
-        if sw.reopen { ", encoder reopened" } else { "" }
-    ));
+    let mut s = base.clone();
+    (s.codec, s.bit_depth) = (sw.format.codec, sw.format.bits);
+    s.regions_of_interest = sw.config.high_plane_qoffset().is_some();
+    let preroll = rp.last(depthcast_stream::ReprobeSettings::default().preroll);
+    enc.reopen(s, &sw.config, size, &preroll, range, n as i64)?;
+    // Printed also when the bar is hidden (stderr not a terminal), unlike `bar.println`.
+    bar.suspend(|| {
+        eprintln!(
+            "re-probe at frame {n} (round {}): {}-{} {current} {:.3} mm -> {} {} {:.3} mm over everything measured{}",
+            rp.rounds(),
+            before.codec.name(),
+            before.bit_depth.bits(),
+            1e3 * sw.current_mae,
+            sw.format,
+            sw.config,
+            1e3 * sw.mae,
+            if sw.format_changes { " (new bit depth or frame size)" } else { "" }
+        )
+    });
     Ok((sw.config, true))
 }

@@ -147,7 +147,8 @@ fn the_encoder_reopens_for_a_new_bit_depth_and_frame_size_on_one_transport() {
 /// The keyframe re-probe on real encodes: a start where every pair claims the same error (one
 /// frame) and hue carries the stream; the first round measures every pair over the last frames
 /// (pre-rolled), and at the next keyframe the stream leaves hue for the best measured pair, with a
-/// reopen exactly when bit depth or frame size change. The switch is then made on a live
+/// the format change flagged exactly when bit depth or frame size change. The switch is then made,
+/// reopening the encoder, on a live
 /// encoder, and the receiver gets every frame.
 #[test]
 fn the_reprobe_moves_the_stream_to_the_best_pair_measured_so_far() {
@@ -171,7 +172,7 @@ fn the_reprobe_moves_the_stream_to_the_best_pair_measured_so_far() {
     let auto = AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, bitrate: 1_000_000, fps: 30.0, gop: 15 };
     let mut s = settings(1_000_000, 15);
     s.regions_of_interest = false;
-    let every = ReprobeSettings { window: 10, preroll: 5 };
+    let every = ReprobeSettings { window: 10, preroll: 5, threads: 2 };
     let mut rp = Reprobe::new(&report, &auto, s.clone(), (W, H), (NEAR, FAR), every);
     assert_eq!(rp.current(), (Format::H264_8, hue));
     let path = temp("reprobe.ts");
@@ -191,13 +192,11 @@ fn the_reprobe_moves_the_stream_to_the_best_pair_measured_so_far() {
                 assert!(sw.mae < sw.current_mae, "{sw:?}");
                 let size = |f: Format, c: PackingConfig| c.frame_size(W, H, f.bits);
                 assert_eq!(
-                    sw.reopen,
+                    sw.format_changes,
                     sw.format != Format::H264_8 || size(sw.format, sw.config) != size(Format::H264_8, hue)
                 );
-                if sw.reopen {
-                    let s = EncoderSettings { bit_depth: sw.format.bits, ..s.clone() };
-                    enc.reopen(s, &sw.config, (W, H), &rp.last(5), (NEAR, FAR), i as i64).unwrap();
-                }
+                let s = EncoderSettings { bit_depth: sw.format.bits, ..s.clone() };
+                enc.reopen(s, &sw.config, (W, H), &rp.last(5), (NEAR, FAR), i as i64).unwrap();
                 config = sw.config;
                 moved.get_or_insert(i);
             }

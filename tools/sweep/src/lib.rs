@@ -534,7 +534,7 @@ fn causal_job(
         return Some((CausalRun { run: members[plan.choice[0]].0.clone(), plan, estimate_m }, None));
     }
     let id = format!(
-        "formats_{}k_policy-all-causal-{}-pre{}_{}",
+        "formats_{}k_policy-all-causal-{}-reopen{}_{}",
         bitrate / 1000,
         plan.digest(),
         opts.reopen_preroll,
