@@ -196,21 +196,23 @@ fn the_probe_across_formats_is_a_real_run_of_its_choice() {
             "{bitrate} bit/s: {} {} {mae:.2} mm, luma-P8 {luma8:.2} mm, best fixed {best_fixed:.2} mm",
             chosen.0, chosen.1
         );
-        // The best causal policy over every fixed run: it switches only at keyframes, starts with
-        // the best pair over the probe's frames, and where it never switches its run is that
-        // pair's fixed run.
-        let causal = &f["causal"];
-        let switches: Vec<(usize, String, String)> = serde_json::from_value(causal["switches"].clone()).unwrap();
-        assert_eq!(switches[0].0, 0, "{causal}");
-        assert!(switches.iter().all(|s| s.0 % opts.run.gop as usize == 0), "{causal}");
-        let (est, real) = (causal["estimate_mm"].as_f64().unwrap(), causal["mae_mm"].as_f64().unwrap());
-        assert!(est.is_finite() && real.is_finite(), "{causal}");
-        if switches.len() == 1 {
-            let c = cells.iter().find(|c| c.codec == switches[0].1 && c.bitrate == bitrate).unwrap();
-            let fixed = c.fixed_mae_mm[&switches[0].2];
-            assert!((fixed - real).abs() <= 1e-9 * fixed.max(1.0) && (est - real).abs() <= 1e-9 * real.max(1.0));
+        // The best causal policy over every fixed run, and the policy of `send --reprobe`: each
+        // switches only at keyframes, starts with the best pair over the probe's frames, and
+        // where it never switches its run is that pair's fixed run.
+        for policy in ["causal", "reprobe"] {
+            let p = &f[policy];
+            let switches: Vec<(usize, String, String)> = serde_json::from_value(p["switches"].clone()).unwrap();
+            assert_eq!(switches[0].0, 0, "{p}");
+            assert!(switches.iter().all(|s| s.0 % opts.run.gop as usize == 0), "{p}");
+            let (est, real) = (p["estimate_mm"].as_f64().unwrap(), p["mae_mm"].as_f64().unwrap());
+            assert!(est.is_finite() && real.is_finite(), "{p}");
+            if switches.len() == 1 {
+                let c = cells.iter().find(|c| c.codec == switches[0].1 && c.bitrate == bitrate).unwrap();
+                let fixed = c.fixed_mae_mm[&switches[0].2];
+                assert!((fixed - real).abs() <= 1e-9 * fixed.max(1.0) && (est - real).abs() <= 1e-9 * real.max(1.0));
+            }
+            println!("  {policy}: {est:.2} mm estimated, {real:.2} mm real, switches {switches:?}");
         }
-        println!("  best causal: {est:.2} mm estimated, {real:.2} mm real, switches {switches:?}");
     }
     assert!(report.contains("best causal est."), "{report}");
     assert!(report.contains("## The start-up probe across formats"), "{report}");

@@ -93,39 +93,73 @@ impl Plan {
     }
 }
 
-/// The best causal policy over `cands` (all for one sequence of `width x height` at `fps`, one
-/// bitrate `bitrate` and one range): the best pair over the first `head` frames until the first
-/// keyframe after frame 0, then at each keyframe `g` (every `gop` frames) the best pair over
-/// frames `0..g`. `None` without candidates or frames.
-pub fn plan(
-    cands: &[Candidate<'_>],
-    width: u32,
-    height: u32,
-    fps: f64,
-    bitrate: u64,
-    gop: usize,
-    head: usize,
-) -> Option<Plan> {
+/// The stream a keyframe policy plans for: one sequence of `width x height` at `fps`, one bitrate
+/// and range, keyframes every `gop` frames, and the start-up probe's `head` frames.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stream {
+    /// Depth map width.
+    pub width: u32,
+    /// Depth map height.
+    pub height: u32,
+    /// Frames per second.
+    pub fps: f64,
+    /// Target bitrate, bit/s.
+    pub bitrate: u64,
+    /// Keyframe interval, frames.
+    pub gop: usize,
+    /// Frames the start-up probe measures.
+    pub head: usize,
+}
+
+/// What a keyframe policy has measured when it picks at keyframe `g`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Memory {
+    /// Every frame before `g`: the best causal policy of #17.
+    SoFar,
+    /// The start-up probe's frames, then the `window` frames before each earlier keyframe but
+    /// the last: what `send --reprobe` measures when each round (started at a keyframe, over the
+    /// frames before it) ends within a GOP and is used at the next keyframe.
+    Rounds {
+        /// Frames measured per round.
+        window: usize,
+    },
+}
+
+/// The keyframe policy over `cands` with `memory`: the best pair over the start-up probe's
+/// frames until the first keyframe after frame 0, then at each keyframe the best pair over what
+/// it has measured (by [`PairTally::best`]). `None` without candidates or frames.
+pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<Plan> {
     let n = cands.iter().map(|c| c.run.mae.len().min(c.run.bits.len())).min()?;
     if n == 0 {
         return None;
     }
     let pairs: Vec<(CodecConfig, PackingConfig)> = cands.iter().map(|c| (c.codec, c.run.packing)).collect();
-    let sizes = cands.iter().map(|c| c.run.packing.frame_size(width, height, c.codec.bits)).collect();
-    let mut tally = PairTally::new(cands.iter().map(|c| (c.codec.format(), c.run.packing)).collect(), fps, bitrate);
-    let mut measured = 0;
-    let mut measure_to = |tally: &mut PairTally, to: usize| {
-        for i in measured..to {
-            for (k, c) in cands.iter().enumerate() {
-                tally.record(k, c.run.mae[i], c.run.bits[i]);
+    let sizes = cands.iter().map(|c| c.run.packing.frame_size(stream.width, stream.height, c.codec.bits)).collect();
+    let formats = cands.iter().map(|c| (c.codec.format(), c.run.packing)).collect();
+    let mut tally = PairTally::new(formats, stream.fps, stream.bitrate);
+    // Each frame is measured once.
+    let mut measured = vec![false; n];
+    let mut measure = |tally: &mut PairTally, frames: std::ops::Range<usize>| {
+        for i in frames {
+            if !std::mem::replace(&mut measured[i], true) {
+                for (k, c) in cands.iter().enumerate() {
+                    tally.record(k, c.run.mae[i], c.run.bits[i]);
+                }
             }
         }
-        measured = measured.max(to);
     };
-    let gop = gop.max(1);
+    let gop = stream.gop.max(1);
     let mut choice = Vec::with_capacity(n);
     for g in (0..n).step_by(gop) {
-        measure_to(&mut tally, if g == 0 { head.clamp(1, n) } else { g });
+        match memory {
+            _ if g == 0 => measure(&mut tally, 0..stream.head.clamp(1, n)),
+            Memory::SoFar => measure(&mut tally, 0..g),
+            Memory::Rounds { window } => {
+                if let Some(k) = g.checked_sub(gop).filter(|&k| k > 0) {
+                    measure(&mut tally, k.saturating_sub(window)..k);
+                }
+            }
+        }
         let k = tally.best()?;
         choice.extend(std::iter::repeat_n(k, gop.min(n - g)));
     }
@@ -152,7 +186,7 @@ mod tests {
     }
 
     #[test]
-    fn switches_at_keyframes_to_the_best_so_far_and_reopens_only_for_a_new_format() {
+    fn switches_at_keyframes_to_the_best_measured_and_reopens_at_each_switch() {
         let luma8 = PackingConfig::luma(BitDepth::Eight);
         let luma10 = PackingConfig::luma(BitDepth::Ten);
         let hue = PackingConfig::quick_set(BitDepth::Eight)
@@ -171,7 +205,8 @@ mod tests {
             Candidate { codec: h264, run: &b },
             Candidate { codec: h264_10, run: &c },
         ];
-        let p = plan(&cands, 64, 32, 1.0, 1, 3, 2).unwrap();
+        let stream = Stream { width: 64, height: 32, fps: 1.0, bitrate: 1, gop: 3, head: 2 };
+        let p = plan(&cands, &stream, Memory::SoFar).unwrap();
         // Frames 0..2: a (1.0 over the head). At 3: over 0..3 a 1.0, b 2.0, c 2.0: a. At 6: over
         // 0..6 a 5.0, b 1.5, c 1.0: c.
         assert_eq!(p.choice, [0, 0, 0, 0, 0, 0, 2, 2]);
@@ -181,15 +216,25 @@ mod tests {
         // A pair that overspends cannot win while another holds the rate: c at 3 bit/frame.
         let c3 = RunResult { bits: vec![3; 8], ..c.clone() };
         let cands3 = [cands[0], cands[1], Candidate { codec: h264_10, run: &c3 }];
-        let p3 = plan(&cands3, 64, 32, 1.0, 1, 3, 2).unwrap();
+        let p3 = plan(&cands3, &stream, Memory::SoFar).unwrap();
         assert_eq!(p3.choice, [0, 0, 0, 0, 0, 0, 1, 1]);
         assert_eq!(p3.reopen(), [(6, h264)], "every switch reopens");
         assert!(!p3.format_changes(5, 6) && p.format_changes(5, 6), "luma and hue at 8 bits share the frame size");
         assert_ne!(p3.digest(), p.digest());
         // A lost frame rules a pair out.
         let lost = run(luma8, &[0.1, f64::NAN, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], 1);
-        let p4 = plan(&[Candidate { codec: h264, run: &lost }, cands[1]], 64, 32, 1.0, 1, 3, 2).unwrap();
+        let p4 = plan(&[Candidate { codec: h264, run: &lost }, cands[1]], &stream, Memory::SoFar).unwrap();
         assert!(p4.choice.iter().all(|&k| k == 1));
-        assert!(plan(&[], 64, 32, 1.0, 1, 3, 2).is_none());
+        assert!(plan(&[], &stream, Memory::SoFar).is_none());
+        // Rounds of two frames, each used a keyframe late. At 3: the head (0..2) only, a. At 6:
+        // the round before 3 adds frame 1 (measured) and 2: a (1+1+1)/3 = 1.0, b 2.0, c 2.0, so a
+        // stays where the best causal policy, knowing frames 3..5, leaves for c.
+        let r = plan(&cands, &stream, Memory::Rounds { window: 2 }).unwrap();
+        assert_eq!(r.choice, [0; 8]);
+        // With keyframes every 2 frames the round before 4 (frames 2..4) is used at 6, after
+        // which c leads: (3+3+0+0)/4 = 1.5 against a's (1+1+1+9)/4 = 3.0 and b's 1.75.
+        let every2 = Stream { gop: 2, ..stream };
+        let r2 = plan(&cands, &every2, Memory::Rounds { window: 2 }).unwrap();
+        assert_eq!(r2.choice, [0, 0, 0, 0, 0, 0, 2, 2]);
     }
 }

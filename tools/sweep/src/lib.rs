@@ -262,9 +262,16 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                         policy_jobs.push(Job { id: id.clone(), codec, bitrate, range, choices, reopen: Vec::new() });
                         id
                     };
-                    let causal = causal_job(&seq, &groups, bitrate, range, opts);
-                    if let Some((_, Some(job))) = &causal {
-                        policy_jobs.push(job.clone());
+                    // The best causal policy, and the same with the memory of `send --reprobe`.
+                    let causal = causal_job(&seq, &groups, (bitrate, range), causal::Memory::SoFar, opts);
+                    let rounds = causal::Memory::Rounds { window: depthcast_stream::ReprobeSettings::default().window };
+                    let reprobe = causal_job(&seq, &groups, (bitrate, range), rounds, opts);
+                    for (_, job) in causal.iter().chain(&reprobe) {
+                        if let Some(job) = job
+                            && !policy_jobs.iter().any(|j: &Job| j.id == job.id)
+                        {
+                            policy_jobs.push(job.clone());
+                        }
                     }
                     format_probes.push(FormatProbe {
                         bitrate,
@@ -273,6 +280,7 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                         report,
                         run: id,
                         causal: causal.map(|(c, _)| c),
+                        reprobe: reprobe.map(|(c, _)| c),
                     });
                 }
             }
@@ -500,24 +508,28 @@ struct FormatProbe {
     /// The run id of the chosen stream.
     run: String,
     causal: Option<CausalRun>,
+    /// The keyframe policy of `send --reprobe` ([`causal::Memory::Rounds`]).
+    reprobe: Option<CausalRun>,
 }
 
 /// The best causal policy of a cell ([`causal`]): its plan, its estimate from the fixed runs and
 /// the id of its real run.
 struct CausalRun {
     plan: causal::Plan,
+    plan_bitrate: u64,
     estimate_m: f64,
     run: String,
 }
 
-/// The best causal policy over every fixed run of `seq` at `bitrate` and `range` (every codec of
-/// the sweep), and the job of its real single-stream run unless that is a fixed run already (the
-/// policy never switched). `None` without fixed runs there.
+/// A keyframe policy with `memory` over every fixed run of `seq` at `bitrate` and `range` (every
+/// codec of the sweep), and the job of its real single-stream run unless that is a fixed run
+/// already (the policy never switched). The run id names the switches, so two policies that plan
+/// the same stream share its run. `None` without fixed runs there.
 fn causal_job(
     seq: &SeqData,
     groups: &[(GroupKey, Vec<(String, RunResult)>)],
-    bitrate: u64,
-    range: RangeChoice,
+    (bitrate, range): (u64, RangeChoice),
+    memory: causal::Memory,
     opts: &SweepOptions,
 ) -> Option<(CausalRun, Option<Job>)> {
     let members: Vec<(&String, causal::Candidate<'_>)> = groups
@@ -526,12 +538,19 @@ fn causal_job(
         .flat_map(|((codec, ..), m)| m.iter().map(|(id, run)| (id, causal::Candidate { codec: *codec, run })))
         .collect();
     let cands: Vec<causal::Candidate<'_>> = members.iter().map(|m| m.1).collect();
-    let gop = opts.run.gop as usize;
-    let plan =
-        causal::plan(&cands, seq.width(), seq.height(), seq.fps, bitrate, gop, depthcast_precision_net::Probe::FRAMES)?;
+    let stream = causal::Stream {
+        width: seq.width(),
+        height: seq.height(),
+        fps: seq.fps,
+        bitrate,
+        gop: opts.run.gop as usize,
+        head: depthcast_precision_net::Probe::FRAMES,
+    };
+    let plan = causal::plan(&cands, &stream, memory)?;
     let estimate_m = causal::estimate(&cands, &plan);
     if plan.switches().len() == 1 {
-        return Some((CausalRun { run: members[plan.choice[0]].0.clone(), plan, estimate_m }, None));
+        let run = members[plan.choice[0]].0.clone();
+        return Some((CausalRun { run, plan, plan_bitrate: bitrate, estimate_m }, None));
     }
     let id = format!(
         "formats_{}k_policy-all-causal-{}-reopen{}_{}",
@@ -548,7 +567,7 @@ fn causal_job(
         choices: (0..plan.choice.len()).map(|i| (plan.config(i), false)).collect(),
         reopen: plan.reopen(),
     };
-    Some((CausalRun { plan, estimate_m, run: id }, Some(job)))
+    Some((CausalRun { plan, plan_bitrate: bitrate, estimate_m, run: id }, Some(job)))
 }
 
 /// The run id of the probe across formats at `bitrate` that chose `codec` and `packing`: what it
@@ -569,7 +588,16 @@ fn summarise_formats(
 ) -> Vec<analysis::FormatCell> {
     let mut out = Vec::new();
     let rows_of = |run: &String| policy.get(run).or_else(|| fixed.get(run));
-    for FormatProbe { bitrate, range, codec, report, run, causal } in probes {
+    let keyframe_cell = |c: &CausalRun| {
+        let (mae_mm, rate) = analysis::policy_result(rows_of(&c.run)?, seq.fps);
+        Some(analysis::CausalCell {
+            estimate_mm: c.estimate_m * 1e3,
+            mae_mm,
+            rate_ratio: rate / c.plan_bitrate as f64,
+            switches: c.plan.switches().into_iter().map(|(i, k, p)| (i, k.id(), p.id())).collect(),
+        })
+    };
+    for FormatProbe { bitrate, range, codec, report, run, causal, reprobe } in probes {
         let Some(rows) = rows_of(run) else { continue };
         let (mae_mm, rate) = analysis::policy_result(rows, seq.fps);
         let fixed =
@@ -598,15 +626,8 @@ fn summarise_formats(
             rate_ratio: rate / *bitrate as f64,
             luma8_h264_mm,
             best_fixed,
-            causal: causal.as_ref().and_then(|c| {
-                let (mae_mm, rate) = analysis::policy_result(rows_of(&c.run)?, seq.fps);
-                Some(analysis::CausalCell {
-                    estimate_mm: c.estimate_m * 1e3,
-                    mae_mm,
-                    rate_ratio: rate / *bitrate as f64,
-                    switches: c.plan.switches().into_iter().map(|(i, k, p)| (i, k.id(), p.id())).collect(),
-                })
-            }),
+            causal: causal.as_ref().and_then(&keyframe_cell),
+            reprobe: reprobe.as_ref().and_then(&keyframe_cell),
         });
     }
     out.sort_by(|a, b| (&a.range, a.bitrate).cmp(&(&b.range, b.bitrate)));

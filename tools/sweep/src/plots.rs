@@ -212,6 +212,10 @@ pub(super) fn format_plots(out: &Path, cells: &[FormatCell]) -> anyhow::Result<(
                 name: "best causal policy (real runs)".into(),
                 points: at(&|c| c.causal.as_ref().map(|k| k.mae_mm)),
             },
+            Line {
+                name: "send --reprobe's policy (real runs)".into(),
+                points: at(&|c| c.reprobe.as_ref().map(|k| k.mae_mm)),
+            },
             Line { name: "h264-8 luma-P8".into(), points: at(&|c| c.luma8_h264_mm) },
             Line { name: "0.5x h264-8 luma-P8".into(), points: at(&|c| c.luma8_h264_mm.map(|l| 0.5 * l)) },
         ];
