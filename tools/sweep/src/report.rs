@@ -156,8 +156,8 @@ fn formats(s: &mut String, out: &Path, cells: &[FormatCell]) {
          encodes every fixed configuration of every codec side by side and switches at each \
          keyframe to the one with the lowest error so far (by the same rate rule; before the first \
          keyframe, the best over the probe's frames): *est.* from the fixed runs (switching free), \
-         *real* a single-stream run that reopens the encoder where the codec, bit depth or frame \
-         size changes; *switches* counts its changes of pair. *re-probe* is the policy of `send \
+         *real* a single-stream run that reopens the encoder at each switch, pre-rolled over the \
+         frames before it (`--reopen-preroll`); *switches* counts its changes of pair. *re-probe* is the policy of `send \
          --reprobe`: the same rule over the probe's frames and the 15 frames before each earlier \
          keyframe, each round used a keyframe late (real runs, reopened as above).\n\n\
          | sequence | range | Mbit/s | chosen | MAE | rate | h264-8 luma-P8 | chosen / luma-P8 | best fixed | chosen / best \
