@@ -341,9 +341,15 @@ impl PairTally {
 
     /// The pair the rule picks (ties go to the earlier pair); `None` with no pairs.
     pub fn best(&self) -> Option<usize> {
+        self.best_among(|_| true)
+    }
+
+    /// [`PairTally::best`] among the pairs `allowed` (by index); `None` when it allows none.
+    pub fn best_among(&self, allowed: impl Fn(usize) -> bool) -> Option<usize> {
         let measured = self.measured();
-        let any_holds = measured.iter().any(ProbedPair::holds_rate);
-        (0..measured.len())
+        let open: Vec<usize> = (0..measured.len()).filter(|&k| allowed(k)).collect();
+        let any_holds = open.iter().any(|&k| measured[k].holds_rate());
+        open.into_iter()
             .filter(|&k| measured[k].holds_rate() || !any_holds)
             .reduce(|best, k| if measured[k].mae < measured[best].mae { k } else { best })
     }

@@ -21,7 +21,7 @@ use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use depthcast_codec::{EncoderSettings, Format};
 use depthcast_packing::{DepthImage, PackingConfig};
 
-use crate::auto::{AutoSettings, FormatProbeReport, PairTally, ProbeEncode, measure_encode_bits};
+use crate::auto::{AutoSettings, FormatProbeReport, PairTally, ProbeEncode, ProbedPair, measure_encode_bits};
 use crate::error::{Result, StreamError};
 
 /// How the re-probe measures.
@@ -89,9 +89,10 @@ impl std::fmt::Debug for Reprobe {
 }
 
 impl Reprobe {
-    /// Starts from the start-up probe's `report` (its pairs and what it measured of them) for a
-    /// stream of `width x height` depth maps over `range` at `auto`'s bitrate and frame rate; the
-    /// rounds encode with `encoder` (codec, bit depth and size are set per pair).
+    /// Starts from the start-up probe's `report` (its pairs of the chosen codec, and what it
+    /// measured of them: a transport carries one codec, so the stream keeps it) for a stream of
+    /// `width x height` depth maps over `range` at `auto`'s bitrate and frame rate; the rounds
+    /// encode with `encoder` (codec, bit depth and size are set per pair).
     pub fn new(
         report: &FormatProbeReport,
         auto: &AutoSettings,
@@ -100,10 +101,12 @@ impl Reprobe {
         range: (f32, f32),
         settings: ReprobeSettings,
     ) -> Reprobe {
-        let pairs: Vec<(Format, PackingConfig)> = report.measured.iter().map(|m| (m.format, m.config)).collect();
+        let same_codec: Vec<&ProbedPair> =
+            report.measured.iter().filter(|m| m.format.codec == report.format.codec).collect();
+        let pairs: Vec<(Format, PackingConfig)> = same_codec.iter().map(|m| (m.format, m.config)).collect();
         let mut tally = PairTally::new(pairs, auto.fps, auto.bitrate);
         let seconds = report.frames as f64 / auto.fps.max(1.0);
-        for (k, m) in report.measured.iter().enumerate() {
+        for (k, m) in same_codec.iter().enumerate() {
             let bits = (m.rate * auto.bitrate as f64 * seconds).round() as u64;
             tally.record_mean(k, m.mae, bits, report.frames);
         }

@@ -144,8 +144,9 @@ fn the_encoder_reopens_for_a_new_bit_depth_and_frame_size_on_one_transport() {
     std::fs::remove_file(&mkv).ok();
 }
 
-/// The keyframe re-probe on real encodes: a start where every pair claims the same error (one
-/// frame) and hue carries the stream; the first round measures every pair over the last frames
+/// The keyframe re-probe on real encodes: a start where every H.264 pair claims the same error
+/// (one frame) and hue carries the stream (an HEVC pair that claims less is left out: one codec
+/// per transport); the first round measures every pair over the last frames
 /// (pre-rolled), and at the next keyframe the stream leaves hue for the best measured pair, with a
 /// the format change flagged exactly when bit depth or frame size change. The switch is then made,
 /// reopening the encoder, on a live
@@ -162,8 +163,19 @@ fn the_reprobe_moves_the_stream_to_the_best_pair_measured_so_far() {
         (ten, PackingConfig::luma(BitDepth::Ten)),
         (ten, PackingConfig::vbp(18, VbpLayout::Luma)),
     ];
+    // HEVC measured best of all, but the stream's transport carries H.264: never a candidate.
+    let hevc = ProbedPair {
+        format: Format::new(VideoCodec::Hevc, BitDepth::Ten),
+        config: PackingConfig::luma(BitDepth::Ten),
+        mae: 0.0,
+        rate: 1.0,
+    };
     let report = FormatProbeReport {
-        measured: pairs.iter().map(|&(format, config)| ProbedPair { format, config, mae: 1.0, rate: 1.0 }).collect(),
+        measured: pairs
+            .iter()
+            .map(|&(format, config)| ProbedPair { format, config, mae: 1.0, rate: 1.0 })
+            .chain([hevc])
+            .collect(),
         format: Format::H264_8,
         winner: hue,
         frames: 1,

@@ -118,7 +118,8 @@ pub enum Memory {
     SoFar,
     /// The start-up probe's frames, then the `window` frames before each earlier keyframe but
     /// the last: what `send --reprobe` measures when each round (started at a keyframe, over the
-    /// frames before it) ends within a GOP and is used at the next keyframe.
+    /// frames before it) ends within a GOP and is used at the next keyframe. It keeps the codec
+    /// of its first pick, as `send --reprobe` does.
     Rounds {
         /// Frames measured per round.
         window: usize,
@@ -134,7 +135,8 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
         return None;
     }
     let pairs: Vec<(CodecConfig, PackingConfig)> = cands.iter().map(|c| (c.codec, c.run.packing)).collect();
-    let sizes = cands.iter().map(|c| c.run.packing.frame_size(stream.width, stream.height, c.codec.bits)).collect();
+    let sizes: Vec<(u32, u32)> =
+        cands.iter().map(|c| c.run.packing.frame_size(stream.width, stream.height, c.codec.bits)).collect();
     let formats = cands.iter().map(|c| (c.codec.format(), c.run.packing)).collect();
     let mut tally = PairTally::new(formats, stream.fps, stream.bitrate);
     // Each frame is measured once.
@@ -149,7 +151,7 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
         }
     };
     let gop = stream.gop.max(1);
-    let mut choice = Vec::with_capacity(n);
+    let mut choice: Vec<usize> = Vec::with_capacity(n);
     for g in (0..n).step_by(gop) {
         match memory {
             _ if g == 0 => measure(&mut tally, 0..stream.head.clamp(1, n)),
@@ -160,7 +162,14 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
                 }
             }
         }
-        let k = tally.best()?;
+        // `send --reprobe` keeps the start's codec: a transport carries one.
+        let k = match (memory, choice.first()) {
+            (Memory::Rounds { .. }, Some(&first)) => {
+                let codec = pairs[first].0.codec;
+                tally.best_among(|k| pairs[k].0.codec == codec)?
+            }
+            _ => tally.best()?,
+        };
         choice.extend(std::iter::repeat_n(k, gop.min(n - g)));
     }
     Some(Plan { choice, pairs, sizes })
@@ -236,5 +245,11 @@ mod tests {
         let every2 = Stream { gop: 2, ..stream };
         let r2 = plan(&cands, &every2, Memory::Rounds { window: 2 }).unwrap();
         assert_eq!(r2.choice, [0, 0, 0, 0, 0, 0, 2, 2]);
+        // `send --reprobe` keeps its codec: with c in HEVC it never moves there; the best causal
+        // policy does.
+        let hevc = CodecConfig { codec: depthcast_codec::VideoCodec::Hevc, ..h264_10 };
+        let mixed = [cands[0], cands[1], Candidate { codec: hevc, run: &c }];
+        assert!(plan(&mixed, &every2, Memory::Rounds { window: 2 }).unwrap().choice.iter().all(|&k| k != 2));
+        assert!(plan(&mixed, &every2, Memory::SoFar).unwrap().choice.contains(&2));
     }
 }
