@@ -221,7 +221,7 @@ pub(super) fn format_plots(out: &Path, cells: &[FormatCell]) -> anyhow::Result<(
         ];
         draw(
             &dir.join(format!("formats_{seq}.png")),
-            &format!("{seq}: the start-up probe across formats"),
+            &format!("{seq}: the probe across formats and the keyframe policies"),
             "Mbit/s",
             "MAE (mm)",
             &lines,
