@@ -122,7 +122,8 @@ pub(crate) struct Args {
     /// each keyframe move to the pair with the lowest error measured so far, reopening the
     /// encoder on the same transport for another bit depth or frame size. Depth-only streams
     /// into MPEG-TS or RTP (`.ts`, `udp://`, `srt://`, `tcp://`, `rtp://`), whose keyframes carry
-    /// the codec's headers.
+    /// the codec's headers. `depthcast recv` and the Bevy receiver follow such a change; the
+    /// browser page of `depthcast serve` has not been tested across one.
     #[arg(long, requires = "receivers")]
     reprobe: bool,
     /// With --reprobe: pairs encoded at once in a round, one thread each. The default leaves the

@@ -134,6 +134,14 @@ fn the_encoder_reopens_for_a_new_bit_depth_and_frame_size_on_one_transport() {
         let m = Metrics::compute(&src[i].view(), &f.depth.view(), NEAR, FAR);
         assert!(m.mae < 0.2, "frame {i}: MAE {} m", m.mae);
     }
+    // The RGB-D receiver (`depthcast recv`, the Bevy receiver plugin) follows the changes too.
+    let mut rx = depthcast_stream::RgbdReceiver::new(depthcast_stream::RgbdConfig::new(path.to_string_lossy()));
+    let mut depths = Vec::new();
+    while let Some(f) = rx.recv().unwrap() {
+        depths.push((f.params.unwrap().bit_depth.bits(), f.depth.unwrap().width));
+    }
+    assert_eq!(depths.len(), 30);
+    assert!(depths.iter().enumerate().all(|(i, &(b, w))| b == if i < 10 { 8 } else { 10 } && w == W), "{depths:?}");
     std::fs::remove_file(&path).ok();
 
     let mkv = temp("reopen.mkv");
