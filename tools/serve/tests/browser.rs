@@ -154,10 +154,16 @@ fn page_equals_rust_receiver(chromium: &Chromium, path: &Path, frames: u32, id: 
     let (server, _relay, _source) = serve(path.to_str().unwrap(), false, RelayConfig::default());
     let page = chromium.new_page(&format!("{}?collect={frames}", server.url())).unwrap();
     wait_unpacked(&page, frames as usize, Duration::from_secs(180));
-    let got = collected(&page);
+    (bit_identical(&expected, &page, frames, id), stats(&page))
+}
+
+/// Checks that the depth maps `page` kept equal `expected` bit for bit; returns the values
+/// compared.
+fn bit_identical(expected: &BTreeMap<u32, DepthImage>, page: &Page, frames: u32, id: &str) -> usize {
+    let got = collected(page);
     assert_eq!(got.len(), frames as usize, "{id}: frames kept by the page");
     let mut compared = 0usize;
-    for (i, depth) in &expected {
+    for (i, depth) in expected {
         let page_depth = got.get(i).unwrap_or_else(|| panic!("{id}: frame {i} missing in the page"));
         assert_eq!(page_depth.len(), depth.data.len(), "{id} frame {i}: size");
         for (k, (&a, &b)) in depth.data.iter().zip(page_depth).enumerate() {
@@ -165,7 +171,7 @@ fn page_equals_rust_receiver(chromium: &Chromium, path: &Path, frames: u32, id: 
         }
         compared += depth.data.len();
     }
-    (compared, stats(&page))
+    compared
 }
 
 #[test]
@@ -230,6 +236,57 @@ fn every_format_claimed_for_chromium_unpacks_in_the_browser_as_in_the_rust_recei
         assert!(codec.starts_with(prefix), "{id}: codec string {codec}");
         println!("{id}: {compared} depth values bit-identical between the page and the Rust receiver ({codec})");
     }
+}
+
+/// A stream whose encoder `send --reprobe` reopened mid-stream: 8-bit luma, then (at a keyframe,
+/// pre-rolled) 10-bit VBP in the luma layout, a new bit depth and frame size on the same
+/// MPEG-TS transport. The page follows the change, and its depth equals the Rust receiver's bit
+/// for bit on both sides of it.
+#[test]
+fn a_stream_reopened_for_a_new_bit_depth_and_frame_size_unpacks_in_the_browser() {
+    let _serial = serial();
+    let chromium = Chromium::launch().unwrap();
+    let (frames, switch, size) = (20u32, 10u32, (160, 90));
+    let path = tmp("reopened.ts");
+    let mut settings = EncoderSettings::new(VideoCodec::H264, 0, 0);
+    settings.bitrate = 1_000_000;
+    settings.refresh = Refresh::Gop(10);
+    settings.force_software = true;
+    let (luma8, vbp10) = (PackingConfig::luma(BitDepth::Eight), PackingConfig::vbp(18, VbpLayout::Luma));
+    let mut enc =
+        depthcast_stream::DepthEncoder::new(settings.clone(), &luma8, size.0, size.1, Some(path.to_str().unwrap()))
+            .unwrap();
+    let depth = |i: u32| testdata::game_scene(size.0, size.1, i as f32 / FPS);
+    let mut config = luma8;
+    for i in 0..frames {
+        if i == switch {
+            config = vbp10;
+            let ten = EncoderSettings { bit_depth: BitDepth::Ten, ..settings.clone() };
+            let preroll: Vec<DepthImage> = (switch - 5..switch).map(depth).collect();
+            enc.reopen(ten, &config, size, &preroll, (0.5, 30.0), i64::from(i)).unwrap();
+        }
+        let meta = FrameMeta { frame_index: i, sent_unix_us: Some(depthcast_stream::unix_us()), ..Default::default() };
+        enc.encode(&depth(i).view(), &config, 0.5, 30.0, &meta).unwrap();
+    }
+    enc.finish().unwrap();
+    let expected = rust_unpack(&path);
+    assert_eq!(expected.len(), frames as usize, "the Rust receiver's frames");
+    // The page connects before the file starts: a page that joins later gets the relay's cache,
+    // which begins at the last keyframe (here the switch).
+    let relay = Relay::new(RelayConfig::default());
+    let config = ServeConfig { bind: "127.0.0.1:0".parse().unwrap(), ..ServeConfig::default() };
+    let server = Server::start(&config, relay.clone()).unwrap();
+    let page = chromium.new_page(&format!("{}?collect={frames}", server.url())).unwrap();
+    page.wait_for("window.depthcast !== undefined", Duration::from_secs(30)).unwrap();
+    let mut source = SourceConfig::new(path.to_str().unwrap());
+    source.pace = false;
+    let _source = Source::start(source, relay.clone()).unwrap();
+    wait_unpacked(&page, frames as usize, Duration::from_secs(180));
+    let compared = bit_identical(&expected, &page, frames, "reopened");
+    let s = stats(&page);
+    assert_eq!(s["frameFormat"], "I420P10", "the last frames' planes: {s}");
+    assert_eq!(s["depth"]["keyframes"], 2, "{s}");
+    println!("reopened stream: {compared} depth values bit-identical between the page and the Rust receiver");
 }
 
 #[test]
