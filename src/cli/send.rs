@@ -122,7 +122,7 @@ pub(crate) struct Args {
     /// each keyframe move to the pair with the lowest error measured so far, reopening the
     /// encoder on the same transport for another bit depth or frame size. Depth-only streams
     /// into MPEG-TS or RTP (`.ts`, `udp://`, `srt://`, `tcp://`, `rtp://`), whose keyframes carry
-    /// the codec's headers. `depthcast recv`, the Bevy receiver and the browser page of
+    /// the codec's headers. `depthcast recv`, the Bevy receiver (both on `RgbdReceiver`) and the browser page of
     /// `depthcast serve` follow such a change (a page that joins later starts at the last
     /// keyframe, as always).
     #[arg(long, requires = "receivers")]
