@@ -122,9 +122,9 @@ pub(crate) struct Args {
     /// each keyframe move to the pair with the lowest error measured so far, reopening the
     /// encoder on the same transport for another bit depth or frame size. Depth-only streams
     /// into MPEG-TS or RTP (`.ts`, `udp://`, `srt://`, `tcp://`, `rtp://`), whose keyframes carry
-    /// the codec's headers. `depthcast recv`, the Bevy receiver (both on `RgbdReceiver`) and the browser page of
-    /// `depthcast serve` follow such a change (a page that joins later starts at the last
-    /// keyframe, as always).
+    /// the codec's headers. `depthcast recv`, the Bevy receiver (both on `RgbdReceiver`) and the
+    /// browser page of `depthcast serve` follow such a change (a page that joins later starts at
+    /// the last keyframe, as always).
     #[arg(long, requires = "receivers")]
     reprobe: bool,
     /// With --reprobe: pairs encoded at once in a round, one thread each. The default leaves the
