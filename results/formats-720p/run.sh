@@ -17,6 +17,7 @@
 # causal policy, and re-probes every K keyframes as `send --reprobe` makes them).
 # 300-frame runs of the test scenes (rendered with --frames 300):
 #   OUT=formats-out ./run.sh long DepthOfFieldExample IrradianceVolumeExample Fox
+# and with --camera pan as well (./run.sh pan ...).
 set -eu
 OUT=${OUT:-formats-out}
 D=${DEPTHCAST:-depthcast}
@@ -34,11 +35,15 @@ long)
     # probe against the best causal policy when the scene has time to change.
     $D sweep "$@" --codecs h264-8,h264-10 --grid quick --gop 30 --out "$OUT/long"
     ;;
+pan)
+    # The same, rendered with --camera pan (fast ±50° pans): sequences nothing was tuned on.
+    $D sweep "$@" --codecs h264-8,h264-10 --grid quick --gop 30 --out "$OUT/pan"
+    ;;
 train)
     $D sweep "$@" --codecs h264-8,h264-10 --grid quick --gop 30 --no-policies --out "$OUT/train"
     ;;
 *)
-    echo "usage: run.sh test|long|train SEQ_DIR..." >&2
+    echo "usage: run.sh test|long|pan|train SEQ_DIR..." >&2
     exit 2
     ;;
 esac

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reduces the test sweeps of run.sh (OUT/chromium, OUT/native, OUT/long) to formats.json (the probe's cells:
+"""Reduces the test sweeps of run.sh (OUT/chromium, OUT/native, OUT/long, OUT/pan) to formats.json (the probe's cells:
 what it measured, chose and got) and table.md (per receiver set, scene and bitrate: the chosen
 format and configuration against 8-bit luma with H.264 and the best fixed configuration of any
 codec, then the ratios over all cells; with the best causal policy's real run beside it when the
@@ -10,8 +10,9 @@ out = sys.argv[1] if len(sys.argv) > 1 else "formats-out"
 label = sys.argv[2] if len(sys.argv) > 2 else ""
 cells, lines = {}, []
 TITLES = {"chromium": "`--receivers chromium`", "native": "`--receivers native`",
-          "long": "`--receivers h264-8,h264-10`, 300 frames"}
-for receivers in ("chromium", "native", "long"):
+          "long": "`--receivers h264-8,h264-10`, 300 frames",
+          "pan": "`--receivers h264-8,h264-10`, 300 frames, pan camera (fresh)"}
+for receivers in ("chromium", "native", "long", "pan"):
     path = os.path.join(out, receivers, "summary.json")
     if not os.path.exists(path):
         continue
