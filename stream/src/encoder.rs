@@ -150,13 +150,15 @@ impl DepthEncoder {
     /// `next_pts`) is then forced to be a keyframe and starts the new stream. In-band parameters
     /// tell receivers the new packing; the codec's own headers come with the keyframe.
     ///
-    /// The codec stays the transport's, and the container must carry the headers in-band
-    /// (MPEG-TS and RTP: `.ts`, `udp://`, `srt://`, `tcp://`, `rtp://`; Matroska and FLV store them
-    /// once). Encoders that reorder frames (B-frames) could send a decoding time back: use a
-    /// preset without them (`ultrafast`).
+    /// With a transport the codec stays the transport's, and the container must carry the headers
+    /// in-band (MPEG-TS and RTP: `.ts`, `udp://`, `srt://`, `tcp://`, `rtp://`; Matroska and FLV
+    /// store them once); without one (packets only returned) the codec may change too. Encoders
+    /// that reorder frames (B-frames) could send a decoding time back: use a preset without them
+    /// (`ultrafast`). Returns the old encoder's last packets (already sent to the transport).
     ///
     /// # Errors
-    /// Another codec, a container that stores its headers once, or the new encoder failing.
+    /// Another codec on a transport, a container that stores its headers once, or the new
+    /// encoder failing.
     pub fn reopen(
         &mut self,
         mut settings: EncoderSettings,
@@ -165,9 +167,9 @@ impl DepthEncoder {
         preroll: &[DepthImage],
         (near, far): (f32, f32),
         next_pts: i64,
-    ) -> Result<()> {
+    ) -> Result<Vec<EncodedPacket>> {
         let codec = self.core.encoder().settings().codec;
-        if settings.codec != codec {
+        if settings.codec != codec && self.transport.is_some() {
             return Err(StreamError::Reopen(format!(
                 "the stream is {} and a transport carries one codec; {} needs a new stream",
                 codec.name(),
@@ -187,7 +189,7 @@ impl DepthEncoder {
         let mut core = DepthCore::new(settings, config, width, height)?;
         let first = next_pts - preroll.len() as i64;
         for (i, f) in preroll.iter().enumerate() {
-            let meta = FrameMeta { frame_index: 0, pts: Some(first + i as i64), ..FrameMeta::default() };
+            let meta = FrameMeta { frame_index: i as u32, pts: Some(first + i as i64), ..FrameMeta::default() };
             core.encode(&f.view(), config, near, far, &meta, None)?;
         }
         // The pre-roll's packets never count: the new encoder's totals go on from the old one's.
@@ -198,7 +200,7 @@ impl DepthEncoder {
         send_timed(self.transport.as_mut(), 0, &packets)?;
         self.reopened_at = Some(next_pts);
         self.force_next = true;
-        Ok(())
+        Ok(packets)
     }
 
     /// The codec encoder (its name, back-end and settings).
@@ -236,8 +238,7 @@ impl DepthEncoder {
         meta: &FrameMeta,
     ) -> Result<EncodedFrame> {
         let meta = FrameMeta { force_keyframe: meta.force_keyframe || std::mem::take(&mut self.force_next), ..*meta };
-        let meta = &meta;
-        let mut e = self.core.encode(depth, config, near, far, meta, None)?;
+        let mut e = self.core.encode(depth, config, near, far, &meta, None)?;
         self.drop_preroll(&mut e);
         e.encode_us += send_timed(self.transport.as_mut(), 0, &e.packets)?;
         Ok(e)

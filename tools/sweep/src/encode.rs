@@ -1,8 +1,6 @@
 //! Encodes a whole sequence as one stream with real rate control, decodes it, unpacks every frame
 //! with the parameters found in its SEI (as a receiver would), and measures each frame.
 
-use std::borrow::Cow;
-
 use depthcast_codec::{Decoder, EncoderSettings, Refresh};
 use depthcast_packing::{DepthImage, Metrics, Packer, RangeSmoother, tight_range};
 use depthcast_stream::{DepthEncoder, FrameMeta};
@@ -142,15 +140,14 @@ pub fn encode_sequence(
 }
 
 /// [`encode_sequence`] for a stream whose encoder is reopened: it opens with `codec` at frame 0,
-/// and at each `(frame, codec)` of `reopen` (ascending) the encoder and the decoder are closed and
-/// new ones opened with that codec, as a sender does when the codec, the bit depth or the frame
-/// size changes (the receiver learns it from the new stream's first keyframe). Each encoder starts
-/// with a keyframe and fresh rate control, so what a reopening costs is measured. With a
-/// per-frame range ([`RangeChoice::PerFrame`]) the smoother starts afresh too. With `preroll`
-/// frames, each reopened encoder first encodes up to that many of the frames before its first
-/// one, with its first frame's configuration, and throws their packets away: its rate control
-/// has settled when the receiver's stream begins (a live sender has those frames, and can run the
-/// new encoder beside the old one over them). Returns each frame's codec with its record.
+/// and at each `(frame, codec)` of `reopen` (ascending) the encoder is replaced by one with that
+/// codec ([`DepthEncoder::reopen`], as `send --reprobe` does) and the decoder by a new one, as a
+/// receiver meets a new codec, bit depth or frame size at the new stream's first keyframe. Each
+/// new encoder first encodes up to `preroll` of the frames before its first one with its first
+/// frame's configuration (over that frame's range) and throws those packets away, so its rate
+/// control has settled when the receiver's stream begins there, at a forced keyframe; with
+/// `preroll` 0 it starts cold, and what a reopening costs is measured either way. Returns each
+/// frame's codec with its record.
 ///
 /// # Errors
 /// As [`encode_sequence`], or `reopen` not ascending within the sequence.
@@ -167,30 +164,16 @@ pub fn encode_reopening(
     tick: &dyn Fn(),
 ) -> anyhow::Result<Vec<(CodecConfig, FrameRecord)>> {
     let n = seq.frames.len();
-    let mut starts = vec![(0, codec)];
-    for &(at, c) in reopen {
-        let last = starts.last().map_or(0, |s| s.0);
+    let mut last = 0;
+    for &(at, _) in reopen {
         anyhow::ensure!(
             at > last && at < n,
             "{}: reopening at frame {at} is not after frame {last} and within {n}",
             seq.name
         );
-        starts.push((at, c));
+        last = at;
     }
-    let mut out = Vec::with_capacity(n);
-    for (k, &(a, c)) in starts.iter().enumerate() {
-        let b = starts.get(k + 1).map_or(n, |s| s.0);
-        let warm = if k == 0 { 0 } else { preroll.min(a) };
-        let part = if starts.len() == 1 { Cow::Borrowed(seq) } else { Cow::Owned(seq.part(a - warm..b)) };
-        let first = choose(a).0;
-        let mut choose_part = |i: usize| if i < warm { (first, false) } else { choose(a - warm + i) };
-        let records = encode_warm(&part, warm, c, bitrate, range, opts, &mut choose_part, tick, &mut |_, _| {})?;
-        out.extend(records.into_iter().map(|mut r| {
-            r.frame += a as u32;
-            (c, r)
-        }));
-    }
-    Ok(out)
+    encode_stream(seq, (codec, reopen, preroll), bitrate, range, opts, choose, tick, &mut |_, _| {})
 }
 
 /// [`encode_sequence`] that also hands every frame that decoded and unpacked to `decoded(i,
@@ -210,41 +193,49 @@ pub fn encode_sequence_with(
     tick: &dyn Fn(),
     decoded: &mut dyn FnMut(usize, &DepthImage),
 ) -> anyhow::Result<Vec<FrameRecord>> {
-    encode_warm(seq, 0, codec, bitrate, range, opts, choose, tick, decoded)
+    let records = encode_stream(seq, (codec, &[], 0), bitrate, range, opts, choose, tick, decoded)?;
+    Ok(records.into_iter().map(|(_, r)| r).collect())
 }
 
-/// [`encode_sequence_with`] whose first `warmup` frames only settle the encoder's rate control:
-/// they are encoded, but their packets are neither decoded nor counted, and frame `warmup` is a
-/// forced keyframe where the stream the receiver sees begins. Returns the records of frames
-/// `warmup..`, numbered from 0 (as `decoded` sees them). SVT-AV1 restarts its encoder for a
-/// forced keyframe, so for AV1 the warm-up changes nothing.
+/// The encode behind [`encode_sequence_with`] and [`encode_reopening`]: `codecs` is the first
+/// codec, the reopenings (frame, codec) and the pre-roll of each new encoder.
 #[allow(clippy::too_many_arguments)]
-fn encode_warm(
+fn encode_stream(
     seq: &SeqData,
-    warmup: usize,
-    codec: CodecConfig,
+    (codec, reopen, preroll): (CodecConfig, &[(usize, CodecConfig)], usize),
     bitrate: u64,
     range: RangeChoice,
     opts: &RunOptions,
     choose: &mut dyn FnMut(usize) -> Choice,
     tick: &dyn Fn(),
     decoded: &mut dyn FnMut(usize, &DepthImage),
-) -> anyhow::Result<Vec<FrameRecord>> {
+) -> anyhow::Result<Vec<(CodecConfig, FrameRecord)>> {
     let (w, h) = (seq.width(), seq.height());
     let n = seq.frames.len();
     let choices: Vec<Choice> = (0..n).map(&mut *choose).collect();
-    let mut settings = EncoderSettings::new(codec.codec, w, h);
-    settings.bit_depth = codec.bits;
-    settings.bitrate = bitrate;
-    settings.fps = ((seq.fps * 1000.0).round() as u32, 1000);
-    settings.refresh = Refresh::Gop(opts.gop);
-    settings.adaptive_quant = codec.aq;
-    settings.force_software = opts.force_software;
-    settings.preset = opts.preset.clone();
-    settings.threads = opts.threads;
-    settings.regions_of_interest = choices.iter().any(|(c, _)| c.roi_high.is_some());
+    // Each frame's codec, and each encoder's settings (regions of interest when one of its
+    // frames has them).
+    let mut codecs = vec![codec; n];
+    for &(at, c) in reopen {
+        codecs[at..].fill(c);
+    }
+    let settings_at = |start: usize| {
+        let end = reopen.iter().map(|r| r.0).find(|&r| r > start).unwrap_or(n);
+        let c = codecs[start];
+        let mut settings = EncoderSettings::new(c.codec, w, h);
+        settings.bit_depth = c.bits;
+        settings.bitrate = bitrate;
+        settings.fps = ((seq.fps * 1000.0).round() as u32, 1000);
+        settings.refresh = Refresh::Gop(opts.gop);
+        settings.adaptive_quant = c.aq;
+        settings.force_software = opts.force_software;
+        settings.preset = opts.preset.clone();
+        settings.threads = opts.threads;
+        settings.regions_of_interest = choices[start..end].iter().any(|(c, _)| c.roi_high.is_some());
+        settings
+    };
     let first = choices.first().map(|c| c.0).ok_or_else(|| anyhow::anyhow!("{}: no frames", seq.name))?;
-    let mut enc = DepthEncoder::new(settings, &first, w, h, None)?;
+    let mut enc = DepthEncoder::new(settings_at(0), &first, w, h, None)?;
     let mut dec = Decoder::new(codec.codec)?;
     let mut unpacker = Packer::default();
     let mut out = DepthImage::new(w, h);
@@ -266,7 +257,7 @@ fn encode_warm(
                 let p = inb.params;
                 match unpacker.unpack_into(&d.frame, &p, &mut out) {
                     Ok(()) => {
-                        decoded(i - warmup, &out);
+                        decoded(i, &out);
                         (true, Metrics::compute(&reference.view(), &out.view(), seq.near, seq.far), Some(p))
                     }
                     Err(_) => (false, lost(reference, seq), None),
@@ -287,16 +278,17 @@ fn encode_warm(
             metrics,
         });
     };
+    // Decodes and measures `pkts`; with `end`, the stream ends there and the decoder gives out
+    // what it still holds.
     let mut handle = |pkts: Vec<depthcast_codec::EncodedPacket>,
                       dec: &mut Decoder,
-                      records: &mut Vec<Option<FrameRecord>>|
+                      records: &mut Vec<Option<FrameRecord>>,
+                      end: bool|
      -> anyhow::Result<()> {
         for p in pkts {
-            let i = usize::try_from(p.pts).unwrap_or(usize::MAX);
-            if i < warmup {
-                continue;
-            }
-            if i < n {
+            if let Ok(i) = usize::try_from(p.pts)
+                && i < n
+            {
                 bits[i] = 8 * p.data.len() as u64;
                 keyframes[i] = p.keyframe;
             }
@@ -304,8 +296,16 @@ fn encode_warm(
                 measure(d, records);
             }
         }
+        if end {
+            dec.send_eof()?;
+            while let Ok(Some(d)) = dec.receive_frame() {
+                measure(d, records);
+            }
+        }
         Ok(())
     };
+    // In-band frame indices count from each encoder's first frame, its pre-roll included.
+    let mut index_base = 0;
     for (i, (cfg, force_kf)) in choices.iter().enumerate() {
         let (near, far) = match &mut smoother {
             None => (seq.near, seq.far),
@@ -315,24 +315,29 @@ fn encode_warm(
                 (a.max(depthcast_packing::range::MIN_NEAR), b)
             }
         };
-        let force_keyframe = *force_kf || (warmup > 0 && i == warmup);
-        let meta = FrameMeta { frame_index: i as u32, pts: Some(i as i64), force_keyframe, sent_unix_us: None };
-        let pkts = enc.encode(&seq.frames[i].view(), cfg, near, far, &meta)?.packets;
-        handle(pkts, &mut dec, &mut records)?;
-        if i >= warmup {
-            tick();
+        if i > 0 && reopen.iter().any(|r| r.0 == i) {
+            index_base = i - preroll.min(i);
+            let warm = &seq.frames[index_base..i];
+            let last = enc.reopen(settings_at(i), cfg, (w, h), warm, (near, far), i as i64)?;
+            // The old stream ends; a new decoder takes the new one.
+            handle(last, &mut dec, &mut records, true)?;
+            dec = Decoder::new(codecs[i].codec)?;
         }
+        let meta = FrameMeta {
+            frame_index: (i - index_base) as u32,
+            pts: Some(i as i64),
+            force_keyframe: *force_kf,
+            sent_unix_us: None,
+        };
+        let pkts = enc.encode(&seq.frames[i].view(), cfg, near, far, &meta)?.packets;
+        handle(pkts, &mut dec, &mut records, false)?;
+        tick();
     }
     let pkts = enc.finish()?;
-    handle(pkts, &mut dec, &mut records)?;
-    dec.send_eof()?;
-    while let Ok(Some(d)) = dec.receive_frame() {
-        measure(d, &mut records);
-    }
+    handle(pkts, &mut dec, &mut records, true)?;
     Ok(records
         .into_iter()
         .enumerate()
-        .skip(warmup)
         .map(|(i, r)| {
             let mut r = r.unwrap_or_else(|| FrameRecord {
                 frame: i as u32,
@@ -347,8 +352,7 @@ fn encode_warm(
             });
             r.bits = bits[i];
             r.keyframe = keyframes[i];
-            r.frame -= warmup as u32;
-            r
+            (codecs[i], r)
         })
         .collect())
 }
