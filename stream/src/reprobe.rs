@@ -33,9 +33,8 @@ pub struct ReprobeSettings {
     /// settled (also the pre-roll of a reopened stream encoder).
     pub preroll: usize,
     /// Pairs encoded at once in a round, each on one thread. The stream's own encoder needs a
-    /// core: on a 2-core
-    /// machine at 720p, a round with every pair side by side (16 pairs) stretched a 10 s stream
-    /// at 32 Mbit/s to 28 s.
+    /// core: on a 2-core machine at 720p, a round with every pair side by side (16 pairs)
+    /// stretched a 10 s stream at 32 Mbit/s to 28 s.
     pub threads: usize,
 }
 

@@ -114,8 +114,8 @@ pub fn probe(stream: Stream<'_>, encodes: ProbeEncodes<'_>) -> anyhow::Result<Op
 
 /// The start-up probe across the sweep's codec configurations ([`depthcast_stream::probe_formats`]):
 /// the codec and bit depth are chosen with the packing, as `depthcast send --auto --probe
-/// --receivers` chooses them, measuring `set` in each format. One format each: a codec configuration whose format an earlier one
-/// has (the `-aq` variant) is left out. Each pair is measured with the sweep's own
+/// --receivers` chooses them, measuring `set` in each format. One format each: a codec
+/// configuration whose format an earlier one has (the `-aq` variant) is left out. Each pair is measured with the sweep's own
 /// [`encode_sequence`] over the first [`Probe::FRAMES`] frames. Returns the winner's codec
 /// configuration and the probe's report.
 ///
