@@ -1,6 +1,6 @@
 //! # depthcast-scene
 //!
-//! A headless scene renderer: loads a glTF (or the built-in room), moves a camera along a
+//! A headless scene renderer: loads a glTF (or the built-in room, or a procedural [`Level`]), moves a camera along a
 //! [`CameraPath`], plays the scene's animation and yields one
 //! [`DepthFrame`](depthcast_plugin::DepthFrame) per sequence frame. It is what `depthcast render`,
 //! the demo, the examples and the GPU tests render with; a game that adds `depthcast-plugin` does
@@ -20,6 +20,7 @@
 
 mod builtin;
 mod camera_path;
+mod level;
 mod renderer;
 #[cfg(feature = "window")]
 mod window;
@@ -28,6 +29,7 @@ use std::path::PathBuf;
 
 pub use builtin::FLOOR_COLOURS as BUILTIN_FLOOR_COLOURS;
 pub use camera_path::{CameraPath, Keyframe, PathFile, PathSpace, SceneBounds};
+pub use level::{LEVEL_PATH_SECONDS, LEVEL_SCENE_PREFIX, Level, LevelKind, Motion, Part, Shape};
 pub use renderer::SceneRenderer;
 
 use depthcast_packing::{CameraBlock, DepthImage, YuvFrame};
@@ -39,7 +41,8 @@ pub const BUILTIN_SCENE: &str = "builtin:room";
 #[derive(Debug, Clone)]
 pub struct SceneRenderConfig {
     /// A `.glb` or `.gltf` file; its default scene (else scene 0) is spawned. [`BUILTIN_SCENE`]
-    /// renders the built-in room instead.
+    /// renders the built-in room instead, `level:SEED` ([`LEVEL_SCENE_PREFIX`]) a procedural
+    /// [`Level`] (give it [`Level::camera_path`] as the path).
     pub scene: PathBuf,
     /// Image width in pixels.
     pub width: u32,

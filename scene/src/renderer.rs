@@ -51,8 +51,9 @@ impl SceneRenderer {
     /// No adapter, a scene that does not load, or no geometry within `warmup_limit` updates.
     pub fn new(cfg: SceneRenderConfig) -> Result<Self, RenderError> {
         let builtin = cfg.scene.as_os_str() == BUILTIN_SCENE;
+        let level = cfg.scene.to_str().and_then(crate::Level::parse_name).map(crate::Level::from_seed);
         let scene = std::path::absolute(&cfg.scene).unwrap_or_else(|_| cfg.scene.clone());
-        if !builtin && !scene.is_file() {
+        if !builtin && level.is_none() && !scene.is_file() {
             return Err(RenderError::SceneLoad { path: cfg.scene.clone(), reason: "no such file".into() });
         }
         let dir = scene.parent().unwrap_or(Path::new(".")).to_string_lossy().into_owned();
@@ -126,6 +127,10 @@ impl SceneRenderer {
         let clips = if builtin {
             builtin::spawn(app.world_mut());
             app.add_systems(Update, builtin::animate);
+            Vec::new()
+        } else if let Some(level) = &level {
+            level.spawn(app.world_mut());
+            app.add_systems(Update, crate::level::animate);
             Vec::new()
         } else {
             load_gltf(&mut app, &cfg, file, &mut updates)?

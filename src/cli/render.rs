@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use depthcast::scene::{CameraPath, SceneRenderConfig, SceneRenderer};
+use depthcast::scene::{CameraPath, Level, SceneRenderConfig, SceneRenderer};
 use depthcast::sequence::{DepthEncoding, Intrinsics, SequenceWriter};
 use depthcast_packing::DepthImage;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -19,7 +19,9 @@ const PNG16_MAX_M: f32 = 65.535;
 /// Options of `depthcast render`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
-    /// glTF scene (.glb or .gltf); its default scene is rendered.
+    /// glTF scene (.glb or .gltf; its default scene is rendered), `builtin:room`, or
+    /// `level:SEED`: a procedural game level (interior, terrain, city or arena by `SEED % 4`) with
+    /// moving objects and a camera path of its own.
     #[arg(long)]
     scene: PathBuf,
     /// Frames to render.
@@ -31,9 +33,10 @@ pub(crate) struct Args {
     /// Frames per second (time step of the camera path and animations).
     #[arg(long, default_value_t = 30.0)]
     fps: f64,
-    /// Camera path: orbit, walk, pan, approach, or a JSON path file (see README).
-    #[arg(long, default_value = "orbit")]
-    camera: String,
+    /// Camera path: orbit, walk, pan, approach, or a JSON path file (see README); default: the
+    /// level's own path for `level:SEED`, else orbit.
+    #[arg(long)]
+    camera: Option<String>,
     /// Output folder of the sequence.
     #[arg(long)]
     out: PathBuf,
@@ -77,7 +80,17 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     if !(a.fps > 0.0 && a.fps.is_finite()) {
         bail!("--fps {} must be positive", a.fps);
     }
-    let path = CameraPath::parse(&a.camera).map_err(anyhow::Error::msg)?;
+    let level = a.scene.to_str().and_then(Level::parse_name).map(Level::from_seed);
+    let path = match (&a.camera, &level) {
+        (Some(c), _) => CameraPath::parse(c).map_err(anyhow::Error::msg)?,
+        (None, Some(level)) => level.camera_path(),
+        (None, None) => CameraPath::Orbit,
+    };
+    let camera_name = match (&a.camera, &level) {
+        (Some(c), _) => c.clone(),
+        (None, Some(level)) => format!("{} level's own", level.kind.name()),
+        (None, None) => "orbit".into(),
+    };
     let animation = match a.animation.as_str() {
         "none" => None,
         s => Some(s.parse::<usize>().with_context(|| format!("--animation {s:?} is neither an index nor \"none\""))?),
@@ -125,7 +138,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     let [fx, fy, cx, cy] = info.intrinsics;
     writer.meta_mut().intrinsics = Some(Intrinsics { fx, fy, cx, cy });
     let scene_name = a.scene.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    writer.meta_mut().source = Some(format!("{scene_name}, {} camera, rendered by depthcast render (Bevy)", a.camera));
+    writer.meta_mut().source = Some(format!("{scene_name}, {camera_name} camera, rendered by depthcast render (Bevy)"));
 
     let bar = ProgressBar::new(u64::from(a.frames));
     bar.set_style(
