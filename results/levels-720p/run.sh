@@ -18,8 +18,9 @@ D=${DEPTHCAST:-depthcast}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SCENES=${DEPTHCAST_SCENES:-$ROOT/../shared/scenes}
 export WGPU_BACKEND=${WGPU_BACKEND:-vulkan}
-what=$1
-shift
+what=${1:-}
+[ $# -gt 0 ] && shift
+mkdir -p "$OUT/features"
 case $what in
 levels)
     DEPTHCAST_BIN=$(command -v "$D") "$ROOT/scripts/render-levels.sh" "$OUT/levels" "$1" "$2" 30 1280x720
@@ -44,11 +45,14 @@ test)
     done
     ;;
 evaluate)
-    python3 "$ROOT/precision-net/train/generalise.py" \
-        --sweep "$OUT"/test/* "$OUT"/gltf/* "$OUT"/levels/sweep/* \
+    # The training sets against the test scenes over three seeds; the held-out levels and glTF
+    # scenes over one (generalise.md is the two outputs, one after the other).
+    set -- --sweep "$OUT"/test/* "$OUT"/gltf/* "$OUT"/levels/sweep/* \
         --features "$OUT"/features/*.csv "$OUT"/levels/features/*.csv \
         --test IrradianceVolumeExample,DepthOfFieldExample,Fox \
-        --model "$ROOT/precision-net/models/precision-int8.onnx" --seeds 1234,1,2 "$@"
+        --model "$ROOT/precision-net/models/precision-int8.onnx"
+    python3 "$ROOT/precision-net/train/generalise.py" "$@" --seeds 1234,1,2 --skip kinds,scenes --out "$OUT/sets.md"
+    python3 "$ROOT/precision-net/train/generalise.py" "$@" --skip sets --out "$OUT/held.md"
     ;;
 *)
     echo "usage: run.sh levels FIRST COUNT | gltf | test DIR... | evaluate" >&2
