@@ -23,10 +23,10 @@ what=${1:-}
 mkdir -p "$OUT/features"
 case $what in
 levels)
-    DEPTHCAST_BIN=$(command -v "$D") "$ROOT/scripts/render-levels.sh" "$OUT/levels" "$1" "$2" 30 1280x720
+    DEPTHCAST_BIN=$(realpath "$(command -v "$D")") "$ROOT/scripts/render-levels.sh" "$OUT/levels" "$1" "$2" 30 1280x720
     ;;
 gltf)
-    for e in "CornellBox.glb walk" "MixedLightingExample/MixedLightingExample.gltf walk" \
+    for e in "CornellBox.glb orbit" "MixedLightingExample/MixedLightingExample.gltf orbit" \
         "FlightHelmet/FlightHelmet.gltf orbit" "GolfBall.glb approach" "alien.glb orbit" \
         "cakeBirthday.glb approach" "tile.glb pan"; do
         set -- $e
