@@ -79,6 +79,11 @@ pub enum LevelKind {
 }
 
 impl LevelKind {
+    /// The kind of the level of `seed`: they cycle with the seed (`seed % 4`).
+    pub fn of_seed(seed: u64) -> LevelKind {
+        [LevelKind::Interior, LevelKind::Terrain, LevelKind::City, LevelKind::Arena][(seed % 4) as usize]
+    }
+
     /// Lower-case name.
     pub fn name(self) -> &'static str {
         match self {
@@ -170,11 +175,12 @@ impl Level {
     pub fn from_seed(seed: u64) -> Level {
         let mut rng = Rng(seed ^ 0xD3B7_C0DE_0000_0000);
         let mut b = Builder { rng: &mut rng, parts: Vec::new() };
-        let (kind, path) = match seed % 4 {
-            0 => (LevelKind::Interior, b.interior()),
-            1 => (LevelKind::Terrain, b.terrain()),
-            2 => (LevelKind::City, b.city()),
-            _ => (LevelKind::Arena, b.arena()),
+        let kind = LevelKind::of_seed(seed);
+        let path = match kind {
+            LevelKind::Interior => b.interior(),
+            LevelKind::Terrain => b.terrain(),
+            LevelKind::City => b.city(),
+            LevelKind::Arena => b.arena(),
         };
         let parts = b.parts;
         Level { seed, kind, parts, path }
@@ -353,12 +359,12 @@ impl Builder<'_> {
         // Room walls, with a doorway where a corridor meets them; corridor walls between.
         let w = 0.5 * corridor;
         for (i, &(c, h)) in rooms.iter().enumerate() {
-            let linked = |j: Option<usize>| j.is_some_and(|j| edges.contains(&(i.min(j), i.max(j))));
+            let door_to = |j: Option<usize>| j.is_some_and(|j| edges.contains(&(i.min(j), i.max(j))));
             let (x, z) = (i % nx, i / nx);
-            let east = linked((x + 1 < nx).then(|| i + 1));
-            let west = linked((x > 0).then(|| i - 1));
-            let south = linked((z + 1 < nz).then(|| i + nx));
-            let north = linked((z > 0).then(|| i - nx));
+            let east = door_to((x + 1 < nx).then(|| i + 1));
+            let west = door_to((x > 0).then(|| i - 1));
+            let south = door_to((z + 1 < nz).then(|| i + nx));
+            let north = door_to((z > 0).then(|| i - nx));
             for (sign, door) in [(1.0, east), (-1.0, west)] {
                 let x = c.x + sign * h.x;
                 let (lo, hi) = (c.y - h.y, c.y + h.y);
@@ -693,7 +699,7 @@ impl Builder<'_> {
 }
 
 /// Keyframes ([`PATH_RATE`] a second for [`LEVEL_PATH_SECONDS`]) of a camera moving along
-/// `points` at `speed` m/s (round and round when `closed`, else held at the end), looking at the
+/// `points` (at least two) at `speed` m/s (round and round when `closed`, else held at the end), looking at the
 /// point `look` metres further along, `drop` metres lower.
 fn polyline_path(points: &[Vec3], closed: bool, speed: f32, look: f32, drop: f32) -> PathFile {
     let mut pts = points.to_vec();
@@ -709,10 +715,9 @@ fn polyline_path(points: &[Vec3], closed: bool, speed: f32, look: f32, drop: f32
     let total = *cumulative.last().expect("at least one point");
     let at = |s: f32| {
         let s = if closed && total > 0.0 { s.rem_euclid(total) } else { s.clamp(0.0, total) };
-        let i = cumulative.partition_point(|&c| c <= s).clamp(1, pts.len().max(2) - 1);
-        let (a, b) = (pts[i - 1], pts[(i).min(pts.len() - 1)]);
-        let len = cumulative[i.min(cumulative.len() - 1)] - cumulative[i - 1];
-        if len <= 0.0 { a } else { a.lerp(b, (s - cumulative[i - 1]) / len) }
+        let i = cumulative.partition_point(|&c| c <= s).clamp(1, pts.len() - 1);
+        let len = cumulative[i] - cumulative[i - 1];
+        if len <= 0.0 { pts[i - 1] } else { pts[i - 1].lerp(pts[i], (s - cumulative[i - 1]) / len) }
     };
     let mut direction = Vec3::NEG_Z;
     let keyframes = (0..=(LEVEL_PATH_SECONDS * PATH_RATE) as usize)

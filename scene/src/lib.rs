@@ -42,7 +42,7 @@ pub const BUILTIN_SCENE: &str = "builtin:room";
 pub struct SceneRenderConfig {
     /// A `.glb` or `.gltf` file; its default scene (else scene 0) is spawned. [`BUILTIN_SCENE`]
     /// renders the built-in room instead, `level:SEED` ([`LEVEL_SCENE_PREFIX`]) a procedural
-    /// [`Level`] (give it [`Level::camera_path`] as the path).
+    /// [`Level`] (whose own [`Level::camera_path`] is [`SceneRenderConfig::new`]'s path).
     pub scene: PathBuf,
     /// Image width in pixels.
     pub width: u32,
@@ -77,15 +77,19 @@ pub struct SceneRenderConfig {
 }
 
 impl SceneRenderConfig {
-    /// Defaults for a scene file: 1280x720, 30 fps, 300 frames, orbit, 45°, animation 0.
+    /// Defaults for a scene file: 1280x720, 30 fps, 300 frames, orbit (a `level:SEED`: the
+    /// level's own path), 45°, animation 0.
     pub fn new(scene: impl Into<PathBuf>) -> Self {
+        let scene = scene.into();
+        let path =
+            scene.to_str().and_then(Level::parse_name).map_or(CameraPath::Orbit, |s| Level::from_seed(s).camera_path());
         SceneRenderConfig {
-            scene: scene.into(),
+            scene,
             width: 1280,
             height: 720,
             fps: 30.0,
             frames: 300,
-            path: CameraPath::Orbit,
+            path,
             fov_y: std::f32::consts::FRAC_PI_4,
             near: None,
             animation: Some(0),

@@ -9,7 +9,7 @@ fn every_level_kind_renders_moving_depth_inside_its_extent() {
         let level = Level::from_seed(seed);
         let mut cfg = SceneRenderConfig::new(format!("level:{seed}"));
         (cfg.width, cfg.height, cfg.frames, cfg.log) = (160, 90, 6, false);
-        cfg.path = level.camera_path();
+        assert_eq!(cfg.path, level.camera_path(), "level {seed}: the config's default path is the level's");
         let mut r = SceneRenderer::new(cfg).unwrap_or_else(|e| panic!("level {seed}: {e}"));
         assert_eq!(r.info().meshes, level.parts.len(), "level {seed}: one mesh per part");
         let reach = 2.0 * r.info().bounds.radius();

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use depthcast::scene::{CameraPath, Level, SceneRenderConfig, SceneRenderer};
+use depthcast::scene::{CameraPath, Level, LevelKind, SceneRenderConfig, SceneRenderer};
 use depthcast::sequence::{DepthEncoding, Intrinsics, SequenceWriter};
 use depthcast_packing::DepthImage;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -80,26 +80,25 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     if !(a.fps > 0.0 && a.fps.is_finite()) {
         bail!("--fps {} must be positive", a.fps);
     }
-    let level = a.scene.to_str().and_then(Level::parse_name).map(Level::from_seed);
-    let path = match (&a.camera, &level) {
-        (Some(c), _) => CameraPath::parse(c).map_err(anyhow::Error::msg)?,
-        (None, Some(level)) => level.camera_path(),
-        (None, None) => CameraPath::Orbit,
-    };
-    let camera_name = match (&a.camera, &level) {
-        (Some(c), _) => c.clone(),
-        (None, Some(level)) => format!("{} level's own", level.kind.name()),
-        (None, None) => "orbit".into(),
+    let mut cfg = SceneRenderConfig::new(&a.scene);
+    let camera_name = match &a.camera {
+        Some(c) => {
+            cfg.path = CameraPath::parse(c).map_err(anyhow::Error::msg)?;
+            c.clone()
+        }
+        // The config's default path: a level's own, else orbit.
+        None => match a.scene.to_str().and_then(Level::parse_name) {
+            Some(seed) => format!("{} level's own", LevelKind::of_seed(seed).name()),
+            None => "orbit".into(),
+        },
     };
     let animation = match a.animation.as_str() {
         "none" => None,
         s => Some(s.parse::<usize>().with_context(|| format!("--animation {s:?} is neither an index nor \"none\""))?),
     };
-    let mut cfg = SceneRenderConfig::new(&a.scene);
     (cfg.width, cfg.height) = a.size;
     cfg.fps = a.fps;
     cfg.frames = a.frames;
-    cfg.path = path;
     cfg.fov_y = a.fov.to_radians();
     cfg.near = a.near;
     cfg.animation = animation;
