@@ -88,12 +88,12 @@ def lookup_groups(Xtr, Ctr):
     return lambda x: T.GROUPS[T.lookup_choice(table, x)]
 
 
-def evaluate_fold(params, X, M, keys, margin, group_of=None, table=None):
+def evaluate_fold(params, X, M, keys, margin, group_of=None, table=None, logits=None):
     """Estimated MAE per cell of the fold scene: the network's switching rule, or with `table` the
-    lookup table's choice for the whole cell."""
+    lookup table's choice for the whole cell; `logits`: another model's scores of `X` instead."""
     if table is not None:
         logits = np.eye(len(T.CANDIDATES))[[T.lookup_choice(table, x) for x in X]]
-    else:
+    elif logits is None:
         logits = T.forward(params, X.astype(np.float64))[-1]
     cells = {}
     for idx, (seq, br, i) in enumerate(keys):

@@ -63,24 +63,13 @@ def fit(errors, feats, scenes, steps, seed, drop=()):
 
 
 def score(errors, feats, scenes, params=None, table=None, scores_fn=None):
-    """Per cell of `scenes`: (scene, bitrate, estimated MAE, best fixed, luma8)."""
+    """Per cell of `scenes`: (scene, bitrate, estimated MAE, best fixed, luma8). `scores_fn`: a
+    committed model's scores, through the same switching rule."""
     X, _, M, K = T.dataset(errors, feats, set(scenes))
     if not len(X):
         return []
-    if scores_fn is not None:
-        # A committed model: its scores through the same switching rule.
-        logits = scores_fn(X)
-        cells = {}
-        for idx, (seq, br, _) in enumerate(K):
-            cells.setdefault((seq, br), []).append(idx)
-        rows = []
-        for (seq, br), idxs in sorted(cells.items()):
-            ch = CV.switcher(logits[idxs], T.GROUPS, T.GOP, MARGIN)
-            m = M[idxs]
-            fixed = m.mean(axis=0)
-            rows.append((seq, br, float(np.mean([m[j, c] for j, c in enumerate(ch)])), float(fixed.min()), float(fixed[0])))
-        return rows
-    return CV.evaluate_fold(params, X, M, K, MARGIN, table=table)
+    logits = scores_fn(X) if scores_fn is not None else None
+    return CV.evaluate_fold(params, X, M, K, MARGIN, table=table, logits=logits)
 
 
 def stats(net, lut):
