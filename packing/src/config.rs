@@ -26,7 +26,8 @@ use crate::schemes::triangle;
 /// period and the rate split between VBP's two luma halves (a region of interest on the high
 /// plane). Its text id ([`fmt::Display`], [`FromStr`]) is, for example,
 /// `luma-P8-lin`, `vbp-chroma-P12-lin-a255`, `vbp-luma-P14-lin-a255-roi-0.80`,
-/// `triangle-P16-np1024-lin` or `hue-disp`.
+/// `triangle-P16-np1024-lin` or `hue-disp`, with `-half` at the end when the map is sent at half
+/// size (`luma-P10-lin-half`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PackingConfig {
     /// Scheme.
@@ -45,6 +46,10 @@ pub struct PackingConfig {
     /// the VBP luma layout (the top half of the frame); `None` = no region of interest. It is a
     /// rate split between the two luma halves: libx264 scales it by 51 QP.
     pub roi_high: Option<f32>,
+    /// Send the depth map at half width and height, rebuilt on the receiver by an edge-aware
+    /// upsampler ([`crate::resample`]): four times the bits per sample, for low bitrates.
+    /// Id suffix `-half`.
+    pub half: bool,
 }
 
 impl PackingConfig {
@@ -58,6 +63,7 @@ impl PackingConfig {
             low_amplitude: 255,
             period: 0,
             roi_high: None,
+            half: false,
         }
     }
 
@@ -102,6 +108,19 @@ impl PackingConfig {
         ]
     }
 
+    /// The same configuration with the depth map sent at half size ([`Self::half`]).
+    pub fn at_half(self) -> Self {
+        PackingConfig { half: true, ..self }
+    }
+
+    /// The configurations the start-up probe adds at half size ([`Self::half`]) when every
+    /// receiver rebuilds them: luma-only and VBP luma with the strong rate split (−0.8) at B+6,
+    /// the two that win at 4 Mbit/s and above at full size, where a half-size map at 1–2 Mbit/s
+    /// has as many bits per sample.
+    pub fn half_set(bits: BitDepth) -> Vec<PackingConfig> {
+        vec![PackingConfig::luma(bits).at_half(), PackingConfig::vbp_roi(bits.bits() + 6, -0.8).at_half()]
+    }
+
     /// The text id ([`fmt::Display`]).
     pub fn id(&self) -> String {
         self.to_string()
@@ -132,6 +151,7 @@ impl PackingConfig {
         if self.scheme == Scheme::LumaOnly {
             p.precision = bits.bits();
         }
+        p.half = self.half;
         p.frame_index = frame_index;
         p
     }
@@ -164,6 +184,9 @@ impl fmt::Display for PackingConfig {
         if let Some(q) = self.roi_high {
             write!(f, "-roi{q:+.2}")?;
         }
+        if self.half {
+            write!(f, "-half")?;
+        }
         Ok(())
     }
 }
@@ -185,8 +208,12 @@ impl FromStr for PackingConfig {
 
     fn from_str(id: &str) -> Result<Self, Self::Err> {
         let fail = |reason: &str| ConfigParseError { id: id.to_string(), reason: reason.to_string() };
+        let (body, half) = match id.strip_suffix("-half") {
+            Some(body) => (body, true),
+            None => (id, false),
+        };
         // The region of interest is the last part; its sign is part of the number (`-roi-0.80`).
-        let (body, roi_high) = match id.split_once("-roi") {
+        let (body, roi_high) = match body.split_once("-roi") {
             Some((body, q)) => {
                 let q: f32 = q.parse().map_err(|_| fail("the ROI offset is not a number"))?;
                 if !(-1.0..=1.0).contains(&q) {
@@ -194,11 +221,11 @@ impl FromStr for PackingConfig {
                 }
                 (body, Some(q))
             }
-            None => (id, None),
+            None => (body, None),
         };
         let mut parts = body.split('-');
         let scheme = parts.next().and_then(Scheme::from_name).ok_or_else(|| fail("unknown scheme"))?;
-        let mut c = PackingConfig { scheme, roi_high, ..PackingConfig::luma(BitDepth::Eight) };
+        let mut c = PackingConfig { scheme, roi_high, half, ..PackingConfig::luma(BitDepth::Eight) };
         let precision = |s: Option<&str>| -> Result<u8, ConfigParseError> {
             s.and_then(|s| s.strip_prefix('P')).and_then(|p| p.parse().ok()).ok_or_else(|| fail("no precision Pn"))
         };
@@ -260,6 +287,9 @@ mod tests {
         }
         v.push(PackingConfig::hue());
         v.push(PackingConfig { mode: RangeMode::Disparity, ..PackingConfig::hue() });
+        v.push(PackingConfig::luma(BitDepth::Ten).at_half());
+        v.push(PackingConfig::vbp_roi(16, -0.8).at_half());
+        v.push(PackingConfig::hue().at_half());
         v.push(PackingConfig {
             low_amplitude: 96,
             mode: RangeMode::Disparity,
@@ -288,6 +318,8 @@ mod tests {
             (PackingConfig::vbp_roi(16, 0.25), "vbp-luma-P16-lin-a255-roi+0.25"),
             (PackingConfig::triangle(16, 1024, BitDepth::Eight), "triangle-P16-np1024-lin"),
             (PackingConfig::hue(), "hue-lin"),
+            (PackingConfig::luma(BitDepth::Ten).at_half(), "luma-P10-lin-half"),
+            (PackingConfig::vbp_roi(16, -0.8).at_half(), "vbp-luma-P16-lin-a255-roi-0.80-half"),
         ] {
             assert_eq!(c.to_string(), id);
             assert_eq!(id.parse::<PackingConfig>(), Ok(c));
@@ -305,6 +337,8 @@ mod tests {
             ("vbp-luma-P12-log-a255", "range mode"),
             ("jpeg-P8-lin", "scheme"),
             ("luma-P8-lin-extra", "trailing"),
+            ("luma-P8-lin-half-half", "trailing"),
+            ("luma-P8-half-lin", "range mode"),
         ] {
             let e = id.parse::<PackingConfig>().expect_err(id);
             assert!(e.to_string().contains(want), "{id}: {e}");
@@ -324,6 +358,9 @@ mod tests {
             }
         }
         assert_eq!(PackingConfig::vbp(8, VbpLayout::Luma).frame_size(64, 36, BitDepth::Eight), (64, 36));
+        // Half size: the packed map is 321x180, padded to even.
+        assert_eq!(PackingConfig::luma(BitDepth::Ten).at_half().frame_size(641, 359, BitDepth::Ten), (322, 180));
+        assert_eq!(PackingConfig::vbp_roi(16, -0.8).at_half().frame_size(1280, 720, BitDepth::Eight), (640, 720));
         assert_eq!(PackingConfig::luma(BitDepth::Eight).params(BitDepth::Ten, 4, 4, 1.0, 2.0, 0).precision, 10);
         assert_eq!(PackingConfig::vbp_roi(16, -0.4).high_plane_qoffset(), Some(-0.4));
         let chroma = PackingConfig { roi_high: Some(-0.4), ..PackingConfig::vbp(12, VbpLayout::Chroma) };

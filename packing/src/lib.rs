@@ -15,7 +15,10 @@
 //! and unpack as [`INVALID_DEPTH`] (`0.0`). Frames are [`YuvFrame`]s with planes of codes, written
 //! as `yuv420p`, `yuv420p10le`, NV12 or P010 ([`PixelFormat`]). Each frame's [`PackParams`] encode
 //! into 28 bytes to travel in-band; a stream's [`PackingConfig`] (with its text id) builds them.
-//! Row kernels run scalar or SIMD ([`CpuLevel`]), bit-exact.
+//! Row kernels run scalar or SIMD ([`CpuLevel`]), bit-exact. Any scheme can send the map at half
+//! width and height ([`PackParams::half`], ids ending in `-half`): [`resample`] keeps one sample
+//! of each 2x2 block and rebuilds the full size with an edge-aware upsampler, guided by the colour
+//! frame when the receiver has one ([`Packer::unpack_guided_into`]).
 //!
 //! ```
 //! use depthcast_packing::{pack, unpack, testdata, tight_range, Metrics, PackParams, Scheme};
@@ -39,6 +42,7 @@ pub mod kernels;
 pub mod metrics;
 pub mod params;
 pub mod range;
+pub mod resample;
 pub mod schemes;
 pub mod simd;
 pub mod testdata;

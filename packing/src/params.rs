@@ -159,6 +159,10 @@ pub struct PackParams {
     pub width: u32,
     /// Height of the depth map in pixels.
     pub height: u32,
+    /// The map travels at half width and height ([`crate::resample`]): the sender keeps one
+    /// sample of each 2x2 block and the receiver rebuilds `width x height` with an edge-aware
+    /// upsampler. [`PackParams::packed`] gives the parameters of the map the planes hold.
+    pub half: bool,
     /// Frame index in the sequence (wraps at 2^32).
     pub frame_index: u32,
 }
@@ -181,7 +185,11 @@ impl std::fmt::Display for PackParams {
             self.far,
             self.width,
             self.height
-        )
+        )?;
+        if self.half {
+            write!(f, " (sent at half size)")?;
+        }
+        Ok(())
     }
 }
 
@@ -206,6 +214,7 @@ impl PackParams {
             far,
             width,
             height,
+            half: false,
             frame_index: 0,
         }
     }
@@ -269,11 +278,23 @@ impl PackParams {
         crate::range::DepthRange::new(self.near, self.far, self.mode)
     }
 
-    /// Frame size (luma plane) these parameters produce: the depth size padded to even, and twice
-    /// as tall for the VBP luma layout when it has low bits.
+    /// The parameters of the map the frame planes hold: these, or for a map sent at half size
+    /// ([`Self::half`]) the same at [`crate::resample::reduced_size`] with `half` off.
+    pub fn packed(&self) -> PackParams {
+        if !self.half {
+            return *self;
+        }
+        let (width, height) = crate::resample::reduced_size(self.width, self.height, 2);
+        PackParams { width, height, half: false, ..*self }
+    }
+
+    /// Frame size (luma plane) these parameters produce: the packed map's size
+    /// ([`Self::packed`]) padded to even, and twice as tall for the VBP luma layout when it has
+    /// low bits.
     pub fn frame_size(&self) -> (u32, u32) {
-        let w = self.width.next_multiple_of(2);
-        let h = self.height.next_multiple_of(2);
+        let p = self.packed();
+        let w = p.width.next_multiple_of(2);
+        let h = p.height.next_multiple_of(2);
         if self.scheme == Scheme::Vbp && self.layout == VbpLayout::Luma && self.low_bits() > 0 {
             (w, 2 * h)
         } else {
@@ -324,7 +345,7 @@ impl PackParams {
     /// |---|---|
     /// | 0..2 | magic `0x4443` |
     /// | 2 | version (1) |
-    /// | 3 | scheme (bits 0..3), 10-bit (bit 4), VBP luma layout (bit 5), disparity (bit 6) |
+    /// | 3 | scheme (bits 0..3), 10-bit (bit 4), VBP luma layout (bit 5), disparity (bit 6), half size (bit 7) |
     /// | 4 | precision |
     /// | 5 | low amplitude |
     /// | 6..10 | triangle period (u32) |
@@ -341,7 +362,8 @@ impl PackParams {
         b[3] = (self.scheme as u8)
             | (u8::from(self.bit_depth == BitDepth::Ten) << 4)
             | ((self.layout as u8) << 5)
-            | ((self.mode as u8) << 6);
+            | ((self.mode as u8) << 6)
+            | (u8::from(self.half) << 7);
         b[4] = self.precision;
         b[5] = self.low_amplitude;
         b[6..10].copy_from_slice(&self.period.to_le_bytes());
@@ -378,9 +400,6 @@ impl PackParams {
         if found != computed {
             return Err(bad(ParamsDecodeError::BadChecksum { found, computed }));
         }
-        if b[3] & 0x80 != 0 {
-            return Err(bad(ParamsDecodeError::UnknownValue { field: "flags", value: b[3] }));
-        }
         let scheme = Scheme::from_u8(b[3] & 0x0f)
             .ok_or(bad(ParamsDecodeError::UnknownValue { field: "scheme", value: b[3] & 0x0f }))?;
         let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
@@ -396,6 +415,7 @@ impl PackParams {
             far: f32::from_bits(u32_at(14)),
             width: u32::from(u16::from_le_bytes([b[18], b[19]])),
             height: u32::from(u16::from_le_bytes([b[20], b[21]])),
+            half: b[3] & 0x80 != 0,
             frame_index: u32_at(22),
         };
         p.validate()?;

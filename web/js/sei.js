@@ -162,10 +162,10 @@ function validateParams(p) {
  *
  * Returns `{scheme: 'luma'|'vbp'|'triangle'|'hue', bitDepth: 8|10, precision,
  * layout: 'chroma'|'luma', mode: 'linear'|'disparity', lowAmplitude, period, near, far, width,
- * height, frameIndex}`; `near`/`far` are the f32 values exactly.
+ * height, half, frameIndex}`; `near`/`far` are the f32 values exactly.
  *
  * Throws an Error (message as Rust's `PackError`) for short input, a wrong magic, version or
- * checksum, unknown flags or scheme, or fields out of range.
+ * checksum, unknown scheme, or fields out of range.
  */
 export function decodePackParams(bytes) {
   const b = asBytes(bytes);
@@ -180,7 +180,6 @@ export function decodePackParams(bytes) {
     throw malformed(`checksum ${hex4(found)} does not match computed ${hex4(computed)}`);
   }
   const flags = b[3];
-  if (flags & 0x80) throw malformed(`field flags holds unknown value ${flags}`);
   const scheme = SCHEMES[flags & 0x0f];
   if (scheme === undefined) throw malformed(`field scheme holds unknown value ${flags & 0x0f}`);
   const p = {
@@ -195,6 +194,9 @@ export function decodePackParams(bytes) {
     far: dv.getFloat32(14, true),
     width: dv.getUint16(18, true),
     height: dv.getUint16(20, true),
+    // The map travels at half size, for the receiver to rebuild (packing::resample); the page's
+    // unpacker refuses it (senders for browsers never choose it: Receiver::upsamples_half).
+    half: (flags & 0x80) !== 0,
     frameIndex: dv.getUint32(22, true),
   };
   validateParams(p);

@@ -409,6 +409,7 @@ export class DepthUnpacker {
     if (!this.program) throw new Error('DepthUnpacker used after dispose()');
     validate(params);
     const p = params;
+    if (p.half) throw new Error(`the ${p.width}x${p.height} depth map is sent at half size, which this page does not rebuild yet`);
     // PackParams::frame_size: the planes must hold it (a larger decoded frame is fine).
     const fw = p.width + (p.width & 1);
     const hp = p.height + (p.height & 1);

@@ -9,6 +9,7 @@ use crate::depth::{DepthImage, DepthView};
 use crate::error::{PackError, Result};
 use crate::frame::YuvFrame;
 use crate::params::{PackParams, Scheme};
+use crate::resample;
 use crate::simd::CpuLevel;
 
 /// Packs and unpacks frames, keeping its scratch rows between calls (no allocation per frame once
@@ -18,6 +19,8 @@ pub struct Packer {
     level: CpuLevel,
     q: [Vec<u32>; 2],
     phase: Vec<f32>,
+    /// The map at half size, for parameters with [`PackParams::half`].
+    half: DepthImage,
 }
 
 impl Default for Packer {
@@ -29,7 +32,7 @@ impl Default for Packer {
 impl Packer {
     /// A packer whose row kernels run at `level` (unsupported levels run scalar).
     pub fn new(level: CpuLevel) -> Self {
-        Packer { level, q: [Vec::new(), Vec::new()], phase: Vec::new() }
+        Packer { level, q: [Vec::new(), Vec::new()], phase: Vec::new(), half: DepthImage::new(1, 1) }
     }
 
     /// The level the kernels run at.
@@ -47,12 +50,20 @@ impl Packer {
         (&mut a[..width], &mut b[..width])
     }
 
-    /// Packs `view` into `frame` (reshaped to [`PackParams::frame_size`] if needed).
+    /// Packs `view` into `frame` (reshaped to [`PackParams::frame_size`] if needed); with
+    /// [`PackParams::half`], one sample of each 2x2 block ([`crate::resample::downsample`]).
     ///
     /// # Errors
     /// Invalid parameters, or a view whose size differs from `params.width x params.height`.
     pub fn pack_into(&mut self, view: &DepthView<'_>, params: &PackParams, frame: &mut YuvFrame) -> Result<()> {
         params.validate()?;
+        if params.half && view.width == params.width && view.height == params.height {
+            let mut half = std::mem::replace(&mut self.half, DepthImage::new(1, 1));
+            resample::downsample_into(view, 2, &mut half);
+            let r = self.pack_into(&half.view(), &params.packed(), frame);
+            self.half = half;
+            return r;
+        }
         if view.width != params.width || view.height != params.height {
             return Err(PackError::FrameMismatch {
                 got_w: view.width,
@@ -76,12 +87,44 @@ impl Packer {
     }
 
     /// Unpacks `frame` into `out` (resized to `params.width x params.height`). Invalid pixels
-    /// become [`crate::INVALID_DEPTH`].
+    /// become [`crate::INVALID_DEPTH`]. A map sent at half size ([`PackParams::half`]) is rebuilt
+    /// without a guide ([`crate::resample::upsample`]); see [`Self::unpack_guided_into`].
     ///
     /// # Errors
     /// Invalid parameters, or a frame whose size or bit depth is not what `params` produce.
     pub fn unpack_into(&mut self, frame: &YuvFrame, params: &PackParams, out: &mut DepthImage) -> Result<()> {
+        self.unpack_guided_into(frame, params, None, out)
+    }
+
+    /// [`Self::unpack_into`], a map sent at half size rebuilt with `guide`, the frame's colour
+    /// (full size, as an RGB-D receiver decodes it), to find its edges. The guide is ignored for
+    /// full-size maps and when its size is not the map's (padded to even).
+    ///
+    /// # Errors
+    /// As [`Self::unpack_into`].
+    pub fn unpack_guided_into(
+        &mut self,
+        frame: &YuvFrame,
+        params: &PackParams,
+        guide: Option<&YuvFrame>,
+        out: &mut DepthImage,
+    ) -> Result<()> {
         params.validate()?;
+        if params.half {
+            let mut half = std::mem::replace(&mut self.half, DepthImage::new(1, 1));
+            let r = self.unpack_into(frame, &params.packed(), &mut half);
+            if r.is_ok() {
+                if out.width != params.width || out.height != params.height {
+                    *out = DepthImage::new(params.width, params.height);
+                }
+                let guide = guide.filter(|g| {
+                    (g.width, g.height) == (params.width.next_multiple_of(2), params.height.next_multiple_of(2))
+                });
+                resample::upsample_into(&half.view(), 2, guide, &resample::UpsampleSettings::default(), out);
+            }
+            self.half = half;
+            return r;
+        }
         let (fw, fh) = params.frame_size();
         if frame.width != fw || frame.height != fh || frame.bit_depth != params.bit_depth {
             return Err(PackError::FrameMismatch {

@@ -109,6 +109,7 @@ fn config_of(f: &PackedFrame) -> PackingConfig {
         low_amplitude: p.low_amplitude,
         period: p.period,
         roi_high: f.roi_high,
+        half: p.half,
     }
 }
 

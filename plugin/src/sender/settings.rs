@@ -134,7 +134,9 @@ pub struct SentDepth {
 pub struct DepthSenderSettings {
     /// The packing configuration when not `auto` (any scheme: the GPU packs them all; a triangle
     /// period outside the plugin's bit depth's range becomes the precision's default). Its region
-    /// of interest applies to the VBP luma layout's high plane.
+    /// of interest applies to the VBP luma layout's high plane. Not a half-size one (`-half`):
+    /// the GPU packer refuses it, warns once and sends nothing (`crate::pack::GpuPackUnsupported::HalfSize`);
+    /// `depthcast_stream::DepthEncoder` packs those on the CPU.
     pub config: PackingConfig,
     /// Range margin: near × (1 − margin), far × (1 + margin) (default 0.1).
     pub margin: f32,

@@ -402,9 +402,9 @@ fn params_json(p: &PackParams) -> Value {
         "scheme": p.scheme.name(), "bitDepth": p.bit_depth.bits(), "precision": p.precision,
         "layout": p.layout.name(), "mode": p.mode.name(), "lowAmplitude": p.low_amplitude,
         "period": p.period, "near": null, "far": null, "width": p.width, "height": p.height,
-        "frameIndex": p.frame_index, "nearBits": p.near.to_bits(), "farBits": p.far.to_bits(),
+        "frameIndex": p.frame_index, "half": p.half, "nearBits": p.near.to_bits(), "farBits": p.far.to_bits(),
         "nearExact": true, "farExact": true,
-        "keys": "bitDepth,far,frameIndex,height,layout,lowAmplitude,mode,near,period,precision,scheme,width",
+        "keys": "bitDepth,far,frameIndex,half,height,layout,lowAmplitude,mode,near,period,precision,scheme,width",
     })
 }
 
