@@ -10,7 +10,7 @@ use depthcast::sequence::{DepthEncoding, Sequence, SequenceWriter};
 use depthcast_codec::{Container, EncoderSettings, Format, RateControl, Refresh, VideoCodec};
 use depthcast_packing::{BitDepth, DepthImage, PackParams, PackingConfig, RangeMode, Scheme, VbpLayout};
 use depthcast_stream::{
-    AutoPacking, AutoSettings, DepthEncoder, FrameMeta, Receiver, RgbdEncoder, RgbdSettings, StreamEncoder,
+    AutoPacking, AutoSettings, DepthEncoder, FrameMeta, ProbeSet, Receiver, RgbdEncoder, RgbdSettings, StreamEncoder,
     probe_formats_encoded, stream_formats, unix_us,
 };
 
@@ -278,7 +278,10 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         let n = depthcast::precision_net::Probe::FRAMES.min(seq.len());
         let frames = (0..n).map(|i| seq.read_frame(i)).collect::<Result<Vec<DepthImage>, _>>()?;
         let settings = AutoSettings { codec, bits, bitrate, fps, gop: a.gop };
-        let report = probe_formats_encoded(&frames, &formats, &settings, m.near, m.far, &probe)?;
+        // Half-size maps only when every receiver rebuilds them.
+        let set =
+            if receivers.iter().all(Receiver::upsamples_half) { ProbeSet::SchemesAndHalf } else { ProbeSet::Schemes };
+        let report = probe_formats_encoded(&frames, &formats, &settings, set, m.near, m.far, &probe)?;
         for m in &report.measured {
             let over = if m.holds_rate() { "" } else { " (over the bitrate: cannot win)" };
             eprintln!(

@@ -411,6 +411,9 @@ pub enum ProbeSet {
     /// The scheme set alone ([`PackingConfig::quick_set`]): no network (the default).
     #[default]
     Schemes,
+    /// The scheme set and the half-size set ([`PackingConfig::half_set`]), for receivers that
+    /// all rebuild half-size maps ([`crate::Receiver::upsamples_half`]).
+    SchemesAndHalf,
 }
 
 /// [`probe_formats`] measuring `set` in each format.
@@ -430,7 +433,7 @@ pub fn probe_formats_among(
     }
     // The network's candidates best-scored first (the model runs only when it is asked).
     let ranked: Vec<PackingConfig> = match set {
-        ProbeSet::Schemes => Vec::new(),
+        ProbeSet::Schemes | ProbeSet::SchemesAndHalf => Vec::new(),
         ProbeSet::NetworkAndSchemes => {
             let trained = AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, ..*settings };
             let mut auto = AutoPacking::new(&trained, first.width, first.height)?;
@@ -442,7 +445,9 @@ pub fn probe_formats_among(
     for &f in formats {
         let carried = |c: &PackingConfig| f.codec.carries_regions_of_interest() || c.high_plane_qoffset().is_none();
         let mut list: Vec<PackingConfig> = ranked.iter().copied().filter(carried).take(Probe::CANDIDATES).collect();
-        for c in fallbacks(f.bits).into_iter().chain(PackingConfig::quick_set(f.bits).into_iter().filter(carried)) {
+        let half = if set == ProbeSet::SchemesAndHalf { PackingConfig::half_set(f.bits) } else { Vec::new() };
+        let schemes = PackingConfig::quick_set(f.bits).into_iter().chain(half).filter(carried);
+        for c in fallbacks(f.bits).into_iter().chain(schemes) {
             if !list.contains(&c) {
                 list.push(c);
             }
@@ -479,12 +484,13 @@ pub fn probe_formats_encoded(
     frames: &[DepthImage],
     formats: &[Format],
     auto: &AutoSettings,
+    set: ProbeSet,
     near: f32,
     far: f32,
     settings: &EncoderSettings,
 ) -> Result<FormatProbeReport> {
     let head = &frames[..Probe::FRAMES.min(frames.len())];
-    probe_formats(head, formats, auto, &|f: Format, c: &PackingConfig| {
+    probe_formats_among(head, formats, auto, set, &|f: Format, c: &PackingConfig| {
         let mut s = settings.clone();
         s.codec = f.codec;
         s.bit_depth = f.bits;

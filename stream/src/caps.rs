@@ -42,6 +42,13 @@ impl Receiver {
         }
     }
 
+    /// Whether this receiver rebuilds maps sent at half size ([`depthcast_packing::resample`]):
+    /// depthcast's own receivers do; the browser page does not yet, and a bare list of formats
+    /// says nothing about it.
+    pub fn upsamples_half(&self) -> bool {
+        matches!(self, Receiver::Native)
+    }
+
     /// Parses a comma-separated list of receivers: `native`, `chromium` (or `browser`), and
     /// format ids (`h264-8,av1-10`), which together make one [`Receiver::Formats`].
     ///

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use depthcast_codec::{DecodedFrame, Decoder, PacketReceiver, ReceiverOptions, TrackRole, redact_url};
-use depthcast_packing::{CameraBlock, DepthImage, PackParams, Packer};
+use depthcast_packing::{CameraBlock, DepthImage, PackParams, Packer, YuvFrame};
 
 use crate::error::{Result, StreamError};
 
@@ -539,6 +539,16 @@ fn queue(
 /// Unpacks a decoded depth frame with its in-band parameters; `None` (counted) when they are
 /// missing or disagree with the decoded frame.
 pub(crate) fn unpack(packer: &mut Packer, stats: &mut ReceiverStats, d: Decoded) -> Option<ReceivedFrame> {
+    unpack_guided(packer, stats, d, None)
+}
+
+/// [`unpack`], a map sent at half size rebuilt with `guide` (the frame's colour) when given.
+pub(crate) fn unpack_guided(
+    packer: &mut Packer,
+    stats: &mut ReceiverStats,
+    d: Decoded,
+    guide: Option<&YuvFrame>,
+) -> Option<ReceivedFrame> {
     let f = d.frame;
     let inband = match f.params {
         Ok(p) => p,
@@ -557,7 +567,7 @@ pub(crate) fn unpack(packer: &mut Packer, stats: &mut ReceiverStats, d: Decoded)
     // `unpack_into` sizes the depth buffer from the parameters only once they have been
     // validated and agree with the decoded frame.
     let mut depth = DepthImage::new(1, 1);
-    if let Err(e) = packer.unpack_into(&f.frame, &params, &mut depth) {
+    if let Err(e) = packer.unpack_guided_into(&f.frame, &params, guide, &mut depth) {
         stats.invalid_params += 1;
         stats.params_mismatched += 1;
         stats.last_error = Some(format!("unpack: {e}"));

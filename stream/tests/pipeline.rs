@@ -367,7 +367,7 @@ fn the_format_probe_measures_what_both_sides_support() {
     let formats = stream_formats(&Format::ALL, &[Receiver::Chromium], &s).unwrap();
     assert_eq!(formats.len(), 4, "{formats:?}");
     let auto = AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, bitrate: 300_000, fps: 30.0, gop: 10 };
-    let report = probe_formats_encoded(&src, &formats, &auto, NEAR, FAR, &s).unwrap();
+    let report = probe_formats_encoded(&src, &formats, &auto, ProbeSet::Schemes, NEAR, FAR, &s).unwrap();
     for m in &report.measured {
         println!("{:<8} {:<34} {:8.2} mm {:.2}x the bitrate", m.format, m.config, m.mae * 1e3, m.rate);
     }

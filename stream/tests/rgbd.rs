@@ -412,3 +412,62 @@ fn a_restarted_sender_is_paired_again() {
     let restarts = got.windows(2).filter(|w| w[1].frame_index < w[0].frame_index).count();
     assert_eq!(restarts, 1, "the second stream's frames follow the first's");
 }
+
+/// The colour of a half-size test: luma falls with depth, so every depth edge is a colour edge.
+fn colour_of_depth(d: &DepthImage) -> YuvFrame {
+    let mut c = YuvFrame::new(W, H, BitDepth::Eight);
+    for (y, &z) in c.y.iter_mut().zip(&d.data) {
+        *y = if depthcast_packing::is_valid_depth(z) { (240.0 - 8.0 * z).clamp(16.0, 240.0) as u16 } else { 0 };
+    }
+    c
+}
+
+#[test]
+fn a_half_size_map_is_rebuilt_with_its_colour_as_the_guide() {
+    let path = temp("half.mkv");
+    let url = path.to_string_lossy().into_owned();
+    let config = PackingConfig::luma(BitDepth::Eight).at_half();
+    let n = 20;
+    let mut enc = RgbdEncoder::new(&settings(10), &config, W, H, Some(&url)).unwrap();
+    assert_eq!(enc.depth_frame_size(), (W / 2, H / 2), "the depth track is half size");
+    for i in 0..n {
+        let meta = FrameMeta { frame_index: i as u32, ..FrameMeta::default() };
+        let d = depth(i);
+        enc.encode(&colour_of_depth(&d), &d.view(), &config, NEAR, FAR, &meta, &camera(i)).unwrap();
+    }
+    enc.finish().unwrap();
+    // RGB-D receiver: full size, guided by the colour (which comes first in each frame's pair).
+    let mut rx = RgbdReceiver::new(RgbdConfig::new(url.clone()));
+    let got = receive_all(&mut rx, usize::MAX);
+    let s = rx.stats().clone();
+    assert_eq!((got.len(), s.paired, s.depth_guided), (n, n as u64, n as u64), "{s:?}");
+    let mut guided = Vec::new();
+    for f in &got {
+        let (i, d) = (f.frame_index.unwrap() as usize, f.depth.as_ref().unwrap());
+        assert_eq!((d.width, d.height), (W, H));
+        assert!(f.params.unwrap().half);
+        guided.push(Metrics::compute(&depth(i).view(), &d.view(), NEAR, FAR));
+    }
+    // Depth receiver on the same file: full size, rebuilt without a guide.
+    let mut rx = DepthReceiver::new(ReceiverConfig::new(url));
+    let mut unguided = Vec::new();
+    while let Some(f) = rx.recv().unwrap() {
+        assert_eq!((f.depth.width, f.depth.height), (W, H));
+        unguided.push(Metrics::compute(&depth(f.params.frame_index as usize).view(), &f.depth.view(), NEAR, FAR));
+    }
+    assert_eq!(unguided.len(), n);
+    let mean = |m: &[Metrics], f: fn(&Metrics) -> f64| m.iter().map(f).sum::<f64>() / m.len() as f64;
+    let (g, u) = (mean(&guided, |m| m.mae), mean(&unguided, |m| m.mae));
+    let mislabelled = |m: &Metrics| (m.valid_to_invalid + m.invalid_to_valid) as f64;
+    let (gl, ul) = (mean(&guided, mislabelled), mean(&unguided, mislabelled));
+    println!(
+        "half size: MAE {:.1} mm guided, {:.1} mm unguided; mislabelled pixels {gl:.1} / {ul:.1}",
+        g * 1e3,
+        u * 1e3
+    );
+    // The guide puts edge pixels on their side: less error, fewer pixels on the wrong side of
+    // the sky's edge.
+    assert!(g < u && gl <= ul, "guided {g} m {gl} px, unguided {u} m {ul} px");
+    assert!(g < 0.1, "guided MAE {g} m");
+    std::fs::remove_file(&path).ok();
+}

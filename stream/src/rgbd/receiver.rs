@@ -127,6 +127,10 @@ pub struct RgbdStats {
     pub colour_frames: u64,
     /// Depth frames decoded and unpacked.
     pub depth_frames: u64,
+    /// Of those, maps sent at half size ([`depthcast_packing::PackParams::half`]) rebuilt with
+    /// their colour frame as the upsampler's guide (the colour had arrived first); the others
+    /// at half size were rebuilt without one.
+    pub depth_guided: u64,
     /// Frames that arrived after their presentation time had been handed out (dropped).
     pub late: u64,
     /// Times a track's timestamps went back (a sender that restarted): the pairing started
@@ -415,8 +419,12 @@ fn arrive(pairing: &mut Pairing, want: [bool; 2], packer: &mut Packer, stats: &m
             pairing.arrive(want, key, Some(part), None);
         }
         TrackRole::Depth => {
-            if let Some(r) = crate::receiver::unpack(packer, stats, d) {
+            // A half-size map is rebuilt with its colour frame as the guide when that has come.
+            let guide = pairing.pending.get(&key).and_then(|p| p.colour.as_ref()).map(|c| &c.frame);
+            let guided = guide.is_some() && d.frame.params.as_ref().is_ok_and(|p| p.params.half);
+            if let Some(r) = crate::receiver::unpack_guided(packer, stats, d, guide) {
                 pairing.stats.depth_frames += 1;
+                pairing.stats.depth_guided += u64::from(guided);
                 pairing.arrive(want, key, None, Some(r));
             }
         }
