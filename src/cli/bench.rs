@@ -151,11 +151,54 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             }
         }
     }
+    bench_half(&a, &depth, near, far, memcpy_ns);
     bench_predict(&a, &depth)?;
     if !a.no_probe {
         bench_probe(&a)?;
     }
     Ok(())
+}
+
+/// Maps sent at half size (`luma-P8-lin-half`): pack (keep one sample of each 2x2 block, pack
+/// those), unpack without a guide and with one (the receiver's upsampler), against the full-size
+/// map's unpack, at the best level.
+fn bench_half(a: &Args, depth: &DepthImage, near: f32, far: f32, memcpy_ns: u64) {
+    let full = PackParams::new(Scheme::LumaOnly, 8, near, far, a.width, a.height);
+    let half = PackParams { half: true, ..full };
+    let mut packer = Packer::default();
+    let (mut frame, mut out) = (YuvFrame::new(2, 2, BitDepth::Eight), DepthImage::new(1, 1));
+    packer.pack_into(&depth.view(), &full, &mut frame).expect("pack");
+    let full_unpack = median_ns(a.iters, || packer.unpack_into(&frame, &full, &mut out).expect("unpack"));
+    // A guide with an edge wherever the depth has one: the full-size 8-bit luma of the map.
+    let guide = frame.clone();
+    let pack = median_ns(a.iters, || packer.pack_into(&depth.view(), &half, &mut frame).expect("pack"));
+    let unguided = median_ns(a.iters, || packer.unpack_into(&frame, &half, &mut out).expect("unpack"));
+    let guided =
+        median_ns(a.iters, || packer.unpack_guided_into(&frame, &half, Some(&guide), &mut out).expect("unpack"));
+    for (op, ns) in [("pack", pack), ("unpack", unguided), ("unpack+guide", guided)] {
+        let vs_full = ns as f64 / full_unpack as f64;
+        if a.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "bench": format!("half-{op}"), "scheme": "luma", "precision": 8, "level": packer.level().name(),
+                    "width": a.width, "height": a.height, "median_ns": ns, "memcpy_ns": memcpy_ns,
+                    "ratio_to_memcpy": ns as f64 / memcpy_ns as f64, "ratio_to_full_unpack": vs_full,
+                })
+            );
+        } else {
+            println!(
+                "{:<10} {:<7} {:>2} {:<7} {:>10} {:>8.3} {:>10.2}   x{vs_full:.2} the full-size unpack (luma-P8-lin-half)",
+                format!("half {op}"),
+                "luma",
+                8,
+                "-",
+                packer.level().name(),
+                ns as f64 / 1e6,
+                ns as f64 / memcpy_ns as f64,
+            );
+        }
+    }
 }
 
 /// The `"bench":"probe"` line: one start-up probe at this frame size (the built-in scene's first

@@ -53,6 +53,10 @@ pub(crate) struct Args {
     /// luma-only, VBP chroma and luma at B+4 and B+8, VBP luma+ROI at B+6, triangle, hue).
     #[arg(long)]
     grid: Option<String>,
+    /// Add each configuration of the grid sent at half size (`-half` ids): one sample of each 2x2
+    /// block, rebuilt at full size by the receiver's edge-aware upsampler, and measured there.
+    #[arg(long)]
+    half: bool,
     /// Keep only these configurations of the grid, by id (as in run names and `frames.csv`, e.g.
     /// `hue-lin,luma-P8-lin`): adds configurations to an earlier sweep's folder.
     #[arg(long, value_delimiter = ',')]
@@ -68,8 +72,9 @@ pub(crate) struct Args {
     merge: Vec<PathBuf>,
     /// With several codecs: what the start-up probe across them measures in each format besides
     /// the luma fallback: `schemes` (one configuration of each scheme, as `send --receivers`
-    /// does) or `network` (the network's three best-scored configurations too).
-    #[arg(long, default_value = "schemes", value_parser = ["schemes", "network"])]
+    /// does), `half` (those and the half-size set, as `send --receivers native` does) or
+    /// `network` (the network's three best-scored configurations too).
+    #[arg(long, default_value = "schemes", value_parser = ["schemes", "half", "network"])]
     format_probe: String,
     /// Frames each encoder that the best causal policy reopens (for a new codec, bit depth or
     /// frame size) encodes before its first frame, throwing the packets away, so that its rate
@@ -115,6 +120,9 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         Some("quick") => packings = PackingGrid::Quick,
         Some(g) => anyhow::bail!("--grid {g}: use full or quick"),
     }
+    if a.half {
+        packings = PackingGrid::WithHalf(Box::new(packings));
+    }
     if !a.only.is_empty() {
         if codecs.iter().any(|c| c.bits != codecs[0].bits) {
             anyhow::bail!("--only takes codecs of one bit depth; run one sweep per bit depth");
@@ -146,7 +154,11 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         threads,
         policies: !a.no_policies,
         max_frames: a.frames,
-        format_probe: if a.format_probe == "schemes" { ProbeSet::Schemes } else { ProbeSet::NetworkAndSchemes },
+        format_probe: match a.format_probe.as_str() {
+            "schemes" => ProbeSet::Schemes,
+            "half" => ProbeSet::SchemesAndHalf,
+            _ => ProbeSet::NetworkAndSchemes,
+        },
         reopen_preroll: a.reopen_preroll,
     };
     let start = std::time::Instant::now();

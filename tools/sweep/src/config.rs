@@ -77,6 +77,9 @@ pub enum PackingGrid {
     /// These configurations for every codec (those a codec's bit depth does not allow are skipped
     /// for it).
     Given(Vec<PackingConfig>),
+    /// A grid's configurations, then each of them sent at half size
+    /// ([`PackingConfig::at_half`]).
+    WithHalf(Box<PackingGrid>),
 }
 
 impl PackingGrid {
@@ -86,6 +89,11 @@ impl PackingGrid {
             PackingGrid::Full => Grid::default_packings(bits),
             PackingGrid::Quick => Grid::quick_packings(bits),
             PackingGrid::Given(p) => p.clone(),
+            PackingGrid::WithHalf(g) => {
+                let full = g.for_bits(bits);
+                let half = full.iter().filter(|c| !c.half).map(|c| c.at_half());
+                full.iter().copied().chain(half).collect()
+            }
         }
     }
 }
@@ -238,6 +246,21 @@ mod tests {
         let ids: Vec<String> = g.runs(0).iter().map(RunSpec::id).collect();
         assert_eq!(ids.len(), 2 * 2 * 2, "{ids:?}");
         assert_eq!(ids.iter().collect::<std::collections::BTreeSet<_>>().len(), ids.len(), "{ids:?}");
+    }
+
+    #[test]
+    fn with_half_adds_each_configuration_at_half_size() {
+        let g = PackingGrid::WithHalf(Box::new(PackingGrid::Quick));
+        let quick = Grid::quick_packings(BitDepth::Ten);
+        let all = g.for_bits(BitDepth::Ten);
+        assert_eq!(all.len(), 2 * quick.len());
+        assert_eq!(&all[..quick.len()], &quick[..]);
+        for (full, half) in quick.iter().zip(&all[quick.len()..]) {
+            assert_eq!(half.to_string(), format!("{full}-half"));
+        }
+        // A given list with half-size entries is not doubled again.
+        let given = PackingGrid::WithHalf(Box::new(PackingGrid::Given(vec![PackingConfig::hue().at_half()])));
+        assert_eq!(given.for_bits(BitDepth::Eight), vec![PackingConfig::hue().at_half()]);
     }
 
     #[test]

@@ -393,7 +393,16 @@ fn group_cells(
             RangeChoice::PerFrame { alpha: first.range.trim_start_matches("frame").parse().unwrap_or(0.1) }
         };
         let p = packing.params(codec.bits, seq.width(), seq.height(), seq.near, seq.far, 0);
-        let group = if p.frame_size().1 > seq.height().next_multiple_of(2) { "tall" } else { "frame" }.to_string();
+        // One group per frame size: the VBP luma layout's is twice as tall, a half-size map's
+        // (`-half`) is half as wide.
+        let tall = p.frame_size().1 > p.packed().height.next_multiple_of(2);
+        let group = match (p.half, tall) {
+            (false, false) => "frame",
+            (false, true) => "tall",
+            (true, false) => "half",
+            (true, true) => "half-tall",
+        }
+        .to_string();
         let key = (codec, first.bitrate, range, group);
         let rr = RunResult::from_rows(packing, rows);
         match out.iter_mut().find(|(k, _)| *k == key) {
