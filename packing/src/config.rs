@@ -127,13 +127,14 @@ impl PackingConfig {
     }
 
     /// Label of the scheme family for plots: `luma`, `vbp-chroma`, `vbp-luma`, `vbp-luma+roi`,
-    /// `triangle`, `hue`.
+    /// `triangle`, `hue`, each with `-half` when the map is sent at half size.
     pub fn family(&self) -> String {
-        match self.scheme {
+        let family = match self.scheme {
             Scheme::Vbp if self.roi_high.is_some() => format!("vbp-{}+roi", self.layout.name()),
             Scheme::Vbp => format!("vbp-{}", self.layout.name()),
             s => s.name().to_string(),
-        }
+        };
+        if self.half { family + "-half" } else { family }
     }
 
     /// The parameters of frame `frame_index`, a `width x height` depth map over `near..far`, on
@@ -361,6 +362,8 @@ mod tests {
         // Half size: the packed map is 321x180, padded to even.
         assert_eq!(PackingConfig::luma(BitDepth::Ten).at_half().frame_size(641, 359, BitDepth::Ten), (322, 180));
         assert_eq!(PackingConfig::vbp_roi(16, -0.8).at_half().frame_size(1280, 720, BitDepth::Eight), (640, 720));
+        assert_eq!(PackingConfig::vbp_roi(16, -0.8).at_half().family(), "vbp-luma+roi-half");
+        assert_eq!(PackingConfig::luma(BitDepth::Ten).family(), "luma");
         assert_eq!(PackingConfig::luma(BitDepth::Eight).params(BitDepth::Ten, 4, 4, 1.0, 2.0, 0).precision, 10);
         assert_eq!(PackingConfig::vbp_roi(16, -0.4).high_plane_qoffset(), Some(-0.4));
         let chroma = PackingConfig { roi_high: Some(-0.4), ..PackingConfig::vbp(12, VbpLayout::Chroma) };

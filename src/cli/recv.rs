@@ -171,6 +171,12 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             pairs.pair_timeouts,
             pairs.pair_wait_ms_mean()
         );
+        if pairs.depth_guided > 0 {
+            eprintln!(
+                "RGB-D: {} half-size depth maps (of {} depth maps) rebuilt with their colour as the guide",
+                pairs.depth_guided, pairs.depth_frames
+            );
+        }
     }
     eprintln!(
         "received {frames} frames ({} missing by frame index), {} dropped for their in-band parameters \
