@@ -1,0 +1,59 @@
+#!/bin/sh
+# Depth maps sent at half size (issue #17 item 1: "reduced depth resolution only with an
+# edge-aware upsampler"), 720p30, CBR, GOP 30, x264 ultrafast, one thread per encode.
+#
+# Scenes rendered with colour (the colour is the guide of the RGB-D measurements):
+#   depthcast render --scene ../shared/scenes/NAME.glb --frames 63 --size 1280x720 --colour --out DIR
+# Training scenes (tuning the upsampler, choosing the probe's half-size set):
+#   CornellBox, FlightHelmet (FlightHelmet/FlightHelmet.gltf), level:4, level:6
+#   OUT=half-out ./run.sh train CornellBox FlightHelmet level4 level6
+# Test scenes (never used to train, calibrate or tune anything):
+#   OUT=half-out ./run.sh test DepthOfFieldExample IrradianceVolumeExample Fox
+# Then `python3 cells.py OUT/SWEEP/frames.csv` prints each cell's best full-size and half-size
+# configuration against 8-bit luma with H.264.
+# RGB-D streams of the test scenes through `send` and `recv --source` (depth 1/2/4 Mbit/s, a
+# quarter of the total; each also depth-only at the same depth bitrate), then
+# `python3 rgbd.py OUT/rgbd`:
+#   OUT=half-out ./run.sh rgbd DepthOfFieldExample IrradianceVolumeExample Fox
+# The floor before any codec and the upsampler's tuning: the half_floor example of
+# tools/sequence (see its header).
+set -eu
+OUT=${OUT:-half-out}
+D=${DEPTHCAST:-depthcast}
+what=$1
+shift
+case $what in
+train)
+    $D sweep "$@" --codecs h264-8,h264-10 --grid quick --half --gop 30 --mbps 1,2,4 --no-policies --out "$OUT/train"
+    ;;
+test)
+    # The quick grid and each of its configurations at half size, H.264 at 8 and 10 bits, with
+    # the start-up probe across both formats measuring the half-size set too (as `send
+    # --receivers native` does) and the keyframe policies.
+    $D sweep "$@" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half --out "$OUT/test"
+    ;;
+rgbd)
+    mkdir -p "$OUT/rgbd"
+    for seq in "$@"; do
+        s=$(basename "$seq")
+        for d in 1 2 4; do
+            for cb in "luma-P8-lin 8" "luma-P10-lin 10" "luma-P10-lin-half 10" "vbp-luma-P16-lin-a255-roi-0.80-half 10"; do
+                set -- $cb
+                for mode in rgbd depth; do
+                    tag=$s-$d-$1-$mode
+                    [ -f "$OUT/rgbd/$tag.csv" ] && continue
+                    if [ $mode = depth ]; then rate=${d}M; only=--depth-only; else rate=$((4 * d))M; only=; fi
+                    $D send --input "$seq" --url "$OUT/rgbd/$tag.mkv" --codec h264 --bits "$2" --config "$1" \
+                        --bitrate "$rate" --depth-share 0.25 --gop 30 --software --fast $only
+                    $D recv --url "$OUT/rgbd/$tag.mkv" --source "$seq" --stats "$OUT/rgbd/$tag.csv"
+                    rm -f "$OUT/rgbd/$tag.mkv"
+                done
+            done
+        done
+    done
+    ;;
+*)
+    echo "usage: run.sh train|test|rgbd SEQ_DIR..." >&2
+    exit 2
+    ;;
+esac
