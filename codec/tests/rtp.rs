@@ -35,6 +35,11 @@ fn rtp_url_sends_h264_access_units_whole_with_their_parameters() {
     assert_eq!(Container::for_url("RTP://[::1]:5004?pkt_size=1000").unwrap(), Container::Rtp);
 
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // Room for the whole stream: 20 access units of ~150 packets take about 350 KB of kernel
+    // buffer (each 1200-byte datagram costs over 2 KB), past Linux's 208 KB default, and with the
+    // whole test suite on two cores the reader thread can be starved for the whole burst (a CI
+    // run lost three access units that way). The kernel caps the request at rmem_max.
+    socket2::SockRef::from(&socket).set_recv_buffer_size(4 << 20).unwrap();
     // Generous: under a loaded machine (the whole test suite on two cores) an encoder can pause
     // for more than half a second; the reader stops at the last access unit's marker anyway.
     socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
