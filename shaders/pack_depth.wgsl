@@ -1,7 +1,8 @@
 // Packs linear depth (metres) into the encoder's YUV 4:2:0 planes on the GPU.
 //
 // Input: the linear depth written by `linearize_depth.wgsl` (a storage buffer of f32: a header of
-// `src_offset` words, then `height` rows of `src_stride` depths; +inf or 0 = invalid).
+// `src_offset` words, then rows of `src_stride` depths; +inf or 0 = invalid; a map sent at half
+// size reads every other row and column, `src_step`).
 // Output: the frame bytes exactly as `depthcast_packing::YuvFrame::write` lays them out for
 // `yuv420p` (8-bit codes, one byte each) or `yuv420p10le` (10-bit codes, two bytes each): the Y
 // plane (frame_w x frame_h), then U and V (frame_w/2 x frame_h/2), tightly packed, as u32 words.
@@ -76,7 +77,10 @@ struct Params {
     inv_near: f32,
     // Hue: `Ycbcr709Fixed::offset`, the chroma zero in coefficient units.
     chroma_offset: i32,
-    _pad0: u32,
+    // 1, or 2 for a map sent at half size (`PackParams::half`): the packed sample (x, y) is the
+    // depth at (2x, 2y), as `depthcast_packing::resample::downsample` keeps it; `width` and
+    // `height` are then the packed map's.
+    src_step: u32,
     _pad1: u32,
     // Hue: `Ycbcr709Fixed` coefficients of R, G, B (16 fractional bits).
     luma: vec3<i32>,
@@ -94,7 +98,7 @@ struct Params {
 fn depth_at(x: u32, y: u32) -> f32 {
     let xc = min(x, params.width - 1u);
     let yc = min(y, params.height - 1u);
-    return depth[params.src_offset + yc * params.src_stride + xc];
+    return depth[params.src_offset + yc * params.src_step * params.src_stride + xc * params.src_step];
 }
 
 // `1 / z` for a valid depth (positive, at most `far`), rounded to nearest even as the CPU's f32

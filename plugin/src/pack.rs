@@ -42,10 +42,6 @@ pub enum GpuPackUnsupported {
         /// The largest frame the shader addresses.
         max: usize,
     },
-    /// The map is to be sent at half size ([`PackParams::half`]): the shader packs every pixel,
-    /// and only the CPU packer keeps one sample of each 2x2 block.
-    #[error("half-size maps are packed on the CPU only (depthcast_packing::Packer)")]
-    HalfSize,
 }
 
 /// Largest frame the shader addresses: its word index times 4 must stay within u32.
@@ -58,9 +54,6 @@ const MAX_FRAME_BYTES: usize = u32::MAX as usize - 3;
 /// The reason it cannot.
 pub fn gpu_support(params: &PackParams) -> Result<(), GpuPackUnsupported> {
     params.validate().map_err(|e| GpuPackUnsupported::Invalid(e.to_string()))?;
-    if params.half {
-        return Err(GpuPackUnsupported::HalfSize);
-    }
     let (fw, fh) = params.frame_size();
     let format = if params.bit_depth.bits() == 8 { PixelFormat::Yuv420p } else { PixelFormat::Yuv420p10le };
     let bytes = format.frame_bytes(fw, fh);
@@ -126,9 +119,11 @@ pub fn pack_uniform(
     // Two's complement bits: the shader reads these words as i32.
     let i = i32::cast_unsigned;
     // The shader's `Params`, field by field (vec3<i32> fields start at 16-byte boundaries).
+    // A map sent at half size: the shader packs the half-size map, reading every other depth.
+    let packed = params.packed();
     let words: [u32; PACK_PARAMS_BYTES / 4] = [
-        params.width,
-        params.height,
+        packed.width,
+        packed.height,
         src_stride,
         src_offset,
         fw,
@@ -153,7 +148,7 @@ pub fn pack_uniform(
         u32::from(params.mode == RangeMode::Disparity),
         quant.inv_near.to_bits(),
         i(ycc.offset),
-        0,
+        if params.half { 2 } else { 1 },
         0,
         i(ycc.luma[0]),
         i(ycc.luma[1]),
@@ -205,7 +200,7 @@ mod tests {
         // What the CPU packer refuses, the GPU refuses too.
         tri.period = 1 << 16;
         assert!(matches!(gpu_support(&tri), Err(GpuPackUnsupported::Invalid(_))));
-        assert_eq!(gpu_support(&PackParams { half: true, ..p }), Err(GpuPackUnsupported::HalfSize));
+        assert_eq!(gpu_support(&PackParams { half: true, ..p }), Ok(()));
         let huge = PackParams { layout: VbpLayout::Luma, ..params(Scheme::Vbp, 16, BitDepth::Ten, 65534, 32766) };
         assert!(matches!(gpu_support(&huge), Err(GpuPackUnsupported::TooLarge { .. })));
     }

@@ -134,9 +134,8 @@ pub struct SentDepth {
 pub struct DepthSenderSettings {
     /// The packing configuration when not `auto` (any scheme: the GPU packs them all; a triangle
     /// period outside the plugin's bit depth's range becomes the precision's default). Its region
-    /// of interest applies to the VBP luma layout's high plane. Not a half-size one (`-half`):
-    /// the GPU packer refuses it, warns once and sends nothing (`crate::pack::GpuPackUnsupported::HalfSize`);
-    /// `depthcast_stream::DepthEncoder` packs those on the CPU.
+    /// of interest applies to the VBP luma layout's high plane. A half-size one (`-half`)
+    /// packs every other depth of every other row; the receiver rebuilds the full size.
     pub config: PackingConfig,
     /// Range margin: near × (1 − margin), far × (1 + margin) (default 0.1).
     pub margin: f32,
