@@ -118,6 +118,13 @@ mod tests {
     }
 
     #[test]
+    fn only_native_receivers_rebuild_half_size_maps() {
+        assert!(Receiver::Native.upsamples_half());
+        assert!(!Receiver::Chromium.upsamples_half());
+        assert!(!Receiver::Formats(vec![Format::H264_8]).upsamples_half());
+    }
+
+    #[test]
     fn browsers_never_get_hevc() {
         let f = stream_formats(&Format::ALL, &[Receiver::Native, Receiver::Chromium], &software()).unwrap();
         assert_eq!(f, CHROMIUM.to_vec());

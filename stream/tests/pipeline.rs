@@ -444,4 +444,15 @@ fn the_format_probe_keeps_the_lowest_mean_and_never_a_lost_frame() {
     // With the network: its three best-scored configurations on top.
     let r = probe_formats_among(&src, &[ten], &auto, ProbeSet::NetworkAndSchemes, &measure).unwrap();
     assert!(r.measured.len() > measured.len(), "{:?}", r.measured);
+    // With the half-size set (native receivers): the scheme set, then the half-size pairs, which
+    // win when they measure best.
+    let half = |f: Format, c: &PackingConfig| -> depthcast_stream::Result<ProbeEncode> {
+        let p = measure(f, c)?;
+        Ok(if c.half { ProbeEncode { errors: vec![0.0005; 15], ..p } } else { p })
+    };
+    let r = probe_formats_among(&src, &[ten], &auto, ProbeSet::SchemesAndHalf, &half).unwrap();
+    let got: Vec<PackingConfig> = r.measured.iter().map(|m| m.config).collect();
+    assert_eq!(&got[..measured.len()], &measured[..]);
+    assert_eq!(&got[measured.len()..], &PackingConfig::half_set(BitDepth::Ten)[..]);
+    assert_eq!(r.winner, PackingConfig::luma(BitDepth::Ten).at_half(), "the first of equals wins");
 }
