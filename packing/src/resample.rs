@@ -169,6 +169,9 @@ fn corners(r0: &[f32], r1: &[f32], cx: Axis, ty: f32) -> [(f32, f32); 4] {
 
 /// Without a guide: bilinear where the four surrounding samples are one surface, else the nearest.
 fn unguided(low: &DepthView<'_>, factor: u32, s: &UpsampleSettings, out: &mut DepthImage) {
+    if factor == 2 {
+        return unguided_half(low, s.same_surface, out);
+    }
     let width = out.width as usize;
     let cols = axis(width, low.width as usize, factor);
     let rows = axis(out.height as usize, low.height as usize, factor);
@@ -191,10 +194,68 @@ fn unguided(low: &DepthView<'_>, factor: u32, s: &UpsampleSettings, out: &mut De
     }
 }
 
+/// [`unguided`] at factor 2, the one the in-band flag sends: every weight is 0, 1/2 or 1/4, the
+/// nearest sample is always the top-left one (the first of the largest weight), and each output
+/// pixel is one of four cases by the parity of its coordinates. The same f32 operations in the
+/// same order as the general loop (a weighted depth is exact; the adds of zero weights change
+/// nothing), so the result is bit-identical, at a fraction of the cost.
+fn unguided_half(low: &DepthView<'_>, tolerance: f32, out: &mut DepthImage) {
+    let width = out.width as usize;
+    let lw = low.width as usize;
+    let lh = low.height as usize;
+    // Written as selects over values computed anyway (`&` not `&&`), which the compiler keeps
+    // free of data-dependent branches: sky edges would mispredict.
+    let valid = |v: f32| (v > 0.0) & v.is_finite();
+    let one = |v: f32, a: f32| valid(v) & ((v - a).abs() <= tolerance * v.min(a));
+    // `v` where the nearest sample `a` is valid, else invalid.
+    let valid_or = |a: f32, v: f32| if valid(a) { v } else { INVALID_DEPTH };
+    let keep = |a: f32| valid_or(a, a);
+    // The nearest sample `a`, or `a` and `b` averaged when `b` lies on its surface.
+    let pair = |a: f32, b: f32| valid_or(a, if one(b, a) { a * 0.5 + b * 0.5 } else { a });
+    let quad = |a: f32, b: f32, c: f32, d: f32| {
+        let mean = a * 0.25 + b * 0.25 + c * 0.25 + d * 0.25;
+        valid_or(a, if one(b, a) & one(c, a) & one(d, a) { mean } else { a })
+    };
+    for (y, row) in out.data.chunks_exact_mut(width).enumerate() {
+        let j0 = y / 2;
+        let r0 = low.row(j0 as u32);
+        let r1 = low.row((j0 + 1).min(lh - 1) as u32);
+        // Pixel pairs (2i, 2i + 1) over samples i and i + 1; the last sample's pair (or single
+        // pixel, at an odd width) has i + 1 clamped to i.
+        let pairs = width / 2;
+        let full = pairs.min(lw - 1);
+        let (body, tail) = row.split_at_mut(2 * full);
+        if y % 2 == 1 {
+            for (i, px) in body.chunks_exact_mut(2).enumerate() {
+                px[0] = pair(r0[i], r1[i]);
+                px[1] = quad(r0[i], r0[i + 1], r1[i], r1[i + 1]);
+            }
+            let i = full;
+            tail[0] = pair(r0[i], r1[i]);
+            if let Some(z) = tail.get_mut(1) {
+                *z = quad(r0[i], r0[i], r1[i], r1[i]);
+            }
+        } else {
+            for (i, px) in body.chunks_exact_mut(2).enumerate() {
+                px[0] = keep(r0[i]);
+                px[1] = pair(r0[i], r0[i + 1]);
+            }
+            let i = full;
+            tail[0] = keep(r0[i]);
+            if let Some(z) = tail.get_mut(1) {
+                *z = pair(r0[i], r0[i]);
+            }
+        }
+    }
+}
+
 /// With a guide: the sample whose colour and position are closest to the pixel's decides the
 /// surface; the pixel is then interpolated bilinearly from the surrounding samples on that surface
 /// (the chosen sample alone when none of them is).
 fn guided(low: &DepthView<'_>, factor: u32, g: &YuvFrame, s: &UpsampleSettings, out: &mut DepthImage) {
+    if factor == 2 {
+        return guided_half(low, g, s, out);
+    }
     let fi = factor as usize;
     let scale = 255.0 / f32::from(g.bit_depth.max_code());
     let gw = g.width as usize;
@@ -239,7 +300,9 @@ fn guided(low: &DepthView<'_>, factor: u32, g: &YuvFrame, s: &UpsampleSettings, 
                 let (samples, lumas) = (low.row(j as u32), &sample_luma[j * lw..(j + 1) * lw]);
                 let dy2 = dy2[y][kj];
                 for (ki, i) in (cx.lo..=cx.hi).enumerate() {
-                    let dc = (cp - lumas[i]).powi(2);
+                    // A plain product, not `powi`, whose precision Rust leaves open: the browser's
+                    // twin (web/js/unpack.js) computes the same f32 operations.
+                    let dc = (cp - lumas[i]) * (cp - lumas[i]);
                     // Log-weight: the largest wins.
                     let l = (dx2[x][ki] + dy2) * inv_space + dc * inv_colour;
                     if l > best.1 {
@@ -264,6 +327,111 @@ fn guided(low: &DepthView<'_>, factor: u32, g: &YuvFrame, s: &UpsampleSettings, 
     }
 }
 
+/// [`guided`] at factor 2, the one the in-band flag sends, a row at a time and data-parallel:
+/// the pixels of a row with even `x` (and then those with odd `x`) have their candidates at the
+/// same offsets, so each candidate, in the general loop's order, is scored for all of them at
+/// once from contiguous slices, its spatial term a constant, and the best kept by selects. The
+/// same f32 operations in the same order per pixel as [`guided`] (skipped candidates, and the
+/// adds of zero-weight corners, which change nothing), so the result is bit-identical.
+fn guided_half(low: &DepthView<'_>, g: &YuvFrame, s: &UpsampleSettings, out: &mut DepthImage) {
+    let scale = 255.0 / f32::from(g.bit_depth.max_code());
+    let gw = g.width as usize;
+    let inv_space = -0.5 / (s.sigma_space * s.sigma_space);
+    let inv_colour = -0.5 / (s.sigma_colour * s.sigma_colour);
+    let tolerance = s.same_surface;
+    let width = out.width as usize;
+    let (lw, lh) = (low.width as usize, low.height as usize);
+    let sample_luma: Vec<f32> =
+        (0..lh).flat_map(|j| (0..lw).map(move |i| f32::from(g.y[2 * j * gw + 2 * i]) * scale)).collect();
+    // Per pixel of one parity: its luma, and the best candidate's log-weight and depth.
+    let (mut cp, mut best_l, mut best_d) = (vec![0.0f32; lw], vec![0.0f32; lw], vec![0.0f32; lw]);
+    for (y, row) in out.data.chunks_exact_mut(width).enumerate() {
+        let (j0, py) = (y / 2, y % 2);
+        let j1 = (j0 + 1).min(lh - 1);
+        let (r0, r1) = (low.row(j0 as u32), low.row(j1 as u32));
+        let guide_row = &g.y[y * gw..y * gw + width];
+        for px in 0..2 {
+            // Pixels x = 2i + px, i in 0..n: the samples i0 = i, i1 = min(i + 1, lw - 1).
+            let n = (width + 1 - px) / 2;
+            for (c, &code) in cp[..n].iter_mut().zip(guide_row[px..].iter().step_by(2)) {
+                *c = f32::from(code) * scale;
+            }
+            best_l[..n].fill(f32::NEG_INFINITY);
+            best_d[..n].fill(INVALID_DEPTH);
+            // Candidates: samples (i + oi, j0 + oj), oi and oj in -1..=1 where they exist.
+            for oj in -1isize..=1 {
+                let Some(j) = j0.checked_add_signed(oj).filter(|&j| j < lh) else { continue };
+                let dy = (2 * oj - py as isize) as f32;
+                let (lumas, depths) = (&sample_luma[j * lw..(j + 1) * lw], low.row(j as u32));
+                for oi in -1isize..=1 {
+                    let dx = (2 * oi - px as isize) as f32;
+                    let space = (dx * dx + dy * dy) * inv_space;
+                    // Pixels i whose candidate i + oi exists: from, from + 1, .., to - 1.
+                    let from = usize::from(oi < 0);
+                    let to = n.min((lw as isize - oi) as usize);
+                    if from >= to {
+                        continue;
+                    }
+                    let (k, len) = ((from as isize + oi) as usize, to - from);
+                    let (ls, ds) = (&lumas[k..k + len], &depths[k..k + len]);
+                    let (c, bl, bd) = (&cp[from..to], &mut best_l[from..to], &mut best_d[from..to]);
+                    for (((&c, &sl), &sd), (bl, bd)) in c.iter().zip(ls).zip(ds).zip(bl.iter_mut().zip(bd.iter_mut())) {
+                        let l = space + (c - sl) * (c - sl) * inv_colour;
+                        // A select by bit mask: the compiler keeps it branch-free and vectorises
+                        // the loop (as an `if`, it branched on every pixel).
+                        let m = 0u32.wrapping_sub(u32::from(l > *bl));
+                        *bl = f32::from_bits((l.to_bits() & m) | (bl.to_bits() & !m));
+                        *bd = f32::from_bits((sd.to_bits() & m) | (bd.to_bits() & !m));
+                    }
+                }
+            }
+            // The surrounding samples on the chosen one's surface, bilinearly.
+            let i1 = |r: &[f32]| -> Vec<f32> { (0..n).map(|i| r[(i + 1).min(lw - 1)]).collect() };
+            let (r0s, r1s) = (i1(r0), i1(r1));
+            let corners = [&r0[..n], &r0s[..], &r1[..n], &r1s[..]];
+            let res = &mut cp[..n];
+            match (px, py) {
+                (0, 0) => blend::<false, false>(&best_d[..n], corners, tolerance, res),
+                (1, 0) => blend::<true, false>(&best_d[..n], corners, tolerance, res),
+                (0, _) => blend::<false, true>(&best_d[..n], corners, tolerance, res),
+                _ => blend::<true, true>(&best_d[..n], corners, tolerance, res),
+            }
+            for (z, &v) in row[px..].iter_mut().step_by(2).zip(res.iter()) {
+                *z = v;
+            }
+        }
+    }
+}
+
+/// The last step of [`guided_half`] for the pixels of one parity (`PX`: odd `x`, `PY`: odd `y`):
+/// each the mean of its surrounding samples (`corners`: top-left, top-right, bottom-left,
+/// bottom-right, per pixel) that lie on its chosen sample's surface, weighted bilinearly (1/2
+/// along an odd axis; corners of zero weight left out, as in [`guided`]), or the chosen sample
+/// when none does; invalid where the chosen sample is.
+fn blend<const PX: bool, const PY: bool>(chosen: &[f32], corners: [&[f32]; 4], tolerance: f32, out: &mut [f32]) {
+    let valid = |v: f32| (v > 0.0) & v.is_finite();
+    let one = |v: f32, a: f32| valid(v) & ((v - a).abs() <= tolerance * v.min(a));
+    let (tx, ty) = (if PX { 0.5f32 } else { 0.0 }, if PY { 0.5f32 } else { 0.0 });
+    let w = [(1.0 - tx) * (1.0 - ty), tx * (1.0 - ty), (1.0 - tx) * ty, tx * ty];
+    let used = [true, PX, PY, PX && PY];
+    let n = out.len();
+    let [c0, c1, c2, c3] = corners.map(|c| &c[..n]);
+    for i in 0..n {
+        let c = chosen[i];
+        let d = [c0[i], c1[i], c2[i], c3[i]];
+        let (mut sum, mut wsum) = (0.0f32, 0.0f32);
+        for k in 0..4 {
+            if used[k] {
+                let take = one(d[k], c);
+                sum += if take { d[k] * w[k] } else { 0.0 };
+                wsum += if take { w[k] } else { 0.0 };
+            }
+        }
+        let z = if wsum > 0.0 { sum / wsum } else { c };
+        out[i] = if valid(c) { z } else { INVALID_DEPTH };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,7 +440,8 @@ mod tests {
 
     #[test]
     fn the_upsampler_matches_its_straightforward_version_bit_for_bit() {
-        // Random maps with sky, edges and odd sizes, factors 2 and 3, guided and not.
+        // Random maps with sky (and NaN, infinite and negative samples), edges and odd sizes,
+        // factors 2 and 3, guided (8- and 10-bit) and not.
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move || {
             seed ^= seed << 13;
@@ -280,20 +449,27 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        for (w, h, factor) in [(97, 41, 2), (64, 48, 2), (31, 17, 3), (2, 2, 2), (5, 1, 2)] {
+        for (w, h, factor) in [(97, 41, 2), (64, 48, 2), (31, 17, 3), (2, 2, 2), (5, 1, 2), (1, 7, 2), (6, 5, 2)] {
             let mut d = DepthImage::new(w, h);
             for z in &mut d.data {
-                *z = match next() % 10 {
-                    0 => INVALID_DEPTH,
-                    1..=3 => 2.0 + (next() % 100) as f32 * 1e-3,
+                *z = match next() % 40 {
+                    0..=3 => INVALID_DEPTH,
+                    4 => f32::NAN,
+                    5 => f32::INFINITY,
+                    6 => -1.0,
+                    7..=16 => 2.0 + (next() % 100) as f32 * 1e-3,
                     _ => 9.0 + (next() % 1000) as f32 * 1e-3,
                 };
             }
             let mut g = colour_of(&d);
             g.y.iter_mut().for_each(|y| *y = (*y + (next() % 9) as u16).min(255));
+            // A 10-bit guide too (its codes scaled to 8-bit units by a product that rounds).
+            let mut g10 = g.clone();
+            g10.bit_depth = BitDepth::Ten;
+            g10.y.iter_mut().for_each(|y| *y = 4 * *y + (next() % 4) as u16);
             let low = downsample(&d.view(), factor);
             let s = UpsampleSettings::default();
-            for guide in [None, Some(&g)] {
+            for guide in [None, Some(&g), Some(&g10)] {
                 let fast = upsample(&low.view(), factor, w, h, guide, &s);
                 let mut want = DepthImage::new(w, h);
                 match guide {
@@ -382,7 +558,7 @@ mod tests {
                     for i in i0.saturating_sub(1)..=(i0 + 1).min(lw - 1) {
                         let (sx, sy) = (i * fi, j * fi);
                         let (dx, dy) = (sx as f32 - x as f32, sy as f32 - y as f32);
-                        let dc = (cp - luma(sx, sy)).powi(2);
+                        let dc = (cp - luma(sx, sy)) * (cp - luma(sx, sy));
                         // Log-weight: the largest wins.
                         let l = (dx * dx + dy * dy) * inv_space + dc * inv_colour;
                         if l > best.1 {
