@@ -146,7 +146,13 @@ pub fn codec_string(codec: VideoCodec, sps: &[u8]) -> Option<String> {
     match codec {
         VideoCodec::H264 => {
             let b = sps.get(1..4)?;
-            Some(format!("avc1.{:02x}{:02x}{:02x}", b[0], b[1], b[2]))
+            // Level 1b, which the High profiles code as level_idc 9 (x264 picks it for small
+            // frames: a half-size map of a 320x180 stream), is refused by Chromium's
+            // `VideoDecoder.isConfigSupported` (`avc1.640009`, `avc1.6e0009`: false in Chromium
+            // 156; `avc1.64000b`: true). The string only announces what the decoder must handle:
+            // level 1.1 is 1b's superset, so it is announced instead.
+            let level = if b[2] == 9 { 0x0b } else { b[2] };
+            Some(format!("avc1.{:02x}{:02x}{level:02x}", b[0], b[1]))
         }
         // 2 bytes of NAL header, 1 of vps id / sub-layers / nesting, then profile_tier_level.
         VideoCodec::Hevc => hevc_string(sps.get(3..15)?),
@@ -361,6 +367,8 @@ mod tests {
         // High profile (100), no constraints, level 3.1.
         assert_eq!(codec_string(VideoCodec::H264, &[0x67, 0x64, 0x00, 0x1f, 0xac]).unwrap(), "avc1.64001f");
         assert_eq!(codec_string(VideoCodec::H264, &[0x67, 0x64]), None);
+        // High 10, level 1b (level_idc 9) is announced as level 1.1, which browsers accept.
+        assert_eq!(codec_string(VideoCodec::H264, &[0x67, 0x6e, 0x00, 0x09, 0xac]).unwrap(), "avc1.6e000b");
     }
 
     #[test]
