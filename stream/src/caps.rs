@@ -43,10 +43,10 @@ impl Receiver {
     }
 
     /// Whether this receiver rebuilds maps sent at half size ([`depthcast_packing::resample`]):
-    /// depthcast's own receivers do; the browser page does not yet, and a bare list of formats
-    /// says nothing about it.
+    /// depthcast's own receivers do, and so does the browser page (`web/js/unpack.js`, the
+    /// upsampler's WebGL2 twin, bit for bit); a bare list of formats says nothing about it.
     pub fn upsamples_half(&self) -> bool {
-        matches!(self, Receiver::Native)
+        matches!(self, Receiver::Native | Receiver::Chromium)
     }
 
     /// Parses a comma-separated list of receivers: `native`, `chromium` (or `browser`), and
@@ -118,9 +118,9 @@ mod tests {
     }
 
     #[test]
-    fn only_native_receivers_rebuild_half_size_maps() {
+    fn depthcast_receivers_rebuild_half_size_maps_and_a_format_list_says_nothing() {
         assert!(Receiver::Native.upsamples_half());
-        assert!(!Receiver::Chromium.upsamples_half());
+        assert!(Receiver::Chromium.upsamples_half());
         assert!(!Receiver::Formats(vec![Format::H264_8]).upsamples_half());
     }
 

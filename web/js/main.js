@@ -24,6 +24,11 @@
 // de-interleaved. A browser that hands back only RGB frames (or GPU frames that cannot be
 // copied) for the depth track cannot be unpacked exactly (the YUV->RGB conversion has already
 // rounded the codes away): the page then says so and shows no depth, rather than wrong depth.
+//
+// A depth map sent at half size (`-half` configurations) is rebuilt to full size by unpack.js,
+// with the luma of its frame's colour as the guide when an RGB-D stream's colour frame is decoded
+// within 20 ms of the depth (2 s with `keep=all`), else without: as `RgbdReceiver` in Rust, whose
+// depth the page's equals bit for bit. The stats count both.
 
 import { parseAccessUnit } from './sei.js';
 import { DepthUnpacker } from './unpack.js';
@@ -124,6 +129,15 @@ async function copyPlanes(frame) {
   return { planes: null, format: format === null ? 'a GPU frame that cannot be copied' : format };
 }
 
+/**
+ * The luma plane of a decoded colour frame as the unpacker's guide ({ y, width, height,
+ * bitDepth }), or null when its planes cannot be copied exactly (an RGB or GPU frame).
+ */
+async function copyLuma(frame) {
+  const { planes } = await copyPlanes(frame);
+  return planes ? { y: planes.y, width: planes.width, height: planes.height, bitDepth: planes.bitDepth } : null;
+}
+
 /** One video track: its decoder and counters. */
 class Track {
   constructor(info, receiver) {
@@ -221,6 +235,7 @@ class Receiver {
     this.colourTrack = null;
     this.meta = new Map(); // depth chunk timestamp -> in-band content + arrival
     this.colourFrames = new Map(); // colour frame timestamp -> VideoFrame (awaiting its depth)
+    this.colourWaiters = new Map(); // timestamp -> resolve(), a half-size depth frame awaiting its colour
     this.messages = 0;
     this.startedAt = performance.now();
     this.state = 'connecting';
@@ -233,6 +248,8 @@ class Receiver {
     this.latencySender = new Mean();
     this.latencyServer = new Mean();
     this.paired = 0;
+    this.depthGuided = 0;
+    this.depthHalf = 0;
     this.rgbFrames = 0;
     this.paramsErrors = 0;
     this.lastParams = null;
@@ -361,6 +378,8 @@ class Receiver {
       this.showColour(frame);
       if (!this.depthTrack) { frame.close(); return; }
       this.colourFrames.set(frame.timestamp, frame);
+      const waiter = this.colourWaiters.get(frame.timestamp);
+      if (waiter) waiter();
       // Keep a few colour frames waiting for their depth; close the oldest beyond that (held
       // frames stall the decoder).
       while (this.colourFrames.size > (options.keepAll ? 8 : 3)) {
@@ -400,6 +419,16 @@ class Receiver {
     this.depthBusy = false;
   }
 
+  /** The colour frame of `timestamp`, if it is decoded within `ms` milliseconds, else null. */
+  async awaitColour(timestamp, ms) {
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.colourWaiters.set(timestamp, () => { clearTimeout(timer); resolve(); });
+    });
+    this.colourWaiters.delete(timestamp);
+    return this.colourFrames.get(timestamp) || null;
+  }
+
   showColour(frame) {
     const canvas = $('colour');
     if (canvas.width !== frame.displayWidth || canvas.height !== frame.displayHeight) {
@@ -431,12 +460,18 @@ class Receiver {
         return;
       }
       const params = inBand.params;
-      const depth = this.unpacker.unpack(planes, params);
+      // A map sent at half size is rebuilt with its colour's luma as the guide (as RgbdReceiver
+      // does) when the colour is here; it is worth waiting a little for.
+      let colour = this.colourFrames.get(frame.timestamp) || null;
+      if (params.half && !colour && this.colourTrack) colour = await this.awaitColour(frame.timestamp, options.keepAll ? 2000 : 20);
+      const guide = params.half && colour ? await copyLuma(colour) : null;
+      const depth = this.unpacker.unpack(planes, params, guide);
       this.unpacked++;
+      if (params.half) this.depthHalf++;
+      if (depth.guided) this.depthGuided++;
       if (this.unpacked <= options.collect) {
         this.collectedDepth.set(params.frameIndex, new Uint8Array(this.unpacker.readDepth().buffer));
       }
-      const colour = this.colourFrames.get(frame.timestamp) || null;
       if (colour) {
         this.paired++;
         this.views.setColour(colour);
@@ -498,7 +533,7 @@ class Receiver {
     return {
       state: this.state, source: this.source, messages: this.messages,
       depth: track(this.depthTrack), colour: track(this.colourTrack),
-      unpacked: this.unpacked, notShown: this.notShown, paired: this.paired, paramsErrors: this.paramsErrors, rgbFrames: this.rgbFrames,
+      unpacked: this.unpacked, notShown: this.notShown, paired: this.paired, depthHalf: this.depthHalf, depthGuided: this.depthGuided, paramsErrors: this.paramsErrors, rgbFrames: this.rgbFrames,
       frameFormat: this.lastFormat, unpackMs: this.unpackMs.mean, copyMs: this.copyMs.mean,
       latencyMs: this.latencySender.last, latencyMeanMs: this.latencySender.mean,
       serverToPageMs: this.latencyServer.last, serverToPageMeanMs: this.latencyServer.mean,
@@ -523,7 +558,7 @@ class Receiver {
       $('legend-near').textContent = `${fmt(p.near, 2)} m`;
       $('legend-far').textContent = `${fmt(p.far, 2)} m`;
     }
-    rows.push(['frames', `${s.unpacked} unpacked` + (s.notShown ? ` · ${s.notShown} skipped (late)` : '') + (s.depth && s.depth.droppedByPage ? ` · ${s.depth.droppedByPage} dropped to catch up` : '') + (s.colour ? ` · ${s.paired} with their colour` : '') + ` · planes ${s.frameFormat || '–'} · copy ${fmt(s.copyMs)} ms, copy + unpack + draw ${fmt(s.unpackMs)} ms`]);
+    rows.push(['frames', `${s.unpacked} unpacked` + (s.notShown ? ` · ${s.notShown} skipped (late)` : '') + (s.depth && s.depth.droppedByPage ? ` · ${s.depth.droppedByPage} dropped to catch up` : '') + (s.colour ? ` · ${s.paired} with their colour` : '') + (s.depthHalf ? ` · ${s.depthHalf} sent at half size (${s.depthGuided} rebuilt with the colour as guide)` : '') + ` · planes ${s.frameFormat || '–'} · copy ${fmt(s.copyMs)} ms, copy + unpack + draw ${fmt(s.unpackMs)} ms`]);
     rows.push(['latency', `sender → shown ${fmt(s.latencyMs, 0)} ms (mean ${fmt(s.latencyMeanMs, 0)}; sender's clock) · server → shown ${fmt(s.serverToPageMs, 0)} ms · last message waited ${fmt(s.waitedInPageMs, 0)} ms in this page`]);
     if (s.camera) {
       const c = s.camera;

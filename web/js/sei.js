@@ -194,8 +194,8 @@ export function decodePackParams(bytes) {
     far: dv.getFloat32(14, true),
     width: dv.getUint16(18, true),
     height: dv.getUint16(20, true),
-    // The map travels at half size, for the receiver to rebuild (packing::resample); the page's
-    // unpacker refuses it (senders for browsers never choose it: Receiver::upsamples_half).
+    // The map travels at half size, for the receiver to rebuild (packing::resample; unpack.js
+    // has its twin).
     half: (flags & 0x80) !== 0,
     frameIndex: dv.getUint32(22, true),
   };

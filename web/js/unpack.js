@@ -4,14 +4,20 @@
 //   const unpacker = new DepthUnpacker(gl);           // a WebGL2RenderingContext
 //   const { texture, width, height } = unpacker.unpack(planes, params);
 //   const depth = unpacker.readDepth();              // Float32Array, row-major, top row first
+//   unpacker.unpack(planes, params, guide);          // a half-size map rebuilt with a guide
 //
 // `planes`: { y, u, v, width, height, uvWidth, uvHeight }, each plane a Uint8Array (8-bit codes)
 // or a Uint16Array (10-bit codes), rows tightly packed; `width x height` is the luma plane (the
 // coded frame, at least `PackParams::frame_size`). `params`: the in-band PackParams as sei.js
 // decodes them ({ scheme, bitDepth, precision, layout, mode, lowAmplitude, period, near, far,
-// width, height, frameIndex }, near/far holding exact f32 values). The result is an R32F texture
-// of `params.width x params.height` texels, texel row 0 = the depth map's top row, metres, 0.0
-// where the pixel is invalid (`packing::INVALID_DEPTH`).
+// width, height, half, frameIndex }, near/far holding exact f32 values). The result is an R32F
+// texture of `params.width x params.height` texels, texel row 0 = the depth map's top row, metres,
+// 0.0 where the pixel is invalid (`packing::INVALID_DEPTH`).
+//
+// A map sent at half size (`params.half`, ids ending in `-half`) is unpacked at its sent size,
+// then rebuilt to full size by a second pass, the twin of `packing::resample::upsample`: without
+// a guide, or with `guide` ({ y, width, height, bitDepth }: the luma plane of the frame's decoded
+// colour, the map's size padded to even) to find the edges, as `RgbdReceiver` does.
 //
 // Bit-exact with the CPU. The planes are integer textures (R8UI / R16UI, read with texelFetch),
 // so the codes arrive exactly; the shader then runs the scalar reference's f32 formulas in the
@@ -34,6 +40,48 @@ void main() {
   vec2 p = vec2(float((gl_VertexID << 1) & 2), float(gl_VertexID & 2));
   gl_Position = vec4(p * 2.0 - 1.0, 0.0, 1.0);
 }`;
+
+// GLSL helpers of both fragment shaders: `fence` and `div_exact` (uniform u_zero declared by each).
+const EXACT = `// The identity, opaque to the compiler: a product passed through it is rounded to f32 before
+// the add that follows (no FMA contraction).
+float fence(float x) {
+  return uintBitsToFloat(floatBitsToUint(x) ^ u_zero);
+}
+
+// a / b in f32, correctly rounded (ties to even) as the CPU's division, for finite a and normal
+// b != 0 with a normal (or zero) quotient: every division of the decoders (1 / x of the disparity
+// mapping, x in [1/far, 1/near]; the hue wheel's (v - min) / c with small integers; the guided
+// upsampler's sum / weight). With
+// significands ma, mb in [2^23, 2^24): q = floor(ma * 2^s / mb) in [2^23, 2^24) (s = 23 when
+// ma >= mb, else 24) by long division, 8 bits at a time (r < mb < 2^24, so r << 8 fits in 32
+// bits), rounded on the remainder; a carry to 2^24 moves into the exponent field (the bit
+// pattern is (e - 1) * 2^23 + q, q carrying the implicit bit). Anything else
+// (unreachable from valid parameters) falls back to the GPU's division.
+float div_exact(float a, float b) {
+  uint ab = floatBitsToUint(a);
+  uint bb = floatBitsToUint(b);
+  uint sign = (ab ^ bb) & 0x80000000u;
+  ab &= 0x7fffffffu;
+  bb &= 0x7fffffffu;
+  if (ab == 0u) return uintBitsToFloat(sign);
+  int ea = int(ab >> 23);
+  int eb = int(bb >> 23);
+  if (ea == 0 || ea == 255 || eb == 0 || eb == 255) return a / b;
+  uint ma = (ab & 0x7fffffu) | 0x800000u;
+  uint mb = (bb & 0x7fffffu) | 0x800000u;
+  uint q = ma / mb;
+  uint r = ma - q * mb;
+  int e = ea - eb + (q == 1u ? 127 : 126);
+  uint last = q == 1u ? 7u : 8u;
+  r <<= 8u; q = (q << 8u) | (r / mb); r = r % mb;
+  r <<= 8u; q = (q << 8u) | (r / mb); r = r % mb;
+  r <<= last; q = (q << last) | (r / mb); r = r % mb;
+  // Round to nearest. No tie is possible: ma * 2^(s+1) = mb * (2q + 1) would need 2^24 | mb.
+  if (2u * r > mb) q += 1u;
+  if (e < 1 || e > 254) return a / b;
+  return uintBitsToFloat(sign | ((uint(e - 1) << 23) + q));
+}
+`;
 
 const FRAGMENT = `#version 300 es
 precision highp float;
@@ -98,12 +146,7 @@ const float HUE_TOP = 1521.0;         // HUE_DEPTH_MAX as f32
 const float HUE_WRAP = 1525.5;        // top + 0.5 * (HUE_LEVELS as f32 - top), exact
 const float YUV_INVALID_LUMA = 9.0;
 
-// The identity, opaque to the compiler: a product passed through it is rounded to f32 before
-// the add that follows (no FMA contraction).
-float fence(float x) {
-  return uintBitsToFloat(floatBitsToUint(x) ^ u_zero);
-}
-
+${EXACT}
 // Rust's f32::round_ties_even, from exact operations only (floor, subtract of a value and its
 // floor, compares, multiply by 0.5). |x| >= 2^23 is already an integer (frac = 0). The sign bit
 // of x is kept, so that x in (-0.5, -0] gives -0.0 as on the CPU.
@@ -113,39 +156,6 @@ float rne(float x) {
   float frac = x - t;
   if (frac > 0.5 || (frac == 0.5 && floor(t * 0.5) * 2.0 != t)) t += 1.0;
   return uintBitsToFloat(floatBitsToUint(t) | (floatBitsToUint(x) & 0x80000000u));
-}
-
-// a / b in f32, correctly rounded (ties to even) as the CPU's division, for finite a and normal
-// b != 0 with a normal (or zero) quotient: every division of the decoders (1 / x of the disparity
-// mapping, x in [1/far, 1/near]; the hue wheel's (v - min) / c with small integers). With
-// significands ma, mb in [2^23, 2^24): q = floor(ma * 2^s / mb) in [2^23, 2^24) (s = 23 when
-// ma >= mb, else 24) by long division, 8 bits at a time (r < mb < 2^24, so r << 8 fits in 32
-// bits), rounded on the remainder; a carry to 2^24 moves into the exponent field (the bit
-// pattern is (e - 1) * 2^23 + q, q carrying the implicit bit). Anything else
-// (unreachable from valid parameters) falls back to the GPU's division.
-float div_exact(float a, float b) {
-  uint ab = floatBitsToUint(a);
-  uint bb = floatBitsToUint(b);
-  uint sign = (ab ^ bb) & 0x80000000u;
-  ab &= 0x7fffffffu;
-  bb &= 0x7fffffffu;
-  if (ab == 0u) return uintBitsToFloat(sign);
-  int ea = int(ab >> 23);
-  int eb = int(bb >> 23);
-  if (ea == 0 || ea == 255 || eb == 0 || eb == 255) return a / b;
-  uint ma = (ab & 0x7fffffu) | 0x800000u;
-  uint mb = (bb & 0x7fffffu) | 0x800000u;
-  uint q = ma / mb;
-  uint r = ma - q * mb;
-  int e = ea - eb + (q == 1u ? 127 : 126);
-  uint last = q == 1u ? 7u : 8u;
-  r <<= 8u; q = (q << 8u) | (r / mb); r = r % mb;
-  r <<= 8u; q = (q << 8u) | (r / mb); r = r % mb;
-  r <<= last; q = (q << last) | (r / mb); r = r % mb;
-  // Round to nearest. No tie is possible: ma * 2^(s+1) = mb * (2q + 1) would need 2^24 | mb.
-  if (2u * r > mb) q += 1u;
-  if (e < 1 || e > 254) return a / b;
-  return uintBitsToFloat(sign | ((uint(e - 1) << 23) + q));
 }
 
 // The range at normalised n without the clamp (Quant::depth's tail):
@@ -276,9 +286,114 @@ void main() {
   }
 }`;
 
+// The second pass for a map sent at half size (params.half): the GLSL twin of
+// packing/src/resample.rs `upsample` at factor 2, bit-exact as the first pass. Pixel x of the
+// full-size map lies between samples i0 = min(x / 2, lw - 1) and i1 = min(i0 + 1, lw - 1), at
+// t = x / 2 - i0 (0 or 0.5), so every bilinear weight is 0, 1/4, 1/2 or 1 and each weighted
+// depth d * w is exact (fused or not); the sums are then added in the CPU's order.
+// - Without a guide: bilinear where the four surrounding samples lie on one surface (within
+//   u_tolerance of the nearer depth), else the nearest sample.
+// - With a guide (the frame's colour, luma plane, full size): the sample among the 3x3 around
+//   the covering one with the largest log-weight (distance² · inv_space + luma difference² ·
+//   inv_colour) decides the surface; the pixel is the weighted mean of the surrounding samples on
+//   that surface (div_exact), or the chosen sample when none is.
+const UPSAMPLE = `#version 300 es
+precision highp float;
+precision highp int;
+precision highp sampler2D;
+precision highp usampler2D;
+
+// The half-size map, R32F, metres, 0.0 = invalid (the first pass's output).
+uniform highp sampler2D u_low;
+// The guide's luma plane (R8UI or R16UI), when u_guided.
+uniform highp usampler2D u_guide;
+uniform uint u_zero;
+uniform bool u_guided;
+// UpsampleSettings: same_surface; -0.5 / sigma_space^2 and -0.5 / sigma_colour^2 (f32, as the
+// CPU computes them); 255 / the guide's largest code.
+uniform float u_tolerance;
+uniform float u_inv_space;
+uniform float u_inv_colour;
+uniform float u_guide_scale;
+
+out highp float o_depth;
+
+${EXACT}
+// packing::is_valid_depth.
+bool valid(float d) {
+  return d > 0.0 && !isinf(d);
+}
+
+// resample::same_surface, for valid depths.
+bool same_surface(float a, float b) {
+  return abs(a - b) <= fence(u_tolerance * min(a, b));
+}
+
+float low_at(int i, int j) {
+  return texelFetch(u_low, ivec2(i, j), 0).r;
+}
+
+float guide_luma(int x, int y) {
+  return fence(float(texelFetch(u_guide, ivec2(x, y), 0).r) * u_guide_scale);
+}
+
+void main() {
+  ivec2 p = ivec2(gl_FragCoord.xy);
+  ivec2 last = textureSize(u_low, 0) - 1;
+  // resample::axis along x and y: the two samples around the pixel and the fraction between.
+  ivec2 c0 = min(p / 2, last);
+  ivec2 c1 = min(c0 + 1, last);
+  vec2 t = vec2(p) * 0.5 - vec2(c0);
+  float d[4] = float[4](low_at(c0.x, c0.y), low_at(c1.x, c0.y), low_at(c0.x, c1.y), low_at(c1.x, c1.y));
+  float w[4] = float[4]((1.0 - t.x) * (1.0 - t.y), t.x * (1.0 - t.y), (1.0 - t.x) * t.y, t.x * t.y);
+  if (!u_guided) {
+    // The nearest sample: the first of the largest weight.
+    float nearest = 0.0;
+    float best = -1.0;
+    for (int k = 0; k < 4; k++) {
+      if (w[k] > best) { nearest = d[k]; best = w[k]; }
+    }
+    if (!valid(nearest)) { o_depth = 0.0; return; }
+    bool one = true;
+    for (int k = 0; k < 4; k++) {
+      one = one && (w[k] == 0.0 || (valid(d[k]) && same_surface(d[k], nearest)));
+    }
+    if (!one) { o_depth = nearest; return; }
+    float sum = 0.0;
+    for (int k = 0; k < 4; k++) sum += w[k] == 0.0 ? 0.0 : fence(d[k] * w[k]);
+    o_depth = sum;
+    return;
+  }
+  float cp = guide_luma(p.x, p.y);
+  ivec2 lo = max(c0 - 1, 0);
+  float chosen = 0.0;
+  float best = 0.0;
+  bool first = true;
+  for (int j = lo.y; j <= c1.y; j++) {
+    float dy = float(2 * j - p.y);
+    for (int i = lo.x; i <= c1.x; i++) {
+      float dx = float(2 * i - p.x);
+      float dc = cp - guide_luma(2 * i, 2 * j);
+      // (dx² + dy²) · inv_space + dc² · inv_colour: the squares of small integers are exact.
+      float l = fence((dx * dx + dy * dy) * u_inv_space) + fence(fence(dc * dc) * u_inv_colour);
+      if (first || l > best) { chosen = low_at(i, j); best = l; first = false; }
+    }
+  }
+  if (!valid(chosen)) { o_depth = 0.0; return; }
+  float sum = 0.0;
+  float wsum = 0.0;
+  for (int k = 0; k < 4; k++) {
+    if (w[k] > 0.0 && valid(d[k]) && same_surface(d[k], chosen)) {
+      sum += fence(d[k] * w[k]);
+      wsum += w[k];
+    }
+  }
+  o_depth = wsum > 0.0 ? div_exact(sum, wsum) : chosen;
+}`;
+
 /** The shader sources, for tests: tools/browser/tests/unpack_contract.rs runs the fragment shader's
  * exact-arithmetic helpers (div_exact, rne) on their own, with another main(). */
-export const SHADER_SOURCE = Object.freeze({ vertex: VERTEX, fragment: FRAGMENT });
+export const SHADER_SOURCE = Object.freeze({ vertex: VERTEX, fragment: FRAGMENT, upsample: UPSAMPLE });
 
 const SCHEMES = ['luma', 'vbp', 'triangle', 'hue'];
 const f32 = Math.fround;
@@ -380,6 +495,26 @@ const FLOAT_UNIFORMS = new Set([
   'u_fine_qspan', 'u_fine_inv_qspan', 'u_period', 'u_inv_period', 'u_reach', 'u_hue_scale',
 ]);
 
+/** resample::UpsampleSettings::default() (packing/src/resample.rs), as f32 values. */
+const UPSAMPLE_SETTINGS = Object.freeze({ sameSurface: f32(0.05), sigmaSpace: f32(1.5), sigmaColour: f32(8) });
+
+/**
+ * Whether `guide` ({ y, width, height, bitDepth }: the decoded colour's luma plane, rows tightly
+ * packed) can guide the rebuild of a half-size map of `params`: it must be the map's size padded
+ * to even, as the CPU's guide (colour and depth of an RGB-D stream are coded at that size).
+ */
+function guideFits(guide, params) {
+  if (!guide) return false;
+  const ok = guide.width === params.width + (params.width & 1) && guide.height === params.height + (params.height & 1)
+    && (guide.bitDepth === 8 || guide.bitDepth === 10);
+  if (!ok) return false;
+  const Plane = guide.bitDepth === 10 ? Uint16Array : Uint8Array;
+  if (!(guide.y instanceof Plane) || guide.y.length < guide.width * guide.height) {
+    throw new Error(`the guide's luma plane is not ${guide.width}x${guide.height} ${guide.bitDepth}-bit samples`);
+  }
+  return true;
+}
+
 export class DepthUnpacker {
   /** @param {WebGL2RenderingContext} gl */
   constructor(gl) {
@@ -396,27 +531,35 @@ export class DepthUnpacker {
     const names = [...Object.keys(constants({ scheme: 'hue', bitDepth: 8, mode: 'linear', near: 1, far: 2, height: 2 })), 'u_y', 'u_u', 'u_v'];
     for (const name of names) this.locations[name] = gl.getUniformLocation(this.program, name);
     this.vao = gl.createVertexArray();
-    this.planes = [null, null, null]; // { texture, width, height, format }
-    this.target = null; // { texture, framebuffer, width, height }
+    // Y, U, V and the guide's luma: { texture, width, height, format }.
+    this.planes = [null, null, null, null];
+    // R32F render targets, { texture, framebuffer, width, height }: 'target' the first pass's
+    // (the map as sent), 'full' the rebuilt map of a half-size one.
+    this.targets = {};
+    this.upsampler = null; // the second pass's program, made on the first half-size map
   }
 
   /**
-   * Unpacks one frame's planes on the GPU.
-   * @returns {{texture: WebGLTexture, width: number, height: number}} R32F, metres, 0 = invalid.
+   * Unpacks one frame's planes on the GPU; a map sent at half size is rebuilt to full size, with
+   * `guide` (see guideFits) when it fits, else without.
+   * @returns {{texture: WebGLTexture, width: number, height: number, guided: boolean}} R32F,
+   *   metres, 0 = invalid; `guided`: a half-size map rebuilt with the guide.
    */
-  unpack(planes, params) {
+  unpack(planes, params, guide = null) {
     const gl = this.gl;
     if (!this.program) throw new Error('DepthUnpacker used after dispose()');
     validate(params);
-    const p = params;
-    if (p.half) throw new Error(`the ${p.width}x${p.height} depth map is sent at half size, which this page does not rebuild yet`);
+    // PackParams::packed: the map the planes hold, at resample::reduced_size when sent at half
+    // size.
+    const p = params.half ? Object.assign({}, params, { width: (params.width + 1) >> 1, height: (params.height + 1) >> 1, half: false }) : params;
     // PackParams::frame_size: the planes must hold it (a larger decoded frame is fine).
     const fw = p.width + (p.width & 1);
     const hp = p.height + (p.height & 1);
     const u = constants(p);
     const fh = u.u_path === 1 ? 2 * hp : hp;
     if (!(planes.width >= fw && planes.height >= fh && planes.uvWidth >= fw / 2 && planes.uvHeight >= fh / 2)) {
-      throw new Error(`planes ${planes.width}x${planes.height} (chroma ${planes.uvWidth}x${planes.uvHeight}) are smaller than the ${fw}x${fh} frame of a ${p.width}x${p.height} depth map (${p.scheme})`);
+      const sent = params.half ? `, sent at half size as ${p.width}x${p.height}` : '';
+      throw new Error(`planes ${planes.width}x${planes.height} (chroma ${planes.uvWidth}x${planes.uvHeight}) are smaller than the ${fw}x${fh} frame of a ${params.width}x${params.height} depth map${sent} (${p.scheme})`);
     }
     const sizes = [[planes.width, planes.height], [planes.uvWidth, planes.uvHeight], [planes.uvWidth, planes.uvHeight]];
     const data = [planes.y, planes.u, planes.v];
@@ -427,7 +570,12 @@ export class DepthUnpacker {
       if (a.length < w * h) throw new Error(`plane ${'yuv'[i]} has ${a.length} samples, fewer than ${w}x${h}`);
       if (p.bitDepth === 10 && a instanceof Uint8Array) throw new Error(`plane ${'yuv'[i]} is 8-bit but the frame was packed with 10-bit planes`);
     }
+    // resample::upsample's guide: used only when it is the map's size padded to even, as on the
+    // CPU (Packer::unpack_guided_into).
+    const guided = params.half && guideFits(guide, params);
 
+    let first = null;
+    let full = null;
     const saved = saveState(gl);
     try {
       gl.bindBuffer(gl.PIXEL_UNPACK_BUFFER, null);
@@ -437,22 +585,23 @@ export class DepthUnpacker {
       gl.pixelStorei(gl.UNPACK_SKIP_PIXELS, 0);
       gl.pixelStorei(gl.UNPACK_FLIP_Y_WEBGL, false);
       gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
-      // The target first: making it binds a texture (on unit 0, whose binding is restored),
+      // The targets first: making one binds a texture (on unit 0, whose binding is restored),
       // which must not displace a plane's.
       gl.activeTexture(gl.TEXTURE0);
-      this.ensureTarget(p.width, p.height);
+      first = this.ensureTarget('target', p.width, p.height);
+      full = params.half ? this.ensureTarget('full', params.width, params.height) : null;
       for (let i = 0; i < 3; i++) {
         gl.activeTexture(gl.TEXTURE0 + i);
         this.upload(i, data[i], sizes[i][0], sizes[i][1]);
       }
-      gl.bindFramebuffer(gl.FRAMEBUFFER, this.target.framebuffer);
-      gl.viewport(0, 0, p.width, p.height);
       for (const cap of [gl.BLEND, gl.SCISSOR_TEST, gl.CULL_FACE, gl.DEPTH_TEST, gl.STENCIL_TEST, gl.RASTERIZER_DISCARD, gl.DITHER, gl.SAMPLE_ALPHA_TO_COVERAGE, gl.SAMPLE_COVERAGE, gl.POLYGON_OFFSET_FILL]) {
         gl.disable(cap);
       }
       gl.colorMask(true, true, true, true);
-      gl.useProgram(this.program);
       gl.bindVertexArray(this.vao);
+      gl.bindFramebuffer(gl.FRAMEBUFFER, first.framebuffer);
+      gl.viewport(0, 0, p.width, p.height);
+      gl.useProgram(this.program);
       const loc = this.locations;
       gl.uniform1i(loc.u_y, 0);
       gl.uniform1i(loc.u_u, 1);
@@ -463,18 +612,50 @@ export class DepthUnpacker {
         else gl.uniform1ui(loc[name], value);
       }
       gl.drawArrays(gl.TRIANGLES, 0, 3);
+      if (full) this.upsample(first, full, guided ? guide : null);
     } finally {
       restoreState(gl, saved);
     }
-    this.last = { width: p.width, height: p.height };
-    return { texture: this.target.texture, width: p.width, height: p.height };
+    const out = full || first;
+    this.last = { width: params.width, height: params.height, target: out };
+    return { texture: out.texture, width: params.width, height: params.height, guided };
+  }
+
+  /** The second pass of a half-size map: `low` (R32F) rebuilt into `full`, with the guide's luma. */
+  upsample(low, full, guide) {
+    const gl = this.gl;
+    if (!this.upsampler) {
+      const program = link(gl, VERTEX, UPSAMPLE);
+      const names = ['u_low', 'u_guide', 'u_zero', 'u_guided', 'u_tolerance', 'u_inv_space', 'u_inv_colour', 'u_guide_scale'];
+      this.upsampler = { program, locations: Object.fromEntries(names.map((n) => [n, gl.getUniformLocation(program, n)])) };
+    }
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D, low.texture);
+    gl.activeTexture(gl.TEXTURE1);
+    if (guide) this.upload(3, guide.y, guide.width, guide.height);
+    else gl.bindTexture(gl.TEXTURE_2D, null);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, full.framebuffer);
+    gl.viewport(0, 0, full.width, full.height);
+    const { program, locations: loc } = this.upsampler;
+    gl.useProgram(program);
+    const s = UPSAMPLE_SETTINGS;
+    gl.uniform1i(loc.u_low, 0);
+    gl.uniform1i(loc.u_guide, 1);
+    gl.uniform1ui(loc.u_zero, 0);
+    gl.uniform1i(loc.u_guided, guide ? 1 : 0);
+    gl.uniform1f(loc.u_tolerance, s.sameSurface);
+    // UpsampleSettings in f32: -0.5 / (sigma · sigma).
+    gl.uniform1f(loc.u_inv_space, f32(-0.5 / f32(s.sigmaSpace * s.sigmaSpace)));
+    gl.uniform1f(loc.u_inv_colour, f32(-0.5 / f32(s.sigmaColour * s.sigmaColour)));
+    gl.uniform1f(loc.u_guide_scale, guide ? f32(255 / (2 ** guide.bitDepth - 1)) : 1);
+    gl.drawArrays(gl.TRIANGLES, 0, 3);
   }
 
   /** The last unpacked depth map, read back: width · height floats, row-major, top row first. */
   readDepth() {
     const gl = this.gl;
-    if (!this.last || !this.target) throw new Error('readDepth() before unpack()');
-    const { width, height } = this.last;
+    if (!this.last) throw new Error('readDepth() before unpack()');
+    const { width, height, target } = this.last;
     const saved = saveState(gl);
     const out = new Float32Array(width * height);
     try {
@@ -483,7 +664,7 @@ export class DepthUnpacker {
       gl.pixelStorei(gl.PACK_ROW_LENGTH, 0);
       gl.pixelStorei(gl.PACK_SKIP_ROWS, 0);
       gl.pixelStorei(gl.PACK_SKIP_PIXELS, 0);
-      gl.bindFramebuffer(gl.READ_FRAMEBUFFER, this.target.framebuffer);
+      gl.bindFramebuffer(gl.READ_FRAMEBUFFER, target.framebuffer);
       gl.readBuffer(gl.COLOR_ATTACHMENT0);
       // RGBA/FLOAT is the combination a float colour buffer always reads back with; RED/FLOAT
       // where the implementation offers it (a quarter of the copy).
@@ -505,14 +686,19 @@ export class DepthUnpacker {
   dispose() {
     const gl = this.gl;
     for (const t of this.planes) if (t) gl.deleteTexture(t.texture);
-    this.planes = [null, null, null];
-    if (this.target) {
-      gl.deleteFramebuffer(this.target.framebuffer);
-      gl.deleteTexture(this.target.texture);
-      this.target = null;
+    this.planes = [null, null, null, null];
+    for (const slot of ['target', 'full']) {
+      const t = this.targets[slot];
+      if (t) {
+        gl.deleteFramebuffer(t.framebuffer);
+        gl.deleteTexture(t.texture);
+      }
     }
+    this.targets = {};
     if (this.vao) gl.deleteVertexArray(this.vao);
     if (this.program) gl.deleteProgram(this.program);
+    if (this.upsampler) gl.deleteProgram(this.upsampler.program);
+    this.upsampler = null;
     this.vao = null;
     this.program = null;
     this.last = null;
@@ -541,13 +727,15 @@ export class DepthUnpacker {
     gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, width, height, gl.RED_INTEGER, wide ? gl.UNSIGNED_SHORT : gl.UNSIGNED_BYTE, view);
   }
 
-  /** The R32F target and its framebuffer, `width x height` (reallocated on a new size). */
-  ensureTarget(width, height) {
+  /** The R32F target `slot` and its framebuffer, `width x height` (reallocated on a new size). */
+  ensureTarget(slot, width, height) {
     const gl = this.gl;
-    if (this.target && this.target.width === width && this.target.height === height) return;
-    if (this.target) {
-      gl.deleteFramebuffer(this.target.framebuffer);
-      gl.deleteTexture(this.target.texture);
+    const old = this.targets[slot];
+    if (old && old.width === width && old.height === height) return old;
+    if (old) {
+      gl.deleteFramebuffer(old.framebuffer);
+      gl.deleteTexture(old.texture);
+      delete this.targets[slot];
     }
     const texture = gl.createTexture();
     gl.bindTexture(gl.TEXTURE_2D, texture);
@@ -562,10 +750,12 @@ export class DepthUnpacker {
     gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, texture, 0);
     gl.drawBuffers([gl.COLOR_ATTACHMENT0]);
     const status = gl.checkFramebufferStatus(gl.FRAMEBUFFER);
-    this.target = { texture, framebuffer, width, height };
+    const target = { texture, framebuffer, width, height };
+    this.targets[slot] = target;
     if (status !== gl.FRAMEBUFFER_COMPLETE) {
       throw new Error(`an R32F ${width}x${height} render target is not supported here (framebuffer status 0x${status.toString(16)})`);
     }
+    return target;
   }
 }
 

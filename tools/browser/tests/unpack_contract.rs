@@ -6,6 +6,10 @@
 //! single-level rounding at `2 · (2^B − 1)`); hue; linear and disparity ranges (a wide ratio
 //! among them); odd depth sizes (frames padded to even) and decoded planes larger than the frame.
 //!
+//! Maps sent at half size go through the second pass too, the twin of `packing::resample`'s
+//! upsampler, without a guide and with a colour frame's luma as guide (8- and 10-bit, following
+//! the depth's edges, flat, arbitrary, and of another size, which both sides ignore).
+//!
 //! Each frame is unpacked as packed, with codec-like noise (codes moved by up to the guard band
 //! plus two), with arbitrary codes (every code value, guard and invalid codes, chroma anywhere),
 //! and at 10 bits with codes beyond 1023 (corrupt data): the receiver must match the CPU on any
@@ -30,7 +34,7 @@ use base64::Engine as _;
 use depthcast_browser::{Chromium, StaticServer};
 use depthcast_packing::schemes::triangle::default_period;
 use depthcast_packing::{
-    BitDepth, DepthImage, PackParams, RangeMode, Scheme, VbpLayout, YuvFrame, pack, testdata, unpack,
+    BitDepth, DepthImage, PackParams, Packer, RangeMode, Scheme, VbpLayout, YuvFrame, pack, testdata,
 };
 
 /// SplitMix64, deterministic.
@@ -103,6 +107,8 @@ struct Case {
     params: PackParams,
     frame: YuvFrame,
     planes: Planes,
+    /// For a map sent at half size: the colour frame whose luma guides its rebuild, if any.
+    guide: Option<YuvFrame>,
 }
 
 struct Planes {
@@ -272,7 +278,7 @@ fn cases() -> Vec<Case> {
                             let planes =
                                 if extra > 0 { Planes::around(&frame, extra, &mut rng) } else { Planes::of(&frame) };
                             let label = format!("{how:?} planes {}x{}: {}", planes.width, planes.height, p);
-                            out.push(Case { label, damage: how, params: p, frame, planes });
+                            out.push(Case { label, damage: how, params: p, frame, planes, guide: None });
                         }
                     }
                 }
@@ -280,6 +286,87 @@ fn cases() -> Vec<Case> {
         }
     }
     out.extend(sweeps(&mut rng));
+    out.extend(half_size(&mut rng));
+    out
+}
+
+/// A colour frame's luma for the guided rebuild: `w x h` (even) codes that follow the depth's
+/// surfaces (a band per depth step, so edges in depth are edges in luma), with texture and noise;
+/// or flat (every candidate ties, and the first must win as on the CPU); or arbitrary.
+fn guide(depth: &DepthImage, bd: BitDepth, kind: u32, rng: &mut Rng) -> YuvFrame {
+    let (w, h) = (depth.width.next_multiple_of(2), depth.height.next_multiple_of(2));
+    let mut g = YuvFrame::new(w, h, bd);
+    let max = u32::from(bd.max_code());
+    for y in 0..h {
+        for x in 0..w {
+            let d = depth.data[(y.min(depth.height - 1) * depth.width + x.min(depth.width - 1)) as usize];
+            let code = match kind {
+                0 => {
+                    let band = if d.is_finite() && d > 0.0 { (d * 7.0) as u32 % 5 } else { 5 };
+                    (band * max / 6 + (x * 3 + y) % 9 + rng.below(4)).min(max)
+                }
+                1 => max / 3,
+                _ => rng.below(max + 1),
+            };
+            g.y[(y * w + x) as usize] = code as u16;
+        }
+    }
+    g
+}
+
+/// Maps sent at half size (`PackParams::half`), rebuilt by the second pass without a guide and
+/// with one (8- and 10-bit colour; a guide that ties everywhere; arbitrary luma; a guide of
+/// another size, which both sides ignore), for a configuration of each scheme at even and odd
+/// sizes, as packed, noisy and with arbitrary codes.
+fn half_size(rng: &mut Rng) -> Vec<Case> {
+    let mut out = Vec::new();
+    let mut n = 0u32;
+    for bd in [BitDepth::Eight, BitDepth::Ten] {
+        let b = bd.bits();
+        let base = |scheme, precision| {
+            let mut p = PackParams::new(scheme, precision, 0.4, 30.0, 1, 1);
+            p.bit_depth = bd;
+            p.half = true;
+            p
+        };
+        let mut vbp = base(Scheme::Vbp, b + 6);
+        vbp.layout = VbpLayout::Luma;
+        let mut tri = base(Scheme::Triangle, b + 6);
+        tri.period = default_period(b + 6, bd);
+        let mut disparity = base(Scheme::LumaOnly, b);
+        disparity.mode = RangeMode::Disparity;
+        for p in [base(Scheme::LumaOnly, b), vbp, base(Scheme::Vbp, b + 8), tri, base(Scheme::Hue, 0), disparity] {
+            for (w, h) in [(96u32, 54u32), (37, 23), (1, 1), (2, 3)] {
+                n += 1;
+                let p = PackParams { width: w, height: h, ..p };
+                p.validate().unwrap_or_else(|e| panic!("{}: {e}", p));
+                let img = depth(w, h, (n % 7) as f32 * 0.3, rng);
+                let packed = pack(&img.view(), &p).unwrap_or_else(|e| panic!("{}: {e}", p));
+                for how in [Damage::Clean, Damage::Noisy, Damage::Any] {
+                    let frame = damage(&packed, how, rng);
+                    // Guides: none, one following the depth (the colour's bit depth alternating),
+                    // and every few frames a flat one, an arbitrary one, one of another size.
+                    let colour = if n.is_multiple_of(2) { BitDepth::Eight } else { BitDepth::Ten };
+                    let mut guides = vec![None, Some(guide(&img, colour, 0, rng))];
+                    if how == Damage::Noisy {
+                        guides.push(Some(guide(&img, bd, 1, rng)));
+                        guides.push(Some(guide(&img, colour, 2, rng)));
+                        let bigger = DepthImage::new(w + 2, h + 2);
+                        guides.push(Some(guide(&bigger, BitDepth::Eight, 0, rng)));
+                    }
+                    for g in guides {
+                        let planes = Planes::of(&frame);
+                        let with = match &g {
+                            Some(g) => format!(" guide {}x{} {}-bit", g.width, g.height, g.bit_depth.bits()),
+                            None => String::new(),
+                        };
+                        let label = format!("{how:?} half{with}: {}", p);
+                        out.push(Case { label, damage: how, params: p, frame: frame.clone(), planes, guide: g });
+                    }
+                }
+            }
+        }
+    }
     out
 }
 
@@ -314,7 +401,7 @@ fn sweeps(rng: &mut Rng) -> Vec<Case> {
                     let frame = damage(&packed, how, rng);
                     let planes = Planes::of(&frame);
                     let label = format!("{how:?}: {}", p);
-                    out.push(Case { label, damage: how, params: p, frame, planes });
+                    out.push(Case { label, damage: how, params: p, frame, planes, guide: None });
                 }
             }
         }
@@ -340,7 +427,25 @@ fn fixtures(cases: &[Case]) -> (Vec<u8>, Vec<u8>) {
                 }
             }
         }
+        let guide = c.guide.as_ref().map(|g| {
+            let bytes = if g.bit_depth == BitDepth::Eight { 1 } else { 2 };
+            blob.resize(blob.len().next_multiple_of(4), 0);
+            let offset = blob.len();
+            for &s in &g.y {
+                if bytes == 1 {
+                    blob.push(u8::try_from(s).expect("8-bit code"));
+                } else {
+                    blob.extend(s.to_le_bytes());
+                }
+            }
+            let fits = (g.width, g.height) == (p.width.next_multiple_of(2), p.height.next_multiple_of(2));
+            serde_json::json!({
+                "width": g.width, "height": g.height, "bitDepth": g.bit_depth.bits(), "bytes": bytes,
+                "offset": offset, "used": fits,
+            })
+        });
         manifest.push(serde_json::json!({
+            "guide": guide,
             "params": {
                 "scheme": p.scheme.name(),
                 "bitDepth": p.bit_depth.bits(),
@@ -353,6 +458,7 @@ fn fixtures(cases: &[Case]) -> (Vec<u8>, Vec<u8>) {
                 "farBits": p.far.to_bits(),
                 "width": p.width,
                 "height": p.height,
+                "half": p.half,
                 "frameIndex": 0,
             },
             "planes": {
@@ -504,7 +610,10 @@ fn webgl_unpacking_matches_the_cpu_bit_for_bit() {
     let mut at = 0;
     let (mut differ, mut worst_ulp, mut failed) = (0usize, 0u32, Vec::new());
     for c in &cases {
-        let want = unpack(&c.frame, &c.params).unwrap_or_else(|e| panic!("{}: {e}", c.label));
+        let mut want = DepthImage::new(c.params.width, c.params.height);
+        Packer::default()
+            .unpack_guided_into(&c.frame, &c.params, c.guide.as_ref(), &mut want)
+            .unwrap_or_else(|e| panic!("{}: {e}", c.label));
         let n = want.data.len();
         let here = &got[at..at + n];
         at += n;
@@ -532,9 +641,11 @@ fn webgl_unpacking_matches_the_cpu_bit_for_bit() {
         cases.iter().map(|c| PackParams { width: 1, height: 1, ..c.params }.to_string()).collect();
     let mut tally: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     for c in &cases {
-        let path = match c.params.scheme {
-            Scheme::Vbp => format!("vbp {}", c.params.layout.name()),
-            s => s.name().to_string(),
+        let path = match (c.params.half, &c.guide, c.params.scheme) {
+            (true, Some(_), _) => "half guided".to_string(),
+            (true, None, _) => "half".to_string(),
+            (false, _, Scheme::Vbp) => format!("vbp {}", c.params.layout.name()),
+            (false, _, s) => s.name().to_string(),
         };
         let damage = match c.damage {
             Damage::Sweep(_) => "Sweep".to_string(),

@@ -418,3 +418,79 @@ fn the_page_shows_depth_and_a_point_cloud() {
     println!("screenshot: {} ({} bytes)", out.display(), png.len());
     assert!(png.starts_with(b"\x89PNG"));
 }
+
+/// Maps sent at half size (`-half`), lossy, through the page: depth-only streams (8-bit luma and
+/// 10-bit VBP in the luma layout, one with an odd half size) rebuilt without a guide equal
+/// `DepthReceiver`'s bit for bit; an RGB-D stream's rebuilt with its colour's luma as the guide
+/// equals `RgbdReceiver`'s, every frame guided on both sides, and differs from the unguided
+/// rebuild (so the guide was used, not ignored).
+#[test]
+fn half_size_maps_are_rebuilt_in_the_browser_as_in_the_rust_receivers() {
+    let _serial = serial();
+    let chromium = Chromium::launch().unwrap();
+    let frames = 12u32;
+    let cases = [
+        (PackingConfig::luma(BitDepth::Eight).at_half(), BitDepth::Eight, (320, 180)),
+        (PackingConfig::vbp(16, VbpLayout::Luma).at_half(), BitDepth::Ten, (166, 94)),
+    ];
+    for (config, bits, size) in cases {
+        let id = format!("{config}-{}bit {}x{}", bits.bits(), size.0, size.1);
+        let path = tmp(&format!("half-{config}-{}.ts", bits.bits()));
+        encode_file_bits(&path, &config, size, frames, RateControl::Cbr, 300_000, bits);
+        let (compared, s) = page_equals_rust_receiver(&chromium, &path, frames, &id);
+        assert_eq!((s["depthHalf"].as_u64(), s["depthGuided"].as_u64()), (Some(frames.into()), Some(0)), "{id}: {s}");
+        println!("{id}: {compared} depth values rebuilt from half size, bit-identical to the Rust receiver's");
+    }
+
+    // RGB-D: the colour's luma falls with depth, so depth edges are colour edges.
+    let (w, h) = (320u32, 180u32);
+    let config = PackingConfig::luma(BitDepth::Eight).at_half();
+    let path = tmp("half-rgbd.ts");
+    let url = path.to_str().unwrap().to_string();
+    let mut settings = depthcast_stream::RgbdSettings::new(VideoCodec::H264, 2_000_000);
+    settings.depth_share = 0.25;
+    settings.gop = 30;
+    settings.force_software = true;
+    settings.threads = 1;
+    let mut enc = depthcast_stream::RgbdEncoder::new(&settings, &config, w, h, Some(&url)).unwrap();
+    for i in 0..frames {
+        let d = testdata::game_scene(w, h, i as f32 / FPS);
+        let mut colour = depthcast_packing::YuvFrame::new(w, h, BitDepth::Eight);
+        for (y, &z) in colour.y.iter_mut().zip(&d.data) {
+            *y = if depthcast_packing::is_valid_depth(z) { (235.0 - 9.0 * z).clamp(16.0, 235.0) as u16 } else { 8 };
+        }
+        let camera = depthcast_packing::CameraBlock {
+            frame_index: 0,
+            pose: depthcast_packing::CameraPose { position: [0.0, 1.5, 4.0], rotation: [0.0, 0.0, 0.0, 1.0] },
+            intrinsics: depthcast_packing::Intrinsics::from_fov_y(0.9, w, h, 0.5),
+        };
+        let meta = FrameMeta { frame_index: i, ..Default::default() };
+        enc.encode(&colour, &d.view(), &config, 0.5, 30.0, &meta, &camera).unwrap();
+    }
+    enc.finish().unwrap();
+    let mut rx = depthcast_stream::RgbdReceiver::new(depthcast_stream::RgbdConfig::new(url.clone()));
+    let mut guided = BTreeMap::new();
+    while let Some(f) = rx.recv().unwrap() {
+        if let (Some(i), Some(d)) = (f.frame_index, f.depth) {
+            guided.insert(i, d);
+        }
+    }
+    let rs = rx.stats().clone();
+    assert_eq!((guided.len(), rs.depth_guided), (frames as usize, u64::from(frames)), "RgbdReceiver: {rs:?}");
+    let unguided = rust_unpack(&path);
+    let moved: usize = guided
+        .iter()
+        .map(|(i, d)| d.data.iter().zip(&unguided[i].data).filter(|(a, b)| a.to_bits() != b.to_bits()).count())
+        .sum();
+    assert!(moved > 0, "the guide changed no pixel: the test would not tell guided from unguided");
+    let (server, _relay, _source) = serve(&url, false, RelayConfig::default());
+    let page = chromium.new_page(&format!("{}?collect={frames}", server.url())).unwrap();
+    wait_unpacked(&page, frames as usize, Duration::from_secs(180));
+    let s = stats(&page);
+    assert_eq!((s["depthHalf"].as_u64(), s["depthGuided"].as_u64()), (Some(frames.into()), Some(frames.into())), "{s}");
+    let compared = bit_identical(&guided, &page, frames, "half RGB-D");
+    println!(
+        "RGB-D {config} {w}x{h}: {compared} depth values rebuilt with the colour as guide, bit-identical to \
+         RgbdReceiver's ({moved} differ from the unguided rebuild)"
+    );
+}
