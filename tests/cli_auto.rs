@@ -87,8 +87,9 @@ fn send_auto_probe_then_recv() {
 }
 
 /// `--receivers chromium` into a `.ts` file: the formats are what Chromium decodes and MPEG-TS
-/// carries (H.264 at 8 and 10 bits: AV1 goes into .mkv only, HEVC is not decoded), every pair the
-/// probe measured is printed, the lowest wins, and the stream comes out in the winner's format.
+/// carries (H.264 at 8 and 10 bits: AV1 goes into .mkv only, HEVC is not decoded), half-size
+/// maps among the pairs (the page rebuilds them), every pair the probe measured is printed, the
+/// lowest wins, and the stream comes out in the winner's format.
 #[test]
 fn send_probe_across_formats_then_recv() {
     let dir = std::env::temp_dir().join(format!("depthcast-cli-formats-{}", std::process::id()));
@@ -120,6 +121,10 @@ fn send_probe_across_formats_then_recv() {
         assert!(measured.iter().filter(|m| m.0 == f).count() >= 2, "{f}: a shortlist and its fallback: {err}");
     }
     assert!(measured.iter().any(|m| m.0 == "h264-10" && m.1 == "luma-P10-lin"), "{err}");
+    // The page rebuilds maps sent at half size, so the probe measures those too.
+    for (f, id) in [("h264-8", "luma-P8-lin-half"), ("h264-10", "luma-P10-lin-half")] {
+        assert!(measured.iter().any(|m| m.0 == f && m.1 == id), "{f} {id}: {err}");
+    }
     let (format, winner) = err
         .lines()
         .find_map(|l| {
