@@ -47,8 +47,8 @@ fn sender_plugin_with_the_predictor() {
 }
 
 /// precision-net with the start-up probe (the Bevy sender's `auto` default): the first frames
-/// are packed on the CPU with the network's shortlist and 8-bit luma, encoded and measured; the
-/// winner carries the whole stream, which starts once the probe is done.
+/// are packed on the CPU with the network's shortlist, 8-bit luma and the half-size set, encoded
+/// and measured; the winner carries the whole stream, which starts once the probe is done.
 #[test]
 fn sender_plugin_with_the_start_up_probe() {
     let Some(stats) = stream_with(Mode::Probe, "probe", BitDepth::Eight) else { return };
@@ -57,24 +57,36 @@ fn sender_plugin_with_the_start_up_probe() {
     println!("probe: {measured:?} -> {winner} in {:?} ms", stats.probe_ms);
     assert!(measured.len() >= 2, "a shortlist was measured: {measured:?}");
     assert!(measured.iter().any(|(id, _)| id == "luma-P8-lin"), "the 8-bit fallback is measured");
+    // `probe_half` (the default): the half-size set too.
+    for c in PackingConfig::half_set(BitDepth::Eight) {
+        assert!(measured.iter().any(|(id, _)| *id == c.id()), "{c} is measured: {measured:?}");
+    }
     let best = measured.iter().min_by(|a, b| a.1.total_cmp(&b.1)).expect("measured");
     assert_eq!(winner, best.0, "the lowest measured error wins");
     let c: PackingConfig = winner.parse().expect("an id");
     let current = stats.current.expect("a configuration");
-    assert_eq!((current.scheme, current.precision, current.layout), (c.scheme, c.precision, c.layout));
+    assert_eq!(
+        (current.scheme, current.precision, current.layout, current.half),
+        (c.scheme, c.precision, c.layout, c.half)
+    );
     assert_eq!(stats.predict_us, 0.0, "the winner carries the stream: no per-frame prediction");
 }
 
-/// Every scheme goes through the GPU: hue, and triangle waves whose period is not a power of two
-/// (sent with the configured period, not replaced by the default).
+/// Every scheme goes through the GPU: hue, triangle waves whose period is not a power of two
+/// (sent with the configured period, not replaced by the default), and a map sent at half size
+/// (the GPU reads every other depth of every other row; the stream's frames are half size and
+/// decode, rebuilt, at full size).
 #[test]
-fn sender_plugin_streams_hue_and_any_triangle_period() {
-    for (tag, config) in
-        [("hue", PackingConfig::hue()), ("triangle", PackingConfig::triangle(16, 3000, BitDepth::Eight))]
-    {
+fn sender_plugin_streams_hue_any_triangle_period_and_half_size() {
+    for (tag, config) in [
+        ("hue", PackingConfig::hue()),
+        ("triangle", PackingConfig::triangle(16, 3000, BitDepth::Eight)),
+        ("half", PackingConfig::luma(BitDepth::Eight).at_half()),
+    ] {
         let Some(stats) = stream_with(Mode::Config(config), tag, BitDepth::Eight) else { return };
         let current = stats.current.expect("a configuration");
-        assert_eq!(current.scheme, config.scheme, "{tag}");
+        assert_eq!((current.scheme, current.half), (config.scheme, config.half), "{tag}");
+        assert_eq!((current.width, current.height), (320, 240), "{tag}: the full size in-band");
         if config.scheme == Scheme::Triangle {
             assert_eq!(current.period, 3000);
         }

@@ -61,6 +61,8 @@ pub struct AutoPacking {
     policy: StreamPolicy,
     /// The model's candidates, then fallbacks the probe added.
     configs: Vec<PackingConfig>,
+    /// What the start-up probe measures beside the network's shortlist and the fallback.
+    probe_also: Vec<PackingConfig>,
     /// The probe's winner: every frame takes it.
     fixed: Option<usize>,
     /// How often each entry of `configs` was chosen.
@@ -91,12 +93,24 @@ impl AutoPacking {
             counts: vec![0; configs.len()],
             policy,
             configs,
+            probe_also: Vec::new(),
             fixed: None,
             first: None,
             bits: settings.bits,
             size: (width, height),
             last_us: 0.0,
         })
+    }
+
+    /// Has the start-up probe also measure `configs` (the network knows nothing of them): the
+    /// half-size set ([`PackingConfig::half_set`]) for a stream whose receivers all rebuild
+    /// half-size maps, as the Bevy sender's `probe_half`.
+    pub fn probe_also(&mut self, configs: &[PackingConfig]) {
+        for c in configs {
+            if !self.probe_also.contains(c) {
+                self.probe_also.push(*c);
+            }
+        }
     }
 
     /// The configurations it chooses among (the model's candidates, then any probe fallback).
@@ -152,7 +166,8 @@ impl AutoPacking {
     }
 
     /// The start-up probe with real encodes: the network's [`Probe::CANDIDATES`] best-scored
-    /// configurations on `frames[0]` plus the fallback (luma at the plane bit depth) are each
+    /// configurations on `frames[0]` plus the fallback (luma at the plane bit depth) and any
+    /// [`Self::probe_also`] configurations are each
     /// encoded over the first [`Probe::FRAMES`] of `frames` with `settings` (the stream's
     /// encoder settings; its size is set per configuration) and the range `near..far`, decoded,
     /// unpacked and measured against the source; the best measured one carries the stream
@@ -185,7 +200,7 @@ impl AutoPacking {
     ) -> Result<ProbeReport> {
         let first = frames.first().ok_or_else(|| StreamError::Probe("no frames to probe".into()))?;
         let mut probe = self.policy.probe(&first.view(), Probe::CANDIDATES, Probe::FRAMES)?;
-        for f in fallbacks(self.bits) {
+        for f in fallbacks(self.bits).into_iter().chain(self.probe_also.iter().copied()) {
             let k = self.configs.iter().position(|c| *c == f).unwrap_or_else(|| {
                 self.configs.push(f);
                 self.counts.push(0);

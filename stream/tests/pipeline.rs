@@ -357,6 +357,32 @@ fn the_probe_fixes_the_measured_best() {
     assert_eq!(auto.needs_regions_of_interest(&report.winner), report.winner.high_plane_qoffset().is_some());
 }
 
+/// `probe_also` (the Bevy sender's `probe_half`): the half-size set is encoded and measured
+/// beside the shortlist and the fallback, each rebuilt at full size before it is measured; the
+/// lowest measured error still wins, and a half-size winner carries every frame.
+#[test]
+fn the_probe_also_measures_the_half_size_set() {
+    let src = frames(20);
+    let auto_settings =
+        AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, bitrate: 150_000, fps: 30.0, gop: 10 };
+    let mut auto = AutoPacking::new(&auto_settings, W, H).unwrap();
+    let half = PackingConfig::half_set(BitDepth::Eight);
+    auto.probe_also(&half);
+    auto.probe_also(&half); // once each
+    let report = auto.probe(&src, NEAR, FAR, &settings(150_000, 10)).unwrap();
+    println!("{report:?}");
+    for c in &half {
+        assert_eq!(report.measured.iter().filter(|(m, _)| m == c).count(), 1, "{c} measured once: {report:?}");
+    }
+    assert!(report.measured.iter().any(|(c, _)| *c == PackingConfig::luma(BitDepth::Eight)), "the fallback");
+    assert!(report.measured.iter().all(|(_, e)| e.is_finite() && *e > 0.0), "{report:?}");
+    let best = report.measured.iter().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
+    assert_eq!(report.winner, best.0);
+    for f in &src {
+        assert_eq!(auto.choose(&f.view()).unwrap(), report.winner);
+    }
+}
+
 /// The probe across formats for a browser receiver: H.264 and AV1 at 8 and 10 bits, each with
 /// its own luma fallback and scheme set (no regions of interest for AV1), every pair a real
 /// encode; the lowest measured error wins.

@@ -83,7 +83,12 @@ impl Chooser {
                 gop: cfg.gop,
             };
             *self = match AutoPacking::new(&auto_settings, newest.width, newest.height) {
-                Ok(auto) if settings.probe => Chooser::Collecting { auto: Box::new(auto), frames: Vec::new() },
+                Ok(mut auto) if settings.probe => {
+                    if settings.probe_half {
+                        auto.probe_also(&PackingConfig::half_set(cfg.bit_depth));
+                    }
+                    Chooser::Collecting { auto: Box::new(auto), frames: Vec::new() }
+                }
                 Ok(auto) => Chooser::Ready { auto: Box::new(auto), choice: None, probe: None },
                 Err(e) => {
                     warn!("precision-net: {e}; sending the fixed configuration");
