@@ -19,6 +19,8 @@
 
 use crate::depth::{DepthImage, DepthView, INVALID_DEPTH, is_valid_depth};
 use crate::frame::YuvFrame;
+#[cfg(target_arch = "x86_64")]
+use crate::simd::CpuLevel;
 
 /// Size of a map reduced by `factor`: every dimension rounded up, so the last samples cover the
 /// right and bottom edges.
@@ -200,6 +202,24 @@ fn unguided(low: &DepthView<'_>, factor: u32, s: &UpsampleSettings, out: &mut De
 /// same order as the general loop (a weighted depth is exact; the adds of zero weights change
 /// nothing), so the result is bit-identical, at a fraction of the cost.
 fn unguided_half(low: &DepthView<'_>, tolerance: f32, out: &mut DepthImage) {
+    #[cfg(target_arch = "x86_64")]
+    if CpuLevel::detect() >= CpuLevel::Avx2 {
+        // SAFETY: `detect` only returns levels this CPU runs, and Avx2 and above have AVX2.
+        return unsafe { unguided_half_avx2(low, tolerance, out) };
+    }
+    unguided_half_loops(low, tolerance, out);
+}
+
+/// [`unguided_half_loops`] compiled for AVX2: the same operations on eight lanes where the
+/// compiler vectorises (no FMA: AVX2 does not enable it, and Rust never contracts).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn unguided_half_avx2(low: &DepthView<'_>, tolerance: f32, out: &mut DepthImage) {
+    unguided_half_loops(low, tolerance, out);
+}
+
+#[inline(always)]
+fn unguided_half_loops(low: &DepthView<'_>, tolerance: f32, out: &mut DepthImage) {
     let width = out.width as usize;
     let lw = low.width as usize;
     let lh = low.height as usize;
@@ -334,6 +354,23 @@ fn guided(low: &DepthView<'_>, factor: u32, g: &YuvFrame, s: &UpsampleSettings, 
 /// same f32 operations in the same order per pixel as [`guided`] (skipped candidates, and the
 /// adds of zero-weight corners, which change nothing), so the result is bit-identical.
 fn guided_half(low: &DepthView<'_>, g: &YuvFrame, s: &UpsampleSettings, out: &mut DepthImage) {
+    #[cfg(target_arch = "x86_64")]
+    if CpuLevel::detect() >= CpuLevel::Avx2 {
+        // SAFETY: `detect` only returns levels this CPU runs, and Avx2 and above have AVX2.
+        return unsafe { guided_half_avx2(low, g, s, out) };
+    }
+    guided_half_loops(low, g, s, out);
+}
+
+/// [`guided_half_loops`] compiled for AVX2 (as [`unguided_half_avx2`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn guided_half_avx2(low: &DepthView<'_>, g: &YuvFrame, s: &UpsampleSettings, out: &mut DepthImage) {
+    guided_half_loops(low, g, s, out);
+}
+
+#[inline(always)]
+fn guided_half_loops(low: &DepthView<'_>, g: &YuvFrame, s: &UpsampleSettings, out: &mut DepthImage) {
     let scale = 255.0 / f32::from(g.bit_depth.max_code());
     let gw = g.width as usize;
     let inv_space = -0.5 / (s.sigma_space * s.sigma_space);
@@ -408,6 +445,7 @@ fn guided_half(low: &DepthView<'_>, g: &YuvFrame, s: &UpsampleSettings, out: &mu
 /// bottom-right, per pixel) that lie on its chosen sample's surface, weighted bilinearly (1/2
 /// along an odd axis; corners of zero weight left out, as in [`guided`]), or the chosen sample
 /// when none does; invalid where the chosen sample is.
+#[inline(always)]
 fn blend<const PX: bool, const PY: bool>(chosen: &[f32], corners: [&[f32]; 4], tolerance: f32, out: &mut [f32]) {
     let valid = |v: f32| (v > 0.0) & v.is_finite();
     let one = |v: f32, a: f32| valid(v) & ((v - a).abs() <= tolerance * v.min(a));
