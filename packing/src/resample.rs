@@ -19,7 +19,6 @@
 
 use crate::depth::{DepthImage, DepthView, INVALID_DEPTH, is_valid_depth};
 use crate::frame::YuvFrame;
-#[cfg(target_arch = "x86_64")]
 use crate::simd::CpuLevel;
 
 /// Size of a map reduced by `factor`: every dimension rounded up, so the last samples cover the
@@ -111,6 +110,24 @@ pub fn upsample_into(
     settings: &UpsampleSettings,
     out: &mut DepthImage,
 ) {
+    upsample_into_at(CpuLevel::detect(), low, factor, guide, settings, out);
+}
+
+/// [`upsample_into`] with the loops compiled for `level` (which this CPU must run; a level
+/// without loops of its own runs the baseline ones). Public for `tools/kernel-check`, which checks
+/// every level against [`reference`]; not part of the supported API.
+///
+/// # Panics
+/// As [`upsample`].
+#[doc(hidden)]
+pub fn upsample_into_at(
+    level: CpuLevel,
+    low: &DepthView<'_>,
+    factor: u32,
+    guide: Option<&YuvFrame>,
+    settings: &UpsampleSettings,
+    out: &mut DepthImage,
+) {
     let (width, height) = (out.width, out.height);
     assert_eq!((low.width, low.height), reduced_size(width, height, factor), "low-resolution size mismatch");
     if let Some(g) = guide {
@@ -119,9 +136,10 @@ pub fn upsample_into(
             "guide size mismatch"
         );
     }
+    assert!(level.is_supported(), "{} does not run on this CPU", level.name());
     match guide {
-        Some(g) => guided(low, factor, g, settings, out),
-        None => unguided(low, factor, settings, out),
+        Some(g) => guided(level, low, factor, g, settings, out),
+        None => unguided(level, low, factor, settings, out),
     }
 }
 
@@ -170,9 +188,9 @@ fn corners(r0: &[f32], r1: &[f32], cx: Axis, ty: f32) -> [(f32, f32); 4] {
 }
 
 /// Without a guide: bilinear where the four surrounding samples are one surface, else the nearest.
-fn unguided(low: &DepthView<'_>, factor: u32, s: &UpsampleSettings, out: &mut DepthImage) {
+fn unguided(level: CpuLevel, low: &DepthView<'_>, factor: u32, s: &UpsampleSettings, out: &mut DepthImage) {
     if factor == 2 {
-        return unguided_half(low, s.same_surface, out);
+        return unguided_half(level, low, s.same_surface, out);
     }
     let width = out.width as usize;
     let cols = axis(width, low.width as usize, factor);
@@ -201,12 +219,15 @@ fn unguided(low: &DepthView<'_>, factor: u32, s: &UpsampleSettings, out: &mut De
 /// pixel is one of four cases by the parity of its coordinates. The same f32 operations in the
 /// same order as the general loop (a weighted depth is exact; the adds of zero weights change
 /// nothing), so the result is bit-identical, at a fraction of the cost.
-fn unguided_half(low: &DepthView<'_>, tolerance: f32, out: &mut DepthImage) {
+fn unguided_half(level: CpuLevel, low: &DepthView<'_>, tolerance: f32, out: &mut DepthImage) {
     #[cfg(target_arch = "x86_64")]
-    if CpuLevel::detect() >= CpuLevel::Avx2 {
-        // SAFETY: `detect` only returns levels this CPU runs, and Avx2 and above have AVX2.
+    if level >= CpuLevel::Avx2 {
+        // SAFETY: the caller checked that this CPU runs `level`, and Avx2 and above have AVX2.
         return unsafe { unguided_half_avx2(low, tolerance, out) };
     }
+    // Elsewhere one set of loops (NEON is aarch64's baseline, vectorised by the compiler).
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = level;
     unguided_half_loops(low, tolerance, out);
 }
 
@@ -272,9 +293,9 @@ fn unguided_half_loops(low: &DepthView<'_>, tolerance: f32, out: &mut DepthImage
 /// With a guide: the sample whose colour and position are closest to the pixel's decides the
 /// surface; the pixel is then interpolated bilinearly from the surrounding samples on that surface
 /// (the chosen sample alone when none of them is).
-fn guided(low: &DepthView<'_>, factor: u32, g: &YuvFrame, s: &UpsampleSettings, out: &mut DepthImage) {
+fn guided(level: CpuLevel, low: &DepthView<'_>, factor: u32, g: &YuvFrame, s: &UpsampleSettings, out: &mut DepthImage) {
     if factor == 2 {
-        return guided_half(low, g, s, out);
+        return guided_half(level, low, g, s, out);
     }
     let fi = factor as usize;
     let scale = 255.0 / f32::from(g.bit_depth.max_code());
@@ -353,12 +374,15 @@ fn guided(low: &DepthView<'_>, factor: u32, g: &YuvFrame, s: &UpsampleSettings, 
 /// once from contiguous slices, its spatial term a constant, and the best kept by selects. The
 /// same f32 operations in the same order per pixel as [`guided`] (skipped candidates, and the
 /// adds of zero-weight corners, which change nothing), so the result is bit-identical.
-fn guided_half(low: &DepthView<'_>, g: &YuvFrame, s: &UpsampleSettings, out: &mut DepthImage) {
+fn guided_half(level: CpuLevel, low: &DepthView<'_>, g: &YuvFrame, s: &UpsampleSettings, out: &mut DepthImage) {
     #[cfg(target_arch = "x86_64")]
-    if CpuLevel::detect() >= CpuLevel::Avx2 {
-        // SAFETY: `detect` only returns levels this CPU runs, and Avx2 and above have AVX2.
+    if level >= CpuLevel::Avx2 {
+        // SAFETY: the caller checked that this CPU runs `level`, and Avx2 and above have AVX2.
         return unsafe { guided_half_avx2(low, g, s, out) };
     }
+    // Elsewhere one set of loops (NEON is aarch64's baseline, vectorised by the compiler).
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = level;
     guided_half_loops(low, g, s, out);
 }
 
@@ -470,60 +494,17 @@ fn blend<const PX: bool, const PY: bool>(chosen: &[f32], corners: [&[f32]; 4], t
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::params::{BitDepth, PackParams, Scheme};
-    use crate::{Metrics, pack, unpack};
+/// The upsampler as first written and measured (`results/half-720p/`), one pixel at a time: the
+/// definition the faster loops above must match, bit for bit. Public for the unit tests and for
+/// `tools/kernel-check` (which runs on aarch64 under qemu), not part of the supported API.
+#[doc(hidden)]
+pub mod reference {
+    use super::{UpsampleSettings, same_surface};
+    use crate::depth::{DepthImage, DepthView, INVALID_DEPTH, is_valid_depth};
+    use crate::frame::YuvFrame;
 
-    #[test]
-    fn the_upsampler_matches_its_straightforward_version_bit_for_bit() {
-        // Random maps with sky (and NaN, infinite and negative samples), edges and odd sizes,
-        // factors 2 and 3, guided (8- and 10-bit) and not.
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for (w, h, factor) in [(97, 41, 2), (64, 48, 2), (31, 17, 3), (2, 2, 2), (5, 1, 2), (1, 7, 2), (6, 5, 2)] {
-            let mut d = DepthImage::new(w, h);
-            for z in &mut d.data {
-                *z = match next() % 40 {
-                    0..=3 => INVALID_DEPTH,
-                    4 => f32::NAN,
-                    5 => f32::INFINITY,
-                    6 => -1.0,
-                    7..=16 => 2.0 + (next() % 100) as f32 * 1e-3,
-                    _ => 9.0 + (next() % 1000) as f32 * 1e-3,
-                };
-            }
-            let mut g = colour_of(&d);
-            g.y.iter_mut().for_each(|y| *y = (*y + (next() % 9) as u16).min(255));
-            // A 10-bit guide too (its codes scaled to 8-bit units by a product that rounds).
-            let mut g10 = g.clone();
-            g10.bit_depth = BitDepth::Ten;
-            g10.y.iter_mut().for_each(|y| *y = 4 * *y + (next() % 4) as u16);
-            let low = downsample(&d.view(), factor);
-            let s = UpsampleSettings::default();
-            for guide in [None, Some(&g), Some(&g10)] {
-                let fast = upsample(&low.view(), factor, w, h, guide, &s);
-                let mut want = DepthImage::new(w, h);
-                match guide {
-                    Some(g) => reference_guided(&low.view(), factor, g, &s, &mut want),
-                    None => reference_unguided(&low.view(), factor, &s, &mut want),
-                }
-                let bits = |i: &DepthImage| i.data.iter().map(|z| z.to_bits()).collect::<Vec<_>>();
-                assert_eq!(bits(&fast), bits(&want), "{w}x{h} factor {factor} guided {}", guide.is_some());
-            }
-        }
-    }
-
-    /// The upsampler as first written and measured (`results/half-720p/`), one pixel at a time:
-    /// the definition the faster loops above must match.
     /// Without a guide: bilinear where the four surrounding samples are one surface, else the nearest.
-    fn reference_unguided(low: &DepthView<'_>, factor: u32, s: &UpsampleSettings, out: &mut DepthImage) {
+    pub fn unguided(low: &DepthView<'_>, factor: u32, s: &UpsampleSettings, out: &mut DepthImage) {
         let (lw, lh) = (low.width as usize, low.height as usize);
         let f = factor as f32;
         let width = out.width as usize;
@@ -567,7 +548,7 @@ mod tests {
     /// With a guide: the sample whose colour and position are closest to the pixel's decides the
     /// surface; the pixel is then interpolated bilinearly from the surrounding samples on that surface
     /// (the chosen sample alone when none of them is).
-    fn reference_guided(low: &DepthView<'_>, factor: u32, g: &YuvFrame, s: &UpsampleSettings, out: &mut DepthImage) {
+    pub fn guided(low: &DepthView<'_>, factor: u32, g: &YuvFrame, s: &UpsampleSettings, out: &mut DepthImage) {
         let (lw, lh) = (low.width as usize, low.height as usize);
         let fi = factor as usize;
         let f = factor as f32;
@@ -623,6 +604,62 @@ mod tests {
                     }
                 }
                 *z = if wsum > 0.0 { sum / wsum } else { chosen };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::{BitDepth, PackParams, Scheme};
+    use crate::{Metrics, pack, unpack};
+
+    #[test]
+    fn the_upsampler_matches_its_straightforward_version_bit_for_bit() {
+        // Random maps with sky (and NaN, infinite and negative samples), edges and odd sizes,
+        // factors 2 and 3, guided (8- and 10-bit) and not.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for (w, h, factor) in [(97, 41, 2), (64, 48, 2), (31, 17, 3), (2, 2, 2), (5, 1, 2), (1, 7, 2), (6, 5, 2)] {
+            let mut d = DepthImage::new(w, h);
+            for z in &mut d.data {
+                *z = match next() % 40 {
+                    0..=3 => INVALID_DEPTH,
+                    4 => f32::NAN,
+                    5 => f32::INFINITY,
+                    6 => -1.0,
+                    7..=16 => 2.0 + (next() % 100) as f32 * 1e-3,
+                    _ => 9.0 + (next() % 1000) as f32 * 1e-3,
+                };
+            }
+            let mut g = colour_of(&d);
+            g.y.iter_mut().for_each(|y| *y = (*y + (next() % 9) as u16).min(255));
+            // A 10-bit guide too (its codes scaled to 8-bit units by a product that rounds).
+            let mut g10 = g.clone();
+            g10.bit_depth = BitDepth::Ten;
+            g10.y.iter_mut().for_each(|y| *y = 4 * *y + (next() % 4) as u16);
+            let low = downsample(&d.view(), factor);
+            let s = UpsampleSettings::default();
+            for guide in [None, Some(&g), Some(&g10)] {
+                let mut want = DepthImage::new(w, h);
+                match guide {
+                    Some(g) => reference::guided(&low.view(), factor, g, &s, &mut want),
+                    None => reference::unguided(&low.view(), factor, &s, &mut want),
+                }
+                let bits = |i: &DepthImage| i.data.iter().map(|z| z.to_bits()).collect::<Vec<_>>();
+                // Every level this CPU runs (the baseline loops and, on x86, the AVX2 ones).
+                for &level in CpuLevel::compiled().iter().filter(|l| l.is_supported()) {
+                    let mut fast = DepthImage::new(w, h);
+                    upsample_into_at(level, &low.view(), factor, guide, &s, &mut fast);
+                    let case = format!("{w}x{h} factor {factor} guided {} at {}", guide.is_some(), level.name());
+                    assert_eq!(bits(&fast), bits(&want), "{case}");
+                }
             }
         }
     }

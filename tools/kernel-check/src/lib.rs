@@ -9,6 +9,8 @@
 //!   constants; arbitrary codes);
 //! - [`frames`]: every scheme through [`Packer`](depthcast_packing::Packer) (pack, unpack, and
 //!   unpack of noisy and of arbitrary codes), both bit depths, both range modes, odd sizes;
+//! - [`resample`]: the half-size rebuild (the receiver's upsampler) at every level, scalar
+//!   included, against its one-pixel-at-a-time reference;
 //! - [`engine`]: the int8 engine's `matvec` on random layers, and the engine at each level on the
 //!   committed validation set.
 //!
@@ -19,6 +21,7 @@
 
 pub mod engine;
 pub mod frames;
+pub mod resample;
 pub mod rng;
 pub mod rows;
 pub mod scheme_rows;
@@ -206,10 +209,11 @@ pub fn run_all(levels: &[CpuLevel], report: &mut Report) {
             println!("packing at {} runs the {} kernels: checked once", l.name(), runs.name());
         }
     }
-    let parts: [(&str, Check); 4] = [
+    let parts: [(&str, Check); 5] = [
         ("row kernels of luma-only and VBP (depthcast_packing::simd)", rows::check),
         ("row kernels of triangle and hue", scheme_rows::check),
         ("every scheme through Packer", frames::check),
+        ("half-size rebuild against its reference, scalar included (depthcast_packing::resample)", resample::check),
         ("int8 engine (depthcast_precision_net)", engine::check),
     ];
     for (name, check) in parts {
