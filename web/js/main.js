@@ -134,8 +134,13 @@ async function copyPlanes(frame) {
  * bitDepth }), or null when its planes cannot be copied exactly (an RGB or GPU frame).
  */
 async function copyLuma(frame) {
-  const { planes } = await copyPlanes(frame);
-  return planes ? { y: planes.y, width: planes.width, height: planes.height, bitDepth: planes.bitDepth } : null;
+  try {
+    const { planes } = await copyPlanes(frame);
+    return planes ? { y: planes.y, width: planes.width, height: planes.height, bitDepth: planes.bitDepth } : null;
+  } catch (e) {
+    // Closed meanwhile (a live page keeps only the newest colour frames): rebuilt unguided.
+    return null;
+  }
 }
 
 /** One video track: its decoder and counters. */
@@ -469,6 +474,8 @@ class Receiver {
       this.unpacked++;
       if (params.half) this.depthHalf++;
       if (depth.guided) this.depthGuided++;
+      // Looked up again: while the guide was copied, newer colour frames may have closed it.
+      colour = this.colourFrames.get(frame.timestamp) || null;
       if (this.unpacked <= options.collect) {
         this.collectedDepth.set(params.frameIndex, new Uint8Array(this.unpacker.readDepth().buffer));
       }
