@@ -148,6 +148,21 @@ fn same_surface(a: f32, b: f32, tolerance: f32) -> bool {
     (a - b).abs() <= tolerance * a.min(b)
 }
 
+/// [`is_valid_depth`] with `&` instead of `&&`: the factor-2 loops select on it over values
+/// computed anyway, which the compiler keeps free of data-dependent branches (sky edges would
+/// mispredict).
+#[inline(always)]
+fn valid_lane(v: f32) -> bool {
+    (v > 0.0) & v.is_finite()
+}
+
+/// Whether `v` is valid and on the surface of the valid depth `a` (as the general loops' test,
+/// branch-free).
+#[inline(always)]
+fn on_surface(v: f32, a: f32, tolerance: f32) -> bool {
+    valid_lane(v) & same_surface(v, a, tolerance)
+}
+
 /// Where a full-size coordinate falls between samples along one axis, computed once per row and
 /// once per column: the two samples around it (`i0`, `i1`), the fraction of the way to `i1`, and
 /// the range of the 3 samples around the covering one that [`guided`] chooses among.
@@ -244,12 +259,10 @@ fn unguided_half_loops(low: &DepthView<'_>, tolerance: f32, out: &mut DepthImage
     let width = out.width as usize;
     let lw = low.width as usize;
     let lh = low.height as usize;
-    // Written as selects over values computed anyway (`&` not `&&`), which the compiler keeps
-    // free of data-dependent branches: sky edges would mispredict.
-    let valid = |v: f32| (v > 0.0) & v.is_finite();
-    let one = |v: f32, a: f32| valid(v) & ((v - a).abs() <= tolerance * v.min(a));
+    // Selects over values computed anyway (see `valid_lane`).
+    let one = |v: f32, a: f32| on_surface(v, a, tolerance);
     // `v` where the nearest sample `a` is valid, else invalid.
-    let valid_or = |a: f32, v: f32| if valid(a) { v } else { INVALID_DEPTH };
+    let valid_or = |a: f32, v: f32| if valid_lane(a) { v } else { INVALID_DEPTH };
     let keep = |a: f32| valid_or(a, a);
     // The nearest sample `a`, or `a` and `b` averaged when `b` lies on its surface.
     let pair = |a: f32, b: f32| valid_or(a, if one(b, a) { a * 0.5 + b * 0.5 } else { a });
@@ -406,10 +419,19 @@ fn guided_half_loops(low: &DepthView<'_>, g: &YuvFrame, s: &UpsampleSettings, ou
         (0..lh).flat_map(|j| (0..lw).map(move |i| f32::from(g.y[2 * j * gw + 2 * i]) * scale)).collect();
     // Per pixel of one parity: its luma, and the best candidate's log-weight and depth.
     let (mut cp, mut best_l, mut best_d) = (vec![0.0f32; lw], vec![0.0f32; lw], vec![0.0f32; lw]);
+    // The two sample rows shifted by one (sample i + 1, clamped to the last), once per row for
+    // both parities: the right-hand corners.
+    let (mut r0s, mut r1s) = (vec![0.0f32; lw], vec![0.0f32; lw]);
+    let shift = |r: &[f32], to: &mut [f32]| {
+        to[..lw - 1].copy_from_slice(&r[1..lw]);
+        to[lw - 1] = r[lw - 1];
+    };
     for (y, row) in out.data.chunks_exact_mut(width).enumerate() {
         let (j0, py) = (y / 2, y % 2);
         let j1 = (j0 + 1).min(lh - 1);
         let (r0, r1) = (low.row(j0 as u32), low.row(j1 as u32));
+        shift(r0, &mut r0s);
+        shift(r1, &mut r1s);
         let guide_row = &g.y[y * gw..y * gw + width];
         for px in 0..2 {
             // Pixels x = 2i + px, i in 0..n: the samples i0 = i, i1 = min(i + 1, lw - 1).
@@ -447,9 +469,7 @@ fn guided_half_loops(low: &DepthView<'_>, g: &YuvFrame, s: &UpsampleSettings, ou
                 }
             }
             // The surrounding samples on the chosen one's surface, bilinearly.
-            let i1 = |r: &[f32]| -> Vec<f32> { (0..n).map(|i| r[(i + 1).min(lw - 1)]).collect() };
-            let (r0s, r1s) = (i1(r0), i1(r1));
-            let corners = [&r0[..n], &r0s[..], &r1[..n], &r1s[..]];
+            let corners = [&r0[..n], &r0s[..n], &r1[..n], &r1s[..n]];
             let res = &mut cp[..n];
             match (px, py) {
                 (0, 0) => blend::<false, false>(&best_d[..n], corners, tolerance, res),
@@ -471,8 +491,6 @@ fn guided_half_loops(low: &DepthView<'_>, g: &YuvFrame, s: &UpsampleSettings, ou
 /// when none does; invalid where the chosen sample is.
 #[inline(always)]
 fn blend<const PX: bool, const PY: bool>(chosen: &[f32], corners: [&[f32]; 4], tolerance: f32, out: &mut [f32]) {
-    let valid = |v: f32| (v > 0.0) & v.is_finite();
-    let one = |v: f32, a: f32| valid(v) & ((v - a).abs() <= tolerance * v.min(a));
     let (tx, ty) = (if PX { 0.5f32 } else { 0.0 }, if PY { 0.5f32 } else { 0.0 });
     let w = [(1.0 - tx) * (1.0 - ty), tx * (1.0 - ty), (1.0 - tx) * ty, tx * ty];
     let used = [true, PX, PY, PX && PY];
@@ -484,13 +502,13 @@ fn blend<const PX: bool, const PY: bool>(chosen: &[f32], corners: [&[f32]; 4], t
         let (mut sum, mut wsum) = (0.0f32, 0.0f32);
         for k in 0..4 {
             if used[k] {
-                let take = one(d[k], c);
+                let take = on_surface(d[k], c, tolerance);
                 sum += if take { d[k] * w[k] } else { 0.0 };
                 wsum += if take { w[k] } else { 0.0 };
             }
         }
         let z = if wsum > 0.0 { sum / wsum } else { c };
-        out[i] = if valid(c) { z } else { INVALID_DEPTH };
+        out[i] = if valid_lane(c) { z } else { INVALID_DEPTH };
     }
 }
 
