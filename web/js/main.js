@@ -83,8 +83,11 @@ class Mean {
   get mean() { return this.n ? this.sum / this.n : null; }
 }
 
-/** Planes of a decoded frame as the unpacker takes them, or a reason why there are none. */
-async function copyPlanes(frame) {
+/**
+ * Planes of a decoded frame as the unpacker takes them, or a reason why there are none. With
+ * `lumaOnly` (a guide), `u` and `v` are null: the chroma is not repacked.
+ */
+async function copyPlanes(frame, { lumaOnly = false } = {}) {
   const format = frame.format;
   const rect = frame.visibleRect;
   const width = rect.width;
@@ -107,7 +110,8 @@ async function copyPlanes(frame) {
       for (let row = 0; row < h; row++) out.set(new Uint8Array(buffer, offset + row * stride, w), row * w);
       return out;
     };
-    return { planes: { y: plane(0, width, height), u: plane(1, uvWidth, uvHeight), v: plane(2, uvWidth, uvHeight), width, height, uvWidth, uvHeight, bitDepth: wide ? 10 : 8 }, format };
+    const [u, v] = lumaOnly ? [null, null] : [plane(1, uvWidth, uvHeight), plane(2, uvWidth, uvHeight)];
+    return { planes: { y: plane(0, width, height), u, v, width, height, uvWidth, uvHeight, bitDepth: wide ? 10 : 8 }, format };
   }
   if (format === 'NV12') {
     const size = frame.allocationSize({ rect });
@@ -115,6 +119,7 @@ async function copyPlanes(frame) {
     const layout = await frame.copyTo(buffer, { rect });
     const y = new Uint8Array(width * height);
     for (let row = 0; row < height; row++) y.set(new Uint8Array(buffer, layout[0].offset + row * layout[0].stride, width), row * width);
+    if (lumaOnly) return { planes: { y, u: null, v: null, width, height, uvWidth, uvHeight, bitDepth: 8 }, format };
     const u = new Uint8Array(uvWidth * uvHeight);
     const v = new Uint8Array(uvWidth * uvHeight);
     for (let row = 0; row < uvHeight; row++) {
@@ -135,7 +140,7 @@ async function copyPlanes(frame) {
  */
 async function copyLuma(frame) {
   try {
-    const { planes } = await copyPlanes(frame);
+    const { planes } = await copyPlanes(frame, { lumaOnly: true });
     return planes ? { y: planes.y, width: planes.width, height: planes.height, bitDepth: planes.bitDepth } : null;
   } catch (e) {
     // Closed meanwhile (a live page keeps only the newest colour frames): rebuilt unguided.
