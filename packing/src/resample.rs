@@ -382,31 +382,170 @@ fn guided(level: CpuLevel, low: &DepthView<'_>, factor: u32, g: &YuvFrame, s: &U
 }
 
 /// [`guided`] at factor 2, the one the in-band flag sends, a row at a time and data-parallel:
-/// the pixels of a row with even `x` (and then those with odd `x`) have their candidates at the
-/// same offsets, so each candidate, in the general loop's order, is scored for all of them at
-/// once from contiguous slices, its spatial term a constant, and the best kept by selects. The
-/// same f32 operations in the same order per pixel as [`guided`] (skipped candidates, and the
-/// adds of zero-weight corners, which change nothing), so the result is bit-identical.
+/// the pixels of a row with even `x` (and those with odd `x`) have their candidates at the same
+/// offsets, so each candidate, in the general loop's order, is scored for many of them at once,
+/// its spatial term a constant, and the best kept by selects. The same f32 operations in the same
+/// order per pixel as [`guided`] (skipped candidates, and the adds of zero-weight corners, which
+/// change nothing), so the result is bit-identical.
+///
+/// With AVX2 or NEON a row kernel (`simd::{avx2,neon}::upsample`) takes 8 or 4 pixels of each
+/// parity per step and keeps their best candidates in registers across all nine candidates
+/// ([`GuidedRow`]). The baseline loops ([`guided_half_loops`]), for the compiler to vectorise,
+/// score one candidate for a whole row before the next.
 fn guided_half(level: CpuLevel, low: &DepthView<'_>, g: &YuvFrame, s: &UpsampleSettings, out: &mut DepthImage) {
     #[cfg(target_arch = "x86_64")]
     if level >= CpuLevel::Avx2 {
         // SAFETY: the caller checked that this CPU runs `level`, and Avx2 and above have AVX2.
         return unsafe { guided_half_avx2(low, g, s, out) };
     }
-    // Elsewhere one set of loops (NEON is aarch64's baseline, vectorised by the compiler).
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(target_arch = "aarch64")]
+    if level >= CpuLevel::Neon {
+        // SAFETY: the caller checked that this CPU runs `level`.
+        return unsafe { guided_half_neon(low, g, s, out) };
+    }
     let _ = level;
     guided_half_loops(low, g, s, out);
 }
 
-/// [`guided_half_loops`] compiled for AVX2 (as [`unguided_half_avx2`]).
+/// [`guided_half_rows`] with AVX2's row kernel, its own loops compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn guided_half_avx2(low: &DepthView<'_>, g: &YuvFrame, s: &UpsampleSettings, out: &mut DepthImage) {
-    guided_half_loops(low, g, s, out);
+    // The closure has this function's target features.
+    guided_half_rows(low, g, s, out, |row, out| crate::simd::guided_half_row_avx2(row, out));
 }
 
+/// [`guided_half_rows`] with NEON's row kernel.
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+fn guided_half_neon(low: &DepthView<'_>, g: &YuvFrame, s: &UpsampleSettings, out: &mut DepthImage) {
+    // The closure has this function's target features.
+    guided_half_rows(low, g, s, out, |row, out| crate::simd::guided_half_row_neon(row, out));
+}
+
+/// Pixels of each parity that a SIMD row kernel of [`guided_half`] takes per step: the rows it
+/// reads are padded to whole blocks.
+pub(crate) const GUIDED_BLOCK: usize = 8;
+
+/// One output row of [`guided_half`] as its SIMD row kernels take it. Every sample row is padded:
+/// sample `i` at `i + 1`, one pad before and, after the last, pads up to a whole block and one
+/// more, so that pixels `2i` and `2i + 1` read their candidates `i - 1, i, i + 1` at `i, i + 1,
+/// i + 2` without a bounds test. A pad's luma is infinite: its log-weight is -inf, which never
+/// beats the best so far (that starts at -inf), so a missing candidate is skipped as in
+/// [`guided`]. A pad's depth after the last sample is that sample: the right-hand corner
+/// clamped, as in [`axis`].
+pub(crate) struct GuidedRow<'a> {
+    /// The candidate sample rows `j0 - 1, j0, j0 + 1` that exist, in that order: padded lumas,
+    /// padded depths, and their vertical distance to the pixel row in pixels (`2 oj - (y % 2)`).
+    pub(crate) rows: &'a [(&'a [f32], &'a [f32], f32)],
+    /// The padded sample rows above (`j0`) and below (`j1`) the pixel row: the corners.
+    pub(crate) r0: &'a [f32],
+    pub(crate) r1: &'a [f32],
+    /// The pixels' lumas of even and odd `x` (pixel `2i + px` at `cp[px][i]`), padded to whole
+    /// blocks.
+    pub(crate) cp: [&'a [f32]; 2],
+    /// Whether the row's `y` is odd.
+    pub(crate) odd_row: bool,
+    /// `-1 / (2 sigma_space^2)`, `-1 / (2 sigma_colour^2)` and the same-surface tolerance.
+    pub(crate) inv_space: f32,
+    pub(crate) inv_colour: f32,
+    pub(crate) tolerance: f32,
+}
+
+impl GuidedRow<'_> {
+    /// The spatial log-weights of the candidates, `[r][oi][px]`: candidate `oi - 1` of row
+    /// `rows[r]` for pixels of parity `px` (rows that do not exist left 0). The f32 operations of
+    /// [`guided`]: exact squared distances, one rounding in the product.
+    pub(crate) fn spaces(&self) -> [[[f32; 2]; 3]; 3] {
+        let mut spaces = [[[0.0f32; 2]; 3]; 3];
+        for (&(_, _, dy), by_oi) in self.rows.iter().zip(spaces.iter_mut()) {
+            for (oi, by_px) in by_oi.iter_mut().enumerate() {
+                for (px, space) in by_px.iter_mut().enumerate() {
+                    let dx = (2 * oi as isize - 2 - px as isize) as f32;
+                    *space = (dx * dx + dy * dy) * self.inv_space;
+                }
+            }
+        }
+        spaces
+    }
+
+    /// The weights of the corners top-left, top-right, bottom-left, bottom-right for pixels of
+    /// parity `px` (zero where [`guided`] leaves a corner out).
+    #[inline(always)]
+    pub(crate) fn weights(&self, px: usize) -> [f32; 4] {
+        let (tx, ty) = (if px == 1 { 0.5f32 } else { 0.0 }, if self.odd_row { 0.5f32 } else { 0.0 });
+        [(1.0 - tx) * (1.0 - ty), tx * (1.0 - ty), (1.0 - tx) * ty, tx * ty]
+    }
+}
+
+/// The rows of [`guided_half`] for a SIMD row kernel: pads the sample rows once and each guide
+/// row as it comes (see [`GuidedRow`]).
 #[inline(always)]
+fn guided_half_rows(
+    low: &DepthView<'_>,
+    g: &YuvFrame,
+    s: &UpsampleSettings,
+    out: &mut DepthImage,
+    kernel: impl Fn(&GuidedRow<'_>, &mut [f32]),
+) {
+    let scale = 255.0 / f32::from(g.bit_depth.max_code());
+    let gw = g.width as usize;
+    let width = out.width as usize;
+    let (lw, lh) = (low.width as usize, low.height as usize);
+    let padded = lw.div_ceil(GUIDED_BLOCK) * GUIDED_BLOCK;
+    let stride = padded + 2;
+    let (mut lumas, mut depths) = (vec![f32::INFINITY; lh * stride], vec![INVALID_DEPTH; lh * stride]);
+    for (j, (lrow, drow)) in lumas.chunks_exact_mut(stride).zip(depths.chunks_exact_mut(stride)).enumerate() {
+        // Every other code of guide row 2j, in pairs (which the compiler vectorises), the last
+        // alone where the guide's row ends with it.
+        let grow = &g.y[2 * j * gw..];
+        let pairs = (2 * lw).min(grow.len()) / 2;
+        for (l, p) in lrow[1..=pairs].iter_mut().zip(grow.chunks_exact(2)) {
+            *l = f32::from(p[0]) * scale;
+        }
+        if pairs < lw {
+            lrow[lw] = f32::from(grow[2 * (lw - 1)]) * scale;
+        }
+        let samples = low.row(j as u32);
+        drow[1..=lw].copy_from_slice(samples);
+        drow[lw + 1..].fill(samples[lw - 1]);
+    }
+    let mut guide_row = vec![0.0f32; 2 * padded];
+    let (mut cp0, mut cp1) = (vec![0.0f32; padded], vec![0.0f32; padded]);
+    let padded_row = |j: usize| (&lumas[j * stride..(j + 1) * stride], &depths[j * stride..(j + 1) * stride]);
+    for (y, row) in out.data.chunks_exact_mut(width).enumerate() {
+        let (j0, py) = (y / 2, y % 2);
+        let j1 = (j0 + 1).min(lh - 1);
+        for (f, &code) in guide_row.iter_mut().zip(&g.y[y * gw..y * gw + width]) {
+            *f = f32::from(code) * scale;
+        }
+        for ((pair, c0), c1) in guide_row.chunks_exact(2).zip(cp0.iter_mut()).zip(cp1.iter_mut()) {
+            *c0 = pair[0];
+            *c1 = pair[1];
+        }
+        let (mut rows, mut n) = ([(&[][..], &[][..], 0.0f32); 3], 0);
+        for oj in -1isize..=1 {
+            if let Some(j) = j0.checked_add_signed(oj).filter(|&j| j < lh) {
+                let (l, d) = padded_row(j);
+                rows[n] = (l, d, (2 * oj - py as isize) as f32);
+                n += 1;
+            }
+        }
+        let guided_row = GuidedRow {
+            rows: &rows[..n],
+            r0: padded_row(j0).1,
+            r1: padded_row(j1).1,
+            cp: [&cp0, &cp1],
+            odd_row: py == 1,
+            inv_space: -0.5 / (s.sigma_space * s.sigma_space),
+            inv_colour: -0.5 / (s.sigma_colour * s.sigma_colour),
+            tolerance: s.same_surface,
+        };
+        kernel(&guided_row, row);
+    }
+}
+
+/// [`guided_half`]'s baseline loops.
 fn guided_half_loops(low: &DepthView<'_>, g: &YuvFrame, s: &UpsampleSettings, out: &mut DepthImage) {
     let scale = 255.0 / f32::from(g.bit_depth.max_code());
     let gw = g.width as usize;

@@ -93,7 +93,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             best.name()
         );
         println!(
-            "{:<10} {:<7} {:>2} {:<7} {:>10} {:>8} {:>10} {:>8} {:>8}",
+            "{:<17} {:<7} {:>2} {:<7} {:>10} {:>8} {:>10} {:>8} {:>8}",
             "op", "scheme", "P", "layout", "level", "ms", "x copy", "x scalar", ""
         );
     }
@@ -109,13 +109,8 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         let (fw, fh) = p.frame_size();
         let mut frame = YuvFrame::new(fw, fh, p.bit_depth);
         let mut out = DepthImage::new(a.width, a.height);
-        // Every level this CPU runs, once per distinct set of packing kernels (AVX-VNNI runs the
-        // AVX2 ones), scalar first.
-        let mut levels: Vec<CpuLevel> =
-            CpuLevel::compiled().iter().filter(|l| l.is_supported()).map(|&l| Packer::new(l).level()).collect();
-        levels.dedup();
         let mut scalar = [0u64; 2];
-        for level in levels {
+        for level in levels() {
             let mut packer = Packer::new(level);
             let pack_ns = median_ns(a.iters, || packer.pack_into(&view, &p, &mut frame).expect("pack"));
             let unpack_ns = median_ns(a.iters, || packer.unpack_into(&frame, &p, &mut out).expect("unpack"));
@@ -137,7 +132,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                     );
                 } else {
                     println!(
-                        "{:<10} {:<7} {:>2} {:<7} {:>10} {:>8.3} {:>10.2} {:>8.2}",
+                        "{:<17} {:<7} {:>2} {:<7} {:>10} {:>8.3} {:>10.2} {:>8.2}",
                         op,
                         c.scheme.name(),
                         c.precision,
@@ -159,44 +154,62 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Every level this CPU runs, once per distinct set of packing kernels (AVX-VNNI runs the AVX2
+/// ones), scalar first.
+fn levels() -> Vec<CpuLevel> {
+    let mut levels: Vec<CpuLevel> =
+        CpuLevel::compiled().iter().filter(|l| l.is_supported()).map(|&l| Packer::new(l).level()).collect();
+    levels.dedup();
+    levels
+}
+
 /// Maps sent at half size (`luma-P8-lin-half`): pack (keep one sample of each 2x2 block, pack
-/// those), unpack without a guide and with one (the receiver's upsampler), against the full-size
-/// map's unpack, at the best level.
+/// those), unpack without a guide and with one (the receiver's upsampler), at every level, against
+/// the scalar level and the full-size map's unpack at the same level.
 fn bench_half(a: &Args, depth: &DepthImage, near: f32, far: f32, memcpy_ns: u64) {
     let full = PackParams::new(Scheme::LumaOnly, 8, near, far, a.width, a.height);
     let half = PackParams { half: true, ..full };
-    let mut packer = Packer::default();
-    let (mut frame, mut out) = (YuvFrame::new(2, 2, BitDepth::Eight), DepthImage::new(1, 1));
-    packer.pack_into(&depth.view(), &full, &mut frame).expect("pack");
-    let full_unpack = median_ns(a.iters, || packer.unpack_into(&frame, &full, &mut out).expect("unpack"));
-    // A guide with an edge wherever the depth has one: the full-size 8-bit luma of the map.
-    let guide = frame.clone();
-    let pack = median_ns(a.iters, || packer.pack_into(&depth.view(), &half, &mut frame).expect("pack"));
-    let unguided = median_ns(a.iters, || packer.unpack_into(&frame, &half, &mut out).expect("unpack"));
-    let guided =
-        median_ns(a.iters, || packer.unpack_guided_into(&frame, &half, Some(&guide), &mut out).expect("unpack"));
-    for (op, ns) in [("pack", pack), ("unpack", unguided), ("unpack+guide", guided)] {
-        let vs_full = ns as f64 / full_unpack as f64;
-        if a.json {
-            println!(
-                "{}",
-                serde_json::json!({
-                    "bench": format!("half-{op}"), "scheme": "luma", "precision": 8, "level": packer.level().name(),
-                    "width": a.width, "height": a.height, "median_ns": ns, "memcpy_ns": memcpy_ns,
-                    "ratio_to_memcpy": ns as f64 / memcpy_ns as f64, "ratio_to_full_unpack": vs_full,
-                })
-            );
-        } else {
-            println!(
-                "{:<10} {:<7} {:>2} {:<7} {:>10} {:>8.3} {:>10.2}   x{vs_full:.2} the full-size unpack (luma-P8-lin-half)",
-                format!("half {op}"),
-                "luma",
-                8,
-                "-",
-                packer.level().name(),
-                ns as f64 / 1e6,
-                ns as f64 / memcpy_ns as f64,
-            );
+    let mut scalar = [0u64; 3];
+    for level in levels() {
+        let mut packer = Packer::new(level);
+        let (mut frame, mut out) = (YuvFrame::new(2, 2, BitDepth::Eight), DepthImage::new(1, 1));
+        packer.pack_into(&depth.view(), &full, &mut frame).expect("pack");
+        let full_unpack = median_ns(a.iters, || packer.unpack_into(&frame, &full, &mut out).expect("unpack"));
+        // A guide with an edge wherever the depth has one: the full-size 8-bit luma of the map.
+        let guide = frame.clone();
+        let pack = median_ns(a.iters, || packer.pack_into(&depth.view(), &half, &mut frame).expect("pack"));
+        let unguided = median_ns(a.iters, || packer.unpack_into(&frame, &half, &mut out).expect("unpack"));
+        let guided =
+            median_ns(a.iters, || packer.unpack_guided_into(&frame, &half, Some(&guide), &mut out).expect("unpack"));
+        for (i, (op, ns)) in [("pack", pack), ("unpack", unguided), ("unpack+guide", guided)].into_iter().enumerate() {
+            if level == CpuLevel::Scalar {
+                scalar[i] = ns;
+            }
+            let vs_full = ns as f64 / full_unpack as f64;
+            let speedup = scalar[i] as f64 / ns as f64;
+            if a.json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "bench": format!("half-{op}"), "scheme": "luma", "precision": 8, "level": level.name(),
+                        "width": a.width, "height": a.height, "median_ns": ns, "memcpy_ns": memcpy_ns,
+                        "ratio_to_memcpy": ns as f64 / memcpy_ns as f64, "ratio_to_full_unpack": vs_full,
+                        "speedup_vs_scalar": speedup,
+                    })
+                );
+            } else {
+                println!(
+                    "{:<17} {:<7} {:>2} {:<7} {:>10} {:>8.3} {:>10.2} {:>8.2}   x{vs_full:.2} the full-size unpack (luma-P8-lin-half)",
+                    format!("half {op}"),
+                    "luma",
+                    8,
+                    "-",
+                    level.name(),
+                    ns as f64 / 1e6,
+                    ns as f64 / memcpy_ns as f64,
+                    speedup,
+                );
+            }
         }
     }
 }

@@ -120,7 +120,8 @@ impl Packer {
                 let guide = guide.filter(|g| {
                     (g.width, g.height) == (params.width.next_multiple_of(2), params.height.next_multiple_of(2))
                 });
-                resample::upsample_into(&half.view(), 2, guide, &resample::UpsampleSettings::default(), out);
+                let settings = resample::UpsampleSettings::default();
+                resample::upsample_into_at(self.level(), &half.view(), 2, guide, &settings, out);
             }
             self.half = half;
             return r;

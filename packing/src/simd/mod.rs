@@ -20,6 +20,11 @@ mod avx2;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx2::guided_half_row as guided_half_row_avx2;
+#[cfg(target_arch = "aarch64")]
+pub(crate) use neon::guided_half_row as guided_half_row_neon;
+
 /// Instruction-set levels, ordered from least to most capable on each architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CpuLevel {

@@ -16,9 +16,11 @@ const LANES: usize = 4;
 
 mod hue;
 mod triangle;
+mod upsample;
 
 pub(super) use hue::{hue_codes_row, unpack_hue_row};
 pub(super) use triangle::{block_waves_row, phase_row, quantise_coarse_fine_row, unpack_triangle_row};
+pub(crate) use upsample::guided_half_row;
 
 /// [`Quant`] broadcast to every lane.
 #[derive(Clone, Copy)]

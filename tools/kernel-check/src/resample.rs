@@ -1,8 +1,9 @@
 //! The half-size rebuild (`depthcast_packing::resample::upsample`: the receiver's edge-aware
 //! upsampler, without a guide and with a colour guide) at each level, scalar included, against
 //! its straightforward one-pixel-at-a-time definition (`resample::reference`), bit for bit. The
-//! fast loops are plain Rust the compiler vectorises (AVX2 on x86 through `CpuLevel`, NEON on
-//! aarch64), so this is what tells whether that vectorisation kept every operation.
+//! fast loops are plain Rust the compiler vectorises (the baseline, and AVX2 on x86 through
+//! `CpuLevel`), and the guided rebuild has row kernels written with AVX2 and NEON intrinsics, so
+//! this is what tells whether each kept every operation.
 //!
 //! Maps mix surfaces (so the same-surface test passes and fails) with arbitrary depths (NaN, ±∞,
 //! negative, subnormal, `f32::MAX`, any bits); sizes are odd and even, single rows and columns,
