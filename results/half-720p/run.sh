@@ -9,6 +9,8 @@
 #   OUT=half-out ./run.sh train CornellBox FlightHelmet level4 level6
 # Test scenes (never used to train, calibrate or tune anything):
 #   OUT=half-out ./run.sh test DepthOfFieldExample IrradianceVolumeExample Fox
+# The same over 300 frames (rendered with --frames 300, no --colour):
+#   OUT=half-out ./run.sh long DepthOfFieldExample IrradianceVolumeExample Fox
 # Then `python3 cells.py OUT/SWEEP/frames.csv` prints each cell's best full-size and half-size
 # configuration against 8-bit luma with H.264.
 # RGB-D streams of the test scenes through `send` and `recv --source` (depth 1/2/4 Mbit/s, a
@@ -32,6 +34,12 @@ test)
     # --receivers native` does) and the keyframe policies.
     $D sweep "$@" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half --out "$OUT/test"
     ;;
+long)
+    # The test scenes over 300 frames (10 s; rendered with --frames 300, depth only): the
+    # start-up probe and `send --reprobe`'s policy with the half-size set against the best
+    # causal policy, when the scene has time to change.
+    $D sweep "$@" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half --out "$OUT/long"
+    ;;
 rgbd)
     mkdir -p "$OUT/rgbd"
     for seq in "$@"; do
@@ -53,7 +61,7 @@ rgbd)
     done
     ;;
 *)
-    echo "usage: run.sh train|test|rgbd SEQ_DIR..." >&2
+    echo "usage: run.sh train|test|long|rgbd SEQ_DIR..." >&2
     exit 2
     ;;
 esac
