@@ -222,5 +222,7 @@ fn damaged_data_after_frames_is_not_the_end() {
     assert!(damaged > 50, "the damage window was hit ({damaged} datagrams)");
     assert!(indices.iter().any(|&i| i < 40), "frames before the damage: {indices:?}");
     assert!(indices.iter().any(|&i| i > 230), "the receiver stayed through the damage: {indices:?}");
-    assert!(!indices.iter().any(|&i| (50..190).contains(&i)), "no damaged frame is returned: {indices:?}");
+    // The damage covers frames 45..195 at exact pacing; a GOP of margin on each side for a sender
+    // whose first frame came late or early.
+    assert!(!indices.iter().any(|&i| (65..175).contains(&i)), "no damaged frame is returned: {indices:?}");
 }

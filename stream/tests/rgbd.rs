@@ -277,8 +277,9 @@ fn a_lost_colour_frame_is_handed_out_depth_only() {
     check_drops(&got, &stats, &[19]);
     std::fs::remove_file(&path).ok();
 
-    // Live: five colour frames lost in a row (the colour stalls for 165 ms); each waits at most
-    // the pair timeout.
+    // Live: fifteen colour frames lost in a row (the colour stalls for 500 ms, far beyond the
+    // 100 ms pair timeout, so that a loaded machine's delays cannot pass for honouring it); each
+    // waits at most the pair timeout.
     let url = format!("udp://127.0.0.1:{}", free_udp_port());
     let timeout = Duration::from_millis(100);
     let config = RgbdConfig {
@@ -296,7 +297,7 @@ fn a_lost_colour_frame_is_handed_out_depth_only() {
         (got, rx.stats().clone())
     });
     std::thread::sleep(Duration::from_millis(200));
-    let drop: Vec<usize> = (35..40).collect();
+    let drop: Vec<usize> = (35..50).collect();
     send_dropping_colour(&format!("{url}?pkt_size=1316"), 60, &drop, true);
     let (got, stats) = receiver.join().unwrap();
     let alone: Vec<_> = got.iter().filter(|f| f.colour.is_none()).map(|f| (f.frame_index, f.pair_wait_ms)).collect();
@@ -309,7 +310,7 @@ fn a_lost_colour_frame_is_handed_out_depth_only() {
     let lost: Vec<usize> = drop.iter().copied().filter(|&i| i >= first).collect();
     check_drops(&got, &stats, &lost);
     assert!(stats.pair_timeouts >= 1, "the stalled colour is not waited for beyond the timeout: {stats:?}");
-    let bound = timeout.as_secs_f64() * 1e3 + 60.0;
+    let bound = timeout.as_secs_f64() * 1e3 + 250.0;
     assert!(stats.pair_wait_ms_max < bound, "longest wait {} ms, bound {bound} ms", stats.pair_wait_ms_max);
 }
 
