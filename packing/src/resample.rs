@@ -494,8 +494,14 @@ fn guided_half_rows(
     let (lw, lh) = (low.width as usize, low.height as usize);
     let padded = lw.div_ceil(GUIDED_BLOCK) * GUIDED_BLOCK;
     let stride = padded + 2;
-    let (mut lumas, mut depths) = (vec![f32::INFINITY; lh * stride], vec![INVALID_DEPTH; lh * stride]);
-    for (j, (lrow, drow)) in lumas.chunks_exact_mut(stride).zip(depths.chunks_exact_mut(stride)).enumerate() {
+    // The padded sample rows a pixel row reads (j0 - 1, j0, j0 + 1) in a ring of four slots, each
+    // row padded once as the rows advance: a few kilobytes that stay in cache, not a padded copy
+    // of the whole map. A slot holds the row's lumas, then its depths.
+    const SLOTS: usize = 4;
+    let mut ring = vec![0.0f32; SLOTS * 2 * stride];
+    let mut held = [usize::MAX; SLOTS];
+    let pad_row = |j: usize, slot: &mut [f32]| {
+        let (lrow, drow) = slot.split_at_mut(stride);
         // Every other code of guide row 2j, in pairs (which the compiler vectorises), the last
         // alone where the guide's row ends with it.
         let grow = &g.y[2 * j * gw..];
@@ -506,16 +512,25 @@ fn guided_half_rows(
         if pairs < lw {
             lrow[lw] = f32::from(grow[2 * (lw - 1)]) * scale;
         }
+        lrow[0] = f32::INFINITY;
+        lrow[lw + 1..].fill(f32::INFINITY);
         let samples = low.row(j as u32);
+        drow[0] = INVALID_DEPTH;
         drow[1..=lw].copy_from_slice(samples);
         drow[lw + 1..].fill(samples[lw - 1]);
-    }
+    };
     let mut guide_row = vec![0.0f32; 2 * padded];
     let (mut cp0, mut cp1) = (vec![0.0f32; padded], vec![0.0f32; padded]);
-    let padded_row = |j: usize| (&lumas[j * stride..(j + 1) * stride], &depths[j * stride..(j + 1) * stride]);
     for (y, row) in out.data.chunks_exact_mut(width).enumerate() {
         let (j0, py) = (y / 2, y % 2);
         let j1 = (j0 + 1).min(lh - 1);
+        for j in j0.saturating_sub(1)..=j1 {
+            if held[j % SLOTS] != j {
+                pad_row(j, &mut ring[j % SLOTS * 2 * stride..(j % SLOTS + 1) * 2 * stride]);
+                held[j % SLOTS] = j;
+            }
+        }
+        let padded_row = |j: usize| ring[j % SLOTS * 2 * stride..(j % SLOTS + 1) * 2 * stride].split_at(stride);
         for (f, &code) in guide_row.iter_mut().zip(&g.y[y * gw..y * gw + width]) {
             *f = f32::from(code) * scale;
         }
