@@ -11,6 +11,7 @@
 #   OUT=half-out ./run.sh test DepthOfFieldExample IrradianceVolumeExample Fox
 # The same over 300 frames (rendered with --frames 300, no --colour):
 #   OUT=half-out ./run.sh long DepthOfFieldExample IrradianceVolumeExample Fox
+# and rendered with --camera pan as well (./run.sh pan ...).
 # Then `python3 cells.py OUT/SWEEP/frames.csv` prints each cell's best full-size and half-size
 # configuration against 8-bit luma with H.264.
 # RGB-D streams of the test scenes through `send` and `recv --source` (depth 1/2/4 Mbit/s, a
@@ -40,6 +41,11 @@ long)
     # causal policy, when the scene has time to change.
     $D sweep "$@" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half --out "$OUT/long"
     ;;
+pan)
+    # The same with the scenes rendered with --camera pan (fast ±50° pans with holds): the
+    # keyframe policies' rules were shaped on orbit runs of these scenes, never on pans.
+    $D sweep "$@" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half --out "$OUT/pan"
+    ;;
 rgbd)
     mkdir -p "$OUT/rgbd"
     for seq in "$@"; do
@@ -61,7 +67,7 @@ rgbd)
     done
     ;;
 *)
-    echo "usage: run.sh train|test|long|rgbd SEQ_DIR..." >&2
+    echo "usage: run.sh train|test|long|pan|rgbd SEQ_DIR..." >&2
     exit 2
     ;;
 esac
