@@ -306,7 +306,11 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                  frame size; send MPEG-TS or RTP (.ts, udp://, srt://, tcp://, rtp://)",
                 container.ffmpeg_name()
             );
-            let every = depthcast_stream::ReprobeSettings { threads: a.reprobe_threads, ..Default::default() };
+            let every = depthcast_stream::ReprobeSettings {
+                window: a.gop.max(1) as usize,
+                threads: a.reprobe_threads,
+                ..Default::default()
+            };
             let size = (m.width, m.height);
             reprobe = Some(depthcast_stream::Reprobe::new(&report, &settings, probe, size, (m.near, m.far), every));
         }

@@ -309,7 +309,7 @@ pub struct FormatCell {
     /// The best causal policy over every fixed run of the cell ([`super::causal`]), when the
     /// sweep ran it.
     pub causal: Option<CausalCell>,
-    /// The keyframe policy of `send --reprobe` (rounds over the 15 frames before each keyframe,
+    /// The keyframe policy of `send --reprobe` (rounds over the GOP before each keyframe,
     /// each used a keyframe later; [`super::causal::Memory::Rounds`]), when the sweep ran it.
     pub reprobe: Option<CausalCell>,
 }
