@@ -469,17 +469,24 @@ impl GuidedRow<'_> {
         spaces
     }
 
-    /// The weights of the corners top-left, top-right, bottom-left, bottom-right for pixels of
-    /// parity `px` (zero where [`guided`] leaves a corner out).
+    /// [`half_corner_weights`] for pixels of parity `px` in this row.
     #[inline(always)]
     pub(crate) fn weights(&self, px: usize) -> [f32; 4] {
-        let (tx, ty) = (if px == 1 { 0.5f32 } else { 0.0 }, if self.odd_row { 0.5f32 } else { 0.0 });
-        [(1.0 - tx) * (1.0 - ty), tx * (1.0 - ty), (1.0 - tx) * ty, tx * ty]
+        half_corner_weights(px == 1, self.odd_row)
     }
 }
 
-/// The rows of [`guided_half`] for a SIMD row kernel: pads the sample rows once and each guide
-/// row as it comes (see [`GuidedRow`]).
+/// At factor 2, the bilinear weights of a pixel's corners (top-left, top-right, bottom-left,
+/// bottom-right) for an odd or even `x` and `y`: 1/2 along an odd axis, zero for the corners
+/// [`guided`] leaves out.
+#[inline(always)]
+fn half_corner_weights(odd_x: bool, odd_y: bool) -> [f32; 4] {
+    let (tx, ty) = (if odd_x { 0.5f32 } else { 0.0 }, if odd_y { 0.5f32 } else { 0.0 });
+    [(1.0 - tx) * (1.0 - ty), tx * (1.0 - ty), (1.0 - tx) * ty, tx * ty]
+}
+
+/// The rows of [`guided_half`] for a SIMD row kernel: pads each sample row once, as the rows
+/// advance, and each guide row as it comes (see [`GuidedRow`]).
 #[inline(always)]
 fn guided_half_rows(
     low: &DepthView<'_>,
@@ -492,6 +499,8 @@ fn guided_half_rows(
     let gw = g.width as usize;
     let width = out.width as usize;
     let (lw, lh) = (low.width as usize, low.height as usize);
+    let inv_space = -0.5 / (s.sigma_space * s.sigma_space);
+    let inv_colour = -0.5 / (s.sigma_colour * s.sigma_colour);
     let padded = lw.div_ceil(GUIDED_BLOCK) * GUIDED_BLOCK;
     let stride = padded + 2;
     // The padded sample rows a pixel row reads (j0 - 1, j0, j0 + 1) in a ring of four slots, each
@@ -552,8 +561,8 @@ fn guided_half_rows(
             r1: padded_row(j1).1,
             cp: [&cp0, &cp1],
             odd_row: py == 1,
-            inv_space: -0.5 / (s.sigma_space * s.sigma_space),
-            inv_colour: -0.5 / (s.sigma_colour * s.sigma_colour),
+            inv_space,
+            inv_colour,
             tolerance: s.same_surface,
         };
         kernel(&guided_row, row);
@@ -645,8 +654,7 @@ fn guided_half_loops(low: &DepthView<'_>, g: &YuvFrame, s: &UpsampleSettings, ou
 /// when none does; invalid where the chosen sample is.
 #[inline(always)]
 fn blend<const PX: bool, const PY: bool>(chosen: &[f32], corners: [&[f32]; 4], tolerance: f32, out: &mut [f32]) {
-    let (tx, ty) = (if PX { 0.5f32 } else { 0.0 }, if PY { 0.5f32 } else { 0.0 });
-    let w = [(1.0 - tx) * (1.0 - ty), tx * (1.0 - ty), (1.0 - tx) * ty, tx * ty];
+    let w = half_corner_weights(PX, PY);
     let used = [true, PX, PY, PX && PY];
     let n = out.len();
     let [c0, c1, c2, c3] = corners.map(|c| &c[..n]);
