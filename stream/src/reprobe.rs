@@ -35,7 +35,9 @@ pub struct ReprobeSettings {
     /// mid-GOP on IrradianceVolume at 720p) are measured as better than they are.
     pub window: usize,
     /// Frames each pair's encode runs over before those, unmeasured, so its rate control has
-    /// settled (also the pre-roll of a reopened stream encoder).
+    /// settled (also the pre-roll of a reopened stream encoder). The first round, at the first
+    /// keyframe, has only the frames sent so far: it pre-rolls over those beyond `window` (none
+    /// when `window` is the GOP), as the stream's own first GOP started cold.
     pub preroll: usize,
     /// Pairs encoded at once in a round, each on one thread. The stream's own encoder needs a
     /// core: on a 2-core machine at 720p, a round with every pair side by side (16 pairs)
@@ -66,7 +68,8 @@ pub struct Switch {
     pub current_mae: f64,
 }
 
-type Round = Result<Vec<ProbeEncode>>;
+/// A round's encodes, and the frames each pre-rolled over.
+type Round = (Result<Vec<ProbeEncode>>, usize);
 
 /// The keyframe re-probe of one stream (see the module docs).
 pub struct Reprobe {
@@ -157,7 +160,7 @@ impl Reprobe {
     }
 
     /// At a keyframe: adds a finished round to the tally, starts the next round over the frames
-    /// kept when none is running and enough are kept, and returns where the stream goes from
+    /// kept when none is running and at least `window` are kept, and returns where the stream goes from
     /// this keyframe when the tally's best pair is another one (it becomes the current pair).
     ///
     /// # Errors
@@ -167,15 +170,15 @@ impl Reprobe {
         let finished = match self.job.as_ref().map(Receiver::try_recv) {
             Some(Ok(round)) => Some(round),
             Some(Err(TryRecvError::Disconnected)) => {
-                Some(Err(StreamError::Probe("a re-probe round's thread panicked".into())))
+                Some((Err(StreamError::Probe("a re-probe round's thread panicked".into())), 0))
             }
             Some(Err(TryRecvError::Empty)) | None => None,
         };
         if finished.is_some() {
             self.job = None;
         }
-        let outcome = finished.map(|round| round.map(|runs| self.record(&runs)));
-        if self.job.is_none() && self.recent.len() == self.settings.window + self.settings.preroll {
+        let outcome = finished.map(|(round, preroll)| round.map(|runs| self.record(&runs, preroll)));
+        if self.job.is_none() && self.recent.len() >= self.settings.window.max(1) {
             self.start_round()?;
         }
         outcome.transpose()?;
@@ -197,9 +200,10 @@ impl Reprobe {
         Ok(Some(switch))
     }
 
-    /// Adds one round's encodes (one per pair, over `preroll + window` frames) to the tally.
-    fn record(&mut self, runs: &[ProbeEncode]) {
-        let skip = self.settings.preroll;
+    /// Adds one round's encodes (one per pair, over `preroll` frames then the measured ones) to
+    /// the tally.
+    fn record(&mut self, runs: &[ProbeEncode], preroll: usize) {
+        let skip = preroll;
         for (k, run) in runs.iter().enumerate() {
             let errors = run.errors.get(skip..).unwrap_or(&[]);
             self.tally.record_run(k, errors, run.bits, run.errors.len());
@@ -207,10 +211,11 @@ impl Reprobe {
         self.rounds += 1;
     }
 
-    /// Starts a round over the frames kept: every pair encoded, [`ReprobeSettings::threads`] at
-    /// a time, on worker threads.
+    /// Starts a round over the frames kept (the first ones beyond `window` pre-roll): every pair
+    /// encoded, [`ReprobeSettings::threads`] at a time, on worker threads.
     fn start_round(&mut self) -> Result<()> {
         let frames: Vec<DepthImage> = self.recent.iter().cloned().collect();
+        let preroll = frames.len().saturating_sub(self.settings.window);
         let pairs = self.tally.pairs().to_vec();
         let (encoder, (near, far)) = (self.encoder.clone(), self.range);
         let threads = self.settings.threads.clamp(1, pairs.len().max(1));
@@ -236,7 +241,7 @@ impl Reprobe {
                         });
                     }
                 });
-                let round: Round = results
+                let round: Result<Vec<ProbeEncode>> = results
                     .into_iter()
                     .map(|r| {
                         r.into_inner()
@@ -244,7 +249,7 @@ impl Reprobe {
                             .unwrap_or_else(|| Err(StreamError::Probe("a re-probe encode panicked".into())))
                     })
                     .collect();
-                let _ = tx.send(round);
+                let _ = tx.send((round, preroll));
             })
             .map_err(|e| StreamError::Probe(format!("starting a re-probe round: {e}")))?;
         self.job = Some(rx);
@@ -258,8 +263,9 @@ impl Reprobe {
     /// The round's encode failed.
     pub fn wait(&mut self) -> Result<()> {
         let Some(rx) = self.job.take() else { return Ok(()) };
-        let round = rx.recv().map_err(|_| StreamError::Probe("a re-probe round's thread panicked".into()))??;
-        self.record(&round);
+        let (round, preroll) =
+            rx.recv().map_err(|_| StreamError::Probe("a re-probe round's thread panicked".into()))?;
+        self.record(&round?, preroll);
         Ok(())
     }
 }

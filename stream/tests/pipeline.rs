@@ -192,7 +192,9 @@ fn the_reprobe_moves_the_stream_to_the_best_pair_measured_so_far() {
     let auto = AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, bitrate: 1_000_000, fps: 30.0, gop: 15 };
     let mut s = settings(1_000_000, 15);
     s.regions_of_interest = false;
-    let every = ReprobeSettings { window: 10, preroll: 5, threads: 2 };
+    // A window of one GOP, as `send` sets it: the first round starts at the first keyframe over
+    // the frames sent so far (no pre-roll), the later ones pre-roll over 5.
+    let every = ReprobeSettings { window: 15, preroll: 5, threads: 2 };
     let mut rp = Reprobe::new(&report, &auto, s.clone(), (W, H), (NEAR, FAR), every);
     assert_eq!(rp.current(), (Format::H264_8, hue));
     let path = temp("reprobe.ts");
@@ -204,9 +206,10 @@ fn the_reprobe_moves_the_stream_to_the_best_pair_measured_so_far() {
         if i > 0 && i % 15 == 0 {
             if i == 15 {
                 assert!(rp.at_keyframe().unwrap().is_none(), "nothing measured yet: hue stays");
-                assert!(rp.running(), "15 frames kept: the first round starts");
+                assert!(rp.running(), "a GOP kept: the first round starts");
                 rp.wait().unwrap();
                 assert_eq!(rp.rounds(), 1);
+                assert_eq!(rp.last(100).len(), 15);
             } else if let Some(sw) = rp.at_keyframe().unwrap() {
                 assert_ne!(sw.config, hue);
                 assert!(sw.mae < sw.current_mae, "{sw:?}");
