@@ -9,7 +9,8 @@
 //! ```
 //! Arguments: scene (`builtin` for the built-in room), URL, frames (default 300; 0 with
 //! `--window`: until the window closes). Options: `--window`, `--auto` (precision-net chooses the
-//! packing per frame), `--bitrate BPS` (default 2000000), `--screenshot FILE` (with `--window`:
+//! packing after a start-up probe of real encodes), `--reprobe` (with `--auto`: the probe goes on
+//! while the stream runs and moves it at keyframes; MPEG-TS or RTP URLs), `--bitrate BPS` (default 2000000), `--screenshot FILE` (with `--window`:
 //! save the window at the last frame). Headless by default (offscreen camera); start
 //! `bevy_receiver` with the same URL first or after, it reconnects.
 
@@ -32,9 +33,14 @@ struct Args {
     /// Show the camera's view in a window.
     #[arg(long)]
     window: bool,
-    /// Let precision-net choose the packing per frame.
+    /// Let precision-net choose the packing (after the start-up probe).
     #[arg(long)]
     auto: bool,
+    /// With --auto: keep probing while the stream runs and move it at keyframes to the
+    /// configuration measured best so far (reopening the encoder; .ts, udp://, srt://, tcp://,
+    /// rtp:// URLs).
+    #[arg(long, requires = "auto")]
+    reprobe: bool,
     /// Target bitrate in bit/s.
     #[arg(long, default_value_t = 2_000_000)]
     bitrate: u64,
@@ -44,7 +50,7 @@ struct Args {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let Args { scene, url, frames, window, auto, bitrate, screenshot } = clap::Parser::parse();
+    let Args { scene, url, frames, window, auto, reprobe, bitrate, screenshot } = clap::Parser::parse();
     let scene = if scene == "builtin" { BUILTIN_SCENE.to_string() } else { scene };
 
     let mut cfg = SceneRenderConfig::new(&scene);
@@ -55,7 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let camera = renderer.camera();
     let app = renderer.app_mut();
     app.world_mut().entity_mut(camera).insert(DepthSender);
-    app.insert_resource(DepthSenderSettings { auto, ..Default::default() });
+    app.insert_resource(DepthSenderSettings { auto, reprobe, ..Default::default() });
     println!("streaming {scene} to {url}{}", if auto { " (precision-net chooses the packing)" } else { "" });
 
     if window {
@@ -97,13 +103,24 @@ fn run_windowed(_: SceneRenderer) -> Result<(), Box<dyn std::error::Error>> {
 
 fn print_line(s: &DepthSenderStats) {
     println!(
-        "sent {} frames, {:.1} fps, {:.2} Mbit/s, capture->packet {:.0} ms, dropped {}, {:?}",
+        "sent {} frames, {:.1} fps, {:.2} Mbit/s, capture->packet {:.0} ms, dropped {}, {:?}{}",
         s.frames_sent,
         s.fps,
         s.bitrate / 1e6,
         s.latency_ms,
         s.dropped,
-        s.current.map(|p| format!("{} P{} {}", p.scheme.name(), p.precision, p.layout.name()))
+        s.current.map(|p| format!(
+            "{} P{} {}{}",
+            p.scheme.name(),
+            p.precision,
+            p.layout.name(),
+            if p.half { " half" } else { "" }
+        )),
+        if s.reprobe_rounds > 0 {
+            format!(", re-probe: {} rounds, {} moves", s.reprobe_rounds, s.reprobe_switches)
+        } else {
+            String::new()
+        }
     );
 }
 

@@ -1,17 +1,76 @@
 //! The sender's main-world system: the range from the newest captured depth, the packing
-//! configuration (fixed, or precision-net's [`AutoPacking`] with its start-up probe), and the
-//! camera's [`GpuPack`] for the next frame.
+//! configuration (fixed, or precision-net's [`AutoPacking`] with its start-up probe, optionally
+//! re-probed at keyframes), and the camera's [`GpuPack`] for the next frame.
 
+use std::sync::Mutex;
 use std::time::Instant;
 
 use bevy::prelude::*;
+use depthcast_codec::{Container, Format};
 use depthcast_packing::{DepthImage, DepthView, PackingConfig, tight_range};
 use depthcast_precision_net::Probe;
-use depthcast_stream::{AutoPacking, AutoSettings, ProbeReport};
+use depthcast_stream::{
+    AutoPacking, AutoSettings, ProbeReport, ProbeSet, Reprobe, ReprobeSettings, probe_formats_encoded,
+};
 
+use super::encoder::Reopen;
 use super::{DepthSender, DepthSenderPlugin, DepthSenderSettings, SenderState, SentDepth};
 use crate::capture::DepthFrames;
 use crate::pack::GpuPack;
+
+/// The keyframe re-probe of a running stream ([`DepthSenderSettings::reprobe`]).
+pub(crate) struct Reprobing {
+    /// In a mutex only because a round's result arrives on a channel end that is not `Sync`;
+    /// only the main world touches it.
+    reprobe: Mutex<Reprobe>,
+    /// Frames captured since the stream started; keyframes every `gop`.
+    frames: u64,
+    gop: u64,
+    /// Rounds measured and moves made, for [`super::DepthSenderStats`].
+    pub(crate) rounds: usize,
+    pub(crate) switches: usize,
+}
+
+impl Reprobing {
+    /// Keeps `frame` for the rounds; at every `gop`-th frame takes the re-probe's move, if any:
+    /// the configuration from the next frame on, and the encoder thread's reopen.
+    fn push(&mut self, frame: DepthImage, range: Option<(f32, f32)>) -> Option<(PackingConfig, Reopen)> {
+        let rp = self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner());
+        rp.push(frame);
+        self.frames += 1;
+        if !self.frames.is_multiple_of(self.gop) {
+            return None;
+        }
+        let moved = match rp.at_keyframe() {
+            Ok(m) => m,
+            Err(e) => {
+                warn!("re-probe: {e}; the stream keeps {}", rp.current().1);
+                None
+            }
+        };
+        self.rounds = rp.rounds();
+        let sw = moved?;
+        self.switches += 1;
+        info!(
+            "re-probe at frame {} (round {}): {:.3} mm -> {} {:.3} mm over everything measured",
+            self.frames,
+            self.rounds,
+            1e3 * sw.current_mae,
+            sw.config,
+            1e3 * sw.mae
+        );
+        // The range is known from the first frame the probe measured on.
+        let (preroll, range) = match range {
+            Some(r) => (rp.last(ReprobeSettings::default().preroll), r),
+            None => (Vec::new(), (1.0, 2.0)),
+        };
+        Some((sw.config, Reopen { preroll, range }))
+    }
+}
+
+/// What the probe's worker thread hands back: the chooser, and the probe's report with the
+/// re-probe that starts from it (when asked for), or why it failed.
+type Probed = (Box<AutoPacking>, Result<(ProbeReport, Option<Reprobe>), String>);
 
 /// precision-net for the stream: nothing yet, collecting the probe's frames, probing on a
 /// worker thread, or choosing.
@@ -23,9 +82,15 @@ pub(crate) enum Chooser {
     /// The start-up probe collects its first frames (none is sent meanwhile).
     Collecting { auto: Box<AutoPacking>, frames: Vec<DepthImage> },
     /// The probe's encodes run on a worker thread (none is sent meanwhile).
-    Probing(crossbeam_channel::Receiver<(Box<AutoPacking>, Result<ProbeReport, String>)>),
-    /// Choosing per frame (or the probe's winner for every frame).
-    Ready { auto: Box<AutoPacking>, choice: Option<PackingConfig>, probe: Option<ProbeReport> },
+    Probing(crossbeam_channel::Receiver<Probed>),
+    /// Choosing per frame, or the probe's winner for every frame, or (with the re-probe) the
+    /// winner until a keyframe moves the stream.
+    Ready {
+        auto: Box<AutoPacking>,
+        choice: Option<PackingConfig>,
+        probe: Option<ProbeReport>,
+        reprobe: Option<Box<Reprobing>>,
+    },
     /// precision-net could not run; the fixed configuration is used.
     Failed(String),
 }
@@ -51,6 +116,14 @@ impl Chooser {
     pub(crate) fn probe_report(&self) -> Option<&ProbeReport> {
         match self {
             Chooser::Ready { probe, .. } => probe.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The keyframe re-probe, once running.
+    pub(crate) fn reprobing(&self) -> Option<&Reprobing> {
+        match self {
+            Chooser::Ready { reprobe, .. } => reprobe.as_deref(),
             _ => None,
         }
     }
@@ -89,7 +162,7 @@ impl Chooser {
                     }
                     Chooser::Collecting { auto: Box::new(auto), frames: Vec::new() }
                 }
-                Ok(auto) => Chooser::Ready { auto: Box::new(auto), choice: None, probe: None },
+                Ok(auto) => Chooser::Ready { auto: Box::new(auto), choice: None, probe: None, reprobe: None },
                 Err(e) => {
                     warn!("precision-net: {e}; sending the fixed configuration");
                     Chooser::Failed(e.to_string())
@@ -101,25 +174,42 @@ impl Chooser {
             && let Chooser::Collecting { mut auto, frames } = std::mem::take(self)
         {
             let (tx, rx) = crossbeam_channel::bounded(1);
-            let mut settings = cfg.encoder_settings();
+            let mut encoder = cfg.encoder_settings();
             // The probe's encodes run side by side, one thread each.
-            settings.threads = settings.threads.max(1);
+            encoder.threads = encoder.threads.max(1);
+            let reprobe = settings.reprobe && reprobe_possible(cfg);
+            let half = settings.probe_half;
+            let (cfg, size) = (cfg.clone(), (newest.width, newest.height));
             std::thread::spawn(move || {
-                let report = auto.probe(&frames, range.0, range.1, &settings).map_err(|e| e.to_string());
-                let _ = tx.send((auto, report));
+                let report = if reprobe {
+                    probe_for_reprobe(&cfg, &frames, range, half, size, &encoder).map(|(report, rp)| (report, Some(rp)))
+                } else {
+                    auto.probe(&frames, range.0, range.1, &encoder).map(|report| (report, None))
+                };
+                let _ = tx.send((auto, report.map_err(|e| e.to_string())));
             });
             *self = Chooser::Probing(rx);
             return;
         }
         match self {
             Chooser::Probing(rx) => match rx.try_recv() {
-                Ok((auto, Ok(report))) => {
+                Ok((auto, Ok((report, reprobe)))) => {
                     info!(
-                        "start-up probe: {} carries the stream ({:.0} ms)",
+                        "start-up probe: {} carries the stream ({:.0} ms){}",
                         report.winner,
-                        report.wall.as_secs_f64() * 1e3
+                        report.wall.as_secs_f64() * 1e3,
+                        if reprobe.is_some() { "; re-probed at keyframes" } else { "" }
                     );
-                    *self = Chooser::Ready { auto, choice: Some(report.winner), probe: Some(report) };
+                    let reprobe = reprobe.map(|rp| {
+                        Box::new(Reprobing {
+                            reprobe: Mutex::new(rp),
+                            frames: 0,
+                            gop: u64::from(cfg.gop.max(1)),
+                            rounds: 0,
+                            switches: 0,
+                        })
+                    });
+                    *self = Chooser::Ready { auto, choice: Some(report.winner), probe: Some(report), reprobe };
                 }
                 Ok((_, Err(e))) => {
                     warn!("start-up probe failed: {e}; sending the fixed configuration");
@@ -130,6 +220,8 @@ impl Chooser {
                     *self = Chooser::Failed("the probe thread panicked".into())
                 }
             },
+            // With the re-probe the stream keeps the probe's winner until a keyframe moves it.
+            Chooser::Ready { reprobe: Some(_), .. } => {}
             Chooser::Ready { auto, choice, .. } => match auto.choose(newest) {
                 Ok(c) => *choice = Some(c),
                 Err(e) => warn!("precision-net: {e}"),
@@ -138,14 +230,83 @@ impl Chooser {
         }
     }
 
-    /// Keeps a captured frame for the probe while it collects.
-    fn push(&mut self, frame: &DepthImage) {
-        if let Chooser::Collecting { frames, .. } = self
-            && frames.len() < Probe::FRAMES
-        {
-            frames.push(frame.clone());
+    /// Whether [`Chooser::push`] keeps the captured frames: the probe collecting, or the
+    /// re-probe running.
+    fn wants_frames(&self) -> bool {
+        matches!(self, Chooser::Collecting { .. } | Chooser::Ready { reprobe: Some(_), .. })
+    }
+
+    /// Keeps a captured frame for the probe while it collects, or for the re-probe's rounds; at
+    /// a re-probe keyframe that moves the stream, returns the encoder thread's reopen (the new
+    /// configuration is then the choice).
+    fn push(&mut self, frame: &DepthImage, range: Option<(f32, f32)>) -> Option<Reopen> {
+        match self {
+            Chooser::Collecting { frames, .. } if frames.len() < Probe::FRAMES => {
+                frames.push(frame.clone());
+                None
+            }
+            Chooser::Ready { choice, reprobe: Some(rp), .. } => {
+                let (config, reopen) = rp.push(frame.clone(), range)?;
+                *choice = Some(config);
+                Some(reopen)
+            }
+            _ => None,
         }
     }
+}
+
+/// Whether the plugin's stream can be re-probed: depth only (an RGB-D stream's two tracks keep
+/// one depth frame size), over a container that carries the codec's headers with every keyframe
+/// (a move reopens the encoder, see `depthcast_stream::reprobe`). Warns why not.
+fn reprobe_possible(cfg: &DepthSenderPlugin) -> bool {
+    let why = if cfg.colour {
+        Some("an RGB-D stream keeps one depth frame size".to_string())
+    } else {
+        match Container::for_url(&cfg.url) {
+            Ok(c) if c.needs_global_header() => Some(format!(
+                "{} stores the codec's headers once; send MPEG-TS or RTP (.ts, udp://, srt://, tcp://, rtp://)",
+                c.ffmpeg_name()
+            )),
+            Ok(_) => None,
+            Err(e) => Some(e.to_string()),
+        }
+    };
+    if let Some(why) = &why {
+        warn!("re-probe off: {why}; the start-up probe's winner carries the whole stream");
+    }
+    why.is_none()
+}
+
+/// The start-up probe when the re-probe follows: as `send --reprobe`'s, the scheme set (with
+/// `half`, the half-size set too) and 8-bit luma measured in the plugin's codec and bit depth
+/// with their bitrates (a pair over the bitrate cannot win), and the re-probe starting from it.
+fn probe_for_reprobe(
+    cfg: &DepthSenderPlugin,
+    frames: &[DepthImage],
+    range: (f32, f32),
+    half: bool,
+    size: (u32, u32),
+    encoder: &depthcast_codec::EncoderSettings,
+) -> depthcast_stream::Result<(ProbeReport, Reprobe)> {
+    let auto = AutoSettings {
+        codec: cfg.codec,
+        bits: cfg.bit_depth,
+        bitrate: cfg.depth_bitrate(),
+        fps: f64::from(cfg.fps.max(1)),
+        gop: cfg.gop,
+    };
+    let set = if half { ProbeSet::SchemesAndHalf } else { ProbeSet::Schemes };
+    let format = Format::new(cfg.codec, cfg.bit_depth);
+    let report = probe_formats_encoded(frames, &[format], &auto, set, range.0, range.1, encoder)?;
+    let every = ReprobeSettings { window: cfg.gop.max(1) as usize, ..Default::default() };
+    let rp = Reprobe::new(&report, &auto, encoder.clone(), size, range, every);
+    let summary = ProbeReport {
+        measured: report.measured.iter().map(|m| (m.config, m.mae)).collect(),
+        winner: report.winner,
+        frames: report.frames,
+        wall: report.wall,
+    };
+    Ok((summary, rp))
 }
 
 /// Sets the next frame's packing from the newest depth frame's range and the settings.
@@ -167,10 +328,14 @@ pub(crate) fn choose_params(
     while let Some(f) = frames.try_recv() {
         // Every frame is kept for measurement and for the probe (two can arrive in one update);
         // only the newest steers the range and the policy.
-        if sent.capacity > 0 || matches!(state.chooser, Chooser::Collecting { .. }) {
+        if sent.capacity > 0 || state.chooser.wants_frames() {
             let t0 = Instant::now();
             let img = DepthImage { width: f.width, height: f.height, data: f.data.clone() };
-            state.chooser.push(&img);
+            if let Some(reopen) = state.chooser.push(&img, state.range)
+                && state.reopen.send(reopen).is_err()
+            {
+                warn!("re-probe: the encoder thread is gone");
+            }
             if sent.capacity > 0 {
                 if sent.frames.len() >= sent.capacity {
                     sent.frames.pop_front();

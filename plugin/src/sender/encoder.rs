@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
-use depthcast_packing::{CameraBlock, PackParams, PackingConfig, YuvFrame};
+use depthcast_packing::{CameraBlock, DepthImage, PackParams, PackingConfig, YuvFrame};
 use depthcast_stream::{DepthEncoder, FrameMeta, RgbdEncoder, StreamEncoder, unix_us};
 
 use super::DepthSenderPlugin;
@@ -21,9 +21,21 @@ use crate::pack::{PackedFrame, PackedFrames};
 /// back in the same render frame, so it normally arrives within a millisecond.
 const COLOUR_WAIT: Duration = Duration::from_millis(100);
 
-/// Where the encoder thread takes its frames: the packing pass's channel, and a shutdown signal.
+/// A keyframe re-probe's move, from the main world: the encoder reopens on the first packed
+/// frame whose configuration differs from the stream's (the main world sends this before it
+/// sets the new configuration for the GPU, so it is here before that frame), pre-rolled over
+/// `preroll` (the last frames sent) packed over `range` (see `depthcast_stream::reprobe` for why
+/// every move reopens).
+pub(crate) struct Reopen {
+    pub(crate) preroll: Vec<DepthImage>,
+    pub(crate) range: (f32, f32),
+}
+
+/// Where the encoder thread takes its frames: the packing pass's channel, the re-probe's
+/// reopens, and a shutdown signal.
 pub(crate) struct Input {
     pub(crate) packed: PackedFrames,
+    pub(crate) reopen: Receiver<Reopen>,
     /// With colour: the colour capture's channel.
     pub(crate) colour: Option<ColourFrames>,
     pub(crate) shutdown: Receiver<()>,
@@ -120,7 +132,7 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
         Ok(e) => e,
         Err(e) => return shared.fail(format!("{}: {e}", depthcast_codec::redact_url(&cfg.url))),
     };
-    let (w, h) = enc.depth_frame_size();
+    let (mut w, mut h) = enc.depth_frame_size();
     if let Ok(mut st) = shared.stats.lock() {
         st.encoder = Some(describe(&enc));
     }
@@ -128,10 +140,31 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
     // The colour planes of the frame being encoded, reused from frame to frame.
     let mut colour_planes = YuvFrame::new(2, 2, depthcast_packing::BitDepth::Eight);
     let mut window = VecDeque::<Instant>::new();
+    let mut current = config_of(&first);
+    let mut reopen = None;
     let mut next = Some(first);
     while let Some(f) = next.take().or_else(|| input.next()) {
         let t0 = Instant::now();
         let queue_ms = t0.duration_since(f.read_back).as_secs_f64() * 1e3;
+        // The newest move of the re-probe waits for the first frame of another configuration.
+        while let Ok(r) = input.reopen.try_recv() {
+            reopen = Some(r);
+        }
+        let config = config_of(&f);
+        if config != current
+            && let StreamEncoder::Depth(e) = &mut enc
+            && let Some(r) = reopen.take()
+        {
+            let mut s = cfg.encoder_settings();
+            s.regions_of_interest = config.high_plane_qoffset().is_some();
+            let size = (f.params.width, f.params.height);
+            if let Err(err) = e.reopen(s, &config, size, &r.preroll, r.range, e.stats().frames as i64) {
+                return shared.fail(format!("re-probe: reopening the encoder for {config}: {err}"));
+            }
+            (w, h) = e.frame_size();
+            shared.reopens.fetch_add(1, Ordering::Relaxed);
+        }
+        current = config;
         if f.params.frame_size() != (w, h) || f.params.bit_depth != cfg.bit_depth {
             shared.fail(format!("frame {} changes the frame size or bit depth; skipped", f.index));
             input.packed.recycle(f);
@@ -243,4 +276,109 @@ fn encode_rgbd(
         sent.push_back((colour.index, yuv.clone(), camera));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use bevy::prelude::Entity;
+    use depthcast_packing::{BitDepth, PixelFormat, testdata};
+    use depthcast_stream::{DepthReceiver, ReceiverConfig};
+
+    use super::*;
+    use crate::pack::{PackedFrame, pack_uniform};
+
+    const W: u32 = 64;
+    const H: u32 = 48;
+    const RANGE: (f32, f32) = (0.5, 20.0);
+
+    /// A frame of `config` as the GPU packing pass would hand it over (packed on the CPU here).
+    fn packed(index: u32, config: &PackingConfig) -> PackedFrame {
+        let depth = testdata::game_scene(W, H, index as f32 / 30.0);
+        let params = config.params(BitDepth::Eight, W, H, RANGE.0, RANGE.1, index);
+        let frame = depthcast_packing::pack(&depth.view(), &params).unwrap();
+        let (_, layout) = pack_uniform(&params, W, 0).unwrap();
+        let mut bytes = Vec::new();
+        frame.write(PixelFormat::Yuv420p, &mut bytes).unwrap();
+        let now = Instant::now();
+        PackedFrame {
+            camera: Entity::PLACEHOLDER,
+            index,
+            params,
+            layout,
+            bytes,
+            roi_high: config.high_plane_qoffset(),
+            captured: now,
+            read_back: now,
+            copy_us: 0.0,
+        }
+    }
+
+    /// A re-probe's move from full-size luma to the half-size VBP luma layout (another frame
+    /// size) reopens the encoder on the frame packed with it, and a receiver decodes every frame
+    /// of the stream with its own configuration; a change of configuration that no move announced
+    /// (the network's keyframe switch) stays in the running encoder.
+    #[test]
+    fn a_move_reopens_the_encoder_on_the_first_frame_of_its_configuration() {
+        let dir = std::env::temp_dir().join(format!("depthcast-reopen-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = dir.join("moves.ts").to_string_lossy().into_owned();
+        let cfg = DepthSenderPlugin {
+            url: url.clone(),
+            bitrate: 500_000,
+            gop: 10,
+            force_software: true,
+            encoder_threads: 1,
+            ..Default::default()
+        };
+        let (frames, sink) = crate::channel::channel::<PackedFrame>(64, 0);
+        let (reopen_tx, reopen_rx) = crossbeam_channel::unbounded();
+        let (_shutdown_tx, shutdown) = crossbeam_channel::bounded(0);
+        let shared = Arc::new(Shared::default());
+        let input =
+            Input { packed: frames, reopen: reopen_rx, colour: None, shutdown, queue: 64, shared: shared.clone() };
+        let thread = {
+            let (cfg, shared) = (cfg.clone(), shared.clone());
+            std::thread::spawn(move || encoder_thread(cfg, input, shared))
+        };
+        let luma = PackingConfig::luma(BitDepth::Eight);
+        let hue = PackingConfig::hue();
+        let half = PackingConfig::vbp_roi(16, -0.8).at_half();
+        let want = |i: u32| match i {
+            0..10 => luma,
+            10..20 => hue,
+            _ => half,
+        };
+        for i in 0..30 {
+            if i == 20 {
+                let preroll = (15..20).map(|k| testdata::game_scene(W, H, k as f32 / 30.0)).collect();
+                reopen_tx.send(Reopen { preroll, range: RANGE }).unwrap();
+            }
+            sink.send(packed(i, &want(i)));
+            // One at a time: the queue drops the oldest frames when the encoder falls behind.
+            while !frames_sent_at_least(&shared, i + 1) && !thread.is_finished() {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        drop(sink);
+        thread.join().unwrap();
+        let stats = shared.stats.lock().unwrap().clone();
+        assert_eq!(stats.error, None);
+        assert_eq!(shared.reopens.load(Ordering::Relaxed), 1, "one move, one reopen");
+
+        let mut rx = DepthReceiver::new(ReceiverConfig::new(url));
+        let mut seen = Vec::new();
+        while let Some(f) = rx.recv().unwrap() {
+            let (i, p) = (f.params.frame_index, f.params);
+            let c = want(i);
+            assert_eq!((p.scheme, p.layout, p.half), (c.scheme, c.layout, c.half), "frame {i}");
+            assert_eq!((f.depth.width, f.depth.height), (W, H), "frame {i}: rebuilt at full size");
+            seen.push(i);
+        }
+        assert_eq!(seen, (0..30).collect::<Vec<_>>());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    fn frames_sent_at_least(shared: &Shared, n: u32) -> bool {
+        shared.stats.lock().is_ok_and(|s| s.frames_sent >= u64::from(n))
+    }
 }

@@ -21,7 +21,10 @@
 //! `encoder.rs` (the encoder thread), `stats.rs` ([`DepthSenderStats`]).
 //!
 //! The encoder cannot change frame size mid-stream, so the configuration must keep one frame
-//! size: VBP's luma layout doubles the height, the other schemes do not.
+//! size (VBP's luma layout doubles the height, a half-size map halves both), except where the
+//! keyframe re-probe ([`DepthSenderSettings::reprobe`]) moves the stream: the main world sends
+//! the encoder thread a reopen before it sets the new configuration, and the encoder thread
+//! replaces its encoder (pre-rolled, on the same transport) on the first frame packed with it.
 
 mod configure;
 mod encoder;
@@ -66,6 +69,8 @@ struct SenderState {
     thread: Option<JoinHandle<()>>,
     cfg: DepthSenderPlugin,
     chooser: Chooser,
+    /// The re-probe's moves, to the encoder thread.
+    reopen: Sender<encoder::Reopen>,
     /// CPU time of the last `choose_params` besides prediction, µs.
     policy_us: f64,
 }
@@ -98,9 +103,11 @@ impl Plugin for DepthSenderPlugin {
         // The encoder thread takes packed frames straight from the packing pass's channel: a hop
         // through the main world would add a frame of latency.
         let (shutdown, shutdown_rx) = crossbeam_channel::bounded::<()>(0);
+        let (reopen, reopen_rx) = crossbeam_channel::unbounded();
         let shared = Arc::new(Shared::default());
         let input = Input {
             packed: app.world().resource::<PackedFrames>().clone(),
+            reopen: reopen_rx,
             colour: self.colour.then(|| app.world().resource::<ColourFrames>().clone()),
             shutdown: shutdown_rx,
             queue: self.queue.max(1),
@@ -128,6 +135,7 @@ impl Plugin for DepthSenderPlugin {
                 thread,
                 cfg: self.clone(),
                 chooser: Chooser::default(),
+                reopen,
                 policy_us: 0.0,
             })
             .configure_sets(Update, (DepthSenderSystems::Configure, DepthSenderSystems::Stats).chain())

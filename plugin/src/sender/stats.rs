@@ -45,6 +45,13 @@ pub struct DepthSenderStats {
     pub probe_winner: Option<String>,
     /// Wall time of the probe's encodes, in milliseconds.
     pub probe_ms: Option<f64>,
+    /// With [`super::DepthSenderSettings::reprobe`]: the re-probe's rounds measured so far.
+    pub reprobe_rounds: usize,
+    /// With the re-probe: the moves to another configuration so far.
+    pub reprobe_switches: usize,
+    /// The encoder's reopens for those moves (one per move, on the first frame packed with the
+    /// new configuration).
+    pub reopens: u64,
     /// GPU time of the capture's linearisation pass (smoothed), in milliseconds; `None` without
     /// `DepthSenderPlugin::gpu_timing` or timestamp queries on the adapter.
     pub capture_gpu_ms: Option<f64>,
@@ -73,6 +80,7 @@ pub(crate) struct Shared {
     pub(crate) stats: Mutex<DepthSenderStats>,
     pub(crate) queue_drops: AtomicU64,
     pub(crate) colour_missing: AtomicU64,
+    pub(crate) reopens: AtomicU64,
     /// The newest colour frames sent with their cameras (`keep_source` of them), for
     /// [`super::SentDepth::colour`].
     pub(crate) sent_colour: Mutex<VecDeque<(u32, YuvFrame, CameraBlock)>>,
@@ -112,6 +120,9 @@ pub(crate) fn publish_stats(
         probe: probe.map(|r| r.measured.iter().map(|(c, e)| (c.to_string(), *e)).collect()),
         probe_winner: probe.map(|r| r.winner.to_string()),
         probe_ms: probe.map(|r| r.wall.as_secs_f64() * 1e3),
+        reprobe_rounds: state.chooser.reprobing().map_or(0, |r| r.rounds),
+        reprobe_switches: state.chooser.reprobing().map_or(0, |r| r.switches),
+        reopens: state.shared.reopens.load(Ordering::Relaxed),
         capture_gpu_ms: gpu_ms(crate::capture::SPAN_LINEARIZE),
         pack_gpu_ms: gpu_ms(crate::pack::SPAN_PACK),
         policy_us: state.policy_us,
