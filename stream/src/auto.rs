@@ -327,6 +327,13 @@ impl PairTally {
         self.bits[k] += bits;
     }
 
+    /// Forgets everything measured (the pairs stay).
+    pub fn forget(&mut self) {
+        let n = self.pairs.len();
+        (self.error_sum, self.measured, self.frames) = (vec![0.0; n], vec![0; n], vec![0; n]);
+        (self.bits, self.lost) = (vec![0; n], vec![false; n]);
+    }
+
     /// A measurement summarised: `frames` frames of pair `k` with mean error `mae` (metres; not
     /// finite: a frame was lost) and `bits` spent over them (what a [`ProbedPair`] reports).
     pub fn record_mean(&mut self, k: usize, mae: f64, bits: u64, frames: usize) {

@@ -3,7 +3,9 @@
 //! with the lowest error measured so far; a sender cannot encode every pair all the time, so this
 //! samples it: on a worker thread it encodes every pair of the start-up probe over the last
 //! frames sent (each encode pre-rolled first, so the measurement is of a settled encoder, as the
-//! stream's is), adds what it measured to everything measured before ([`PairTally`]), and at the
+//! stream's is), adds what it measured to everything measured before ([`PairTally`]; the first
+//! round, over the stream's first GOP, replaces the start-up probe's measurement of its first
+//! frames, so each frame counts once, as in the sweep's model of this policy), and at the
 //! next keyframe the stream moves to the tally's best pair when that is another one. Every move
 //! reopens the encoder ([`crate::DepthEncoder::reopen`]), itself pre-rolled, on the same
 //! transport: a new configuration inside the running encoder keeps the old one's rate-control
@@ -68,8 +70,9 @@ pub struct Switch {
     pub current_mae: f64,
 }
 
-/// A round's encodes, and the frames each pre-rolled over.
-type Round = (Result<Vec<ProbeEncode>>, usize);
+/// A round's encodes, the frames each pre-rolled over, and whether they began with the stream's
+/// first frame.
+type Round = (Result<Vec<ProbeEncode>>, usize, bool);
 
 /// The keyframe re-probe of one stream (see the module docs).
 pub struct Reprobe {
@@ -81,6 +84,8 @@ pub struct Reprobe {
     size: (u32, u32),
     /// The last `window + preroll` frames pushed.
     recent: VecDeque<DepthImage>,
+    /// Frames pushed in all.
+    pushed: usize,
     job: Option<Receiver<Round>>,
     rounds: usize,
 }
@@ -126,6 +131,7 @@ impl Reprobe {
             range,
             size: (width, height),
             recent: VecDeque::new(),
+            pushed: 0,
             job: None,
             rounds: 0,
         }
@@ -149,6 +155,7 @@ impl Reprobe {
     /// Keeps `frame`, the stream's newest.
     pub fn push(&mut self, frame: DepthImage) {
         self.recent.push_back(frame);
+        self.pushed += 1;
         while self.recent.len() > self.settings.window + self.settings.preroll {
             self.recent.pop_front();
         }
@@ -170,14 +177,15 @@ impl Reprobe {
         let finished = match self.job.as_ref().map(Receiver::try_recv) {
             Some(Ok(round)) => Some(round),
             Some(Err(TryRecvError::Disconnected)) => {
-                Some((Err(StreamError::Probe("a re-probe round's thread panicked".into())), 0))
+                Some((Err(StreamError::Probe("a re-probe round's thread panicked".into())), 0, false))
             }
             Some(Err(TryRecvError::Empty)) | None => None,
         };
         if finished.is_some() {
             self.job = None;
         }
-        let outcome = finished.map(|(round, preroll)| round.map(|runs| self.record(&runs, preroll)));
+        let outcome =
+            finished.map(|(round, preroll, from_start)| round.map(|runs| self.record(&runs, preroll, from_start)));
         if self.job.is_none() && self.recent.len() >= self.settings.window.max(1) {
             self.start_round()?;
         }
@@ -201,8 +209,13 @@ impl Reprobe {
     }
 
     /// Adds one round's encodes (one per pair, over `preroll` frames then the measured ones) to
-    /// the tally.
-    fn record(&mut self, runs: &[ProbeEncode], preroll: usize) {
+    /// the tally. A round that began with the stream's first frame measured the start-up probe's
+    /// frames again, over a whole GOP: what the probe measured is then forgotten, so each frame
+    /// counts once (as in the sweep's model of this policy).
+    fn record(&mut self, runs: &[ProbeEncode], preroll: usize, from_start: bool) {
+        if from_start && preroll == 0 {
+            self.tally.forget();
+        }
         let skip = preroll;
         for (k, run) in runs.iter().enumerate() {
             let errors = run.errors.get(skip..).unwrap_or(&[]);
@@ -216,6 +229,7 @@ impl Reprobe {
     fn start_round(&mut self) -> Result<()> {
         let frames: Vec<DepthImage> = self.recent.iter().cloned().collect();
         let preroll = frames.len().saturating_sub(self.settings.window);
+        let from_start = self.pushed == frames.len();
         let pairs = self.tally.pairs().to_vec();
         let (encoder, (near, far)) = (self.encoder.clone(), self.range);
         let threads = self.settings.threads.clamp(1, pairs.len().max(1));
@@ -249,7 +263,7 @@ impl Reprobe {
                             .unwrap_or_else(|| Err(StreamError::Probe("a re-probe encode panicked".into())))
                     })
                     .collect();
-                let _ = tx.send((round, preroll));
+                let _ = tx.send((round, preroll, from_start));
             })
             .map_err(|e| StreamError::Probe(format!("starting a re-probe round: {e}")))?;
         self.job = Some(rx);
@@ -263,9 +277,9 @@ impl Reprobe {
     /// The round's encode failed.
     pub fn wait(&mut self) -> Result<()> {
         let Some(rx) = self.job.take() else { return Ok(()) };
-        let (round, preroll) =
+        let (round, preroll, from_start) =
             rx.recv().map_err(|_| StreamError::Probe("a re-probe round's thread panicked".into()))?;
-        self.record(&round?, preroll);
+        self.record(&round?, preroll, from_start);
         Ok(())
     }
 }
