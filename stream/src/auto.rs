@@ -271,16 +271,18 @@ pub const RATE_TOLERANCE: f64 = 1.10;
 /// pairs when none did; a pair with a lost frame never wins over one without. The start-up probe
 /// across formats ([`probe_formats`]) tallies its first frames; the best causal policy of the
 /// sweep (every pair encoded side by side, switching at each keyframe to the best measured so
-/// far) tallies every frame up to the keyframe.
+/// far) tallies every frame up to the keyframe; the keyframe re-probe tallies its rounds, the
+/// older ones weighing less ([`PairTally::decay`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairTally {
     pairs: Vec<(Format, PackingConfig)>,
-    /// Per pair: sum of the per-frame errors (metres), frames measured, frames encoded, bits,
-    /// whether a frame was lost.
+    /// Per pair: sum of the per-frame errors (metres), frames measured, frames encoded, bits
+    /// (each weighted: 1 when measured, less after [`PairTally::decay`]), whether a frame was
+    /// lost.
     error_sum: Vec<f64>,
-    measured: Vec<usize>,
-    frames: Vec<usize>,
-    bits: Vec<u64>,
+    measured: Vec<f64>,
+    frames: Vec<f64>,
+    bits: Vec<f64>,
     lost: Vec<bool>,
     fps: f64,
     bitrate: u64,
@@ -293,9 +295,9 @@ impl PairTally {
         PairTally {
             pairs,
             error_sum: vec![0.0; n],
-            measured: vec![0; n],
-            frames: vec![0; n],
-            bits: vec![0; n],
+            measured: vec![0.0; n],
+            frames: vec![0.0; n],
+            bits: vec![0.0; n],
             lost: vec![false; n],
             fps: fps.max(1.0),
             bitrate: bitrate.max(1),
@@ -322,16 +324,26 @@ impl PairTally {
                 self.lost[k] = true;
             }
         }
-        self.measured[k] += errors.len();
-        self.frames[k] += frames.max(errors.len());
-        self.bits[k] += bits;
+        self.measured[k] += errors.len() as f64;
+        self.frames[k] += frames.max(errors.len()) as f64;
+        self.bits[k] += bits as f64;
     }
 
     /// Forgets everything measured (the pairs stay).
     pub fn forget(&mut self) {
         let n = self.pairs.len();
-        (self.error_sum, self.measured, self.frames) = (vec![0.0; n], vec![0; n], vec![0; n]);
-        (self.bits, self.lost) = (vec![0; n], vec![false; n]);
+        (self.error_sum, self.measured, self.frames) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        (self.bits, self.lost) = (vec![0.0; n], vec![false; n]);
+    }
+
+    /// Weighs everything measured so far by `keep` (0..=1) against what is measured next: the
+    /// keyframe re-probe's memory, so the choice follows a scene that changes. A lost frame is
+    /// not forgotten.
+    pub fn decay(&mut self, keep: f64) {
+        let keep = keep.clamp(0.0, 1.0);
+        for v in [&mut self.error_sum, &mut self.measured, &mut self.frames, &mut self.bits] {
+            v.iter_mut().for_each(|x| *x *= keep);
+        }
     }
 
     /// A measurement summarised: `frames` frames of pair `k` with mean error `mae` (metres; not
@@ -342,9 +354,9 @@ impl PairTally {
         } else {
             self.lost[k] = true;
         }
-        self.measured[k] += frames;
-        self.frames[k] += frames;
-        self.bits[k] += bits;
+        self.measured[k] += frames as f64;
+        self.frames[k] += frames as f64;
+        self.bits[k] += bits as f64;
     }
 
     /// Each pair's mean error (infinite where a frame was lost or none was measured) and
@@ -354,8 +366,8 @@ impl PairTally {
             .map(|k| {
                 let (format, config) = self.pairs[k];
                 let n = self.measured[k];
-                let mae = if self.lost[k] || n == 0 { f64::INFINITY } else { self.error_sum[k] / n as f64 };
-                let rate = self.bits[k] as f64 * self.fps / self.frames[k].max(1) as f64 / self.bitrate as f64;
+                let mae = if self.lost[k] || n <= 0.0 { f64::INFINITY } else { self.error_sum[k] / n };
+                let rate = self.bits[k] * self.fps / self.frames[k].max(f64::MIN_POSITIVE) / self.bitrate as f64;
                 ProbedPair { format, config, mae, rate }
             })
             .collect()

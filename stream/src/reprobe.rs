@@ -3,10 +3,10 @@
 //! with the lowest error measured so far; a sender cannot encode every pair all the time, so this
 //! samples it: on a worker thread it encodes every pair of the start-up probe over the last
 //! frames sent (each encode pre-rolled first, so the measurement is of a settled encoder, as the
-//! stream's is), adds what it measured to everything measured before ([`PairTally`]; the first
-//! round, over the stream's first GOP, replaces the start-up probe's measurement of its first
-//! frames, so each frame counts once, as in the sweep's model of this policy), and at the
-//! next keyframe the stream moves to the tally's best pair when that is another one. Every move
+//! stream's is), adds what it measured to everything measured before ([`PairTally`], the older
+//! rounds weighing less: [`ReprobeSettings::memory`]; the first round, over the stream's first
+//! GOP, replaces the start-up probe's measurement of its first frames, so each frame counts
+//! once, as in the sweep's model of this policy), and at the next keyframe the stream moves to the tally's best pair when that is another one. Every move
 //! reopens the encoder ([`crate::DepthEncoder::reopen`]), itself pre-rolled, on the same
 //! transport: a new configuration inside the running encoder keeps the old one's rate-control
 //! state and settings, which cost 3.5x the expected error in the sweep's runs of the same policy.
@@ -27,7 +27,7 @@ use crate::auto::{AutoSettings, FormatProbeReport, PairTally, ProbeEncode, Probe
 use crate::error::{Result, StreamError};
 
 /// How the re-probe measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReprobeSettings {
     /// Frames measured per pair in each round: the last ones before the round starts. Set it to
     /// the stream's GOP: a round's encode has the stream's GOP, so a window of one GOP holds one
@@ -45,13 +45,20 @@ pub struct ReprobeSettings {
     /// core: on a 2-core machine at 720p, a round with every pair side by side (16 pairs)
     /// stretched a 10 s stream at 32 Mbit/s to 28 s.
     pub threads: usize,
+    /// The weight of everything measured before a round against the round itself
+    /// ([`PairTally::decay`]): 1 counts every round alike, 0 only the newest. A scene changes,
+    /// so older rounds say less about the next GOP. 0.4 was chosen on the 300-frame orbit runs
+    /// of `results/half-720p` (modelled on their fixed runs, 0.3–0.6 within 0.2% of each other
+    /// and all better than 1), and checked with real runs there.
+    pub memory: f64,
 }
 
 impl Default for ReprobeSettings {
     /// A 30-frame GOP (`send`'s default) measured after 15 frames of pre-roll (at 2 Mbit/s and
-    /// 720p a cold x264 encoder takes about ten frames to settle); one pair at a time.
+    /// 720p a cold x264 encoder takes about ten frames to settle); one pair at a time; a memory
+    /// of 0.4 per round.
     fn default() -> Self {
-        ReprobeSettings { window: 30, preroll: 15, threads: 1 }
+        ReprobeSettings { window: 30, preroll: 15, threads: 1, memory: 0.4 }
     }
 }
 
@@ -209,12 +216,15 @@ impl Reprobe {
     }
 
     /// Adds one round's encodes (one per pair, over `preroll` frames then the measured ones) to
-    /// the tally. A round that began with the stream's first frame measured the start-up probe's
-    /// frames again, over a whole GOP: what the probe measured is then forgotten, so each frame
-    /// counts once (as in the sweep's model of this policy).
+    /// the tally, after weighing what was measured before by [`ReprobeSettings::memory`]. A
+    /// round that began with the stream's first frame measured the start-up probe's frames again,
+    /// over a whole GOP: what the probe measured is then forgotten, so each frame counts once (as
+    /// in the sweep's model of this policy).
     fn record(&mut self, runs: &[ProbeEncode], preroll: usize, from_start: bool) {
         if from_start && preroll == 0 {
             self.tally.forget();
+        } else {
+            self.tally.decay(self.settings.memory);
         }
         let skip = preroll;
         for (k, run) in runs.iter().enumerate() {

@@ -194,7 +194,7 @@ fn the_reprobe_moves_the_stream_to_the_best_pair_measured_so_far() {
     s.regions_of_interest = false;
     // A window of one GOP, as `send` sets it: the first round starts at the first keyframe over
     // the frames sent so far (no pre-roll), the later ones pre-roll over 5.
-    let every = ReprobeSettings { window: 15, preroll: 5, threads: 2 };
+    let every = ReprobeSettings { window: 15, preroll: 5, threads: 2, ..ReprobeSettings::default() };
     let mut rp = Reprobe::new(&report, &auto, s.clone(), (W, H), (NEAR, FAR), every);
     assert_eq!(rp.current(), (Format::H264_8, hue));
     let path = temp("reprobe.ts");

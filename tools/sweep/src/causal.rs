@@ -112,17 +112,21 @@ pub struct Stream {
 }
 
 /// What a keyframe policy has measured when it picks at keyframe `g`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Memory {
     /// Every frame before `g`: the best causal policy of #17.
     SoFar,
     /// The start-up probe's frames, then the `window` frames before each earlier keyframe but
     /// the last: what `send --reprobe` measures when each round (started at a keyframe, over the
-    /// frames before it) ends within a GOP and is used at the next keyframe. It keeps the codec
-    /// of its first pick, as `send --reprobe` does.
+    /// frames before it) ends within a GOP and is used at the next keyframe. Before each round
+    /// what was measured weighs `keep` ([`PairTally::decay`]); a round from the first frame
+    /// replaces the probe's measurement instead (it measures those frames again). It keeps the
+    /// codec of its first pick, as `send --reprobe` does (`depthcast_stream::ReprobeSettings`).
     Rounds {
         /// Frames measured per round.
         window: usize,
+        /// Weight of the earlier measurements against each round.
+        keep: f64,
     },
 }
 
@@ -139,9 +143,9 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
         cands.iter().map(|c| c.run.packing.frame_size(stream.width, stream.height, c.codec.bits)).collect();
     let formats = cands.iter().map(|c| (c.codec.format(), c.run.packing)).collect();
     let mut tally = PairTally::new(formats, stream.fps, stream.bitrate);
-    // Each frame is measured once.
+    // Each frame is measured once (but for a round that measures the probe's frames again).
     let mut measured = vec![false; n];
-    let mut measure = |tally: &mut PairTally, frames: std::ops::Range<usize>| {
+    let measure = |tally: &mut PairTally, measured: &mut [bool], frames: std::ops::Range<usize>| {
         for i in frames {
             if !std::mem::replace(&mut measured[i], true) {
                 for (k, c) in cands.iter().enumerate() {
@@ -154,11 +158,18 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
     let mut choice: Vec<usize> = Vec::with_capacity(n);
     for g in (0..n).step_by(gop) {
         match memory {
-            _ if g == 0 => measure(&mut tally, 0..stream.head.clamp(1, n)),
-            Memory::SoFar => measure(&mut tally, 0..g),
-            Memory::Rounds { window } => {
+            _ if g == 0 => measure(&mut tally, &mut measured, 0..stream.head.clamp(1, n)),
+            Memory::SoFar => measure(&mut tally, &mut measured, 0..g),
+            Memory::Rounds { window, keep } => {
                 if let Some(k) = g.checked_sub(gop).filter(|&k| k > 0) {
-                    measure(&mut tally, k.saturating_sub(window)..k);
+                    let round = k.saturating_sub(window)..k;
+                    if round.start == 0 {
+                        tally.forget();
+                        measured.fill(false);
+                    } else {
+                        tally.decay(keep);
+                    }
+                    measure(&mut tally, &mut measured, round);
                 }
             }
         }
@@ -238,18 +249,29 @@ mod tests {
         // Rounds of two frames, each used a keyframe late. At 3: the head (0..2) only, a. At 6:
         // the round before 3 adds frame 1 (measured) and 2: a (1+1+1)/3 = 1.0, b 2.0, c 2.0, so a
         // stays where the best causal policy, knowing frames 3..5, leaves for c.
-        let r = plan(&cands, &stream, Memory::Rounds { window: 2 }).unwrap();
+        let r = plan(&cands, &stream, Memory::Rounds { window: 2, keep: 1.0 }).unwrap();
         assert_eq!(r.choice, [0; 8]);
         // With keyframes every 2 frames the round before 4 (frames 2..4) is used at 6, after
         // which c leads: (3+3+0+0)/4 = 1.5 against a's (1+1+1+9)/4 = 3.0 and b's 1.75.
         let every2 = Stream { gop: 2, ..stream };
-        let r2 = plan(&cands, &every2, Memory::Rounds { window: 2 }).unwrap();
+        let r2 = plan(&cands, &every2, Memory::Rounds { window: 2, keep: 1.0 }).unwrap();
         assert_eq!(r2.choice, [0, 0, 0, 0, 0, 0, 2, 2]);
         // `send --reprobe` keeps its codec: with c in HEVC it never moves there; the best causal
         // policy does.
         let hevc = CodecConfig { codec: depthcast_codec::VideoCodec::Hevc, ..h264_10 };
         let mixed = [cands[0], cands[1], Candidate { codec: hevc, run: &c }];
-        assert!(plan(&mixed, &every2, Memory::Rounds { window: 2 }).unwrap().choice.iter().all(|&k| k != 2));
+        assert!(plan(&mixed, &every2, Memory::Rounds { window: 2, keep: 1.0 }).unwrap().choice.iter().all(|&k| k != 2));
         assert!(plan(&mixed, &every2, Memory::SoFar).unwrap().choice.contains(&2));
+        // The memory: before each round what was measured weighs `keep`. e is worse than d over
+        // frames 0..4, then better. At 8 the round over frames 4..6 lands: with every round
+        // alike e's mean is (4 * 5 + 2 * 0.5) / 6 = 3.5 and d (1.0) stays; with the newest round
+        // alone e's is 0.5 and the stream moves.
+        let d = run(luma8, &[1.0; 10], 1);
+        let e = run(hue, &[5.0, 5.0, 5.0, 5.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], 1);
+        let de = [Candidate { codec: h264, run: &d }, Candidate { codec: h264, run: &e }];
+        let alike = plan(&de, &every2, Memory::Rounds { window: 2, keep: 1.0 }).unwrap();
+        assert_eq!(alike.choice, [0; 10]);
+        let newest = plan(&de, &every2, Memory::Rounds { window: 2, keep: 0.0 }).unwrap();
+        assert_eq!(newest.choice, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
     }
 }

@@ -264,8 +264,12 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                     };
                     // The best causal policy, and the same with the memory of `send --reprobe`.
                     let causal = causal_job(&seq, &groups, (bitrate, range), causal::Memory::SoFar, opts);
-                    // A round measures the GOP before a keyframe, as `send --reprobe` does.
-                    let rounds = causal::Memory::Rounds { window: opts.run.gop.max(1) as usize };
+                    // A round measures the GOP before a keyframe, as `send --reprobe` does, and
+                    // weighs the earlier rounds as it does.
+                    let rounds = causal::Memory::Rounds {
+                        window: opts.run.gop.max(1) as usize,
+                        keep: depthcast_stream::ReprobeSettings::default().memory,
+                    };
                     let reprobe = causal_job(&seq, &groups, (bitrate, range), rounds, opts);
                     for (_, job) in causal.iter().chain(&reprobe) {
                         if let Some(job) = job
