@@ -28,6 +28,7 @@ fn options(out: PathBuf) -> SweepOptions {
         max_frames: None,
         format_probe: Default::default(),
         reopen_preroll: depthcast::sweep::encode::DEFAULT_REOPEN_PREROLL,
+        reprobe_memory: depthcast_stream::ReprobeSettings::default().memory,
     }
 }
 
@@ -240,9 +241,9 @@ fn the_probe_across_formats_is_a_real_run_of_its_choice() {
 /// A stream whose encoder is reopened in another format at a keyframe, as the best causal policy
 /// runs it: each part is a real encode of its own (the same as encoding that part alone), every
 /// frame comes back with its codec, and the new encoder starts with a keyframe. With a pre-roll
-/// the new encoder first encodes the frames before its first one and the receiver's stream
-/// begins at a forced keyframe: the same packets and errors as one encode from the earlier frame
-/// with that keyframe forced.
+/// the new encoder first encodes the frames before its first one (a keyframe every
+/// `PREROLL_KEYFRAMES_EVERY`) and the receiver's stream begins at a forced keyframe: the same
+/// packets and errors as one encode from the earlier frame with those keyframes forced.
 #[test]
 fn a_reopened_encoder_is_a_fresh_stream_from_its_frame() {
     use depthcast::sweep::encode::{SeqData, encode_reopening, encode_sequence};
@@ -273,9 +274,10 @@ fn a_reopened_encoder_is_a_fresh_stream_from_its_frame() {
             assert!(r.params_ok && r.metrics.mae.is_finite(), "frame {i}");
         }
         assert!(recs[8].1.keyframe && recs[0].1.keyframe);
-        // The second part alone: from frame 8 (cold), or from frame 4 with frame 8 forced a
-        // keyframe (warm), where the receiver's stream begins.
-        let mut alone = |i: usize| (luma10, preroll > 0 && i == preroll);
+        // The second part alone: from frame 8 (cold), or from frame 4 with the pre-roll's
+        // keyframes and frame 8 forced (warm), where the receiver's stream begins.
+        let every = depthcast_stream::encoder::PREROLL_KEYFRAMES_EVERY;
+        let mut alone = |i: usize| (luma10, preroll > 0 && (i == preroll || (i < preroll && i % every == 0)));
         let part = seq.part(8 - preroll..16);
         let alone = encode_sequence(&part, h264_10, 200_000, seq_range, &run, &mut alone, &|| {}).unwrap();
         for (a, (_, b)) in alone[preroll..].iter().zip(&recs[8..]) {

@@ -239,6 +239,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         max_frames: Some(a.frames),
         format_probe: Default::default(),
         reopen_preroll: depthcast::sweep::encode::DEFAULT_REOPEN_PREROLL,
+        reprobe_memory: depthcast_stream::ReprobeSettings::default().memory,
     };
     depthcast::sweep::run(&sources(&a.sequences, a.builtin.as_deref())?, &opts)?;
     eprintln!("wrote {}", a.out.display());

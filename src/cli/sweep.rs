@@ -81,6 +81,10 @@ pub(crate) struct Args {
     /// control has settled when the receiver's stream begins; 0: a cold start.
     #[arg(long, default_value_t = depthcast::sweep::encode::DEFAULT_REOPEN_PREROLL)]
     reopen_preroll: usize,
+    /// The memory of the modelled `send --reprobe`: the weight of what earlier rounds measured
+    /// against each new round (1: every round alike, 0: the newest alone).
+    #[arg(long, default_value_t = depthcast_stream::ReprobeSettings::default().memory)]
+    reprobe_memory: f64,
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
@@ -160,6 +164,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             _ => ProbeSet::NetworkAndSchemes,
         },
         reopen_preroll: a.reopen_preroll,
+        reprobe_memory: a.reprobe_memory,
     };
     let start = std::time::Instant::now();
     if let Some(shard) = a.shard {

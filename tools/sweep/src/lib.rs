@@ -120,6 +120,9 @@ pub struct SweepOptions {
     /// Frames each encoder reopened by the best causal policy encodes before its first frame to
     /// settle its rate control (see [`encode::encode_reopening`]); 0 for a cold start.
     pub reopen_preroll: usize,
+    /// The memory of the modelled `send --reprobe` (`depthcast_stream::ReprobeSettings::memory`:
+    /// the weight of earlier rounds against each new one).
+    pub reprobe_memory: f64,
 }
 
 /// One encode job: a fixed configuration or a policy run.
@@ -266,10 +269,8 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                     let causal = causal_job(&seq, &groups, (bitrate, range), causal::Memory::SoFar, opts);
                     // A round measures the GOP before a keyframe, as `send --reprobe` does, and
                     // weighs the earlier rounds as it does.
-                    let rounds = causal::Memory::Rounds {
-                        window: opts.run.gop.max(1) as usize,
-                        keep: depthcast_stream::ReprobeSettings::default().memory,
-                    };
+                    let rounds =
+                        causal::Memory::Rounds { window: opts.run.gop.max(1) as usize, keep: opts.reprobe_memory };
                     let reprobe = causal_job(&seq, &groups, (bitrate, range), rounds, opts);
                     for (_, job) in causal.iter().chain(&reprobe) {
                         if let Some(job) = job

@@ -30,6 +30,7 @@ fn options(out: PathBuf) -> SweepOptions {
         max_frames: None,
         format_probe: Default::default(),
         reopen_preroll: depthcast_sweep::encode::DEFAULT_REOPEN_PREROLL,
+        reprobe_memory: depthcast_stream::ReprobeSettings::default().memory,
     }
 }
 
