@@ -13,7 +13,9 @@
 #   OUT=half-out ./run.sh long DepthOfFieldExample IrradianceVolumeExample Fox
 # and rendered with --camera pan as well (./run.sh pan ...).
 # Then `python3 cells.py OUT/SWEEP/frames.csv` prints each cell's best full-size and half-size
-# configuration against 8-bit luma with H.264.
+# configuration against 8-bit luma with H.264, and
+# `python3 policies.py OUT/long/frames.csv OUT/pan/frames.csv` the keyframe policies modelled on
+# the fixed runs (policies.md).
 # RGB-D streams of the test scenes through `send` and `recv --source` (depth 1/2/4 Mbit/s, a
 # quarter of the total; each also depth-only at the same depth bitrate), then
 # `python3 rgbd.py OUT/rgbd`:
