@@ -168,8 +168,9 @@ pub struct DepthSenderSettings {
     /// over the last GOP (one encode at a time, one core) and at every `gop`-th frame the stream
     /// moves to the configuration with the lowest error measured so far; each move reopens the
     /// encoder, pre-rolled, and may change the frame size (half size, the VBP luma layout). On
-    /// 300-frame test scenes at 720p it came within 1.05x of the best fixed configuration in
-    /// hindsight where the start-up probe alone was 1.10–1.17x (`results/half-720p/`). Depth-only
+    /// 300-frame test scenes at 720p `send --reprobe` came within 1.035x (orbit camera) and
+    /// 1.023x (pan) of the best fixed configuration in hindsight, where the start-up probe
+    /// alone was 1.17x and 1.10x (`results/half-720p/`). Depth-only
     /// streams over MPEG-TS or RTP only (`.ts`, `udp://`, `srt://`, `tcp://`, `rtp://`: they
     /// carry the codec's headers with every keyframe); otherwise it is off, with a warning.
     pub reprobe: bool,
