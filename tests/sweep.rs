@@ -277,7 +277,7 @@ fn a_reopened_encoder_is_a_fresh_stream_from_its_frame() {
         // The second part alone: from frame 8 (cold), or from frame 4 with the pre-roll's
         // keyframes and frame 8 forced (warm), where the receiver's stream begins.
         let every = depthcast_stream::encoder::PREROLL_KEYFRAMES_EVERY;
-        let mut alone = |i: usize| (luma10, preroll > 0 && (i == preroll || (i < preroll && i % every == 0)));
+        let mut alone = |i: usize| (luma10, preroll > 0 && (i == preroll || (i < preroll && i.is_multiple_of(every))));
         let part = seq.part(8 - preroll..16);
         let alone = encode_sequence(&part, h264_10, 200_000, seq_range, &run, &mut alone, &|| {}).unwrap();
         for (a, (_, b)) in alone[preroll..].iter().zip(&recs[8..]) {

@@ -118,9 +118,10 @@ pub(crate) struct Args {
     #[arg(long, requires = "probe")]
     receivers: Option<String>,
     /// With --receivers: repeat the probe while the stream runs (every pair encoded on a worker
-    /// thread over the last 15 frames sent, each encode pre-rolled over the 15 before), and at
-    /// each keyframe move to the pair with the lowest error measured so far, reopening the
-    /// encoder on the same transport for another bit depth or frame size. Depth-only streams
+    /// thread over the last GOP sent, each encode pre-rolled over the 15 frames before), and at
+    /// each keyframe move to the pair with the lowest error measured so far (older rounds
+    /// weighing --reprobe-memory), reopening the encoder on the same transport, pre-rolled, for
+    /// another bit depth or frame size. Depth-only streams
     /// into MPEG-TS or RTP (`.ts`, `udp://`, `srt://`, `tcp://`, `rtp://`), whose keyframes carry
     /// the codec's headers. `depthcast recv`, the Bevy receiver (both on `RgbdReceiver`) and the
     /// browser page of `depthcast serve` follow such a change (a page that joins later starts at
@@ -132,6 +133,12 @@ pub(crate) struct Args {
     /// make rounds, and so moves, more frequent.
     #[arg(long, default_value_t = 1, requires = "reprobe")]
     reprobe_threads: usize,
+    /// With --reprobe: the weight of what earlier rounds measured against each new round (1:
+    /// every round alike; 0: the newest alone). The default, 0.4, was chosen on the 300-frame
+    /// runs of `results/half-720p`.
+    #[arg(long, default_value_t = depthcast_stream::ReprobeSettings::default().memory, requires = "reprobe",
+          value_parser = parse_memory)]
+    reprobe_memory: f64,
     /// With a sequence that has colour (`depthcast render --colour`): the depth's share of
     /// `--bitrate`; the colour gets the rest, as a second video track of one RGB-D stream.
     #[arg(long, default_value_t = RgbdSettings::DEFAULT_DEPTH_SHARE)]
@@ -309,6 +316,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             let every = depthcast_stream::ReprobeSettings {
                 window: a.gop.max(1) as usize,
                 threads: a.reprobe_threads,
+                memory: a.reprobe_memory,
                 ..Default::default()
             };
             let size = (m.width, m.height);
@@ -507,7 +515,7 @@ fn keyframe_switch(
     // Printed also when the bar is hidden (stderr not a terminal), unlike `bar.println`.
     bar.suspend(|| {
         eprintln!(
-            "re-probe at frame {n} (round {}): {}-{} {current} {:.3} mm -> {} {} {:.3} mm over everything measured{}",
+            "re-probe at frame {n} (round {}): {}-{} {current} {:.3} mm -> {} {} {:.3} mm over the rounds (older ones weighing less){}",
             rp.rounds(),
             before.codec.name(),
             before.bit_depth.bits(),
@@ -519,4 +527,12 @@ fn keyframe_switch(
         )
     });
     Ok((sw.config, true))
+}
+
+/// `--reprobe-memory`: a weight in 0..=1.
+fn parse_memory(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(m) if (0.0..=1.0).contains(&m) => Ok(m),
+        _ => Err(format!("{s}: a weight from 0 to 1")),
+    }
 }

@@ -52,7 +52,7 @@ impl Reprobing {
         let sw = moved?;
         self.switches += 1;
         info!(
-            "re-probe at frame {} (round {}): {:.3} mm -> {} {:.3} mm over everything measured",
+            "re-probe at frame {} (round {}): {:.3} mm -> {} {:.3} mm over the rounds (older ones weighing less)",
             self.frames,
             self.rounds,
             1e3 * sw.current_mae,
