@@ -64,6 +64,11 @@ pub(crate) struct Args {
     /// With --auto: no start-up probe; the network chooses per frame (switching at keyframes).
     #[arg(long, requires = "auto")]
     no_probe: bool,
+    /// With --auto: the sender's keyframe re-probe (`DepthSenderSettings::reprobe`): the probe
+    /// measures the scheme and half-size sets, measures them again over the last GOP while the
+    /// stream runs, and moves the stream to the best at keyframes. Depth-only streams.
+    #[arg(long, requires = "auto", conflicts_with = "no_probe")]
+    reprobe: bool,
     /// Render this glTF scene (orbiting it) instead of the built-in room.
     #[arg(long, conflicts_with = "cpu_scene")]
     scene: Option<PathBuf>,
@@ -99,6 +104,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         a.depth_share
     );
     let colour = !(a.depth_only || a.cpu_scene);
+    anyhow::ensure!(!(a.reprobe && colour), "--reprobe is for depth-only streams (add --depth-only)");
     let packing =
         PackingConfig { roi_high: (a.roi != 0.0).then_some(a.roi), ..PackingConfig::vbp(a.precision, VbpLayout::Luma) };
     let mut base = DemoOptions {
@@ -114,6 +120,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         realtime: !a.fast,
         auto: a.auto,
         probe: !a.no_probe,
+        reprobe: a.reprobe,
         scene: a.scene.clone(),
         encoder_threads: a.encoder_threads,
         source: None,

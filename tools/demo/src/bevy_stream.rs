@@ -82,7 +82,13 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
     });
     let mut tx = SceneRenderer::new(cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
     let p = &options.packing;
-    let settings = DepthSenderSettings { config: *p, auto: options.auto, probe: options.probe, ..Default::default() };
+    let settings = DepthSenderSettings {
+        config: *p,
+        auto: options.auto,
+        probe: options.probe,
+        reprobe: options.reprobe,
+        ..Default::default()
+    };
     tx.app_mut().insert_resource(settings);
     let camera = tx.camera();
     tx.app_mut().world_mut().entity_mut(camera).insert(DepthSender);
@@ -208,6 +214,17 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
     let frames_sent = u32::try_from(stats.frames_sent).unwrap_or(u32::MAX);
     let summary = DemoSummary {
         packing: match (&stats.probe_winner, options.auto) {
+            (Some(w), _) if options.reprobe => format!(
+                "auto (start-up probe: {w}; re-probed: {} rounds, {} moves, ending with {})",
+                stats.reprobe_rounds,
+                stats.reprobe_switches,
+                stats.current.map_or("?".into(), |p| format!(
+                    "{} P{}{}",
+                    p.scheme.name(),
+                    p.precision,
+                    if p.half { " half" } else { "" }
+                ))
+            ),
             (Some(w), _) => format!("auto (precision-net, start-up probe: {w})"),
             (None, true) => format!("auto (precision-net), from {}", options.packing.id()),
             (None, false) => options.packing.id(),
