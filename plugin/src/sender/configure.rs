@@ -9,9 +9,7 @@ use bevy::prelude::*;
 use depthcast_codec::{Container, Format};
 use depthcast_packing::{DepthImage, DepthView, PackingConfig, tight_range};
 use depthcast_precision_net::Probe;
-use depthcast_stream::{
-    AutoPacking, AutoSettings, ProbeReport, ProbeSet, Reprobe, ReprobeSettings, probe_formats_encoded,
-};
+use depthcast_stream::{AutoPacking, ProbeReport, ProbeSet, Reprobe, ReprobeSettings, probe_formats_encoded};
 
 use super::encoder::Reopen;
 use super::{DepthSender, DepthSenderPlugin, DepthSenderSettings, SenderState, SentDepth};
@@ -148,14 +146,7 @@ impl Chooser {
             return;
         }
         if let Chooser::Idle = self {
-            let auto_settings = AutoSettings {
-                codec: cfg.codec,
-                bits: cfg.bit_depth,
-                bitrate: cfg.depth_bitrate(),
-                fps: f64::from(cfg.fps.max(1)),
-                gop: cfg.gop,
-            };
-            *self = match AutoPacking::new(&auto_settings, newest.width, newest.height) {
+            *self = match AutoPacking::new(&cfg.auto_settings(), newest.width, newest.height) {
                 Ok(mut auto) if settings.probe => {
                     if settings.probe_half {
                         auto.probe_also(&PackingConfig::half_set(cfg.bit_depth));
@@ -288,13 +279,7 @@ fn probe_for_reprobe(
     size: (u32, u32),
     encoder: &depthcast_codec::EncoderSettings,
 ) -> depthcast_stream::Result<(ProbeReport, Reprobe)> {
-    let auto = AutoSettings {
-        codec: cfg.codec,
-        bits: cfg.bit_depth,
-        bitrate: cfg.depth_bitrate(),
-        fps: f64::from(cfg.fps.max(1)),
-        gop: cfg.gop,
-    };
+    let auto = cfg.auto_settings();
     let set = if half { ProbeSet::SchemesAndHalf } else { ProbeSet::Schemes };
     let format = Format::new(cfg.codec, cfg.bit_depth);
     let report = probe_formats_encoded(frames, &[format], &auto, set, range.0, range.1, encoder)?;

@@ -99,6 +99,18 @@ impl DepthSenderPlugin {
         s
     }
 
+    /// What precision-net's choice and the probes are told of the stream: codec, bit depth, the
+    /// depth's bitrate, frame rate and keyframe interval.
+    pub fn auto_settings(&self) -> depthcast_stream::AutoSettings {
+        depthcast_stream::AutoSettings {
+            codec: self.codec,
+            bits: self.bit_depth,
+            bitrate: self.depth_bitrate(),
+            fps: f64::from(self.fps.max(1)),
+            gop: self.gop,
+        }
+    }
+
     /// The depth encoder's settings (its frame size is set when the encoder opens): CBR at
     /// [`Self::depth_bitrate`], a keyframe every [`Self::gop`] frames, regions of interest on.
     /// The start-up probe encodes with the same settings.
