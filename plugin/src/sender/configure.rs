@@ -30,9 +30,10 @@ pub(crate) struct Reprobing {
 }
 
 impl Reprobing {
-    /// Keeps `frame` for the rounds; at every `gop`-th frame takes the re-probe's move, if any:
-    /// the configuration from the next frame on, and the encoder thread's reopen.
-    fn push(&mut self, frame: DepthImage, range: Option<(f32, f32)>) -> Option<(PackingConfig, Reopen)> {
+    /// Keeps `frame` (packed over `range`) for the rounds; at every `gop`-th frame takes the
+    /// re-probe's move, if any: the configuration from the next frame on, and the encoder
+    /// thread's reopen.
+    fn push(&mut self, frame: DepthImage, range: (f32, f32)) -> Option<(PackingConfig, Reopen)> {
         let rp = self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner());
         rp.push(frame);
         self.frames += 1;
@@ -57,11 +58,7 @@ impl Reprobing {
             sw.config,
             1e3 * sw.mae
         );
-        // The range is known from the first frame the probe measured on.
-        let (preroll, range) = match range {
-            Some(r) => (rp.last(ReprobeSettings::default().preroll), r),
-            None => (Vec::new(), (1.0, 2.0)),
-        };
+        let preroll = rp.last(ReprobeSettings::default().preroll);
         Some((sw.config, Reopen { preroll, range }))
     }
 }
@@ -221,23 +218,28 @@ impl Chooser {
         }
     }
 
-    /// Whether [`Chooser::push`] keeps the captured frames: the probe collecting, or the
+    /// Whether [`Chooser::push`] keeps the next captured frame: the probe collecting, or the
     /// re-probe running.
     fn wants_frames(&self) -> bool {
-        matches!(self, Chooser::Collecting { .. } | Chooser::Ready { reprobe: Some(_), .. })
+        match self {
+            Chooser::Collecting { frames, .. } => frames.len() < Probe::FRAMES,
+            Chooser::Ready { reprobe, .. } => reprobe.is_some(),
+            _ => false,
+        }
     }
 
-    /// Keeps a captured frame for the probe while it collects, or for the re-probe's rounds; at
-    /// a re-probe keyframe that moves the stream, returns the encoder thread's reopen (the new
-    /// configuration is then the choice).
-    fn push(&mut self, frame: &DepthImage, range: Option<(f32, f32)>) -> Option<Reopen> {
+    /// Keeps a captured frame (when [`Chooser::wants_frames`]) for the probe while it collects,
+    /// or for the re-probe's rounds; at a re-probe keyframe that moves the stream, returns the
+    /// encoder thread's reopen (the new configuration is then the choice). The re-probe runs once
+    /// the probe has, so the range (`None` only before the first frame with depth) is known.
+    fn push(&mut self, frame: DepthImage, range: Option<(f32, f32)>) -> Option<Reopen> {
         match self {
             Chooser::Collecting { frames, .. } if frames.len() < Probe::FRAMES => {
-                frames.push(frame.clone());
+                frames.push(frame);
                 None
             }
             Chooser::Ready { choice, reprobe: Some(rp), .. } => {
-                let (config, reopen) = rp.push(frame.clone(), range)?;
+                let (config, reopen) = rp.push(frame, range?)?;
                 *choice = Some(config);
                 Some(reopen)
             }
@@ -315,8 +317,10 @@ pub(crate) fn choose_params(
         // only the newest steers the range and the policy.
         if sent.capacity > 0 || state.chooser.wants_frames() {
             let t0 = Instant::now();
-            let img = DepthImage { width: f.width, height: f.height, data: f.data.clone() };
-            if let Some(reopen) = state.chooser.push(&img, state.range)
+            // One copy of the captured buffer (it goes back to the capture's pool) per keeper.
+            let copy = || DepthImage { width: f.width, height: f.height, data: f.data.clone() };
+            if state.chooser.wants_frames()
+                && let Some(reopen) = state.chooser.push(copy(), state.range)
                 && state.reopen.send(reopen).is_err()
             {
                 warn!("re-probe: the encoder thread is gone");
@@ -325,7 +329,7 @@ pub(crate) fn choose_params(
                 if sent.frames.len() >= sent.capacity {
                     sent.frames.pop_front();
                 }
-                sent.frames.push_back((f.index, img));
+                sent.frames.push_back((f.index, copy()));
             }
             // A measurement aid (or the probe's input), not part of the sender's per-frame cost.
             aside += t0.elapsed().as_secs_f64() * 1e6;
