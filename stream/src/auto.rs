@@ -331,9 +331,7 @@ impl PairTally {
 
     /// Forgets everything measured (the pairs stay).
     pub fn forget(&mut self) {
-        let n = self.pairs.len();
-        (self.error_sum, self.measured, self.frames) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-        (self.bits, self.lost) = (vec![0.0; n], vec![false; n]);
+        *self = PairTally::new(std::mem::take(&mut self.pairs), self.fps, self.bitrate);
     }
 
     /// Weighs everything measured so far by `keep` (0..=1) against what is measured next: the

@@ -6,7 +6,8 @@
 //! stream's is), adds what it measured to everything measured before ([`PairTally`], the older
 //! rounds weighing less: [`ReprobeSettings::memory`]; the first round, over the stream's first
 //! GOP, replaces the start-up probe's measurement of its first frames, so each frame counts
-//! once, as in the sweep's model of this policy), and at the next keyframe the stream moves to the tally's best pair when that is another one. Every move
+//! once, as in the sweep's model of this policy), and at the next keyframe the stream moves to
+//! the tally's best pair when that is another one. Every move
 //! reopens the encoder ([`crate::DepthEncoder::reopen`]), itself pre-rolled, on the same
 //! transport: a new configuration inside the running encoder keeps the old one's rate-control
 //! state and settings, which cost 3.5x the expected error in the sweep's runs of the same policy.
@@ -77,8 +78,8 @@ pub struct Switch {
     pub current_mae: f64,
 }
 
-/// A round's encodes, the frames each pre-rolled over, and whether they began with the stream's
-/// first frame.
+/// A round's encodes, the frames each pre-rolled over, and whether it measured the stream from
+/// its first frame (so the start-up probe's frames again).
 type Round = (Result<Vec<ProbeEncode>>, usize, bool);
 
 /// The keyframe re-probe of one stream (see the module docs).
@@ -221,7 +222,7 @@ impl Reprobe {
     /// over a whole GOP: what the probe measured is then forgotten, so each frame counts once (as
     /// in the sweep's model of this policy).
     fn record(&mut self, runs: &[ProbeEncode], preroll: usize, from_start: bool) {
-        if from_start && preroll == 0 {
+        if from_start {
             self.tally.forget();
         } else {
             self.tally.decay(self.settings.memory);
@@ -239,7 +240,8 @@ impl Reprobe {
     fn start_round(&mut self) -> Result<()> {
         let frames: Vec<DepthImage> = self.recent.iter().cloned().collect();
         let preroll = frames.len().saturating_sub(self.settings.window);
-        let from_start = self.pushed == frames.len();
+        // Measured from the stream's first frame: nothing dropped, nothing pre-rolled.
+        let from_start = preroll == 0 && self.pushed == frames.len();
         let pairs = self.tally.pairs().to_vec();
         let (encoder, (near, far)) = (self.encoder.clone(), self.range);
         let threads = self.settings.threads.clamp(1, pairs.len().max(1));
