@@ -10,10 +10,13 @@ full and half size). Per frame it reads the run's MAE and bits. Rules, as in the
 (at most 1.10x over what was measured), keyframes every 30 frames, a 15-frame start-up probe.
 
 - *so far*: at each keyframe, every frame before it (the best causal policy of #17);
-- *so far, last GOP*: the GOP before the keyframe only (no lag, no memory);
-- *rounds, memory M*: `send --reprobe`: a round measures the GOP before the previous keyframe
-  (one GOP late: a round is encoded while the stream runs), the first round replacing the
-  probe's frames, and before each later round what was measured weighs M.
+- *rounds, memory M*: `send --reprobe`: at each keyframe, a round over the GOP before it (a
+  round is encoded as its GOP is sent, so it is in at the next keyframe), the first round
+  replacing the probe's frames, and before each later round what was measured weighs M (M = 0:
+  the GOP before the keyframe alone);
+- *late rounds, memory M*: `send --reprobe` before its rounds were streamed: each round
+  measured the GOP before the previous keyframe (encoded after that GOP was sent, so in a GOP
+  late).
 
 Prints a markdown table: geomean and worst of policy / best fixed, moves, cells within 1.02x.
 """
@@ -77,10 +80,13 @@ def run_policy(cands, br, rule, memory=1.0):
         elif rule == "so far":
             tally = Tally(len(cands))
             tally.add(cands, range(0, g))
-        elif rule == "last GOP":
-            tally = Tally(len(cands))
+        elif rule == "rounds":
+            if g - GOP <= 0:
+                tally = Tally(len(cands))  # the first round measures the probe's frames again
+            else:
+                tally.decay(memory)
             tally.add(cands, range(g - GOP, g))
-        elif rule == "rounds" and g - GOP > 0:
+        elif rule == "late rounds" and g - GOP > 0:
             k = g - GOP
             if k - GOP <= 0:
                 tally = Tally(len(cands))  # the first round measures the probe's frames again
@@ -92,7 +98,7 @@ def run_policy(cands, br, rule, memory=1.0):
         pick = tally.best(br, allowed)
         if choice and choice[-1] != pick:
             moves += 1
-        if rule == "rounds" and codec is None:
+        if rule != "so far" and codec is None:
             codec = cands[pick][0].split("-")[0]
         choice += [pick] * min(GOP, n - g)
     return mean([cands[k][2][i] for i, k in enumerate(choice)]), moves
@@ -106,13 +112,16 @@ def best_fixed(cands, br):
 
 POLICIES = [
     ("so far (the best causal policy)", "so far", 1.0),
-    ("so far, last GOP only", "last GOP", 1.0),
     ("rounds, memory 1 (every round alike)", "rounds", 1.0),
     ("rounds, memory 0.8", "rounds", 0.8),
     ("rounds, memory 0.6", "rounds", 0.6),
     ("rounds, memory 0.4 (`send --reprobe`)", "rounds", 0.4),
     ("rounds, memory 0.3", "rounds", 0.3),
-    ("rounds, memory 0 (the newest round alone)", "rounds", 0.0),
+    ("rounds, memory 0.2", "rounds", 0.2),
+    ("rounds, memory 0 (the last GOP alone)", "rounds", 0.0),
+    ("late rounds, memory 1", "late rounds", 1.0),
+    ("late rounds, memory 0.4 (`send --reprobe` before)", "late rounds", 0.4),
+    ("late rounds, memory 0", "late rounds", 0.0),
 ]
 
 

@@ -117,20 +117,23 @@ pub(crate) struct Args {
     /// Without it the stream keeps `--codec` and `--bits`.
     #[arg(long, requires = "probe")]
     receivers: Option<String>,
-    /// With --receivers: repeat the probe while the stream runs (every pair encoded on a worker
-    /// thread over the last GOP sent, each encode pre-rolled over the 15 frames before), and at
-    /// each keyframe move to the pair with the lowest error measured so far (older rounds
-    /// weighing --reprobe-memory), reopening the encoder on the same transport, pre-rolled, for
-    /// another bit depth or frame size. Depth-only streams
+    /// With --receivers: repeat the probe while the stream runs (from each keyframe, every pair
+    /// encoded on worker threads over the GOP as it is sent, each encode pre-rolled over the 15
+    /// frames before), and at each keyframe move to the pair with the lowest error measured so
+    /// far (older rounds weighing --reprobe-memory), reopening the encoder on the same
+    /// transport, pre-rolled, for another bit depth or frame size. A keyframe waits up to a
+    /// frame for its round (with --fast, until it ends); a round that falls behind is used at
+    /// the first keyframe after it ends. Depth-only streams
     /// into MPEG-TS or RTP (`.ts`, `udp://`, `srt://`, `tcp://`, `rtp://`), whose keyframes carry
     /// the codec's headers. `depthcast recv`, the Bevy receiver (both on `RgbdReceiver`) and the
     /// browser page of `depthcast serve` follow such a change (a page that joins later starts at
     /// the last keyframe, as always).
     #[arg(long, requires = "receivers")]
     reprobe: bool,
-    /// With --reprobe: pairs encoded at once in a round, one thread each. The default leaves the
-    /// other cores to the stream (on 2 cores at 720p, 16 at once broke real time); more cores
-    /// make rounds, and so moves, more frequent.
+    /// With --reprobe: worker threads of a round, each encoding its share of the pairs frame by
+    /// frame. The default leaves the other cores to the stream (on 2 cores at 720p, 16 at once
+    /// broke real time); rounds that keep up with the stream need about pairs x 1.5 encodes per
+    /// frame sent.
     #[arg(long, default_value_t = 1, requires = "reprobe")]
     reprobe_threads: usize,
     /// With --reprobe: the weight of what earlier rounds measured against each new round (1:
@@ -317,6 +320,9 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                 window: a.gop.max(1) as usize,
                 threads: a.reprobe_threads,
                 memory: a.reprobe_memory,
+                // Paced, a keyframe waits up to a frame for its round; --fast sends what a
+                // sender whose rounds keep up would.
+                deadline: (!a.fast).then(|| Duration::from_secs_f64(1.0 / fps.max(1.0))),
                 ..Default::default()
             };
             let size = (m.width, m.height);
@@ -451,7 +457,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                 }
             }
             if let Some(rp) = reprobe.as_mut() {
-                rp.push(depth);
+                rp.push(depth)?;
             }
             n += 1;
             bar.inc(1);

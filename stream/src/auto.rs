@@ -566,39 +566,113 @@ pub fn measure_encode_bits(
     settings: &EncoderSettings,
 ) -> Result<ProbeEncode> {
     let Some(first) = frames.first() else { return Ok(ProbeEncode { errors: Vec::new(), bits: 0 }) };
-    let mut settings = settings.clone();
-    settings.regions_of_interest = config.high_plane_qoffset().is_some();
-    let mut enc = DepthEncoder::new(settings.clone(), config, first.width, first.height, None)?;
-    let mut dec = Decoder::new(settings.codec)?;
-    let mut unpacker = Packer::default();
-    let mut out = DepthImage::new(first.width, first.height);
-    let mut errors = vec![f64::INFINITY; frames.len()];
-    let mut measure = |d: depthcast_codec::DecodedFrame| {
-        let Ok(i) = usize::try_from(d.pts) else { return };
-        let (Some(reference), Ok(inband)) = (frames.get(i), d.params) else { return };
-        if unpacker.unpack_into(&d.frame, &inband.params, &mut out).is_ok() {
-            errors[i] = Metrics::compute(&reference.view(), &out.view(), near, far).mae;
-        }
-    };
-    let mut bits = 0u64;
-    for (i, f) in frames.iter().enumerate() {
+    let mut run = MeasuredEncode::new(config, settings, (first.width, first.height), (near, far))?;
+    for f in frames {
+        run.push(f)?;
+    }
+    run.finish()
+}
+
+/// One pair's encode measured frame by frame as the frames come ([`measure_encode_bits`] is
+/// this over a slice): each frame is packed, encoded, decoded and unpacked, and its error taken
+/// against the source. `F` is how the source frames are held until their decoded frame comes
+/// back (`&DepthImage` over a slice; a shared `Arc` when they arrive from another thread, as
+/// in the keyframe re-probe's rounds).
+pub(crate) struct MeasuredEncode<F> {
+    enc: DepthEncoder,
+    config: PackingConfig,
+    decoded: Measure<F>,
+}
+
+/// The decoding side of a [`MeasuredEncode`].
+struct Measure<F> {
+    dec: Decoder,
+    unpacker: Packer,
+    out: DepthImage,
+    range: (f32, f32),
+    /// Frames encoded whose decoded frame has not come back, oldest first, with their index.
+    pending: std::collections::VecDeque<(usize, F)>,
+    errors: Vec<f64>,
+    bits: u64,
+}
+
+impl<F: std::borrow::Borrow<DepthImage>> MeasuredEncode<F> {
+    /// An encoder of `config` with `settings` (regions of interest as the configuration needs)
+    /// for `width x height` depth maps over `near..far`, and its decoder.
+    pub(crate) fn new(
+        config: &PackingConfig,
+        settings: &EncoderSettings,
+        (width, height): (u32, u32),
+        range: (f32, f32),
+    ) -> Result<Self> {
+        let mut settings = settings.clone();
+        settings.regions_of_interest = config.high_plane_qoffset().is_some();
+        Ok(MeasuredEncode {
+            enc: DepthEncoder::new(settings.clone(), config, width, height, None)?,
+            config: *config,
+            decoded: Measure {
+                dec: Decoder::new(settings.codec)?,
+                unpacker: Packer::default(),
+                out: DepthImage::new(width, height),
+                range,
+                pending: std::collections::VecDeque::new(),
+                errors: Vec::new(),
+                bits: 0,
+            },
+        })
+    }
+
+    /// Encodes the next frame, and measures every frame decoded so far.
+    pub(crate) fn push(&mut self, frame: F) -> Result<()> {
+        let m = &mut self.decoded;
+        let i = m.errors.len();
+        m.errors.push(f64::INFINITY);
         let meta = FrameMeta { frame_index: i as u32, pts: Some(i as i64), ..FrameMeta::default() };
-        for p in enc.encode(&f.view(), config, near, far, &meta)?.packets {
-            bits += 8 * p.data.len() as u64;
-            for d in dec.decode(&p.data, Some(p.pts))?.into_iter().flatten() {
-                measure(d);
-            }
+        let (near, far) = m.range;
+        let out = self.enc.encode(&frame.borrow().view(), &self.config, near, far, &meta)?;
+        m.pending.push_back((i, frame));
+        for p in out.packets {
+            m.packet(&p.data, p.pts)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the encoder and decoder: each frame's error (infinite where a frame did not come
+    /// back with valid parameters) and the bits of every packet.
+    pub(crate) fn finish(self) -> Result<ProbeEncode> {
+        let MeasuredEncode { enc, mut decoded, .. } = self;
+        for p in enc.finish()? {
+            decoded.packet(&p.data, p.pts)?;
+        }
+        decoded.dec.send_eof()?;
+        while let Ok(Some(d)) = decoded.dec.receive_frame() {
+            decoded.measure(d);
+        }
+        Ok(ProbeEncode { errors: decoded.errors, bits: decoded.bits })
+    }
+}
+
+impl<F: std::borrow::Borrow<DepthImage>> Measure<F> {
+    fn packet(&mut self, data: &[u8], pts: i64) -> Result<()> {
+        self.bits += 8 * data.len() as u64;
+        for d in self.dec.decode(data, Some(pts))?.into_iter().flatten() {
+            self.measure(d);
+        }
+        Ok(())
+    }
+
+    /// The error of decoded frame `d` against its source; the sources of frames before it,
+    /// which did not come back, are let go.
+    fn measure(&mut self, d: depthcast_codec::DecodedFrame) {
+        let Ok(i) = usize::try_from(d.pts) else { return };
+        while self.pending.front().is_some_and(|&(k, _)| k < i) {
+            self.pending.pop_front();
+        }
+        let Some((_, reference)) = self.pending.pop_front_if(|(k, _)| *k == i) else { return };
+        let Ok(inband) = d.params else { return };
+        if self.unpacker.unpack_into(&d.frame, &inband.params, &mut self.out).is_ok() {
+            let (near, far) = self.range;
+            self.errors[i] = Metrics::compute(&reference.borrow().view(), &self.out.view(), near, far).mae;
         }
     }
-    for p in enc.finish()? {
-        bits += 8 * p.data.len() as u64;
-        for d in dec.decode(&p.data, Some(p.pts))?.into_iter().flatten() {
-            measure(d);
-        }
-    }
-    dec.send_eof()?;
-    while let Ok(Some(d)) = dec.receive_frame() {
-        measure(d);
-    }
-    Ok(ProbeEncode { errors, bits })
 }

@@ -1,65 +1,75 @@
 //! [`Reprobe`]: the start-up probe across formats repeated while the stream runs, so the
 //! choice follows the scene. Issue #17's best causal policy switches at each keyframe to the pair
 //! with the lowest error measured so far; a sender cannot encode every pair all the time, so this
-//! samples it: on a worker thread it encodes every pair of the start-up probe over the last
-//! frames sent (each encode pre-rolled first, so the measurement is of a settled encoder, as the
-//! stream's is), adds what it measured to everything measured before ([`PairTally`], the older
-//! rounds weighing less: [`ReprobeSettings::memory`]; the first round, over the stream's first
-//! GOP, replaces the start-up probe's measurement of its first frames, so each frame counts
-//! once, as in the sweep's model of this policy), and at the next keyframe the stream moves to
-//! the tally's best pair when that is another one. Every move
-//! reopens the encoder ([`crate::DepthEncoder::reopen`]), itself pre-rolled, on the same
-//! transport: a new configuration inside the running encoder keeps the old one's rate-control
-//! state and settings, which cost 3.5x the expected error in the sweep's runs of the same policy.
+//! samples it in rounds: from a keyframe, worker threads encode every pair of the start-up probe
+//! over the frames of that GOP as they are sent (each encode first pre-rolled over the frames
+//! before the keyframe, so the measurement is of a settled encoder, as the stream's is). At the
+//! next keyframe the round's measurement is added to everything measured before ([`PairTally`],
+//! the older rounds weighing less: [`ReprobeSettings::memory`]; the first round, over the
+//! stream's first GOP, replaces the start-up probe's measurement of its first frames, so each
+//! frame counts once), the stream moves to the tally's best pair when that is another one, and
+//! the next round begins. Every move reopens the encoder ([`crate::DepthEncoder::reopen`]),
+//! itself pre-rolled, on the same transport: a new configuration inside the running encoder
+//! keeps the old one's rate-control state and settings, which cost 3.5x the expected error in
+//! the sweep's runs of the same policy.
 //!
-//! On 300-frame (10 s) test scenes at 720p the best causal policy came within 1.02x of the best
-//! fixed pair in hindsight where the start-up probe alone was up to 2.3x off
-//! (`results/formats-720p/`).
+//! A round measured after its GOP (on a copy of the frames, once the GOP was over) was used a
+//! GOP late: on the 300-frame orbit runs of `results/half-720p` that lag alone cost 1.030x
+//! against 1.005x the best fixed pair in hindsight, modelled on their fixed runs. A sender whose
+//! rounds keep up with the stream (about `pairs x (1 + preroll / window)` encodes per frame sent)
+//! has no lag; one whose rounds fall behind uses each at the first keyframe after it ends, and
+//! skips the GOPs sent meanwhile.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError, channel};
+use std::time::{Duration, Instant};
 
 use depthcast_codec::{EncoderSettings, Format};
 use depthcast_packing::{DepthImage, PackingConfig};
 
-use crate::auto::{AutoSettings, FormatProbeReport, PairTally, ProbeEncode, ProbedPair, measure_encode_bits};
+use crate::auto::{AutoSettings, FormatProbeReport, MeasuredEncode, PairTally, ProbeEncode, ProbedPair};
 use crate::error::{Result, StreamError};
 
 /// How the re-probe measures.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReprobeSettings {
-    /// Frames measured per pair in each round: the last ones before the round starts. Set it to
-    /// the stream's GOP: a round's encode has the stream's GOP, so a window of one GOP holds one
-    /// keyframe and the frames after it, as the stream does. A shorter window after the
-    /// pre-roll holds no keyframe at all; then configurations whose error soars for a few frames
-    /// after each keyframe (VBP at 1 Mbit/s loses its low plane: 357, 237 and 70 mm against 15 mm
-    /// mid-GOP on IrradianceVolume at 720p) are measured as better than they are.
+    /// Frames measured per pair in each round: those sent from the keyframe where it starts.
+    /// Set it to the stream's GOP: a round's encode has the stream's GOP, so a window of one GOP
+    /// holds one keyframe and the frames after it, as the stream does, and ends at the next
+    /// keyframe. A window without a keyframe measures configurations whose error soars for a few
+    /// frames after each keyframe (VBP at 1 Mbit/s loses its low plane: 357, 237 and 70 mm
+    /// against 15 mm mid-GOP on IrradianceVolume at 720p) as better than they are.
     pub window: usize,
     /// Frames each pair's encode runs over before those, unmeasured, so its rate control has
-    /// settled (also the pre-roll of a reopened stream encoder). The first round, at the first
-    /// keyframe, has only the frames sent so far: it pre-rolls over those beyond `window` (none
-    /// when `window` is the GOP), as the stream's own first GOP started cold.
+    /// settled: the last ones sent before the round's keyframe (also the pre-roll of a reopened
+    /// stream encoder). The first round starts with the stream and has none, as the stream's
+    /// own first GOP started cold.
     pub preroll: usize,
-    /// Pairs encoded at once in a round, each on one thread. The stream's own encoder needs a
-    /// core: on a 2-core machine at 720p, a round with every pair side by side (16 pairs)
-    /// stretched a 10 s stream at 32 Mbit/s to 28 s.
+    /// Worker threads of a round, each encoding its share of the pairs frame by frame. The
+    /// stream's own encoder needs a core: on a 2-core machine at 720p, a round with every pair
+    /// side by side (16 pairs) stretched a 10 s stream at 32 Mbit/s to 28 s.
     pub threads: usize,
     /// The weight of everything measured before a round against the round itself
     /// ([`PairTally::decay`]): 1 counts every round alike, 0 only the newest. A scene changes,
     /// so older rounds say less about the next GOP. 0.4 was chosen on the 300-frame orbit runs
     /// of `results/half-720p` (modelled on their fixed runs, 0.3–0.6 within 0.2% of each other
-    /// and all better than 1), and checked with real runs there.
+    /// and all better than 1) when each round was used a GOP late, and kept when rounds became
+    /// streamed (modelled there: 1.005x the best fixed pair at 0.4, 1.004–1.009x at 0.3–0.6).
     pub memory: f64,
+    /// How long a keyframe waits for a round whose frames have all been sent (its encoders
+    /// have the last frames to finish). `None` waits as long as it takes: the stream is then
+    /// what a sender whose rounds keep up sends (`send --fast`, tests). A round still behind
+    /// after that is used at the first keyframe after it ends.
+    pub deadline: Option<Duration>,
 }
 
 impl Default for ReprobeSettings {
     /// A 30-frame GOP (`send`'s default) measured after 15 frames of pre-roll (at 2 Mbit/s and
-    /// 720p a cold x264 encoder takes about ten frames to settle); one pair at a time; a memory
-    /// of 0.4 per round.
+    /// 720p a cold x264 encoder takes about ten frames to settle); one worker thread; a memory
+    /// of 0.4 per round; keyframes wait up to a frame at 30 fps for their round.
     fn default() -> Self {
-        ReprobeSettings { window: 30, preroll: 15, threads: 1, memory: 0.4 }
+        ReprobeSettings { window: 30, preroll: 15, threads: 1, memory: 0.4, deadline: Some(Duration::from_millis(33)) }
     }
 }
 
@@ -78,9 +88,76 @@ pub struct Switch {
     pub current_mae: f64,
 }
 
-/// A round's encodes, the frames each pre-rolled over, and whether it measured the stream from
-/// its first frame (so the start-up probe's frames again).
-type Round = (Result<Vec<ProbeEncode>>, usize, bool);
+/// A running round: its workers, what they sent back, and what it measures.
+struct Round {
+    /// One per worker thread: the frames each encodes (pre-roll first). Dropped when the round
+    /// has all its frames, which ends the workers' encodes.
+    feeds: Vec<Sender<Arc<DepthImage>>>,
+    /// Frames of the stream the round still takes.
+    wanted: usize,
+    /// Each pair's encode, as the workers finish them.
+    done: Receiver<(usize, Result<ProbeEncode>)>,
+    encodes: Vec<Option<Result<ProbeEncode>>>,
+    /// Frames pre-rolled before the measured ones.
+    preroll: usize,
+    /// Whether it measures the stream from its first frame (so the start-up probe's frames
+    /// again).
+    from_start: bool,
+}
+
+impl Round {
+    /// Takes what the workers have finished, waiting until `until` (`None`: as long as it takes)
+    /// once the round has all its frames. `Some` when every pair's encode is in (an error for a
+    /// pair whose worker died).
+    fn poll(&mut self, until: Option<Option<Instant>>) -> Option<Result<Vec<ProbeEncode>>> {
+        loop {
+            if self.encodes.iter().all(Option::is_some) {
+                let encodes = std::mem::take(&mut self.encodes);
+                return Some(encodes.into_iter().flatten().collect());
+            }
+            let next = match (self.wanted, until) {
+                (0, Some(None)) => self.done.recv().map_err(|_| TryRecvError::Disconnected),
+                (0, Some(Some(t))) => {
+                    self.done.recv_timeout(t.saturating_duration_since(Instant::now())).map_err(|e| match e {
+                        RecvTimeoutError::Timeout => TryRecvError::Empty,
+                        RecvTimeoutError::Disconnected => TryRecvError::Disconnected,
+                    })
+                }
+                _ => self.done.try_recv(),
+            };
+            match next {
+                Ok((k, encode)) => self.encodes[k] = Some(encode),
+                Err(TryRecvError::Empty) => return None,
+                Err(TryRecvError::Disconnected) => {
+                    for e in self.encodes.iter_mut().filter(|e| e.is_none()) {
+                        *e = Some(Err(StreamError::Probe("a re-probe encode's thread panicked".into())));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends the stream's next frame to the workers while the round wants frames.
+    fn feed(&mut self, frame: &Arc<DepthImage>) {
+        if self.wanted == 0 {
+            return;
+        }
+        for feed in &self.feeds {
+            // A worker gone has sent its pairs' errors already.
+            let _ = feed.send(Arc::clone(frame));
+        }
+        self.wanted -= 1;
+        if self.wanted == 0 {
+            self.feeds.clear();
+        }
+    }
+
+    /// Takes no more frames: the workers finish with what they have.
+    fn close(&mut self) {
+        self.wanted = 0;
+        self.feeds.clear();
+    }
+}
 
 /// The keyframe re-probe of one stream (see the module docs).
 pub struct Reprobe {
@@ -91,10 +168,10 @@ pub struct Reprobe {
     range: (f32, f32),
     size: (u32, u32),
     /// The last `window + preroll` frames pushed.
-    recent: VecDeque<DepthImage>,
+    recent: VecDeque<Arc<DepthImage>>,
     /// Frames pushed in all.
     pushed: usize,
-    job: Option<Receiver<Round>>,
+    round: Option<Round>,
     rounds: usize,
 }
 
@@ -103,7 +180,7 @@ impl std::fmt::Debug for Reprobe {
         f.debug_struct("Reprobe")
             .field("current", &self.tally.pairs()[self.current])
             .field("rounds", &self.rounds)
-            .field("running", &self.job.is_some())
+            .field("running", &self.round.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -112,7 +189,8 @@ impl Reprobe {
     /// Starts from the start-up probe's `report` (its pairs of the chosen codec, and what it
     /// measured of them: a transport carries one codec, so the stream keeps it) for a stream of
     /// `width x height` depth maps over `range` at `auto`'s bitrate and frame rate; the rounds
-    /// encode with `encoder` (codec, bit depth and size are set per pair).
+    /// encode with `encoder` (codec, bit depth and size are set per pair). The first round
+    /// starts with the first frame pushed.
     pub fn new(
         report: &FormatProbeReport,
         auto: &AutoSettings,
@@ -140,7 +218,7 @@ impl Reprobe {
             size: (width, height),
             recent: VecDeque::new(),
             pushed: 0,
-            job: None,
+            round: None,
             rounds: 0,
         }
     }
@@ -157,44 +235,48 @@ impl Reprobe {
 
     /// Whether a round is running.
     pub fn running(&self) -> bool {
-        self.job.is_some()
+        self.round.is_some()
     }
 
-    /// Keeps `frame`, the stream's newest.
-    pub fn push(&mut self, frame: DepthImage) {
+    /// Takes `frame`, the stream's newest: keeps it, and passes it to the running round. The
+    /// first frame starts the first round.
+    ///
+    /// # Errors
+    /// The first round's threads could not start (later rounds start at keyframes).
+    pub fn push(&mut self, frame: DepthImage) -> Result<()> {
+        if self.pushed == 0 && self.round.is_none() {
+            self.start_round()?;
+        }
+        let frame = Arc::new(frame);
+        if let Some(round) = self.round.as_mut() {
+            round.feed(&frame);
+        }
         self.recent.push_back(frame);
         self.pushed += 1;
         while self.recent.len() > self.settings.window + self.settings.preroll {
             self.recent.pop_front();
         }
+        Ok(())
     }
 
     /// The last `n` frames pushed (fewer at the start): the pre-roll of a reopened encoder.
     pub fn last(&self, n: usize) -> Vec<DepthImage> {
-        self.recent.iter().skip(self.recent.len().saturating_sub(n)).cloned().collect()
+        self.recent.iter().skip(self.recent.len().saturating_sub(n)).map(|f| DepthImage::clone(f)).collect()
     }
 
-    /// At a keyframe: adds a finished round to the tally, starts the next round over the frames
-    /// kept when none is running and at least `window` are kept, and returns where the stream goes from
-    /// this keyframe when the tally's best pair is another one (it becomes the current pair).
+    /// At a keyframe (before its frame is pushed): adds the running round to the tally when it
+    /// has ended (waiting up to [`ReprobeSettings::deadline`] for one whose frames have all been
+    /// pushed), starts the next round from this keyframe when none is running, and returns where
+    /// the stream goes from this keyframe when the tally's best pair is another one (it becomes
+    /// the current pair).
     ///
     /// # Errors
     /// A round's encode failed (the stream can go on with its pair; later rounds still run), or
-    /// its thread could not start.
+    /// a round's threads could not start.
     pub fn at_keyframe(&mut self) -> Result<Option<Switch>> {
-        let finished = match self.job.as_ref().map(Receiver::try_recv) {
-            Some(Ok(round)) => Some(round),
-            Some(Err(TryRecvError::Disconnected)) => {
-                Some((Err(StreamError::Probe("a re-probe round's thread panicked".into())), 0, false))
-            }
-            Some(Err(TryRecvError::Empty)) | None => None,
-        };
-        if finished.is_some() {
-            self.job = None;
-        }
-        let outcome =
-            finished.map(|(round, preroll, from_start)| round.map(|runs| self.record(&runs, preroll, from_start)));
-        if self.job.is_none() && self.recent.len() >= self.settings.window.max(1) {
+        let until = Some(self.settings.deadline.map(|d| Instant::now() + d));
+        let outcome = self.take_round(until);
+        if self.round.is_none() {
             self.start_round()?;
         }
         outcome.transpose()?;
@@ -216,6 +298,27 @@ impl Reprobe {
         Ok(Some(switch))
     }
 
+    /// Ends the running round with the frames pushed so far (fewer than the window before the
+    /// next keyframe), waits for it and adds it to the tally: for a stream that ends, and for
+    /// tests.
+    ///
+    /// # Errors
+    /// The round's encode failed.
+    pub fn wait(&mut self) -> Result<()> {
+        if let Some(round) = self.round.as_mut() {
+            round.close();
+        }
+        self.take_round(Some(None)).transpose().map(drop)
+    }
+
+    /// The running round's measurement added to the tally, when it has ended (see
+    /// [`Round::poll`] for `until`).
+    fn take_round(&mut self, until: Option<Option<Instant>>) -> Option<Result<()>> {
+        let encodes = self.round.as_mut()?.poll(until)?;
+        let round = self.round.take()?;
+        Some(encodes.map(|runs| self.record(&runs, round.preroll, round.from_start)))
+    }
+
     /// Adds one round's encodes (one per pair, over `preroll` frames then the measured ones) to
     /// the tally, after weighing what was measured before by [`ReprobeSettings::memory`]. A
     /// round that began with the stream's first frame measured the start-up probe's frames again,
@@ -227,71 +330,88 @@ impl Reprobe {
         } else {
             self.tally.decay(self.settings.memory);
         }
-        let skip = preroll;
         for (k, run) in runs.iter().enumerate() {
-            let errors = run.errors.get(skip..).unwrap_or(&[]);
+            let errors = run.errors.get(preroll..).unwrap_or(&[]);
             self.tally.record_run(k, errors, run.bits, run.errors.len());
         }
         self.rounds += 1;
     }
 
-    /// Starts a round over the frames kept (the first ones beyond `window` pre-roll): every pair
-    /// encoded, [`ReprobeSettings::threads`] at a time, on worker threads.
+    /// Starts a round from here: every pair encoded, on [`ReprobeSettings::threads`] worker
+    /// threads (pair `k` on thread `k mod threads`), over the last [`ReprobeSettings::preroll`]
+    /// frames kept, then the next [`ReprobeSettings::window`] frames pushed.
     fn start_round(&mut self) -> Result<()> {
-        let frames: Vec<DepthImage> = self.recent.iter().cloned().collect();
-        let preroll = frames.len().saturating_sub(self.settings.window);
-        // Measured from the stream's first frame: nothing dropped, nothing pre-rolled.
-        let from_start = preroll == 0 && self.pushed == frames.len();
         let pairs = self.tally.pairs().to_vec();
-        let (encoder, (near, far)) = (self.encoder.clone(), self.range);
         let threads = self.settings.threads.clamp(1, pairs.len().max(1));
-        let (tx, rx) = channel();
-        std::thread::Builder::new()
-            .name("depthcast-reprobe".into())
-            .spawn(move || {
-                let next = AtomicUsize::new(0);
-                let results: Vec<Mutex<Option<Result<ProbeEncode>>>> = pairs.iter().map(|_| Mutex::new(None)).collect();
-                std::thread::scope(|s| {
-                    for _ in 0..threads {
-                        s.spawn(|| {
-                            loop {
-                                let k = next.fetch_add(1, Ordering::Relaxed);
-                                let Some(&(f, c)) = pairs.get(k) else { break };
-                                let mut settings = encoder.clone();
-                                (settings.codec, settings.bit_depth) = (f.codec, f.bits);
-                                // One core per encode: `threads` sets how many the round takes.
-                                settings.threads = 1;
-                                let run = measure_encode_bits(&frames, near, far, &c, &settings);
-                                *results[k].lock().unwrap_or_else(|e| e.into_inner()) = Some(run);
-                            }
-                        });
-                    }
-                });
-                let round: Result<Vec<ProbeEncode>> = results
-                    .into_iter()
-                    .map(|r| {
-                        r.into_inner()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .unwrap_or_else(|| Err(StreamError::Probe("a re-probe encode panicked".into())))
-                    })
-                    .collect();
-                let _ = tx.send((round, preroll, from_start));
-            })
-            .map_err(|e| StreamError::Probe(format!("starting a re-probe round: {e}")))?;
-        self.job = Some(rx);
+        let preroll: Vec<Arc<DepthImage>> =
+            self.recent.iter().skip(self.recent.len().saturating_sub(self.settings.preroll)).cloned().collect();
+        let (done_tx, done) = channel();
+        let mut feeds = Vec::with_capacity(threads);
+        for t in 0..threads {
+            let (feed, frames) = channel::<Arc<DepthImage>>();
+            for f in &preroll {
+                let _ = feed.send(Arc::clone(f));
+            }
+            feeds.push(feed);
+            let mine: Vec<(usize, Format, PackingConfig)> =
+                pairs.iter().enumerate().skip(t).step_by(threads).map(|(k, &(f, c))| (k, f, c)).collect();
+            let (encoder, range, size, done) = (self.encoder.clone(), self.range, self.size, done_tx.clone());
+            std::thread::Builder::new()
+                .name("depthcast-reprobe".into())
+                .spawn(move || measure_round(&mine, &encoder, size, range, &frames, &done))
+                .map_err(|e| StreamError::Probe(format!("starting a re-probe round: {e}")))?;
+        }
+        let from_start = self.pushed == 0;
+        let wanted = self.settings.window.max(1);
+        self.round = Some(Round {
+            feeds,
+            wanted,
+            done,
+            encodes: (0..pairs.len()).map(|_| None).collect(),
+            preroll: preroll.len(),
+            from_start,
+        });
         Ok(())
     }
+}
 
-    /// Waits for the running round, if any, and adds it to the tally (for a sender with time to
-    /// spare, and for tests).
-    ///
-    /// # Errors
-    /// The round's encode failed.
-    pub fn wait(&mut self) -> Result<()> {
-        let Some(rx) = self.job.take() else { return Ok(()) };
-        let (round, preroll, from_start) =
-            rx.recv().map_err(|_| StreamError::Probe("a re-probe round's thread panicked".into()))?;
-        self.record(&round?, preroll, from_start);
-        Ok(())
+/// A round's worker: encodes `pairs` (index, format, configuration) frame by frame over every
+/// frame it is fed, and sends each pair's encode once the feed ends. A pair whose encoder
+/// failed is sent its error at once and encodes no more.
+fn measure_round(
+    pairs: &[(usize, Format, PackingConfig)],
+    encoder: &EncoderSettings,
+    (width, height): (u32, u32),
+    range: (f32, f32),
+    frames: &Receiver<Arc<DepthImage>>,
+    done: &Sender<(usize, Result<ProbeEncode>)>,
+) {
+    let mut runs: Vec<(usize, MeasuredEncode<Arc<DepthImage>>)> = Vec::with_capacity(pairs.len());
+    for &(k, format, config) in pairs {
+        let mut settings = encoder.clone();
+        (settings.codec, settings.bit_depth) = (format.codec, format.bits);
+        // One core per worker: `threads` sets how many the round takes.
+        settings.threads = 1;
+        match MeasuredEncode::new(&config, &settings, (width, height), range) {
+            Ok(run) => runs.push((k, run)),
+            Err(e) => {
+                let _ = done.send((k, Err(e)));
+            }
+        }
+    }
+    for frame in frames {
+        let mut failed = Vec::new();
+        for (i, (k, run)) in runs.iter_mut().enumerate() {
+            if let Err(e) = run.push(Arc::clone(&frame)) {
+                let _ = done.send((*k, Err(e)));
+                failed.push(i);
+            }
+        }
+        for i in failed.into_iter().rev() {
+            runs.remove(i);
+        }
+    }
+    for (k, run) in runs {
+        let _ = done.send((k, run.finish()));
     }
 }

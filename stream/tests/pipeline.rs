@@ -192,11 +192,13 @@ fn the_reprobe_moves_the_stream_to_the_best_pair_measured_so_far() {
     let auto = AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, bitrate: 1_000_000, fps: 30.0, gop: 15 };
     let mut s = settings(1_000_000, 15);
     s.regions_of_interest = false;
-    // A window of one GOP, as `send` sets it: the first round starts at the first keyframe over
-    // the frames sent so far (no pre-roll), the later ones pre-roll over 5.
-    let every = ReprobeSettings { window: 15, preroll: 5, threads: 2, ..ReprobeSettings::default() };
+    // A window of one GOP, as `send` sets it: the first round starts with the stream (no
+    // pre-roll), the later ones at keyframes, pre-rolled over 5. Keyframes wait for their round,
+    // as `send --fast` does.
+    let every = ReprobeSettings { window: 15, preroll: 5, threads: 2, deadline: None, ..ReprobeSettings::default() };
     let mut rp = Reprobe::new(&report, &auto, s.clone(), (W, H), (NEAR, FAR), every);
     assert_eq!(rp.current(), (Format::H264_8, hue));
+    assert!(!rp.running(), "the first round starts with the first frame");
     let path = temp("reprobe.ts");
     let url = path.to_string_lossy().into_owned();
     let mut enc = DepthEncoder::new(s.clone(), &hue, W, H, Some(&url)).unwrap();
@@ -204,13 +206,7 @@ fn the_reprobe_moves_the_stream_to_the_best_pair_measured_so_far() {
     let mut moved = None;
     for (i, f) in src.iter().enumerate() {
         if i > 0 && i % 15 == 0 {
-            if i == 15 {
-                assert!(rp.at_keyframe().unwrap().is_none(), "nothing measured yet: hue stays");
-                assert!(rp.running(), "a GOP kept: the first round starts");
-                rp.wait().unwrap();
-                assert_eq!(rp.rounds(), 1);
-                assert_eq!(rp.last(100).len(), 15);
-            } else if let Some(sw) = rp.at_keyframe().unwrap() {
+            if let Some(sw) = rp.at_keyframe().unwrap() {
                 assert_ne!(sw.config, hue);
                 assert!(sw.mae < sw.current_mae, "{sw:?}");
                 // The report's 10 m per pair (over 1 frame) is forgotten: the first round
@@ -227,17 +223,27 @@ fn the_reprobe_moves_the_stream_to_the_best_pair_measured_so_far() {
                 config = sw.config;
                 moved.get_or_insert(i);
             }
+            assert_eq!(rp.rounds(), i / 15, "each GOP's round is in at the keyframe after it");
+            assert!(rp.running(), "the next round starts at the keyframe");
+            assert_eq!(rp.last(100).len(), i.min(20));
         }
         enc.encode(&f.view(), &config, NEAR, FAR, &FrameMeta { frame_index: i as u32, ..Default::default() }).unwrap();
-        rp.push(f.clone());
+        rp.push(f.clone()).unwrap();
     }
-    assert_eq!(moved, Some(30), "the round measured by frame 15 moves the stream at the next keyframe");
+    assert_eq!(
+        moved,
+        Some(15),
+        "the first GOP's round, measured as it was sent, moves the stream at the next keyframe"
+    );
+    // The last round has a GOP of frames: waiting adds it.
+    rp.wait().unwrap();
+    assert_eq!((rp.rounds(), rp.running()), (4, false));
     assert_eq!(rp.current().1, config);
     enc.finish().unwrap();
     let mut rx = DepthReceiver::new(ReceiverConfig::new(url));
     let mut n = 0;
     while let Some(f) = rx.recv().unwrap() {
-        let want = if f.params.frame_index < 30 { hue } else { config };
+        let want = if f.params.frame_index < 15 { hue } else { config };
         assert_eq!(
             (f.params.scheme, f.params.precision),
             (want.scheme, want.precision),

@@ -35,7 +35,9 @@ impl Reprobing {
     /// thread's reopen.
     fn push(&mut self, frame: DepthImage, range: (f32, f32)) -> Option<(PackingConfig, Reopen)> {
         let rp = self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner());
-        rp.push(frame);
+        if let Err(e) = rp.push(frame) {
+            warn!("re-probe: {e}");
+        }
         self.frames += 1;
         if !self.frames.is_multiple_of(self.gop) {
             return None;

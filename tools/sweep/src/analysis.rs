@@ -310,7 +310,7 @@ pub struct FormatCell {
     /// sweep ran it.
     pub causal: Option<CausalCell>,
     /// The keyframe policy of `send --reprobe` (rounds over the GOP before each keyframe,
-    /// each used a keyframe later; [`super::causal::Memory::Rounds`]), when the sweep ran it.
+    /// streamed as it is sent; [`super::causal::Memory::Rounds`]), when the sweep ran it.
     pub reprobe: Option<CausalCell>,
 }
 

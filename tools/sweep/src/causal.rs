@@ -116,12 +116,12 @@ pub struct Stream {
 pub enum Memory {
     /// Every frame before `g`: the best causal policy of #17.
     SoFar,
-    /// The start-up probe's frames, then the `window` frames before each earlier keyframe but
-    /// the last: what `send --reprobe` measures when each round (started at a keyframe, over the
-    /// frames before it) ends within a GOP and is used at the next keyframe. Before each round
-    /// what was measured weighs `keep` ([`PairTally::decay`]); a round from the first frame
-    /// replaces the probe's measurement instead (it measures those frames again). It keeps the
-    /// codec of its first pick, as `send --reprobe` does (`depthcast_stream::ReprobeSettings`).
+    /// The start-up probe's frames, then the `window` frames before each keyframe: what `send
+    /// --reprobe` measures when each round (started at a keyframe, over the frames sent from
+    /// there) keeps up with the stream, so it is in at the next keyframe. Before each round what
+    /// was measured weighs `keep` ([`PairTally::decay`]); a round from the first frame replaces
+    /// the probe's measurement instead (it measures those frames again). It keeps the codec of
+    /// its first pick, as `send --reprobe` does (`depthcast_stream::ReprobeSettings`).
     Rounds {
         /// Frames measured per round.
         window: usize,
@@ -161,16 +161,14 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
             _ if g == 0 => measure(&mut tally, &mut measured, 0..stream.head.clamp(1, n)),
             Memory::SoFar => measure(&mut tally, &mut measured, 0..g),
             Memory::Rounds { window, keep } => {
-                if let Some(k) = g.checked_sub(gop).filter(|&k| k > 0) {
-                    let round = k.saturating_sub(window)..k;
-                    if round.start == 0 {
-                        tally.forget();
-                        measured.fill(false);
-                    } else {
-                        tally.decay(keep);
-                    }
-                    measure(&mut tally, &mut measured, round);
+                let round = g.saturating_sub(window)..g;
+                if round.start == 0 {
+                    tally.forget();
+                    measured.fill(false);
+                } else {
+                    tally.decay(keep);
                 }
+                measure(&mut tally, &mut measured, round);
             }
         }
         // `send --reprobe` keeps the start's codec: a transport carries one.
@@ -246,16 +244,19 @@ mod tests {
         let p4 = plan(&[Candidate { codec: h264, run: &lost }, cands[1]], &stream, Memory::SoFar).unwrap();
         assert!(p4.choice.iter().all(|&k| k == 1));
         assert!(plan(&[], &stream, Memory::SoFar).is_none());
-        // Rounds of two frames, each used a keyframe late. At 3: the head (0..2) only, a. At 6:
-        // the round before 3 adds frame 1 (measured) and 2: a (1+1+1)/3 = 1.0, b 2.0, c 2.0, so a
-        // stays where the best causal policy, knowing frames 3..5, leaves for c.
+        // Rounds of two frames, each in at the keyframe after it. At 3 the round over 1..3 adds
+        // frame 2 (frame 1 is the head's): a (1+1+1)/3 = 1.0, b 2.0, c 2.0, so a stays. At 6 the
+        // round over 4..6 (frame 3 is in no round: the window is shorter than the GOP): a 4.2,
+        // b 1.6, c 1.2, so c, as the best causal policy.
         let r = plan(&cands, &stream, Memory::Rounds { window: 2, keep: 1.0 }).unwrap();
-        assert_eq!(r.choice, [0; 8]);
-        // With keyframes every 2 frames the round before 4 (frames 2..4) is used at 6, after
-        // which c leads: (3+3+0+0)/4 = 1.5 against a's (1+1+1+9)/4 = 3.0 and b's 1.75.
+        assert_eq!(r.choice, [0, 0, 0, 0, 0, 0, 2, 2]);
+        // With keyframes every 2 frames and every round alike the rounds measure every frame, as
+        // the best causal policy does: at 4, c (3+3+0+0)/4 = 1.5 against a's (1+1+1+9)/4 = 3.0
+        // and b's 1.75.
         let every2 = Stream { gop: 2, ..stream };
         let r2 = plan(&cands, &every2, Memory::Rounds { window: 2, keep: 1.0 }).unwrap();
-        assert_eq!(r2.choice, [0, 0, 0, 0, 0, 0, 2, 2]);
+        assert_eq!(r2.choice, [0, 0, 0, 0, 2, 2, 2, 2]);
+        assert_eq!(r2.choice, plan(&cands, &every2, Memory::SoFar).unwrap().choice);
         // `send --reprobe` keeps its codec: with c in HEVC it never moves there; the best causal
         // policy does.
         let hevc = CodecConfig { codec: depthcast_codec::VideoCodec::Hevc, ..h264_10 };
@@ -263,15 +264,15 @@ mod tests {
         assert!(plan(&mixed, &every2, Memory::Rounds { window: 2, keep: 1.0 }).unwrap().choice.iter().all(|&k| k != 2));
         assert!(plan(&mixed, &every2, Memory::SoFar).unwrap().choice.contains(&2));
         // The memory: before each round what was measured weighs `keep`. e is worse than d over
-        // frames 0..4, then better. At 8 the round over frames 4..6 lands: with every round
-        // alike e's mean is (4 * 5 + 2 * 0.5) / 6 = 3.5 and d (1.0) stays; with the newest round
-        // alone e's is 0.5 and the stream moves.
+        // frames 0..4, then better. At 6 the round over frames 4..6 is in: with every round
+        // alike e's mean is (4 * 5 + 2 * 0.5) / 6 = 3.5 and d (1.0) stays (at 8, 2.75: still d);
+        // with the newest round alone e's is 0.5 and the stream moves.
         let d = run(luma8, &[1.0; 10], 1);
         let e = run(hue, &[5.0, 5.0, 5.0, 5.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], 1);
         let de = [Candidate { codec: h264, run: &d }, Candidate { codec: h264, run: &e }];
         let alike = plan(&de, &every2, Memory::Rounds { window: 2, keep: 1.0 }).unwrap();
         assert_eq!(alike.choice, [0; 10]);
         let newest = plan(&de, &every2, Memory::Rounds { window: 2, keep: 0.0 }).unwrap();
-        assert_eq!(newest.choice, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
+        assert_eq!(newest.choice, [0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
     }
 }

@@ -158,8 +158,8 @@ fn formats(s: &mut String, out: &Path, cells: &[FormatCell]) {
          keyframe, the best over the probe's frames): *est.* from the fixed runs (switching free), \
          *real* a single-stream run that reopens the encoder at each switch, pre-rolled over the \
          frames before it (`--reopen-preroll`, a keyframe every 3 of them); *switches* counts its changes of pair. \
-         *re-probe* is the policy of `send --reprobe`: the same rule over the probe's frames and the GOP before each \
-         earlier keyframe, each round used a keyframe late, and before each round what was measured weighs \
+         *re-probe* is the policy of `send --reprobe`: the same rule over the probe's frames and then the GOP before each \
+         keyframe (its round streamed as the GOP is sent), and before each round what was measured weighs \
          `--reprobe-memory` (real runs, reopened as above).\n\n\
          | sequence | range | Mbit/s | chosen | MAE | rate | h264-8 luma-P8 | chosen / luma-P8 | best fixed | chosen / best \
          | best causal est. | real | switches | chosen / causal | re-probe real | re-probe / best |\n\
