@@ -40,6 +40,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use depthcast_codec::Format;
 use depthcast_packing::{DepthImage, testdata};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -266,12 +267,14 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                         id
                     };
                     // The best causal policy, and the same with the memory of `send --reprobe`.
-                    let causal = causal_job(&seq, &groups, (bitrate, range), causal::Memory::SoFar, opts);
+                    let causal = causal_job(&seq, &groups, (bitrate, range), causal::Memory::SoFar, None, opts);
                     // A round measures the GOP before a keyframe, as `send --reprobe` does, and
-                    // weighs the earlier rounds as it does.
+                    // weighs the earlier rounds as it does, among the pairs its probe measured.
                     let rounds =
                         causal::Memory::Rounds { window: opts.run.gop.max(1) as usize, keep: opts.reprobe_memory };
-                    let reprobe = causal_job(&seq, &groups, (bitrate, range), rounds, opts);
+                    let probed: Vec<(Format, PackingConfig)> =
+                        report.measured.iter().map(|m| (m.format, m.config)).collect();
+                    let reprobe = causal_job(&seq, &groups, (bitrate, range), rounds, Some(&probed), opts);
                     for (_, job) in causal.iter().chain(&reprobe) {
                         if let Some(job) = job
                             && !policy_jobs.iter().any(|j: &Job| j.id == job.id)
@@ -537,7 +540,8 @@ struct CausalRun {
 }
 
 /// A keyframe policy with `memory` over every fixed run of `seq` at `bitrate` and `range` (every
-/// codec of the sweep), and the job of its real single-stream run unless that is a fixed run
+/// codec of the sweep; `among`: only those of these pairs, as the start-up probe measured them
+/// for `send --reprobe`), and the job of its real single-stream run unless that is a fixed run
 /// already (the policy never switched). The run id names the switches, so two policies that plan
 /// the same stream share its run. `None` without fixed runs there.
 fn causal_job(
@@ -545,12 +549,14 @@ fn causal_job(
     groups: &[(GroupKey, Vec<(String, RunResult)>)],
     (bitrate, range): (u64, RangeChoice),
     memory: causal::Memory,
+    among: Option<&[(Format, PackingConfig)]>,
     opts: &SweepOptions,
 ) -> Option<(CausalRun, Option<Job>)> {
     let members: Vec<(&String, causal::Candidate<'_>)> = groups
         .iter()
         .filter(|((_, b, r, _), _)| *b == bitrate && *r == range)
         .flat_map(|((codec, ..), m)| m.iter().map(|(id, run)| (id, causal::Candidate { codec: *codec, run })))
+        .filter(|(_, c)| among.is_none_or(|pairs| pairs.contains(&(c.codec.format(), c.run.packing))))
         .collect();
     let cands: Vec<causal::Candidate<'_>> = members.iter().map(|m| m.1).collect();
     let stream = causal::Stream {
