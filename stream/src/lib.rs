@@ -12,7 +12,7 @@
 //! | [`RgbdEncoder`] | [`rgbd::encoder`] | colour + depth → two tracks (0 colour, 1 depth) on one transport, same presentation time, camera in-band, one bitrate split by a depth share |
 //! | [`RgbdReceiver`] | [`rgbd::receiver`] | both tracks decoded and paired by presentation time, a lost partner waited for within a bound (counted); colour-only and depth-only modes |
 //! | [`AutoPacking`] | [`auto`] | precision-net's choice per frame, or once by the start-up probe of real encodes ([`probe_formats`]: across codecs and bit depths too) |
-//! | [`Reprobe`] | [`reprobe`] | the probe across formats repeated on the frames just sent; at keyframes the stream moves to the best pair measured so far ([`DepthEncoder::reopen`] for a new bit depth or frame size) |
+//! | [`Reprobe`] | [`reprobe`] | the probe across formats repeated in rounds streamed over each GOP as it is sent; at keyframes the stream moves to the best pair measured so far ([`DepthEncoder::reopen`] for a new bit depth or frame size) |
 //! | [`Receiver`] | [`caps`] | the formats (codec, bit depth) a stream may take: what the sender encodes and every receiver decodes |
 //!
 //! ```no_run
