@@ -3,7 +3,8 @@
 //! with the lowest error measured so far; a sender cannot encode every pair all the time, so this
 //! samples it in rounds: from a keyframe, worker threads encode every pair of the start-up probe
 //! over the frames of that GOP as they are sent (each encode first pre-rolled over the frames
-//! before the keyframe, so the measurement is of a settled encoder, as the stream's is). At the
+//! before the keyframe, or for the first round over the GOP's own first frames, so the
+//! measurement is of a settled encoder, as the stream's is after its first GOP). At the
 //! next keyframe the round's measurement is added to everything measured before ([`PairTally`],
 //! the older rounds weighing less: [`ReprobeSettings::memory`]; the first round, over the
 //! stream's first GOP, replaces the start-up probe's measurement of its first frames, so each
@@ -43,8 +44,11 @@ pub struct ReprobeSettings {
     pub window: usize,
     /// Frames each pair's encode runs over before those, unmeasured, so its rate control has
     /// settled: the last ones sent before the round's keyframe (also the pre-roll of a reopened
-    /// stream encoder). The first round starts with the stream and has none, as the stream's
-    /// own first GOP started cold.
+    /// stream encoder). The first round, which starts with the stream, pre-rolls over the GOP's
+    /// own first frames and then measures the GOP from its first frame: a fresh encoder's first
+    /// keyframe gets bits that later ones do not (8-bit half-size VBP −0.8 at 1 Mbit/s on
+    /// IrradianceVolume: 96 mm at frame 0, 364 mm at the second keyframe; 10-bit half-size
+    /// luma 115 then 95 mm), so a cold first round picks what the later GOPs pay for.
     pub preroll: usize,
     /// Worker threads of a round, each encoding its share of the pairs frame by frame. The
     /// stream's own encoder needs a core: on a 2-core machine at 720p, a round with every pair
@@ -88,6 +92,9 @@ pub struct Switch {
     pub current_mae: f64,
 }
 
+/// One pair's encode in a round, and the frames it pre-rolled over before the measured ones.
+type Encoded = Result<(ProbeEncode, usize)>;
+
 /// A running round: its workers, what they sent back, and what it measures.
 struct Round {
     /// One per worker thread: the frames each encodes (pre-roll first). Dropped when the round
@@ -96,10 +103,8 @@ struct Round {
     /// Frames of the stream the round still takes.
     wanted: usize,
     /// Each pair's encode, as the workers finish them.
-    done: Receiver<(usize, Result<ProbeEncode>)>,
-    encodes: Vec<Option<Result<ProbeEncode>>>,
-    /// Frames pre-rolled before the measured ones.
-    preroll: usize,
+    done: Receiver<(usize, Encoded)>,
+    encodes: Vec<Option<Encoded>>,
     /// Whether it measures the stream from its first frame (so the start-up probe's frames
     /// again).
     from_start: bool,
@@ -109,7 +114,7 @@ impl Round {
     /// Takes what the workers have finished, waiting until `until` (`None`: as long as it takes)
     /// once the round has all its frames. `Some` when every pair's encode is in (an error for a
     /// pair whose worker died).
-    fn poll(&mut self, until: Option<Option<Instant>>) -> Option<Result<Vec<ProbeEncode>>> {
+    fn poll(&mut self, until: Option<Option<Instant>>) -> Option<Result<Vec<(ProbeEncode, usize)>>> {
         loop {
             if self.encodes.iter().all(Option::is_some) {
                 let encodes = std::mem::take(&mut self.encodes);
@@ -316,22 +321,22 @@ impl Reprobe {
     fn take_round(&mut self, until: Option<Option<Instant>>) -> Option<Result<()>> {
         let encodes = self.round.as_mut()?.poll(until)?;
         let round = self.round.take()?;
-        Some(encodes.map(|runs| self.record(&runs, round.preroll, round.from_start)))
+        Some(encodes.map(|runs| self.record(&runs, round.from_start)))
     }
 
-    /// Adds one round's encodes (one per pair, over `preroll` frames then the measured ones) to
-    /// the tally, after weighing what was measured before by [`ReprobeSettings::memory`]. A
+    /// Adds one round's encodes (one per pair, with the frames it pre-rolled over before the
+    /// measured ones) to the tally, after weighing what was measured before by [`ReprobeSettings::memory`]. A
     /// round that began with the stream's first frame measured the start-up probe's frames again,
     /// over a whole GOP: what the probe measured is then forgotten, so each frame counts once (as
     /// in the sweep's model of this policy).
-    fn record(&mut self, runs: &[ProbeEncode], preroll: usize, from_start: bool) {
+    fn record(&mut self, runs: &[(ProbeEncode, usize)], from_start: bool) {
         if from_start {
             self.tally.forget();
         } else {
             self.tally.decay(self.settings.memory);
         }
-        for (k, run) in runs.iter().enumerate() {
-            let errors = run.errors.get(preroll..).unwrap_or(&[]);
+        for (k, (run, preroll)) in runs.iter().enumerate() {
+            let errors = run.errors.get(*preroll..).unwrap_or(&[]);
             self.tally.record_run(k, errors, run.bits, run.errors.len());
         }
         self.rounds += 1;
@@ -339,12 +344,15 @@ impl Reprobe {
 
     /// Starts a round from here: every pair encoded, on [`ReprobeSettings::threads`] worker
     /// threads (pair `k` on thread `k mod threads`), over the last [`ReprobeSettings::preroll`]
-    /// frames kept, then the next [`ReprobeSettings::window`] frames pushed.
+    /// frames kept, then the next [`ReprobeSettings::window`] frames pushed (at the stream's
+    /// start: over the first `preroll` of those, then all of them).
     fn start_round(&mut self) -> Result<()> {
         let pairs = self.tally.pairs().to_vec();
         let threads = self.settings.threads.clamp(1, pairs.len().max(1));
         let preroll: Vec<Arc<DepthImage>> =
             self.recent.iter().skip(self.recent.len().saturating_sub(self.settings.preroll)).cloned().collect();
+        let from_start = self.pushed == 0;
+        let rewind = if from_start { self.settings.preroll.min(self.settings.window) } else { 0 };
         let (done_tx, done) = channel();
         let mut feeds = Vec::with_capacity(threads);
         for t in 0..threads {
@@ -356,35 +364,38 @@ impl Reprobe {
             let mine: Vec<(usize, Format, PackingConfig)> =
                 pairs.iter().enumerate().skip(t).step_by(threads).map(|(k, &(f, c))| (k, f, c)).collect();
             let (encoder, range, size, done) = (self.encoder.clone(), self.range, self.size, done_tx.clone());
+            let frames = Feed { frames, preroll: preroll.len(), rewind };
             std::thread::Builder::new()
                 .name("depthcast-reprobe".into())
-                .spawn(move || measure_round(&mine, &encoder, size, range, &frames, &done))
+                .spawn(move || measure_round(&mine, &encoder, size, range, frames, &done))
                 .map_err(|e| StreamError::Probe(format!("starting a re-probe round: {e}")))?;
         }
-        let from_start = self.pushed == 0;
         let wanted = self.settings.window.max(1);
-        self.round = Some(Round {
-            feeds,
-            wanted,
-            done,
-            encodes: (0..pairs.len()).map(|_| None).collect(),
-            preroll: preroll.len(),
-            from_start,
-        });
+        let encodes = (0..pairs.len()).map(|_| None).collect();
+        self.round = Some(Round { feeds, wanted, done, encodes, from_start });
         Ok(())
     }
 }
 
-/// A round's worker: encodes `pairs` (index, format, configuration) frame by frame over every
-/// frame it is fed, and sends each pair's encode once the feed ends. A pair whose encoder
-/// failed is sent its error at once and encodes no more.
+/// What a round's worker encodes: `preroll` frames kept from before the round, then the frames
+/// sent from its keyframe on, of which the first `rewind` are encoded twice (pre-roll, then
+/// measured).
+struct Feed {
+    frames: Receiver<Arc<DepthImage>>,
+    preroll: usize,
+    rewind: usize,
+}
+
+/// A round's worker: encodes `pairs` (index, format, configuration) frame by frame over what
+/// it is fed, and sends each pair's encode, with the frames it pre-rolled over, once the feed
+/// ends. A pair whose encoder failed is sent its error at once and encodes no more.
 fn measure_round(
     pairs: &[(usize, Format, PackingConfig)],
     encoder: &EncoderSettings,
     (width, height): (u32, u32),
     range: (f32, f32),
-    frames: &Receiver<Arc<DepthImage>>,
-    done: &Sender<(usize, Result<ProbeEncode>)>,
+    feed: Feed,
+    done: &Sender<(usize, Encoded)>,
 ) {
     let mut runs: Vec<(usize, MeasuredEncode<Arc<DepthImage>>)> = Vec::with_capacity(pairs.len());
     for &(k, format, config) in pairs {
@@ -399,19 +410,96 @@ fn measure_round(
             }
         }
     }
-    for frame in frames {
-        let mut failed = Vec::new();
-        for (i, (k, run)) in runs.iter_mut().enumerate() {
-            if let Err(e) = run.push(Arc::clone(&frame)) {
+    let encode = |runs: &mut Vec<(usize, MeasuredEncode<Arc<DepthImage>>)>, frame: &Arc<DepthImage>| {
+        runs.retain_mut(|(k, run)| match run.push(Arc::clone(frame)) {
+            Ok(()) => true,
+            Err(e) => {
                 let _ = done.send((*k, Err(e)));
-                failed.push(i);
+                false
             }
+        });
+    };
+    // The first `rewind` frames after the pre-roll, held until all have come, then encoded
+    // twice: once as pre-roll, once measured.
+    let mut held: Vec<Arc<DepthImage>> = Vec::with_capacity(feed.rewind);
+    let mut preroll = feed.preroll;
+    let mut rewind = |runs: &mut Vec<_>, held: &[Arc<DepthImage>]| {
+        for f in held.iter().chain(held.iter()) {
+            encode(runs, f);
         }
-        for i in failed.into_iter().rev() {
-            runs.remove(i);
+        preroll += held.len();
+    };
+    let mut rewound = feed.rewind == 0;
+    for (i, frame) in feed.frames.iter().enumerate() {
+        if i < feed.preroll || rewound {
+            encode(&mut runs, &frame);
+            continue;
+        }
+        held.push(frame);
+        if held.len() == feed.rewind {
+            rewind(&mut runs, &held);
+            rewound = true;
         }
     }
+    // The feed ended before `rewind` frames came: the same over those that did.
+    if !rewound && !held.is_empty() {
+        rewind(&mut runs, &held);
+    }
     for (k, run) in runs {
-        let _ = done.send((k, run.finish()));
+        let _ = done.send((k, run.finish().map(|r| (r, preroll))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use depthcast_codec::{Refresh, VideoCodec};
+    use depthcast_packing::{BitDepth, testdata};
+
+    use super::*;
+
+    /// Runs one worker over `n` frames of a synthetic scene, `preroll` of them kept from before
+    /// the round and the first `rewind` after those encoded twice: each pair's encode and the
+    /// frames it pre-rolled over.
+    fn worker(n: usize, preroll: usize, rewind: usize) -> Vec<(usize, ProbeEncode, usize)> {
+        let (w, h) = (96, 64);
+        let mut s = EncoderSettings::new(VideoCodec::H264, w, h);
+        (s.bitrate, s.fps, s.refresh, s.force_software) = (300_000, (30, 1), Refresh::Gop(30), true);
+        let (feed, frames) = channel();
+        for i in 0..n {
+            feed.send(Arc::new(testdata::game_scene(w, h, i as f32 / 30.0))).unwrap();
+        }
+        drop(feed);
+        let pairs =
+            [(0, Format::H264_8, PackingConfig::luma(BitDepth::Eight)), (1, Format::H264_8, PackingConfig::hue())];
+        let (done, encodes) = channel();
+        measure_round(&pairs, &s, (w, h), (0.5, 20.0), Feed { frames, preroll, rewind }, &done);
+        drop(done);
+        let mut out: Vec<_> = encodes.iter().map(|(k, e)| e.map(|(e, p)| (k, e, p)).unwrap()).collect();
+        out.sort_by_key(|e| e.0);
+        out
+    }
+
+    #[test]
+    fn a_round_measures_every_frame_after_its_pre_roll_and_the_first_rewinds_over_its_own() {
+        // A later round: 4 frames from before it, then its 6.
+        for (k, e, preroll) in worker(10, 4, 0) {
+            assert_eq!((preroll, e.errors.len()), (4, 10), "pair {k}");
+            assert!(e.errors.iter().all(|x| x.is_finite()) && e.bits > 0, "pair {k}: {e:?}");
+        }
+        // The first round: its first 3 frames encoded as pre-roll, then all 8 measured.
+        let first = worker(8, 0, 3);
+        assert_eq!(first.len(), 2);
+        for (k, e, preroll) in &first {
+            assert_eq!((*preroll, e.errors.len()), (3, 11), "pair {k}");
+            assert!(e.errors.iter().all(|x| x.is_finite()), "pair {k}: {e:?}");
+        }
+        // The measured frames 0..3 are the pre-roll's frames again, from a warmer encoder: the
+        // same frames, not the same encode.
+        let luma = &first[0].1.errors;
+        assert_ne!(luma[..3], luma[3..6]);
+        // A feed that ends before the frames to rewind: pre-rolled over those that came.
+        for (k, e, preroll) in worker(2, 0, 3) {
+            assert_eq!((preroll, e.errors.len()), (2, 4), "pair {k}");
+        }
     }
 }

@@ -25,6 +25,11 @@ pub struct Candidate<'a> {
     pub codec: CodecConfig,
     /// The fixed run of its packing configuration.
     pub run: &'a RunResult,
+    /// Its first GOP encoded as `send --reprobe`'s first round encodes it: pre-rolled over the
+    /// GOP's first frames, then the GOP measured (a settled encoder's first keyframe, unlike the
+    /// fixed run's). [`Memory::Rounds`] measures the first GOP on these when every candidate
+    /// has one.
+    pub first: Option<&'a RunResult>,
 }
 
 /// What the best causal policy does over a sequence.
@@ -162,13 +167,28 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
             Memory::SoFar => measure(&mut tally, &mut measured, 0..g),
             Memory::Rounds { window, keep } => {
                 let round = g.saturating_sub(window)..g;
-                if round.start == 0 {
-                    tally.forget();
-                    measured.fill(false);
-                } else {
-                    tally.decay(keep);
+                let firsts: Option<Vec<&RunResult>> = cands.iter().map(|c| c.first).collect();
+                match firsts {
+                    Some(firsts) if round.start == 0 => {
+                        tally.forget();
+                        for (k, f) in firsts.iter().enumerate() {
+                            for (&e, &b) in f.mae.iter().zip(&f.bits).take(round.end) {
+                                tally.record(k, e, b);
+                            }
+                        }
+                        measured.fill(false);
+                        measured[round].fill(true);
+                    }
+                    None if round.start == 0 => {
+                        tally.forget();
+                        measured.fill(false);
+                        measure(&mut tally, &mut measured, round);
+                    }
+                    _ => {
+                        tally.decay(keep);
+                        measure(&mut tally, &mut measured, round);
+                    }
                 }
-                measure(&mut tally, &mut measured, round);
             }
         }
         // `send --reprobe` keeps the start's codec: a transport carries one.
@@ -219,9 +239,9 @@ mod tests {
         let h264 = CodecConfig::H264_8;
         let h264_10 = CodecConfig { bits: BitDepth::Ten, ..h264 };
         let cands = [
-            Candidate { codec: h264, run: &a },
-            Candidate { codec: h264, run: &b },
-            Candidate { codec: h264_10, run: &c },
+            Candidate { codec: h264, run: &a, first: None },
+            Candidate { codec: h264, run: &b, first: None },
+            Candidate { codec: h264_10, run: &c, first: None },
         ];
         let stream = Stream { width: 64, height: 32, fps: 1.0, bitrate: 1, gop: 3, head: 2 };
         let p = plan(&cands, &stream, Memory::SoFar).unwrap();
@@ -233,7 +253,7 @@ mod tests {
         assert!((estimate(&cands, &p) - (1.0 + 1.0 + 1.0 + 9.0 * 3.0 + 0.2) / 8.0).abs() < 1e-12);
         // A pair that overspends cannot win while another holds the rate: c at 3 bit/frame.
         let c3 = RunResult { bits: vec![3; 8], ..c.clone() };
-        let cands3 = [cands[0], cands[1], Candidate { codec: h264_10, run: &c3 }];
+        let cands3 = [cands[0], cands[1], Candidate { codec: h264_10, run: &c3, first: None }];
         let p3 = plan(&cands3, &stream, Memory::SoFar).unwrap();
         assert_eq!(p3.choice, [0, 0, 0, 0, 0, 0, 1, 1]);
         assert_eq!(p3.reopen(), [(6, h264)], "every switch reopens");
@@ -241,7 +261,7 @@ mod tests {
         assert_ne!(p3.digest(), p.digest());
         // A lost frame rules a pair out.
         let lost = run(luma8, &[0.1, f64::NAN, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], 1);
-        let p4 = plan(&[Candidate { codec: h264, run: &lost }, cands[1]], &stream, Memory::SoFar).unwrap();
+        let p4 = plan(&[Candidate { codec: h264, run: &lost, first: None }, cands[1]], &stream, Memory::SoFar).unwrap();
         assert!(p4.choice.iter().all(|&k| k == 1));
         assert!(plan(&[], &stream, Memory::SoFar).is_none());
         // Rounds of two frames, each in at the keyframe after it. At 3 the round over 1..3 adds
@@ -260,7 +280,7 @@ mod tests {
         // `send --reprobe` keeps its codec: with c in HEVC it never moves there; the best causal
         // policy does.
         let hevc = CodecConfig { codec: depthcast_codec::VideoCodec::Hevc, ..h264_10 };
-        let mixed = [cands[0], cands[1], Candidate { codec: hevc, run: &c }];
+        let mixed = [cands[0], cands[1], Candidate { codec: hevc, run: &c, first: None }];
         assert!(plan(&mixed, &every2, Memory::Rounds { window: 2, keep: 1.0 }).unwrap().choice.iter().all(|&k| k != 2));
         assert!(plan(&mixed, &every2, Memory::SoFar).unwrap().choice.contains(&2));
         // The memory: before each round what was measured weighs `keep`. e is worse than d over
@@ -269,10 +289,25 @@ mod tests {
         // with the newest round alone e's is 0.5 and the stream moves.
         let d = run(luma8, &[1.0; 10], 1);
         let e = run(hue, &[5.0, 5.0, 5.0, 5.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], 1);
-        let de = [Candidate { codec: h264, run: &d }, Candidate { codec: h264, run: &e }];
+        let de = [Candidate { codec: h264, run: &d, first: None }, Candidate { codec: h264, run: &e, first: None }];
         let alike = plan(&de, &every2, Memory::Rounds { window: 2, keep: 1.0 }).unwrap();
         assert_eq!(alike.choice, [0; 10]);
         let newest = plan(&de, &every2, Memory::Rounds { window: 2, keep: 0.0 }).unwrap();
         assert_eq!(newest.choice, [0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
+        // The first round on settled encodes of the first GOP where each candidate has one (as
+        // `send --reprobe` measures it): there e is better (0.5 against 1.0), so the stream moves
+        // at 2, then back at 4, when the fixed runs' frames 2..4 weigh in. The best causal
+        // policy has no rounds: it ignores them.
+        let (df, ef) = (run(luma8, &[1.0, 1.0], 1), run(hue, &[0.5, 0.5], 1));
+        let settled = [Candidate { first: Some(&df), ..de[0] }, Candidate { first: Some(&ef), ..de[1] }];
+        let s = plan(&settled, &every2, Memory::Rounds { window: 2, keep: 1.0 }).unwrap();
+        assert_eq!(s.choice[..6], [0, 0, 1, 1, 0, 0]);
+        assert_eq!(
+            plan(&settled, &every2, Memory::SoFar).unwrap().choice,
+            plan(&de, &every2, Memory::SoFar).unwrap().choice
+        );
+        // Without one for every candidate, the fixed runs' first GOP.
+        let some = [settled[0], de[1]];
+        assert_eq!(plan(&some, &every2, Memory::Rounds { window: 2, keep: 1.0 }).unwrap().choice, alike.choice);
     }
 }

@@ -244,6 +244,7 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                         keys.push((*bitrate, *range));
                     }
                 }
+                let mut probed = Vec::with_capacity(keys.len());
                 for (bitrate, range) in keys {
                     let probe = predictor::ProbeEncodes { range, opts: &opts.run };
                     let (codec, report) = predictor::probe_formats(
@@ -254,6 +255,10 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                         opts.format_probe,
                         probe,
                     )?;
+                    probed.push((bitrate, range, codec, report));
+                }
+                let firsts = first_rounds(&seq, &dir, &groups, &probed, opts)?;
+                for (bitrate, range, codec, report) in probed {
                     // The chosen stream is the grid's fixed run of that pair when the grid has
                     // it (the same encode); otherwise it is encoded as a policy run.
                     let packing = report.winner;
@@ -268,13 +273,14 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                     };
                     // The best causal policy, and the same with the memory of `send --reprobe`.
                     let causal = causal_job(&seq, &groups, (bitrate, range), causal::Memory::SoFar, None, opts);
-                    // A round measures the GOP before a keyframe, as `send --reprobe` does, and
-                    // weighs the earlier rounds as it does, among the pairs its probe measured.
+                    // A round measures the GOP before a keyframe, as `send --reprobe` does (the
+                    // first on settled encoders), and weighs the earlier rounds as it does, among
+                    // the pairs its probe measured.
                     let rounds =
                         causal::Memory::Rounds { window: opts.run.gop.max(1) as usize, keep: opts.reprobe_memory };
-                    let probed: Vec<(Format, PackingConfig)> =
+                    let pairs: Vec<(Format, PackingConfig)> =
                         report.measured.iter().map(|m| (m.format, m.config)).collect();
-                    let reprobe = causal_job(&seq, &groups, (bitrate, range), rounds, Some(&probed), opts);
+                    let reprobe = causal_job(&seq, &groups, (bitrate, range), rounds, Some((&pairs, &firsts)), opts);
                     for (_, job) in causal.iter().chain(&reprobe) {
                         if let Some(job) = job
                             && !policy_jobs.iter().any(|j: &Job| j.id == job.id)
@@ -540,8 +546,9 @@ struct CausalRun {
 }
 
 /// A keyframe policy with `memory` over every fixed run of `seq` at `bitrate` and `range` (every
-/// codec of the sweep; `among`: only those of these pairs, as the start-up probe measured them
-/// for `send --reprobe`), and the job of its real single-stream run unless that is a fixed run
+/// codec of the sweep; for `send --reprobe`'s policy, only those of the pairs its start-up
+/// probe measured, each with its settled first round from [`first_rounds`], by fixed run id),
+/// and the job of its real single-stream run unless that is a fixed run
 /// already (the policy never switched). The run id names the switches, so two policies that plan
 /// the same stream share its run. `None` without fixed runs there.
 fn causal_job(
@@ -549,14 +556,19 @@ fn causal_job(
     groups: &[(GroupKey, Vec<(String, RunResult)>)],
     (bitrate, range): (u64, RangeChoice),
     memory: causal::Memory,
-    among: Option<&[(Format, PackingConfig)]>,
+    reprobe: Option<(&[(Format, PackingConfig)], &BTreeMap<String, RunResult>)>,
     opts: &SweepOptions,
 ) -> Option<(CausalRun, Option<Job>)> {
     let members: Vec<(&String, causal::Candidate<'_>)> = groups
         .iter()
         .filter(|((_, b, r, _), _)| *b == bitrate && *r == range)
-        .flat_map(|((codec, ..), m)| m.iter().map(|(id, run)| (id, causal::Candidate { codec: *codec, run })))
-        .filter(|(_, c)| among.is_none_or(|pairs| pairs.contains(&(c.codec.format(), c.run.packing))))
+        .flat_map(|((codec, ..), m)| {
+            m.iter().map(|(id, run)| {
+                let first = reprobe.and_then(|(_, firsts)| firsts.get(id));
+                (id, causal::Candidate { codec: *codec, run, first })
+            })
+        })
+        .filter(|(_, c)| reprobe.is_none_or(|(pairs, _)| pairs.contains(&(c.codec.format(), c.run.packing))))
         .collect();
     let cands: Vec<causal::Candidate<'_>> = members.iter().map(|m| m.1).collect();
     let stream = causal::Stream {
@@ -589,6 +601,57 @@ fn causal_job(
         reopen: plan.reopen(),
     };
     Some((CausalRun { plan, plan_bitrate: bitrate, estimate_m, run: id }, Some(job)))
+}
+
+/// `send --reprobe`'s first round over each pair its start-up probe measured (`probed`: bitrate,
+/// range, the chosen codec and the probe's report): the pair's first GOP encoded after a
+/// pre-roll over its own first [`depthcast_stream::ReprobeSettings::preroll`] frames, as the
+/// round that starts with the stream encodes it, so its keyframe is a settled encoder's. Keyed
+/// by the pair's fixed run id; the measured GOP only.
+///
+/// # Errors
+/// As [`execute`].
+fn first_rounds(
+    seq: &SeqData,
+    dir: &Path,
+    groups: &[(GroupKey, Vec<(String, RunResult)>)],
+    probed: &[(u64, RangeChoice, CodecConfig, depthcast_stream::FormatProbeReport)],
+    opts: &SweepOptions,
+) -> anyhow::Result<BTreeMap<String, RunResult>> {
+    let window = (opts.run.gop.max(1) as usize).min(seq.frames.len());
+    let preroll = depthcast_stream::ReprobeSettings::default().preroll.min(window);
+    let frames = seq.frames[..preroll].iter().chain(&seq.frames[..window]).cloned().collect();
+    let first = SeqData { name: seq.name.clone(), fps: seq.fps, frames, near: seq.near, far: seq.far };
+    let mut jobs = Vec::new();
+    let mut fixed_of = BTreeMap::new();
+    for (bitrate, range, _, report) in probed {
+        let cell = groups.iter().filter(|((_, b, r, _), _)| b == bitrate && r == range);
+        for ((codec, ..), members) in cell {
+            for (id, run) in members {
+                if report.measured.iter().any(|m| (m.format, m.config) == (codec.format(), run.packing)) {
+                    let job_id = format!("first-round{preroll}_{id}");
+                    fixed_of.insert(job_id.clone(), (id.clone(), run.packing));
+                    let choices = vec![(run.packing, false); first.frames.len()];
+                    jobs.push(Job {
+                        id: job_id,
+                        codec: *codec,
+                        bitrate: *bitrate,
+                        range: *range,
+                        choices,
+                        reopen: Vec::new(),
+                    });
+                }
+            }
+        }
+    }
+    let runs = execute(&first, dir, jobs, opts, "first re-probe rounds")?;
+    Ok(runs
+        .into_iter()
+        .filter_map(|(job_id, rows)| {
+            let (id, packing) = fixed_of.remove(&job_id)?;
+            Some((id, RunResult::from_rows(packing, rows.get(preroll..)?)))
+        })
+        .collect())
 }
 
 /// The run id of the probe across formats at `bitrate` that chose `codec` and `packing`: what it
