@@ -215,6 +215,21 @@ fn the_probe_across_formats_is_a_real_run_of_its_choice() {
             println!("  {policy}: {est:.2} mm estimated, {real:.2} mm real, switches {switches:?}");
         }
     }
+    // `send --reprobe`'s first round, on settled encoders: every pair the probe measured, its
+    // first GOP encoded after a pre-roll over that GOP's own first frames (8 + 8 here). Kept
+    // with the runs, not in frames.csv.
+    let dir = out.join("runs/procedural").join(format!("g{}-{}", opts.run.gop, opts.run.preset));
+    let firsts: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("first-round8_")))
+        .collect();
+    let probed: usize = formats.iter().map(|f| f["probe"].as_array().unwrap().len()).sum();
+    assert_eq!(firsts.len(), probed, "{firsts:?}");
+    for p in &firsts {
+        assert_eq!(csv::read(p).unwrap().len(), 16, "{}", p.display());
+    }
+    assert!(csv::read(&out.join("frames.csv")).unwrap().iter().all(|r| !r.run.starts_with("first-round")));
     assert!(report.contains("best causal est."), "{report}");
     assert!(report.contains("## The start-up probe across formats"), "{report}");
     assert!(out.join("plots/formats_procedural.png").exists());

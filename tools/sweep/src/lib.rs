@@ -8,7 +8,10 @@
 //! - `runs/<sequence>/g<gop>-<preset>/<run>.csv`: per-frame rows of each run (see [`csv`] for the
 //!   columns); a run whose file is complete is not encoded again, so an interrupted sweep resumes,
 //!   and sweeps with other grids but the same keyframe interval and preset share runs.
-//! - `frames.csv`: every row of every run.
+//!   With several formats they include `first-round<P>_<fixed run>.csv`: the first GOP of each
+//!   pair the start-up probe measured, encoded after a pre-roll of `P` frames over itself, as
+//!   `send --reprobe`'s first round measures it (rows of the pre-roll, then of the GOP).
+//! - `frames.csv`: every row of every fixed and policy run.
 //! - `summary.json`: per sequence, codec, bitrate and range policy, the fixed configurations'
 //!   errors, the best fixed configuration, the per-frame oracles (estimates that ignore switching
 //!   cost), how the per-frame best precision moves, and the policy runs' real errors; with
