@@ -180,11 +180,11 @@ pub struct DepthSenderSettings {
     /// over each GOP as it is captured (one core; `depthcast_stream::Reprobe`) and at every
     /// `gop`-th frame the stream moves to the configuration with the lowest error measured so
     /// far; each move reopens the encoder, pre-rolled, and may change the frame size (half size,
-    /// the VBP luma layout). On 300-frame test scenes at 720p `send --reprobe`'s policy came
-    /// within 1.009x (orbit camera) and 1.002x (pan) of the best fixed configuration in
-    /// hindsight, where the start-up probe alone was 1.17x and 1.10x (`results/half-720p/`),
-    /// when its rounds keep up with the stream (a keyframe waits a frame at most for its round;
-    /// on this 2-core machine at 720p they fall behind and are used later). Depth-only
+    /// the VBP luma layout). On 300-frame test scenes at 720p `send --reprobe`'s policy came to
+    /// 0.997x (orbit camera) and 0.978x (pan) of the best fixed configuration in hindsight,
+    /// where the start-up probe alone was 1.17x and 1.10x (`results/half-720p/`), when its
+    /// rounds keep up with the stream (a keyframe waits a frame at most for its round; on this
+    /// 2-core machine at 720p they fall behind and are used later). Depth-only
     /// streams over MPEG-TS or RTP only (`.ts`, `udp://`, `srt://`, `tcp://`, `rtp://`: they
     /// carry the codec's headers with every keyframe); otherwise it is off, with a warning.
     pub reprobe: bool,
