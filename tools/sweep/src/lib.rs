@@ -283,7 +283,14 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                         causal::Memory::Rounds { window: opts.run.gop.max(1) as usize, keep: opts.reprobe_memory };
                     let pairs: Vec<(Format, PackingConfig)> =
                         report.measured.iter().map(|m| (m.format, m.config)).collect();
-                    let reprobe = causal_job(&seq, &groups, (bitrate, range), rounds, Some((&pairs, &firsts)), opts);
+                    let reprobe = causal_job(
+                        &seq,
+                        &groups,
+                        (bitrate, range),
+                        rounds,
+                        Some(ReprobePairs { pairs: &pairs, firsts: &firsts }),
+                        opts,
+                    );
                     for (_, job) in causal.iter().chain(&reprobe) {
                         if let Some(job) = job
                             && !policy_jobs.iter().any(|j: &Job| j.id == job.id)
@@ -559,7 +566,7 @@ fn causal_job(
     groups: &[(GroupKey, Vec<(String, RunResult)>)],
     (bitrate, range): (u64, RangeChoice),
     memory: causal::Memory,
-    reprobe: Option<(&[(Format, PackingConfig)], &BTreeMap<String, RunResult>)>,
+    reprobe: Option<ReprobePairs<'_>>,
     opts: &SweepOptions,
 ) -> Option<(CausalRun, Option<Job>)> {
     let members: Vec<(&String, causal::Candidate<'_>)> = groups
@@ -567,11 +574,11 @@ fn causal_job(
         .filter(|((_, b, r, _), _)| *b == bitrate && *r == range)
         .flat_map(|((codec, ..), m)| {
             m.iter().map(|(id, run)| {
-                let first = reprobe.and_then(|(_, firsts)| firsts.get(id));
+                let first = reprobe.and_then(|r| r.firsts.get(id));
                 (id, causal::Candidate { codec: *codec, run, first })
             })
         })
-        .filter(|(_, c)| reprobe.is_none_or(|(pairs, _)| pairs.contains(&(c.codec.format(), c.run.packing))))
+        .filter(|(_, c)| reprobe.is_none_or(|r| r.pairs.contains(&(c.codec.format(), c.run.packing))))
         .collect();
     let cands: Vec<causal::Candidate<'_>> = members.iter().map(|m| m.1).collect();
     let stream = causal::Stream {
@@ -604,6 +611,14 @@ fn causal_job(
         reopen: plan.reopen(),
     };
     Some((CausalRun { plan, plan_bitrate: bitrate, estimate_m, run: id }, Some(job)))
+}
+
+/// What `send --reprobe`'s policy chooses among: the pairs its start-up probe measured, and
+/// their settled first rounds ([`first_rounds`]) by fixed run id.
+#[derive(Clone, Copy)]
+struct ReprobePairs<'a> {
+    pairs: &'a [(Format, PackingConfig)],
+    firsts: &'a BTreeMap<String, RunResult>,
 }
 
 /// `send --reprobe`'s first round over each pair its start-up probe measured (`probed`: bitrate,
