@@ -227,7 +227,9 @@ fn the_probe_across_formats_is_a_real_run_of_its_choice() {
     let probed: usize = formats.iter().map(|f| f["probe"].as_array().unwrap().len()).sum();
     assert_eq!(firsts.len(), probed, "{firsts:?}");
     for p in &firsts {
-        assert_eq!(csv::read(p).unwrap().len(), 16, "{}", p.display());
+        let rows = csv::read(p).unwrap();
+        assert_eq!(rows.len(), 16, "{}", p.display());
+        assert!(rows[8].rec.keyframe, "the measured GOP starts with a keyframe: {}", p.display());
     }
     assert!(csv::read(&out.join("frames.csv")).unwrap().iter().all(|r| !r.run.starts_with("first-round")));
     assert!(report.contains("best causal est."), "{report}");

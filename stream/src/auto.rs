@@ -568,7 +568,7 @@ pub fn measure_encode_bits(
     let Some(first) = frames.first() else { return Ok(ProbeEncode { errors: Vec::new(), bits: 0 }) };
     let mut run = MeasuredEncode::new(config, settings, (first.width, first.height), (near, far))?;
     for f in frames {
-        run.push(f)?;
+        run.push(f, false)?;
     }
     run.finish()
 }
@@ -594,6 +594,8 @@ struct Measure<F> {
     pending: std::collections::VecDeque<(usize, F)>,
     errors: Vec<f64>,
     bits: u64,
+    /// Bits of each frame's packets, by the packets' timestamps.
+    frame_bits: Vec<u64>,
 }
 
 impl<F: std::borrow::Borrow<DepthImage>> MeasuredEncode<F> {
@@ -618,16 +620,20 @@ impl<F: std::borrow::Borrow<DepthImage>> MeasuredEncode<F> {
                 pending: std::collections::VecDeque::new(),
                 errors: Vec::new(),
                 bits: 0,
+                frame_bits: Vec::new(),
             },
         })
     }
 
-    /// Encodes the next frame, and measures every frame decoded so far.
-    pub(crate) fn push(&mut self, frame: F) -> Result<()> {
+    /// Encodes the next frame (a keyframe when `keyframe`, else where the GOP puts one), and
+    /// measures every frame decoded so far.
+    pub(crate) fn push(&mut self, frame: F, keyframe: bool) -> Result<()> {
         let m = &mut self.decoded;
         let i = m.errors.len();
         m.errors.push(f64::INFINITY);
-        let meta = FrameMeta { frame_index: i as u32, pts: Some(i as i64), ..FrameMeta::default() };
+        m.frame_bits.push(0);
+        let meta =
+            FrameMeta { frame_index: i as u32, pts: Some(i as i64), force_keyframe: keyframe, ..FrameMeta::default() };
         let (near, far) = m.range;
         let out = self.enc.encode(&frame.borrow().view(), &self.config, near, far, &meta)?;
         m.pending.push_back((i, frame));
@@ -637,9 +643,22 @@ impl<F: std::borrow::Borrow<DepthImage>> MeasuredEncode<F> {
         Ok(())
     }
 
+    /// [`MeasuredEncode::finish`] for the frames from `skip` on (those before were a
+    /// pre-roll): their errors and their packets' bits.
+    pub(crate) fn finish_after(self, skip: usize) -> Result<ProbeEncode> {
+        let (run, frame_bits) = self.finish_all()?;
+        let errors = run.errors.get(skip..).unwrap_or(&[]).to_vec();
+        Ok(ProbeEncode { errors, bits: frame_bits.iter().skip(skip).sum() })
+    }
+
     /// Flushes the encoder and decoder: each frame's error (infinite where a frame did not come
     /// back with valid parameters) and the bits of every packet.
     pub(crate) fn finish(self) -> Result<ProbeEncode> {
+        Ok(self.finish_all()?.0)
+    }
+
+    /// [`MeasuredEncode::finish`], and each frame's bits.
+    fn finish_all(self) -> Result<(ProbeEncode, Vec<u64>)> {
         let MeasuredEncode { enc, mut decoded, .. } = self;
         for p in enc.finish()? {
             decoded.packet(&p.data, p.pts)?;
@@ -648,13 +667,16 @@ impl<F: std::borrow::Borrow<DepthImage>> MeasuredEncode<F> {
         while let Ok(Some(d)) = decoded.dec.receive_frame() {
             decoded.measure(d);
         }
-        Ok(ProbeEncode { errors: decoded.errors, bits: decoded.bits })
+        Ok((ProbeEncode { errors: decoded.errors, bits: decoded.bits }, decoded.frame_bits))
     }
 }
 
 impl<F: std::borrow::Borrow<DepthImage>> Measure<F> {
     fn packet(&mut self, data: &[u8], pts: i64) -> Result<()> {
         self.bits += 8 * data.len() as u64;
+        if let Some(b) = usize::try_from(pts).ok().and_then(|i| self.frame_bits.get_mut(i)) {
+            *b += 8 * data.len() as u64;
+        }
         for d in self.dec.decode(data, Some(pts))?.into_iter().flatten() {
             self.measure(d);
         }

@@ -35,8 +35,8 @@ use crate::error::{Result, StreamError};
 /// How the re-probe measures.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReprobeSettings {
-    /// Frames measured per pair in each round: those sent from the keyframe where it starts.
-    /// Set it to the stream's GOP: a round's encode has the stream's GOP, so a window of one GOP
+    /// Frames measured per pair in each round: those sent from the keyframe where it starts,
+    /// the first encoded as a keyframe. Set it to the stream's GOP: a window of one GOP then
     /// holds one keyframe and the frames after it, as the stream does, and ends at the next
     /// keyframe. A window without a keyframe measures configurations whose error soars for a few
     /// frames after each keyframe (VBP at 1 Mbit/s loses its low plane: 357, 237 and 70 mm
@@ -45,8 +45,8 @@ pub struct ReprobeSettings {
     /// Frames each pair's encode runs over before those, unmeasured, so its rate control has
     /// settled: the last ones sent before the round's keyframe (also the pre-roll of a reopened
     /// stream encoder). The first round, which starts with the stream, pre-rolls over the GOP's
-    /// own first frames and then measures the GOP from its first frame: a fresh encoder's first
-    /// keyframe gets bits that later ones do not (8-bit half-size VBP −0.8 at 1 Mbit/s on
+    /// own first frames and then measures the GOP from its first frame (a keyframe after the
+    /// pre-roll's one, as the stream's second): a fresh encoder's first keyframe gets bits that later ones do not (8-bit half-size VBP −0.8 at 1 Mbit/s on
     /// IrradianceVolume: 96 mm at frame 0, 364 mm at the second keyframe; 10-bit half-size
     /// luma 115 then 95 mm), so a cold first round picks what the later GOPs pay for.
     pub preroll: usize,
@@ -92,8 +92,8 @@ pub struct Switch {
     pub current_mae: f64,
 }
 
-/// One pair's encode in a round, and the frames it pre-rolled over before the measured ones.
-type Encoded = Result<(ProbeEncode, usize)>;
+/// One pair's encode in a round: the measured frames' errors and bits (not the pre-roll's).
+type Encoded = Result<ProbeEncode>;
 
 /// A running round: its workers, what they sent back, and what it measures.
 struct Round {
@@ -114,7 +114,7 @@ impl Round {
     /// Takes what the workers have finished, waiting until `until` (`None`: as long as it takes)
     /// once the round has all its frames. `Some` when every pair's encode is in (an error for a
     /// pair whose worker died).
-    fn poll(&mut self, until: Option<Option<Instant>>) -> Option<Result<Vec<(ProbeEncode, usize)>>> {
+    fn poll(&mut self, until: Option<Option<Instant>>) -> Option<Result<Vec<ProbeEncode>>> {
         loop {
             if self.encodes.iter().all(Option::is_some) {
                 let encodes = std::mem::take(&mut self.encodes);
@@ -324,20 +324,18 @@ impl Reprobe {
         Some(encodes.map(|runs| self.record(&runs, round.from_start)))
     }
 
-    /// Adds one round's encodes (one per pair, with the frames it pre-rolled over before the
-    /// measured ones) to the tally, after weighing what was measured before by [`ReprobeSettings::memory`]. A
+    /// Adds one round's encodes (one per pair, of the measured frames) to the tally, after weighing what was measured before by [`ReprobeSettings::memory`]. A
     /// round that began with the stream's first frame measured the start-up probe's frames again,
     /// over a whole GOP: what the probe measured is then forgotten, so each frame counts once (as
     /// in the sweep's model of this policy).
-    fn record(&mut self, runs: &[(ProbeEncode, usize)], from_start: bool) {
+    fn record(&mut self, runs: &[ProbeEncode], from_start: bool) {
         if from_start {
             self.tally.forget();
         } else {
             self.tally.decay(self.settings.memory);
         }
-        for (k, (run, preroll)) in runs.iter().enumerate() {
-            let errors = run.errors.get(*preroll..).unwrap_or(&[]);
-            self.tally.record_run(k, errors, run.bits, run.errors.len());
+        for (k, run) in runs.iter().enumerate() {
+            self.tally.record_run(k, &run.errors, run.bits, run.errors.len());
         }
         self.rounds += 1;
     }
@@ -387,8 +385,9 @@ struct Feed {
 }
 
 /// A round's worker: encodes `pairs` (index, format, configuration) frame by frame over what
-/// it is fed, and sends each pair's encode, with the frames it pre-rolled over, once the feed
-/// ends. A pair whose encoder failed is sent its error at once and encodes no more.
+/// it is fed, the first measured frame a keyframe, as the stream's first frame of the GOP is;
+/// once the feed ends it sends each pair's errors and bits over the measured frames. A pair
+/// whose encoder failed is sent its error at once and encodes no more.
 fn measure_round(
     pairs: &[(usize, Format, PackingConfig)],
     encoder: &EncoderSettings,
@@ -410,8 +409,8 @@ fn measure_round(
             }
         }
     }
-    let encode = |runs: &mut Vec<(usize, MeasuredEncode<Arc<DepthImage>>)>, frame: &Arc<DepthImage>| {
-        runs.retain_mut(|(k, run)| match run.push(Arc::clone(frame)) {
+    let encode = |runs: &mut Vec<(usize, MeasuredEncode<Arc<DepthImage>>)>, frame: &Arc<DepthImage>, keyframe| {
+        runs.retain_mut(|(k, run)| match run.push(Arc::clone(frame), keyframe) {
             Ok(()) => true,
             Err(e) => {
                 let _ = done.send((*k, Err(e)));
@@ -422,17 +421,14 @@ fn measure_round(
     // The first `rewind` frames after the pre-roll, held until all have come, then encoded
     // twice: once as pre-roll, once measured.
     let mut held: Vec<Arc<DepthImage>> = Vec::with_capacity(feed.rewind);
-    let mut preroll = feed.preroll;
-    let mut rewind = |runs: &mut Vec<_>, held: &[Arc<DepthImage>]| {
-        for f in held.iter().chain(held.iter()) {
-            encode(runs, f);
-        }
-        preroll += held.len();
+    let rewind = |runs: &mut Vec<_>, held: &[Arc<DepthImage>]| {
+        held.iter().for_each(|f| encode(runs, f, false));
+        held.iter().enumerate().for_each(|(i, f)| encode(runs, f, i == 0));
     };
     let mut rewound = feed.rewind == 0;
     for (i, frame) in feed.frames.iter().enumerate() {
         if i < feed.preroll || rewound {
-            encode(&mut runs, &frame);
+            encode(&mut runs, &frame, i == feed.preroll);
             continue;
         }
         held.push(frame);
@@ -445,8 +441,9 @@ fn measure_round(
     if !rewound && !held.is_empty() {
         rewind(&mut runs, &held);
     }
+    let skip = feed.preroll + held.len();
     for (k, run) in runs {
-        let _ = done.send((k, run.finish().map(|r| (r, preroll))));
+        let _ = done.send((k, run.finish_after(skip)));
     }
 }
 
@@ -458,9 +455,8 @@ mod tests {
     use super::*;
 
     /// Runs one worker over `n` frames of a synthetic scene, `preroll` of them kept from before
-    /// the round and the first `rewind` after those encoded twice: each pair's encode and the
-    /// frames it pre-rolled over.
-    fn worker(n: usize, preroll: usize, rewind: usize) -> Vec<(usize, ProbeEncode, usize)> {
+    /// the round and the first `rewind` after those encoded twice: each pair's measured encode.
+    fn worker(n: usize, preroll: usize, rewind: usize) -> Vec<(usize, ProbeEncode)> {
         let (w, h) = (96, 64);
         let mut s = EncoderSettings::new(VideoCodec::H264, w, h);
         (s.bitrate, s.fps, s.refresh, s.force_software) = (300_000, (30, 1), Refresh::Gop(30), true);
@@ -474,32 +470,36 @@ mod tests {
         let (done, encodes) = channel();
         measure_round(&pairs, &s, (w, h), (0.5, 20.0), Feed { frames, preroll, rewind }, &done);
         drop(done);
-        let mut out: Vec<_> = encodes.iter().map(|(k, e)| e.map(|(e, p)| (k, e, p)).unwrap()).collect();
+        let mut out: Vec<_> = encodes.iter().map(|(k, e)| (k, e.unwrap())).collect();
         out.sort_by_key(|e| e.0);
         out
     }
 
     #[test]
     fn a_round_measures_every_frame_after_its_pre_roll_and_the_first_rewinds_over_its_own() {
-        // A later round: 4 frames from before it, then its 6.
-        for (k, e, preroll) in worker(10, 4, 0) {
-            assert_eq!((preroll, e.errors.len()), (4, 10), "pair {k}");
+        // A later round: 4 frames from before it, then its 6, the first of them a keyframe.
+        let later = worker(10, 4, 0);
+        for (k, e) in &later {
+            assert_eq!(e.errors.len(), 6, "pair {k}");
             assert!(e.errors.iter().all(|x| x.is_finite()) && e.bits > 0, "pair {k}: {e:?}");
         }
+        // Its bits are the measured frames': fewer than the whole encode's, with its keyframes.
+        let whole = worker(10, 0, 0);
+        assert_eq!(whole[0].1.errors.len(), 10);
+        assert!(later[0].1.bits < whole[0].1.bits, "{later:?} {whole:?}");
         // The first round: its first 3 frames encoded as pre-roll, then all 8 measured.
         let first = worker(8, 0, 3);
         assert_eq!(first.len(), 2);
-        for (k, e, preroll) in &first {
-            assert_eq!((*preroll, e.errors.len()), (3, 11), "pair {k}");
+        for (k, e) in &first {
+            assert_eq!(e.errors.len(), 8, "pair {k}");
             assert!(e.errors.iter().all(|x| x.is_finite()), "pair {k}: {e:?}");
         }
-        // The measured frames 0..3 are the pre-roll's frames again, from a warmer encoder: the
-        // same frames, not the same encode.
-        let luma = &first[0].1.errors;
-        assert_ne!(luma[..3], luma[3..6]);
+        // Its frames 0..3 are the pre-roll's again, from a warmer encoder: not the cold encode.
+        let cold = worker(8, 0, 0);
+        assert_ne!(first[0].1.errors, cold[0].1.errors);
         // A feed that ends before the frames to rewind: pre-rolled over those that came.
-        for (k, e, preroll) in worker(2, 0, 3) {
-            assert_eq!((preroll, e.errors.len()), (2, 4), "pair {k}");
+        for (k, e) in worker(2, 0, 3) {
+            assert_eq!(e.errors.len(), 2, "pair {k}");
         }
     }
 }

@@ -183,8 +183,9 @@ pub struct DepthSenderSettings {
     /// the VBP luma layout). On 300-frame test scenes at 720p `send --reprobe`'s policy came to
     /// 0.997x (orbit camera) and 0.978x (pan) of the best fixed configuration in hindsight,
     /// where the start-up probe alone was 1.17x and 1.10x (`results/half-720p/`), when its
-    /// rounds keep up with the stream (a keyframe waits a frame at most for its round; on this
-    /// 2-core machine at 720p they fall behind and are used later). Depth-only
+    /// rounds keep up with the stream (the main world waits up to 33 ms at a keyframe for the
+    /// round of the GOP before it; on this 2-core machine at 720p rounds fall behind, so the
+    /// wait is spent at most keyframes, and each round is used later). Depth-only
     /// streams over MPEG-TS or RTP only (`.ts`, `udp://`, `srt://`, `tcp://`, `rtp://`: they
     /// carry the codec's headers with every keyframe); otherwise it is off, with a warning.
     pub reprobe: bool,

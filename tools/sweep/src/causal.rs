@@ -26,8 +26,8 @@ pub struct Candidate<'a> {
     /// The fixed run of its packing configuration.
     pub run: &'a RunResult,
     /// Its first GOP encoded as `send --reprobe`'s first round encodes it: pre-rolled over the
-    /// GOP's first frames, then the GOP measured (a settled encoder's first keyframe, unlike the
-    /// fixed run's). [`Memory::Rounds`] measures the first GOP on these when every candidate
+    /// GOP's first frames, then the GOP measured from a forced keyframe (a settled encoder's
+    /// keyframe, unlike the fixed run's first). [`Memory::Rounds`] measures the first GOP on these when every candidate
     /// has one.
     pub first: Option<&'a RunResult>,
 }
@@ -123,7 +123,8 @@ pub enum Memory {
     SoFar,
     /// The start-up probe's frames, then the `window` frames before each keyframe: what `send
     /// --reprobe` measures when each round (started at a keyframe, over the frames sent from
-    /// there) keeps up with the stream, so it is in at the next keyframe. Before each round what
+    /// there) keeps up with the stream, so it is in at the next keyframe (the same frames when
+    /// `window` is the GOP, as `send` sets it). Before each round what
     /// was measured weighs `keep` ([`PairTally::decay`]); a round from the first frame replaces
     /// the probe's measurement instead (it measures those frames again). It keeps the codec of
     /// its first pick, as `send --reprobe` does (`depthcast_stream::ReprobeSettings`).
