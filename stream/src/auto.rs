@@ -568,7 +568,7 @@ pub fn measure_encode_bits(
     let Some(first) = frames.first() else { return Ok(ProbeEncode { errors: Vec::new(), bits: 0 }) };
     let mut run = MeasuredEncode::new(config, settings, (first.width, first.height), (near, far))?;
     for f in frames {
-        run.push(f, false)?;
+        run.push(f)?;
     }
     run.finish()
 }
@@ -625,15 +625,13 @@ impl<F: std::borrow::Borrow<DepthImage>> MeasuredEncode<F> {
         })
     }
 
-    /// Encodes the next frame (a keyframe when `keyframe`, else where the GOP puts one), and
-    /// measures every frame decoded so far.
-    pub(crate) fn push(&mut self, frame: F, keyframe: bool) -> Result<()> {
+    /// Encodes the next frame, and measures every frame decoded so far.
+    pub(crate) fn push(&mut self, frame: F) -> Result<()> {
         let m = &mut self.decoded;
         let i = m.errors.len();
         m.errors.push(f64::INFINITY);
         m.frame_bits.push(0);
-        let meta =
-            FrameMeta { frame_index: i as u32, pts: Some(i as i64), force_keyframe: keyframe, ..FrameMeta::default() };
+        let meta = FrameMeta { frame_index: i as u32, pts: Some(i as i64), ..FrameMeta::default() };
         let (near, far) = m.range;
         let out = self.enc.encode(&frame.borrow().view(), &self.config, near, far, &meta)?;
         m.pending.push_back((i, frame));

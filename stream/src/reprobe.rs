@@ -35,18 +35,21 @@ use crate::error::{Result, StreamError};
 /// How the re-probe measures.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReprobeSettings {
-    /// Frames measured per pair in each round: those sent from the keyframe where it starts,
-    /// the first encoded as a keyframe. Set it to the stream's GOP: a window of one GOP then
-    /// holds one keyframe and the frames after it, as the stream does, and ends at the next
-    /// keyframe. A window without a keyframe measures configurations whose error soars for a few
-    /// frames after each keyframe (VBP at 1 Mbit/s loses its low plane: 357, 237 and 70 mm
+    /// Frames measured per pair in each round: those sent from the keyframe where it starts.
+    /// Set it to the stream's GOP: a round's encoder has the stream's GOP from its first
+    /// pre-roll frame, so a window of one GOP holds one keyframe, a GOP after the pre-roll's
+    /// (at window position `window - preroll`, 15 by default), as the stream's keyframes are a
+    /// GOP apart. Forcing it at the window's first frame instead, 15 frames after the pre-roll's,
+    /// measured worse in `results/half-720p` (x264's rate control out of its GOP rhythm). A
+    /// window without a keyframe measures configurations whose error soars for a few frames
+    /// after each keyframe (VBP at 1 Mbit/s loses its low plane: 357, 237 and 70 mm
     /// against 15 mm mid-GOP on IrradianceVolume at 720p) as better than they are.
     pub window: usize,
     /// Frames each pair's encode runs over before those, unmeasured, so its rate control has
     /// settled: the last ones sent before the round's keyframe (also the pre-roll of a reopened
     /// stream encoder). The first round, which starts with the stream, pre-rolls over the GOP's
-    /// own first frames and then measures the GOP from its first frame (a keyframe after the
-    /// pre-roll's one, as the stream's second): a fresh encoder's first keyframe gets bits that later ones do not (8-bit half-size VBP −0.8 at 1 Mbit/s on
+    /// own first frames and then measures the GOP from its first frame: a fresh encoder's first
+    /// keyframe gets bits that later ones do not (8-bit half-size VBP −0.8 at 1 Mbit/s on
     /// IrradianceVolume: 96 mm at frame 0, 364 mm at the second keyframe; 10-bit half-size
     /// luma 115 then 95 mm), so a cold first round picks what the later GOPs pay for.
     pub preroll: usize,
@@ -385,9 +388,8 @@ struct Feed {
 }
 
 /// A round's worker: encodes `pairs` (index, format, configuration) frame by frame over what
-/// it is fed, the first measured frame a keyframe, as the stream's first frame of the GOP is;
-/// once the feed ends it sends each pair's errors and bits over the measured frames. A pair
-/// whose encoder failed is sent its error at once and encodes no more.
+/// it is fed; once the feed ends it sends each pair's errors and bits over the measured frames.
+/// A pair whose encoder failed is sent its error at once and encodes no more.
 fn measure_round(
     pairs: &[(usize, Format, PackingConfig)],
     encoder: &EncoderSettings,
@@ -409,8 +411,8 @@ fn measure_round(
             }
         }
     }
-    let encode = |runs: &mut Vec<(usize, MeasuredEncode<Arc<DepthImage>>)>, frame: &Arc<DepthImage>, keyframe| {
-        runs.retain_mut(|(k, run)| match run.push(Arc::clone(frame), keyframe) {
+    let encode = |runs: &mut Vec<(usize, MeasuredEncode<Arc<DepthImage>>)>, frame: &Arc<DepthImage>| {
+        runs.retain_mut(|(k, run)| match run.push(Arc::clone(frame)) {
             Ok(()) => true,
             Err(e) => {
                 let _ = done.send((*k, Err(e)));
@@ -422,13 +424,12 @@ fn measure_round(
     // twice: once as pre-roll, once measured.
     let mut held: Vec<Arc<DepthImage>> = Vec::with_capacity(feed.rewind);
     let rewind = |runs: &mut Vec<_>, held: &[Arc<DepthImage>]| {
-        held.iter().for_each(|f| encode(runs, f, false));
-        held.iter().enumerate().for_each(|(i, f)| encode(runs, f, i == 0));
+        held.iter().chain(held).for_each(|f| encode(runs, f));
     };
     let mut rewound = feed.rewind == 0;
     for (i, frame) in feed.frames.iter().enumerate() {
         if i < feed.preroll || rewound {
-            encode(&mut runs, &frame, i == feed.preroll);
+            encode(&mut runs, &frame);
             continue;
         }
         held.push(frame);
@@ -477,7 +478,7 @@ mod tests {
 
     #[test]
     fn a_round_measures_every_frame_after_its_pre_roll_and_the_first_rewinds_over_its_own() {
-        // A later round: 4 frames from before it, then its 6, the first of them a keyframe.
+        // A later round: 4 frames from before it, then its 6.
         let later = worker(10, 4, 0);
         for (k, e) in &later {
             assert_eq!(e.errors.len(), 6, "pair {k}");

@@ -26,8 +26,8 @@ pub struct Candidate<'a> {
     /// The fixed run of its packing configuration.
     pub run: &'a RunResult,
     /// Its first GOP encoded as `send --reprobe`'s first round encodes it: pre-rolled over the
-    /// GOP's first frames, then the GOP measured from a forced keyframe (a settled encoder's
-    /// keyframe, unlike the fixed run's first). [`Memory::Rounds`] measures the first GOP on these when every candidate
+    /// GOP's first frames, then the GOP measured (its keyframe, a GOP after the pre-roll's, a
+    /// settled encoder's, unlike the fixed run's first). [`Memory::Rounds`] measures the first GOP on these when every candidate
     /// has one.
     pub first: Option<&'a RunResult>,
 }

@@ -623,8 +623,8 @@ struct ReprobePairs<'a> {
 
 /// `send --reprobe`'s first round over each pair its start-up probe measured (`probed`: bitrate,
 /// range, the chosen codec and the probe's report): the pair's first GOP encoded after a
-/// pre-roll over its own first [`depthcast_stream::ReprobeSettings::preroll`] frames and from a
-/// forced keyframe, as the round that starts with the stream encodes it, so its keyframe is a
+/// pre-roll over its own first [`depthcast_stream::ReprobeSettings::preroll`] frames, as the
+/// round that starts with the stream encodes it: its keyframe, a GOP after the pre-roll's, is a
 /// settled encoder's. Keyed
 /// by the pair's fixed run id; the measured GOP only.
 ///
@@ -650,8 +650,7 @@ fn first_rounds(
                 if report.measured.iter().any(|m| (m.format, m.config) == (codec.format(), run.packing)) {
                     let job_id = format!("first-round{preroll}_{id}");
                     fixed_of.insert(job_id.clone(), (id.clone(), run.packing));
-                    let mut choices = vec![(run.packing, false); first.frames.len()];
-                    choices[preroll].1 = true;
+                    let choices = vec![(run.packing, false); first.frames.len()];
                     jobs.push(Job {
                         id: job_id,
                         codec: *codec,
