@@ -65,8 +65,8 @@ pub(crate) struct Args {
     #[arg(long, requires = "auto")]
     no_probe: bool,
     /// With --auto: the sender's keyframe re-probe (`DepthSenderSettings::reprobe`): the probe
-    /// measures the scheme and half-size sets, measures them again over the last GOP while the
-    /// stream runs, and moves the stream to the best at keyframes. Depth-only streams.
+    /// measures the scheme and half-size sets, measures them again over each GOP as it is
+    /// captured, and moves the stream to the best at keyframes. Depth-only streams.
     #[arg(long, requires = "auto", conflicts_with = "no_probe")]
     reprobe: bool,
     /// Render this glTF scene (orbiting it) instead of the built-in room.

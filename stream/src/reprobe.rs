@@ -115,17 +115,17 @@ struct Round {
 
 impl Round {
     /// Takes what the workers have finished, waiting until `until` (`None`: as long as it takes)
-    /// once the round has all its frames. `Some` when every pair's encode is in (an error for a
-    /// pair whose worker died).
-    fn poll(&mut self, until: Option<Option<Instant>>) -> Option<Result<Vec<ProbeEncode>>> {
+    /// once the round has all its frames (before that, only what is in). `Some` when every
+    /// pair's encode is in (an error for a pair whose worker died).
+    fn poll(&mut self, until: Option<Instant>) -> Option<Result<Vec<ProbeEncode>>> {
         loop {
             if self.encodes.iter().all(Option::is_some) {
                 let encodes = std::mem::take(&mut self.encodes);
                 return Some(encodes.into_iter().flatten().collect());
             }
             let next = match (self.wanted, until) {
-                (0, Some(None)) => self.done.recv().map_err(|_| TryRecvError::Disconnected),
-                (0, Some(Some(t))) => {
+                (0, None) => self.done.recv().map_err(|_| TryRecvError::Disconnected),
+                (0, Some(t)) => {
                     self.done.recv_timeout(t.saturating_duration_since(Instant::now())).map_err(|e| match e {
                         RecvTimeoutError::Timeout => TryRecvError::Empty,
                         RecvTimeoutError::Disconnected => TryRecvError::Disconnected,
@@ -282,8 +282,7 @@ impl Reprobe {
     /// A round's encode failed (the stream can go on with its pair; later rounds still run), or
     /// a round's threads could not start.
     pub fn at_keyframe(&mut self) -> Result<Option<Switch>> {
-        let until = Some(self.settings.deadline.map(|d| Instant::now() + d));
-        let outcome = self.take_round(until);
+        let outcome = self.take_round(self.settings.deadline.map(|d| Instant::now() + d));
         if self.round.is_none() {
             self.start_round()?;
         }
@@ -316,21 +315,22 @@ impl Reprobe {
         if let Some(round) = self.round.as_mut() {
             round.close();
         }
-        self.take_round(Some(None)).transpose().map(drop)
+        self.take_round(None).transpose().map(drop)
     }
 
     /// The running round's measurement added to the tally, when it has ended (see
     /// [`Round::poll`] for `until`).
-    fn take_round(&mut self, until: Option<Option<Instant>>) -> Option<Result<()>> {
+    fn take_round(&mut self, until: Option<Instant>) -> Option<Result<()>> {
         let encodes = self.round.as_mut()?.poll(until)?;
         let round = self.round.take()?;
         Some(encodes.map(|runs| self.record(&runs, round.from_start)))
     }
 
-    /// Adds one round's encodes (one per pair, of the measured frames) to the tally, after weighing what was measured before by [`ReprobeSettings::memory`]. A
-    /// round that began with the stream's first frame measured the start-up probe's frames again,
-    /// over a whole GOP: what the probe measured is then forgotten, so each frame counts once (as
-    /// in the sweep's model of this policy).
+    /// Adds one round's encodes (one per pair, of the measured frames) to the tally, after
+    /// weighing what was measured before by [`ReprobeSettings::memory`]. A round that began with
+    /// the stream's first frame measured the start-up probe's frames again, over a whole GOP:
+    /// what the probe measured is then forgotten, so each frame counts once (as in the sweep's
+    /// model of this policy).
     fn record(&mut self, runs: &[ProbeEncode], from_start: bool) {
         if from_start {
             self.tally.forget();

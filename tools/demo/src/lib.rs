@@ -61,8 +61,8 @@ pub struct DemoOptions {
     /// network's shortlist and 8-bit luma over the first 15 frames; the stream starts after it).
     pub probe: bool,
     /// Bevy stream, with `auto` and `probe`: the sender's keyframe re-probe (its `reprobe`: the
-    /// probe's configurations measured again over the last GOP while the stream runs, the stream
-    /// moving to the best at keyframes; depth-only streams).
+    /// probe's configurations measured again over each GOP as it is captured, the stream moving
+    /// to the best at keyframes; depth-only streams).
     pub reprobe: bool,
     /// Bevy stream: a glTF scene (orbited) instead of the built-in room (walked).
     pub scene: Option<PathBuf>,

@@ -27,8 +27,8 @@ pub struct Candidate<'a> {
     pub run: &'a RunResult,
     /// Its first GOP encoded as `send --reprobe`'s first round encodes it: pre-rolled over the
     /// GOP's first frames, then the GOP measured (its keyframe, a GOP after the pre-roll's, a
-    /// settled encoder's, unlike the fixed run's first). [`Memory::Rounds`] measures the first GOP on these when every candidate
-    /// has one.
+    /// settled encoder's, unlike the fixed run's first). [`Memory::Rounds`] measures the first
+    /// GOP on these when every candidate has one.
     pub first: Option<&'a RunResult>,
 }
 
@@ -168,26 +168,22 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
             Memory::SoFar => measure(&mut tally, &mut measured, 0..g),
             Memory::Rounds { window, keep } => {
                 let round = g.saturating_sub(window)..g;
-                let firsts: Option<Vec<&RunResult>> = cands.iter().map(|c| c.first).collect();
-                match firsts {
-                    Some(firsts) if round.start == 0 => {
-                        tally.forget();
-                        for (k, f) in firsts.iter().enumerate() {
-                            for (&e, &b) in f.mae.iter().zip(&f.bits).take(round.end) {
-                                tally.record(k, e, b);
+                if round.start > 0 {
+                    tally.decay(keep);
+                    measure(&mut tally, &mut measured, round);
+                } else {
+                    tally.forget();
+                    measured.fill(false);
+                    match cands.iter().map(|c| c.first).collect::<Option<Vec<&RunResult>>>() {
+                        Some(firsts) => {
+                            for (k, f) in firsts.iter().enumerate() {
+                                for (&e, &b) in f.mae.iter().zip(&f.bits).take(round.end) {
+                                    tally.record(k, e, b);
+                                }
                             }
+                            measured[round].fill(true);
                         }
-                        measured.fill(false);
-                        measured[round].fill(true);
-                    }
-                    None if round.start == 0 => {
-                        tally.forget();
-                        measured.fill(false);
-                        measure(&mut tally, &mut measured, round);
-                    }
-                    _ => {
-                        tally.decay(keep);
-                        measure(&mut tally, &mut measured, round);
+                        None => measure(&mut tally, &mut measured, round),
                     }
                 }
             }
