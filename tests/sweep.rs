@@ -29,6 +29,7 @@ fn options(out: PathBuf) -> SweepOptions {
         format_probe: Default::default(),
         reopen_preroll: depthcast::sweep::encode::DEFAULT_REOPEN_PREROLL,
         reprobe_memory: depthcast_stream::ReprobeSettings::default().memory,
+        reprobe_pairs: None,
     }
 }
 

@@ -240,6 +240,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         format_probe: Default::default(),
         reopen_preroll: depthcast::sweep::encode::DEFAULT_REOPEN_PREROLL,
         reprobe_memory: depthcast_stream::ReprobeSettings::default().memory,
+        reprobe_pairs: None,
     };
     depthcast::sweep::run(&sources(&a.sequences, a.builtin.as_deref())?, &opts)?;
     eprintln!("wrote {}", a.out.display());

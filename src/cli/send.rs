@@ -10,8 +10,8 @@ use depthcast::sequence::{DepthEncoding, Sequence, SequenceWriter};
 use depthcast_codec::{Container, EncoderSettings, Format, RateControl, Refresh, VideoCodec};
 use depthcast_packing::{BitDepth, DepthImage, PackParams, PackingConfig, RangeMode, Scheme, VbpLayout};
 use depthcast_stream::{
-    AutoPacking, AutoSettings, DepthEncoder, FrameMeta, ProbeSet, Receiver, RgbdEncoder, RgbdSettings, StreamEncoder,
-    probe_formats_encoded, stream_formats, unix_us,
+    AutoPacking, AutoSettings, DepthEncoder, FrameMeta, ProbeSet, Receiver, RgbdEncoder, RgbdSettings, RoundPairs,
+    StreamEncoder, probe_formats_encoded, stream_formats, unix_us,
 };
 
 /// The configuration `send` uses without `--config` or `--auto`: VBP, luma layout, P = 16, the
@@ -142,6 +142,13 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = depthcast_stream::ReprobeSettings::default().memory, requires = "reprobe",
           value_parser = parse_memory)]
     reprobe_memory: f64,
+    /// With --reprobe: how many pairs each round measures. `all`: every pair the start-up probe
+    /// measured in the stream's codec. N (at least 2): the stream's pair, the N - 2 best others
+    /// so far and the one measured longest ago. `fit`: as many as the round's workers encode in
+    /// 80% of a GOP's time, from what the encodes have cost so far, so the rounds keep up with
+    /// the stream. Default: `fit` when paced, `all` with --fast (which waits for every round).
+    #[arg(long, requires = "reprobe", value_parser = parse_round_pairs)]
+    reprobe_pairs: Option<depthcast_stream::RoundPairs>,
     /// With a sequence that has colour (`depthcast render --colour`): the depth's share of
     /// `--bitrate`; the colour gets the rest, as a second video track of one RGB-D stream.
     #[arg(long, default_value_t = RgbdSettings::DEFAULT_DEPTH_SHARE)]
@@ -323,6 +330,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                 // Paced, a keyframe waits up to a frame for its round; --fast sends what a
                 // sender whose rounds keep up would.
                 deadline: (!a.fast).then(|| Duration::from_secs_f64(1.0 / fps.max(1.0))),
+                pairs: a.reprobe_pairs.unwrap_or(if a.fast { RoundPairs::Every } else { RoundPairs::Fit }),
                 ..Default::default()
             };
             let size = (m.width, m.height);
@@ -475,7 +483,12 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     }
     if let Some(rp) = &reprobe {
         let (f, c) = rp.current();
-        eprintln!("re-probe: {} rounds measured, {switches} switches; the stream ended with {f} {c}", rp.rounds());
+        let cost = rp.cost().map_or(String::new(), |c| format!(", {:.1} ms per pair and frame", c.as_secs_f64() * 1e3));
+        eprintln!(
+            "re-probe: {} rounds measured (the last of {} pairs{cost}), {switches} switches; the stream ended with {f} {c}",
+            rp.rounds(),
+            rp.round_size()
+        );
     }
     let secs = n as f64 / fps;
     eprintln!(
@@ -505,24 +518,28 @@ fn keyframe_switch(
     bar: &indicatif::ProgressBar,
 ) -> anyhow::Result<(PackingConfig, bool)> {
     let before = enc.encoder().settings().clone();
-    let sw = match rp.at_keyframe() {
-        Ok(Some(sw)) => sw,
-        Ok(None) => return Ok((current, false)),
+    let key = match rp.at_keyframe() {
+        Ok(key) => key,
         Err(e) => {
             bar.suspend(|| eprintln!("re-probe: {e}; the stream keeps {current}"));
             return Ok((current, false));
         }
     };
+    for f in &key.failed {
+        bar.suspend(|| eprintln!("re-probe: {} {} failed, measured no more: {}", f.format, f.config, f.error));
+    }
+    let Some(sw) = key.switch else { return Ok((current, false)) };
     let mut s = base.clone();
     (s.codec, s.bit_depth) = (sw.format.codec, sw.format.bits);
     s.regions_of_interest = sw.config.high_plane_qoffset().is_some();
-    let preroll = rp.last(depthcast_stream::ReprobeSettings::default().preroll);
+    let preroll = rp.preroll();
     enc.reopen(s, &sw.config, size, &preroll, range, n as i64)?;
     // Printed also when the bar is hidden (stderr not a terminal), unlike `bar.println`.
     bar.suspend(|| {
         eprintln!(
-            "re-probe at frame {n} (round {}): {}-{} {current} {:.3} mm -> {} {} {:.3} mm over the rounds (older ones weighing less){}",
+            "re-probe at frame {n} (round {}, {} pairs): {}-{} {current} {:.3} mm -> {} {} {:.3} mm over the rounds (older ones weighing less){}",
             rp.rounds(),
+            rp.round_size(),
             before.codec.name(),
             before.bit_depth.bits(),
             1e3 * sw.current_mae,
@@ -533,6 +550,18 @@ fn keyframe_switch(
         )
     });
     Ok((sw.config, true))
+}
+
+/// `--reprobe-pairs`: `all`, `fit` or a number of pairs (at least 2).
+fn parse_round_pairs(s: &str) -> Result<RoundPairs, String> {
+    match s {
+        "all" => Ok(RoundPairs::Every),
+        "fit" => Ok(RoundPairs::Fit),
+        n => match n.parse::<usize>() {
+            Ok(n) if n >= 2 => Ok(RoundPairs::Shortlist(n)),
+            _ => Err(format!("{s}: `all`, `fit` or a number of pairs from 2 up")),
+        },
+    }
 }
 
 /// `--reprobe-memory`: a weight in 0..=1.

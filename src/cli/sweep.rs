@@ -85,6 +85,11 @@ pub(crate) struct Args {
     /// against each new round (1: every round alike, 0: the newest alone).
     #[arg(long, default_value_t = depthcast_stream::ReprobeSettings::default().memory)]
     reprobe_memory: f64,
+    /// The pairs each round of the modelled `send --reprobe` measures (at least 2: `send
+    /// --reprobe-pairs N`, the stream's pair, the best others and the one measured longest ago);
+    /// every pair when left out.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(2..))]
+    reprobe_pairs: Option<u16>,
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
@@ -165,6 +170,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         },
         reopen_preroll: a.reopen_preroll,
         reprobe_memory: a.reprobe_memory,
+        reprobe_pairs: a.reprobe_pairs.map(usize::from),
     };
     let start = std::time::Instant::now();
     if let Some(shard) = a.shard {

@@ -334,6 +334,15 @@ impl PairTally {
         *self = PairTally::new(std::mem::take(&mut self.pairs), self.fps, self.bitrate);
     }
 
+    /// Forgets what was measured of pair `k` alone.
+    pub fn forget_pair(&mut self, k: usize) {
+        self.error_sum[k] = 0.0;
+        self.measured[k] = 0.0;
+        self.frames[k] = 0.0;
+        self.bits[k] = 0.0;
+        self.lost[k] = false;
+    }
+
     /// Weighs everything measured so far by `keep` (0..=1) against what is measured next: the
     /// keyframe re-probe's memory, so the choice follows a scene that changes. A lost frame is
     /// not forgotten.
@@ -374,6 +383,47 @@ impl PairTally {
     /// The pair the rule picks (ties go to the earlier pair); `None` with no pairs.
     pub fn best(&self) -> Option<usize> {
         self.best_among(|_| true)
+    }
+
+    /// The pairs `allowed` (by index) in the rule's order: those that held the bitrate first
+    /// (when any did), each part by mean error, then index; a pair with a lost frame or none
+    /// measured last within its part. The first is [`PairTally::best_among`]'s pick.
+    pub fn ranked(&self, allowed: impl Fn(usize) -> bool) -> Vec<usize> {
+        let measured = self.measured();
+        let mut open: Vec<usize> = (0..measured.len()).filter(|&k| allowed(k)).collect();
+        let any_holds = open.iter().any(|&k| measured[k].holds_rate());
+        let misses = |k: usize| any_holds && !measured[k].holds_rate();
+        open.sort_by(|&a, &b| {
+            misses(a).cmp(&misses(b)).then(measured[a].mae.total_cmp(&measured[b].mae)).then(a.cmp(&b))
+        });
+        open
+    }
+
+    /// The `n` pairs (at least 2, in index order) a re-probe round measures when it cannot
+    /// measure every `allowed` one: `current` (the stream's), the `n - 2` others that rank best
+    /// ([`PairTally::ranked`]), and of the rest the one the tally knows least (the smallest
+    /// measured weight: with [`PairTally::decay`] between rounds, the one measured longest ago;
+    /// ties to the earlier pair), so that every pair is measured again now and then. Every
+    /// allowed pair when `n` covers them.
+    pub fn shortlist(&self, current: usize, n: usize, allowed: impl Fn(usize) -> bool) -> Vec<usize> {
+        let ranked = self.ranked(&allowed);
+        let n = n.max(2);
+        if n >= ranked.len() {
+            let mut all = ranked;
+            all.sort_unstable();
+            return all;
+        }
+        let mut list: Vec<usize> = Vec::with_capacity(n);
+        if allowed(current) {
+            list.push(current);
+        }
+        list.extend(ranked.iter().copied().filter(|&k| k != current).take(n - 1 - list.len()));
+        let stalest = ranked.iter().copied().filter(|k| !list.contains(k)).reduce(|a, b| {
+            if self.measured[b] < self.measured[a] || (self.measured[b] == self.measured[a] && b < a) { b } else { a }
+        });
+        list.extend(stalest);
+        list.sort_unstable();
+        list
     }
 
     /// [`PairTally::best`] among the pairs `allowed` (by index); `None` when it allows none.
@@ -694,5 +744,78 @@ impl<F: std::borrow::Borrow<DepthImage>> Measure<F> {
             let (near, far) = self.range;
             self.errors[i] = Metrics::compute(&reference.borrow().view(), &self.out.view(), near, far).mae;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use depthcast_packing::BitDepth;
+
+    use super::*;
+
+    /// Five pairs: means 5, 1, 3 (over the bitrate), 2, 4 mm; pair 4 measured over fewer frames.
+    fn tally() -> PairTally {
+        let configs = [
+            PackingConfig::luma(BitDepth::Eight),
+            PackingConfig::hue(),
+            PackingConfig::vbp(16, depthcast_packing::VbpLayout::Luma),
+            PackingConfig::vbp(12, depthcast_packing::VbpLayout::Luma),
+            PackingConfig::vbp(14, depthcast_packing::VbpLayout::Luma),
+        ];
+        let mut t = PairTally::new(configs.iter().map(|&c| (Format::H264_8, c)).collect(), 30.0, 30_000);
+        // 1000 bits a frame holds 30 kbit/s at 30 fps; 2000 is twice over.
+        for (k, (mae, bits, frames)) in
+            [(5.0, 1000, 30), (1.0, 1000, 30), (3.0, 2000, 30), (2.0, 1000, 30), (4.0, 1000, 10)]
+                .into_iter()
+                .enumerate()
+        {
+            t.record_mean(k, mae * 1e-3, bits * frames as u64, frames);
+        }
+        t
+    }
+
+    #[test]
+    fn pairs_rank_by_the_rule_and_a_shortlist_keeps_the_current_the_best_and_the_stalest() {
+        let t = tally();
+        // Those that held the bitrate by error, then the one over it.
+        assert_eq!(t.ranked(|_| true), vec![1, 3, 4, 0, 2]);
+        assert_eq!(t.ranked(|_| true)[0], t.best().unwrap());
+        assert_eq!(t.ranked(|k| k != 1), vec![3, 4, 0, 2]);
+        // The current pair (0), the best other (1), and of the rest the one measured least (4).
+        assert_eq!(t.shortlist(0, 3, |_| true), vec![0, 1, 4]);
+        // Four: the current, the two best others, the stalest of the rest (2 and 4 are left:
+        // 4 has fewer frames).
+        assert_eq!(t.shortlist(0, 4, |_| true), vec![0, 1, 3, 4]);
+        // At least two; every allowed pair when the list covers them.
+        assert_eq!(t.shortlist(1, 1, |_| true), vec![1, 4]);
+        assert_eq!(t.shortlist(0, 9, |_| true), vec![0, 1, 2, 3, 4]);
+        assert_eq!(t.shortlist(0, 3, |k| k != 1), vec![0, 3, 4]);
+        // A current pair not allowed (it failed): the two best, then the stalest (0 and 2 tie:
+        // the earlier).
+        assert_eq!(t.shortlist(1, 3, |k| k != 1), vec![0, 3, 4]);
+    }
+
+    #[test]
+    fn a_pair_measured_longest_ago_comes_back_after_the_memory_decays_the_others() {
+        let mut t = tally();
+        // Rounds of the current pair (0) and the best (1) and one more: whoever is left out
+        // longest is measured next, so each comes back in turn.
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..4 {
+            let round = t.shortlist(0, 3, |_| true);
+            assert!(round.contains(&0) && round.contains(&1), "{round:?}");
+            t.decay(0.4);
+            for &k in &round {
+                t.record_mean(k, [5.0, 1.0, 3.0, 2.0, 4.0][k] * 1e-3, 1000 * 30, 30);
+            }
+            seen.extend(round);
+        }
+        assert_eq!(seen.len(), 5, "every pair measured again within four rounds: {seen:?}");
+        // Forgetting one pair leaves the others.
+        let before = t.measured();
+        t.forget_pair(1);
+        let after = t.measured();
+        assert!(after[1].mae.is_infinite());
+        assert_eq!((before[0], before[3]), (after[0], after[3]));
     }
 }

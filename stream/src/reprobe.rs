@@ -69,14 +69,47 @@ pub struct ReprobeSettings {
     /// what a sender whose rounds keep up sends (`send --fast`, tests). A round still behind
     /// after that is used at the first keyframe after it ends.
     pub deadline: Option<Duration>,
+    /// How many of the pairs each round measures.
+    pub pairs: RoundPairs,
 }
+
+/// How many of the start-up probe's pairs (of the stream's codec) a round measures. A round
+/// costs about `pairs x (preroll + window)` encodes (each with its decode and error) per
+/// `window` frames sent: at 720p on this project's 2-core machine about 15 ms per pair and
+/// frame, so every pair (about 20) keeps up with 30 fps only with about 14 cores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RoundPairs {
+    /// Every pair: the policy of `results/half-720p`'s `send --reprobe` runs.
+    #[default]
+    Every,
+    /// `n` of them (at least 2; [`PairTally::shortlist`]): the stream's, the best others so far,
+    /// and the one measured longest ago, so every pair comes back in turn.
+    Shortlist(usize),
+    /// A shortlist as long as the round's workers can encode in [`FIT_SHARE`] of a GOP's time,
+    /// from what the rounds' encodes have cost so far (the first round: what the start-up
+    /// probe's did): rounds that keep up with a stream sent in real time.
+    Fit,
+}
+
+/// The share of a GOP's time a [`RoundPairs::Fit`] round is sized to take, leaving the rest as
+/// slack for encodes that cost more than the last ones (a margin on time, not tuned on any
+/// error).
+pub const FIT_SHARE: f64 = 0.8;
 
 impl Default for ReprobeSettings {
     /// A 30-frame GOP (`send`'s default) measured after 15 frames of pre-roll (at 2 Mbit/s and
     /// 720p a cold x264 encoder takes about ten frames to settle); one worker thread; a memory
-    /// of 0.4 per round; keyframes wait up to a frame at 30 fps for their round.
+    /// of 0.4 per round; keyframes wait up to a frame at 30 fps for their round; every pair in
+    /// every round.
     fn default() -> Self {
-        ReprobeSettings { window: 30, preroll: 15, threads: 1, memory: 0.4, deadline: Some(Duration::from_millis(33)) }
+        ReprobeSettings {
+            window: 30,
+            preroll: 15,
+            threads: 1,
+            memory: 0.4,
+            deadline: Some(Duration::from_millis(33)),
+            pairs: RoundPairs::Every,
+        }
     }
 }
 
@@ -95,8 +128,33 @@ pub struct Switch {
     pub current_mae: f64,
 }
 
+/// What a keyframe brings ([`Reprobe::at_keyframe`]).
+#[derive(Debug, Default)]
+pub struct Keyframe {
+    /// Where the stream goes from this keyframe, when it moves.
+    pub switch: Option<Switch>,
+    /// The pairs whose encode failed in the round that ended here, with why. They are measured
+    /// no more and never chosen; the round's other pairs count as usual.
+    pub failed: Vec<FailedPair>,
+}
+
+/// A pair whose encode failed in a round.
+#[derive(Debug)]
+pub struct FailedPair {
+    /// The pair's format.
+    pub format: Format,
+    /// The pair's configuration.
+    pub config: PackingConfig,
+    /// Why.
+    pub error: StreamError,
+}
+
 /// One pair's encode in a round: the measured frames' errors and bits (not the pre-roll's).
 type Encoded = Result<ProbeEncode>;
+
+/// What a round's worker sends back for one pair: its index, its encode, and the time its
+/// encodes took (busy, not waiting for frames) over how many frames.
+type PairDone = (usize, Encoded, Duration, usize);
 
 /// A running round: its workers, what they sent back, and what it measures.
 struct Round {
@@ -106,8 +164,13 @@ struct Round {
     /// Frames of the stream the round still takes.
     wanted: usize,
     /// Each pair's encode, as the workers finish them.
-    done: Receiver<(usize, Encoded)>,
+    done: Receiver<PairDone>,
+    /// The pairs it measures (indices into the tally), and each one's encode once in.
+    members: Vec<usize>,
     encodes: Vec<Option<Encoded>>,
+    /// The workers' time encoding, and the frames encoded (all pairs).
+    busy: Duration,
+    pair_frames: usize,
     /// Whether it measures the stream from its first frame (so the start-up probe's frames
     /// again).
     from_start: bool,
@@ -116,12 +179,12 @@ struct Round {
 impl Round {
     /// Takes what the workers have finished, waiting until `until` (`None`: as long as it takes)
     /// once the round has all its frames (before that, only what is in). `Some` when every
-    /// pair's encode is in (an error for a pair whose worker died).
-    fn poll(&mut self, until: Option<Instant>) -> Option<Result<Vec<ProbeEncode>>> {
+    /// pair's encode is in (an error for a pair whose worker died): each with its pair's index.
+    fn poll(&mut self, until: Option<Instant>) -> Option<Vec<(usize, Encoded)>> {
         loop {
             if self.encodes.iter().all(Option::is_some) {
                 let encodes = std::mem::take(&mut self.encodes);
-                return Some(encodes.into_iter().flatten().collect());
+                return Some(self.members.iter().copied().zip(encodes.into_iter().flatten()).collect());
             }
             let next = match (self.wanted, until) {
                 (0, None) => self.done.recv().map_err(|_| TryRecvError::Disconnected),
@@ -134,7 +197,11 @@ impl Round {
                 _ => self.done.try_recv(),
             };
             match next {
-                Ok((k, encode)) => self.encodes[k] = Some(encode),
+                Ok((slot, encode, busy, frames)) => {
+                    self.encodes[slot] = Some(encode);
+                    self.busy += busy;
+                    self.pair_frames += frames;
+                }
                 Err(TryRecvError::Empty) => return None,
                 Err(TryRecvError::Disconnected) => {
                     for e in self.encodes.iter_mut().filter(|e| e.is_none()) {
@@ -181,6 +248,14 @@ pub struct Reprobe {
     pushed: usize,
     round: Option<Round>,
     rounds: usize,
+    /// Per pair: whether its encode failed in a round (it is measured no more).
+    failed: Vec<bool>,
+    /// What one pair's encode of one frame costs a worker, seconds (the start-up probe's
+    /// estimate, then the rounds', the newest weighing half): for [`RoundPairs::Fit`].
+    cost: Option<f64>,
+    fps: f64,
+    /// Pairs the newest round measures.
+    round_size: usize,
 }
 
 impl std::fmt::Debug for Reprobe {
@@ -217,6 +292,12 @@ impl Reprobe {
             tally.record_mean(k, m.mae, bits, report.frames);
         }
         let current = tally.pairs().iter().position(|&p| p == (report.format, report.winner)).unwrap_or(0);
+        // The probe encoded all its pairs side by side, so on as many cores as it had (or pairs).
+        let jobs = report.measured.len();
+        let cores = std::thread::available_parallelism().map_or(1, usize::from).min(jobs);
+        let cost = (jobs > 0 && report.frames > 0)
+            .then(|| report.wall.as_secs_f64() * cores as f64 / (jobs * report.frames) as f64);
+        let n = tally.pairs().len();
         Reprobe {
             tally,
             current,
@@ -228,7 +309,33 @@ impl Reprobe {
             pushed: 0,
             round: None,
             rounds: 0,
+            failed: vec![false; n],
+            cost,
+            fps: auto.fps.max(1.0),
+            round_size: 0,
         }
+    }
+
+    /// What has been measured of each pair (of the stream's codec), the older rounds weighing
+    /// less, in the start-up probe's order; a pair whose encode failed in a round has an
+    /// infinite error.
+    pub fn measured(&self) -> Vec<crate::auto::ProbedPair> {
+        let mut m = self.tally.measured();
+        for (p, _) in m.iter_mut().zip(&self.failed).filter(|(_, f)| **f) {
+            p.mae = f64::INFINITY;
+        }
+        m
+    }
+
+    /// Pairs the newest round measures (0 before the first).
+    pub fn round_size(&self) -> usize {
+        self.round_size
+    }
+
+    /// What one pair's encode of one frame has cost a round's worker (busy time; before the
+    /// first round ends, the start-up probe's estimate).
+    pub fn cost(&self) -> Option<Duration> {
+        self.cost.map(Duration::from_secs_f64)
     }
 
     /// The pair that carries the stream.
@@ -267,29 +374,41 @@ impl Reprobe {
         Ok(())
     }
 
-    /// The last `n` frames pushed (fewer at the start): the pre-roll of a reopened encoder.
+    /// The last `n` frames pushed (fewer at the start).
     pub fn last(&self, n: usize) -> Vec<DepthImage> {
         self.recent.iter().skip(self.recent.len().saturating_sub(n)).map(|f| DepthImage::clone(f)).collect()
+    }
+
+    /// The pre-roll of an encoder reopened at this keyframe: the last
+    /// [`ReprobeSettings::preroll`] frames pushed, as the rounds' encodes were pre-rolled.
+    pub fn preroll(&self) -> Vec<DepthImage> {
+        self.last(self.settings.preroll)
     }
 
     /// At a keyframe (before its frame is pushed): adds the running round to the tally when it
     /// has ended (waiting up to [`ReprobeSettings::deadline`] for one whose frames have all been
     /// pushed), starts the next round from this keyframe when none is running, and returns where
     /// the stream goes from this keyframe when the tally's best pair is another one (it becomes
-    /// the current pair).
+    /// the current pair), and the pairs whose encode failed in the round.
     ///
     /// # Errors
-    /// A round's encode failed (the stream can go on with its pair; later rounds still run), or
-    /// a round's threads could not start.
-    pub fn at_keyframe(&mut self) -> Result<Option<Switch>> {
-        let outcome = self.take_round(self.settings.deadline.map(|d| Instant::now() + d));
+    /// A round's threads could not start (the stream can go on with its pair; the next
+    /// keyframe tries again).
+    pub fn at_keyframe(&mut self) -> Result<Keyframe> {
+        let failed = self.take_round(self.settings.deadline.map(|d| Instant::now() + d)).unwrap_or_default();
+        let switch = self.best_switch();
         if self.round.is_none() {
             self.start_round()?;
         }
-        outcome.transpose()?;
-        let Some(best) = self.tally.best() else { return Ok(None) };
+        Ok(Keyframe { switch, failed })
+    }
+
+    /// Where the stream goes when the tally's best pair (of those that never failed) is not the
+    /// current one, which it becomes.
+    fn best_switch(&mut self) -> Option<Switch> {
+        let best = self.tally.best_among(|k| !self.failed[k])?;
         if best == self.current {
-            return Ok(None);
+            return None;
         }
         let measured = self.tally.measured();
         let (from, to) = (self.tally.pairs()[self.current], self.tally.pairs()[best]);
@@ -302,53 +421,84 @@ impl Reprobe {
             current_mae: measured[self.current].mae,
         };
         self.current = best;
-        Ok(Some(switch))
+        Some(switch)
     }
 
     /// Ends the running round with the frames pushed so far (fewer than the window before the
     /// next keyframe), waits for it and adds it to the tally: for a stream that ends, and for
-    /// tests.
-    ///
-    /// # Errors
-    /// The round's encode failed.
-    pub fn wait(&mut self) -> Result<()> {
+    /// tests. Returns the pairs whose encode failed in it.
+    pub fn wait(&mut self) -> Vec<FailedPair> {
         if let Some(round) = self.round.as_mut() {
             round.close();
         }
-        self.take_round(None).transpose().map(drop)
+        self.take_round(None).unwrap_or_default()
     }
 
     /// The running round's measurement added to the tally, when it has ended (see
-    /// [`Round::poll`] for `until`).
-    fn take_round(&mut self, until: Option<Instant>) -> Option<Result<()>> {
+    /// [`Round::poll`] for `until`): the pairs whose encode failed in it.
+    fn take_round(&mut self, until: Option<Instant>) -> Option<Vec<FailedPair>> {
         let encodes = self.round.as_mut()?.poll(until)?;
         let round = self.round.take()?;
-        Some(encodes.map(|runs| self.record(&runs, round.from_start)))
+        if round.pair_frames > 0 {
+            let cost = round.busy.as_secs_f64() / round.pair_frames as f64;
+            self.cost = Some(self.cost.map_or(cost, |c| 0.5 * (c + cost)));
+        }
+        Some(self.record(encodes, round.from_start))
     }
 
-    /// Adds one round's encodes (one per pair, of the measured frames) to the tally, after
-    /// weighing what was measured before by [`ReprobeSettings::memory`]. A round that began with
-    /// the stream's first frame measured the start-up probe's frames again, over a whole GOP:
-    /// what the probe measured is then forgotten, so each frame counts once (as in the sweep's
-    /// model of this policy).
-    fn record(&mut self, runs: &[ProbeEncode], from_start: bool) {
-        if from_start {
-            self.tally.forget();
-        } else {
+    /// Adds one round's encodes (of the measured frames, each with its pair's index) to the
+    /// tally, after weighing what was measured before by [`ReprobeSettings::memory`]. A round
+    /// that began with the stream's first frame measured the start-up probe's frames again,
+    /// over a whole GOP: what the probe measured of its pairs is then forgotten, so each frame
+    /// counts once (as in the sweep's model of this policy). A pair whose encode failed is
+    /// measured no more; the others count.
+    fn record(&mut self, encodes: Vec<(usize, Encoded)>, from_start: bool) -> Vec<FailedPair> {
+        if !from_start {
             self.tally.decay(self.settings.memory);
         }
-        for (k, run) in runs.iter().enumerate() {
-            self.tally.record_run(k, &run.errors, run.bits, run.errors.len());
+        let mut failed = Vec::new();
+        for (k, encode) in encodes {
+            match encode {
+                Ok(run) => {
+                    if from_start {
+                        self.tally.forget_pair(k);
+                    }
+                    self.tally.record_run(k, &run.errors, run.bits, run.errors.len());
+                }
+                Err(error) => {
+                    self.failed[k] = true;
+                    let (format, config) = self.tally.pairs()[k];
+                    failed.push(FailedPair { format, config, error });
+                }
+            }
         }
         self.rounds += 1;
+        failed
     }
 
-    /// Starts a round from here: every pair encoded, on [`ReprobeSettings::threads`] worker
-    /// threads (pair `k` on thread `k mod threads`), over the last [`ReprobeSettings::preroll`]
-    /// frames kept, then the next [`ReprobeSettings::window`] frames pushed (at the stream's
-    /// start: over the first `preroll` of those, then all of them).
+    /// How many pairs the next round measures, of `open` that may be (see [`RoundPairs`]).
+    fn round_pairs(&self, open: usize) -> usize {
+        match self.settings.pairs {
+            RoundPairs::Every => open,
+            RoundPairs::Shortlist(n) => n.clamp(2, open.max(2)),
+            RoundPairs::Fit => {
+                let Some(cost) = self.cost.filter(|&c| c > 0.0) else { return open };
+                let (window, preroll) = (self.settings.window.max(1) as f64, self.settings.preroll as f64);
+                let budget = FIT_SHARE * self.settings.threads.max(1) as f64 * window / self.fps;
+                ((budget / ((window + preroll) * cost)).floor() as usize).clamp(2, open.max(2))
+            }
+        }
+    }
+
+    /// Starts a round from here: the pairs of [`ReprobeSettings::pairs`] encoded, on
+    /// [`ReprobeSettings::threads`] worker threads (the `i`-th on thread `i mod threads`), over
+    /// the last [`ReprobeSettings::preroll`] frames kept, then the next
+    /// [`ReprobeSettings::window`] frames pushed (at the stream's start: over the first
+    /// `preroll` of those, then all of them).
     fn start_round(&mut self) -> Result<()> {
-        let pairs = self.tally.pairs().to_vec();
+        let open = self.failed.iter().filter(|f| !**f).count();
+        let members = self.tally.shortlist(self.current, self.round_pairs(open), |k| !self.failed[k]);
+        let pairs: Vec<(Format, PackingConfig)> = members.iter().map(|&k| self.tally.pairs()[k]).collect();
         let threads = self.settings.threads.clamp(1, pairs.len().max(1));
         let preroll: Vec<Arc<DepthImage>> =
             self.recent.iter().skip(self.recent.len().saturating_sub(self.settings.preroll)).cloned().collect();
@@ -373,7 +523,9 @@ impl Reprobe {
         }
         let wanted = self.settings.window.max(1);
         let encodes = (0..pairs.len()).map(|_| None).collect();
-        self.round = Some(Round { feeds, wanted, done, encodes, from_start });
+        self.round_size = members.len();
+        let (busy, pair_frames) = (Duration::ZERO, 0);
+        self.round = Some(Round { feeds, wanted, done, members, encodes, busy, pair_frames, from_start });
         Ok(())
     }
 }
@@ -387,36 +539,52 @@ struct Feed {
     rewind: usize,
 }
 
-/// A round's worker: encodes `pairs` (index, format, configuration) frame by frame over what
-/// it is fed; once the feed ends it sends each pair's errors and bits over the measured frames.
-/// A pair whose encoder failed is sent its error at once and encodes no more.
+/// One pair's encode on a worker, with its busy time and frames encoded.
+struct WorkerRun {
+    slot: usize,
+    run: MeasuredEncode<Arc<DepthImage>>,
+    busy: Duration,
+    frames: usize,
+}
+
+/// A round's worker: encodes `pairs` (slot in the round, format, configuration) frame by frame
+/// over what it is fed; once the feed ends it sends each pair's errors and bits over the
+/// measured frames, with the time its encodes took. A pair whose encoder failed is sent its
+/// error at once and encodes no more.
 fn measure_round(
     pairs: &[(usize, Format, PackingConfig)],
     encoder: &EncoderSettings,
     (width, height): (u32, u32),
     range: (f32, f32),
     feed: Feed,
-    done: &Sender<(usize, Encoded)>,
+    done: &Sender<PairDone>,
 ) {
-    let mut runs: Vec<(usize, MeasuredEncode<Arc<DepthImage>>)> = Vec::with_capacity(pairs.len());
-    for &(k, format, config) in pairs {
+    let mut runs: Vec<WorkerRun> = Vec::with_capacity(pairs.len());
+    for &(slot, format, config) in pairs {
         let mut settings = encoder.clone();
         (settings.codec, settings.bit_depth) = (format.codec, format.bits);
         // One core per worker: `threads` sets how many the round takes.
         settings.threads = 1;
+        let t0 = Instant::now();
         match MeasuredEncode::new(&config, &settings, (width, height), range) {
-            Ok(run) => runs.push((k, run)),
+            Ok(run) => runs.push(WorkerRun { slot, run, busy: t0.elapsed(), frames: 0 }),
             Err(e) => {
-                let _ = done.send((k, Err(e)));
+                let _ = done.send((slot, Err(e), Duration::ZERO, 0));
             }
         }
     }
-    let encode = |runs: &mut Vec<(usize, MeasuredEncode<Arc<DepthImage>>)>, frame: &Arc<DepthImage>| {
-        runs.retain_mut(|(k, run)| match run.push(Arc::clone(frame)) {
-            Ok(()) => true,
-            Err(e) => {
-                let _ = done.send((*k, Err(e)));
-                false
+    let encode = |runs: &mut Vec<WorkerRun>, frame: &Arc<DepthImage>| {
+        runs.retain_mut(|r| {
+            let t0 = Instant::now();
+            let pushed = r.run.push(Arc::clone(frame));
+            r.busy += t0.elapsed();
+            r.frames += 1;
+            match pushed {
+                Ok(()) => true,
+                Err(e) => {
+                    let _ = done.send((r.slot, Err(e), r.busy, r.frames));
+                    false
+                }
             }
         });
     };
@@ -443,8 +611,10 @@ fn measure_round(
         rewind(&mut runs, &held);
     }
     let skip = feed.preroll + held.len();
-    for (k, run) in runs {
-        let _ = done.send((k, run.finish_after(skip)));
+    for WorkerRun { slot, run, busy, frames } in runs {
+        let t0 = Instant::now();
+        let encoded = run.finish_after(skip);
+        let _ = done.send((slot, encoded, busy + t0.elapsed(), frames));
     }
 }
 
@@ -471,9 +641,75 @@ mod tests {
         let (done, encodes) = channel();
         measure_round(&pairs, &s, (w, h), (0.5, 20.0), Feed { frames, preroll, rewind }, &done);
         drop(done);
-        let mut out: Vec<_> = encodes.iter().map(|(k, e)| (k, e.unwrap())).collect();
+        let mut out: Vec<_> = encodes
+            .iter()
+            .map(|(k, e, busy, frames)| {
+                assert!(frames >= n && busy > Duration::ZERO, "pair {k}: {frames} frames in {busy:?}");
+                (k, e.unwrap())
+            })
+            .collect();
         out.sort_by_key(|e| e.0);
         out
+    }
+
+    #[test]
+    fn rounds_of_a_shortlist_take_turns_and_a_pair_that_fails_is_dropped_not_the_round() {
+        let (w, h) = (96, 64);
+        let mut s = EncoderSettings::new(VideoCodec::H264, w, h);
+        (s.bitrate, s.fps, s.refresh, s.force_software) = (300_000, (30, 1), Refresh::Gop(10), true);
+        let luma = PackingConfig::luma(BitDepth::Eight);
+        // A precision no 8-bit plane holds: every encode of it fails when it packs a frame.
+        let broken = PackingConfig::vbp(40, depthcast_packing::VbpLayout::Luma);
+        let pairs = [luma, PackingConfig::hue(), broken, PackingConfig::vbp(16, depthcast_packing::VbpLayout::Luma)];
+        // The probe's numbers (1 frame each): the broken pair measured best, the stream on luma.
+        let report = FormatProbeReport {
+            measured: pairs
+                .iter()
+                .zip([0.05, 0.06, 0.001, 0.07])
+                .map(|(&config, mae)| ProbedPair { format: Format::H264_8, config, mae, rate: 1.0 })
+                .collect(),
+            format: Format::H264_8,
+            winner: luma,
+            frames: 1,
+            wall: Duration::ZERO,
+        };
+        let auto =
+            AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, bitrate: 300_000, fps: 30.0, gop: 10 };
+        let every = ReprobeSettings {
+            window: 10,
+            preroll: 4,
+            threads: 2,
+            deadline: None,
+            pairs: RoundPairs::Shortlist(3),
+            ..ReprobeSettings::default()
+        };
+        let mut rp = Reprobe::new(&report, &auto, s, (w, h), (0.5, 20.0), every);
+        let mut failed = Vec::new();
+        let mut sizes = Vec::new();
+        for i in 0..40 {
+            if i > 0 && i % 10 == 0 {
+                let key = rp.at_keyframe().unwrap();
+                failed.extend(key.failed.into_iter().map(|f| f.config));
+                assert_ne!(rp.current().1, broken, "a pair that failed is never chosen");
+                sizes.push(rp.round_size());
+            }
+            rp.push(testdata::game_scene(w, h, i as f32 / 30.0)).unwrap();
+        }
+        failed.extend(rp.wait().into_iter().map(|f| f.config));
+        // The first round: the stream's pair, the best other (the broken one), which fails
+        // once and drops out, and the one measured least (hue: the earliest of those tied);
+        // the two beside the broken one count. Then the three that work.
+        assert_eq!(failed, vec![broken]);
+        assert_eq!(rp.rounds(), 4, "no round lost to the failure");
+        assert_eq!(sizes, vec![3, 3, 3]);
+        let m = rp.measured();
+        assert!(m[2].mae.is_infinite(), "{m:?}");
+        // Every other pair was measured by a round: none keeps the probe's round number.
+        for k in [0, 1, 3] {
+            assert!(m[k].mae.is_finite() && ![0.05, 0.06, 0.07].contains(&m[k].mae), "pair {k}: {m:?}");
+        }
+        // What an encode costs a worker, from the rounds.
+        assert!(rp.cost().is_some_and(|c| c > Duration::ZERO));
     }
 
     #[test]

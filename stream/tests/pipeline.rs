@@ -206,7 +206,9 @@ fn the_reprobe_moves_the_stream_to_the_best_pair_measured_so_far() {
     let mut moved = None;
     for (i, f) in src.iter().enumerate() {
         if i > 0 && i % 15 == 0 {
-            if let Some(sw) = rp.at_keyframe().unwrap() {
+            let key = rp.at_keyframe().unwrap();
+            assert!(key.failed.is_empty(), "{:?}", key.failed);
+            if let Some(sw) = key.switch {
                 assert_ne!(sw.config, hue);
                 assert!(sw.mae < sw.current_mae, "{sw:?}");
                 // The report's 10 m per pair (over 1 frame) is forgotten: the first round
@@ -219,7 +221,7 @@ fn the_reprobe_moves_the_stream_to_the_best_pair_measured_so_far() {
                     sw.format != Format::H264_8 || size(sw.format, sw.config) != size(Format::H264_8, hue)
                 );
                 let s = EncoderSettings { bit_depth: sw.format.bits, ..s.clone() };
-                enc.reopen(s, &sw.config, (W, H), &rp.last(5), (NEAR, FAR), i as i64).unwrap();
+                enc.reopen(s, &sw.config, (W, H), &rp.preroll(), (NEAR, FAR), i as i64).unwrap();
                 config = sw.config;
                 moved.get_or_insert(i);
             }
@@ -236,7 +238,7 @@ fn the_reprobe_moves_the_stream_to_the_best_pair_measured_so_far() {
         "the first GOP's round, measured as it was sent, moves the stream at the next keyframe"
     );
     // The last round has a GOP of frames: waiting adds it.
-    rp.wait().unwrap();
+    assert!(rp.wait().is_empty());
     assert_eq!((rp.rounds(), rp.running()), (4, false));
     assert_eq!(rp.current().1, config);
     enc.finish().unwrap();

@@ -9,7 +9,9 @@ use bevy::prelude::*;
 use depthcast_codec::{Container, Format};
 use depthcast_packing::{DepthImage, DepthView, PackingConfig, tight_range};
 use depthcast_precision_net::Probe;
-use depthcast_stream::{AutoPacking, ProbeReport, ProbeSet, Reprobe, ReprobeSettings, probe_formats_encoded};
+use depthcast_stream::{
+    AutoPacking, ProbeReport, ProbeSet, Reprobe, ReprobeSettings, RoundPairs, probe_formats_encoded,
+};
 
 use super::encoder::Reopen;
 use super::{DepthSender, DepthSenderPlugin, DepthSenderSettings, SenderState, SentDepth};
@@ -43,7 +45,12 @@ impl Reprobing {
             return None;
         }
         let moved = match rp.at_keyframe() {
-            Ok(m) => m,
+            Ok(key) => {
+                for f in &key.failed {
+                    warn!("re-probe: {} {} failed, measured no more: {}", f.format, f.config, f.error);
+                }
+                key.switch
+            }
             Err(e) => {
                 warn!("re-probe: {e}; the stream keeps {}", rp.current().1);
                 None
@@ -60,7 +67,7 @@ impl Reprobing {
             sw.config,
             1e3 * sw.mae
         );
-        let preroll = rp.last(ReprobeSettings::default().preroll);
+        let preroll = rp.preroll();
         Some((sw.config, Reopen { preroll, range }))
     }
 }
@@ -287,7 +294,8 @@ fn probe_for_reprobe(
     let set = if half { ProbeSet::SchemesAndHalf } else { ProbeSet::Schemes };
     let format = Format::new(cfg.codec, cfg.bit_depth);
     let report = probe_formats_encoded(frames, &[format], &auto, set, range.0, range.1, encoder)?;
-    let every = ReprobeSettings { window: cfg.gop.max(1) as usize, ..Default::default() };
+    // A game runs in real time: each round measures what its worker encodes in a GOP's time.
+    let every = ReprobeSettings { window: cfg.gop.max(1) as usize, pairs: RoundPairs::Fit, ..Default::default() };
     let rp = Reprobe::new(&report, &auto, encoder.clone(), size, range, every);
     let summary = ProbeReport {
         measured: report.measured.iter().map(|m| (m.config, m.mae)).collect(),

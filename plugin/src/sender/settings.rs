@@ -176,16 +176,19 @@ pub struct DepthSenderSettings {
     /// With `probe`: the keyframe re-probe of `depthcast send --reprobe` (default false). The
     /// start-up probe then measures the scheme set (and with `probe_half` the half-size set)
     /// in the plugin's codec and bit depth, with their bitrates, instead of the network's
-    /// shortlist. While the stream runs a worker thread encodes every measured configuration
-    /// over each GOP as it is captured (one core; `depthcast_stream::Reprobe`) and at every
+    /// shortlist. While the stream runs a worker thread encodes the measured configurations
+    /// over each GOP as it is captured (one core; `depthcast_stream::Reprobe`), as many as it
+    /// encodes in a GOP's time (`depthcast_stream::RoundPairs::Fit`: the current one, the best
+    /// others so far and the one measured longest ago), and at every
     /// `gop`-th frame the stream moves to the configuration with the lowest error measured so
     /// far; each move reopens the encoder, pre-rolled, and may change the frame size (half size,
     /// the VBP luma layout). On 300-frame test scenes at 720p `send --reprobe`'s policy came to
     /// 0.997x (orbit camera) and 0.978x (pan) of the best fixed configuration in hindsight,
     /// where the start-up probe alone was 1.17x and 1.10x (`results/half-720p/`), when its
     /// rounds keep up with the stream (the main world waits up to 33 ms at a keyframe for the
-    /// round of the GOP before it; on this 2-core machine at 720p rounds fall behind, so the
-    /// wait is spent at most keyframes, and each round is used later). Depth-only
+    /// round of the GOP before it; those numbers measure every configuration in every round,
+    /// which at 720p takes about 14 cores of this project's 2-core machine: with fewer, the
+    /// rounds measure fewer, see `results/half-720p/`). Depth-only
     /// streams over MPEG-TS or RTP only (`.ts`, `udp://`, `srt://`, `tcp://`, `rtp://`: they
     /// carry the codec's headers with every keyframe); otherwise it is off, with a warning.
     pub reprobe: bool,

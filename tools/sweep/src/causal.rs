@@ -133,6 +133,11 @@ pub enum Memory {
         window: usize,
         /// Weight of the earlier measurements against each round.
         keep: f64,
+        /// Pairs each round measures (`depthcast_stream::RoundPairs::Shortlist`: the stream's
+        /// pair, the best others and the one measured longest ago, by
+        /// [`PairTally::shortlist`], chosen at the keyframe where the round starts); `None`:
+        /// every pair.
+        pairs: Option<usize>,
     },
 }
 
@@ -151,51 +156,58 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
     let mut tally = PairTally::new(formats, stream.fps, stream.bitrate);
     // Each frame is measured once (but for a round that measures the probe's frames again).
     let mut measured = vec![false; n];
-    let measure = |tally: &mut PairTally, measured: &mut [bool], frames: std::ops::Range<usize>| {
+    let every: Vec<usize> = (0..cands.len()).collect();
+    let measure = |tally: &mut PairTally, measured: &mut [bool], frames: std::ops::Range<usize>, of: &[usize]| {
         for i in frames {
             if !std::mem::replace(&mut measured[i], true) {
-                for (k, c) in cands.iter().enumerate() {
-                    tally.record(k, c.run.mae[i], c.run.bits[i]);
+                for &k in of {
+                    tally.record(k, cands[k].run.mae[i], cands[k].run.bits[i]);
                 }
             }
         }
     };
     let gop = stream.gop.max(1);
     let mut choice: Vec<usize> = Vec::with_capacity(n);
+    // The pairs of the round that ends at the next keyframe (chosen where it started).
+    let mut members = every.clone();
     for g in (0..n).step_by(gop) {
         match memory {
-            _ if g == 0 => measure(&mut tally, &mut measured, 0..stream.head.clamp(1, n)),
-            Memory::SoFar => measure(&mut tally, &mut measured, 0..g),
-            Memory::Rounds { window, keep } => {
+            _ if g == 0 => measure(&mut tally, &mut measured, 0..stream.head.clamp(1, n), &every),
+            Memory::SoFar => measure(&mut tally, &mut measured, 0..g, &every),
+            Memory::Rounds { window, keep, .. } => {
                 let round = g.saturating_sub(window)..g;
                 if round.start > 0 {
                     tally.decay(keep);
-                    measure(&mut tally, &mut measured, round);
+                    measure(&mut tally, &mut measured, round, &members);
                 } else {
-                    tally.forget();
+                    // What the probe measured of the round's pairs is measured again.
+                    members.iter().for_each(|&k| tally.forget_pair(k));
                     measured.fill(false);
                     match cands.iter().map(|c| c.first).collect::<Option<Vec<&RunResult>>>() {
                         Some(firsts) => {
-                            for (k, f) in firsts.iter().enumerate() {
-                                for (&e, &b) in f.mae.iter().zip(&f.bits).take(round.end) {
+                            for &k in &members {
+                                for (&e, &b) in firsts[k].mae.iter().zip(&firsts[k].bits).take(round.end) {
                                     tally.record(k, e, b);
                                 }
                             }
                             measured[round].fill(true);
                         }
-                        None => measure(&mut tally, &mut measured, round),
+                        None => measure(&mut tally, &mut measured, round, &members),
                     }
                 }
             }
         }
         // `send --reprobe` keeps the start's codec: a transport carries one.
+        let codec = pairs[choice.first().copied().unwrap_or(0)].0.codec;
+        let kept = |k: usize| pairs[k].0.codec == codec;
         let k = match (memory, choice.first()) {
-            (Memory::Rounds { .. }, Some(&first)) => {
-                let codec = pairs[first].0.codec;
-                tally.best_among(|k| pairs[k].0.codec == codec)?
-            }
+            (Memory::Rounds { .. }, Some(_)) => tally.best_among(kept)?,
             _ => tally.best()?,
         };
+        if let Memory::Rounds { pairs: Some(size), .. } = memory {
+            let codec = pairs[k].0.codec;
+            members = tally.shortlist(k, size, |j| pairs[j].0.codec == codec);
+        }
         choice.extend(std::iter::repeat_n(k, gop.min(n - g)));
     }
     Some(Plan { choice, pairs, sizes })
@@ -265,20 +277,26 @@ mod tests {
         // frame 2 (frame 1 is the head's): a (1+1+1)/3 = 1.0, b 2.0, c 2.0, so a stays. At 6 the
         // round over 4..6 (frame 3 is in no round: the window is shorter than the GOP): a 4.2,
         // b 1.6, c 1.2, so c, as the best causal policy.
-        let r = plan(&cands, &stream, Memory::Rounds { window: 2, keep: 1.0 }).unwrap();
+        let r = plan(&cands, &stream, Memory::Rounds { window: 2, keep: 1.0, pairs: None }).unwrap();
         assert_eq!(r.choice, [0, 0, 0, 0, 0, 0, 2, 2]);
         // With keyframes every 2 frames and every round alike the rounds measure every frame, as
         // the best causal policy does: at 4, c (3+3+0+0)/4 = 1.5 against a's (1+1+1+9)/4 = 3.0
         // and b's 1.75.
         let every2 = Stream { gop: 2, ..stream };
-        let r2 = plan(&cands, &every2, Memory::Rounds { window: 2, keep: 1.0 }).unwrap();
+        let r2 = plan(&cands, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None }).unwrap();
         assert_eq!(r2.choice, [0, 0, 0, 0, 2, 2, 2, 2]);
         assert_eq!(r2.choice, plan(&cands, &every2, Memory::SoFar).unwrap().choice);
         // `send --reprobe` keeps its codec: with c in HEVC it never moves there; the best causal
         // policy does.
         let hevc = CodecConfig { codec: depthcast_codec::VideoCodec::Hevc, ..h264_10 };
         let mixed = [cands[0], cands[1], Candidate { codec: hevc, run: &c, first: None }];
-        assert!(plan(&mixed, &every2, Memory::Rounds { window: 2, keep: 1.0 }).unwrap().choice.iter().all(|&k| k != 2));
+        assert!(
+            plan(&mixed, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None })
+                .unwrap()
+                .choice
+                .iter()
+                .all(|&k| k != 2)
+        );
         assert!(plan(&mixed, &every2, Memory::SoFar).unwrap().choice.contains(&2));
         // The memory: before each round what was measured weighs `keep`. e is worse than d over
         // frames 0..4, then better. At 6 the round over frames 4..6 is in: with every round
@@ -287,9 +305,9 @@ mod tests {
         let d = run(luma8, &[1.0; 10], 1);
         let e = run(hue, &[5.0, 5.0, 5.0, 5.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], 1);
         let de = [Candidate { codec: h264, run: &d, first: None }, Candidate { codec: h264, run: &e, first: None }];
-        let alike = plan(&de, &every2, Memory::Rounds { window: 2, keep: 1.0 }).unwrap();
+        let alike = plan(&de, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None }).unwrap();
         assert_eq!(alike.choice, [0; 10]);
-        let newest = plan(&de, &every2, Memory::Rounds { window: 2, keep: 0.0 }).unwrap();
+        let newest = plan(&de, &every2, Memory::Rounds { window: 2, keep: 0.0, pairs: None }).unwrap();
         assert_eq!(newest.choice, [0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
         // The first round on settled encodes of the first GOP where each candidate has one (as
         // `send --reprobe` measures it): there e is better (0.5 against 1.0), so the stream moves
@@ -297,7 +315,7 @@ mod tests {
         // policy has no rounds: it ignores them.
         let (df, ef) = (run(luma8, &[1.0, 1.0], 1), run(hue, &[0.5, 0.5], 1));
         let settled = [Candidate { first: Some(&df), ..de[0] }, Candidate { first: Some(&ef), ..de[1] }];
-        let s = plan(&settled, &every2, Memory::Rounds { window: 2, keep: 1.0 }).unwrap();
+        let s = plan(&settled, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None }).unwrap();
         assert_eq!(s.choice[..6], [0, 0, 1, 1, 0, 0]);
         assert_eq!(
             plan(&settled, &every2, Memory::SoFar).unwrap().choice,
@@ -305,6 +323,30 @@ mod tests {
         );
         // Without one for every candidate, the fixed runs' first GOP.
         let some = [settled[0], de[1]];
-        assert_eq!(plan(&some, &every2, Memory::Rounds { window: 2, keep: 1.0 }).unwrap().choice, alike.choice);
+        assert_eq!(
+            plan(&some, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None }).unwrap().choice,
+            alike.choice
+        );
+    }
+
+    #[test]
+    fn rounds_of_a_shortlist_measure_the_current_pair_the_best_others_and_the_stalest() {
+        let vbp = PackingConfig::vbp(16, depthcast_packing::VbpLayout::Luma);
+        let a = run(PackingConfig::luma(BitDepth::Eight), &[1.0, 1.0, 1.0, 1.0, 9.0, 9.0, 9.0, 9.0], 1);
+        let b = run(PackingConfig::hue(), &[2.0; 8], 1);
+        let c = run(vbp, &[3.0, 3.0, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], 1);
+        let h264 = CodecConfig::H264_8;
+        let runs = [a, b, c];
+        let cands: Vec<Candidate<'_>> = runs.iter().map(|run| Candidate { codec: h264, run, first: None }).collect();
+        let stream = Stream { width: 64, height: 32, fps: 1.0, bitrate: 1, gop: 2, head: 2 };
+        let rounds = |pairs| plan(&cands, &stream, Memory::Rounds { window: 2, keep: 0.0, pairs }).unwrap().choice;
+        // Every pair in every round (the newest alone counts): c's 0.1 over 2..4 wins at 4.
+        assert_eq!(rounds(None), [0, 0, 0, 0, 2, 2, 2, 2]);
+        // Two a round: the stream's pair (a) and the one measured least. The first round (0..2)
+        // takes b (a tie with c: the earlier); with nothing kept (keep 0) c is then the one
+        // measured least, so the round over 4..6 takes it, and the stream moves at 6.
+        assert_eq!(rounds(Some(2)), [0, 0, 0, 0, 0, 0, 2, 2]);
+        // A list that covers every pair is every pair.
+        assert_eq!(rounds(Some(3)), rounds(None));
     }
 }

@@ -127,6 +127,9 @@ pub struct SweepOptions {
     /// The memory of the modelled `send --reprobe` (`depthcast_stream::ReprobeSettings::memory`:
     /// the weight of earlier rounds against each new one).
     pub reprobe_memory: f64,
+    /// The pairs each round of the modelled `send --reprobe` measures
+    /// (`depthcast_stream::RoundPairs::Shortlist`); `None`: every pair.
+    pub reprobe_pairs: Option<usize>,
 }
 
 /// One encode job: a fixed configuration or a policy run.
@@ -279,8 +282,11 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                     // A round measures the GOP before a keyframe, as `send --reprobe` does (the
                     // first on settled encoders), and weighs the earlier rounds as it does, among
                     // the pairs its probe measured.
-                    let rounds =
-                        causal::Memory::Rounds { window: opts.run.gop.max(1) as usize, keep: opts.reprobe_memory };
+                    let rounds = causal::Memory::Rounds {
+                        window: opts.run.gop.max(1) as usize,
+                        keep: opts.reprobe_memory,
+                        pairs: opts.reprobe_pairs,
+                    };
                     let pairs: Vec<(Format, PackingConfig)> =
                         report.measured.iter().map(|m| (m.format, m.config)).collect();
                     let reprobe = causal_job(

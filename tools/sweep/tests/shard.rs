@@ -31,6 +31,7 @@ fn options(out: PathBuf) -> SweepOptions {
         format_probe: Default::default(),
         reopen_preroll: depthcast_sweep::encode::DEFAULT_REOPEN_PREROLL,
         reprobe_memory: depthcast_stream::ReprobeSettings::default().memory,
+        reprobe_pairs: None,
     }
 }
 
