@@ -11,7 +11,9 @@
 #   OUT=half-out ./run.sh test DepthOfFieldExample IrradianceVolumeExample Fox
 # The same over 300 frames (rendered with --frames 300, no --colour):
 #   OUT=half-out ./run.sh long DepthOfFieldExample IrradianceVolumeExample Fox
-# and rendered with --camera pan as well (./run.sh pan ...).
+# and rendered with --camera pan as well (./run.sh pan ...). The re-probe with rounds of a
+# shortlist (--reprobe-pairs 8, 4, 2; shortlist.md):
+#   OUT=half-out ./run.sh shortlist ORBIT_FOLDER PAN_FOLDER
 # Then `python3 cells.py OUT/SWEEP/frames.csv` prints each cell's best full-size and half-size
 # configuration against 8-bit luma with H.264, and
 # `python3 policies.py OUT/long/frames.csv OUT/pan/frames.csv` the keyframe policies modelled on
@@ -47,6 +49,25 @@ pan)
     # The same with the scenes rendered with --camera pan (fast ±50° pans with holds): the
     # keyframe policies' rules were shaped on orbit runs of these scenes, never on pans.
     $D sweep "$@" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half --out "$OUT/pan"
+    ;;
+shortlist)
+    # `send --reprobe`'s policy with rounds of 8, 4 and 2 pairs (`--reprobe-pairs`) on copies of
+    # the long and pan sweeps (run those first; the fixed runs are reused), then
+    # `python3 shortlist.py` (shortlist.md). Arguments: the 300-frame orbit folder, then the pan
+    # folder (each holding the three test scenes).
+    orbit=$1
+    pan=$2
+    for k in 8 4 2; do
+        for cam in long pan; do
+            [ -d "$OUT/$cam-k$k" ] || cp -a "$OUT/$cam" "$OUT/$cam-k$k"
+            if [ $cam = long ]; then src=$orbit; else src=$pan; fi
+            $D sweep "$src/DepthOfFieldExample" "$src/IrradianceVolumeExample" "$src/Fox" --codecs h264-8,h264-10 \
+                --grid quick --half --gop 30 --format-probe half --reprobe-pairs $k --out "$OUT/$cam-k$k"
+        done
+    done
+    for cam in long pan; do
+        python3 "$(dirname "$0")/shortlist.py" "$OUT/$cam" "$OUT/$cam-k8" "$OUT/$cam-k4" "$OUT/$cam-k2"
+    done
     ;;
 rgbd)
     mkdir -p "$OUT/rgbd"
