@@ -49,6 +49,9 @@ pub mod sender;
 
 pub use capture::{DepthCapture, DepthCapturePlugin, DepthFrame, DepthFrames};
 pub use colour::{ColourCapture, ColourCapturePlugin, ColourFrame, ColourFrames};
+/// How many configurations each round of the sender's keyframe re-probe measures
+/// ([`DepthSenderSettings::reprobe_pairs`]).
+pub use depthcast_stream::RoundPairs;
 pub use pack::{GpuPack, GpuPackPlugin, PackedFrame, PackedFrames};
 pub use receiver::{DepthReceiverPlugin, ReceivedDepth, ReceiverStatus, ReprojectReceived};
 pub use reproject::{Reprojection, ReprojectionPlugin};

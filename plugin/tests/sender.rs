@@ -178,6 +178,9 @@ fn stream_with(mode: Mode, tag: &str, bit_depth: BitDepth) -> Option<DepthSender
         settings.auto = auto;
         settings.probe = probe;
         settings.reprobe = mode == Mode::Reprobe;
+        // Lavapipe renders a few frames a second, not the plugin's 30: rounds of every
+        // configuration keep up with frames that slow (`Fit` would size them for 30 fps).
+        settings.reprobe_pairs = depthcast_plugin::RoundPairs::Every;
         if auto {
             // Not a candidate of the model: with `auto` the stream must not use it.
             settings.config = PackingConfig::triangle(16, 0, BitDepth::Eight);

@@ -175,11 +175,12 @@ impl Chooser {
             // The probe's encodes run side by side, one thread each.
             encoder.threads = encoder.threads.max(1);
             let reprobe = settings.reprobe && reprobe_possible(cfg);
-            let half = settings.probe_half;
+            let (half, pairs) = (settings.probe_half, settings.reprobe_pairs);
             let (cfg, size) = (cfg.clone(), (newest.width, newest.height));
             std::thread::spawn(move || {
                 let report = if reprobe {
-                    probe_for_reprobe(&cfg, &frames, range, half, size, &encoder).map(|(report, rp)| (report, Some(rp)))
+                    probe_for_reprobe(&cfg, &frames, range, (half, pairs), size, &encoder)
+                        .map(|(report, rp)| (report, Some(rp)))
                 } else {
                     auto.probe(&frames, range.0, range.1, &encoder).map(|report| (report, None))
                 };
@@ -281,12 +282,13 @@ fn reprobe_possible(cfg: &DepthSenderPlugin) -> bool {
 
 /// The start-up probe when the re-probe follows: as `send --reprobe`'s, the scheme set (with
 /// `half`, the half-size set too) and 8-bit luma measured in the plugin's codec and bit depth
-/// with their bitrates (a pair over the bitrate cannot win), and the re-probe starting from it.
+/// with their bitrates (a pair over the bitrate cannot win), and the re-probe starting from it,
+/// its rounds measuring `pairs`.
 fn probe_for_reprobe(
     cfg: &DepthSenderPlugin,
     frames: &[DepthImage],
     range: (f32, f32),
-    half: bool,
+    (half, pairs): (bool, RoundPairs),
     size: (u32, u32),
     encoder: &depthcast_codec::EncoderSettings,
 ) -> depthcast_stream::Result<(ProbeReport, Reprobe)> {
@@ -294,8 +296,7 @@ fn probe_for_reprobe(
     let set = if half { ProbeSet::SchemesAndHalf } else { ProbeSet::Schemes };
     let format = Format::new(cfg.codec, cfg.bit_depth);
     let report = probe_formats_encoded(frames, &[format], &auto, set, range.0, range.1, encoder)?;
-    // A game runs in real time: each round measures what its worker encodes in a GOP's time.
-    let every = ReprobeSettings { window: cfg.gop.max(1) as usize, pairs: RoundPairs::Fit, ..Default::default() };
+    let every = ReprobeSettings { window: cfg.gop.max(1) as usize, pairs, ..Default::default() };
     let rp = Reprobe::new(&report, &auto, encoder.clone(), size, range, every);
     let summary = ProbeReport {
         measured: report.measured.iter().map(|m| (m.config, m.mae)).collect(),

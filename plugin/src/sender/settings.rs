@@ -4,7 +4,7 @@
 use bevy::prelude::*;
 use depthcast_codec::{EncoderSettings, RateControl, Refresh, VideoCodec};
 use depthcast_packing::{BitDepth, CameraBlock, PackingConfig, YuvFrame};
-use depthcast_stream::RgbdSettings;
+use depthcast_stream::{RgbdSettings, RoundPairs};
 
 use crate::capture::DepthCapture;
 use crate::pack::GpuPack;
@@ -178,8 +178,8 @@ pub struct DepthSenderSettings {
     /// in the plugin's codec and bit depth, with their bitrates, instead of the network's
     /// shortlist. While the stream runs a worker thread encodes the measured configurations
     /// over each GOP as it is captured (one core; `depthcast_stream::Reprobe`), as many as it
-    /// encodes in a GOP's time (`depthcast_stream::RoundPairs::Fit`: the current one, the best
-    /// others so far and the one measured longest ago), and at every
+    /// encodes in a GOP's time (`reprobe_pairs`: the current one, the best others so far and
+    /// the one measured longest ago), and at every
     /// `gop`-th frame the stream moves to the configuration with the lowest error measured so
     /// far; each move reopens the encoder, pre-rolled, and may change the frame size (half size,
     /// the VBP luma layout). On 300-frame test scenes at 720p `send --reprobe`'s policy came to
@@ -192,6 +192,11 @@ pub struct DepthSenderSettings {
     /// streams over MPEG-TS or RTP only (`.ts`, `udp://`, `srt://`, `tcp://`, `rtp://`: they
     /// carry the codec's headers with every keyframe); otherwise it is off, with a warning.
     pub reprobe: bool,
+    /// With `reprobe`: how many configurations each round measures. Default
+    /// `RoundPairs::Fit`: as many as its worker encodes in 80% of a GOP's time at the plugin's
+    /// `fps` (a game runs in real time), from what its encodes have cost; `RoundPairs::Every`
+    /// when the frames come slower than that (every configuration, as the numbers above).
+    pub reprobe_pairs: RoundPairs,
 }
 
 impl Default for DepthSenderSettings {
@@ -208,6 +213,7 @@ impl Default for DepthSenderSettings {
             probe: true,
             probe_half: true,
             reprobe: false,
+            reprobe_pairs: RoundPairs::Fit,
         }
     }
 }
