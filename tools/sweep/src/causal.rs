@@ -121,10 +121,11 @@ pub struct Stream {
 pub enum Memory {
     /// Every frame before `g`: the best causal policy of #17.
     SoFar,
-    /// The start-up probe's frames, then the `window` frames before each keyframe: what `send
-    /// --reprobe` measures when each round (started at a keyframe, over the frames sent from
-    /// there) keeps up with the stream, so it is in at the next keyframe (the same frames when
-    /// `window` is the GOP, as `send` sets it). Before each round what
+    /// The start-up probe's frames, then rounds: what `send --reprobe` measures when each round
+    /// keeps up with the stream. A round starts at a keyframe when none is running (the first
+    /// with the stream), measures the `window` frames sent from there, and is in at the first
+    /// keyframe after them (the next one when `window` is the GOP, as `send` sets it; with a
+    /// longer window, a round every few GOPs). Before each round what
     /// was measured weighs `keep` ([`PairTally::decay`]); a round from the first frame replaces
     /// the probe's measurement instead (it measures those frames again). It keeps the codec of
     /// its first pick, as `send --reprobe` does (`depthcast_stream::ReprobeSettings`).
@@ -168,14 +169,21 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
     };
     let gop = stream.gop.max(1);
     let mut choice: Vec<usize> = Vec::with_capacity(n);
-    // The pairs of the round that ends at the next keyframe (chosen where it started).
+    // The running round: the keyframe it started at, and its pairs (chosen there).
+    let mut running: Option<usize> = None;
     let mut members = every.clone();
     for g in (0..n).step_by(gop) {
         match memory {
             _ if g == 0 => measure(&mut tally, &mut measured, 0..stream.head.clamp(1, n), &every),
             Memory::SoFar => measure(&mut tally, &mut measured, 0..g, &every),
             Memory::Rounds { window, keep, .. } => {
-                let round = g.saturating_sub(window)..g;
+                // A round is in at the first keyframe after its `window` frames.
+                let Some(start) = running.filter(|&s| s + window.max(1) <= g) else {
+                    choice.extend(std::iter::repeat_n(choice[g - 1], gop.min(n - g)));
+                    continue;
+                };
+                running = None;
+                let round = start..start + window.max(1);
                 if round.start > 0 {
                     tally.decay(keep);
                     measure(&mut tally, &mut measured, round, &members);
@@ -204,9 +212,13 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
             (Memory::Rounds { .. }, Some(_)) => tally.best_among(kept)?,
             _ => tally.best()?,
         };
-        if let Memory::Rounds { pairs: Some(size), .. } = memory {
-            let codec = pairs[k].0.codec;
-            members = tally.shortlist(k, size, |j| pairs[j].0.codec == codec);
+        if let Memory::Rounds { pairs: size, .. } = memory {
+            // The next round starts here.
+            running = Some(g);
+            if let Some(size) = size {
+                let codec = pairs[k].0.codec;
+                members = tally.shortlist(k, size, |j| pairs[j].0.codec == codec);
+            }
         }
         choice.extend(std::iter::repeat_n(k, gop.min(n - g)));
     }
@@ -273,11 +285,11 @@ mod tests {
         let p4 = plan(&[Candidate { codec: h264, run: &lost, first: None }, cands[1]], &stream, Memory::SoFar).unwrap();
         assert!(p4.choice.iter().all(|&k| k == 1));
         assert!(plan(&[], &stream, Memory::SoFar).is_none());
-        // Rounds of two frames, each in at the keyframe after it. At 3 the round over 1..3 adds
-        // frame 2 (frame 1 is the head's): a (1+1+1)/3 = 1.0, b 2.0, c 2.0, so a stays. At 6 the
-        // round over 4..6 (frame 3 is in no round: the window is shorter than the GOP): a 4.2,
-        // b 1.6, c 1.2, so c, as the best causal policy.
-        let r = plan(&cands, &stream, Memory::Rounds { window: 2, keep: 1.0, pairs: None }).unwrap();
+        // Rounds of two frames from each keyframe, each in at the keyframe after it, the newest
+        // alone counting. At 3 the first round, over 0..2 (replacing the head's): a 1.0, b 2.0,
+        // c 3.0, so a stays. At 6 the round over 3..5 (frame 5 is in no round: the window is
+        // shorter than the GOP): a 9.0, b 1.0, c 0.0, so c, as the best causal policy.
+        let r = plan(&cands, &stream, Memory::Rounds { window: 2, keep: 0.0, pairs: None }).unwrap();
         assert_eq!(r.choice, [0, 0, 0, 0, 0, 0, 2, 2]);
         // With keyframes every 2 frames and every round alike the rounds measure every frame, as
         // the best causal policy does: at 4, c (3+3+0+0)/4 = 1.5 against a's (1+1+1+9)/4 = 3.0
@@ -321,6 +333,17 @@ mod tests {
             plan(&settled, &every2, Memory::SoFar).unwrap().choice,
             plan(&de, &every2, Memory::SoFar).unwrap().choice
         );
+        // A window of two GOPs: a round every other keyframe, as `send` runs them (a round still
+        // running at a keyframe is not waited for). e's better frames from 4 on are seen by the
+        // round over 4..8, in at 8; rounds of one GOP see them at 6.
+        let (d12, e12) =
+            (run(luma8, &[1.0; 12], 1), run(hue, &[5.0, 5.0, 5.0, 5.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], 1));
+        let de12 =
+            [Candidate { codec: h264, run: &d12, first: None }, Candidate { codec: h264, run: &e12, first: None }];
+        let long = plan(&de12, &every2, Memory::Rounds { window: 4, keep: 0.0, pairs: None }).unwrap();
+        assert_eq!(long.choice, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
+        let short = plan(&de12, &every2, Memory::Rounds { window: 2, keep: 0.0, pairs: None }).unwrap();
+        assert_eq!(short.choice, [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
         // Without one for every candidate, the fixed runs' first GOP.
         let some = [settled[0], de[1]];
         assert_eq!(
