@@ -216,9 +216,9 @@ fn the_probe_across_formats_is_a_real_run_of_its_choice() {
             println!("  {policy}: {est:.2} mm estimated, {real:.2} mm real, switches {switches:?}");
         }
     }
-    // `send --reprobe`'s first round, on settled encoders: every pair the probe measured, its
-    // first GOP encoded after a pre-roll over that GOP's own first frames (8 + 8 here). Kept
-    // with the runs, not in frames.csv.
+    // `send --reprobe`'s first round, on settled encoders: every pair the probe measured in the
+    // codec it chose (both formats are H.264 here), its first GOP encoded after a pre-roll over
+    // that GOP's own first frames (8 + 8 here). Kept with the runs, not in frames.csv.
     let dir = out.join("runs/procedural").join(format!("g{}-{}", opts.run.gop, opts.run.preset));
     let firsts: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()

@@ -28,7 +28,7 @@ pub struct Candidate<'a> {
     /// Its first GOP encoded as `send --reprobe`'s first round encodes it: pre-rolled over the
     /// GOP's first frames, then the GOP measured (its keyframe, a GOP after the pre-roll's, a
     /// settled encoder's, unlike the fixed run's first). [`Memory::Rounds`] measures the first
-    /// GOP on these when every candidate has one.
+    /// GOP on these when every pair of its first round has one.
     pub first: Option<&'a RunResult>,
 }
 
@@ -191,10 +191,10 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
                     // What the probe measured of the round's pairs is measured again.
                     members.iter().for_each(|&k| tally.forget_pair(k));
                     measured.fill(false);
-                    match cands.iter().map(|c| c.first).collect::<Option<Vec<&RunResult>>>() {
+                    match members.iter().map(|&k| cands[k].first.map(|f| (k, f))).collect::<Option<Vec<_>>>() {
                         Some(firsts) => {
-                            for &k in &members {
-                                for (&e, &b) in firsts[k].mae.iter().zip(&firsts[k].bits).take(round.end) {
+                            for (k, f) in firsts {
+                                for (&e, &b) in f.mae.iter().zip(&f.bits).take(round.end) {
                                     tally.record(k, e, b);
                                 }
                             }
@@ -213,12 +213,14 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
             _ => tally.best()?,
         };
         if let Memory::Rounds { pairs: size, .. } = memory {
-            // The next round starts here.
+            // The next round starts here, over pairs of the stream's codec.
             running = Some(g);
-            if let Some(size) = size {
-                let codec = pairs[k].0.codec;
-                members = tally.shortlist(k, size, |j| pairs[j].0.codec == codec);
-            }
+            let codec = pairs[k].0.codec;
+            let same = |j: usize| pairs[j].0.codec == codec;
+            members = match size {
+                Some(size) => tally.shortlist(k, size, same),
+                None => (0..pairs.len()).filter(|&j| same(j)).collect(),
+            };
         }
         choice.extend(std::iter::repeat_n(k, gop.min(n - g)));
     }

@@ -627,8 +627,9 @@ struct ReprobePairs<'a> {
     firsts: &'a BTreeMap<String, RunResult>,
 }
 
-/// `send --reprobe`'s first round over each pair its start-up probe measured (`probed`: bitrate,
-/// range, the chosen codec and the probe's report): the pair's first GOP encoded after a
+/// `send --reprobe`'s first round over each pair its start-up probe measured in the codec it
+/// chose (`probed`: bitrate, range, the chosen codec and the probe's report): the pair's first
+/// GOP encoded after a
 /// pre-roll over its own first [`depthcast_stream::ReprobeSettings::preroll`] frames, as the
 /// round that starts with the stream encodes it: its keyframe, a GOP after the pre-roll's, is a
 /// settled encoder's. Keyed
@@ -649,8 +650,9 @@ fn first_rounds(
     let first = SeqData { name: seq.name.clone(), fps: seq.fps, frames, near: seq.near, far: seq.far };
     let mut jobs = Vec::new();
     let mut fixed_of = BTreeMap::new();
-    for (bitrate, range, _, report) in probed {
-        let cell = groups.iter().filter(|((_, b, r, _), _)| b == bitrate && r == range);
+    for (bitrate, range, chosen, report) in probed {
+        // The stream keeps its codec: the rounds measure that codec's pairs only.
+        let cell = groups.iter().filter(|((c, b, r, _), _)| b == bitrate && r == range && c.codec == chosen.codec);
         for ((codec, ..), members) in cell {
             for (id, run) in members {
                 if report.measured.iter().any(|m| (m.format, m.config) == (codec.format(), run.packing)) {
