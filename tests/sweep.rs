@@ -30,6 +30,7 @@ fn options(out: PathBuf) -> SweepOptions {
         reopen_preroll: depthcast::sweep::encode::DEFAULT_REOPEN_PREROLL,
         reprobe_memory: depthcast_stream::ReprobeSettings::default().memory,
         reprobe_pairs: None,
+        reprobe_margin: depthcast_stream::ReprobeSettings::default().margin,
     }
 }
 

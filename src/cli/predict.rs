@@ -241,6 +241,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         reopen_preroll: depthcast::sweep::encode::DEFAULT_REOPEN_PREROLL,
         reprobe_memory: depthcast_stream::ReprobeSettings::default().memory,
         reprobe_pairs: None,
+        reprobe_margin: depthcast_stream::ReprobeSettings::default().margin,
     };
     depthcast::sweep::run(&sources(&a.sequences, a.builtin.as_deref())?, &opts)?;
     eprintln!("wrote {}", a.out.display());

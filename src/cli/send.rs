@@ -149,6 +149,11 @@ pub(crate) struct Args {
     /// the stream. Default: `fit` when paced, `all` with --fast (which waits for every round).
     #[arg(long, requires = "reprobe", value_parser = parse_round_pairs)]
     reprobe_pairs: Option<depthcast_stream::RoundPairs>,
+    /// With --reprobe: how much better (relative mean error) the best pair must measure than the
+    /// stream's for the stream to move there (a move reopens the encoder, which costs).
+    #[arg(long, default_value_t = depthcast_stream::ReprobeSettings::default().margin, requires = "reprobe",
+          value_parser = parse_margin)]
+    reprobe_margin: f64,
     /// With a sequence that has colour (`depthcast render --colour`): the depth's share of
     /// `--bitrate`; the colour gets the rest, as a second video track of one RGB-D stream.
     #[arg(long, default_value_t = RgbdSettings::DEFAULT_DEPTH_SHARE)]
@@ -331,6 +336,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                 // sender whose rounds keep up would.
                 deadline: (!a.fast).then(|| Duration::from_secs_f64(1.0 / fps.max(1.0))),
                 pairs: a.reprobe_pairs.unwrap_or(if a.fast { RoundPairs::Every } else { RoundPairs::Fit }),
+                margin: a.reprobe_margin,
                 ..Default::default()
             };
             let size = (m.width, m.height);
@@ -561,6 +567,14 @@ fn parse_round_pairs(s: &str) -> Result<RoundPairs, String> {
             Ok(n) if n >= 2 => Ok(RoundPairs::Shortlist(n)),
             _ => Err(format!("{s}: `all`, `fit` or a number of pairs from 2 up")),
         },
+    }
+}
+
+/// `--reprobe-margin`: a share in 0..1.
+fn parse_margin(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(m) if (0.0..1.0).contains(&m) => Ok(m),
+        _ => Err(format!("{s}: a share from 0 up to (not including) 1")),
     }
 }
 

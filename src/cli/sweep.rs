@@ -90,6 +90,10 @@ pub(crate) struct Args {
     /// every pair when left out.
     #[arg(long, value_parser = clap::value_parser!(u16).range(2..))]
     reprobe_pairs: Option<u16>,
+    /// How much better (relative mean error) the best pair must measure for the modelled `send
+    /// --reprobe` to move (`send --reprobe-margin`).
+    #[arg(long, default_value_t = depthcast_stream::ReprobeSettings::default().margin)]
+    reprobe_margin: f64,
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
@@ -171,6 +175,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         reopen_preroll: a.reopen_preroll,
         reprobe_memory: a.reprobe_memory,
         reprobe_pairs: a.reprobe_pairs.map(usize::from),
+        reprobe_margin: a.reprobe_margin,
     };
     let start = std::time::Instant::now();
     if let Some(shard) = a.shard {

@@ -385,6 +385,22 @@ impl PairTally {
         self.best_among(|_| true)
     }
 
+    /// What a stream on pair `current` moves to by the rule among the pairs `allowed`: the pick
+    /// of [`PairTally::best_among`] when its mean error is below `1 - margin` times the current
+    /// pair's, or when the current pair is out of the running (not allowed, a lost frame, over
+    /// the bitrate where the pick holds it); `None` to stay. A move costs (the keyframe
+    /// re-probe reopens the encoder), so a pick that is barely better is not worth one.
+    pub fn move_from(&self, current: usize, margin: f64, allowed: impl Fn(usize) -> bool) -> Option<usize> {
+        let best = self.best_among(&allowed)?;
+        if best == current {
+            return None;
+        }
+        let m = self.measured();
+        let (now, pick) = (&m[current], &m[best]);
+        let out = !allowed(current) || !now.mae.is_finite() || (pick.holds_rate() && !now.holds_rate());
+        (out || pick.mae < (1.0 - margin) * now.mae).then_some(best)
+    }
+
     /// The pairs `allowed` (by index) in the rule's order: those that held the bitrate first
     /// (when any did), each part by mean error, then index; a pair with a lost frame or none
     /// measured last within its part. The first is [`PairTally::best_among`]'s pick.
@@ -793,6 +809,20 @@ mod tests {
         // A current pair not allowed (it failed): the two best, then the stalest (0 and 2 tie:
         // the earlier).
         assert_eq!(t.shortlist(1, 3, |k| k != 1), vec![0, 3, 4]);
+    }
+
+    #[test]
+    fn a_move_needs_the_margin_unless_the_current_pair_is_out_of_the_running() {
+        let t = tally();
+        // From pair 3 (2 mm) the best is pair 1 (1 mm): half the error.
+        assert_eq!(t.move_from(3, 0.0, |_| true), Some(1));
+        assert_eq!(t.move_from(3, 0.4, |_| true), Some(1));
+        assert_eq!(t.move_from(3, 0.5, |_| true), None, "not better by more than half");
+        assert_eq!(t.move_from(1, 0.0, |_| true), None, "already on the best");
+        // From pair 2 (3 mm, over the bitrate) to one that holds it, whatever the margin; and
+        // away from a pair no longer allowed (it failed).
+        assert_eq!(t.move_from(2, 0.9, |_| true), Some(1));
+        assert_eq!(t.move_from(3, 0.9, |k| k != 3), Some(1));
     }
 
     #[test]

@@ -71,6 +71,10 @@ pub struct ReprobeSettings {
     pub deadline: Option<Duration>,
     /// How many of the pairs each round measures.
     pub pairs: RoundPairs,
+    /// How much better (relative mean error) the best pair must measure than the stream's
+    /// for the stream to move ([`PairTally::move_from`]): a move reopens the encoder, and a
+    /// reopened encoder pays for a while.
+    pub margin: f64,
 }
 
 /// How many of the start-up probe's pairs (of the stream's codec) a round measures. A round
@@ -109,6 +113,7 @@ impl Default for ReprobeSettings {
             memory: 0.4,
             deadline: Some(Duration::from_millis(33)),
             pairs: RoundPairs::Every,
+            margin: 0.0,
         }
     }
 }
@@ -404,12 +409,9 @@ impl Reprobe {
     }
 
     /// Where the stream goes when the tally's best pair (of those that never failed) is not the
-    /// current one, which it becomes.
+    /// current one and better by [`ReprobeSettings::margin`]; it becomes the current one.
     fn best_switch(&mut self) -> Option<Switch> {
-        let best = self.tally.best_among(|k| !self.failed[k])?;
-        if best == self.current {
-            return None;
-        }
+        let best = self.tally.move_from(self.current, self.settings.margin, |k| !self.failed[k])?;
         let measured = self.tally.measured();
         let (from, to) = (self.tally.pairs()[self.current], self.tally.pairs()[best]);
         let size = |(f, c): (Format, PackingConfig)| c.frame_size(self.size.0, self.size.1, f.bits);

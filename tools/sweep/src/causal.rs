@@ -139,6 +139,9 @@ pub enum Memory {
         /// [`PairTally::shortlist`], chosen at the keyframe where the round starts); `None`:
         /// every pair.
         pairs: Option<usize>,
+        /// How much better the best pair must measure for the stream to move
+        /// (`depthcast_stream::ReprobeSettings::margin`, [`PairTally::move_from`]).
+        margin: f64,
     },
 }
 
@@ -208,8 +211,8 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
         // `send --reprobe` keeps the start's codec: a transport carries one.
         let codec = pairs[choice.first().copied().unwrap_or(0)].0.codec;
         let kept = |k: usize| pairs[k].0.codec == codec;
-        let k = match (memory, choice.first()) {
-            (Memory::Rounds { .. }, Some(_)) => tally.best_among(kept)?,
+        let k = match (memory, choice.last()) {
+            (Memory::Rounds { margin, .. }, Some(&now)) => tally.move_from(now, margin, kept).unwrap_or(now),
             _ => tally.best()?,
         };
         if let Memory::Rounds { pairs: size, .. } = memory {
@@ -291,13 +294,13 @@ mod tests {
         // alone counting. At 3 the first round, over 0..2 (replacing the head's): a 1.0, b 2.0,
         // c 3.0, so a stays. At 6 the round over 3..5 (frame 5 is in no round: the window is
         // shorter than the GOP): a 9.0, b 1.0, c 0.0, so c, as the best causal policy.
-        let r = plan(&cands, &stream, Memory::Rounds { window: 2, keep: 0.0, pairs: None }).unwrap();
+        let r = plan(&cands, &stream, Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin: 0.0 }).unwrap();
         assert_eq!(r.choice, [0, 0, 0, 0, 0, 0, 2, 2]);
         // With keyframes every 2 frames and every round alike the rounds measure every frame, as
         // the best causal policy does: at 4, c (3+3+0+0)/4 = 1.5 against a's (1+1+1+9)/4 = 3.0
         // and b's 1.75.
         let every2 = Stream { gop: 2, ..stream };
-        let r2 = plan(&cands, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None }).unwrap();
+        let r2 = plan(&cands, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0 }).unwrap();
         assert_eq!(r2.choice, [0, 0, 0, 0, 2, 2, 2, 2]);
         assert_eq!(r2.choice, plan(&cands, &every2, Memory::SoFar).unwrap().choice);
         // `send --reprobe` keeps its codec: with c in HEVC it never moves there; the best causal
@@ -305,7 +308,7 @@ mod tests {
         let hevc = CodecConfig { codec: depthcast_codec::VideoCodec::Hevc, ..h264_10 };
         let mixed = [cands[0], cands[1], Candidate { codec: hevc, run: &c, first: None }];
         assert!(
-            plan(&mixed, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None })
+            plan(&mixed, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0 })
                 .unwrap()
                 .choice
                 .iter()
@@ -319,9 +322,9 @@ mod tests {
         let d = run(luma8, &[1.0; 10], 1);
         let e = run(hue, &[5.0, 5.0, 5.0, 5.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], 1);
         let de = [Candidate { codec: h264, run: &d, first: None }, Candidate { codec: h264, run: &e, first: None }];
-        let alike = plan(&de, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None }).unwrap();
+        let alike = plan(&de, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0 }).unwrap();
         assert_eq!(alike.choice, [0; 10]);
-        let newest = plan(&de, &every2, Memory::Rounds { window: 2, keep: 0.0, pairs: None }).unwrap();
+        let newest = plan(&de, &every2, Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin: 0.0 }).unwrap();
         assert_eq!(newest.choice, [0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
         // The first round on settled encodes of the first GOP where each candidate has one (as
         // `send --reprobe` measures it): there e is better (0.5 against 1.0), so the stream moves
@@ -329,7 +332,7 @@ mod tests {
         // policy has no rounds: it ignores them.
         let (df, ef) = (run(luma8, &[1.0, 1.0], 1), run(hue, &[0.5, 0.5], 1));
         let settled = [Candidate { first: Some(&df), ..de[0] }, Candidate { first: Some(&ef), ..de[1] }];
-        let s = plan(&settled, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None }).unwrap();
+        let s = plan(&settled, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0 }).unwrap();
         assert_eq!(s.choice[..6], [0, 0, 1, 1, 0, 0]);
         assert_eq!(
             plan(&settled, &every2, Memory::SoFar).unwrap().choice,
@@ -342,14 +345,14 @@ mod tests {
             (run(luma8, &[1.0; 12], 1), run(hue, &[5.0, 5.0, 5.0, 5.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], 1));
         let de12 =
             [Candidate { codec: h264, run: &d12, first: None }, Candidate { codec: h264, run: &e12, first: None }];
-        let long = plan(&de12, &every2, Memory::Rounds { window: 4, keep: 0.0, pairs: None }).unwrap();
+        let long = plan(&de12, &every2, Memory::Rounds { window: 4, keep: 0.0, pairs: None, margin: 0.0 }).unwrap();
         assert_eq!(long.choice, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
-        let short = plan(&de12, &every2, Memory::Rounds { window: 2, keep: 0.0, pairs: None }).unwrap();
+        let short = plan(&de12, &every2, Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin: 0.0 }).unwrap();
         assert_eq!(short.choice, [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
         // Without one for every candidate, the fixed runs' first GOP.
         let some = [settled[0], de[1]];
         assert_eq!(
-            plan(&some, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None }).unwrap().choice,
+            plan(&some, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0 }).unwrap().choice,
             alike.choice
         );
     }
@@ -364,7 +367,8 @@ mod tests {
         let runs = [a, b, c];
         let cands: Vec<Candidate<'_>> = runs.iter().map(|run| Candidate { codec: h264, run, first: None }).collect();
         let stream = Stream { width: 64, height: 32, fps: 1.0, bitrate: 1, gop: 2, head: 2 };
-        let rounds = |pairs| plan(&cands, &stream, Memory::Rounds { window: 2, keep: 0.0, pairs }).unwrap().choice;
+        let rounds =
+            |pairs| plan(&cands, &stream, Memory::Rounds { window: 2, keep: 0.0, pairs, margin: 0.0 }).unwrap().choice;
         // Every pair in every round (the newest alone counts): c's 0.1 over 2..4 wins at 4.
         assert_eq!(rounds(None), [0, 0, 0, 0, 2, 2, 2, 2]);
         // Two a round: the stream's pair (a) and the one measured least. The first round (0..2)
@@ -373,5 +377,10 @@ mod tests {
         assert_eq!(rounds(Some(2)), [0, 0, 0, 0, 0, 0, 2, 2]);
         // A list that covers every pair is every pair.
         assert_eq!(rounds(Some(3)), rounds(None));
+        // A margin: at 4 the newest round has c at 0.1 against a's 1.0, past a margin of 0.5,
+        // not of 0.95; at 6, 0.1 against 9.0 is past both.
+        let with = |margin| plan(&cands, &stream, Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin });
+        assert_eq!(with(0.5).unwrap().choice, rounds(None));
+        assert_eq!(with(0.95).unwrap().choice, [0, 0, 0, 0, 0, 0, 2, 2]);
     }
 }

@@ -130,6 +130,9 @@ pub struct SweepOptions {
     /// The pairs each round of the modelled `send --reprobe` measures
     /// (`depthcast_stream::RoundPairs::Shortlist`); `None`: every pair.
     pub reprobe_pairs: Option<usize>,
+    /// How much better the best pair must measure for the modelled `send --reprobe` to move
+    /// (`depthcast_stream::ReprobeSettings::margin`).
+    pub reprobe_margin: f64,
 }
 
 /// One encode job: a fixed configuration or a policy run.
@@ -286,6 +289,7 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                         window: opts.run.gop.max(1) as usize,
                         keep: opts.reprobe_memory,
                         pairs: opts.reprobe_pairs,
+                        margin: opts.reprobe_margin,
                     };
                     let pairs: Vec<(Format, PackingConfig)> =
                         report.measured.iter().map(|m| (m.format, m.config)).collect();
