@@ -53,7 +53,7 @@ pan)
 shortlist)
     # `send --reprobe`'s policy with rounds of 8, 4 and 2 pairs (`--reprobe-pairs`) on copies of
     # the long and pan sweeps (run those first; the fixed runs are reused), then
-    # `python3 shortlist.py` (shortlist.md). Arguments: the 300-frame orbit folder, then the pan
+    # `python3 variants.py` (shortlist.md). Arguments: the 300-frame orbit folder, then the pan
     # folder (each holding the three test scenes).
     orbit=$1
     pan=$2
@@ -66,7 +66,8 @@ shortlist)
         done
     done
     for cam in long pan; do
-        python3 "$(dirname "$0")/shortlist.py" "$OUT/$cam" "$OUT/$cam-k8" "$OUT/$cam-k4" "$OUT/$cam-k2"
+        python3 "$(dirname "$0")/variants.py" "every pair=$OUT/$cam" "8 pairs=$OUT/$cam-k8" "4 pairs=$OUT/$cam-k4" \
+            "2 pairs=$OUT/$cam-k2"
     done
     ;;
 rgbd)
