@@ -25,6 +25,7 @@ fn options(out: PathBuf) -> SweepOptions {
         run: RunOptions { gop: 8, ..RunOptions::default() },
         threads: 2,
         policies: true,
+        predictor_policies: true,
         max_frames: None,
         format_probe: Default::default(),
         reopen_preroll: depthcast::sweep::encode::DEFAULT_REOPEN_PREROLL,

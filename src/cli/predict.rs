@@ -236,6 +236,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         run: RunOptions { gop: a.gop, ..RunOptions::default() },
         threads: a.threads,
         policies: !a.no_policies,
+        predictor_policies: true,
         max_frames: Some(a.frames),
         format_probe: Default::default(),
         reopen_preroll: depthcast::sweep::encode::DEFAULT_REOPEN_PREROLL,

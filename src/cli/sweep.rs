@@ -37,6 +37,10 @@ pub(crate) struct Args {
     /// Skip the policy re-encodes.
     #[arg(long)]
     no_policies: bool,
+    /// Skip the predictor's policy re-encodes (per group and across groups): only the start-up
+    /// probe across formats and the keyframe policies (best causal, `send --reprobe`) run.
+    #[arg(long)]
+    no_predictor_policies: bool,
     /// Use at most this many frames per sequence.
     #[arg(long)]
     frames: Option<usize>,
@@ -166,6 +170,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         run: RunOptions { gop: a.gop, force_software: true, preset: a.preset, threads: 1 },
         threads,
         policies: !a.no_policies,
+        predictor_policies: !a.no_predictor_policies,
         max_frames: a.frames,
         format_probe: match a.format_probe.as_str() {
             "schemes" => ProbeSet::Schemes,

@@ -20,6 +20,12 @@
 //! rounds keep up with the stream (about `pairs x (1 + preroll / window)` encodes per frame sent)
 //! has no lag; one whose rounds fall behind uses each at the first keyframe after it ends, and
 //! skips the GOPs sent meanwhile.
+//!
+//! At 720p every pair (about 20) keeps up with 30 fps only with about 14 cores of a small
+//! machine, so a round may measure a shortlist ([`RoundPairs`]): the stream's pair, the best
+//! others so far and the one measured longest ago, of a fixed length or of the length its
+//! workers encode in a GOP's time ([`RoundPairs::Fit`]). In `results/half-720p` rounds of 8
+//! pairs made the same moves as rounds of every pair; rounds of 2 kept much less of the gain.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -79,7 +85,7 @@ pub struct ReprobeSettings {
 
 /// How many of the start-up probe's pairs (of the stream's codec) a round measures. A round
 /// costs about `pairs x (preroll + window)` encodes (each with its decode and error) per
-/// `window` frames sent: at 720p on this project's 2-core machine about 15 ms per pair and
+/// `window` frames sent: at 720p on this project's 2-core machine 11–15 ms per pair and
 /// frame, so every pair (about 20) keeps up with 30 fps only with about 14 cores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RoundPairs {

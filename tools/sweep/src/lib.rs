@@ -117,6 +117,9 @@ pub struct SweepOptions {
     pub threads: usize,
     /// Run the policy re-encodes.
     pub policies: bool,
+    /// With `policies`: also the predictor's (per group of equal frame size, and across groups);
+    /// without it only the probe across formats and the keyframe policies run.
+    pub predictor_policies: bool,
     /// Use at most this many frames of each sequence.
     pub max_frames: Option<usize>,
     /// What the probe across formats measures in each format (with more than one format).
@@ -185,7 +188,7 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
         let groups = group_cells(&seq, &fixed, &known);
         if opts.policies {
             for ((codec, bitrate, range, group), members) in &groups {
-                if members.len() < 2 {
+                if members.len() < 2 || !opts.predictor_policies {
                     continue;
                 }
                 let runs: Vec<&RunResult> = members.iter().map(|(_, r)| r).collect();
@@ -221,7 +224,7 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                     None => cells_all.push((key, cands.collect())),
                 }
             }
-            for ((codec, bitrate, range), cands) in &cells_all {
+            for ((codec, bitrate, range), cands) in cells_all.iter().filter(|_| opts.predictor_policies) {
                 for policy in Policy::CROSS_GROUP {
                     let probe = predictor::ProbeEncodes { range: *range, opts: &opts.run };
                     let stream = predictor::Stream {

@@ -27,6 +27,7 @@ fn options(out: PathBuf) -> SweepOptions {
         run: RunOptions { gop: 8, ..RunOptions::default() },
         threads: 1,
         policies: true,
+        predictor_policies: true,
         max_frames: None,
         format_probe: Default::default(),
         reopen_preroll: depthcast_sweep::encode::DEFAULT_REOPEN_PREROLL,
