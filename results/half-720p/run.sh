@@ -14,6 +14,8 @@
 # and rendered with --camera pan as well (./run.sh pan ...). The re-probe with rounds of a
 # shortlist (--reprobe-pairs 8, 4, 2; shortlist.md):
 #   OUT=half-out ./run.sh shortlist ORBIT_FOLDER PAN_FOLDER
+# The re-probe's move margin, chosen on three procedural levels (margin.md):
+#   OUT=half-out ./run.sh margin LEVEL2000 LEVEL2001 LEVEL2002
 # Then `python3 cells.py OUT/SWEEP/frames.csv` prints each cell's best full-size and half-size
 # configuration against 8-bit luma with H.264, and
 # `python3 policies.py OUT/long/frames.csv OUT/pan/frames.csv` the keyframe policies modelled on
@@ -69,6 +71,26 @@ shortlist)
         python3 "$(dirname "$0")/variants.py" "every pair=$OUT/$cam" "8 pairs=$OUT/$cam-k8" "4 pairs=$OUT/$cam-k4" \
             "2 pairs=$OUT/$cam-k2"
     done
+    ;;
+margin)
+    # The re-probe's move margin (`--reprobe-margin`), chosen on procedural levels no test
+    # touches, rendered with
+    #   depthcast render --scene level:SEED --frames 300 --size 1280x720 --out DIR
+    # for SEED 2000 (interior), 2001 (terrain), 2002 (city): margins 0, 0.05, 0.1 and 0.2 on
+    # each (the keyframe policies only), then `python3 variants.py` (margin.md). Arguments: the
+    # level folders.
+    for m in 0 0.05 0.1 0.2; do
+        for lv in "$@"; do
+            name=$(basename "$lv")
+            [ $m = 0 ] || [ -d "$OUT/margin$m-$name" ] || cp -a "$OUT/margin0-$name" "$OUT/margin$m-$name"
+            $D sweep "$lv" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half \
+                --no-predictor-policies --reprobe-margin $m --out "$OUT/margin$m-$name"
+        done
+    done
+    folders() { for lv in "$@"; do printf '%s,' "$OUT/margin$m-$(basename "$lv")"; done | sed 's/,$//'; }
+    args=""
+    for m in 0 0.05 0.1 0.2; do args="$args margin-$m=$(folders "$@")"; done
+    python3 "$(dirname "$0")/variants.py" $args
     ;;
 rgbd)
     mkdir -p "$OUT/rgbd"
