@@ -183,7 +183,7 @@ pub struct DepthSenderSettings {
     /// `gop`-th frame the stream moves to the configuration with the lowest error measured so
     /// far; each move reopens the encoder, pre-rolled, and may change the frame size (half size,
     /// the VBP luma layout). On 300-frame test scenes at 720p `send --reprobe`'s policy came to
-    /// 0.997x (orbit camera) and 0.978x (pan) of the best fixed configuration in hindsight,
+    /// 1.005x (orbit camera) and 0.963x (pan) of the best fixed configuration in hindsight,
     /// where the start-up probe alone was 1.17x and 1.10x (`results/half-720p/`), when its
     /// rounds keep up with the stream (the main world waits up to 33 ms at a keyframe for the
     /// round of the GOP before it; those numbers measure every configuration in every round,
