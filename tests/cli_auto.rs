@@ -169,7 +169,7 @@ fn send_reprobe_then_recv() {
     let out = send(&video);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "send failed: {err}");
-    assert!(err.lines().any(|l| l.starts_with("re-probe: ") && l.contains(" rounds measured, ")), "{err}");
+    assert!(err.lines().any(|l| l.starts_with("re-probe: ") && l.contains(" rounds measured (the last of ")), "{err}");
     let (header, rows) = recv_rows(&video, &seq);
     let status = header.iter().position(|h| h == "status").unwrap();
     assert_eq!(rows.len(), frames, "every frame decoded");
