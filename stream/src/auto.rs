@@ -434,9 +434,11 @@ impl PairTally {
             list.push(current);
         }
         list.extend(ranked.iter().copied().filter(|&k| k != current).take(n - 1 - list.len()));
-        let stalest = ranked.iter().copied().filter(|k| !list.contains(k)).reduce(|a, b| {
-            if self.measured[b] < self.measured[a] || (self.measured[b] == self.measured[a] && b < a) { b } else { a }
-        });
+        let stalest = ranked
+            .iter()
+            .copied()
+            .filter(|k| !list.contains(k))
+            .min_by(|&a, &b| self.measured[a].total_cmp(&self.measured[b]).then(a.cmp(&b)));
         list.extend(stalest);
         list.sort_unstable();
         list

@@ -488,16 +488,17 @@ impl Reprobe {
         failed
     }
 
-    /// How many pairs the next round measures, of `open` that may be (see [`RoundPairs`]).
-    fn round_pairs(&self, open: usize) -> usize {
+    /// How many pairs the next round asks for (see [`RoundPairs`]; [`PairTally::shortlist`]
+    /// makes it at least 2 and at most every pair allowed).
+    fn round_pairs(&self) -> usize {
         match self.settings.pairs {
-            RoundPairs::Every => open,
-            RoundPairs::Shortlist(n) => n.clamp(2, open.max(2)),
+            RoundPairs::Every => usize::MAX,
+            RoundPairs::Shortlist(n) => n,
             RoundPairs::Fit => {
-                let Some(cost) = self.cost.filter(|&c| c > 0.0) else { return open };
+                let Some(cost) = self.cost.filter(|&c| c > 0.0) else { return usize::MAX };
                 let (window, preroll) = (self.settings.window.max(1) as f64, self.settings.preroll as f64);
                 let budget = FIT_SHARE * self.settings.threads.max(1) as f64 * window / self.fps;
-                ((budget / ((window + preroll) * cost)).floor() as usize).clamp(2, open.max(2))
+                (budget / ((window + preroll) * cost)).floor() as usize
             }
         }
     }
@@ -508,8 +509,7 @@ impl Reprobe {
     /// [`ReprobeSettings::window`] frames pushed (at the stream's start: over the first
     /// `preroll` of those, then all of them).
     fn start_round(&mut self) -> Result<()> {
-        let open = self.failed.iter().filter(|f| !**f).count();
-        let members = self.tally.shortlist(self.current, self.round_pairs(open), |k| !self.failed[k]);
+        let members = self.tally.shortlist(self.current, self.round_pairs(), |k| !self.failed[k]);
         let pairs: Vec<(Format, PackingConfig)> = members.iter().map(|&k| self.tally.pairs()[k]).collect();
         let threads = self.settings.threads.clamp(1, pairs.len().max(1));
         let preroll: Vec<Arc<DepthImage>> =

@@ -209,10 +209,11 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
             }
         }
         // `send --reprobe` keeps the start's codec: a transport carries one.
-        let codec = pairs[choice.first().copied().unwrap_or(0)].0.codec;
-        let kept = |k: usize| pairs[k].0.codec == codec;
         let k = match (memory, choice.last()) {
-            (Memory::Rounds { margin, .. }, Some(&now)) => tally.move_from(now, margin, kept).unwrap_or(now),
+            (Memory::Rounds { margin, .. }, Some(&now)) => {
+                let codec = pairs[now].0.codec;
+                tally.move_from(now, margin, |j| pairs[j].0.codec == codec).unwrap_or(now)
+            }
             _ => tally.best()?,
         };
         if let Memory::Rounds { pairs: size, .. } = memory {

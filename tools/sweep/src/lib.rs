@@ -187,35 +187,8 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
         let mut format_probes = Vec::new();
         let groups = group_cells(&seq, &fixed, &known);
         if opts.policies {
-            for ((codec, bitrate, range, group), members) in &groups {
-                if members.len() < 2 || !opts.predictor_policies {
-                    continue;
-                }
-                let runs: Vec<&RunResult> = members.iter().map(|(_, r)| r).collect();
-                let cands: Vec<PackingConfig> = members.iter().map(|(_, r)| r.packing).collect();
-                let bpp = *bitrate as f64 / (f64::from(seq.width()) * f64::from(seq.height()) * seq.fps);
-                let heur = analysis::heuristic_choice(&cands, codec.bits.bits(), bpp);
-                for policy in Policy::ALL {
-                    let ch = analysis::policy_choices(policy, &runs, opts.run.gop as usize, heur);
-                    policy_jobs.push(Job {
-                        id: format!(
-                            "{}_{}k_policy-{}-{}_{}",
-                            codec.id(),
-                            bitrate / 1000,
-                            group,
-                            policy.name(),
-                            range.id()
-                        ),
-                        codec: *codec,
-                        bitrate: *bitrate,
-                        range: *range,
-                        choices: ch.into_iter().map(|(k, kf)| (cands[k], kf)).collect(),
-                        reopen: Vec::new(),
-                    });
-                }
-            }
-            // The predictor's policies choose among every configuration of a cell.
-            let mut cells_all: Vec<((CodecConfig, u64, RangeChoice), Vec<PackingConfig>)> = Vec::new();
+            // Every configuration of a cell, across groups.
+            let mut cells_all: Vec<CellConfigs> = Vec::new();
             for ((codec, bitrate, range, _), members) in &groups {
                 let key = (*codec, *bitrate, *range);
                 let cands = members.iter().map(|(_, r)| r.packing);
@@ -224,28 +197,8 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                     None => cells_all.push((key, cands.collect())),
                 }
             }
-            for ((codec, bitrate, range), cands) in cells_all.iter().filter(|_| opts.predictor_policies) {
-                for policy in Policy::CROSS_GROUP {
-                    let probe = predictor::ProbeEncodes { range: *range, opts: &opts.run };
-                    let stream = predictor::Stream {
-                        seq: &seq,
-                        codec: *codec,
-                        bitrate: *bitrate,
-                        cands,
-                        gop: opts.run.gop as usize,
-                    };
-                    let Some(ch) = predictor::choices(policy, stream, probe)? else {
-                        continue;
-                    };
-                    policy_jobs.push(Job {
-                        id: format!("{}_{}k_policy-all-{}_{}", codec.id(), bitrate / 1000, policy.name(), range.id()),
-                        codec: *codec,
-                        bitrate: *bitrate,
-                        range: *range,
-                        choices: ch,
-                        reopen: Vec::new(),
-                    });
-                }
+            if opts.predictor_policies {
+                policy_jobs.extend(predictor_jobs(&seq, &groups, &cells_all, opts)?);
             }
             // With more than one format: the start-up probe across them, as `send --auto --probe
             // --receivers` runs it (codec and bit depth chosen with the packing).
@@ -285,9 +238,9 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                     };
                     // The best causal policy, and the same with the memory of `send --reprobe`.
                     let causal = causal_job(&seq, &groups, (bitrate, range), causal::Memory::SoFar, None, opts);
-                    // A round measures the GOP before a keyframe, as `send --reprobe` does (the
-                    // first on settled encoders), and weighs the earlier rounds as it does, among
-                    // the pairs its probe measured.
+                    // Rounds of `send --reprobe`: each from a keyframe over the GOP after it (the
+                    // first on settled encoders), the earlier rounds weighing less, among the pairs
+                    // its probe measured.
                     let rounds = causal::Memory::Rounds {
                         window: opts.run.gop.max(1) as usize,
                         keep: opts.reprobe_memory,
@@ -626,6 +579,63 @@ fn causal_job(
     Some((CausalRun { plan, plan_bitrate: bitrate, estimate_m, run: id }, Some(job)))
 }
 
+/// A cell (codec configuration, bitrate, range) and every packing configuration swept in it.
+type CellConfigs = ((CodecConfig, u64, RangeChoice), Vec<PackingConfig>);
+
+/// The predictor's policy runs of one sequence: each policy of [`Policy::ALL`] within each group
+/// of equal frame size (of two configurations or more), and each of [`Policy::CROSS_GROUP`]
+/// among every configuration of a cell (`cells_all`).
+///
+/// # Errors
+/// A probe encode of a predictor policy failing.
+fn predictor_jobs(
+    seq: &SeqData,
+    groups: &[(GroupKey, Vec<(String, RunResult)>)],
+    cells_all: &[CellConfigs],
+    opts: &SweepOptions,
+) -> anyhow::Result<Vec<Job>> {
+    let mut policy_jobs = Vec::new();
+    for ((codec, bitrate, range, group), members) in groups {
+        if members.len() < 2 {
+            continue;
+        }
+        let runs: Vec<&RunResult> = members.iter().map(|(_, r)| r).collect();
+        let cands: Vec<PackingConfig> = members.iter().map(|(_, r)| r.packing).collect();
+        let bpp = *bitrate as f64 / (f64::from(seq.width()) * f64::from(seq.height()) * seq.fps);
+        let heur = analysis::heuristic_choice(&cands, codec.bits.bits(), bpp);
+        for policy in Policy::ALL {
+            let ch = analysis::policy_choices(policy, &runs, opts.run.gop as usize, heur);
+            policy_jobs.push(Job {
+                id: format!("{}_{}k_policy-{}-{}_{}", codec.id(), bitrate / 1000, group, policy.name(), range.id()),
+                codec: *codec,
+                bitrate: *bitrate,
+                range: *range,
+                choices: ch.into_iter().map(|(k, kf)| (cands[k], kf)).collect(),
+                reopen: Vec::new(),
+            });
+        }
+    }
+    // The predictor's policies choose among every configuration of a cell.
+    for ((codec, bitrate, range), cands) in cells_all {
+        for policy in Policy::CROSS_GROUP {
+            let probe = predictor::ProbeEncodes { range: *range, opts: &opts.run };
+            let stream = predictor::Stream { seq, codec: *codec, bitrate: *bitrate, cands, gop: opts.run.gop as usize };
+            let Some(ch) = predictor::choices(policy, stream, probe)? else {
+                continue;
+            };
+            policy_jobs.push(Job {
+                id: format!("{}_{}k_policy-all-{}_{}", codec.id(), bitrate / 1000, policy.name(), range.id()),
+                codec: *codec,
+                bitrate: *bitrate,
+                range: *range,
+                choices: ch,
+                reopen: Vec::new(),
+            });
+        }
+    }
+    Ok(policy_jobs)
+}
+
 /// What `send --reprobe`'s policy chooses among: the pairs its start-up probe measured, and
 /// their settled first rounds ([`first_rounds`]) by fixed run id.
 #[derive(Clone, Copy)]
@@ -636,11 +646,10 @@ struct ReprobePairs<'a> {
 
 /// `send --reprobe`'s first round over each pair its start-up probe measured in the codec it
 /// chose (`probed`: bitrate, range, the chosen codec and the probe's report): the pair's first
-/// GOP encoded after a
-/// pre-roll over its own first [`depthcast_stream::ReprobeSettings::preroll`] frames, as the
-/// round that starts with the stream encodes it: its keyframe, a GOP after the pre-roll's, is a
-/// settled encoder's. Keyed
-/// by the pair's fixed run id; the measured GOP only.
+/// GOP encoded after a pre-roll over its own first
+/// [`depthcast_stream::ReprobeSettings::preroll`] frames, as the round that starts with the
+/// stream encodes it: its keyframe, a GOP after the pre-roll's, is a settled encoder's. Keyed by
+/// the pair's fixed run id; the measured GOP only.
 ///
 /// # Errors
 /// As [`execute`].
