@@ -243,6 +243,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         reprobe_memory: depthcast_stream::ReprobeSettings::default().memory,
         reprobe_pairs: None,
         reprobe_margin: depthcast_stream::ReprobeSettings::default().margin,
+        reprobe_confirm: depthcast_stream::ReprobeSettings::default().confirm,
     };
     depthcast::sweep::run(&sources(&a.sequences, a.builtin.as_deref())?, &opts)?;
     eprintln!("wrote {}", a.out.display());

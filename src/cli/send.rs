@@ -154,6 +154,12 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = depthcast_stream::ReprobeSettings::default().margin, requires = "reprobe",
           value_parser = parse_margin)]
     reprobe_margin: f64,
+    /// With --reprobe: how many rounds in a row must pick the same pair (by the margin) before
+    /// the stream moves there; a pair that measures best over one GOP may lose the next ones.
+    /// A move away from a pair over the bitrate or with a lost frame does not wait.
+    #[arg(long, default_value_t = depthcast_stream::ReprobeSettings::default().confirm, requires = "reprobe",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    reprobe_confirm: usize,
     /// With a sequence that has colour (`depthcast render --colour`): the depth's share of
     /// `--bitrate`; the colour gets the rest, as a second video track of one RGB-D stream.
     #[arg(long, default_value_t = RgbdSettings::DEFAULT_DEPTH_SHARE)]
@@ -337,6 +343,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                 deadline: (!a.fast).then(|| Duration::from_secs_f64(1.0 / fps.max(1.0))),
                 pairs: a.reprobe_pairs.unwrap_or(if a.fast { RoundPairs::Every } else { RoundPairs::Fit }),
                 margin: a.reprobe_margin,
+                confirm: a.reprobe_confirm,
                 ..Default::default()
             };
             let size = (m.width, m.height);

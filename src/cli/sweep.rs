@@ -98,6 +98,11 @@ pub(crate) struct Args {
     /// --reprobe` to move (`send --reprobe-margin`).
     #[arg(long, default_value_t = depthcast_stream::ReprobeSettings::default().margin)]
     reprobe_margin: f64,
+    /// How many rounds in a row must pick the same pair before the modelled `send --reprobe`
+    /// moves (`send --reprobe-confirm`).
+    #[arg(long, default_value_t = depthcast_stream::ReprobeSettings::default().confirm,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    reprobe_confirm: usize,
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
@@ -181,6 +186,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         reprobe_memory: a.reprobe_memory,
         reprobe_pairs: a.reprobe_pairs.map(usize::from),
         reprobe_margin: a.reprobe_margin,
+        reprobe_confirm: a.reprobe_confirm,
     };
     let start = std::time::Instant::now();
     if let Some(shard) = a.shard {

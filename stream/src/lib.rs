@@ -46,8 +46,8 @@ pub mod reprobe;
 pub mod rgbd;
 
 pub use auto::{
-    AutoPacking, AutoSettings, FormatProbeReport, PairTally, ProbeEncode, ProbeReport, ProbeSet, ProbedPair,
-    probe_formats, probe_formats_among, probe_formats_encoded,
+    AutoPacking, AutoSettings, FormatProbeReport, Move, MoveRule, PairTally, ProbeEncode, ProbeReport, ProbeSet,
+    ProbedPair, probe_formats, probe_formats_among, probe_formats_encoded,
 };
 pub use caps::{Receiver, stream_formats};
 pub use encoder::{DepthEncoder, EncodedFrame, EncoderStats, FrameMeta, high_plane_roi};

@@ -8,8 +8,9 @@
 //! next keyframe the round's measurement is added to everything measured before ([`PairTally`],
 //! the older rounds weighing less: [`ReprobeSettings::memory`]; the first round, over the
 //! stream's first GOP, replaces the start-up probe's measurement of its first frames, so each
-//! frame counts once), the stream moves to the tally's best pair when that is another one, and
-//! the next round begins. Every move reopens the encoder ([`crate::DepthEncoder::reopen`]),
+//! frame counts once), the stream moves to the tally's best pair when that is another one
+//! better by a margin (and, with [`ReprobeSettings::confirm`], picked by rounds in a row:
+//! [`MoveRule`]), and the next round begins. Every move reopens the encoder ([`crate::DepthEncoder::reopen`]),
 //! itself pre-rolled, on the same transport: a new configuration inside the running encoder
 //! keeps the old one's rate-control state and settings, which cost 3.5x the expected error in
 //! the sweep's runs of the same policy.
@@ -35,7 +36,7 @@ use std::time::{Duration, Instant};
 use depthcast_codec::{EncoderSettings, Format};
 use depthcast_packing::{DepthImage, PackingConfig};
 
-use crate::auto::{AutoSettings, FormatProbeReport, MeasuredEncode, PairTally, ProbeEncode, ProbedPair};
+use crate::auto::{AutoSettings, FormatProbeReport, MeasuredEncode, MoveRule, PairTally, ProbeEncode, ProbedPair};
 use crate::error::{Result, StreamError};
 
 /// How the re-probe measures.
@@ -85,6 +86,10 @@ pub struct ReprobeSettings {
     /// without a margin, whose worst cell was 6.0x: a city level at 32 Mbit/s, where 10-bit VBP
     /// P18 measured best over a GOP and then lost whole GOPs). See `results/half-720p`.
     pub margin: f64,
+    /// How many rounds in a row must pick the same pair (by the margin) before the stream moves
+    /// to it ([`MoveRule`]); 1 moves on every round's pick. A move away from a pair out of the
+    /// running (a lost frame, over the bitrate, failed) does not wait.
+    pub confirm: usize,
 }
 
 /// How many of the start-up probe's pairs (of the stream's codec) a round measures. A round
@@ -124,6 +129,7 @@ impl Default for ReprobeSettings {
             deadline: Some(Duration::from_millis(33)),
             pairs: RoundPairs::Every,
             margin: 0.1,
+            confirm: 1,
         }
     }
 }
@@ -253,6 +259,8 @@ impl Round {
 pub struct Reprobe {
     tally: PairTally,
     current: usize,
+    /// When the stream moves, from round to round.
+    rule: MoveRule,
     settings: ReprobeSettings,
     encoder: EncoderSettings,
     range: (f32, f32),
@@ -316,6 +324,7 @@ impl Reprobe {
         Reprobe {
             tally,
             current,
+            rule: MoveRule::new(settings.margin, settings.confirm),
             settings,
             encoder,
             range,
@@ -410,18 +419,22 @@ impl Reprobe {
     /// A round's threads could not start (the stream can go on with its pair; the next
     /// keyframe tries again).
     pub fn at_keyframe(&mut self) -> Result<Keyframe> {
-        let failed = self.take_round(self.settings.deadline.map(|d| Instant::now() + d)).unwrap_or_default();
-        let switch = self.best_switch();
+        let taken = self.take_round(self.settings.deadline.map(|d| Instant::now() + d));
+        // Only a round moves the stream: the tally is as it was at the last keyframe otherwise.
+        let switch = taken.as_ref().and_then(|_| self.best_switch());
+        let failed = taken.unwrap_or_default();
         if self.round.is_none() {
             self.start_round()?;
         }
         Ok(Keyframe { switch, failed })
     }
 
-    /// Where the stream goes when the tally's best pair (of those that never failed) is not the
-    /// current one and better by [`ReprobeSettings::margin`]; it becomes the current one.
+    /// Where the stream goes after a round when the tally's best pair (of those that never
+    /// failed) is not the current one, better by [`ReprobeSettings::margin`] and confirmed by
+    /// [`ReprobeSettings::confirm`] rounds ([`MoveRule`]); it becomes the current one.
     fn best_switch(&mut self) -> Option<Switch> {
-        let best = self.tally.move_from(self.current, self.settings.margin, |k| !self.failed[k])?;
+        let failed = &self.failed;
+        let best = self.rule.after_round(&self.tally, self.current, |k| !failed[k])?;
         let measured = self.tally.measured();
         let (from, to) = (self.tally.pairs()[self.current], self.tally.pairs()[best]);
         let size = |(f, c): (Format, PackingConfig)| c.frame_size(self.size.0, self.size.1, f.bits);

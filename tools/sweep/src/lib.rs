@@ -136,6 +136,9 @@ pub struct SweepOptions {
     /// How much better the best pair must measure for the modelled `send --reprobe` to move
     /// (`depthcast_stream::ReprobeSettings::margin`).
     pub reprobe_margin: f64,
+    /// Rounds in a row that must pick the same pair before the modelled `send --reprobe` moves
+    /// (`depthcast_stream::ReprobeSettings::confirm`).
+    pub reprobe_confirm: usize,
 }
 
 /// One encode job: a fixed configuration or a policy run.
@@ -246,6 +249,7 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                         keep: opts.reprobe_memory,
                         pairs: opts.reprobe_pairs,
                         margin: opts.reprobe_margin,
+                        confirm: opts.reprobe_confirm,
                     };
                     let pairs: Vec<(Format, PackingConfig)> =
                         report.measured.iter().map(|m| (m.format, m.config)).collect();

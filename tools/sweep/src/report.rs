@@ -162,7 +162,8 @@ fn formats(s: &mut String, out: &Path, cells: &[FormatCell]) {
          keyframe (its round streamed as the GOP is sent; the first GOP measured on encoders pre-rolled over \
          its first frames, the `first-round` runs), among the pairs the probe measured in the codec it chose \
          (`--reprobe-pairs` of them per round, or all), before each round what was measured weighs \
-         `--reprobe-memory`, and the stream moves only to a pair `--reprobe-margin` better (real runs, reopened as above).\n\n\
+         `--reprobe-memory`, and the stream moves only to a pair `--reprobe-margin` better, picked by `--reprobe-confirm` \
+         rounds in a row (real runs, reopened as above).\n\n\
          | sequence | range | Mbit/s | chosen | MAE | rate | h264-8 luma-P8 | chosen / luma-P8 | best fixed | chosen / best \
          | best causal est. | real | switches | chosen / causal | re-probe real | re-probe / best |\n\
          |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"

@@ -34,6 +34,7 @@ fn options(out: PathBuf) -> SweepOptions {
         reprobe_memory: depthcast_stream::ReprobeSettings::default().memory,
         reprobe_pairs: None,
         reprobe_margin: depthcast_stream::ReprobeSettings::default().margin,
+        reprobe_confirm: depthcast_stream::ReprobeSettings::default().confirm,
     }
 }
 
