@@ -106,7 +106,9 @@ pub enum RoundPairs {
     Shortlist(usize),
     /// A shortlist as long as the round's workers can encode in [`FIT_SHARE`] of a GOP's time,
     /// from what the rounds' encodes have cost so far (the first round: what the start-up
-    /// probe's did): rounds that keep up with a stream sent in real time.
+    /// probe's did) and how long the last GOP took to send (before one has: the stream's
+    /// nominal frame rate): rounds that keep up with a stream sent in real time, and measure
+    /// more of a stream whose frames come slower (a software renderer).
     Fit,
 }
 
@@ -114,6 +116,15 @@ pub enum RoundPairs {
 /// slack for encodes that cost more than the last ones (a margin on time, not tuned on any
 /// error).
 pub const FIT_SHARE: f64 = 0.8;
+
+/// How many pairs a [`RoundPairs::Fit`] round of `settings` measures when one pair's encode of
+/// one frame costs a worker `cost` seconds and the stream sends a frame every `frame_secs`: as
+/// many as its workers encode (pre-roll and window) in [`FIT_SHARE`] of a window's time.
+fn fit_pairs(cost: f64, frame_secs: f64, settings: &ReprobeSettings) -> usize {
+    let (window, preroll) = (settings.window.max(1) as f64, settings.preroll as f64);
+    let budget = FIT_SHARE * settings.threads.max(1) as f64 * window * frame_secs;
+    (budget / ((window + preroll) * cost)).floor() as usize
+}
 
 impl Default for ReprobeSettings {
     /// A 30-frame GOP (`send`'s default) measured after 15 frames of pre-roll (at 2 Mbit/s and
@@ -277,6 +288,10 @@ pub struct Reprobe {
     /// estimate, then the rounds', the newest weighing half): for [`RoundPairs::Fit`].
     cost: Option<f64>,
     fps: f64,
+    /// When the GOP being sent began (the first frame pushed, then each keyframe) and the frames
+    /// pushed before it; the seconds per frame the last whole GOP took: for [`RoundPairs::Fit`].
+    gop_start: Option<(Instant, usize)>,
+    frame_secs: Option<f64>,
     /// Pairs the newest round measures.
     round_size: usize,
 }
@@ -336,6 +351,8 @@ impl Reprobe {
             failed: vec![false; n],
             cost,
             fps: auto.fps.max(1.0),
+            gop_start: None,
+            frame_secs: None,
             round_size: 0,
         }
     }
@@ -386,6 +403,7 @@ impl Reprobe {
         if self.pushed == 0 && self.round.is_none() {
             self.start_round()?;
         }
+        self.gop_start.get_or_insert_with(|| (Instant::now(), self.pushed));
         let frame = Arc::new(frame);
         if let Some(round) = self.round.as_mut() {
             round.feed(&frame);
@@ -419,6 +437,13 @@ impl Reprobe {
     /// A round's threads could not start (the stream can go on with its pair; the next
     /// keyframe tries again).
     pub fn at_keyframe(&mut self) -> Result<Keyframe> {
+        let now = Instant::now();
+        if let Some((start, pushed)) = self.gop_start.replace((now, self.pushed)) {
+            let frames = self.pushed - pushed;
+            if frames > 0 {
+                self.frame_secs = Some(now.duration_since(start).as_secs_f64() / frames as f64);
+            }
+        }
         let taken = self.take_round(self.settings.deadline.map(|d| Instant::now() + d));
         // Only a round moves the stream: the tally is as it was at the last keyframe otherwise.
         let switch = taken.as_ref().and_then(|_| self.best_switch());
@@ -509,9 +534,8 @@ impl Reprobe {
             RoundPairs::Shortlist(n) => n,
             RoundPairs::Fit => {
                 let Some(cost) = self.cost.filter(|&c| c > 0.0) else { return usize::MAX };
-                let (window, preroll) = (self.settings.window.max(1) as f64, self.settings.preroll as f64);
-                let budget = FIT_SHARE * self.settings.threads.max(1) as f64 * window / self.fps;
-                (budget / ((window + preroll) * cost)).floor() as usize
+                let frame_secs = self.frame_secs.unwrap_or(1.0 / self.fps);
+                fit_pairs(cost, frame_secs, &self.settings)
             }
         }
     }
@@ -649,6 +673,19 @@ mod tests {
     use depthcast_packing::{BitDepth, testdata};
 
     use super::*;
+
+    #[test]
+    fn a_fitted_round_measures_more_pairs_when_frames_come_slower_or_workers_are_more() {
+        // 12.5 ms per pair and frame (x264 at 720p on this project's 2-core machine), a window of
+        // 30 after 15 of pre-roll: 0.5625 s of work per pair.
+        let settings = ReprobeSettings::default();
+        let cost = 0.0125;
+        // At 30 fps a window's 80% is 0.8 s: one pair (a shortlist makes it two).
+        assert_eq!(fit_pairs(cost, 1.0 / 30.0, &settings), 1);
+        // Frames from a renderer at 4 fps: 6 s, ten pairs; two workers twice that.
+        assert_eq!(fit_pairs(cost, 0.25, &settings), 10);
+        assert_eq!(fit_pairs(cost, 0.25, &ReprobeSettings { threads: 2, ..settings }), 21);
+    }
 
     /// Runs one worker over `n` frames of a synthetic scene, `preroll` of them kept from before
     /// the round and the first `rewind` after those encoded twice: each pair's measured encode.

@@ -193,9 +193,10 @@ pub struct DepthSenderSettings {
     /// carry the codec's headers with every keyframe); otherwise it is off, with a warning.
     pub reprobe: bool,
     /// With `reprobe`: how many configurations each round measures. Default
-    /// `RoundPairs::Fit`: as many as its worker encodes in 80% of a GOP's time at the plugin's
-    /// `fps` (a game runs in real time), from what its encodes have cost; `RoundPairs::Every`
-    /// when the frames come slower than that (every configuration, as the numbers above).
+    /// `RoundPairs::Fit`: as many as its worker encodes in 80% of the time the last GOP took to
+    /// send (before one has, at the plugin's `fps`), from what its encodes have cost, so a
+    /// renderer slower than real time gets longer rounds; `RoundPairs::Every` for every
+    /// configuration whatever it costs (as the numbers above).
     pub reprobe_pairs: RoundPairs,
 }
 
