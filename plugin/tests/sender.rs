@@ -178,8 +178,9 @@ fn stream_with(mode: Mode, tag: &str, bit_depth: BitDepth) -> Option<DepthSender
         settings.auto = auto;
         settings.probe = probe;
         settings.reprobe = mode == Mode::Reprobe;
-        // Lavapipe renders a few frames a second, not the plugin's 30: rounds of every
-        // configuration keep up with frames that slow (`Fit` would size them for 30 fps).
+        // Every configuration in every round, whatever the timing: `Fit` sizes rounds from the
+        // time the last GOP took (lavapipe renders a few frames a second, so most would fit),
+        // and the move this test waits for should not hang on the machine's load.
         settings.reprobe_pairs = depthcast_plugin::RoundPairs::Every;
         if auto {
             // Not a candidate of the model: with `auto` the stream must not use it.
