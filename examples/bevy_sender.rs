@@ -117,7 +117,10 @@ fn print_line(s: &DepthSenderStats) {
             if p.half { " half" } else { "" }
         )),
         if s.reprobe_rounds > 0 {
-            format!(", re-probe: {} rounds, {} moves", s.reprobe_rounds, s.reprobe_switches)
+            format!(
+                ", re-probe: {} rounds (the newest of {} configurations), {} moves",
+                s.reprobe_rounds, s.reprobe_round_pairs, s.reprobe_switches
+            )
         } else {
             String::new()
         }

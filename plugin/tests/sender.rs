@@ -84,6 +84,7 @@ fn sender_plugin_with_the_keyframe_reprobe() {
         assert!(measured.iter().any(|(id, _)| *id == c.id()), "{c} is measured: {measured:?}");
     }
     assert!(stats.reprobe_rounds >= 1, "{stats:?}");
+    assert_eq!(stats.reprobe_round_pairs, measured.len(), "every pair in every round: {stats:?}");
     assert!(stats.reprobe_switches >= 1, "the stream moved: {stats:?}");
     assert_eq!(stats.reopens, stats.reprobe_switches as u64, "every move reopened the encoder");
 }

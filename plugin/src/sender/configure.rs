@@ -26,9 +26,11 @@ pub(crate) struct Reprobing {
     /// Frames captured since the stream started; keyframes every `gop`.
     frames: u64,
     gop: u64,
-    /// Rounds measured and moves made, for [`super::DepthSenderStats`].
+    /// Rounds measured, moves made and the pairs the newest round measures, for
+    /// [`super::DepthSenderStats`].
     pub(crate) rounds: usize,
     pub(crate) switches: usize,
+    pub(crate) round_pairs: usize,
 }
 
 impl Reprobing {
@@ -56,7 +58,7 @@ impl Reprobing {
                 None
             }
         };
-        self.rounds = rp.rounds();
+        (self.rounds, self.round_pairs) = (rp.rounds(), rp.round_size());
         let sw = moved?;
         self.switches += 1;
         info!(
@@ -204,6 +206,7 @@ impl Chooser {
                             frames: 0,
                             gop: u64::from(cfg.gop.max(1)),
                             rounds: 0,
+                            round_pairs: 0,
                             switches: 0,
                         })
                     });

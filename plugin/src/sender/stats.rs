@@ -49,6 +49,9 @@ pub struct DepthSenderStats {
     pub reprobe_rounds: usize,
     /// With the re-probe: the moves to another configuration so far.
     pub reprobe_switches: usize,
+    /// With the re-probe: the configurations the newest round measures (with
+    /// [`super::DepthSenderSettings::reprobe_pairs`] `Fit`, what its worker has time for).
+    pub reprobe_round_pairs: usize,
     /// The encoder's reopens for those moves (one per move, on the first frame packed with the
     /// new configuration).
     pub reopens: u64,
@@ -122,6 +125,7 @@ pub(crate) fn publish_stats(
         probe_ms: probe.map(|r| r.wall.as_secs_f64() * 1e3),
         reprobe_rounds: state.chooser.reprobing().map_or(0, |r| r.rounds),
         reprobe_switches: state.chooser.reprobing().map_or(0, |r| r.switches),
+        reprobe_round_pairs: state.chooser.reprobing().map_or(0, |r| r.round_pairs),
         reopens: state.shared.reopens.load(Ordering::Relaxed),
         capture_gpu_ms: gpu_ms(crate::capture::SPAN_LINEARIZE),
         pack_gpu_ms: gpu_ms(crate::pack::SPAN_PACK),

@@ -215,8 +215,9 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
     let summary = DemoSummary {
         packing: match (&stats.probe_winner, options.auto) {
             (Some(w), _) if options.reprobe => format!(
-                "auto (start-up probe: {w}; re-probed: {} rounds, {} moves, ending with {})",
+                "auto (start-up probe: {w}; re-probed: {} rounds, the last of {} pairs, {} moves, ending with {})",
                 stats.reprobe_rounds,
+                stats.reprobe_round_pairs,
                 stats.reprobe_switches,
                 stats.current.map_or("?".into(), |p| format!(
                     "{} P{}{}",
