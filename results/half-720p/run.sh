@@ -20,6 +20,8 @@
 # configuration against 8-bit luma with H.264, and
 # `python3 policies.py OUT/long/frames.csv OUT/pan/frames.csv` the keyframe policies modelled on
 # the fixed runs (policies.md).
+# Moves confirmed by rounds in a row, on six levels (confirm.md):
+#   OUT=half-out ./run.sh confirm LEVEL2000 LEVEL2001 LEVEL2002 LEVEL2003 LEVEL2004 LEVEL2005
 # RGB-D streams of the test scenes through `send` and `recv --source` (depth 1/2/4 Mbit/s, a
 # quarter of the total; each also depth-only at the same depth bitrate), then
 # `python3 rgbd.py OUT/rgbd`:
@@ -92,6 +94,26 @@ margin)
     for m in 0 0.05 0.1 0.2; do args="$args margin-$m=$(folders "$@")"; done
     python3 "$(dirname "$0")/variants.py" $args
     ;;
+confirm)
+    # Moves confirmed by rounds in a row (`--reprobe-confirm` 1, 2, 3) with margins 0 and 0.1,
+    # on six procedural levels: those of `margin` and levels 2003 (arena), 2004 (interior),
+    # 2005 (terrain), rendered the same way (confirm.md). Arguments: the level folders.
+    for lv in "$@"; do
+        name=$(basename "$lv")
+        for m in 0.1 0; do
+            for c in 1 2 3; do
+                out="$OUT/confirm-m$m-c$c-$name"
+                [ -d "$out" ] || [ ! -d "$OUT/confirm-m0.1-c1-$name" ] || cp -a "$OUT/confirm-m0.1-c1-$name" "$out"
+                $D sweep "$lv" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half \
+                    --no-predictor-policies --reprobe-margin $m --reprobe-confirm $c --out "$out"
+            done
+        done
+    done
+    folders() { for lv in "$@"; do printf '%s,' "$OUT/confirm-m$m-c$c-$(basename "$lv")"; done | sed 's/,$//'; }
+    args=""
+    for m in 0.1 0; do for c in 1 2 3; do args="$args margin-$m-confirm-$c=$(folders "$@")"; done; done
+    python3 "$(dirname "$0")/variants.py" $args
+    ;;
 rgbd)
     mkdir -p "$OUT/rgbd"
     for seq in "$@"; do
@@ -113,7 +135,7 @@ rgbd)
     done
     ;;
 *)
-    echo "usage: run.sh train|test|long|pan|rgbd SEQ_DIR..." >&2
+    echo "usage: run.sh train|test|long|pan|shortlist|margin|confirm|rgbd SEQ_DIR..." >&2
     exit 2
     ;;
 esac

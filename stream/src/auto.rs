@@ -780,7 +780,9 @@ pub struct Move {
 /// rounds in a row (a forced move at once). A pair whose error swings from GOP to GOP (10-bit
 /// VBP without ROI at high precision: 0.6, 49, 8.8, 0.2, 31 mm over five GOPs of a city level
 /// at 32 Mbit/s) can measure best over one round and lose the next GOPs; one more round that
-/// agrees is the evidence a move waits for.
+/// agrees is the evidence a move waits for. On six procedural levels that cost more than it
+/// saved (the good moves came later, the bad picks often won two rounds too), so the re-probe's
+/// default confirmation is 1: every pick by the margin moves.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MoveRule {
     margin: f64,

@@ -84,11 +84,16 @@ pub struct ReprobeSettings {
     /// over the next. 0.1 was chosen on three procedural levels no test touches (0, 0.05, 0.1
     /// and 0.2 tried; the lowest geomean against the best fixed pair, 1.022x against 1.142x
     /// without a margin, whose worst cell was 6.0x: a city level at 32 Mbit/s, where 10-bit VBP
-    /// P18 measured best over a GOP and then lost whole GOPs). See `results/half-720p`.
+    /// P18 measured best over a GOP and then lost whole GOPs). On three more levels, swept
+    /// later, 0 and 0.1 measured alike (1.075x and 1.079x). See `results/half-720p`.
     pub margin: f64,
     /// How many rounds in a row must pick the same pair (by the margin) before the stream moves
     /// to it ([`MoveRule`]); 1 moves on every round's pick. A move away from a pair out of the
-    /// running (a lost frame, over the bitrate, failed) does not wait.
+    /// running (a lost frame, over the bitrate, failed) does not wait. 1, chosen on six
+    /// procedural levels no test touches (1, 2 and 3 with margins 0 and 0.1: 1.050x the best
+    /// fixed pair at 1, 1.076x at 2 and 3): a confirmed move comes later, and the pairs that
+    /// lose the GOPs after a move (VBP without ROI) often win two rounds first. See
+    /// `results/half-720p` (`confirm.md`).
     pub confirm: usize,
 }
 
@@ -130,7 +135,7 @@ impl Default for ReprobeSettings {
     /// A 30-frame GOP (`send`'s default) measured after 15 frames of pre-roll (at 2 Mbit/s and
     /// 720p a cold x264 encoder takes about ten frames to settle); one worker thread; a memory
     /// of 0.4 per round; keyframes wait up to a frame at 30 fps for their round; every pair in
-    /// every round; a move only for a pair 10% better.
+    /// every round; a move only for a pair 10% better, on one round's pick.
     fn default() -> Self {
         ReprobeSettings {
             window: 30,
