@@ -160,6 +160,11 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = depthcast_stream::ReprobeSettings::default().confirm, requires = "reprobe",
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     reprobe_confirm: usize,
+    /// With --reprobe: whether the stream never moves to VBP luma without an ROI (it may start
+    /// on it): on a scene's hard GOPs that pair loses whole GOPs with nothing to warn before.
+    #[arg(long, default_value_t = depthcast_stream::ReprobeSettings::default().guarded, requires = "reprobe",
+          action = clap::ArgAction::Set, value_name = "BOOL")]
+    reprobe_guarded: bool,
     /// With a sequence that has colour (`depthcast render --colour`): the depth's share of
     /// `--bitrate`; the colour gets the rest, as a second video track of one RGB-D stream.
     #[arg(long, default_value_t = RgbdSettings::DEFAULT_DEPTH_SHARE)]
@@ -344,6 +349,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                 pairs: a.reprobe_pairs.unwrap_or(if a.fast { RoundPairs::Every } else { RoundPairs::Fit }),
                 margin: a.reprobe_margin,
                 confirm: a.reprobe_confirm,
+                guarded: a.reprobe_guarded,
                 ..Default::default()
             };
             let size = (m.width, m.height);

@@ -103,6 +103,11 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = depthcast_stream::ReprobeSettings::default().confirm,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     reprobe_confirm: usize,
+    /// Whether the modelled `send --reprobe` never moves to VBP luma without an ROI (`send
+    /// --reprobe-guarded`).
+    #[arg(long, default_value_t = depthcast_stream::ReprobeSettings::default().guarded,
+          action = clap::ArgAction::Set, value_name = "BOOL")]
+    reprobe_guarded: bool,
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
@@ -187,6 +192,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         reprobe_pairs: a.reprobe_pairs.map(usize::from),
         reprobe_margin: a.reprobe_margin,
         reprobe_confirm: a.reprobe_confirm,
+        reprobe_guarded: a.reprobe_guarded,
     };
     let start = std::time::Instant::now();
     if let Some(shard) = a.shard {

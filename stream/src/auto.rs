@@ -783,25 +783,33 @@ pub struct Move {
 /// agrees is the evidence a move waits for. On six procedural levels that cost more than it
 /// saved (the good moves came later, the bad picks often won two rounds too), so the re-probe's
 /// default confirmation is 1: every pick by the margin moves.
+///
+/// With `guarded`, the stream never moves to VBP luma without a region of interest
+/// ([`unguarded`]), though it may start on it (off by default in the re-probe: it helped on
+/// procedural levels and hurt on the test scenes).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MoveRule {
     margin: f64,
     confirm: usize,
+    guarded: bool,
     /// The pick of the rounds so far that did not move yet, and how many rounds in a row.
     pending: Option<(usize, usize)>,
 }
 
 impl MoveRule {
     /// Moves by `margin` (a share of the current pair's mean error) after `confirm` rounds that
-    /// agree (at least 1: every round's pick moves).
-    pub fn new(margin: f64, confirm: usize) -> MoveRule {
-        MoveRule { margin, confirm: confirm.max(1), pending: None }
+    /// agree (at least 1: every round's pick moves); with `guarded`, never to an [`unguarded`]
+    /// pair.
+    pub fn new(margin: f64, confirm: usize, guarded: bool) -> MoveRule {
+        MoveRule { margin, confirm: confirm.max(1), guarded, pending: None }
     }
 
     /// After a round has been added to `tally`: the pair a stream on `current` moves to among
     /// those `allowed`, or `None` to stay (the pick, if any, waits for the next round).
     pub fn after_round(&mut self, tally: &PairTally, current: usize, allowed: impl Fn(usize) -> bool) -> Option<usize> {
-        let Some(pick) = tally.move_from(current, self.margin, allowed) else {
+        let pairs = tally.pairs();
+        let open = |k: usize| allowed(k) && (k == current || !self.guarded || !unguarded(&pairs[k].1));
+        let Some(pick) = tally.move_from(current, self.margin, open) else {
             self.pending = None;
             return None;
         };
@@ -817,6 +825,15 @@ impl MoveRule {
             None
         }
     }
+}
+
+/// VBP luma without a region of interest: nothing keeps the bits on its high plane, and on a
+/// scene's hard GOPs a CBR encoder starves it, so whole GOPs unpack a period off (procedural
+/// levels in `results/half-720p`: 0.07 mm a frame over one GOP, 7.2 mm the next).
+pub fn unguarded(config: &PackingConfig) -> bool {
+    config.scheme == depthcast_packing::Scheme::Vbp
+        && config.layout == depthcast_packing::VbpLayout::Luma
+        && config.roi_high.is_none()
 }
 
 #[cfg(test)]
@@ -891,7 +908,7 @@ mod tests {
             || vec![(Format::H264_8, PackingConfig::luma(BitDepth::Eight)), (Format::H264_8, PackingConfig::hue())];
         let moves = |confirm: usize| {
             let mut t = PairTally::new(pairs(), 1.0, 1000);
-            let mut rule = MoveRule::new(0.1, confirm);
+            let mut rule = MoveRule::new(0.1, confirm, false);
             rounds
                 .iter()
                 .map(|&(a, b)| {
@@ -910,7 +927,24 @@ mod tests {
         let mut t = PairTally::new(pairs(), 1.0, 1000);
         t.record(0, 1.0, 5000);
         t.record(1, 2.0, 1000);
-        assert_eq!(MoveRule::new(0.1, 3).after_round(&t, 0, |_| true), Some(1));
+        assert_eq!(MoveRule::new(0.1, 3, false).after_round(&t, 0, |_| true), Some(1));
+    }
+
+    #[test]
+    fn a_guarded_rule_never_moves_to_vbp_without_a_region_of_interest() {
+        let bare = PackingConfig::vbp(16, depthcast_packing::VbpLayout::Luma);
+        let roi = PackingConfig { roi_high: Some(-0.8), ..bare };
+        let pairs = [PackingConfig::luma(BitDepth::Eight), bare, roi];
+        assert_eq!(pairs.map(|c| unguarded(&c)), [false, true, false]);
+        let mut t = PairTally::new(pairs.iter().map(|&c| (Format::H264_8, c)).collect(), 1.0, 1000);
+        for (k, e) in [3.0, 1.0, 2.0].into_iter().enumerate() {
+            t.record(k, e, 1000);
+        }
+        // From luma the best is the bare VBP; guarded, the one with an ROI.
+        assert_eq!(MoveRule::new(0.1, 1, false).after_round(&t, 0, |_| true), Some(1));
+        assert_eq!(MoveRule::new(0.1, 1, true).after_round(&t, 0, |_| true), Some(2));
+        // A stream that started on the bare VBP is not forced off it.
+        assert_eq!(MoveRule::new(0.1, 1, true).after_round(&t, 1, |_| true), None);
     }
 
     #[test]

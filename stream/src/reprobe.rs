@@ -95,6 +95,14 @@ pub struct ReprobeSettings {
     /// lose the GOPs after a move (VBP without ROI) often win two rounds first. See
     /// `results/half-720p` (`confirm.md`).
     pub confirm: usize,
+    /// Never move to VBP luma without a region of interest ([`crate::unguarded`]; the stream may
+    /// start on it): on a scene's hard GOPs it can lose whole GOPs with nothing in the round
+    /// before to warn ([`MoveRule`]). Off: on six procedural levels it helped (1.024x the best
+    /// fixed pair against 1.050x), on the test scenes it hurt in every cell it changed (orbit
+    /// 1.057x against 1.005x, pan 1.026x against 0.963x: IrradianceVolume gains by moving to VBP
+    /// without ROI, which never collapses there). Kept off after seeing those numbers; see
+    /// `results/half-720p` (`guarded.md`).
+    pub guarded: bool,
 }
 
 /// How many of the start-up probe's pairs (of the stream's codec) a round measures. A round
@@ -146,6 +154,7 @@ impl Default for ReprobeSettings {
             pairs: RoundPairs::Every,
             margin: 0.1,
             confirm: 1,
+            guarded: false,
         }
     }
 }
@@ -344,7 +353,7 @@ impl Reprobe {
         Reprobe {
             tally,
             current,
-            rule: MoveRule::new(settings.margin, settings.confirm),
+            rule: MoveRule::new(settings.margin, settings.confirm, settings.guarded),
             settings,
             encoder,
             range,

@@ -145,6 +145,8 @@ pub enum Memory {
         /// Rounds in a row that must pick the same pair before the stream moves
         /// (`depthcast_stream::ReprobeSettings::confirm`, [`MoveRule`]).
         confirm: usize,
+        /// Never move to VBP luma without an ROI (`depthcast_stream::ReprobeSettings::guarded`).
+        guarded: bool,
     },
 }
 
@@ -214,9 +216,9 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
         }
         // `send --reprobe` keeps the start's codec: a transport carries one.
         let k = match (memory, choice.last()) {
-            (Memory::Rounds { margin, confirm, .. }, Some(&now)) => {
+            (Memory::Rounds { margin, confirm, guarded, .. }, Some(&now)) => {
                 let codec = pairs[now].0.codec;
-                let rule = rule.get_or_insert_with(|| MoveRule::new(margin, confirm));
+                let rule = rule.get_or_insert_with(|| MoveRule::new(margin, confirm, guarded));
                 rule.after_round(&tally, now, |j| pairs[j].0.codec == codec).unwrap_or(now)
             }
             _ => tally.best()?,
@@ -300,15 +302,23 @@ mod tests {
         // alone counting. At 3 the first round, over 0..2 (replacing the head's): a 1.0, b 2.0,
         // c 3.0, so a stays. At 6 the round over 3..5 (frame 5 is in no round: the window is
         // shorter than the GOP): a 9.0, b 1.0, c 0.0, so c, as the best causal policy.
-        let r = plan(&cands, &stream, Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin: 0.0, confirm: 1 })
-            .unwrap();
+        let r = plan(
+            &cands,
+            &stream,
+            Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin: 0.0, confirm: 1, guarded: false },
+        )
+        .unwrap();
         assert_eq!(r.choice, [0, 0, 0, 0, 0, 0, 2, 2]);
         // With keyframes every 2 frames and every round alike the rounds measure every frame, as
         // the best causal policy does: at 4, c (3+3+0+0)/4 = 1.5 against a's (1+1+1+9)/4 = 3.0
         // and b's 1.75.
         let every2 = Stream { gop: 2, ..stream };
-        let r2 = plan(&cands, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0, confirm: 1 })
-            .unwrap();
+        let r2 = plan(
+            &cands,
+            &every2,
+            Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0, confirm: 1, guarded: false },
+        )
+        .unwrap();
         assert_eq!(r2.choice, [0, 0, 0, 0, 2, 2, 2, 2]);
         assert_eq!(r2.choice, plan(&cands, &every2, Memory::SoFar).unwrap().choice);
         // `send --reprobe` keeps its codec: with c in HEVC it never moves there; the best causal
@@ -316,11 +326,15 @@ mod tests {
         let hevc = CodecConfig { codec: depthcast_codec::VideoCodec::Hevc, ..h264_10 };
         let mixed = [cands[0], cands[1], Candidate { codec: hevc, run: &c, first: None }];
         assert!(
-            plan(&mixed, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0, confirm: 1 })
-                .unwrap()
-                .choice
-                .iter()
-                .all(|&k| k != 2)
+            plan(
+                &mixed,
+                &every2,
+                Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0, confirm: 1, guarded: false }
+            )
+            .unwrap()
+            .choice
+            .iter()
+            .all(|&k| k != 2)
         );
         assert!(plan(&mixed, &every2, Memory::SoFar).unwrap().choice.contains(&2));
         // The memory: before each round what was measured weighs `keep`. e is worse than d over
@@ -330,11 +344,19 @@ mod tests {
         let d = run(luma8, &[1.0; 10], 1);
         let e = run(hue, &[5.0, 5.0, 5.0, 5.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], 1);
         let de = [Candidate { codec: h264, run: &d, first: None }, Candidate { codec: h264, run: &e, first: None }];
-        let alike =
-            plan(&de, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0, confirm: 1 }).unwrap();
+        let alike = plan(
+            &de,
+            &every2,
+            Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0, confirm: 1, guarded: false },
+        )
+        .unwrap();
         assert_eq!(alike.choice, [0; 10]);
-        let newest =
-            plan(&de, &every2, Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin: 0.0, confirm: 1 }).unwrap();
+        let newest = plan(
+            &de,
+            &every2,
+            Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin: 0.0, confirm: 1, guarded: false },
+        )
+        .unwrap();
         assert_eq!(newest.choice, [0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
         // The first round on settled encodes of the first GOP where each candidate has one (as
         // `send --reprobe` measures it): there e is better (0.5 against 1.0), so the stream moves
@@ -342,8 +364,12 @@ mod tests {
         // policy has no rounds: it ignores them.
         let (df, ef) = (run(luma8, &[1.0, 1.0], 1), run(hue, &[0.5, 0.5], 1));
         let settled = [Candidate { first: Some(&df), ..de[0] }, Candidate { first: Some(&ef), ..de[1] }];
-        let s = plan(&settled, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0, confirm: 1 })
-            .unwrap();
+        let s = plan(
+            &settled,
+            &every2,
+            Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0, confirm: 1, guarded: false },
+        )
+        .unwrap();
         assert_eq!(s.choice[..6], [0, 0, 1, 1, 0, 0]);
         assert_eq!(
             plan(&settled, &every2, Memory::SoFar).unwrap().choice,
@@ -356,18 +382,30 @@ mod tests {
             (run(luma8, &[1.0; 12], 1), run(hue, &[5.0, 5.0, 5.0, 5.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], 1));
         let de12 =
             [Candidate { codec: h264, run: &d12, first: None }, Candidate { codec: h264, run: &e12, first: None }];
-        let long = plan(&de12, &every2, Memory::Rounds { window: 4, keep: 0.0, pairs: None, margin: 0.0, confirm: 1 })
-            .unwrap();
+        let long = plan(
+            &de12,
+            &every2,
+            Memory::Rounds { window: 4, keep: 0.0, pairs: None, margin: 0.0, confirm: 1, guarded: false },
+        )
+        .unwrap();
         assert_eq!(long.choice, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
-        let short = plan(&de12, &every2, Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin: 0.0, confirm: 1 })
-            .unwrap();
+        let short = plan(
+            &de12,
+            &every2,
+            Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin: 0.0, confirm: 1, guarded: false },
+        )
+        .unwrap();
         assert_eq!(short.choice, [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
         // Without one for every candidate, the fixed runs' first GOP.
         let some = [settled[0], de[1]];
         assert_eq!(
-            plan(&some, &every2, Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0, confirm: 1 })
-                .unwrap()
-                .choice,
+            plan(
+                &some,
+                &every2,
+                Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0, confirm: 1, guarded: false }
+            )
+            .unwrap()
+            .choice,
             alike.choice
         );
     }
@@ -383,9 +421,13 @@ mod tests {
         let cands: Vec<Candidate<'_>> = runs.iter().map(|run| Candidate { codec: h264, run, first: None }).collect();
         let stream = Stream { width: 64, height: 32, fps: 1.0, bitrate: 1, gop: 2, head: 2 };
         let rounds = |pairs| {
-            plan(&cands, &stream, Memory::Rounds { window: 2, keep: 0.0, pairs, margin: 0.0, confirm: 1 })
-                .unwrap()
-                .choice
+            plan(
+                &cands,
+                &stream,
+                Memory::Rounds { window: 2, keep: 0.0, pairs, margin: 0.0, confirm: 1, guarded: false },
+            )
+            .unwrap()
+            .choice
         };
         // Every pair in every round (the newest alone counts): c's 0.1 over 2..4 wins at 4.
         assert_eq!(rounds(None), [0, 0, 0, 0, 2, 2, 2, 2]);
@@ -397,14 +439,24 @@ mod tests {
         assert_eq!(rounds(Some(3)), rounds(None));
         // A margin: at 4 the newest round has c at 0.1 against a's 1.0, past a margin of 0.5,
         // not of 0.95; at 6, 0.1 against 9.0 is past both.
-        let with =
-            |margin| plan(&cands, &stream, Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin, confirm: 1 });
+        let with = |margin| {
+            plan(
+                &cands,
+                &stream,
+                Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin, confirm: 1, guarded: false },
+            )
+        };
         assert_eq!(with(0.5).unwrap().choice, rounds(None));
         assert_eq!(with(0.95).unwrap().choice, [0, 0, 0, 0, 0, 0, 2, 2]);
         // Confirmed by rounds in a row: c is picked by the rounds over 2..4 and 4..6, so the
         // stream moves at 6 with 2, not before the stream ends with 3.
-        let confirmed =
-            |confirm| plan(&cands, &stream, Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin: 0.0, confirm });
+        let confirmed = |confirm| {
+            plan(
+                &cands,
+                &stream,
+                Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin: 0.0, confirm, guarded: false },
+            )
+        };
         assert_eq!(confirmed(2).unwrap().choice, [0, 0, 0, 0, 0, 0, 2, 2]);
         assert_eq!(confirmed(3).unwrap().choice, [0; 8]);
     }

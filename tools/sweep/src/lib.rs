@@ -139,6 +139,9 @@ pub struct SweepOptions {
     /// Rounds in a row that must pick the same pair before the modelled `send --reprobe` moves
     /// (`depthcast_stream::ReprobeSettings::confirm`).
     pub reprobe_confirm: usize,
+    /// Whether the modelled `send --reprobe` never moves to VBP luma without an ROI
+    /// (`depthcast_stream::ReprobeSettings::guarded`).
+    pub reprobe_guarded: bool,
 }
 
 /// One encode job: a fixed configuration or a policy run.
@@ -250,6 +253,7 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                         pairs: opts.reprobe_pairs,
                         margin: opts.reprobe_margin,
                         confirm: opts.reprobe_confirm,
+                        guarded: opts.reprobe_guarded,
                     };
                     let pairs: Vec<(Format, PackingConfig)> =
                         report.measured.iter().map(|m| (m.format, m.config)).collect();

@@ -35,6 +35,7 @@ fn options(out: PathBuf) -> SweepOptions {
         reprobe_pairs: None,
         reprobe_margin: depthcast_stream::ReprobeSettings::default().margin,
         reprobe_confirm: depthcast_stream::ReprobeSettings::default().confirm,
+        reprobe_guarded: depthcast_stream::ReprobeSettings::default().guarded,
     }
 }
 
