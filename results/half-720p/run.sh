@@ -22,6 +22,9 @@
 # the fixed runs (policies.md).
 # Moves confirmed by rounds in a row, on six levels (confirm.md):
 #   OUT=half-out ./run.sh confirm LEVEL2000 LEVEL2001 LEVEL2002 LEVEL2003 LEVEL2004 LEVEL2005
+# Moves never to VBP luma without an ROI, on the six levels and checked on the test scenes
+# (guarded.md):
+#   OUT=half-out ./run.sh guarded ORBIT_FOLDER PAN_FOLDER LEVEL2000 ... LEVEL2005
 # RGB-D streams of the test scenes through `send` and `recv --source` (depth 1/2/4 Mbit/s, a
 # quarter of the total; each also depth-only at the same depth bitrate), then
 # `python3 rgbd.py OUT/rgbd`:
@@ -114,6 +117,31 @@ confirm)
     for m in 0.1 0; do for c in 1 2 3; do args="$args margin-$m-confirm-$c=$(folders "$@")"; done; done
     python3 "$(dirname "$0")/variants.py" $args
     ;;
+guarded)
+    # Moves never to VBP luma without an ROI (`--reprobe-guarded true`) on copies of the
+    # `confirm` runs (margin 0.1, confirmation 1; run those first), then checked on copies of
+    # the long and pan sweeps (guarded.md). Arguments: the 300-frame orbit folder, the pan
+    # folder, then the six level folders.
+    orbit=$1
+    pan=$2
+    shift 2
+    for lv in "$@"; do
+        name=$(basename "$lv")
+        [ -d "$OUT/guarded-$name" ] || cp -a "$OUT/confirm-m0.1-c1-$name" "$OUT/guarded-$name"
+        $D sweep "$lv" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half \
+            --no-predictor-policies --reprobe-guarded true --out "$OUT/guarded-$name"
+    done
+    before=$(for lv in "$@"; do printf '%s,' "$OUT/confirm-m0.1-c1-$(basename "$lv")"; done | sed 's/,$//')
+    after=$(for lv in "$@"; do printf '%s,' "$OUT/guarded-$(basename "$lv")"; done | sed 's/,$//')
+    python3 "$(dirname "$0")/variants.py" "guarded-false=$before" "guarded-true=$after"
+    for cam in long pan; do
+        [ -d "$OUT/$cam-guarded" ] || cp -a "$OUT/$cam" "$OUT/$cam-guarded"
+        if [ $cam = long ]; then src=$orbit; else src=$pan; fi
+        $D sweep "$src/DepthOfFieldExample" "$src/IrradianceVolumeExample" "$src/Fox" --codecs h264-8,h264-10 \
+            --grid quick --half --gop 30 --format-probe half --reprobe-guarded true --out "$OUT/$cam-guarded"
+        python3 "$(dirname "$0")/variants.py" "guarded-false=$OUT/$cam" "guarded-true=$OUT/$cam-guarded"
+    done
+    ;;
 rgbd)
     mkdir -p "$OUT/rgbd"
     for seq in "$@"; do
@@ -135,7 +163,7 @@ rgbd)
     done
     ;;
 *)
-    echo "usage: run.sh train|test|long|pan|shortlist|margin|confirm|rgbd SEQ_DIR..." >&2
+    echo "usage: run.sh train|test|long|pan|shortlist|margin|confirm|guarded|rgbd SEQ_DIR..." >&2
     exit 2
     ;;
 esac
