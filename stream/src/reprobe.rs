@@ -458,7 +458,7 @@ impl Reprobe {
                 self.frame_secs = Some(now.duration_since(start).as_secs_f64() / frames as f64);
             }
         }
-        let taken = self.take_round(self.settings.deadline.map(|d| Instant::now() + d));
+        let taken = self.take_round(self.settings.deadline.map(|d| now + d));
         // Only a round moves the stream: the tally is as it was at the last keyframe otherwise.
         let switch = taken.as_ref().and_then(|_| self.best_switch());
         let failed = taken.unwrap_or_default();

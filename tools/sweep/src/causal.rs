@@ -253,6 +253,12 @@ mod tests {
 
     use super::*;
 
+    /// Rounds over `window` frames with memory `keep`, every pair in each, moving on each
+    /// round's pick without a margin.
+    fn rounds(window: usize, keep: f64) -> Memory {
+        Memory::Rounds { window, keep, pairs: None, margin: 0.0, confirm: 1, guarded: false }
+    }
+
     fn run(packing: PackingConfig, mae: &[f64], bits: u64) -> RunResult {
         RunResult { packing, mae: mae.to_vec(), bits: vec![bits; mae.len()] }
     }
@@ -302,40 +308,20 @@ mod tests {
         // alone counting. At 3 the first round, over 0..2 (replacing the head's): a 1.0, b 2.0,
         // c 3.0, so a stays. At 6 the round over 3..5 (frame 5 is in no round: the window is
         // shorter than the GOP): a 9.0, b 1.0, c 0.0, so c, as the best causal policy.
-        let r = plan(
-            &cands,
-            &stream,
-            Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin: 0.0, confirm: 1, guarded: false },
-        )
-        .unwrap();
+        let r = plan(&cands, &stream, rounds(2, 0.0)).unwrap();
         assert_eq!(r.choice, [0, 0, 0, 0, 0, 0, 2, 2]);
         // With keyframes every 2 frames and every round alike the rounds measure every frame, as
         // the best causal policy does: at 4, c (3+3+0+0)/4 = 1.5 against a's (1+1+1+9)/4 = 3.0
         // and b's 1.75.
         let every2 = Stream { gop: 2, ..stream };
-        let r2 = plan(
-            &cands,
-            &every2,
-            Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0, confirm: 1, guarded: false },
-        )
-        .unwrap();
+        let r2 = plan(&cands, &every2, rounds(2, 1.0)).unwrap();
         assert_eq!(r2.choice, [0, 0, 0, 0, 2, 2, 2, 2]);
         assert_eq!(r2.choice, plan(&cands, &every2, Memory::SoFar).unwrap().choice);
         // `send --reprobe` keeps its codec: with c in HEVC it never moves there; the best causal
         // policy does.
         let hevc = CodecConfig { codec: depthcast_codec::VideoCodec::Hevc, ..h264_10 };
         let mixed = [cands[0], cands[1], Candidate { codec: hevc, run: &c, first: None }];
-        assert!(
-            plan(
-                &mixed,
-                &every2,
-                Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0, confirm: 1, guarded: false }
-            )
-            .unwrap()
-            .choice
-            .iter()
-            .all(|&k| k != 2)
-        );
+        assert!(plan(&mixed, &every2, rounds(2, 1.0)).unwrap().choice.iter().all(|&k| k != 2));
         assert!(plan(&mixed, &every2, Memory::SoFar).unwrap().choice.contains(&2));
         // The memory: before each round what was measured weighs `keep`. e is worse than d over
         // frames 0..4, then better. At 6 the round over frames 4..6 is in: with every round
@@ -344,19 +330,9 @@ mod tests {
         let d = run(luma8, &[1.0; 10], 1);
         let e = run(hue, &[5.0, 5.0, 5.0, 5.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], 1);
         let de = [Candidate { codec: h264, run: &d, first: None }, Candidate { codec: h264, run: &e, first: None }];
-        let alike = plan(
-            &de,
-            &every2,
-            Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0, confirm: 1, guarded: false },
-        )
-        .unwrap();
+        let alike = plan(&de, &every2, rounds(2, 1.0)).unwrap();
         assert_eq!(alike.choice, [0; 10]);
-        let newest = plan(
-            &de,
-            &every2,
-            Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin: 0.0, confirm: 1, guarded: false },
-        )
-        .unwrap();
+        let newest = plan(&de, &every2, rounds(2, 0.0)).unwrap();
         assert_eq!(newest.choice, [0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
         // The first round on settled encodes of the first GOP where each candidate has one (as
         // `send --reprobe` measures it): there e is better (0.5 against 1.0), so the stream moves
@@ -364,12 +340,7 @@ mod tests {
         // policy has no rounds: it ignores them.
         let (df, ef) = (run(luma8, &[1.0, 1.0], 1), run(hue, &[0.5, 0.5], 1));
         let settled = [Candidate { first: Some(&df), ..de[0] }, Candidate { first: Some(&ef), ..de[1] }];
-        let s = plan(
-            &settled,
-            &every2,
-            Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0, confirm: 1, guarded: false },
-        )
-        .unwrap();
+        let s = plan(&settled, &every2, rounds(2, 1.0)).unwrap();
         assert_eq!(s.choice[..6], [0, 0, 1, 1, 0, 0]);
         assert_eq!(
             plan(&settled, &every2, Memory::SoFar).unwrap().choice,
@@ -382,32 +353,13 @@ mod tests {
             (run(luma8, &[1.0; 12], 1), run(hue, &[5.0, 5.0, 5.0, 5.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], 1));
         let de12 =
             [Candidate { codec: h264, run: &d12, first: None }, Candidate { codec: h264, run: &e12, first: None }];
-        let long = plan(
-            &de12,
-            &every2,
-            Memory::Rounds { window: 4, keep: 0.0, pairs: None, margin: 0.0, confirm: 1, guarded: false },
-        )
-        .unwrap();
+        let long = plan(&de12, &every2, rounds(4, 0.0)).unwrap();
         assert_eq!(long.choice, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
-        let short = plan(
-            &de12,
-            &every2,
-            Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin: 0.0, confirm: 1, guarded: false },
-        )
-        .unwrap();
+        let short = plan(&de12, &every2, rounds(2, 0.0)).unwrap();
         assert_eq!(short.choice, [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
         // Without one for every candidate, the fixed runs' first GOP.
         let some = [settled[0], de[1]];
-        assert_eq!(
-            plan(
-                &some,
-                &every2,
-                Memory::Rounds { window: 2, keep: 1.0, pairs: None, margin: 0.0, confirm: 1, guarded: false }
-            )
-            .unwrap()
-            .choice,
-            alike.choice
-        );
+        assert_eq!(plan(&some, &every2, rounds(2, 1.0)).unwrap().choice, alike.choice);
     }
 
     #[test]
