@@ -34,6 +34,7 @@ fn options(out: PathBuf) -> SweepOptions {
         reprobe_margin: depthcast_stream::ReprobeSettings::default().margin,
         reprobe_confirm: depthcast_stream::ReprobeSettings::default().confirm,
         reprobe_guarded: depthcast_stream::ReprobeSettings::default().guarded,
+        reprobe_long_memory: depthcast_stream::ReprobeSettings::default().long_memory,
     }
 }
 

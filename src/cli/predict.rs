@@ -245,6 +245,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         reprobe_margin: depthcast_stream::ReprobeSettings::default().margin,
         reprobe_confirm: depthcast_stream::ReprobeSettings::default().confirm,
         reprobe_guarded: depthcast_stream::ReprobeSettings::default().guarded,
+        reprobe_long_memory: depthcast_stream::ReprobeSettings::default().long_memory,
     };
     depthcast::sweep::run(&sources(&a.sequences, a.builtin.as_deref())?, &opts)?;
     eprintln!("wrote {}", a.out.display());

@@ -165,6 +165,12 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = depthcast_stream::ReprobeSettings::default().guarded, requires = "reprobe",
           action = clap::ArgAction::Set, value_name = "BOOL")]
     reprobe_guarded: bool,
+    /// With --reprobe: the memory (0..=1, 1: every round alike) of a second, slower view of the
+    /// rounds; the stream then moves only when that view too has the pick's mean error below
+    /// its own pair's, so one good GOP of a pair that lost before does not move it. None by
+    /// default.
+    #[arg(long, requires = "reprobe", value_parser = parse_memory, value_name = "KEEP")]
+    reprobe_long_memory: Option<f64>,
     /// With a sequence that has colour (`depthcast render --colour`): the depth's share of
     /// `--bitrate`; the colour gets the rest, as a second video track of one RGB-D stream.
     #[arg(long, default_value_t = RgbdSettings::DEFAULT_DEPTH_SHARE)]
@@ -350,6 +356,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                 margin: a.reprobe_margin,
                 confirm: a.reprobe_confirm,
                 guarded: a.reprobe_guarded,
+                long_memory: a.reprobe_long_memory,
                 ..Default::default()
             };
             let size = (m.width, m.height);
@@ -592,7 +599,7 @@ fn parse_margin(s: &str) -> Result<f64, String> {
 }
 
 /// `--reprobe-memory`: a weight in 0..=1.
-fn parse_memory(s: &str) -> Result<f64, String> {
+pub(super) fn parse_memory(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(m) if (0.0..=1.0).contains(&m) => Ok(m),
         _ => Err(format!("{s}: a weight from 0 to 1")),

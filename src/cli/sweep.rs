@@ -108,6 +108,10 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = depthcast_stream::ReprobeSettings::default().guarded,
           action = clap::ArgAction::Set, value_name = "BOOL")]
     reprobe_guarded: bool,
+    /// The memory (0..=1) of a second, slower view of the rounds that a move of the modelled
+    /// `send --reprobe` must agree with (`send --reprobe-long-memory`); none by default.
+    #[arg(long, value_parser = super::send::parse_memory, value_name = "KEEP")]
+    reprobe_long_memory: Option<f64>,
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
@@ -193,6 +197,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         reprobe_margin: a.reprobe_margin,
         reprobe_confirm: a.reprobe_confirm,
         reprobe_guarded: a.reprobe_guarded,
+        reprobe_long_memory: a.reprobe_long_memory,
     };
     let start = std::time::Instant::now();
     if let Some(shard) = a.shard {

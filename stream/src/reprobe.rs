@@ -103,6 +103,16 @@ pub struct ReprobeSettings {
     /// without ROI, which never collapses there). Kept off after seeing those numbers; see
     /// `results/half-720p` (`guarded.md`).
     pub guarded: bool,
+    /// The memory of a second, slower view of the rounds that must agree with a move
+    /// ([`PairTally::with_long_view`]): the stream moves to the pick of the tally above (by
+    /// [`ReprobeSettings::memory`] and the margin) only when that view too has the pick's mean
+    /// error below the current pair's. `None` (the default): no second view. It keeps the stream
+    /// off a pair that measured best over one GOP after losing most before (orbit runs of
+    /// `results/half-720p`, where it was designed: 0.991x the best fixed pair against 1.005x at
+    /// 0.8), but on six procedural levels it also blocked good moves after a scene changed
+    /// (1.054x against 1.050x), and on a camera rendered afterwards it changed nothing; see
+    /// `agree.md` there.
+    pub long_memory: Option<f64>,
 }
 
 /// How many of the start-up probe's pairs (of the stream's codec) a round measures. A round
@@ -155,6 +165,7 @@ impl Default for ReprobeSettings {
             margin: 0.1,
             confirm: 1,
             guarded: false,
+            long_memory: None,
         }
     }
 }
@@ -338,6 +349,9 @@ impl Reprobe {
             report.measured.iter().filter(|m| m.format.codec == report.format.codec).collect();
         let pairs: Vec<(Format, PackingConfig)> = same_codec.iter().map(|m| (m.format, m.config)).collect();
         let mut tally = PairTally::new(pairs, auto.fps, auto.bitrate);
+        if let Some(keep) = settings.long_memory {
+            tally = tally.with_long_view(keep);
+        }
         let seconds = report.frames as f64 / auto.fps.max(1.0);
         for (k, m) in same_codec.iter().enumerate() {
             let bits = (m.rate * auto.bitrate as f64 * seconds).round() as u64;

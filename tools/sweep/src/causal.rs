@@ -147,6 +147,9 @@ pub enum Memory {
         confirm: usize,
         /// Never move to VBP luma without an ROI (`depthcast_stream::ReprobeSettings::guarded`).
         guarded: bool,
+        /// The memory of the slower view a move must agree with
+        /// (`depthcast_stream::ReprobeSettings::long_memory`, [`PairTally::with_long_view`]).
+        long: Option<f64>,
     },
 }
 
@@ -163,6 +166,9 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
         cands.iter().map(|c| c.run.packing.frame_size(stream.width, stream.height, c.codec.bits)).collect();
     let formats = cands.iter().map(|c| (c.codec.format(), c.run.packing)).collect();
     let mut tally = PairTally::new(formats, stream.fps, stream.bitrate);
+    if let Memory::Rounds { long: Some(keep), .. } = memory {
+        tally = tally.with_long_view(keep);
+    }
     // Each frame is measured once (but for a round that measures the probe's frames again).
     let mut measured = vec![false; n];
     let every: Vec<usize> = (0..cands.len()).collect();
@@ -256,7 +262,7 @@ mod tests {
     /// Rounds over `window` frames with memory `keep`, every pair in each, moving on each
     /// round's pick without a margin.
     fn rounds(window: usize, keep: f64) -> Memory {
-        Memory::Rounds { window, keep, pairs: None, margin: 0.0, confirm: 1, guarded: false }
+        Memory::Rounds { window, keep, pairs: None, margin: 0.0, confirm: 1, guarded: false, long: None }
     }
 
     fn run(packing: PackingConfig, mae: &[f64], bits: u64) -> RunResult {
@@ -376,7 +382,7 @@ mod tests {
             plan(
                 &cands,
                 &stream,
-                Memory::Rounds { window: 2, keep: 0.0, pairs, margin: 0.0, confirm: 1, guarded: false },
+                Memory::Rounds { window: 2, keep: 0.0, pairs, margin: 0.0, confirm: 1, guarded: false, long: None },
             )
             .unwrap()
             .choice
@@ -395,7 +401,7 @@ mod tests {
             plan(
                 &cands,
                 &stream,
-                Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin, confirm: 1, guarded: false },
+                Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin, confirm: 1, guarded: false, long: None },
             )
         };
         assert_eq!(with(0.5).unwrap().choice, rounds(None));
@@ -406,10 +412,21 @@ mod tests {
             plan(
                 &cands,
                 &stream,
-                Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin: 0.0, confirm, guarded: false },
+                Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin: 0.0, confirm, guarded: false, long: None },
             )
         };
         assert_eq!(confirmed(2).unwrap().choice, [0, 0, 0, 0, 0, 0, 2, 2]);
         assert_eq!(confirmed(3).unwrap().choice, [0; 8]);
+        // A long view that keeps every round must agree: at 4 it has c at 1.55 mm over 0..4
+        // against a's 1.0, so the move waits for the round over 4..6 (c 1.07 against a 3.67).
+        let agreed = |long| {
+            plan(
+                &cands,
+                &stream,
+                Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin: 0.0, confirm: 1, guarded: false, long },
+            )
+        };
+        assert_eq!(agreed(Some(1.0)).unwrap().choice, [0, 0, 0, 0, 0, 0, 2, 2]);
+        assert_eq!(agreed(Some(0.0)).unwrap().choice, rounds(None));
     }
 }

@@ -142,6 +142,9 @@ pub struct SweepOptions {
     /// Whether the modelled `send --reprobe` never moves to VBP luma without an ROI
     /// (`depthcast_stream::ReprobeSettings::guarded`).
     pub reprobe_guarded: bool,
+    /// The memory of the slower view a move of the modelled `send --reprobe` must agree with
+    /// (`depthcast_stream::ReprobeSettings::long_memory`); `None`: none.
+    pub reprobe_long_memory: Option<f64>,
 }
 
 /// One encode job: a fixed configuration or a policy run.
@@ -254,6 +257,7 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                         margin: opts.reprobe_margin,
                         confirm: opts.reprobe_confirm,
                         guarded: opts.reprobe_guarded,
+                        long: opts.reprobe_long_memory,
                     };
                     let pairs: Vec<(Format, PackingConfig)> =
                         report.measured.iter().map(|m| (m.format, m.config)).collect();
