@@ -116,9 +116,15 @@ impl PackingConfig {
     /// The configurations the start-up probe adds at half size ([`Self::half`]) when every
     /// receiver rebuilds them: luma-only and VBP luma with the strong rate split (−0.8) at B+6,
     /// the two that win at 4 Mbit/s and above at full size, where a half-size map at 1–2 Mbit/s
-    /// has as many bits per sample.
+    /// has as many bits per sample; and hue, the best pair of a terrain level at 1 Mbit/s
+    /// (0.81x the error of half-size luma there; added by a rule on six procedural levels, see
+    /// `results/half-720p`).
     pub fn half_set(bits: BitDepth) -> Vec<PackingConfig> {
-        vec![PackingConfig::luma(bits).at_half(), PackingConfig::vbp_roi(bits.bits() + 6, -0.8).at_half()]
+        vec![
+            PackingConfig::luma(bits).at_half(),
+            PackingConfig::vbp_roi(bits.bits() + 6, -0.8).at_half(),
+            PackingConfig::hue().at_half(),
+        ]
     }
 
     /// The text id ([`fmt::Display`]).

@@ -219,7 +219,12 @@ fn wgsl_packing_matches_the_cpu_packer_byte_for_byte() {
                 configs.push(PackParams { period, ..PackParams::new(Scheme::Triangle, precision, 0.6, 40.0, 1, 1) });
             }
             // Maps sent at half size: the shader reads every other depth of every other row.
-            let half: Vec<PackParams> = configs.iter().step_by(3).map(|p| PackParams { half: true, ..*p }).collect();
+            // Every third configuration, and hue (the start-up probe's half-size set has it).
+            let hue = configs.iter().position(|p| p.scheme == Scheme::Hue).expect("hue is in the list");
+            let half: Vec<PackParams> = (configs.iter().enumerate())
+                .filter(|&(i, _)| i % 3 == 0 || i == hue)
+                .map(|(_, p)| PackParams { half: true, ..*p })
+                .collect();
             configs.extend(half);
             for p in configs {
                 for mode in MODES {

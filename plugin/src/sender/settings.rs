@@ -167,8 +167,8 @@ pub struct DepthSenderSettings {
     /// trained on, the network alone was worse than the per-bitrate lookup table; with the probe
     /// it beat it (`precision-net/models/report.md`).
     pub probe: bool,
-    /// With `probe`: also measure the half-size set (`PackingConfig::half_set`: luma and VBP
-    /// luma −0.8 sent at half width and height, rebuilt by the receiver's edge-aware upsampler),
+    /// With `probe`: also measure the half-size set (`PackingConfig::half_set`: luma, VBP luma
+    /// −0.8 and hue sent at half width and height, rebuilt by the receiver's edge-aware upsampler),
     /// which won at 1–2 Mbit/s on scenes nobody tuned on (`results/half-720p/`). Default true:
     /// every depthcast receiver rebuilds them (`RgbdReceiver` and `DepthReceiver`, so the Bevy
     /// receiver and `recv`, and the browser page); turn it off for a receiver that does not.
