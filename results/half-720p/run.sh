@@ -11,7 +11,9 @@
 #   OUT=half-out ./run.sh test DepthOfFieldExample IrradianceVolumeExample Fox
 # The same over 300 frames (rendered with --frames 300, no --colour):
 #   OUT=half-out ./run.sh long DepthOfFieldExample IrradianceVolumeExample Fox
-# and rendered with --camera pan as well (./run.sh pan ...). The re-probe with rounds of a
+# and rendered with --camera pan as well (./run.sh pan ...), and --camera approach (./run.sh
+# approach ..., the keyframe policies only; rendered after their rules were chosen). The
+# re-probe with rounds of a
 # shortlist (--reprobe-pairs 8, 4, 2; shortlist.md):
 #   OUT=half-out ./run.sh shortlist ORBIT_FOLDER PAN_FOLDER
 # The re-probe's move margin, chosen on three procedural levels (margin.md):
@@ -25,6 +27,12 @@
 # Moves never to VBP luma without an ROI, on the six levels and checked on the test scenes
 # (guarded.md):
 #   OUT=half-out ./run.sh guarded ORBIT_FOLDER PAN_FOLDER LEVEL2000 ... LEVEL2005
+# Moves a slower view of the rounds must agree with, on the six levels and checked on the test
+# scenes (agree.md):
+#   OUT=half-out ./run.sh agree ORBIT_FOLDER PAN_FOLDER APPROACH_FOLDER LEVEL2000 ... LEVEL2005
+# Half-size hue in the probe's half-size set, on the levels and checked on the test scenes
+# (hue.md; the earlier folders from a binary before the change):
+#   OUT=half-out ./run.sh hue ORBIT_FOLDER PAN_FOLDER APPROACH_FOLDER LEVEL2000 ... LEVEL2005
 # RGB-D streams of the test scenes through `send` and `recv --source` (depth 1/2/4 Mbit/s, a
 # quarter of the total; each also depth-only at the same depth bitrate), then
 # `python3 rgbd.py OUT/rgbd`:
@@ -56,6 +64,13 @@ pan)
     # The same with the scenes rendered with --camera pan (fast ±50° pans with holds): the
     # keyframe policies' rules were shaped on orbit runs of these scenes, never on pans.
     $D sweep "$@" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half --out "$OUT/pan"
+    ;;
+approach)
+    # The same with the scenes rendered with --camera approach (300 frames), rendered and swept
+    # after the keyframe policies' rules had been chosen: nothing was tuned on them. The
+    # keyframe policies only (no predictor), as on the levels.
+    $D sweep "$@" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half \
+        --no-predictor-policies --out "$OUT/approach"
     ;;
 shortlist)
     # `send --reprobe`'s policy with rounds of 8, 4 and 2 pairs (`--reprobe-pairs`) on copies of
@@ -142,6 +157,63 @@ guarded)
         python3 "$(dirname "$0")/variants.py" "guarded-false=$OUT/$cam" "guarded-true=$OUT/$cam-guarded"
     done
     ;;
+agree)
+    # A move that a slower view of the rounds must agree with (`--reprobe-long-memory` 1 and
+    # 0.8) on copies of the `confirm` runs (margin 0.1, confirmation 1; run those first), then
+    # on copies of the long, pan and approach sweeps (run those first; agree.md). Arguments:
+    # the 300-frame orbit folder, the pan folder, the approach folder, then the six level
+    # folders.
+    orbit=$1
+    pan=$2
+    approach=$3
+    shift 3
+    for l in 1 0.8; do
+        for lv in "$@"; do
+            name=$(basename "$lv")
+            [ -d "$OUT/agree$l-$name" ] || cp -a "$OUT/confirm-m0.1-c1-$name" "$OUT/agree$l-$name"
+            $D sweep "$lv" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half \
+                --no-predictor-policies --reprobe-long-memory $l --out "$OUT/agree$l-$name"
+        done
+    done
+    levels() { p=$1; shift; for lv in "$@"; do printf '%s,' "$OUT/$p$(basename "$lv")"; done | sed 's/,$//'; }
+    python3 "$(dirname "$0")/variants.py" "off=$(levels confirm-m0.1-c1- "$@")" \
+        "long-1=$(levels agree1- "$@")" "long-0.8=$(levels agree0.8- "$@")"
+    seqs() { echo "$1/DepthOfFieldExample" "$1/IrradianceVolumeExample" "$1/Fox"; }
+    for cam in long pan approach; do
+        case $cam in long) src=$orbit; only= ;; pan) src=$pan; only= ;; *) src=$approach; only=--no-predictor-policies ;; esac
+        for l in 1 0.8; do
+            [ -d "$OUT/$cam-agree$l" ] || cp -a "$OUT/$cam" "$OUT/$cam-agree$l"
+            $D sweep $(seqs "$src") --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half $only \
+                --reprobe-long-memory $l --out "$OUT/$cam-agree$l"
+        done
+        python3 "$(dirname "$0")/variants.py" "off=$OUT/$cam" "long-1=$OUT/$cam-agree1" "long-0.8=$OUT/$cam-agree0.8"
+    done
+    ;;
+hue)
+    # Half-size hue in the start-up probe's half-size set (hue.md): on copies of the `confirm`
+    # level runs and of the long, pan and approach sweeps, made with a binary from before the
+    # change (commit dc3f3d7; with this one they already hold it), swept again with this one.
+    # Arguments: the orbit folder, the pan folder, the approach folder, the six level folders.
+    orbit=$1
+    pan=$2
+    approach=$3
+    shift 3
+    for lv in "$@"; do
+        name=$(basename "$lv")
+        [ -d "$OUT/hue-$name" ] || cp -a "$OUT/confirm-m0.1-c1-$name" "$OUT/hue-$name"
+        $D sweep "$lv" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half \
+            --no-predictor-policies --out "$OUT/hue-$name"
+    done
+    levels() { p=$1; shift; for lv in "$@"; do printf '%s,' "$OUT/$p$(basename "$lv")"; done | sed 's/,$//'; }
+    python3 "$(dirname "$0")/variants.py" "before=$(levels confirm-m0.1-c1- "$@")" "hue-half=$(levels hue- "$@")"
+    for cam in long pan approach; do
+        case $cam in long) src=$orbit; only= ;; pan) src=$pan; only= ;; *) src=$approach; only=--no-predictor-policies ;; esac
+        [ -d "$OUT/$cam-hue" ] || cp -a "$OUT/$cam" "$OUT/$cam-hue"
+        $D sweep "$src/DepthOfFieldExample" "$src/IrradianceVolumeExample" "$src/Fox" --codecs h264-8,h264-10 \
+            --grid quick --half --gop 30 --format-probe half $only --out "$OUT/$cam-hue"
+        python3 "$(dirname "$0")/variants.py" "before=$OUT/$cam" "hue-half=$OUT/$cam-hue"
+    done
+    ;;
 rgbd)
     mkdir -p "$OUT/rgbd"
     for seq in "$@"; do
@@ -163,7 +235,7 @@ rgbd)
     done
     ;;
 *)
-    echo "usage: run.sh train|test|long|pan|shortlist|margin|confirm|guarded|rgbd SEQ_DIR..." >&2
+    echo "usage: run.sh train|test|long|pan|approach|shortlist|margin|confirm|guarded|agree|hue|rgbd SEQ_DIR..." >&2
     exit 2
     ;;
 esac
