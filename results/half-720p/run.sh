@@ -44,6 +44,41 @@ OUT=${OUT:-half-out}
 D=${DEPTHCAST:-depthcast}
 what=$1
 shift
+
+# The variants of `send --reprobe`'s policy: TAG, sweep FLAGS, then level folders. Each level's
+# `confirm` run (margin 0.1, confirmation 1; run those first) is copied to OUT/TAG-LEVEL, whose
+# fixed runs are reused, and swept again with FLAGS (the keyframe policies only).
+level_variant() {
+    tag=$1
+    flags=$2
+    shift 2
+    for lv in "$@"; do
+        name=$(basename "$lv")
+        [ -d "$OUT/$tag-$name" ] || cp -a "$OUT/confirm-m0.1-c1-$name" "$OUT/$tag-$name"
+        $D sweep "$lv" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half \
+            --no-predictor-policies $flags --out "$OUT/$tag-$name"
+    done
+}
+# The folders OUT/PREFIX-LEVEL of the level folders given, comma-separated (variants.py).
+levels() {
+    prefix=$1
+    shift
+    for lv in "$@"; do printf '%s,' "$OUT/$prefix-$(basename "$lv")"; done | sed 's/,$//'
+}
+# The same for a camera's sweep of the three test scenes: CAM (long, pan or approach), its
+# sequences' folder, TAG, FLAGS: OUT/CAM copied to OUT/CAM-TAG and swept again with FLAGS.
+scene_variant() {
+    cam=$1
+    src=$2
+    tag=$3
+    flags=$4
+    # The approach sweep runs the keyframe policies only.
+    only=
+    [ "$cam" != approach ] || only=--no-predictor-policies
+    [ -d "$OUT/$cam-$tag" ] || cp -a "$OUT/$cam" "$OUT/$cam-$tag"
+    $D sweep "$src/DepthOfFieldExample" "$src/IrradianceVolumeExample" "$src/Fox" --codecs h264-8,h264-10 \
+        --grid quick --half --gop 30 --format-probe half $only $flags --out "$OUT/$cam-$tag"
+}
 case $what in
 train)
     $D sweep "$@" --codecs h264-8,h264-10 --grid quick --half --gop 30 --mbps 1,2,4 --no-policies --out "$OUT/train"
@@ -133,84 +168,57 @@ confirm)
     python3 "$(dirname "$0")/variants.py" $args
     ;;
 guarded)
-    # Moves never to VBP luma without an ROI (`--reprobe-guarded true`) on copies of the
-    # `confirm` runs (margin 0.1, confirmation 1; run those first), then checked on copies of
-    # the long and pan sweeps (guarded.md). Arguments: the 300-frame orbit folder, the pan
-    # folder, then the six level folders.
+    # Moves never to VBP luma without an ROI (`--reprobe-guarded true`) on the levels, then
+    # checked on copies of the long and pan sweeps (guarded.md). Arguments: the 300-frame orbit
+    # folder, the pan folder, then the six level folders.
     orbit=$1
     pan=$2
     shift 2
-    for lv in "$@"; do
-        name=$(basename "$lv")
-        [ -d "$OUT/guarded-$name" ] || cp -a "$OUT/confirm-m0.1-c1-$name" "$OUT/guarded-$name"
-        $D sweep "$lv" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half \
-            --no-predictor-policies --reprobe-guarded true --out "$OUT/guarded-$name"
-    done
-    before=$(for lv in "$@"; do printf '%s,' "$OUT/confirm-m0.1-c1-$(basename "$lv")"; done | sed 's/,$//')
-    after=$(for lv in "$@"; do printf '%s,' "$OUT/guarded-$(basename "$lv")"; done | sed 's/,$//')
-    python3 "$(dirname "$0")/variants.py" "guarded-false=$before" "guarded-true=$after"
+    level_variant guarded "--reprobe-guarded true" "$@"
+    python3 "$(dirname "$0")/variants.py" "guarded-false=$(levels confirm-m0.1-c1 "$@")" \
+        "guarded-true=$(levels guarded "$@")"
+    scene_variant long "$orbit" guarded "--reprobe-guarded true"
+    scene_variant pan "$pan" guarded "--reprobe-guarded true"
     for cam in long pan; do
-        [ -d "$OUT/$cam-guarded" ] || cp -a "$OUT/$cam" "$OUT/$cam-guarded"
-        if [ $cam = long ]; then src=$orbit; else src=$pan; fi
-        $D sweep "$src/DepthOfFieldExample" "$src/IrradianceVolumeExample" "$src/Fox" --codecs h264-8,h264-10 \
-            --grid quick --half --gop 30 --format-probe half --reprobe-guarded true --out "$OUT/$cam-guarded"
         python3 "$(dirname "$0")/variants.py" "guarded-false=$OUT/$cam" "guarded-true=$OUT/$cam-guarded"
     done
     ;;
 agree)
     # A move that a slower view of the rounds must agree with (`--reprobe-long-memory` 1 and
-    # 0.8) on copies of the `confirm` runs (margin 0.1, confirmation 1; run those first), then
-    # on copies of the long, pan and approach sweeps (run those first; agree.md). Arguments:
-    # the 300-frame orbit folder, the pan folder, the approach folder, then the six level
-    # folders.
+    # 0.8) on the levels, then on copies of the long, pan and approach sweeps (run those first;
+    # agree.md). Arguments: the 300-frame orbit folder, the pan folder, the approach folder,
+    # then the six level folders.
     orbit=$1
     pan=$2
     approach=$3
     shift 3
     for l in 1 0.8; do
-        for lv in "$@"; do
-            name=$(basename "$lv")
-            [ -d "$OUT/agree$l-$name" ] || cp -a "$OUT/confirm-m0.1-c1-$name" "$OUT/agree$l-$name"
-            $D sweep "$lv" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half \
-                --no-predictor-policies --reprobe-long-memory $l --out "$OUT/agree$l-$name"
-        done
+        level_variant "agree$l" "--reprobe-long-memory $l" "$@"
+        scene_variant long "$orbit" "agree$l" "--reprobe-long-memory $l"
+        scene_variant pan "$pan" "agree$l" "--reprobe-long-memory $l"
+        scene_variant approach "$approach" "agree$l" "--reprobe-long-memory $l"
     done
-    levels() { p=$1; shift; for lv in "$@"; do printf '%s,' "$OUT/$p$(basename "$lv")"; done | sed 's/,$//'; }
-    python3 "$(dirname "$0")/variants.py" "off=$(levels confirm-m0.1-c1- "$@")" \
-        "long-1=$(levels agree1- "$@")" "long-0.8=$(levels agree0.8- "$@")"
-    seqs() { echo "$1/DepthOfFieldExample" "$1/IrradianceVolumeExample" "$1/Fox"; }
+    python3 "$(dirname "$0")/variants.py" "off=$(levels confirm-m0.1-c1 "$@")" \
+        "long-1=$(levels agree1 "$@")" "long-0.8=$(levels agree0.8 "$@")"
     for cam in long pan approach; do
-        case $cam in long) src=$orbit; only= ;; pan) src=$pan; only= ;; *) src=$approach; only=--no-predictor-policies ;; esac
-        for l in 1 0.8; do
-            [ -d "$OUT/$cam-agree$l" ] || cp -a "$OUT/$cam" "$OUT/$cam-agree$l"
-            $D sweep $(seqs "$src") --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half $only \
-                --reprobe-long-memory $l --out "$OUT/$cam-agree$l"
-        done
         python3 "$(dirname "$0")/variants.py" "off=$OUT/$cam" "long-1=$OUT/$cam-agree1" "long-0.8=$OUT/$cam-agree0.8"
     done
     ;;
 hue)
-    # Half-size hue in the start-up probe's half-size set (hue.md): on copies of the `confirm`
-    # level runs and of the long, pan and approach sweeps, made with a binary from before the
-    # change (commit dc3f3d7; with this one they already hold it), swept again with this one.
-    # Arguments: the orbit folder, the pan folder, the approach folder, the six level folders.
+    # Half-size hue in the start-up probe's half-size set (hue.md): the `confirm` level runs and
+    # the long, pan and approach sweeps, made with a binary from before the change (commit
+    # dc3f3d7; with this one they already hold it), swept again with this one. Arguments: the
+    # orbit folder, the pan folder, the approach folder, the six level folders.
     orbit=$1
     pan=$2
     approach=$3
     shift 3
-    for lv in "$@"; do
-        name=$(basename "$lv")
-        [ -d "$OUT/hue-$name" ] || cp -a "$OUT/confirm-m0.1-c1-$name" "$OUT/hue-$name"
-        $D sweep "$lv" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half \
-            --no-predictor-policies --out "$OUT/hue-$name"
-    done
-    levels() { p=$1; shift; for lv in "$@"; do printf '%s,' "$OUT/$p$(basename "$lv")"; done | sed 's/,$//'; }
-    python3 "$(dirname "$0")/variants.py" "before=$(levels confirm-m0.1-c1- "$@")" "hue-half=$(levels hue- "$@")"
+    level_variant hue "" "$@"
+    scene_variant long "$orbit" hue ""
+    scene_variant pan "$pan" hue ""
+    scene_variant approach "$approach" hue ""
+    python3 "$(dirname "$0")/variants.py" "before=$(levels confirm-m0.1-c1 "$@")" "hue-half=$(levels hue "$@")"
     for cam in long pan approach; do
-        case $cam in long) src=$orbit; only= ;; pan) src=$pan; only= ;; *) src=$approach; only=--no-predictor-policies ;; esac
-        [ -d "$OUT/$cam-hue" ] || cp -a "$OUT/$cam" "$OUT/$cam-hue"
-        $D sweep "$src/DepthOfFieldExample" "$src/IrradianceVolumeExample" "$src/Fox" --codecs h264-8,h264-10 \
-            --grid quick --half --gop 30 --format-probe half $only --out "$OUT/$cam-hue"
         python3 "$(dirname "$0")/variants.py" "before=$OUT/$cam" "hue-half=$OUT/$cam-hue"
     done
     ;;
