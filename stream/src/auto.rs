@@ -322,7 +322,7 @@ impl PairTally {
     /// (1: every round alike). With it, [`PairTally::move_from`] moves (unforced) only when
     /// this view too has the pick's mean error below the current pair's: one good round of a
     /// pair that lost most GOPs before (10-bit half-size VBP with ROI at 1 Mbit/s on
-    /// IrradianceVolume: 5.8 mm over one GOP, 29 mm over the next; 30 mm on average before)
+    /// IrradianceVolume: 5.8 mm over one GOP, 29 mm over the next; 29 mm a GOP up to then)
     /// does not move the stream.
     pub fn with_long_view(mut self, keep: f64) -> PairTally {
         let n = self.pairs.len();
@@ -343,6 +343,7 @@ impl PairTally {
     /// `errors` of pair `k` (one per frame; not finite: lost), and the `bits` it spent over
     /// `frames` frames (the frames the encode ran over, which may be more than were measured).
     pub fn record_run(&mut self, k: usize, errors: &[f64], bits: u64, frames: usize) {
+        // One error at a time, so the sums are those of every earlier run, bit for bit.
         for &e in errors {
             if e.is_finite() {
                 self.add_errors(k, e, 0.0);
