@@ -240,12 +240,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         max_frames: Some(a.frames),
         format_probe: Default::default(),
         reopen_preroll: depthcast::sweep::encode::DEFAULT_REOPEN_PREROLL,
-        reprobe_memory: depthcast_stream::ReprobeSettings::default().memory,
-        reprobe_pairs: None,
-        reprobe_margin: depthcast_stream::ReprobeSettings::default().margin,
-        reprobe_confirm: depthcast_stream::ReprobeSettings::default().confirm,
-        reprobe_guarded: depthcast_stream::ReprobeSettings::default().guarded,
-        reprobe_long_memory: depthcast_stream::ReprobeSettings::default().long_memory,
+        reprobe: depthcast::sweep::causal::Rounds::default(),
     };
     depthcast::sweep::run(&sources(&a.sequences, a.builtin.as_deref())?, &opts)?;
     eprintln!("wrote {}", a.out.display());

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use depthcast::sweep::causal::Rounds;
 use depthcast::sweep::config::{CodecConfig, DEFAULT_MBPS_720P30, PackingGrid, RangeChoice};
 use depthcast::sweep::encode::RunOptions;
 use depthcast::sweep::shard::Shard;
@@ -192,12 +193,15 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             _ => ProbeSet::NetworkAndSchemes,
         },
         reopen_preroll: a.reopen_preroll,
-        reprobe_memory: a.reprobe_memory,
-        reprobe_pairs: a.reprobe_pairs.map(usize::from),
-        reprobe_margin: a.reprobe_margin,
-        reprobe_confirm: a.reprobe_confirm,
-        reprobe_guarded: a.reprobe_guarded,
-        reprobe_long_memory: a.reprobe_long_memory,
+        reprobe: Rounds {
+            keep: a.reprobe_memory,
+            pairs: a.reprobe_pairs.map(usize::from),
+            margin: a.reprobe_margin,
+            confirm: a.reprobe_confirm,
+            guarded: a.reprobe_guarded,
+            long: a.reprobe_long_memory,
+            ..Rounds::default()
+        },
     };
     let start = std::time::Instant::now();
     if let Some(shard) = a.shard {

@@ -129,28 +129,49 @@ pub enum Memory {
     /// was measured weighs `keep` ([`PairTally::decay`]); a round from the first frame replaces
     /// the probe's measurement instead (it measures those frames again). It keeps the codec of
     /// its first pick, as `send --reprobe` does (`depthcast_stream::ReprobeSettings`).
-    Rounds {
-        /// Frames measured per round.
-        window: usize,
-        /// Weight of the earlier measurements against each round.
-        keep: f64,
-        /// Pairs each round measures (`depthcast_stream::RoundPairs::Shortlist`: the stream's
-        /// pair, the best others and the one measured longest ago, by
-        /// [`PairTally::shortlist`], chosen at the keyframe where the round starts); `None`:
-        /// every pair.
-        pairs: Option<usize>,
-        /// How much better the best pair must measure for the stream to move
-        /// (`depthcast_stream::ReprobeSettings::margin`, [`PairTally::move_from`]).
-        margin: f64,
-        /// Rounds in a row that must pick the same pair before the stream moves
-        /// (`depthcast_stream::ReprobeSettings::confirm`, [`MoveRule`]).
-        confirm: usize,
-        /// Never move to VBP luma without an ROI (`depthcast_stream::ReprobeSettings::guarded`).
-        guarded: bool,
-        /// The memory of the slower view a move must agree with
-        /// (`depthcast_stream::ReprobeSettings::long_memory`, [`PairTally::with_long_view`]).
-        long: Option<f64>,
-    },
+    Rounds(Rounds),
+}
+
+/// The rule of [`Memory::Rounds`]: the settings of `send --reprobe`
+/// (`depthcast_stream::ReprobeSettings`) that its model uses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rounds {
+    /// Frames measured per round.
+    pub window: usize,
+    /// Weight of the earlier measurements against each round.
+    pub keep: f64,
+    /// Pairs each round measures (`depthcast_stream::RoundPairs::Shortlist`: the stream's
+    /// pair, the best others and the one measured longest ago, by [`PairTally::shortlist`],
+    /// chosen at the keyframe where the round starts); `None`: every pair.
+    pub pairs: Option<usize>,
+    /// How much better the best pair must measure for the stream to move
+    /// (`depthcast_stream::ReprobeSettings::margin`, [`PairTally::move_from`]).
+    pub margin: f64,
+    /// Rounds in a row that must pick the same pair before the stream moves
+    /// (`depthcast_stream::ReprobeSettings::confirm`, [`MoveRule`]).
+    pub confirm: usize,
+    /// Never move to VBP luma without an ROI (`depthcast_stream::ReprobeSettings::guarded`).
+    pub guarded: bool,
+    /// The memory of the slower view a move must agree with
+    /// (`depthcast_stream::ReprobeSettings::long_memory`, [`PairTally::with_long_view`]).
+    pub long: Option<f64>,
+}
+
+impl Default for Rounds {
+    /// `send --reprobe`'s defaults (`depthcast_stream::ReprobeSettings::default()`), every pair
+    /// in every round.
+    fn default() -> Self {
+        let s = depthcast_stream::ReprobeSettings::default();
+        Rounds {
+            window: s.window,
+            keep: s.memory,
+            pairs: None,
+            margin: s.margin,
+            confirm: s.confirm,
+            guarded: s.guarded,
+            long: s.long_memory,
+        }
+    }
 }
 
 /// The keyframe policy over `cands` with `memory`: the best pair over the start-up probe's
@@ -166,7 +187,7 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
         cands.iter().map(|c| c.run.packing.frame_size(stream.width, stream.height, c.codec.bits)).collect();
     let formats = cands.iter().map(|c| (c.codec.format(), c.run.packing)).collect();
     let mut tally = PairTally::new(formats, stream.fps, stream.bitrate);
-    if let Memory::Rounds { long: Some(keep), .. } = memory {
+    if let Memory::Rounds(Rounds { long: Some(keep), .. }) = memory {
         tally = tally.with_long_view(keep);
     }
     // Each frame is measured once (but for a round that measures the probe's frames again).
@@ -191,7 +212,7 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
         match memory {
             _ if g == 0 => measure(&mut tally, &mut measured, 0..stream.head.clamp(1, n), &every),
             Memory::SoFar => measure(&mut tally, &mut measured, 0..g, &every),
-            Memory::Rounds { window, keep, .. } => {
+            Memory::Rounds(Rounds { window, keep, .. }) => {
                 // A round is in at the first keyframe after its `window` frames.
                 let Some(start) = running.filter(|&s| s + window.max(1) <= g) else {
                     choice.extend(std::iter::repeat_n(choice[g - 1], gop.min(n - g)));
@@ -222,14 +243,14 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
         }
         // `send --reprobe` keeps the start's codec: a transport carries one.
         let k = match (memory, choice.last()) {
-            (Memory::Rounds { margin, confirm, guarded, .. }, Some(&now)) => {
+            (Memory::Rounds(Rounds { margin, confirm, guarded, .. }), Some(&now)) => {
                 let codec = pairs[now].0.codec;
                 let rule = rule.get_or_insert_with(|| MoveRule::new(margin, confirm, guarded));
                 rule.after_round(&tally, now, |j| pairs[j].0.codec == codec).unwrap_or(now)
             }
             _ => tally.best()?,
         };
-        if let Memory::Rounds { pairs: size, .. } = memory {
+        if let Memory::Rounds(Rounds { pairs: size, .. }) = memory {
             // The next round starts here, over pairs of the stream's codec.
             running = Some(g);
             let codec = pairs[k].0.codec;
@@ -261,8 +282,13 @@ mod tests {
 
     /// Rounds over `window` frames with memory `keep`, every pair in each, moving on each
     /// round's pick without a margin.
+    fn rule(window: usize, keep: f64) -> Rounds {
+        Rounds { window, keep, pairs: None, margin: 0.0, confirm: 1, guarded: false, long: None }
+    }
+
+    /// [`rule`] as a [`Memory`].
     fn rounds(window: usize, keep: f64) -> Memory {
-        Memory::Rounds { window, keep, pairs: None, margin: 0.0, confirm: 1, guarded: false, long: None }
+        Memory::Rounds(rule(window, keep))
     }
 
     fn run(packing: PackingConfig, mae: &[f64], bits: u64) -> RunResult {
@@ -378,15 +404,8 @@ mod tests {
         let runs = [a, b, c];
         let cands: Vec<Candidate<'_>> = runs.iter().map(|run| Candidate { codec: h264, run, first: None }).collect();
         let stream = Stream { width: 64, height: 32, fps: 1.0, bitrate: 1, gop: 2, head: 2 };
-        let rounds = |pairs| {
-            plan(
-                &cands,
-                &stream,
-                Memory::Rounds { window: 2, keep: 0.0, pairs, margin: 0.0, confirm: 1, guarded: false, long: None },
-            )
-            .unwrap()
-            .choice
-        };
+        let plan_of = |r: Rounds| plan(&cands, &stream, Memory::Rounds(r)).unwrap().choice;
+        let rounds = |pairs| plan_of(Rounds { pairs, ..rule(2, 0.0) });
         // Every pair in every round (the newest alone counts): c's 0.1 over 2..4 wins at 4.
         assert_eq!(rounds(None), [0, 0, 0, 0, 2, 2, 2, 2]);
         // Two a round: the stream's pair (a) and the one measured least. The first round (0..2)
@@ -397,36 +416,18 @@ mod tests {
         assert_eq!(rounds(Some(3)), rounds(None));
         // A margin: at 4 the newest round has c at 0.1 against a's 1.0, past a margin of 0.5,
         // not of 0.95; at 6, 0.1 against 9.0 is past both.
-        let with = |margin| {
-            plan(
-                &cands,
-                &stream,
-                Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin, confirm: 1, guarded: false, long: None },
-            )
-        };
-        assert_eq!(with(0.5).unwrap().choice, rounds(None));
-        assert_eq!(with(0.95).unwrap().choice, [0, 0, 0, 0, 0, 0, 2, 2]);
+        let with = |margin| plan_of(Rounds { margin, ..rule(2, 0.0) });
+        assert_eq!(with(0.5), rounds(None));
+        assert_eq!(with(0.95), [0, 0, 0, 0, 0, 0, 2, 2]);
         // Confirmed by rounds in a row: c is picked by the rounds over 2..4 and 4..6, so the
         // stream moves at 6 with 2, not before the stream ends with 3.
-        let confirmed = |confirm| {
-            plan(
-                &cands,
-                &stream,
-                Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin: 0.0, confirm, guarded: false, long: None },
-            )
-        };
-        assert_eq!(confirmed(2).unwrap().choice, [0, 0, 0, 0, 0, 0, 2, 2]);
-        assert_eq!(confirmed(3).unwrap().choice, [0; 8]);
+        let confirmed = |confirm| plan_of(Rounds { confirm, ..rule(2, 0.0) });
+        assert_eq!(confirmed(2), [0, 0, 0, 0, 0, 0, 2, 2]);
+        assert_eq!(confirmed(3), [0; 8]);
         // A long view that keeps every round must agree: at 4 it has c at 1.55 mm over 0..4
         // against a's 1.0, so the move waits for the round over 4..6 (c 1.07 against a 3.67).
-        let agreed = |long| {
-            plan(
-                &cands,
-                &stream,
-                Memory::Rounds { window: 2, keep: 0.0, pairs: None, margin: 0.0, confirm: 1, guarded: false, long },
-            )
-        };
-        assert_eq!(agreed(Some(1.0)).unwrap().choice, [0, 0, 0, 0, 0, 0, 2, 2]);
-        assert_eq!(agreed(Some(0.0)).unwrap().choice, rounds(None));
+        let agreed = |long| plan_of(Rounds { long, ..rule(2, 0.0) });
+        assert_eq!(agreed(Some(1.0)), [0, 0, 0, 0, 0, 0, 2, 2]);
+        assert_eq!(agreed(Some(0.0)), rounds(None));
     }
 }

@@ -127,24 +127,9 @@ pub struct SweepOptions {
     /// Frames each encoder reopened by the best causal policy encodes before its first frame to
     /// settle its rate control (see [`encode::encode_reopening`]); 0 for a cold start.
     pub reopen_preroll: usize,
-    /// The memory of the modelled `send --reprobe` (`depthcast_stream::ReprobeSettings::memory`:
-    /// the weight of earlier rounds against each new one).
-    pub reprobe_memory: f64,
-    /// The pairs each round of the modelled `send --reprobe` measures
-    /// (`depthcast_stream::RoundPairs::Shortlist`); `None`: every pair.
-    pub reprobe_pairs: Option<usize>,
-    /// How much better the best pair must measure for the modelled `send --reprobe` to move
-    /// (`depthcast_stream::ReprobeSettings::margin`).
-    pub reprobe_margin: f64,
-    /// Rounds in a row that must pick the same pair before the modelled `send --reprobe` moves
-    /// (`depthcast_stream::ReprobeSettings::confirm`).
-    pub reprobe_confirm: usize,
-    /// Whether the modelled `send --reprobe` never moves to VBP luma without an ROI
-    /// (`depthcast_stream::ReprobeSettings::guarded`).
-    pub reprobe_guarded: bool,
-    /// The memory of the slower view a move of the modelled `send --reprobe` must agree with
-    /// (`depthcast_stream::ReprobeSettings::long_memory`); `None`: none.
-    pub reprobe_long_memory: Option<f64>,
+    /// The rule of the modelled `send --reprobe` ([`causal::Rounds`]; `Rounds::default()` is
+    /// `send`'s). Its window is the sweep's GOP, as `send` sets the re-probe's to its `--gop`.
+    pub reprobe: causal::Rounds,
 }
 
 /// One encode job: a fixed configuration or a policy run.
@@ -250,15 +235,8 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                     // Rounds of `send --reprobe`: each from a keyframe over the GOP after it (the
                     // first on settled encoders), the earlier rounds weighing less, among the pairs
                     // its probe measured.
-                    let rounds = causal::Memory::Rounds {
-                        window: opts.run.gop.max(1) as usize,
-                        keep: opts.reprobe_memory,
-                        pairs: opts.reprobe_pairs,
-                        margin: opts.reprobe_margin,
-                        confirm: opts.reprobe_confirm,
-                        guarded: opts.reprobe_guarded,
-                        long: opts.reprobe_long_memory,
-                    };
+                    let rounds =
+                        causal::Memory::Rounds(causal::Rounds { window: opts.run.gop.max(1) as usize, ..opts.reprobe });
                     let pairs: Vec<(Format, PackingConfig)> =
                         report.measured.iter().map(|m| (m.format, m.config)).collect();
                     let reprobe = causal_job(

@@ -31,12 +31,7 @@ fn options(out: PathBuf) -> SweepOptions {
         max_frames: None,
         format_probe: Default::default(),
         reopen_preroll: depthcast_sweep::encode::DEFAULT_REOPEN_PREROLL,
-        reprobe_memory: depthcast_stream::ReprobeSettings::default().memory,
-        reprobe_pairs: None,
-        reprobe_margin: depthcast_stream::ReprobeSettings::default().margin,
-        reprobe_confirm: depthcast_stream::ReprobeSettings::default().confirm,
-        reprobe_guarded: depthcast_stream::ReprobeSettings::default().guarded,
-        reprobe_long_memory: depthcast_stream::ReprobeSettings::default().long_memory,
+        reprobe: depthcast_sweep::causal::Rounds::default(),
     }
 }
 
