@@ -129,9 +129,11 @@ pub enum RoundPairs {
     Shortlist(usize),
     /// A shortlist as long as the round's workers can encode in [`FIT_SHARE`] of a GOP's time,
     /// from what the rounds' encodes have cost so far (the first round: what the start-up
-    /// probe's did) and how long the last GOP took to send (before one has: the stream's
-    /// nominal frame rate): rounds that keep up with a stream sent in real time, and measure
-    /// more of a stream whose frames come slower (a software renderer).
+    /// probe's did) and how long the last GOP took to send, not counting a keyframe's wait for
+    /// its round and never faster than the stream's nominal frame rate ([`fit_frame_secs`]):
+    /// rounds that keep up with a stream sent in real time, and measure more of a stream whose
+    /// frames come slower (a software renderer). A stream sent as fast as it goes (`send
+    /// --fast`, no deadline) gets the rounds of the same stream sent in real time.
     Fit,
 }
 
@@ -139,6 +141,19 @@ pub enum RoundPairs {
 /// slack for encodes that cost more than the last ones (a margin on time, not tuned on any
 /// error).
 pub const FIT_SHARE: f64 = 0.8;
+
+/// The seconds per frame a [`RoundPairs::Fit`] round is sized for: the last GOP's `elapsed`
+/// time over its `frames`, less what its keyframe `waited` for the round before (a round that
+/// took longer would otherwise lengthen the GOP and so size the next round longer still: with
+/// no deadline, the GOP time was mostly that wait), and never under a frame at the nominal
+/// `fps` (a stream sent faster than real time is sized as if it were sent in real time).
+fn fit_frame_secs(elapsed: Duration, waited: Duration, frames: usize, fps: f64) -> f64 {
+    let nominal = 1.0 / fps.max(1.0);
+    if frames == 0 {
+        return nominal;
+    }
+    (elapsed.saturating_sub(waited).as_secs_f64() / frames as f64).max(nominal)
+}
 
 /// How many pairs a [`RoundPairs::Fit`] round of `settings` measures when one pair's encode of
 /// one frame costs a worker `cost` seconds and the stream sends a frame every `frame_secs`: as
@@ -150,8 +165,9 @@ fn fit_pairs(cost: f64, frame_secs: f64, settings: &ReprobeSettings) -> usize {
 }
 
 impl Default for ReprobeSettings {
-    /// A 30-frame GOP (`send`'s default) measured after 15 frames of pre-roll (at 2 Mbit/s and
-    /// 720p a cold x264 encoder takes about ten frames to settle); one worker thread; a memory
+    /// A 30-frame window (the sweeps' GOP; `send` sets the window to its own GOP, 60 frames by
+    /// default) measured after 15 frames of pre-roll (at 2 Mbit/s and 720p a cold x264 encoder
+    /// takes about ten frames to settle); one worker thread; a memory
     /// of 0.4 per round; keyframes wait up to a frame at 30 fps for their round; every pair in
     /// every round; a move only for a pair 10% better, on one round's pick.
     fn default() -> Self {
@@ -313,9 +329,10 @@ pub struct Reprobe {
     /// estimate, then the rounds', the newest weighing half): for [`RoundPairs::Fit`].
     cost: Option<f64>,
     fps: f64,
-    /// When the GOP being sent began (the first frame pushed, then each keyframe) and the frames
-    /// pushed before it; the seconds per frame the last whole GOP took: for [`RoundPairs::Fit`].
-    gop_start: Option<(Instant, usize)>,
+    /// When the GOP being sent began (the first frame pushed, then each keyframe), the frames
+    /// pushed before it and how long its keyframe waited for a round; the seconds per frame
+    /// the last whole GOP took ([`fit_frame_secs`]): for [`RoundPairs::Fit`].
+    gop_start: Option<(Instant, usize, Duration)>,
     frame_secs: Option<f64>,
     /// Pairs the newest round measures.
     round_size: usize,
@@ -431,7 +448,7 @@ impl Reprobe {
         if self.pushed == 0 && self.round.is_none() {
             self.start_round()?;
         }
-        self.gop_start.get_or_insert_with(|| (Instant::now(), self.pushed));
+        self.gop_start.get_or_insert_with(|| (Instant::now(), self.pushed, Duration::ZERO));
         let frame = Arc::new(frame);
         if let Some(round) = self.round.as_mut() {
             round.feed(&frame);
@@ -466,13 +483,15 @@ impl Reprobe {
     /// keyframe tries again).
     pub fn at_keyframe(&mut self) -> Result<Keyframe> {
         let now = Instant::now();
-        if let Some((start, pushed)) = self.gop_start.replace((now, self.pushed)) {
+        if let Some((start, pushed, waited)) = self.gop_start.take() {
             let frames = self.pushed - pushed;
             if frames > 0 {
-                self.frame_secs = Some(now.duration_since(start).as_secs_f64() / frames as f64);
+                self.frame_secs = Some(fit_frame_secs(now.duration_since(start), waited, frames, self.fps));
             }
         }
         let taken = self.take_round(self.settings.deadline.map(|d| now + d));
+        // The next GOP's time starts here; the wait for this round is not the stream's pace.
+        self.gop_start = Some((now, self.pushed, now.elapsed()));
         // Only a round moves the stream: the tally is as it was at the last keyframe otherwise.
         let switch = taken.as_ref().and_then(|_| self.best_switch());
         let failed = taken.unwrap_or_default();
@@ -562,7 +581,7 @@ impl Reprobe {
             RoundPairs::Shortlist(n) => n,
             RoundPairs::Fit => {
                 let Some(cost) = self.cost.filter(|&c| c > 0.0) else { return usize::MAX };
-                let frame_secs = self.frame_secs.unwrap_or(1.0 / self.fps);
+                let frame_secs = self.frame_secs.unwrap_or(1.0 / self.fps).max(1.0 / self.fps);
                 fit_pairs(cost, frame_secs, &self.settings)
             }
         }
@@ -713,6 +732,26 @@ mod tests {
         // Frames from a renderer at 4 fps: 6 s, ten pairs; two workers twice that.
         assert_eq!(fit_pairs(cost, 0.25, &settings), 10);
         assert_eq!(fit_pairs(cost, 0.25, &ReprobeSettings { threads: 2, ..settings }), 21);
+    }
+
+    #[test]
+    fn a_fitted_round_is_sized_by_the_streams_pace_not_by_its_own_wait() {
+        let ms = Duration::from_millis;
+        // Paced at 30 fps: 30 frames in 1 s, no wait: a frame every 33 ms.
+        assert!((fit_frame_secs(ms(1000), ms(0), 30, 30.0) - 1.0 / 30.0).abs() < 1e-12);
+        // A software renderer at 4 fps: 7.5 s for 30 frames, 250 ms a frame.
+        assert!((fit_frame_secs(ms(7500), ms(0), 30, 30.0) - 0.25).abs() < 1e-12);
+        // `send --fast` with no deadline: 30 frames sent in 0.3 s after waiting 6 s for the
+        // round. The wait does not count (else the next round is sized for 210 ms a frame, and
+        // so on), and a stream faster than real time is sized as if in real time.
+        assert!((fit_frame_secs(ms(6300), ms(6000), 30, 30.0) - 1.0 / 30.0).abs() < 1e-12);
+        assert!((fit_frame_secs(ms(300), ms(0), 30, 30.0) - 1.0 / 30.0).abs() < 1e-12);
+        // The same rounds either way: one pair of 12.5 ms per frame at 30 fps.
+        let settings = ReprobeSettings::default();
+        let fast = fit_frame_secs(ms(6300), ms(6000), 30, 30.0);
+        assert_eq!(fit_pairs(0.0125, fast, &settings), fit_pairs(0.0125, 1.0 / 30.0, &settings));
+        // No frames: the nominal rate.
+        assert!((fit_frame_secs(ms(10), ms(0), 0, 30.0) - 1.0 / 30.0).abs() < 1e-12);
     }
 
     /// Runs one worker over `n` frames of a synthetic scene, `preroll` of them kept from before
