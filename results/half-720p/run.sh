@@ -12,7 +12,8 @@
 # The same over 300 frames (rendered with --frames 300, no --colour):
 #   OUT=half-out ./run.sh long DepthOfFieldExample IrradianceVolumeExample Fox
 # and rendered with --camera pan as well (./run.sh pan ...), and --camera approach (./run.sh
-# approach ..., the keyframe policies only; rendered after their rules were chosen). The
+# approach ..., the keyframe policies only; rendered after their rules were chosen), and with
+# --camera strafe.json (./run.sh strafe ...; rendered after every default was fixed). The
 # re-probe with rounds of a
 # shortlist (--reprobe-pairs 8, 4, 2; shortlist.md):
 #   OUT=half-out ./run.sh shortlist ORBIT_FOLDER PAN_FOLDER
@@ -33,6 +34,15 @@
 # Half-size hue in the probe's half-size set, on the levels and checked on the test scenes
 # (hue.md; the earlier folders from a binary before the change):
 #   OUT=half-out ./run.sh hue ORBIT_FOLDER PAN_FOLDER APPROACH_FOLDER LEVEL2000 ... LEVEL2005
+# Three glTF training scenes orbited over 300 frames (rendered like the orbit runs), swept like
+# the levels, and the re-probe's whole rule family modelled on the design set (the levels and
+# these) and on the test cameras (rules.md):
+#   OUT=half-out ./run.sh gltf-orbit FlightHelmet alien cakeBirthday
+#   OUT=half-out ./run.sh rules OUT/confirm-m0.1-c1-level2000,...,OUT/confirm-m0.1-c1-level2005 OUT/tr \
+#       orbit=OUT/long pan=OUT/pan approach=OUT/approach strafe=OUT/strafe
+# `send` in real time on this machine, the start-up probe alone and with --reprobe, on the
+# 300-frame orbit renders, then `python3 live.py OUT/live OUT/long` (live.md):
+#   OUT=half-out ./run.sh live ORBIT_FOLDER
 # RGB-D streams of the test scenes through `send` and `recv --source` (depth 1/2/4 Mbit/s, a
 # quarter of the total; each also depth-only at the same depth bitrate), then
 # `python3 rgbd.py OUT/rgbd`:
@@ -106,6 +116,56 @@ approach)
     # keyframe policies only (no predictor), as on the levels.
     $D sweep "$@" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half \
         --no-predictor-policies --out "$OUT/approach"
+    ;;
+live)
+    # `send` as a user runs it on this machine, in real time (paced at 30 fps, GOP 30, to an
+    # MPEG-TS file), then `recv --source` for the error of what arrived: the start-up probe alone
+    # (`--receivers chromium`: H.264 at 8 and 10 bits with the half-size set, as the sweeps) and
+    # with `--reprobe` (its defaults: rounds that fit the time between keyframes on one worker).
+    # Argument: the folder of the 300-frame orbit renders. Then `python3 live.py OUT/live
+    # OUT/long` (live.md).
+    src=$1
+    mkdir -p "$OUT/live"
+    for scene in DepthOfFieldExample IrradianceVolumeExample Fox; do
+        for mbps in 1 2 4 8 16 32; do
+            for mode in probe reprobe; do
+                run="$OUT/live/$scene-${mbps}M-$mode"
+                [ -f "$run.csv" ] && continue
+                extra=
+                [ $mode = probe ] || extra=--reprobe
+                $D send --input "$src/$scene" --url "$run.ts" --bitrate ${mbps}M --gop 30 --auto --probe \
+                    --receivers chromium $extra 2> "$run.log"
+                $D recv --url "$run.ts" --source "$src/$scene" --stats "$run.csv.part" 2>> "$run.log"
+                mv "$run.csv.part" "$run.csv"
+            done
+        done
+    done
+    ;;
+gltf-orbit)
+    # Three glTF training scenes (FlightHelmet, alien, cakeBirthday), rendered like the orbit
+    # test runs (--frames 300) and swept like the levels: test-like content a rule may be chosen
+    # on. Arguments: their folders.
+    $D sweep "$@" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half \
+        --no-predictor-policies --out "$OUT/tr"
+    ;;
+rules)
+    # The re-probe's rule family (memory, margin, confirmation, long view: 180 rules) modelled on
+    # the runs above (rules.py, rules.md): which rule the design set (the six levels of `confirm`
+    # and the three glTF training scenes orbited) would choose, and what each gives on the test
+    # cameras. Arguments: the levels' `confirm` folders, comma-separated; the `gltf-orbit`
+    # folder; then the test sweeps as LABEL=FOLDER.
+    levels=$1
+    gltf=$2
+    shift 2
+    python3 "$(dirname "$0")/rules.py" --design levels="$levels" gltf-orbit="$gltf" --test "$@" \
+        --out "$(dirname "$0")/rules.md"
+    ;;
+strafe)
+    # The same with a fourth camera, rendered with --camera strafe.json (this folder: a sideways
+    # dolly with a crane move, a stop and a push-in), after every default had been fixed: a
+    # report-only check, nothing chosen on it.
+    $D sweep "$@" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half \
+        --no-predictor-policies --out "$OUT/strafe"
     ;;
 shortlist)
     # `send --reprobe`'s policy with rounds of 8, 4 and 2 pairs (`--reprobe-pairs`) on copies of
