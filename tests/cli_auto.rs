@@ -149,19 +149,22 @@ fn send_probe_across_formats_then_recv() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `--reprobe`: the probe goes on while the stream runs (its rounds and switches reported), every
-/// frame decodes whatever pair carried it, and a container that stores the codec's headers once
-/// is refused before anything is sent, with the reason.
+/// `--reprobe`: the probe goes on while the stream runs (its rounds and switches reported, and
+/// logged per pair with `--reprobe-log`), every frame decodes whatever pair carried it, and a
+/// container that stores the codec's headers once is refused before anything is sent, with the
+/// reason.
 #[test]
 fn send_reprobe_then_recv() {
     let dir = std::env::temp_dir().join(format!("depthcast-cli-reprobe-{}", std::process::id()));
     let frames = 60;
     let seq = sequence(&dir, frames);
     let video = dir.join("reprobe.ts");
+    let log = dir.join("rounds.csv");
     let send = |url: &std::path::Path| {
         Command::new(env!("CARGO_BIN_EXE_depthcast"))
             .args(["send", "--input", seq.to_str().unwrap(), "--url", url.to_str().unwrap()])
             .args(["--auto", "--probe", "--receivers", "h264-8,h264-10", "--reprobe"])
+            .args(["--reprobe-log", log.to_str().unwrap()])
             .args(["--kbps", "600", "--gop", "15", "--software", "--fast"])
             .output()
             .unwrap()
@@ -170,6 +173,31 @@ fn send_reprobe_then_recv() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "send failed: {err}");
     assert!(err.lines().any(|l| l.starts_with("re-probe: ") && l.contains(" rounds measured (the last of ")), "{err}");
+    // The log: a row per pair of each round taken at a keyframe (15, 30, 45), every pair of both
+    // formats in each (--fast measures them all), the stream's pair the same across a round's
+    // rows, and as many rounds with a move as the sender reports switches.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("round,frame,format,config,round_mae_mm,round_rate,tally_mae_mm,stream_format,stream_config,moved")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let rounds: Vec<(&str, &str)> =
+        rows.iter().map(|r| (r[0], r[1])).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    assert_eq!(rounds, vec![("1", "15"), ("2", "30"), ("3", "45")], "{text}");
+    for round in ["1", "2", "3"] {
+        let these: Vec<&Vec<&str>> = rows.iter().filter(|r| r[0] == round).collect();
+        assert_eq!(these.len(), 16, "8 configurations in each of 2 formats: {text}");
+        assert!(these.iter().all(|r| (r[7], r[8], r[9]) == (these[0][7], these[0][8], these[0][9])), "{text}");
+        for r in &these {
+            let (mae, rate, so_far): (f64, f64, f64) =
+                (r[4].parse().unwrap(), r[5].parse().unwrap(), r[6].parse().unwrap());
+            assert!(mae.is_finite() && mae > 0.0 && rate > 0.0 && so_far.is_finite(), "{r:?}");
+        }
+    }
+    let moves = ["1", "2", "3"].iter().filter(|&&k| rows.iter().any(|r| r[0] == k && r[9] == "1")).count();
+    assert!(err.contains(&format!(", {moves} switches;")), "{moves} moves logged: {err}");
     let (header, rows) = recv_rows(&video, &seq);
     let status = header.iter().position(|h| h == "status").unwrap();
     assert_eq!(rows.len(), frames, "every frame decoded");

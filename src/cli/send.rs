@@ -2,6 +2,7 @@
 //! it with its parameters in-band and streams it to a URL, in real time or as fast as possible.
 //! The pipeline is `depthcast_stream`'s: [`DepthEncoder`], and [`AutoPacking`] for `--auto`.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -173,6 +174,12 @@ pub(crate) struct Args {
     /// default.
     #[arg(long, requires = "reprobe", value_parser = parse_memory, value_name = "KEEP")]
     reprobe_long_memory: Option<f64>,
+    /// With --reprobe: write what each round measured to this CSV file, a row per pair: the
+    /// round, the keyframe where it was taken, the pair, its error and bitrate over that round
+    /// alone, its error over the rounds so far (older ones weighing less: what the move rule
+    /// compares), the pair carrying the stream from that keyframe, and whether it moved there.
+    #[arg(long, requires = "reprobe", value_name = "FILE")]
+    reprobe_log: Option<PathBuf>,
     /// With a sequence that has colour (`depthcast render --colour`): the depth's share of
     /// `--bitrate`; the colour gets the rest, as a second video track of one RGB-D stream.
     #[arg(long, default_value_t = RgbdSettings::DEFAULT_DEPTH_SHARE)]
@@ -455,6 +462,10 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} frames {per_sec} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    let mut round_log = match (&a.reprobe_log, &reprobe) {
+        (Some(path), Some(_)) => Some(RoundLog::create(path)?),
+        _ => None,
+    };
     let start = Instant::now();
     let mut n = 0u64;
     let mut current = first;
@@ -467,9 +478,15 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                 && n.is_multiple_of(u64::from(a.gop.max(1)))
             {
                 let size = (m.width, m.height);
+                let rounds = rp.rounds();
                 let moved;
                 (current, moved) = keyframe_switch(rp, e, &stream_settings, size, (m.near, m.far), n, current, &bar)?;
                 switches += usize::from(moved);
+                if let Some(log) = round_log.as_mut()
+                    && rp.rounds() > rounds
+                {
+                    log.round(rp, n, moved)?;
+                }
             }
             let config = match auto.as_mut() {
                 Some(chooser) if n > 0 => chooser.choose(&depth.view())?,
@@ -527,6 +544,48 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// `send --reprobe-log`: a CSV row per pair of each round that ended.
+struct RoundLog {
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl RoundLog {
+    fn create(path: &std::path::Path) -> anyhow::Result<RoundLog> {
+        let file = std::fs::File::create(path).with_context(|| format!("--reprobe-log {}", path.display()))?;
+        let mut out = std::io::BufWriter::new(file);
+        writeln!(
+            out,
+            "round,frame,format,config,round_mae_mm,round_rate,tally_mae_mm,stream_format,stream_config,moved"
+        )?;
+        Ok(RoundLog { out })
+    }
+
+    /// The round `rp` took at keyframe `frame`, after which the stream `moved` (or not).
+    fn round(&mut self, rp: &depthcast_stream::Reprobe, frame: u64, moved: bool) -> anyhow::Result<()> {
+        let tally = rp.measured();
+        let (stream_format, stream_config) = rp.current();
+        for p in rp.last_round() {
+            let so_far =
+                tally.iter().find(|t| (t.format, t.config) == (p.format, p.config)).map_or(f64::NAN, |t| t.mae);
+            writeln!(
+                self.out,
+                "{},{frame},{},{},{:.4},{:.3},{:.4},{},{},{}",
+                rp.rounds(),
+                p.format,
+                p.config,
+                1e3 * p.mae,
+                p.rate,
+                1e3 * so_far,
+                stream_format,
+                stream_config,
+                u8::from(moved)
+            )?;
+        }
+        self.out.flush()?;
+        Ok(())
+    }
 }
 
 /// At keyframe `n` of a depth-only stream with `--reprobe`: moves to the re-probe's best pair when

@@ -336,6 +336,8 @@ pub struct Reprobe {
     frame_secs: Option<f64>,
     /// Pairs the newest round measures.
     round_size: usize,
+    /// What the last round that ended measured of each of its pairs, by itself.
+    last_round: Vec<ProbedPair>,
 }
 
 impl std::fmt::Debug for Reprobe {
@@ -399,6 +401,7 @@ impl Reprobe {
             gop_start: None,
             frame_secs: None,
             round_size: 0,
+            last_round: Vec::new(),
         }
     }
 
@@ -416,6 +419,14 @@ impl Reprobe {
     /// Pairs the newest round measures (0 before the first).
     pub fn round_size(&self) -> usize {
         self.round_size
+    }
+
+    /// What the last round that ended measured, by itself (not weighed with earlier rounds, as
+    /// [`Reprobe::measured`] is): each pair whose encode came back, in the start-up probe's
+    /// order, with its mean error over the round's frames (infinite where a frame was lost) and
+    /// bitrate / target. Empty before the first round ends. For logs (`send --reprobe-log`).
+    pub fn last_round(&self) -> &[ProbedPair] {
+        &self.last_round
     }
 
     /// What one pair's encode of one frame has cost a round's worker (busy time; before the
@@ -554,6 +565,10 @@ impl Reprobe {
             self.tally.decay(self.settings.memory);
         }
         let mut failed = Vec::new();
+        // The round by itself, by the tally's rule for errors and rates.
+        let mut alone = self.tally.clone();
+        alone.forget();
+        let mut measured = Vec::new();
         for (k, encode) in encodes {
             match encode {
                 Ok(run) => {
@@ -561,6 +576,8 @@ impl Reprobe {
                         self.tally.forget_pair(k);
                     }
                     self.tally.record_run(k, &run.errors, run.bits, run.errors.len());
+                    alone.record_run(k, &run.errors, run.bits, run.errors.len());
+                    measured.push(k);
                 }
                 Err(error) => {
                     self.failed[k] = true;
@@ -569,6 +586,9 @@ impl Reprobe {
                 }
             }
         }
+        measured.sort_unstable();
+        let alone = alone.measured();
+        self.last_round = measured.into_iter().map(|k| alone[k]).collect();
         self.rounds += 1;
         failed
     }
@@ -821,6 +841,11 @@ mod tests {
                 failed.extend(key.failed.into_iter().map(|f| f.config));
                 assert_ne!(rp.current().1, broken, "a pair that failed is never chosen");
                 sizes.push(rp.round_size());
+                if i == 10 {
+                    // The first round by itself: the two pairs whose encodes came back.
+                    let last: Vec<PackingConfig> = rp.last_round().iter().map(|p| p.config).collect();
+                    assert_eq!(last, vec![luma, PackingConfig::hue()]);
+                }
             }
             rp.push(testdata::game_scene(w, h, i as f32 / 30.0)).unwrap();
         }
@@ -831,6 +856,10 @@ mod tests {
         assert_eq!(failed, vec![broken]);
         assert_eq!(rp.rounds(), 4, "no round lost to the failure");
         assert_eq!(sizes, vec![3, 3, 3]);
+        // The last round by itself: the three that work, each over its frames alone.
+        let last = rp.last_round();
+        assert_eq!(last.iter().map(|p| p.config).collect::<Vec<_>>(), vec![pairs[0], pairs[1], pairs[3]]);
+        assert!(last.iter().all(|p| p.mae.is_finite() && p.mae > 0.0 && p.rate > 0.0), "{last:?}");
         let m = rp.measured();
         assert!(m[2].mae.is_infinite(), "{m:?}");
         // Every other pair was measured by a round: none keeps the probe's round number.
