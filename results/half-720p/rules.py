@@ -2,11 +2,14 @@
 """The keyframe re-probe's rule family modelled on a sweep's runs: which rules the design set
 would choose, and what they give on the test scenes (rules.md).
 
-    python3 rules.py --design LABEL=DIR[,DIR...] ... --test LABEL=DIR[,DIR...] ... [--out rules.md]
+    python3 rules.py --design LABEL=SRC[,SRC...] ... --test LABEL=SRC[,SRC...] ... [--out rules.md]
+    python3 rules.py extract DIR FILE.csv.gz
 
-Each DIR is a sweep folder of `./run.sh long|pan|approach|strafe|confirm ...` (its `runs/`): the
+Each SRC is a sweep folder of `./run.sh long|pan|approach|strafe|confirm ...` (its `runs/`): the
 fixed runs of every pair, and the `first-round15_*` runs, whose pairs are the ones the start-up
-probe and `send --reprobe` measure (the probe's set in the stream's codec).
+probe and `send --reprobe` measure (the probe's set in the stream's codec); or what `extract`
+kept of one (`gops/*.csv.gz` here): per run, the sums the model adds up (error, frames, bits)
+over the probe's first frames, each GOP and the first round's GOP.
 
 The model is the sweep's (`tools/sweep/src/causal.rs`, `Memory::Rounds`) with every pair in every
 round, and `depthcast_stream::PairTally`'s rule: the start-up probe's 15 frames of every pair;
@@ -24,16 +27,28 @@ over every fixed run that held the bitrate.
 """
 import argparse
 import csv
+import functools
 import glob
+import gzip
 import itertools
 import math
 import os
 import re
+import sys
 from collections import defaultdict
 
 FPS, GOP, HEAD, TOL = 30.0, 30, 15, 1.10
 DEFAULT = (0.4, 0.1, 1, None)
 GRID = list(itertools.product([0.0, 0.2, 0.4, 0.6, 0.8, 1.0], [0.0, 0.05, 0.1, 0.2, 0.3], [1, 2], [None, 0.8, 1.0]))
+
+
+def part(mae, bits):
+    """Frames summed as the tally sums them: (error sum, frames, bits, whether one was lost)."""
+    return (sum(x for x in mae if math.isfinite(x)), len(mae), sum(bits), not all(map(math.isfinite, mae)))
+
+
+def add(a, b):
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] or b[3])
 
 
 def read_run(path):
@@ -45,8 +60,15 @@ def read_run(path):
     return mae, bits
 
 
-def load(folder):
-    """Cells of a sweep folder: (scene, kbit/s) -> (probe's pairs, fixed runs, first-round runs)."""
+def fixed_parts(mae, bits):
+    """A fixed run as the model reads it: its first HEAD frames and each whole GOP."""
+    gops = len(mae) // GOP
+    return {"head": part(mae[:HEAD], bits[:HEAD]),
+            "gops": [part(mae[GOP * g:GOP * (g + 1)], bits[GOP * g:GOP * (g + 1)]) for g in range(gops)]}
+
+
+def load_folder(folder):
+    """Cells of a sweep folder: (scene, kbit/s) -> (probe's pairs, fixed runs, first rounds)."""
     cells = {}
     for runs in sorted(glob.glob(os.path.join(folder, "runs", "*", "g30-ultrafast"))):
         scene = os.path.basename(os.path.dirname(runs))
@@ -56,12 +78,55 @@ def load(folder):
             m = re.fullmatch(r"(first-round15_)?(h264-\d+)_(\d+)k_(.+)_seq\.csv", name)
             if not m or "policy" in name:
                 continue
-            (first if m.group(1) else fixed)[int(m.group(3))][(m.group(2), m.group(4))] = read_run(path)
-        for kbps, runs_first in first.items():
-            pairs = sorted(runs_first)
-            if all(p in fixed[kbps] for p in pairs):
-                cells[(scene, kbps)] = (pairs, fixed[kbps], runs_first)
+            mae, bits = read_run(path)
+            pair, kbps = (m.group(2), m.group(4)), int(m.group(3))
+            if m.group(1):
+                first[kbps][pair] = part(mae[-GOP:], bits[-GOP:])
+            else:
+                fixed[kbps][pair] = fixed_parts(mae, bits)
+        for kbps, rounds in first.items():
+            if all(p in fixed[kbps] for p in rounds):
+                cells[(scene, kbps)] = (sorted(rounds), fixed[kbps], rounds)
     return cells
+
+
+FIELDS = ["scene", "kbps", "run", "codec", "config", "part", "error_sum_m", "frames", "bits", "lost"]
+
+
+def save(cells, path):
+    """The cells in the compact form `load` also reads (`rules.py extract`)."""
+    with gzip.open(path, "wt", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(FIELDS)
+        for (scene, kbps), (pairs, fixed, first) in sorted(cells.items()):
+            rows = [("fixed", pair, "head", r["head"]) for pair, r in fixed.items()]
+            rows += [("fixed", pair, f"gop{g}", x) for pair, r in fixed.items() for g, x in enumerate(r["gops"])]
+            rows += [("first-round", pair, "gop0", first[pair]) for pair in pairs]
+            for run, (codec, config), name, (e, n, b, lost) in sorted(rows):
+                w.writerow([scene, kbps, run, codec, config, name, repr(e), n, b, int(lost)])
+
+
+def load_file(path):
+    fixed, first = defaultdict(lambda: defaultdict(lambda: {"gops": []})), defaultdict(dict)
+    with gzip.open(path, "rt") as f:
+        for row in csv.DictReader(f):
+            cell, pair = (row["scene"], int(row["kbps"])), (row["codec"], row["config"])
+            x = (float(row["error_sum_m"]), int(row["frames"]), int(row["bits"]), row["lost"] == "1")
+            if row["run"] == "first-round":
+                first[cell][pair] = x
+            elif row["part"] == "head":
+                fixed[cell][pair]["head"] = x
+            else:
+                gops = fixed[cell][pair]["gops"]
+                g = int(row["part"][3:])
+                gops.extend([None] * (g + 1 - len(gops)))
+                gops[g] = x
+    return {cell: (sorted(first[cell]), fixed[cell], first[cell]) for cell in first}
+
+
+def load(source):
+    """A sweep folder, or a file `rules.py extract` wrote from one."""
+    return load_file(source) if source.endswith(".csv.gz") else load_folder(source)
 
 
 class Tally:
@@ -70,14 +135,12 @@ class Tally:
     def __init__(self, n, bitrate):
         self.e, self.m, self.b, self.lost, self.bitrate = [0.0] * n, [0.0] * n, [0.0] * n, [False] * n, bitrate
 
-    def record(self, k, errors, bits):
-        for x in errors:
-            if math.isfinite(x):
-                self.e[k] += x
-            else:
-                self.lost[k] = True
-        self.m[k] += len(errors)
-        self.b[k] += sum(bits)
+    def record(self, k, frames):
+        e, n, b, lost = frames
+        self.e[k] += e
+        self.m[k] += n
+        self.b[k] += b
+        self.lost[k] = self.lost[k] or lost
 
     def forget(self, k):
         self.e[k] = self.m[k] = self.b[k] = 0.0
@@ -100,19 +163,25 @@ class Tally:
         return min(held, key=lambda k: (self.mae(k), k))
 
 
-def gop_errors(run, g):
-    return run[0][GOP * g : GOP * (g + 1)], run[1][GOP * g : GOP * (g + 1)]
+def gop_count(runs):
+    return min(len(r["gops"]) for r in runs)
+
+
+def gop_error(run, g):
+    """The error sum of a run's GOP `g` (infinite with a lost frame)."""
+    e, n, b, lost = run["gops"][g]
+    return math.inf if lost else e
 
 
 def reprobe(cell, bitrate, rule):
     """Mean error of `send --reprobe` with `rule` = (memory, margin, confirm, long keep or None)."""
     memory, margin, confirm, keep = rule
     pairs, fixed, first = cell
-    gops = min(len(fixed[p][0]) for p in pairs) // GOP
+    gops = gop_count([fixed[p] for p in pairs])
     views = [Tally(len(pairs), bitrate)] + ([Tally(len(pairs), bitrate)] if keep is not None else [])
     for view in views:
         for k, p in enumerate(pairs):
-            view.record(k, fixed[p][0][:HEAD], fixed[p][1][:HEAD])
+            view.record(k, fixed[p]["head"])
     tally = views[0]
     current, streak, total = tally.best(), (None, 0), 0.0
     for g in range(gops):
@@ -123,9 +192,9 @@ def reprobe(cell, bitrate, rule):
                 for k, p in enumerate(pairs):
                     if g == 1:
                         view.forget(k)
-                        view.record(k, first[p][0][-GOP:], first[p][1][-GOP:])
+                        view.record(k, first[p])
                     else:
-                        view.record(k, *gop_errors(fixed[p], g - 1))
+                        view.record(k, fixed[p]["gops"][g - 1])
             best = tally.best()
             if best == current:
                 streak = (None, 0)
@@ -141,27 +210,27 @@ def reprobe(cell, bitrate, rule):
                         current, streak = best, (None, 0)
                 else:
                     streak = (None, 0)
-        total += sum(gop_errors(fixed[pairs[current]], g)[0])
+        total += gop_error(fixed[pairs[current]], g)
     return total / (gops * GOP)
 
 
 def causal(cell, bitrate):
     """The best causal policy over every fixed run of the cell."""
     runs = list(cell[1].values())
-    gops = min(len(r[0]) for r in runs) // GOP
-    total = 0.0
+    gops = gop_count(runs)
+    total, so_far = 0.0, [(0.0, 0, 0, False)] * len(runs)
     for g in range(gops):
         tally = Tally(len(runs), bitrate)
-        upto = HEAD if g == 0 else GOP * g
         for k, r in enumerate(runs):
-            tally.record(k, r[0][:upto], r[1][:upto])
-        total += sum(gop_errors(runs[tally.best()], g)[0])
+            tally.record(k, r["head"] if g == 0 else so_far[k])
+        total += gop_error(runs[tally.best()], g)
+        so_far = [add(s, r["gops"][g]) for s, r in zip(so_far, runs)]
     return total / (gops * GOP)
 
 
 def best_fixed(cell, bitrate):
-    held = [r for r in cell[1].values() if sum(r[1]) * FPS / len(r[1]) / bitrate <= TOL]
-    return min(sum(r[0]) / len(r[0]) for r in held)
+    whole = [functools.reduce(add, r["gops"]) for r in cell[1].values()]
+    return min(e / n for e, n, b, lost in whole if b * FPS / n / bitrate <= TOL and not lost)
 
 
 def evaluate(cells, rules):
@@ -206,6 +275,9 @@ def row(rule, results):
 
 
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "extract":
+        save(load_folder(sys.argv[2]), sys.argv[3])
+        return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--design", nargs="+", required=True, help="LABEL=DIR[,DIR...]: the sets a rule may be chosen on")
     ap.add_argument("--test", nargs="+", required=True, help="LABEL=DIR[,DIR...]: the sets the goals are held on")

@@ -153,7 +153,9 @@ rules)
     # the runs above (rules.py, rules.md): which rule the design set (the six levels of `confirm`
     # and the three glTF training scenes orbited) would choose, and what each gives on the test
     # cameras. Arguments: the levels' `confirm` folders, comma-separated; the `gltf-orbit`
-    # folder; then the test sweeps as LABEL=FOLDER.
+    # folder; then the test sweeps as LABEL=FOLDER. `python3 rules.py extract FOLDER FILE.csv.gz`
+    # keeps what the model reads of a sweep: gops/ holds those of the sweeps in rules.md, which
+    # rules.py reads in place of the folders.
     levels=$1
     gltf=$2
     shift 2
