@@ -122,8 +122,8 @@ live)
     # MPEG-TS file), then `recv --source` for the error of what arrived: the start-up probe alone
     # (`--receivers chromium`: H.264 at 8 and 10 bits with the half-size set, as the sweeps) and
     # with `--reprobe` (its defaults: rounds that fit the time between keyframes on one worker).
-    # Argument: the folder of the 300-frame orbit renders. Then `python3 live.py OUT/live
-    # OUT/long` (live.md).
+    # Argument: the folder of the 300-frame orbit (or approach) renders. Then `python3 live.py
+    # OUT/live OUT/long` (or OUT/approach; live.md).
     src=$1
     mkdir -p "$OUT/live"
     for scene in DepthOfFieldExample IrradianceVolumeExample Fox; do
