@@ -6,7 +6,7 @@
 OUT/live holds `./run.sh live`'s runs: per scene, bitrate and mode (`probe`: the start-up probe
 alone; `reprobe`: `send --reprobe` with its defaults), the sender's log and `recv --source`'s
 per-frame stats. OUT/long is the sweep of the same 300-frame renders (`./run.sh long`): its
-report gives the best fixed pair in hindsight, the start-up probe's real run and the real run
+summary gives the best fixed pair in hindsight, the start-up probe's real run and the real run
 of `send --reprobe`'s policy with every pair in every round (the sweep's model of it: rounds
 as fast as needed, as on a machine with a core per pair).
 
@@ -20,6 +20,8 @@ import math
 import os
 import re
 import sys
+
+import variants
 
 SCENES = ["DepthOfFieldExample", "IrradianceVolumeExample", "Fox"]
 MBPS = [1, 2, 4, 8, 16, 32]
@@ -45,21 +47,10 @@ def log_facts(path):
     }
 
 
-def sweep_cells(report):
-    """(scene, Mbit/s) -> best fixed, probe real, re-probe real (mm) from the sweep's report."""
-    cells, head = {}, None
-    for line in open(report):
-        cols = [c.strip() for c in line.strip().strip("|").split("|")]
-        if "re-probe real" in cols and "best fixed" in cols:
-            head = cols
-            continue
-        if head and len(cols) == len(head) and cols[1] == "`seq`":
-            row = dict(zip(head, cols))
-            best = float(row["best fixed"].split()[0])
-            cells[(row["sequence"], float(row["Mbit/s"]))] = (best, float(row["MAE"]), float(row["re-probe real"]))
-        elif head and not line.startswith("|"):
-            head = None
-    return cells
+def sweep_cells(sweep):
+    """(scene, Mbit/s) -> best fixed, probe real, re-probe real (mm), from the sweep's summary."""
+    return {(scene, bitrate / 1e6): (c["best_fixed"][2], c["mae_mm"], c["reprobe"]["mae_mm"])
+            for (scene, bitrate), c in variants.load(sweep).items()}
 
 
 def geo(xs):
@@ -68,7 +59,7 @@ def geo(xs):
 
 def main():
     live, sweep = sys.argv[1], sys.argv[2]
-    cells = sweep_cells(os.path.join(sweep, "report.md"))
+    cells = sweep_cells(sweep)
     print("| scene | Mbit/s | start-up probe's pick | live: re-probe / probe | rounds (pairs in the last), "
           "moves | re-probe: s to send 10 s | sweep: probe / best fixed | sweep: re-probe, every pair / best fixed |")
     print("|---|---:|---|---:|---|---:|---:|---:|")
