@@ -601,7 +601,7 @@ impl Reprobe {
             RoundPairs::Shortlist(n) => n,
             RoundPairs::Fit => {
                 let Some(cost) = self.cost.filter(|&c| c > 0.0) else { return usize::MAX };
-                let frame_secs = self.frame_secs.unwrap_or(1.0 / self.fps).max(1.0 / self.fps);
+                let frame_secs = self.frame_secs.unwrap_or(1.0 / self.fps);
                 fit_pairs(cost, frame_secs, &self.settings)
             }
         }
