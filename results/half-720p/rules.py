@@ -228,9 +228,15 @@ def causal(cell, bitrate):
     return total / (gops * GOP)
 
 
+def holds_whole(run, bitrate):
+    """Whether a fixed run held the bitrate (within TOL) over its GOPs, without a lost frame."""
+    e, n, b, lost = functools.reduce(add, run["gops"])
+    return b * FPS / n / bitrate <= TOL and not lost
+
+
 def best_fixed(cell, bitrate):
-    whole = [functools.reduce(add, r["gops"]) for r in cell[1].values()]
-    return min(e / n for e, n, b, lost in whole if b * FPS / n / bitrate <= TOL and not lost)
+    whole = [functools.reduce(add, r["gops"]) for r in cell[1].values() if holds_whole(r, bitrate)]
+    return min(e / n for e, n, b, lost in whole)
 
 
 def evaluate(cells, rules):

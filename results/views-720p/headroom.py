@@ -16,28 +16,29 @@ Per test cell (scene x bitrate, 300 frames, GOP 30), three choosers against two 
 """
 
 import argparse
-import csv
-import gzip
 import os
+import sys
 from collections import defaultdict
 
 import numpy as np
 
-GOPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "half-720p", "gops")
+HALF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "half-720p")
+sys.path.insert(0, HALF)
+import rules  # noqa: E402  (the GOP files' reader and the sweep's yardsticks)
+
 CAMERAS = ["orbit", "pan", "approach", "strafe"]
 CLIP = 3.0
 
 
 def load(name):
-    """{(scene, kbps): {pair: [MAE per GOP]}} of the fixed runs in one GOP file."""
-    cells = defaultdict(lambda: defaultdict(dict))
-    with gzip.open(os.path.join(GOPS, name + ".csv.gz"), "rt") as f:
-        for r in csv.DictReader(f):
-            if r["run"] != "fixed" or not r["part"].startswith("gop"):
-                continue
-            cells[(r["scene"], int(r["kbps"]))][r["codec"] + "/" + r["config"]][int(r["part"][3:])] = (
-                float(r["error_sum_m"]) / int(r["frames"]))
-    return {c: {p: [g[i] for i in sorted(g)] for p, g in pairs.items()} for c, pairs in cells.items()}
+    """{(scene, kbps): {pair: [MAE per GOP]}} of the fixed runs that held the bitrate in one GOP
+    file (`rules.load_file`; a GOP with a lost frame is infinite)."""
+    out = {}
+    for (scene, kbps), (_, fixed, _) in rules.load_file(os.path.join(HALF, "gops", name + ".csv.gz")).items():
+        held = {p: r for p, r in fixed.items() if rules.holds_whole(r, kbps * 1000)}
+        out[(scene, kbps)] = {f"{c}/{k}": [rules.gop_error(r, g) / r["gops"][g][1] for g in range(len(r["gops"]))]
+                              for (c, k), r in held.items()}
+    return out
 
 
 def table(sets):
