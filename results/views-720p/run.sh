@@ -9,9 +9,10 @@
 #   OUT=views-out ./run.sh evaluate            # generalise.py: training sets against each test set
 #
 # Every sweep is ../levels-720p's: H.264 8-bit, the model's 11 candidates, libx264 ultrafast, CBR,
-# GOP 30, 1..32 Mbit/s at 720p30. A clip's frames are deleted once its features and fixed runs are
-# written; a clip whose outputs exist is skipped, so the script resumes, and disjoint seed ranges
-# run in parallel (one per core or machine).
+# GOP 30, 1..32 Mbit/s at 720p30. Each clip goes through scripts/training-sequence.sh, as the
+# levels do: its frames are deleted once its features and fixed runs are written, a clip whose
+# outputs exist is skipped, so the script resumes, and disjoint seed ranges run in parallel (one
+# per core or machine).
 set -eu
 OUT=${OUT:-views-out}
 D=${DEPTHCAST:-depthcast}
@@ -24,30 +25,10 @@ what=${1:-}
 mkdir -p "$OUT/features" "$OUT/sweep" "$OUT/seq"
 case $what in
 clips)
-    seed=$1
-    end=$(($1 + $2))
-    while [ "$seed" -lt "$end" ]; do
-        n=view-$seed
-        seq=$OUT/seq/$n
-        if [ -f "$OUT/features/$n.csv" ] && [ -f "$OUT/sweep/$n/summary.json" ]; then
-            seed=$((seed + 1))
-            continue
-        fi
-        start=$(date +%s)
-        mkdir -p "$seq"
-        set -- $(python3 "$HERE/paths.py" "$seed" --out "$OUT/seq/$n.path.json")
-        if $D render --scene "$SCENES/$1" --camera "$OUT/seq/$n.path.json" --fov "$2" --frames 30 \
-            --size 1280x720 --out "$seq" > "$OUT/seq/$n.log" 2>&1; then
-            $D predict features "$seq" --frames 30 --out "$OUT/features/$n.csv.part" >> "$OUT/seq/$n.log" 2>&1
-            $D predict sweep "$seq" --out "$OUT/sweep/$n" --frames 30 --gop 30 --no-policies --threads 1 \
-                >> "$OUT/seq/$n.log" 2>&1
-            mv "$OUT/features/$n.csv.part" "$OUT/features/$n.csv"
-            find "$seq" \( -name '*.exr' -o -name '*.png' \) ! -name preview.png -delete
-            echo "$n: $1 $3 fov $2, $(($(date +%s) - start)) s"
-        else
-            echo "$n: render failed (see $OUT/seq/$n.log)"
-        fi
-        seed=$((seed + 1))
+    for seed in $(seq "$1" $(($1 + $2 - 1))); do
+        set -- $(python3 "$HERE/paths.py" "$seed" --out "$OUT/seq/view-$seed.path.json")
+        DEPTHCAST_BIN=$D "$ROOT/scripts/training-sequence.sh" "$OUT" "view-$seed" 30 "$1 $3 fov $2" \
+            --scene "$SCENES/$1" --camera "$OUT/seq/view-$seed.path.json" --fov "$2" --size 1280x720
     done
     ;;
 gltf)
