@@ -193,6 +193,12 @@ def main():
         print(line, flush=True)
         out.append(line)
 
+    # The training sets: each group alone, and the glTF renders with the clips or the levels (a
+    # combination only where its second group exists, else it repeats the glTF row).
+    training = [(name, train) for name, train, present in [
+        ("glTF scenes only", gltf, gltf), ("camera clips only", views, views),
+        ("glTF scenes + camera clips", gltf + views, views), ("levels only", levels, levels),
+        ("glTF scenes + levels", gltf + levels, levels)] if present]
     if "sets" not in skip:
         emit("**Training set against the test scenes**")
         emit("")
@@ -208,12 +214,7 @@ def main():
                     net = score(errors, feats, levels, scores_fn=scores_fn)
                     lut = score(errors, feats, levels, table=table)
                     emit(summary(f"committed model on the {len(levels)} levels (none seen in its training)", [stats(net, lut)]))
-        sets = [("glTF scenes only", gltf, True), ("camera clips only", views, views),
-                ("glTF scenes + camera clips", gltf + views, views), ("levels only", levels, levels),
-                ("glTF scenes + levels", gltf + levels, levels)]
-        for name, train, present in sets:
-            if not train or not present:
-                continue
+        for name, train in training:
             runs, n = trained(train, test)
             emit(summary(f"{name} ({len(train)} scenes, {n} samples)", runs))
         emit("")
@@ -254,10 +255,8 @@ def main():
         emit(HEADER)
         X, C, M, K = T.dataset(errors, feats, set(test))
         nets = [fit(errors, feats, test, args.steps, seed, drop)[0] for seed in seeds]
-        tables = [(f"the table of the {name}", T.lookup_table(*T.dataset(errors, feats, set(train))[:2]))
-                  for name, train, present in [("glTF scenes", gltf, gltf), ("camera clips", views, views),
-                                               ("glTF scenes + camera clips", gltf + views, views), ("levels", levels, levels),
-                                               ("glTF scenes + levels", gltf + levels, levels)] if train and present]
+        tables = [(f"the table of the {name.removesuffix(' only')}", T.lookup_table(*T.dataset(errors, feats, set(train))[:2]))
+                  for name, train in training]
         c = committed(args.model) if args.model else None
         if c:
             tables.insert(0, ("the committed model's table", c[1]))
