@@ -20,12 +20,14 @@ APT_PACKAGES=(
   nginx libnginx-mod-rtmp                                           # RTMP fan-out test
 )
 # Only the tests: headless Chromium for the browser receiver's tests (WebCodecs, WebGL2), Janus for
-# the many-viewers WebRTC path.
+# the many-viewers WebRTC path, numpy for scripts/check-results.sh.
 TEST_APT_PACKAGES=(
   chromium
   janus
+  python3-numpy
 )
-# The tests need no Python: the committed models are read by Rust. Retraining the predictor needs
+# The Rust tests need no Python: the committed models are read by Rust. scripts/check-results.sh
+# runs the results' Python analyses whose inputs are committed. Retraining the predictor needs
 # `pip install -r precision-net/train/requirements.txt` (see precision-net/README.md).
 
 # test-arm: Debian 12's Rust 1.96 (`rustc-web`, `cargo-web`: /usr/bin/rustc and /usr/bin/cargo)
@@ -173,6 +175,7 @@ case "$cmd" in
     install_packages "${TEST_APT_PACKAGES[@]}"
     # Release profile: the tests reuse the demo's build, and the codec and GPU tests run at speed.
     cargo test --workspace --release
+    scripts/check-results.sh
     if [ "$(uname -m)" = "aarch64" ] || arm_toolchain_available; then
       test_arm
     else

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The analyses in results/ whose inputs are committed, run again: what they print must be what the
+# reports say. It keeps the Python that models #17's policies (results/half-720p/rules.py, read by
+# results/views-720p/headroom.py and results/pairs-720p/pairs.py) honest as it changes. Needs
+# python3 and numpy (Debian: python3-numpy); `scripts/dev.sh test` runs it.
+#
+#   scripts/check-results.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+py=${PYTHON:-python3}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+
+# rules.py: the tables of results/half-720p/rules.md, from the GOP sums in gops/ (the command the
+# report gives). Every line it prints must be a line of the report.
+g=results/half-720p/gops
+"$py" results/half-720p/rules.py \
+  --design levels=$g/level2000.csv.gz,$g/level2001.csv.gz,$g/level2002.csv.gz,$g/level2003.csv.gz,$g/level2004.csv.gz,$g/level2005.csv.gz \
+  gltf-orbit=$g/gltf-orbit.csv.gz \
+  --test orbit=$g/orbit.csv.gz pan=$g/pan.csv.gz approach=$g/approach.csv.gz strafe=$g/strafe.csv.gz >"$tmp/rules.txt"
+if missing=$(grep -vxF -f results/half-720p/rules.md "$tmp/rules.txt"); then
+  echo "FAIL results/half-720p/rules.md: rules.py prints lines the report does not have:" >&2
+  echo "$missing" >&2
+  fail=1
+else
+  echo "ok   results/half-720p/rules.md ($(grep -c '^|' "$tmp/rules.txt") table rows)"
+fi
+
+# headroom.py: results/views-720p/headroom.md, the whole file.
+"$py" results/views-720p/headroom.py --out "$tmp/headroom.md" >/dev/null
+if diff -u results/views-720p/headroom.md "$tmp/headroom.md" >&2; then
+  echo "ok   results/views-720p/headroom.md"
+else
+  echo "FAIL results/views-720p/headroom.md differs from what headroom.py writes (above)" >&2
+  fail=1
+fi
+exit $fail
