@@ -9,10 +9,11 @@
 #   OUT=views-out ./run.sh evaluate            # generalise.py: training sets against each test set
 #
 # Every sweep is ../levels-720p's: H.264 8-bit, the model's 11 candidates, libx264 ultrafast, CBR,
-# GOP 30, 1..32 Mbit/s at 720p30. Each clip goes through scripts/training-sequence.sh, as the
-# levels do: its frames are deleted once its features and fixed runs are written, a clip whose
-# outputs exist is skipped, so the script resumes, and disjoint seed ranges run in parallel (one
-# per core or machine).
+# GOP 30, 1..32 Mbit/s at 720p30 (with DEPTHCAST_SWEEP=pairs in the environment, clips are swept
+# over every pair instead: ../pairs-720p). Each clip goes through scripts/training-sequence.sh,
+# as the levels do: its frames are deleted once its features and fixed runs are written, a clip
+# whose outputs exist is skipped, so the script resumes, and disjoint seed ranges run in parallel
+# (one per core or machine).
 set -eu
 OUT=${OUT:-views-out}
 D=${DEPTHCAST:-depthcast}
