@@ -2,12 +2,26 @@
 # The analyses in results/ whose inputs are committed, run again: what they print must be what the
 # reports say. It keeps the Python that models #17's policies (results/half-720p/rules.py, read by
 # results/views-720p/headroom.py and results/pairs-720p/pairs.py) honest as it changes. Needs
-# python3 and numpy (Debian: python3-numpy); `scripts/dev.sh test` runs it.
+# Python 3 with numpy: PYTHON, else the first of `python3` on PATH and Debian's /usr/bin/python3
+# (python3-numpy) that has it, since a pyenv or venv python3 on PATH does not see Debian's
+# packages. `scripts/dev.sh test` runs it.
 #
-#   scripts/check-results.sh
+#   [PYTHON=python3] scripts/check-results.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-py=${PYTHON:-python3}
+py=${PYTHON:-}
+if [ -z "$py" ]; then
+  for candidate in python3 /usr/bin/python3; do
+    if "$candidate" -c 'import numpy' 2>/dev/null; then
+      py=$candidate
+      break
+    fi
+  done
+fi
+if [ -z "$py" ]; then
+  echo "check-results: no Python 3 with numpy (Debian: apt-get install python3-numpy; or set PYTHON)" >&2
+  exit 1
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
