@@ -67,23 +67,30 @@ def fixed_parts(mae, bits):
             "gops": [part(mae[GOP * g:GOP * (g + 1)], bits[GOP * g:GOP * (g + 1)]) for g in range(gops)]}
 
 
+def read_runs(runs):
+    """One sequence's runs folder (`runs/SCENE/g30-ultrafast`): its fixed runs and its first
+    rounds, each as {kbit/s: {pair: parts}} (policy runs skipped)."""
+    fixed, first = defaultdict(dict), defaultdict(dict)
+    for path in glob.glob(os.path.join(runs, "*_seq.csv")):
+        name = os.path.basename(path)
+        m = re.fullmatch(r"(first-round15_)?(h264-\d+)_(\d+)k_(.+)_seq\.csv", name)
+        if not m or "policy" in name:
+            continue
+        mae, bits = read_run(path)
+        pair, kbps = (m.group(2), m.group(4)), int(m.group(3))
+        if m.group(1):
+            first[kbps][pair] = part(mae[-GOP:], bits[-GOP:])
+        else:
+            fixed[kbps][pair] = fixed_parts(mae, bits)
+    return fixed, first
+
+
 def load_folder(folder):
     """Cells of a sweep folder: (scene, kbit/s) -> (probe's pairs, fixed runs, first rounds)."""
     cells = {}
     for runs in sorted(glob.glob(os.path.join(folder, "runs", "*", "g30-ultrafast"))):
         scene = os.path.basename(os.path.dirname(runs))
-        fixed, first = defaultdict(dict), defaultdict(dict)
-        for path in glob.glob(os.path.join(runs, "*_seq.csv")):
-            name = os.path.basename(path)
-            m = re.fullmatch(r"(first-round15_)?(h264-\d+)_(\d+)k_(.+)_seq\.csv", name)
-            if not m or "policy" in name:
-                continue
-            mae, bits = read_run(path)
-            pair, kbps = (m.group(2), m.group(4)), int(m.group(3))
-            if m.group(1):
-                first[kbps][pair] = part(mae[-GOP:], bits[-GOP:])
-            else:
-                fixed[kbps][pair] = fixed_parts(mae, bits)
+        fixed, first = read_runs(runs)
         for kbps, rounds in first.items():
             if all(p in fixed[kbps] for p in rounds):
                 cells[(scene, kbps)] = (sorted(rounds), fixed[kbps], rounds)
@@ -232,6 +239,14 @@ def holds_whole(run, bitrate):
     """Whether a fixed run held the bitrate (within TOL) over its GOPs, without a lost frame."""
     e, n, b, lost = functools.reduce(add, run["gops"])
     return b * FPS / n / bitrate <= TOL and not lost
+
+
+def gop_means(fixed, kbps):
+    """{"codec/config": [mean MAE per GOP]} of one cell's fixed runs; a run that lost a frame or did
+    not hold the bitrate is infinite in every GOP."""
+    return {f"{codec}/{config}": [gop_error(r, g) / r["gops"][g][1] if holds_whole(r, kbps * 1000) else math.inf
+                                  for g in range(len(r["gops"]))]
+            for (codec, config), r in fixed.items()}
 
 
 def best_fixed(cell, bitrate):

@@ -23,9 +23,7 @@ Each GOP gets its pair's fixed-run error; a cell's error is the mean over its GO
 import argparse
 import csv
 import glob
-import math
 import os
-import re
 import sys
 from collections import defaultdict
 
@@ -45,21 +43,11 @@ TRAINING = ["gltf-orbit"] + [f"level200{i}" for i in range(6)]
 LUMA8 = "h264-8/luma-P8-lin"
 
 
-def errors_of(fixed, kbps):
-    """{pair: [mean MAE per GOP]} of one cell's fixed runs; a run that lost a frame or did not hold
-    the bitrate (1.10x) is infinite in every GOP."""
-    out = {}
-    for (codec, config), r in fixed.items():
-        held = rules.holds_whole(r, kbps * 1000)
-        out[f"{codec}/{config}"] = [rules.gop_error(r, g) / r["gops"][g][1] if held else math.inf
-                                    for g in range(len(r["gops"]))]
-    return out
-
-
 def load_gops(name, prefix=""):
-    """{(PREFIX + scene, bit/s): {pair: [MAE per GOP]}} of one committed GOP file."""
+    """{(PREFIX + scene, bit/s): {pair: [MAE per GOP]}} of one committed GOP file (a run that lost
+    a frame or did not hold the bitrate is infinite: `rules.gop_means`)."""
     cells = rules.load_file(os.path.join(HALF, "gops", name + ".csv.gz"))
-    return {(prefix + scene, kbps * 1000): errors_of(fixed, kbps) for (scene, kbps), (_, fixed, _) in cells.items()}
+    return {(prefix + scene, kbps * 1000): rules.gop_means(fixed, kbps) for (scene, kbps), (_, fixed, _) in cells.items()}
 
 
 def load_clips(folders):
@@ -68,13 +56,8 @@ def load_clips(folders):
     for folder in folders:
         for runs in glob.glob(os.path.join(folder, "runs", "*", "g30-ultrafast")):
             scene = os.path.basename(os.path.dirname(runs))
-            fixed = defaultdict(dict)
-            for path in glob.glob(os.path.join(runs, "*_seq.csv")):
-                m = re.fullmatch(r"(h264-\d+)_(\d+)k_(.+)_seq\.csv", os.path.basename(path))
-                if m:
-                    fixed[int(m.group(2))][(m.group(1), m.group(3))] = rules.fixed_parts(*rules.read_run(path))
-            for kbps, runs_of in fixed.items():
-                out[(scene, kbps * 1000)] = errors_of(runs_of, kbps)
+            for kbps, fixed in rules.read_runs(runs)[0].items():
+                out[(scene, kbps * 1000)] = rules.gop_means(fixed, kbps)
     return out
 
 

@@ -16,6 +16,7 @@ Per test cell (scene x bitrate, 300 frames, GOP 30), three choosers against two 
 """
 
 import argparse
+import math
 import os
 import sys
 from collections import defaultdict
@@ -33,12 +34,9 @@ CLIP = 3.0
 def load(name):
     """{(scene, kbps): {pair: [MAE per GOP]}} of the fixed runs that held the bitrate in one GOP
     file (`rules.load_file`; a GOP with a lost frame is infinite)."""
-    out = {}
-    for (scene, kbps), (_, fixed, _) in rules.load_file(os.path.join(HALF, "gops", name + ".csv.gz")).items():
-        held = {p: r for p, r in fixed.items() if rules.holds_whole(r, kbps * 1000)}
-        out[(scene, kbps)] = {f"{c}/{k}": [rules.gop_error(r, g) / r["gops"][g][1] for g in range(len(r["gops"]))]
-                              for (c, k), r in held.items()}
-    return out
+    cells = rules.load_file(os.path.join(HALF, "gops", name + ".csv.gz"))
+    return {(scene, kbps): {p: e for p, e in rules.gop_means(fixed, kbps).items() if math.isfinite(e[0])}
+            for (scene, kbps), (_, fixed, _) in cells.items()}
 
 
 def table(sets):
