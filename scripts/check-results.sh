@@ -33,12 +33,16 @@ g=results/half-720p/gops
   --design levels=$g/level2000.csv.gz,$g/level2001.csv.gz,$g/level2002.csv.gz,$g/level2003.csv.gz,$g/level2004.csv.gz,$g/level2005.csv.gz \
   gltf-orbit=$g/gltf-orbit.csv.gz \
   --test orbit=$g/orbit.csv.gz pan=$g/pan.csv.gz approach=$g/approach.csv.gz strafe=$g/strafe.csv.gz >"$tmp/rules.txt"
-if missing=$(grep -vxF -f results/half-720p/rules.md "$tmp/rules.txt"); then
+rows=$(grep -c '^| ' "$tmp/rules.txt" || true)
+if [ "$rows" -eq 0 ]; then
+  echo "FAIL results/half-720p/rules.md: rules.py printed no table" >&2
+  fail=1
+elif missing=$(grep -vxF -f results/half-720p/rules.md "$tmp/rules.txt"); then
   echo "FAIL results/half-720p/rules.md: rules.py prints lines the report does not have:" >&2
   echo "$missing" >&2
   fail=1
 else
-  echo "ok   results/half-720p/rules.md ($(grep -c '^|' "$tmp/rules.txt") table rows)"
+  echo "ok   results/half-720p/rules.md ($rows table rows)"
 fi
 
 # headroom.py: results/views-720p/headroom.md, the whole file.
