@@ -88,6 +88,14 @@ def lookup_groups(Xtr, Ctr):
     return lambda x: T.GROUPS[T.lookup_choice(table, x)]
 
 
+def cells_of(keys):
+    """{(sequence, bitrate): the indices of its samples, in order} of `dataset`'s keys."""
+    cells = {}
+    for idx, (seq, br, _) in enumerate(keys):
+        cells.setdefault((seq, br), []).append(idx)
+    return cells
+
+
 def evaluate_fold(params, X, M, keys, margin, group_of=None, table=None, logits=None):
     """Estimated MAE per cell of the fold scene: the network's switching rule, or with `table` the
     lookup table's choice for the whole cell; `logits`: another model's scores of `X` instead."""
@@ -95,11 +103,8 @@ def evaluate_fold(params, X, M, keys, margin, group_of=None, table=None, logits=
         logits = np.eye(len(T.CANDIDATES))[[T.lookup_choice(table, x) for x in X]]
     elif logits is None:
         logits = T.forward(params, X.astype(np.float64))[-1]
-    cells = {}
-    for idx, (seq, br, i) in enumerate(keys):
-        cells.setdefault((seq, br), []).append(idx)
     res = []
-    for (seq, br), idxs in sorted(cells.items()):
+    for (seq, br), idxs in sorted(cells_of(keys).items()):
         fg = group_of(X[idxs[0]]) if group_of else None
         ch = switcher(logits[idxs], T.GROUPS, T.GOP, margin, fg)
         m = M[idxs]

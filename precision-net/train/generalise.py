@@ -97,11 +97,8 @@ def oracle(X, M, keys):
     whole stream (the first frame fixes it) and in it each GOP's best candidate, known in hindsight
     (the rule switches only at keyframes, so no sequence of scores picks better). Rows as `score`."""
     groups = np.array(T.GROUPS)
-    cells = {}
-    for idx, (seq, br, i) in enumerate(keys):
-        cells.setdefault((seq, br), []).append(idx)
     res = []
-    for (seq, br), idxs in sorted(cells.items()):
+    for (seq, br), idxs in sorted(CV.cells_of(keys).items()):
         m = M[idxs]
         gops = [m[s : s + T.GOP] for s in range(0, len(m), T.GOP)]
         total = min(sum(g[:, groups == grp].sum(axis=0).min() for g in gops) for grp in set(T.GROUPS))

@@ -25,7 +25,6 @@ import csv
 import glob
 import os
 import sys
-from collections import defaultdict
 
 import numpy as np
 
@@ -91,7 +90,8 @@ def costs(e):
 
 
 def dataset(cells, feats):
-    """Per frame with features: X, its GOP's costs, the whole stream's costs, and its (cell, frame)."""
+    """Per frame with features, in frame order per cell: X, its GOP's costs, the whole stream's
+    costs, and its (sequence, bit/s, frame)."""
     X, C, C0, keys = [], [], [], []
     for cell, E in sorted(cells.items()):
         stream = costs(np.where(np.isfinite(E).all(axis=1), E.mean(axis=1), np.inf))
@@ -101,7 +101,7 @@ def dataset(cells, feats):
                 X.append(f)
                 C.append(costs(E[:, i // GOP]))
                 C0.append(stream)
-                keys.append((cell, i))
+                keys.append((cell[0], cell[1], i))
     return np.array(X, np.float32), np.array(C, np.float32), np.array(C0, np.float32), keys
 
 
@@ -119,12 +119,10 @@ def evaluate(cells, feats, params, table, target=False):
     frame's GOP costs) instead of a network's."""
     X, C, _, keys = dataset(cells, feats)
     logits = -C if target else T.forward(params, X.astype(np.float64))[-1]
-    rows = defaultdict(list)
-    for j, (cell, i) in enumerate(keys):
-        rows[cell].append((i, j))
+    rows = CV.cells_of(keys)
     out = []
     for cell, E in sorted(cells.items()):
-        idx = [j for _, j in sorted(rows[cell])]
+        idx = rows.get(cell, [])
         assert len(idx) == E.shape[1] * GOP, f"{cell}: features of {len(idx)} of {E.shape[1] * GOP} frames"
         choice = CV.switcher(logits[idx], T.GROUPS, GOP, MARGIN)
         per_gop = [choice[g * GOP] for g in range(E.shape[1])]
