@@ -145,11 +145,12 @@ pub(crate) struct Args {
     reprobe_memory: f64,
     /// With --reprobe: how many pairs each round measures. `all`: every pair the start-up probe
     /// measured in the stream's codec. N (at least 2): the stream's pair, the N - 2 best others
-    /// so far and the one measured longest ago. `fit`: as many as the round's workers encode in
-    /// 80% of the time the last GOP took to send (less the keyframe's wait for its round, and
-    /// never under the nominal frame rate's), from what the encodes have cost so far, so the
-    /// rounds keep up with the stream; with --fast, the rounds the same stream gets in real
-    /// time. Default: `fit` when paced, `all` with --fast (which waits for every round).
+    /// so far and, by turns, the next best or the one measured longest ago (rounds of 2 measure
+    /// the best other in one round, the stalest in the next). `fit`: as many as the round's
+    /// workers encode in 80% of the time the last GOP took to send (less the keyframe's wait for
+    /// its round, and never under the nominal frame rate's), from what the encodes have cost so
+    /// far, so the rounds keep up with the stream; with --fast, the rounds the same stream gets
+    /// in real time. Default: `fit` when paced, `all` with --fast (which waits for every round).
     #[arg(long, requires = "reprobe", value_parser = parse_round_pairs)]
     reprobe_pairs: Option<depthcast_stream::RoundPairs>,
     /// With --reprobe: how much better (relative mean error) the best pair must measure than the

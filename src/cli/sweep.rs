@@ -91,7 +91,8 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = depthcast_stream::ReprobeSettings::default().memory)]
     reprobe_memory: f64,
     /// The pairs each round of the modelled `send --reprobe` measures (at least 2: `send
-    /// --reprobe-pairs N`, the stream's pair, the best others and the one measured longest ago);
+    /// --reprobe-pairs N`: the stream's pair, the best others and, by turns, the next best or the
+    /// one measured longest ago);
     /// every pair when left out.
     #[arg(long, value_parser = clap::value_parser!(u16).range(2..))]
     reprobe_pairs: Option<u16>,

@@ -24,7 +24,8 @@
 //!
 //! At 720p every pair (about 20) keeps up with 30 fps only with about 14 cores of a small
 //! machine, so a round may measure a shortlist ([`RoundPairs`]): the stream's pair, the best
-//! others so far and the one measured longest ago, of a fixed length or of the length its
+//! others so far and, by turns, the next best or the one measured longest ago
+//! ([`PairTally::shortlist`]), of a fixed length or of the length its
 //! workers encode in a GOP's time ([`RoundPairs::Fit`]). In `results/half-720p` rounds of 8
 //! pairs made the same moves as rounds of every pair; rounds of 2 kept much less of the gain.
 
@@ -125,7 +126,7 @@ pub enum RoundPairs {
     #[default]
     Every,
     /// `n` of them (at least 2; [`PairTally::shortlist`]): the stream's, the best others so far,
-    /// and the one measured longest ago, so every pair comes back in turn.
+    /// and by turns the next best or the one measured longest ago, so every pair comes back.
     Shortlist(usize),
     /// A shortlist as long as the round's workers can encode in [`FIT_SHARE`] of a GOP's time,
     /// from what the rounds' encodes have cost so far (the first round: what the start-up
@@ -613,7 +614,7 @@ impl Reprobe {
     /// [`ReprobeSettings::window`] frames pushed (at the stream's start: over the first
     /// `preroll` of those, then all of them).
     fn start_round(&mut self) -> Result<()> {
-        let members = self.tally.shortlist(self.current, self.round_pairs(), |k| !self.failed[k]);
+        let members = self.tally.shortlist(self.current, self.round_pairs(), self.rounds, |k| !self.failed[k]);
         let pairs: Vec<(Format, PackingConfig)> = members.iter().map(|&k| self.tally.pairs()[k]).collect();
         let threads = self.settings.threads.clamp(1, pairs.len().max(1));
         let preroll: Vec<Arc<DepthImage>> =
@@ -850,8 +851,8 @@ mod tests {
             rp.push(testdata::game_scene(w, h, i as f32 / 30.0)).unwrap();
         }
         failed.extend(rp.wait().into_iter().map(|f| f.config));
-        // The first round: the stream's pair, the best other (the broken one), which fails
-        // once and drops out, and the one measured least (hue: the earliest of those tied);
+        // The first round (round 0, an even one): the stream's pair, the best other (the broken
+        // one), which fails once and drops out, and the best-ranked of the rest (hue);
         // the two beside the broken one count. Then the three that work.
         assert_eq!(failed, vec![broken]);
         assert_eq!(rp.rounds(), 4, "no round lost to the failure");

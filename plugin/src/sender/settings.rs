@@ -178,8 +178,8 @@ pub struct DepthSenderSettings {
     /// in the plugin's codec and bit depth, with their bitrates, instead of the network's
     /// shortlist. While the stream runs a worker thread encodes the measured configurations
     /// over each GOP as it is captured (one core; `depthcast_stream::Reprobe`), as many as it
-    /// encodes in a GOP's time (`reprobe_pairs`: the current one, the best others so far and
-    /// the one measured longest ago), and at every
+    /// encodes in a GOP's time (`reprobe_pairs`: the current one, the best others so far and,
+    /// by turns, the next best or the one measured longest ago), and at every
     /// `gop`-th frame the stream moves to the configuration with the lowest error measured so
     /// far; each move reopens the encoder, pre-rolled, and may change the frame size (half size,
     /// the VBP luma layout). On 300-frame test scenes at 720p `send --reprobe`'s policy came to

@@ -141,8 +141,9 @@ pub struct Rounds {
     /// Weight of the earlier measurements against each round.
     pub keep: f64,
     /// Pairs each round measures (`depthcast_stream::RoundPairs::Shortlist`: the stream's
-    /// pair, the best others and the one measured longest ago, by [`PairTally::shortlist`],
-    /// chosen at the keyframe where the round starts); `None`: every pair.
+    /// pair, the best others and, by turns, the next best or the one measured longest ago, by
+    /// [`PairTally::shortlist`], chosen at the keyframe where the round starts); `None`: every
+    /// pair.
     pub pairs: Option<usize>,
     /// How much better the best pair must measure for the stream to move
     /// (`depthcast_stream::ReprobeSettings::margin`, [`PairTally::move_from`]).
@@ -207,6 +208,8 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
     // The running round: the keyframe it started at, and its pairs (chosen there).
     let mut running: Option<usize> = None;
     let mut members = every.clone();
+    // Rounds started so far: the shortlist's turns (`PairTally::shortlist`).
+    let mut started = 0;
     let mut rule: Option<MoveRule> = None;
     for g in (0..n).step_by(gop) {
         match memory {
@@ -256,9 +259,10 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
             let codec = pairs[k].0.codec;
             let same = |j: usize| pairs[j].0.codec == codec;
             members = match size {
-                Some(size) => tally.shortlist(k, size, same),
+                Some(size) => tally.shortlist(k, size, started, same),
                 None => (0..pairs.len()).filter(|&j| same(j)).collect(),
             };
+            started += 1;
         }
         choice.extend(std::iter::repeat_n(k, gop.min(n - g)));
     }
@@ -395,6 +399,27 @@ mod tests {
     }
 
     #[test]
+    fn rounds_of_two_measure_the_best_other_and_the_stalest_by_turns() {
+        // a holds; b, second on the probe's frame, falls to 0.1 from frame 4; c and d never win.
+        let a = run(PackingConfig::luma(BitDepth::Eight), &[1.0; 10], 1);
+        let b = run(PackingConfig::hue(), &[2.0, 2.0, 2.0, 2.0, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], 1);
+        let c = run(PackingConfig::vbp(16, depthcast_packing::VbpLayout::Luma), &[3.0; 10], 1);
+        let d = run(PackingConfig::vbp(12, depthcast_packing::VbpLayout::Luma), &[4.0; 10], 1);
+        let runs = [a, b, c, d];
+        let cands: Vec<Candidate<'_>> =
+            runs.iter().map(|run| Candidate { codec: CodecConfig::H264_8, run, first: None }).collect();
+        let stream = Stream { width: 64, height: 32, fps: 1.0, bitrate: 1, gop: 2, head: 1 };
+        let plan_of = |pairs| plan(&cands, &stream, Memory::Rounds(Rounds { pairs, ..rule(2, 0.5) })).unwrap().choice;
+        // Round 0 (0..2) takes b, the best other; round 1 (2..4) c, the one measured least (its
+        // probe frame alone); round 2 (4..6) b again, the best other, which measures 0.1 there:
+        // at 6 b's mean (1.2 over a weight of 2.5) is below a's 1.0, and the stream moves, as it
+        // does with every pair in every round. With the stalest alone in that place, round 2
+        // would have taken d and the move waited for round 3, at 8.
+        assert_eq!(plan_of(Some(2)), [0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
+        assert_eq!(plan_of(None), plan_of(Some(2)));
+    }
+
+    #[test]
     fn rounds_of_a_shortlist_measure_the_current_pair_the_best_others_and_the_stalest() {
         let vbp = PackingConfig::vbp(16, depthcast_packing::VbpLayout::Luma);
         let a = run(PackingConfig::luma(BitDepth::Eight), &[1.0, 1.0, 1.0, 1.0, 9.0, 9.0, 9.0, 9.0], 1);
@@ -408,10 +433,12 @@ mod tests {
         let rounds = |pairs| plan_of(Rounds { pairs, ..rule(2, 0.0) });
         // Every pair in every round (the newest alone counts): c's 0.1 over 2..4 wins at 4.
         assert_eq!(rounds(None), [0, 0, 0, 0, 2, 2, 2, 2]);
-        // Two a round: the stream's pair (a) and the one measured least. The first round (0..2)
-        // takes b (a tie with c: the earlier); with nothing kept (keep 0) c is then the one
-        // measured least, so the round over 4..6 takes it, and the stream moves at 6.
-        assert_eq!(rounds(Some(2)), [0, 0, 0, 0, 0, 0, 2, 2]);
+        // Two a round: the stream's pair (a) and, by turns, the best other or the one measured
+        // least. Round 0 (over 0..2) takes b, the best other; round 1 (2..4) b again, the one
+        // measured least (a tie with c's two probe frames: the earlier); with nothing kept
+        // (keep 0) c then has no measurement and ranks last, so round 2 (4..6) takes b too, and
+        // at 6 the stream moves to b (2 against a's 9), never having measured c's 0.1.
+        assert_eq!(rounds(Some(2)), [0, 0, 0, 0, 0, 0, 1, 1]);
         // A list that covers every pair is every pair.
         assert_eq!(rounds(Some(3)), rounds(None));
         // A margin: at 4 the newest round has c at 0.1 against a's 1.0, past a margin of 0.5,
