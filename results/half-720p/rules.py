@@ -254,14 +254,16 @@ def best_fixed(cell, bitrate):
     return min(e / n for e, n, b, lost in whole)
 
 
-def evaluate(cells, rules):
-    """Per rule: geomean and worst of / best fixed, cells within 1.02x of the best causal."""
+def evaluate(cells, rules, policy=None):
+    """Per rule: geomean and worst of / best fixed, cells within 1.02x of the best causal. The
+    mean error of a rule in a cell is `policy(cell, bitrate, rule)`, by default `reprobe`'s."""
+    policy = policy or reprobe
     base = [(best_fixed(c, kb * 1000), causal(c, kb * 1000), c, kb * 1000) for (_, kb), c in sorted(cells.items())]
     out = {}
     for rule in rules:
         ratios, within = [], 0
         for bf, ca, cell, bitrate in base:
-            m = reprobe(cell, bitrate, rule)
+            m = policy(cell, bitrate, rule)
             ratios.append(m / bf)
             within += m <= 1.02 * ca
         geo = math.exp(sum(map(math.log, ratios)) / len(ratios))
@@ -295,6 +297,15 @@ def row(rule, results):
     return f"| {name(rule)} | " + " | ".join(cols) + " |"
 
 
+def report(lines, out=None):
+    """Prints a report's lines and writes them to `out` too when given (every script here)."""
+    text = "\n".join(lines) + "\n"
+    if out:
+        with open(out, "w") as f:
+            f.write(text)
+    print(text, end="")
+
+
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "extract":
         save(load_folder(sys.argv[2]), sys.argv[3])
@@ -326,11 +337,7 @@ def main():
     lines += [row(r, list(d.values()) + list(t.values())) for r in ranked[: a.top]]
     lines += ["", f"**The rules that meet every goal on every test set ({len(meets)}):**", "", head, sep]
     lines += [row(r, list(d.values()) + list(t.values())) for r in sorted(meets, key=ranked.index)]
-    text = "\n".join(lines) + "\n"
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text)
-    print(text, end="")
+    report(lines, a.out)
 
 
 if __name__ == "__main__":

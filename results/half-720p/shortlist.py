@@ -121,20 +121,9 @@ def reprobe(cell, bitrate, n, slot, memory=MEMORY, margin=MARGIN):
 
 
 def evaluate(cells, variants):
-    """Per variant (n, slot): geomean and worst of / best fixed, cells within 1.02x of causal,
-    and the ratios per cell."""
-    base = [(rules.best_fixed(c, kb * 1000), rules.causal(c, kb * 1000), c, kb * 1000, key)
-            for key, c in sorted(cells.items()) for kb in [key[1]]]
-    out = {}
-    for v in variants:
-        ratios, within = [], 0
-        for bf, ca, cell, bitrate, key in base:
-            m, _ = reprobe(cell, bitrate, *v)
-            ratios.append(m / bf)
-            within += m <= 1.02 * ca
-        geo = math.exp(sum(map(math.log, ratios)) / len(ratios))
-        out[v] = (geo, max(ratios), within, len(ratios))
-    return out
+    """Per variant (n, slot): rules.evaluate's geomean and worst of / best fixed and cells within
+    1.02x of the best causal policy."""
+    return rules.evaluate(cells, variants, lambda cell, bitrate, v: reprobe(cell, bitrate, *v)[0])
 
 
 def label(v):
@@ -164,11 +153,7 @@ def main():
     for v in variants:
         cols = [f"{g:.3f}, {w:.3f}, {c}/{n}" for g, w, c, n in (r[v] for _, _, r in results)]
         lines.append(f"| {label(v)} | {pooled[v]:.4f} | " + " | ".join(cols) + " |")
-    text = "\n".join(lines) + "\n"
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text)
-    print(text, end="")
+    rules.report(lines, a.out)
 
 
 if __name__ == "__main__":

@@ -216,10 +216,7 @@ def main():
               "| camera | hindsight / lookup | the target as scores / lookup | in sample: net / lookup (seeds) |",
               "|---|---:|---:|---:|"]
     lines += ceiling(tests, feats, tables[best], seeds, args.steps)
-    text = "\n".join(lines) + "\n"
-    print(text, end="")
-    with open(args.out, "w") as f:
-        f.write(text)
+    rules.report(lines, args.out)
 
 
 if __name__ == "__main__":

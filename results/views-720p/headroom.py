@@ -84,10 +84,7 @@ def main():
                 hb.append(hind / best)
             out.append(f"| {cam} | {name} | {len(next(iter(cells.values())))} | **{np.mean(h):.3f}** | {np.mean(p):.3f} | "
                        f"{g(lb):.3f}, {max(lb):.3f} | {g(hb):.3f} |")
-    text = "\n".join(out) + "\n"
-    print(text, end="")
-    with open(args.out, "w") as f:
-        f.write(text)
+    rules.report(out, args.out)
 
 
 if __name__ == "__main__":
