@@ -164,10 +164,15 @@ class Tally:
     def holds(self, k):
         return self.b[k] * FPS / max(self.m[k], 1e-300) / self.bitrate <= TOL
 
+    def ranked(self, allowed=lambda k: True):
+        """`PairTally::ranked`: the pairs `allowed`, those that held the bitrate first (when any
+        did), each part by mean error, then index."""
+        ks = [k for k in range(len(self.e)) if allowed(k)]
+        any_holds = any(self.holds(k) for k in ks)
+        return sorted(ks, key=lambda k: (any_holds and not self.holds(k), self.mae(k), k))
+
     def best(self):
-        ks = range(len(self.e))
-        held = [k for k in ks if self.holds(k)] or list(ks)
-        return min(held, key=lambda k: (self.mae(k), k))
+        return self.ranked()[0]
 
 
 def gop_count(runs):
@@ -180,8 +185,10 @@ def gop_error(run, g):
     return math.inf if lost else e
 
 
-def reprobe(cell, bitrate, rule):
-    """Mean error of `send --reprobe` with `rule` = (memory, margin, confirm, long keep or None)."""
+def reprobe(cell, bitrate, rule, members=None):
+    """Mean error of `send --reprobe` with `rule` = (memory, margin, confirm, long keep or None).
+    Each round measures every pair, or with `members` the pairs `members(tally, current, g)`
+    lists for the round that starts at keyframe `g` (the rounds of a shortlist: shortlist.py)."""
     memory, margin, confirm, keep = rule
     pairs, fixed, first = cell
     gops = gop_count([fixed[p] for p in pairs])
@@ -191,17 +198,18 @@ def reprobe(cell, bitrate, rule):
             view.record(k, fixed[p]["head"])
     tally = views[0]
     current, streak, total = tally.best(), (None, 0), 0.0
+    measured = members(tally, current, 0) if members else range(len(pairs))
     for g in range(gops):
         if g > 0:
             for view, w in zip(views, (memory, keep)):
                 if g > 1:
                     view.decay(w)
-                for k, p in enumerate(pairs):
+                for k in measured:
                     if g == 1:
                         view.forget(k)
-                        view.record(k, first[p])
+                        view.record(k, first[pairs[k]])
                     else:
-                        view.record(k, fixed[p]["gops"][g - 1])
+                        view.record(k, fixed[pairs[k]]["gops"][g - 1])
             best = tally.best()
             if best == current:
                 streak = (None, 0)
@@ -217,6 +225,8 @@ def reprobe(cell, bitrate, rule):
                         current, streak = best, (None, 0)
                 else:
                     streak = (None, 0)
+            if members:
+                measured = members(tally, current, g)
         total += gop_error(fixed[pairs[current]], g)
     return total / (gops * GOP)
 

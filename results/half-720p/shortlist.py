@@ -1,20 +1,20 @@
 #!/usr/bin/env python3
 """`send --reprobe` with rounds of a shortlist, modelled on the sweeps' runs: which pair fills a
-round's last place (shortlist-rules.md).
+round's last place (../shortlist-720p/model.md).
 
     python3 shortlist.py --design LABEL=SRC[,SRC...] ... --test LABEL=SRC[,SRC...] ... [--out FILE]
 
-SRC as in rules.py (a sweep folder or its `gops/*.csv.gz`). The model is rules.py's (every GOP
-gets its pair's fixed-run error, moves are free; the memory, margin and first round of
-`depthcast_stream::ReprobeSettings`' defaults) with what a shortlist changes, as
-`tools/sweep/src/causal.rs` plans it: a round measures only its pairs, chosen at the keyframe
-where it starts by `PairTally::shortlist` among the pairs of the stream's codec (a transport
-carries one codec; its bit depth may change), and the stream moves only within that codec.
+SRC as in rules.py (a sweep folder or its `gops/*.csv.gz`). The model is rules.py's `reprobe`
+(every GOP gets its pair's fixed-run error, moves are free; `depthcast_stream::ReprobeSettings`'
+default rule) with what a shortlist changes, as `tools/sweep/src/causal.rs` plans it: a round
+measures only its pairs, chosen at the keyframe where it starts by `PairTally::shortlist`. Every
+pair of these sweeps is H.264 (at 8 or 10 bits), so the codec `send` keeps (a transport carries
+one) narrows nothing.
 
 `PairTally::shortlist(current, n)` fills a round with the stream's pair, the n - 2 others that
 rank best, and one more pair: the one measured longest ago (`stalest`, the rule in use). On a
 2-core machine `--reprobe-pairs fit` gives rounds of 2, so the last place is the only one and a
-full turn of about ten pairs takes ten GOPs. The other rules here fill that place by what the
+full turn of the 21 other pairs takes 21 GOPs. The other rules here fill that place by what the
 tally says, not only by age:
 
 - `discount-B`: the other pair with the lowest mean error times (1 - B x staleness), staleness
@@ -31,15 +31,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rules  # noqa: E402
 
-MEMORY, MARGIN = rules.DEFAULT[0], rules.DEFAULT[1]
 SLOTS = ["stalest", "alternate", "top-half", "discount-0.25", "discount-0.5", "discount-0.75"]
-
-
-def ranked(tally, allowed):
-    """`PairTally::ranked`: those that held the bitrate first (when any did), by mean error, index."""
-    ks = [k for k in range(len(tally.e)) if allowed(k)]
-    any_holds = any(tally.holds(k) for k in ks)
-    return sorted(ks, key=lambda k: (any_holds and not tally.holds(k), tally.mae(k), k))
 
 
 def last_place(tally, others, slot, round_no):
@@ -65,7 +57,7 @@ def last_place(tally, others, slot, round_no):
 
 def shortlist(tally, current, n, allowed, slot, round_no):
     """`PairTally::shortlist` with the last place filled by `slot`."""
-    order = ranked(tally, allowed)
+    order = tally.ranked(allowed)
     n = max(n, 2)
     if n >= len(order):
         return sorted(order)
@@ -76,54 +68,22 @@ def shortlist(tally, current, n, allowed, slot, round_no):
     return sorted(members)
 
 
-def reprobe(cell, bitrate, n, slot, memory=MEMORY, margin=MARGIN):
-    """Mean error of `send --reprobe` with rounds of `n` pairs (None: every pair of the codec; 0: no
-    rounds, the start-up probe's pick throughout) and the stream's moves."""
-    pairs, fixed, first = cell
-    gops = rules.gop_count([fixed[p] for p in pairs])
-    tally = rules.Tally(len(pairs), bitrate)
-    for k, p in enumerate(pairs):
-        tally.record(k, fixed[p]["head"])
-    current = tally.best()
-    codec = pairs[current][0].split("-")[0]
-
-    def same(k):
-        return pairs[k][0].split("-")[0] == codec
-
-    def members_for(round_no):
-        if n == 0:
-            return []
-        if n is None:
-            return [k for k in range(len(pairs)) if same(k)]
-        return shortlist(tally, current, n, same, slot, round_no)
-    members, total, moves = members_for(0), 0.0, 0
-    for g in range(gops):
-        if g > 0:
-            if g > 1:
-                tally.decay(memory)
-            for k in members:
-                if g == 1:
-                    tally.forget(k)
-                    tally.record(k, first[pairs[k]])
-                else:
-                    tally.record(k, fixed[pairs[k]]["gops"][g - 1])
-            ks = [k for k in range(len(pairs)) if same(k)]
-            held = [k for k in ks if tally.holds(k)] or ks
-            best = min(held, key=lambda k: (tally.mae(k), k))
-            if best != current:
-                now, pick = tally.mae(current), tally.mae(best)
-                forced = not math.isfinite(now) or (tally.holds(best) and not tally.holds(current))
-                if forced or pick < (1 - margin) * now:
-                    current, moves = best, moves + 1
-            members = members_for(g)
-        total += rules.gop_error(fixed[pairs[current]], g)
-    return total / (gops * rules.GOP), moves
+def reprobe(cell, bitrate, n, slot, rule=rules.DEFAULT):
+    """Mean error of `send --reprobe` with `rule` (rules.py's; its default by default) and rounds
+    of `n` pairs (None: every pair; 0: no rounds, the start-up probe's pick throughout), the last
+    place filled by `slot`."""
+    if n is None:
+        return rules.reprobe(cell, bitrate, rule)
+    if n == 0:
+        return rules.reprobe(cell, bitrate, rule, lambda tally, current, g: [])
+    return rules.reprobe(cell, bitrate, rule,
+                         lambda tally, current, g: shortlist(tally, current, n, lambda k: True, slot, g))
 
 
 def evaluate(cells, variants):
     """Per variant (n, slot): rules.evaluate's geomean and worst of / best fixed and cells within
     1.02x of the best causal policy."""
-    return rules.evaluate(cells, variants, lambda cell, bitrate, v: reprobe(cell, bitrate, *v)[0])
+    return rules.evaluate(cells, variants, lambda cell, bitrate, v: reprobe(cell, bitrate, *v))
 
 
 def label(v):
