@@ -74,6 +74,24 @@ fn bench(c: &mut Criterion) {
         g.bench_function("tight_range", |b| b.iter(|| tight_range(black_box(&view), 0.05)));
         g.finish();
     }
+    // Every measured encode (the probes, the re-probe's rounds, the sweeps) takes a decoded
+    // frame's error against its source: the full metrics against the mean error alone.
+    {
+        let mut decoded = depth.clone();
+        for (k, z) in decoded.data.iter_mut().enumerate() {
+            *z += 0.001 * (k % 7) as f32;
+        }
+        let d = decoded.view();
+        let mut g = c.benchmark_group("metrics");
+        g.throughput(Throughput::Bytes(src.len() as u64)).sample_size(20).measurement_time(Duration::from_secs(2));
+        g.bench_function("compute", |b| {
+            b.iter(|| depthcast_packing::Metrics::compute(black_box(&view), &d, near, far))
+        });
+        g.bench_function("mean_error", |b| {
+            b.iter(|| depthcast_packing::Metrics::mean_error(black_box(&view), &d, far))
+        });
+        g.finish();
+    }
     for (name, p) in cases(near, far) {
         let (fw, fh) = p.frame_size();
         let mut packed = YuvFrame::new(fw, fh, p.bit_depth);
