@@ -173,9 +173,12 @@ fn send_reprobe_then_recv() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "send failed: {err}");
     assert!(err.lines().any(|l| l.starts_with("re-probe: ") && l.contains(" rounds measured (the last of ")), "{err}");
+    // After the first round the stream's own pair is measured from its packets (the default).
+    assert!(err.contains(", the stream's own pair ") && err.contains(" ms per frame)"), "{err}");
     // The log: a row per pair of each round taken at a keyframe (15, 30, 45), every pair of both
-    // formats in each (--fast measures them all), the stream's pair the same across a round's
-    // rows, and as many rounds with a move as the sender reports switches.
+    // formats in each (--fast measures them all, the stream's own among them however it was
+    // measured), the stream's pair the same across a round's rows, and as many rounds with a
+    // move as the sender reports switches.
     let text = std::fs::read_to_string(&log).unwrap();
     let mut lines = text.lines();
     assert_eq!(

@@ -143,14 +143,16 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = depthcast_stream::ReprobeSettings::default().memory, requires = "reprobe",
           value_parser = parse_memory)]
     reprobe_memory: f64,
-    /// With --reprobe: how many pairs each round measures. `all`: every pair the start-up probe
-    /// measured in the stream's codec. N (at least 2): the stream's pair, the N - 2 best others
-    /// so far and, by turns, the next best or the one measured longest ago (rounds of 2 measure
-    /// the best other in one round, the stalest in the next). `fit`: as many as the round's
-    /// workers encode in 80% of the time the last GOP took to send (less the keyframe's wait for
-    /// its round, and never under the nominal frame rate's), from what the encodes have cost so
-    /// far, so the rounds keep up with the stream; with --fast, the rounds the same stream gets
-    /// in real time. Default: `fit` when paced, `all` with --fast (which waits for every round).
+    /// With --reprobe: how many pairs each round encodes. `all`: every pair the start-up probe
+    /// measured in the stream's codec. N (2 at least, or 1 with --reprobe-from-stream): the
+    /// stream's pair, the best others so far and, by turns, the next best or the one measured
+    /// longest ago (rounds of 2 measure the best other in one round, the stalest in the next);
+    /// with --reprobe-from-stream the stream's pair is one more, measured from the stream.
+    /// `fit`: as many as the round's workers encode in 80% of the time the last GOP took to send
+    /// (less the keyframe's wait for its round, and never under the nominal frame rate's), from
+    /// what the encodes have cost so far, so the rounds keep up with the stream; with --fast,
+    /// the rounds the same stream gets in real time. Default: `fit` when paced, `all` with
+    /// --fast (which waits for every round).
     #[arg(long, requires = "reprobe", value_parser = parse_round_pairs)]
     reprobe_pairs: Option<depthcast_stream::RoundPairs>,
     /// With --reprobe: how much better (relative mean error) the best pair must measure than the
@@ -175,6 +177,12 @@ pub(crate) struct Args {
     /// default.
     #[arg(long, requires = "reprobe", value_parser = parse_memory, value_name = "KEEP")]
     reprobe_long_memory: Option<f64>,
+    /// With --reprobe: measure the stream's own pair from what it sends (its packets decoded
+    /// and unpacked beside the rounds: a decode per frame where an encode was) rather than by
+    /// one of each round's encodes, so each round measures one pair more for its encodes. The
+    /// first round still encodes it.
+    #[arg(long, default_value_t = true, requires = "reprobe", action = clap::ArgAction::Set, value_name = "BOOL")]
+    reprobe_from_stream: bool,
     /// With --reprobe: write what each round measured to this CSV file, a row per pair: the
     /// round, the keyframe where it was taken, the pair, its error and bitrate over that round
     /// alone, its error over the rounds so far (older ones weighing less: what the move rule
@@ -367,6 +375,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                 confirm: a.reprobe_confirm,
                 guarded: a.reprobe_guarded,
                 long_memory: a.reprobe_long_memory,
+                from_stream: a.reprobe_from_stream,
                 ..Default::default()
             };
             let size = (m.width, m.height);
@@ -500,9 +509,10 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                 }
             }
             let meta = FrameMeta { frame_index: n as u32, sent_unix_us: Some(unix_us()), ..FrameMeta::default() };
+            let mut packets = Vec::new();
             match &mut enc {
                 StreamEncoder::Depth(e) => {
-                    e.encode(&depth.view(), &config, m.near, m.far, &meta)?;
+                    packets = e.encode(&depth.view(), &config, m.near, m.far, &meta)?.packets;
                 }
                 StreamEncoder::Rgbd(e) => {
                     let colour = seq.read_colour(i)?.with_context(|| format!("frame {i} has no colour"))?;
@@ -511,7 +521,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                 }
             }
             if let Some(rp) = reprobe.as_mut() {
-                rp.push(depth)?;
+                rp.push_sent(depth, &packets)?;
             }
             n += 1;
             bar.inc(1);
@@ -529,7 +539,11 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     }
     if let Some(rp) = &reprobe {
         let (f, c) = rp.current();
-        let cost = rp.cost().map_or(String::new(), |c| format!(", {:.1} ms per pair and frame", c.as_secs_f64() * 1e3));
+        let mut cost =
+            rp.cost().map_or(String::new(), |c| format!(", {:.1} ms per pair and frame", c.as_secs_f64() * 1e3));
+        if let Some(c) = rp.stream_cost() {
+            cost += &format!(", the stream's own pair {:.1} ms per frame", c.as_secs_f64() * 1e3);
+        }
         eprintln!(
             "re-probe: {} rounds measured (the last of {} pairs{cost}), {switches} switches; the stream ended with {f} {c}",
             rp.rounds(),
@@ -640,14 +654,15 @@ fn keyframe_switch(
     Ok((sw.config, true))
 }
 
-/// `--reprobe-pairs`: `all`, `fit` or a number of pairs (at least 2).
+/// `--reprobe-pairs`: `all`, `fit` or a number of encodes (at least 1; a shortlist measures at
+/// least 2 pairs).
 fn parse_round_pairs(s: &str) -> Result<RoundPairs, String> {
     match s {
         "all" => Ok(RoundPairs::Every),
         "fit" => Ok(RoundPairs::Fit),
         n => match n.parse::<usize>() {
-            Ok(n) if n >= 2 => Ok(RoundPairs::Shortlist(n)),
-            _ => Err(format!("{s}: `all`, `fit` or a number of pairs from 2 up")),
+            Ok(n) if n >= 1 => Ok(RoundPairs::Shortlist(n)),
+            _ => Err(format!("{s}: `all`, `fit` or a number of encodes from 1 up")),
         },
     }
 }

@@ -90,10 +90,11 @@ pub(crate) struct Args {
     /// against each new round (1: every round alike, 0: the newest alone).
     #[arg(long, default_value_t = depthcast_stream::ReprobeSettings::default().memory)]
     reprobe_memory: f64,
-    /// The pairs each round of the modelled `send --reprobe` measures (at least 2: `send
-    /// --reprobe-pairs N`: the stream's pair, the best others and, by turns, the next best or the
-    /// one measured longest ago);
-    /// every pair when left out.
+    /// The pairs each round of the modelled `send --reprobe` measures (at least 2): the stream's
+    /// pair, the best others and, by turns, the next best or the one measured longest ago;
+    /// every pair when left out. `send --reprobe-pairs N` encodes N a round and, with its default
+    /// `--reprobe-from-stream`, measures the stream's pair beside them after the first round:
+    /// N + 1 here.
     #[arg(long, value_parser = clap::value_parser!(u16).range(2..))]
     reprobe_pairs: Option<u16>,
     /// How much better (relative mean error) the best pair must measure for the modelled `send

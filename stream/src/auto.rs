@@ -724,8 +724,10 @@ pub(crate) struct MeasuredEncode<F> {
     decoded: Measure<F>,
 }
 
-/// The decoding side of a [`MeasuredEncode`].
-struct Measure<F> {
+/// The decoding side of a [`MeasuredEncode`], and of the keyframe re-probe's measurement of
+/// the stream's own packets: frames are expected in order (their index is their position), and
+/// each packet's timestamp is the index of its frame.
+pub(crate) struct Measure<F> {
     dec: Decoder,
     unpacker: Packer,
     out: DepthImage,
@@ -752,16 +754,7 @@ impl<F: std::borrow::Borrow<DepthImage>> MeasuredEncode<F> {
         Ok(MeasuredEncode {
             enc: DepthEncoder::new(settings.clone(), config, width, height, None)?,
             config: *config,
-            decoded: Measure {
-                dec: Decoder::new(settings.codec)?,
-                unpacker: Packer::default(),
-                out: DepthImage::new(width, height),
-                range,
-                pending: std::collections::VecDeque::new(),
-                errors: Vec::new(),
-                bits: 0,
-                frame_bits: Vec::new(),
-            },
+            decoded: Measure::new(settings.codec, (width, height), range)?,
         })
     }
 
@@ -769,12 +762,10 @@ impl<F: std::borrow::Borrow<DepthImage>> MeasuredEncode<F> {
     pub(crate) fn push(&mut self, frame: F) -> Result<()> {
         let m = &mut self.decoded;
         let i = m.errors.len();
-        m.errors.push(f64::INFINITY);
-        m.frame_bits.push(0);
         let meta = FrameMeta { frame_index: i as u32, pts: Some(i as i64), ..FrameMeta::default() };
         let (near, far) = m.range;
         let out = self.enc.encode(&frame.borrow().view(), &self.config, near, far, &meta)?;
-        m.pending.push_back((i, frame));
+        m.expect(frame);
         for p in out.packets {
             m.packet(&p.data, p.pts)?;
         }
@@ -801,16 +792,46 @@ impl<F: std::borrow::Borrow<DepthImage>> MeasuredEncode<F> {
         for p in enc.finish()? {
             decoded.packet(&p.data, p.pts)?;
         }
-        decoded.dec.send_eof()?;
-        while let Ok(Some(d)) = decoded.dec.receive_frame() {
-            decoded.measure(d);
-        }
-        Ok((ProbeEncode { errors: decoded.errors, bits: decoded.bits }, decoded.frame_bits))
+        decoded.finish()
     }
 }
 
 impl<F: std::borrow::Borrow<DepthImage>> Measure<F> {
-    fn packet(&mut self, data: &[u8], pts: i64) -> Result<()> {
+    /// A decoder of `codec` for `width x height` depth maps over `range`.
+    pub(crate) fn new(codec: VideoCodec, (width, height): (u32, u32), range: (f32, f32)) -> Result<Self> {
+        Ok(Measure {
+            dec: Decoder::new(codec)?,
+            unpacker: Packer::default(),
+            out: DepthImage::new(width, height),
+            range,
+            pending: std::collections::VecDeque::new(),
+            errors: Vec::new(),
+            bits: 0,
+            frame_bits: Vec::new(),
+        })
+    }
+
+    /// The source of the next frame, kept until its decoded frame comes back (its error is
+    /// infinite until then).
+    pub(crate) fn expect(&mut self, frame: F) {
+        let i = self.errors.len();
+        self.errors.push(f64::INFINITY);
+        self.frame_bits.push(0);
+        self.pending.push_back((i, frame));
+    }
+
+    /// Flushes the decoder: each frame's error (infinite where it did not come back with
+    /// valid parameters), the bits of every packet, and each frame's bits.
+    pub(crate) fn finish(mut self) -> Result<(ProbeEncode, Vec<u64>)> {
+        self.dec.send_eof()?;
+        while let Ok(Some(d)) = self.dec.receive_frame() {
+            self.measure(d);
+        }
+        Ok((ProbeEncode { errors: self.errors, bits: self.bits }, self.frame_bits))
+    }
+
+    /// Decodes `data`, a packet of frame `pts`, and measures what comes back.
+    pub(crate) fn packet(&mut self, data: &[u8], pts: i64) -> Result<()> {
         self.bits += 8 * data.len() as u64;
         if let Some(b) = usize::try_from(pts).ok().and_then(|i| self.frame_bits.get_mut(i)) {
             *b += 8 * data.len() as u64;
@@ -831,8 +852,7 @@ impl<F: std::borrow::Borrow<DepthImage>> Measure<F> {
         let Some((_, reference)) = self.pending.pop_front_if(|(k, _)| *k == i) else { return };
         let Ok(inband) = d.params else { return };
         if self.unpacker.unpack_into(&d.frame, &inband.params, &mut self.out).is_ok() {
-            let (near, far) = self.range;
-            self.errors[i] = Metrics::compute(&reference.borrow().view(), &self.out.view(), near, far).mae;
+            self.errors[i] = Metrics::mean_error(&reference.borrow().view(), &self.out.view(), self.range.1);
         }
     }
 }

@@ -36,10 +36,12 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError, channel};
 use std::time::{Duration, Instant};
 
-use depthcast_codec::{EncoderSettings, Format};
+use depthcast_codec::{EncodedPacket, EncoderSettings, Format, VideoCodec};
 use depthcast_packing::{DepthImage, PackingConfig};
 
-use crate::auto::{AutoSettings, FormatProbeReport, MeasuredEncode, MoveRule, PairTally, ProbeEncode, ProbedPair};
+use crate::auto::{
+    AutoSettings, FormatProbeReport, Measure, MeasuredEncode, MoveRule, PairTally, ProbeEncode, ProbedPair,
+};
 use crate::error::{Result, StreamError};
 
 /// How the re-probe measures.
@@ -116,19 +118,31 @@ pub struct ReprobeSettings {
     /// (1.054x against 1.050x), and on a camera rendered afterwards it changed nothing; see
     /// `agree.md` there.
     pub long_memory: Option<f64>,
+    /// Measure the stream's own pair from what the stream sends (the packets given to
+    /// [`Reprobe::push_sent`], decoded and unpacked on a thread of the round's) rather than by
+    /// one of the round's encodes: a decode and an error per frame in place of an encode, so a
+    /// round of `n` encodes measures `n + 1` pairs, and [`RoundPairs::Fit`] counts encodes. The
+    /// first round, which starts with the stream, still encodes it (the stream's first GOP is
+    /// a cold encoder's, whose keyframe gets bits the later ones do not). Off by default: a
+    /// caller that gives no packets ([`Reprobe::push`]) leaves the stream's pair unmeasured by
+    /// the rounds. `send --reprobe` turns it on; see `results/from-stream-720p`.
+    pub from_stream: bool,
 }
 
-/// How many of the start-up probe's pairs (of the stream's codec) a round measures. A round
+/// How many of the start-up probe's pairs (of the stream's codec) a round encodes. A round
 /// costs about `pairs x (preroll + window)` encodes (each with its decode and error) per
 /// `window` frames sent: at 720p on this project's 2-core machine 11–15 ms per pair and
-/// frame, so every pair (about 20) keeps up with 30 fps only with about 14 cores.
+/// frame, so every pair (about 20) keeps up with 30 fps only with about 14 cores. With
+/// [`ReprobeSettings::from_stream`] the stream's own pair is measured beside the encodes, one
+/// pair more (after the first round).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RoundPairs {
     /// Every pair: the policy of `results/half-720p`'s `send --reprobe` runs.
     #[default]
     Every,
-    /// `n` of them (at least 2; [`PairTally::shortlist`]): the stream's, the best others so far,
-    /// and by turns the next best or the one measured longest ago, so every pair comes back.
+    /// `n` of them ([`PairTally::shortlist`]: at least 2 pairs, so at least 1 encode with
+    /// [`ReprobeSettings::from_stream`]): the stream's, the best others so far, and by turns the
+    /// next best or the one measured longest ago, so every pair comes back.
     Shortlist(usize),
     /// A shortlist as long as the round's workers can encode in [`FIT_SHARE`] of a GOP's time,
     /// from what the rounds' encodes have cost so far (the first round: what the start-up
@@ -185,6 +199,7 @@ impl Default for ReprobeSettings {
             confirm: 1,
             guarded: false,
             long_memory: None,
+            from_stream: false,
         }
     }
 }
@@ -250,6 +265,30 @@ struct Round {
     /// Whether it measures the stream from its first frame (so the start-up probe's frames
     /// again).
     from_start: bool,
+    /// The measurement of the stream's own pair from its packets
+    /// ([`ReprobeSettings::from_stream`]), when the round takes it.
+    stream: Option<StreamTap>,
+}
+
+/// What a round's measurement of the stream's own pair is given ([`Reprobe::push_sent`]).
+enum Sent {
+    /// The source of the stream's next frame.
+    Frame(Arc<DepthImage>),
+    /// Packets the stream's encoder gave out after it: data, timestamp, whether a keyframe.
+    Packets(Vec<(Vec<u8>, i64, bool)>),
+}
+
+/// A round's feed of what the stream sends to the thread that measures it.
+struct StreamTap {
+    /// The stream's pair's slot in the round.
+    slot: usize,
+    /// Closed once the round's window of frames and their packets have gone.
+    feed: Option<Sender<Sent>>,
+    /// Frames of the stream it still takes.
+    wanted: usize,
+    /// The thread's time decoding and measuring, over how many frames.
+    busy: Duration,
+    frames: usize,
 }
 
 impl Round {
@@ -275,8 +314,10 @@ impl Round {
             match next {
                 Ok((slot, encode, busy, frames)) => {
                     self.encodes[slot] = Some(encode);
-                    self.busy += busy;
-                    self.pair_frames += frames;
+                    match self.stream.as_mut().filter(|t| t.slot == slot) {
+                        Some(tap) => (tap.busy, tap.frames) = (tap.busy + busy, tap.frames + frames),
+                        None => (self.busy, self.pair_frames) = (self.busy + busy, self.pair_frames + frames),
+                    }
                 }
                 Err(TryRecvError::Empty) => return None,
                 Err(TryRecvError::Disconnected) => {
@@ -303,10 +344,30 @@ impl Round {
         }
     }
 
+    /// Sends the stream's next frame and the `packets` its encoder gave out after it to the
+    /// measurement of the stream's own pair, while that wants frames; closes its feed after the
+    /// window's last frame.
+    fn tap(&mut self, frame: &Arc<DepthImage>, packets: &[EncodedPacket]) {
+        let Some(tap) = self.stream.as_mut() else { return };
+        let Some(feed) = tap.feed.as_ref() else { return };
+        // A measurement gone has sent what it had.
+        let _ = feed.send(Sent::Frame(Arc::clone(frame)));
+        if !packets.is_empty() {
+            let _ = feed.send(Sent::Packets(packets.iter().map(|p| (p.data.clone(), p.pts, p.keyframe)).collect()));
+        }
+        tap.wanted = tap.wanted.saturating_sub(1);
+        if tap.wanted == 0 {
+            tap.feed = None;
+        }
+    }
+
     /// Takes no more frames: the workers finish with what they have.
     fn close(&mut self) {
         self.wanted = 0;
         self.feeds.clear();
+        if let Some(tap) = self.stream.as_mut() {
+            tap.feed = None;
+        }
     }
 }
 
@@ -331,6 +392,9 @@ pub struct Reprobe {
     /// What one pair's encode of one frame costs a worker, seconds (the start-up probe's
     /// estimate, then the rounds', the newest weighing half): for [`RoundPairs::Fit`].
     cost: Option<f64>,
+    /// What measuring one frame of the stream's own pair from its packets costs, seconds (as
+    /// `cost`): [`ReprobeSettings::from_stream`].
+    stream_cost: Option<f64>,
     fps: f64,
     /// When the GOP being sent began (the first frame pushed, then each keyframe), the frames
     /// pushed before it and how long its keyframe waited for a round; the seconds per frame
@@ -400,6 +464,7 @@ impl Reprobe {
             rounds: 0,
             failed: vec![false; n],
             cost,
+            stream_cost: None,
             fps: auto.fps.max(1.0),
             gop_start: None,
             frame_secs: None,
@@ -419,7 +484,8 @@ impl Reprobe {
         m
     }
 
-    /// Pairs the newest round measures (0 before the first).
+    /// Pairs the newest round measures (0 before the first), the stream's own among them when
+    /// it is measured from the stream.
     pub fn round_size(&self) -> usize {
         self.round_size
     }
@@ -436,6 +502,12 @@ impl Reprobe {
     /// first round ends, the start-up probe's estimate).
     pub fn cost(&self) -> Option<Duration> {
         self.cost.map(Duration::from_secs_f64)
+    }
+
+    /// What measuring one frame of the stream's own pair from its packets has cost
+    /// ([`ReprobeSettings::from_stream`]; `None` before a round has done it).
+    pub fn stream_cost(&self) -> Option<Duration> {
+        self.stream_cost.map(Duration::from_secs_f64)
     }
 
     /// The pair that carries the stream.
@@ -459,6 +531,20 @@ impl Reprobe {
     /// # Errors
     /// The first round's threads could not start (later rounds start at keyframes).
     pub fn push(&mut self, frame: DepthImage) -> Result<()> {
+        self.push_sent(frame, &[])
+    }
+
+    /// [`Reprobe::push`] with the `packets` the stream's encoder gave out for `frame` (after it,
+    /// in order, as the stream sends them): what a round measures the stream's own pair from
+    /// ([`ReprobeSettings::from_stream`]). Each frame's packets carry its index in the stream as
+    /// their timestamp, counted from any origin (a round counts from its first keyframe packet),
+    /// as [`crate::DepthEncoder`] gives them; packets that come out a few frames late count too,
+    /// while the round takes frames, and a frame whose packets have not come by then is left
+    /// out of the measurement.
+    ///
+    /// # Errors
+    /// As [`Reprobe::push`].
+    pub fn push_sent(&mut self, frame: DepthImage, packets: &[EncodedPacket]) -> Result<()> {
         if self.pushed == 0 && self.round.is_none() {
             self.start_round()?;
         }
@@ -466,6 +552,7 @@ impl Reprobe {
         let frame = Arc::new(frame);
         if let Some(round) = self.round.as_mut() {
             round.feed(&frame);
+            round.tap(&frame, packets);
         }
         self.recent.push_back(frame);
         self.pushed += 1;
@@ -550,9 +637,16 @@ impl Reprobe {
     fn take_round(&mut self, until: Option<Instant>) -> Option<Vec<FailedPair>> {
         let encodes = self.round.as_mut()?.poll(until)?;
         let round = self.round.take()?;
-        if round.pair_frames > 0 {
-            let cost = round.busy.as_secs_f64() / round.pair_frames as f64;
-            self.cost = Some(self.cost.map_or(cost, |c| 0.5 * (c + cost)));
+        let average = |old: Option<f64>, busy: Duration, frames: usize| match frames {
+            0 => old,
+            _ => {
+                let new = busy.as_secs_f64() / frames as f64;
+                Some(old.map_or(new, |c| 0.5 * (c + new)))
+            }
+        };
+        self.cost = average(self.cost, round.busy, round.pair_frames);
+        if let Some(tap) = &round.stream {
+            self.stream_cost = average(self.stream_cost, tap.busy, tap.frames);
         }
         Some(self.record(encodes, round.from_start))
     }
@@ -574,6 +668,8 @@ impl Reprobe {
         let mut measured = Vec::new();
         for (k, encode) in encodes {
             match encode {
+                // The stream's own pair with no packets to measure it from (`Reprobe::push`).
+                Ok(run) if run.errors.is_empty() => {}
                 Ok(run) => {
                     if from_start {
                         self.tally.forget_pair(k);
@@ -611,18 +707,30 @@ impl Reprobe {
     }
 
     /// Starts a round from here: the pairs of [`ReprobeSettings::pairs`] encoded, on
-    /// [`ReprobeSettings::threads`] worker threads (the `i`-th on thread `i mod threads`), over
-    /// the last [`ReprobeSettings::preroll`] frames kept, then the next
+    /// [`ReprobeSettings::threads`] worker threads (the `i`-th encoded on thread `i mod
+    /// threads`), over the last [`ReprobeSettings::preroll`] frames kept, then the next
     /// [`ReprobeSettings::window`] frames pushed (at the stream's start: over the first
-    /// `preroll` of those, then all of them).
+    /// `preroll` of those, then all of them). With [`ReprobeSettings::from_stream`], after the
+    /// first round, the stream's own pair is one more and measured from the stream's packets
+    /// on a thread of its own.
     fn start_round(&mut self) -> Result<()> {
-        let members = self.tally.shortlist(self.current, self.round_pairs(), self.rounds, |k| !self.failed[k]);
-        let pairs: Vec<(Format, PackingConfig)> = members.iter().map(|&k| self.tally.pairs()[k]).collect();
+        let from_start = self.pushed == 0;
+        let from_stream = self.settings.from_stream && !from_start && !self.failed[self.current];
+        let encodes = self.round_pairs();
+        let n = if from_stream { encodes.max(1).saturating_add(1) } else { encodes };
+        let members = self.tally.shortlist(self.current, n, self.rounds, |k| !self.failed[k]);
+        let stream_slot = members.iter().position(|&k| from_stream && k == self.current);
+        let pairs: Vec<(usize, Format, PackingConfig)> = members
+            .iter()
+            .enumerate()
+            .filter(|&(slot, _)| Some(slot) != stream_slot)
+            .map(|(slot, &k)| (slot, self.tally.pairs()[k].0, self.tally.pairs()[k].1))
+            .collect();
         let threads = self.settings.threads.clamp(1, pairs.len().max(1));
         let preroll: Vec<Arc<DepthImage>> =
             self.recent.iter().skip(self.recent.len().saturating_sub(self.settings.preroll)).cloned().collect();
-        let from_start = self.pushed == 0;
         let rewind = if from_start { self.settings.preroll.min(self.settings.window) } else { 0 };
+        let wanted = self.settings.window.max(1);
         let (done_tx, done) = channel();
         let mut feeds = Vec::with_capacity(threads);
         for t in 0..threads {
@@ -631,8 +739,7 @@ impl Reprobe {
                 let _ = feed.send(Arc::clone(f));
             }
             feeds.push(feed);
-            let mine: Vec<(usize, Format, PackingConfig)> =
-                pairs.iter().enumerate().skip(t).step_by(threads).map(|(k, &(f, c))| (k, f, c)).collect();
+            let mine: Vec<(usize, Format, PackingConfig)> = pairs.iter().skip(t).step_by(threads).copied().collect();
             let (encoder, range, size, done) = (self.encoder.clone(), self.range, self.size, done_tx.clone());
             let frames = Feed { frames, preroll: preroll.len(), rewind };
             std::thread::Builder::new()
@@ -640,13 +747,79 @@ impl Reprobe {
                 .spawn(move || measure_round(&mine, &encoder, size, range, frames, &done))
                 .map_err(|e| StreamError::Probe(format!("starting a re-probe round: {e}")))?;
         }
-        let wanted = self.settings.window.max(1);
-        let encodes = (0..pairs.len()).map(|_| None).collect();
+        let stream = match stream_slot {
+            Some(slot) => {
+                let (feed, sent) = channel();
+                let (codec, size, range) = (self.tally.pairs()[self.current].0.codec, self.size, self.range);
+                std::thread::Builder::new()
+                    .name("depthcast-reprobe-stream".into())
+                    .spawn(move || measure_stream(codec, size, range, wanted, slot, &sent, &done_tx))
+                    .map_err(|e| StreamError::Probe(format!("starting a re-probe round: {e}")))?;
+                Some(StreamTap { slot, feed: Some(feed), wanted, busy: Duration::ZERO, frames: 0 })
+            }
+            None => None,
+        };
+        let encodes = (0..members.len()).map(|_| None).collect();
         self.round_size = members.len();
         let (busy, pair_frames) = (Duration::ZERO, 0);
-        self.round = Some(Round { feeds, wanted, done, members, encodes, busy, pair_frames, from_start });
+        self.round = Some(Round { feeds, wanted, done, members, encodes, busy, pair_frames, from_start, stream });
         Ok(())
     }
+}
+
+/// The measurement of the stream's own pair from what it sends ([`ReprobeSettings::from_stream`]):
+/// decodes the stream's packets of `codec` from the first keyframe packet `sent` on (its
+/// timestamp is the round's first frame), unpacks each decoded frame and takes its error against
+/// its source (the `window` frames `sent`, in order). Sends back, for the round's `slot`, the
+/// error and bits of each frame whose packets came, with the time it took over how many frames.
+/// A decoder that cannot open, or a decode that fails, sends back no frames (the pair is then
+/// not measured by this round), never an error: the stream's pair is not one to drop.
+fn measure_stream(
+    codec: VideoCodec,
+    size: (u32, u32),
+    range: (f32, f32),
+    window: usize,
+    slot: usize,
+    sent: &Receiver<Sent>,
+    done: &Sender<PairDone>,
+) {
+    let (mut busy, mut frames) = (Duration::ZERO, 0);
+    let mut measure = || -> Result<ProbeEncode> {
+        let t0 = Instant::now();
+        let mut m = Measure::<Arc<DepthImage>>::new(codec, size, range)?;
+        busy += t0.elapsed();
+        let mut origin = None;
+        for s in sent.iter() {
+            let t0 = Instant::now();
+            match s {
+                Sent::Frame(f) => {
+                    m.expect(f);
+                    frames += 1;
+                }
+                Sent::Packets(packets) => {
+                    for (data, pts, key) in packets {
+                        // Packets of the GOP before, late out of the encoder, come before it.
+                        let Some(origin) = *origin.get_or_insert_with(|| key.then_some(pts)) else {
+                            origin = None;
+                            continue;
+                        };
+                        let i = pts - origin;
+                        if (0..window as i64).contains(&i) {
+                            m.packet(&data, i)?;
+                        }
+                    }
+                }
+            }
+            busy += t0.elapsed();
+        }
+        let t0 = Instant::now();
+        let (run, frame_bits) = m.finish()?;
+        busy += t0.elapsed();
+        let errors = run.errors.iter().zip(&frame_bits).filter(|&(_, &b)| b > 0).map(|(&e, _)| e).collect();
+        Ok(ProbeEncode { errors, bits: frame_bits.iter().sum() })
+    };
+    let run = measure().unwrap_or(ProbeEncode { errors: Vec::new(), bits: 0 });
+    let _ = done.send((slot, Ok(run), busy, frames));
 }
 
 /// What a round's worker encodes: `preroll` frames kept from before the round, then the frames
@@ -871,6 +1044,127 @@ mod tests {
         }
         // What an encode costs a worker, from the rounds.
         assert!(rp.cost().is_some_and(|c| c > Duration::ZERO));
+    }
+
+    /// The stream of the tests of [`ReprobeSettings::from_stream`]: `n` frames of a synthetic
+    /// scene encoded as one stream on `config` by a real encoder (keyframes every 10), each frame
+    /// with its packets.
+    fn sent_stream(n: usize, config: PackingConfig) -> Vec<(DepthImage, Vec<EncodedPacket>)> {
+        let (w, h) = (96, 64);
+        let mut enc = crate::DepthEncoder::new(stream_settings(), &config, w, h, None).unwrap();
+        (0..n)
+            .map(|i| {
+                let frame = testdata::game_scene(w, h, i as f32 / 30.0);
+                let meta = crate::FrameMeta { frame_index: i as u32, ..Default::default() };
+                let out = enc.encode(&frame.view(), &config, 0.5, 20.0, &meta).unwrap();
+                (frame, out.packets)
+            })
+            .collect()
+    }
+
+    fn stream_settings() -> EncoderSettings {
+        let mut s = EncoderSettings::new(VideoCodec::H264, 96, 64);
+        (s.bitrate, s.fps, s.refresh, s.force_software) = (300_000, (30, 1), Refresh::Gop(10), true);
+        s
+    }
+
+    /// A re-probe of three 8-bit pairs, the stream on luma, rounds of `pairs` over a window of
+    /// 10 frames (the stream's GOP) after 4 of pre-roll.
+    fn three_pair_reprobe(pairs: RoundPairs, from_stream: bool) -> Reprobe {
+        let luma = PackingConfig::luma(BitDepth::Eight);
+        let configs = [luma, PackingConfig::hue(), PackingConfig::vbp(16, depthcast_packing::VbpLayout::Luma)];
+        let report = FormatProbeReport {
+            measured: configs
+                .iter()
+                .zip([0.05, 0.06, 0.07])
+                .map(|(&config, mae)| ProbedPair { format: Format::H264_8, config, mae, rate: 1.0 })
+                .collect(),
+            format: Format::H264_8,
+            winner: luma,
+            frames: 1,
+            wall: Duration::ZERO,
+        };
+        let auto =
+            AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, bitrate: 300_000, fps: 30.0, gop: 10 };
+        // A margin no round reaches: the stream stays on luma, so every round measures it.
+        let settings = ReprobeSettings {
+            window: 10,
+            preroll: 4,
+            deadline: None,
+            pairs,
+            from_stream,
+            margin: 0.99,
+            ..Default::default()
+        };
+        Reprobe::new(&report, &auto, stream_settings(), (96, 64), (0.5, 20.0), settings)
+    }
+
+    #[test]
+    fn the_streams_own_pair_is_measured_from_its_packets_in_place_of_an_encode() {
+        let luma = PackingConfig::luma(BitDepth::Eight);
+        let stream = sent_stream(30, luma);
+        // Rounds of one encode: the stream's pair from the stream makes two pairs a round.
+        let mut rp = three_pair_reprobe(RoundPairs::Shortlist(1), true);
+        let mut sizes = Vec::new();
+        for (i, (frame, packets)) in stream.iter().enumerate() {
+            if i > 0 && i % 10 == 0 {
+                rp.at_keyframe().unwrap();
+                sizes.push(rp.round_size());
+            }
+            rp.push_sent(frame.clone(), packets).unwrap();
+        }
+        assert!(rp.wait().is_empty());
+        // The rounds after the first measure the stream's pair from the stream beside one encode
+        // (the first encodes both: a shortlist has two).
+        assert_eq!(sizes, vec![2, 2]);
+        assert_eq!(rp.rounds(), 3);
+        assert!(rp.stream_cost().is_some_and(|c| c > Duration::ZERO));
+        // The last round's luma is the stream's frames 20..30 as sent: decode them here.
+        let mut dec = depthcast_codec::Decoder::new(VideoCodec::H264).unwrap();
+        let (mut errors, mut bits) = (Vec::new(), 0);
+        let mut out = DepthImage::new(96, 64);
+        for (k, (frame, packets)) in stream.iter().enumerate().skip(20) {
+            for p in packets {
+                bits += 8 * p.data.len() as u64;
+                for d in dec.decode(&p.data, Some(p.pts)).unwrap() {
+                    let d = d.unwrap();
+                    assert_eq!(d.pts, k as i64, "one frame out per frame in");
+                    depthcast_packing::Packer::default()
+                        .unpack_into(&d.frame, &d.params.unwrap().params, &mut out)
+                        .unwrap();
+                    errors.push(depthcast_packing::Metrics::compute(&frame.view(), &out.view(), 0.5, 20.0).mae);
+                }
+            }
+        }
+        assert_eq!(errors.len(), 10);
+        let mae = errors.iter().sum::<f64>() / 10.0;
+        let last = rp.last_round();
+        let own = last.iter().find(|p| p.config == luma).expect("the stream's pair measured");
+        assert!((own.mae - mae).abs() <= 1e-9 * mae, "{} against {mae}", own.mae);
+        let rate = bits as f64 / (300_000.0 * 10.0 / 30.0);
+        assert!((own.rate - rate).abs() < 1e-9, "{} against {rate}", own.rate);
+        // An encode of luma by the round (pre-rolled, its keyframe mid-window) measures otherwise.
+        assert_eq!(last.len(), 2, "{last:?}");
+    }
+
+    #[test]
+    fn without_packets_the_streams_own_pair_goes_unmeasured_not_dropped() {
+        let stream = sent_stream(20, PackingConfig::luma(BitDepth::Eight));
+        let mut rp = three_pair_reprobe(RoundPairs::Shortlist(1), true);
+        for (i, (frame, _)) in stream.iter().enumerate() {
+            if i == 10 {
+                let key = rp.at_keyframe().unwrap();
+                assert!(key.failed.is_empty());
+            }
+            rp.push(frame.clone()).unwrap();
+        }
+        assert!(rp.wait().is_empty());
+        // The second round had only its one encode to record; the stream keeps its pair.
+        let last = rp.last_round();
+        assert_eq!(last.len(), 1, "{last:?}");
+        assert_ne!(last[0].config, PackingConfig::luma(BitDepth::Eight));
+        assert_eq!(rp.current().1, PackingConfig::luma(BitDepth::Eight));
+        assert!(rp.measured().iter().all(|p| p.mae.is_finite()));
     }
 
     #[test]

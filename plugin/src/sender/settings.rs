@@ -196,7 +196,10 @@ pub struct DepthSenderSettings {
     /// `RoundPairs::Fit`: as many as its worker encodes in 80% of the time the last GOP took to
     /// send (before one has, at the plugin's `fps`), from what its encodes have cost, so a
     /// renderer slower than real time gets longer rounds; `RoundPairs::Every` for every
-    /// configuration whatever it costs (as the numbers above).
+    /// configuration whatever it costs (as the numbers above). Its rounds encode the stream's
+    /// own configuration too: `send --reprobe` measures that one from the packets it sends
+    /// (`ReprobeSettings::from_stream`), which needs each captured frame beside the packets of
+    /// its GPU-packed frame, and this sender's packets come out on its encoder thread.
     pub reprobe_pairs: RoundPairs,
 }
 
