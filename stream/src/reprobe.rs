@@ -987,19 +987,7 @@ mod tests {
         let broken = PackingConfig::vbp(40, depthcast_packing::VbpLayout::Luma);
         let pairs = [luma, PackingConfig::hue(), broken, PackingConfig::vbp(16, depthcast_packing::VbpLayout::Luma)];
         // The probe's numbers (1 frame each): the broken pair measured best, the stream on luma.
-        let report = FormatProbeReport {
-            measured: pairs
-                .iter()
-                .zip([0.05, 0.06, 0.001, 0.07])
-                .map(|(&config, mae)| ProbedPair { format: Format::H264_8, config, mae, rate: 1.0 })
-                .collect(),
-            format: Format::H264_8,
-            winner: luma,
-            frames: 1,
-            wall: Duration::ZERO,
-        };
-        let auto =
-            AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, bitrate: 300_000, fps: 30.0, gop: 10 };
+        let (report, auto) = probed(&pairs, &[0.05, 0.06, 0.001, 0.07], luma);
         let every = ReprobeSettings {
             window: 10,
             preroll: 4,
@@ -1046,6 +1034,21 @@ mod tests {
         assert!(rp.cost().is_some_and(|c| c > Duration::ZERO));
     }
 
+    /// A start-up probe's report of H.264 8-bit `configs`, each measured at its error in `maes`
+    /// over one frame at the bitrate, the stream on `winner`; and its stream's settings (300
+    /// kbit/s, 30 fps, GOP 10).
+    fn probed(configs: &[PackingConfig], maes: &[f64], winner: PackingConfig) -> (FormatProbeReport, AutoSettings) {
+        let measured = configs
+            .iter()
+            .zip(maes)
+            .map(|(&config, &mae)| ProbedPair { format: Format::H264_8, config, mae, rate: 1.0 })
+            .collect();
+        let report = FormatProbeReport { measured, format: Format::H264_8, winner, frames: 1, wall: Duration::ZERO };
+        let auto =
+            AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, bitrate: 300_000, fps: 30.0, gop: 10 };
+        (report, auto)
+    }
+
     /// The stream of the tests of [`ReprobeSettings::from_stream`]: `n` frames of a synthetic
     /// scene encoded as one stream on `config` by a real encoder (keyframes every 10), each frame
     /// with its packets.
@@ -1073,19 +1076,7 @@ mod tests {
     fn three_pair_reprobe(pairs: RoundPairs, from_stream: bool) -> Reprobe {
         let luma = PackingConfig::luma(BitDepth::Eight);
         let configs = [luma, PackingConfig::hue(), PackingConfig::vbp(16, depthcast_packing::VbpLayout::Luma)];
-        let report = FormatProbeReport {
-            measured: configs
-                .iter()
-                .zip([0.05, 0.06, 0.07])
-                .map(|(&config, mae)| ProbedPair { format: Format::H264_8, config, mae, rate: 1.0 })
-                .collect(),
-            format: Format::H264_8,
-            winner: luma,
-            frames: 1,
-            wall: Duration::ZERO,
-        };
-        let auto =
-            AutoSettings { codec: VideoCodec::H264, bits: BitDepth::Eight, bitrate: 300_000, fps: 30.0, gop: 10 };
+        let (report, auto) = probed(&configs, &[0.05, 0.06, 0.07], luma);
         // A margin no round reaches: the stream stays on luma, so every round measures it.
         let settings = ReprobeSettings {
             window: 10,
