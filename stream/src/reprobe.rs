@@ -30,6 +30,11 @@
 //! pairs made the same moves as rounds of every pair; rounds of 2 kept much less of the gain.
 //! In `results/shortlist-720p` rounds of 4 (the last place by turns) matched every pair on one
 //! test camera and were 1.3% behind on the two others.
+//!
+//! A round need not encode the stream's own pair: the stream is encoding it. With
+//! [`ReprobeSettings::from_stream`] the rounds after the first measure it from the packets the
+//! stream sends ([`Reprobe::push_sent`]), decoded on a thread beside the round, at about a third
+//! of an encode's cost, so every encode goes to another pair (`results/from-stream-720p`).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
