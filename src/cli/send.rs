@@ -180,7 +180,8 @@ pub(crate) struct Args {
     /// With --reprobe: measure the stream's own pair from what it sends (its packets decoded
     /// and unpacked beside the rounds: a decode per frame where an encode was) rather than by
     /// one of each round's encodes, so each round measures one pair more for its encodes. The
-    /// first round still encodes it.
+    /// first round still encodes it. Not with --intra-refresh, whose stream has no keyframe where
+    /// a round starts.
     #[arg(long, default_value_t = true, requires = "reprobe", action = clap::ArgAction::Set, value_name = "BOOL")]
     reprobe_from_stream: bool,
     /// With --reprobe: write what each round measured to this CSV file, a row per pair: the
@@ -375,7 +376,8 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                 confirm: a.reprobe_confirm,
                 guarded: a.reprobe_guarded,
                 long_memory: a.reprobe_long_memory,
-                from_stream: a.reprobe_from_stream,
+                // A round's decoder of the stream starts at the keyframe where the round does.
+                from_stream: a.reprobe_from_stream && !a.intra_refresh,
                 ..Default::default()
             };
             let size = (m.width, m.height);

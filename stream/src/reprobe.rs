@@ -279,8 +279,8 @@ struct Round {
 enum Sent {
     /// The source of the stream's next frame.
     Frame(Arc<DepthImage>),
-    /// Packets the stream's encoder gave out after it: data, timestamp, whether a keyframe.
-    Packets(Vec<(Vec<u8>, i64, bool)>),
+    /// Packets the stream's encoder gave out after it: data and timestamp.
+    Packets(Vec<(Vec<u8>, i64)>),
 }
 
 /// A round's feed of what the stream sends to the thread that measures it.
@@ -326,8 +326,14 @@ impl Round {
                 }
                 Err(TryRecvError::Empty) => return None,
                 Err(TryRecvError::Disconnected) => {
-                    for e in self.encodes.iter_mut().filter(|e| e.is_none()) {
-                        *e = Some(Err(StreamError::Probe("a re-probe encode's thread panicked".into())));
+                    let stream = self.stream.as_ref().map(|t| t.slot);
+                    for (slot, e) in self.encodes.iter_mut().enumerate().filter(|(_, e)| e.is_none()) {
+                        *e = Some(if Some(slot) == stream {
+                            // The stream's own pair is not one to drop: unmeasured by this round.
+                            Ok(ProbeEncode { errors: Vec::new(), bits: 0 })
+                        } else {
+                            Err(StreamError::Probe("a re-probe encode's thread panicked".into()))
+                        });
                     }
                 }
             }
@@ -358,7 +364,7 @@ impl Round {
         // A measurement gone has sent what it had.
         let _ = feed.send(Sent::Frame(Arc::clone(frame)));
         if !packets.is_empty() {
-            let _ = feed.send(Sent::Packets(packets.iter().map(|p| (p.data.clone(), p.pts, p.keyframe)).collect()));
+            let _ = feed.send(Sent::Packets(packets.iter().map(|p| (p.data.clone(), p.pts)).collect()));
         }
         tap.wanted = tap.wanted.saturating_sub(1);
         if tap.wanted == 0 {
@@ -541,11 +547,12 @@ impl Reprobe {
 
     /// [`Reprobe::push`] with the `packets` the stream's encoder gave out for `frame` (after it,
     /// in order, as the stream sends them): what a round measures the stream's own pair from
-    /// ([`ReprobeSettings::from_stream`]). Each frame's packets carry its index in the stream as
-    /// their timestamp, counted from any origin (a round counts from its first keyframe packet),
-    /// as [`crate::DepthEncoder`] gives them; packets that come out a few frames late count too,
-    /// while the round takes frames, and a frame whose packets have not come by then is left
-    /// out of the measurement.
+    /// ([`ReprobeSettings::from_stream`]). Each packet's timestamp is the index of its frame
+    /// among those pushed (0 for the first), as a [`crate::DepthEncoder`] that starts with the
+    /// re-probe gives them (and keeps across a reopen at the keyframe's index). Packets that come
+    /// out a few frames late count too, while the round takes frames; a frame whose packets have
+    /// not come by then, and the frames before the first the decoder gives back (a stream with
+    /// no keyframe where the round starts), are left out of the measurement.
     ///
     /// # Errors
     /// As [`Reprobe::push`].
@@ -756,9 +763,10 @@ impl Reprobe {
             Some(slot) => {
                 let (feed, sent) = channel();
                 let (codec, size, range) = (self.tally.pairs()[self.current].0.codec, self.size, self.range);
+                let frames = (self.pushed as i64, wanted);
                 std::thread::Builder::new()
                     .name("depthcast-reprobe-stream".into())
-                    .spawn(move || measure_stream(codec, size, range, wanted, slot, &sent, &done_tx))
+                    .spawn(move || measure_stream(codec, size, range, frames, slot, &sent, &done_tx))
                     .map_err(|e| StreamError::Probe(format!("starting a re-probe round: {e}")))?;
                 Some(StreamTap { slot, feed: Some(feed), wanted, busy: Duration::ZERO, frames: 0 })
             }
@@ -773,17 +781,19 @@ impl Reprobe {
 }
 
 /// The measurement of the stream's own pair from what it sends ([`ReprobeSettings::from_stream`]):
-/// decodes the stream's packets of `codec` from the first keyframe packet `sent` on (its
-/// timestamp is the round's first frame), unpacks each decoded frame and takes its error against
-/// its source (the `window` frames `sent`, in order). Sends back, for the round's `slot`, the
-/// error and bits of each frame whose packets came, with the time it took over how many frames.
-/// A decoder that cannot open, or a decode that fails, sends back no frames (the pair is then
-/// not measured by this round), never an error: the stream's pair is not one to drop.
+/// decodes the stream's packets of `codec` whose timestamps fall in `frames` (the round's first
+/// frame's index among those pushed, and the window's length), unpacks each decoded frame and
+/// takes its error against its source (the frames `sent`, in order). Sends back, for the round's
+/// `slot`, the error and bits of each frame whose packets came, from the first frame the decoder
+/// gave back (the decoder starts at a keyframe; a frame it then loses counts as lost), with the
+/// time it took over how many frames. A decoder that cannot open, or a decode that fails, sends
+/// back no frames (the pair is then not measured by this round), never an error: the stream's
+/// pair is not one to drop.
 fn measure_stream(
     codec: VideoCodec,
     size: (u32, u32),
     range: (f32, f32),
-    window: usize,
+    (origin, window): (i64, usize),
     slot: usize,
     sent: &Receiver<Sent>,
     done: &Sender<PairDone>,
@@ -793,7 +803,6 @@ fn measure_stream(
         let t0 = Instant::now();
         let mut m = Measure::<Arc<DepthImage>>::new(codec, size, range)?;
         busy += t0.elapsed();
-        let mut origin = None;
         for s in sent.iter() {
             let t0 = Instant::now();
             match s {
@@ -802,16 +811,9 @@ fn measure_stream(
                     frames += 1;
                 }
                 Sent::Packets(packets) => {
-                    for (data, pts, key) in packets {
-                        // Packets of the GOP before, late out of the encoder, come before it.
-                        let Some(origin) = *origin.get_or_insert_with(|| key.then_some(pts)) else {
-                            origin = None;
-                            continue;
-                        };
-                        let i = pts - origin;
-                        if (0..window as i64).contains(&i) {
-                            m.packet(&data, i)?;
-                        }
+                    // Packets of the GOP before, late out of the encoder, are not the round's.
+                    for (data, pts) in packets.iter().filter(|(_, pts)| (0..window as i64).contains(&(pts - origin))) {
+                        m.packet(data, pts - origin)?;
                     }
                 }
             }
@@ -820,8 +822,10 @@ fn measure_stream(
         let t0 = Instant::now();
         let (run, frame_bits) = m.finish()?;
         busy += t0.elapsed();
-        let errors = run.errors.iter().zip(&frame_bits).filter(|&(_, &b)| b > 0).map(|(&e, _)| e).collect();
-        Ok(ProbeEncode { errors, bits: frame_bits.iter().sum() })
+        let first = run.errors.iter().position(|e| e.is_finite()).unwrap_or(run.errors.len());
+        let measured: Vec<(f64, u64)> =
+            run.errors.iter().zip(&frame_bits).skip(first).filter(|&(_, &b)| b > 0).map(|(&e, &b)| (e, b)).collect();
+        Ok(ProbeEncode { errors: measured.iter().map(|m| m.0).collect(), bits: measured.iter().map(|m| m.1).sum() })
     };
     let run = measure().unwrap_or(ProbeEncode { errors: Vec::new(), bits: 0 });
     let _ = done.send((slot, Ok(run), busy, frames));
@@ -1095,6 +1099,52 @@ mod tests {
         Reprobe::new(&report, &auto, stream_settings(), (96, 64), (0.5, 20.0), settings)
     }
 
+    /// What `sent` (a stretch of [`sent_stream`] from one of its keyframes) measures when its
+    /// packets are decoded here: the mean error, and the bitrate over the target.
+    fn as_sent(sent: &[(DepthImage, Vec<EncodedPacket>)]) -> (f64, f64) {
+        let mut dec = depthcast_codec::Decoder::new(VideoCodec::H264).unwrap();
+        let (mut errors, mut bits) = (Vec::new(), 0);
+        let mut out = DepthImage::new(96, 64);
+        for (frame, packets) in sent {
+            for p in packets {
+                bits += 8 * p.data.len() as u64;
+                for d in dec.decode(&p.data, Some(p.pts)).unwrap() {
+                    let d = d.unwrap();
+                    depthcast_packing::Packer::default()
+                        .unpack_into(&d.frame, &d.params.unwrap().params, &mut out)
+                        .unwrap();
+                    errors.push(depthcast_packing::Metrics::compute(&frame.view(), &out.view(), 0.5, 20.0).mae);
+                }
+            }
+        }
+        assert_eq!(errors.len(), sent.len(), "one frame out per frame in");
+        let seconds = sent.len() as f64 / 30.0;
+        (errors.iter().sum::<f64>() / errors.len() as f64, bits as f64 / (300_000.0 * seconds))
+    }
+
+    #[test]
+    fn a_round_that_starts_between_the_streams_keyframes_measures_it_from_the_next() {
+        let luma = PackingConfig::luma(BitDepth::Eight);
+        // Keyframes at 0, 10, 20 and 30; the third round starts at 25.
+        let stream = sent_stream(40, luma);
+        let mut rp = three_pair_reprobe(RoundPairs::Shortlist(1), true);
+        for (i, (frame, packets)) in stream.iter().enumerate() {
+            if i == 10 || i == 25 {
+                rp.at_keyframe().unwrap();
+            }
+            rp.push_sent(frame.clone(), packets).unwrap();
+        }
+        assert!(rp.wait().is_empty());
+        assert_eq!(rp.rounds(), 3);
+        // Frames 25..30 come before any keyframe of the round's and are left out; 30..35 are
+        // measured, each against its own source.
+        let (mae, rate) = as_sent(&stream[30..35]);
+        let own = *rp.last_round().iter().find(|p| p.config == luma).expect("the stream's pair measured");
+        assert!((own.mae - mae).abs() <= 1e-9 * mae, "{} against {mae}", own.mae);
+        assert!((own.rate - rate).abs() < 1e-9, "{} against {rate}", own.rate);
+        assert!(rp.measured().iter().all(|p| p.mae.is_finite()), "nothing lost");
+    }
+
     #[test]
     fn the_streams_own_pair_is_measured_from_its_packets_in_place_of_an_encode() {
         let luma = PackingConfig::luma(BitDepth::Eight);
@@ -1115,32 +1165,14 @@ mod tests {
         assert_eq!(sizes, vec![2, 2]);
         assert_eq!(rp.rounds(), 3);
         assert!(rp.stream_cost().is_some_and(|c| c > Duration::ZERO));
-        // The last round's luma is the stream's frames 20..30 as sent: decode them here.
-        let mut dec = depthcast_codec::Decoder::new(VideoCodec::H264).unwrap();
-        let (mut errors, mut bits) = (Vec::new(), 0);
-        let mut out = DepthImage::new(96, 64);
-        for (k, (frame, packets)) in stream.iter().enumerate().skip(20) {
-            for p in packets {
-                bits += 8 * p.data.len() as u64;
-                for d in dec.decode(&p.data, Some(p.pts)).unwrap() {
-                    let d = d.unwrap();
-                    assert_eq!(d.pts, k as i64, "one frame out per frame in");
-                    depthcast_packing::Packer::default()
-                        .unpack_into(&d.frame, &d.params.unwrap().params, &mut out)
-                        .unwrap();
-                    errors.push(depthcast_packing::Metrics::compute(&frame.view(), &out.view(), 0.5, 20.0).mae);
-                }
-            }
-        }
-        assert_eq!(errors.len(), 10);
-        let mae = errors.iter().sum::<f64>() / 10.0;
+        // The last round's luma is the stream's frames 20..30 as sent (an encode of luma by the
+        // round, pre-rolled and with its keyframe mid-window, measures otherwise).
+        let (mae, rate) = as_sent(&stream[20..30]);
         let last = rp.last_round();
+        assert_eq!(last.len(), 2, "{last:?}");
         let own = last.iter().find(|p| p.config == luma).expect("the stream's pair measured");
         assert!((own.mae - mae).abs() <= 1e-9 * mae, "{} against {mae}", own.mae);
-        let rate = bits as f64 / (300_000.0 * 10.0 / 30.0);
         assert!((own.rate - rate).abs() < 1e-9, "{} against {rate}", own.rate);
-        // An encode of luma by the round (pre-rolled, its keyframe mid-window) measures otherwise.
-        assert_eq!(last.len(), 2, "{last:?}");
     }
 
     #[test]
