@@ -523,7 +523,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                 }
             }
             if let Some(rp) = reprobe.as_mut() {
-                rp.push_sent(depth, &packets)?;
+                rp.push_sent(depth, packets)?;
             }
             n += 1;
             bar.inc(1);

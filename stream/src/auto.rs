@@ -484,10 +484,11 @@ impl PairTally {
     /// ties to the earlier pair), so that every pair is measured again now and then. Every
     /// allowed pair when `n` covers them.
     ///
-    /// Rounds of 2 (what `RoundPairs::Fit` gives on a 2-core machine at 720p) had only the
+    /// Rounds of 2 (what `RoundPairs::Fit` gave on a 2-core machine at 720p) had only the
     /// stalest in that place: the stream's pair and the others in turn, about twenty GOPs a
-    /// turn at 720p with H.264 at 8 and 10 bits, full and half size, whatever the tally said. By turns, a challenger that measured well is measured again in
-    /// the next round, while every pair still comes back. Chosen by a protocol on procedural
+    /// turn at 720p with H.264 at 8 and 10 bits, full and half size, whatever the tally said.
+    /// By turns, a challenger that measured well is measured again in the next round, while
+    /// every pair still comes back. Chosen by a protocol on procedural
     /// levels and glTF training orbits in a model of the sweeps' runs (1.067x the best fixed
     /// pair against 1.090x at rounds of 2; better at 3 and 4 too). In real runs on three test
     /// cameras rounds of 4 gained 1.8–4.5% (orbit 1.018x against 1.041x) and rounds of 2 moved

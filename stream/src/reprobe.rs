@@ -279,8 +279,8 @@ struct Round {
 enum Sent {
     /// The source of the stream's next frame.
     Frame(Arc<DepthImage>),
-    /// Packets the stream's encoder gave out after it: data and timestamp.
-    Packets(Vec<(Vec<u8>, i64)>),
+    /// Packets the stream's encoder gave out after it.
+    Packets(Vec<EncodedPacket>),
 }
 
 /// A round's feed of what the stream sends to the thread that measures it.
@@ -289,8 +289,6 @@ struct StreamTap {
     slot: usize,
     /// Closed once the round's window of frames and their packets have gone.
     feed: Option<Sender<Sent>>,
-    /// Frames of the stream it still takes.
-    wanted: usize,
     /// The thread's time decoding and measuring, over how many frames.
     busy: Duration,
     frames: usize,
@@ -356,18 +354,18 @@ impl Round {
     }
 
     /// Sends the stream's next frame and the `packets` its encoder gave out after it to the
-    /// measurement of the stream's own pair, while that wants frames; closes its feed after the
-    /// window's last frame.
-    fn tap(&mut self, frame: &Arc<DepthImage>, packets: &[EncodedPacket]) {
+    /// measurement of the stream's own pair, while that wants frames (after [`Round::feed`] of
+    /// the same frame); closes its feed with the window's last frame, as `feed` closes the
+    /// workers'.
+    fn tap(&mut self, frame: &Arc<DepthImage>, packets: Vec<EncodedPacket>) {
         let Some(tap) = self.stream.as_mut() else { return };
         let Some(feed) = tap.feed.as_ref() else { return };
         // A measurement gone has sent what it had.
         let _ = feed.send(Sent::Frame(Arc::clone(frame)));
         if !packets.is_empty() {
-            let _ = feed.send(Sent::Packets(packets.iter().map(|p| (p.data.clone(), p.pts)).collect()));
+            let _ = feed.send(Sent::Packets(packets));
         }
-        tap.wanted = tap.wanted.saturating_sub(1);
-        if tap.wanted == 0 {
+        if self.wanted == 0 {
             tap.feed = None;
         }
     }
@@ -542,7 +540,7 @@ impl Reprobe {
     /// # Errors
     /// The first round's threads could not start (later rounds start at keyframes).
     pub fn push(&mut self, frame: DepthImage) -> Result<()> {
-        self.push_sent(frame, &[])
+        self.push_sent(frame, Vec::new())
     }
 
     /// [`Reprobe::push`] with the `packets` the stream's encoder gave out for `frame` (after it,
@@ -556,7 +554,7 @@ impl Reprobe {
     ///
     /// # Errors
     /// As [`Reprobe::push`].
-    pub fn push_sent(&mut self, frame: DepthImage, packets: &[EncodedPacket]) -> Result<()> {
+    pub fn push_sent(&mut self, frame: DepthImage, packets: Vec<EncodedPacket>) -> Result<()> {
         if self.pushed == 0 && self.round.is_none() {
             self.start_round()?;
         }
@@ -768,7 +766,7 @@ impl Reprobe {
                     .name("depthcast-reprobe-stream".into())
                     .spawn(move || measure_stream(codec, size, range, frames, slot, &sent, &done_tx))
                     .map_err(|e| StreamError::Probe(format!("starting a re-probe round: {e}")))?;
-                Some(StreamTap { slot, feed: Some(feed), wanted, busy: Duration::ZERO, frames: 0 })
+                Some(StreamTap { slot, feed: Some(feed), busy: Duration::ZERO, frames: 0 })
             }
             None => None,
         };
@@ -812,8 +810,8 @@ fn measure_stream(
                 }
                 Sent::Packets(packets) => {
                     // Packets of the GOP before, late out of the encoder, are not the round's.
-                    for (data, pts) in packets.iter().filter(|(_, pts)| (0..window as i64).contains(&(pts - origin))) {
-                        m.packet(data, pts - origin)?;
+                    for p in packets.iter().filter(|p| (0..window as i64).contains(&(p.pts - origin))) {
+                        m.packet(&p.data, p.pts - origin)?;
                     }
                 }
             }
@@ -1132,7 +1130,7 @@ mod tests {
             if i == 10 || i == 25 {
                 rp.at_keyframe().unwrap();
             }
-            rp.push_sent(frame.clone(), packets).unwrap();
+            rp.push_sent(frame.clone(), packets.clone()).unwrap();
         }
         assert!(rp.wait().is_empty());
         assert_eq!(rp.rounds(), 3);
@@ -1157,7 +1155,7 @@ mod tests {
                 rp.at_keyframe().unwrap();
                 sizes.push(rp.round_size());
             }
-            rp.push_sent(frame.clone(), packets).unwrap();
+            rp.push_sent(frame.clone(), packets.clone()).unwrap();
         }
         assert!(rp.wait().is_empty());
         // The rounds after the first measure the stream's pair from the stream beside one encode
