@@ -87,6 +87,14 @@ fn sender_plugin_with_the_keyframe_reprobe() {
     assert_eq!(stats.reprobe_round_pairs, measured.len(), "every pair in every round: {stats:?}");
     assert!(stats.reprobe_switches >= 1, "the stream moved: {stats:?}");
     assert_eq!(stats.reopens, stats.reprobe_switches as u64, "every move reopened the encoder");
+    // The rounds after the first measure the stream's own configuration from its packets
+    // (`reprobe_from_stream`, on by default), matched to the captured depth across threads: the
+    // last round has every configuration, the stream's among them (a round whose measurement of
+    // the stream came back empty would lack it), each over whole frames.
+    assert!(stats.reprobe_stream_ms.is_some_and(|ms| ms > 0.0), "{stats:?}");
+    let last = &stats.reprobe_last_round;
+    assert_eq!(last.len(), measured.len(), "{last:?}");
+    assert!(last.iter().all(|(_, mae, rate)| mae.is_finite() && *rate > 0.0), "{last:?}");
 }
 
 /// Every scheme goes through the GPU: hue, triangle waves whose period is not a power of two

@@ -34,7 +34,9 @@
 //! A round need not encode the stream's own pair: the stream is encoding it. With
 //! [`ReprobeSettings::from_stream`] the rounds after the first measure it from the packets the
 //! stream sends ([`Reprobe::push_sent`]), decoded on a thread beside the round, at about a third
-//! of an encode's cost, so every encode goes to another pair (`results/from-stream-720p`).
+//! of an encode's cost, so every encode goes to another pair (`results/from-stream-720p`). A
+//! sender whose encoder runs on a thread of its own, dropping frames when it falls behind, matches
+//! its packets to the frames it pushes with [`SentPackets`].
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -48,6 +50,9 @@ use crate::auto::{
     AutoSettings, FormatProbeReport, Measure, MeasuredEncode, MoveRule, PairTally, ProbeEncode, ProbedPair,
 };
 use crate::error::{Result, StreamError};
+
+mod sent;
+pub use sent::SentPackets;
 
 /// How the re-probe measures.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -519,6 +524,11 @@ impl Reprobe {
         self.stream_cost.map(Duration::from_secs_f64)
     }
 
+    /// How it measures.
+    pub fn settings(&self) -> &ReprobeSettings {
+        &self.settings
+    }
+
     /// The pair that carries the stream.
     pub fn current(&self) -> (Format, PackingConfig) {
         self.tally.pairs()[self.current]
@@ -547,10 +557,11 @@ impl Reprobe {
     /// in order, as the stream sends them): what a round measures the stream's own pair from
     /// ([`ReprobeSettings::from_stream`]). Each packet's timestamp is the index of its frame
     /// among those pushed (0 for the first), as a [`crate::DepthEncoder`] that starts with the
-    /// re-probe gives them (and keeps across a reopen at the keyframe's index). Packets that come
-    /// out a few frames late count too, while the round takes frames; a frame whose packets have
-    /// not come by then, and the frames before the first the decoder gives back (a stream with
-    /// no keyframe where the round starts), are left out of the measurement.
+    /// re-probe gives them (and keeps across a reopen at the keyframe's index); where the
+    /// encoder runs apart and numbers frames its own way, [`SentPackets`] stamps them so. Packets
+    /// that come out a few frames late count too, while the round takes frames; a frame whose
+    /// packets have not come by then, and the frames before the first the decoder gives back (a
+    /// stream with no keyframe where the round starts), are left out of the measurement.
     ///
     /// # Errors
     /// As [`Reprobe::push`].
@@ -1171,6 +1182,70 @@ mod tests {
         let own = last.iter().find(|p| p.config == luma).expect("the stream's pair measured");
         assert!((own.mae - mae).abs() <= 1e-9 * mae, "{} against {mae}", own.mae);
         assert!((own.rate - rate).abs() < 1e-9, "{} against {rate}", own.rate);
+    }
+
+    /// A sender whose encoder runs on its own thread (the Bevy plugin's): its encoder numbers
+    /// frames its own way, drops some it was given, encodes some whose depth never reached the
+    /// re-probe, and gives packets out late. Matched by their in-band index ([`SentPackets`]), the
+    /// stream's pair is measured over the frames sent as sent, and over no frame decoded wrong.
+    #[test]
+    fn packets_matched_by_their_frames_index_measure_the_stream_of_an_encoder_apart() {
+        let luma = PackingConfig::luma(BitDepth::Eight);
+        let (w, h) = (96, 64);
+        // Captures 100..=130. The encoder's queue dropped 104 (so its keyframes, every 10 frames
+        // it encodes, are at 100, 111 and 121); the depth of 113 never reached the re-probe.
+        let mut enc = crate::DepthEncoder::new(stream_settings(), &luma, w, h, None).unwrap();
+        let mut sent = std::collections::BTreeMap::new();
+        for c in 100..=130u32 {
+            let frame = testdata::game_scene(w, h, (c - 100) as f32 / 30.0);
+            let packets = if c == 104 {
+                Vec::new()
+            } else {
+                let meta = crate::FrameMeta { frame_index: c, ..Default::default() };
+                enc.encode(&frame.view(), &luma, 0.5, 20.0, &meta).unwrap().packets
+            };
+            sent.insert(c, (frame, packets));
+        }
+        let stretch = |r: std::ops::RangeInclusive<u32>| r.map(|c| sent[&c].clone()).collect::<Vec<_>>();
+
+        let mut tap = SentPackets::new();
+        let mut rp = three_pair_reprobe(RoundPairs::Shortlist(1), true);
+        let (mut pushed, mut second_round) = (0, None);
+        for c in 100..=130u32 {
+            // 125's packets come out a frame late, with 126's.
+            match c {
+                125 => {}
+                126 => tap.sent(sent[&125].1.iter().chain(&sent[&126].1).cloned()),
+                _ => tap.sent(sent[&c].1.iter().cloned()),
+            }
+            if c == 113 {
+                continue;
+            }
+            if pushed > 0 && pushed % 10 == 0 {
+                rp.at_keyframe().unwrap();
+                if pushed == 20 {
+                    second_round = Some(rp.last_round().to_vec());
+                }
+            }
+            rp.push_sent(sent[&c].0.clone(), tap.push(c)).unwrap();
+            pushed += 1;
+        }
+        assert!(rp.wait().is_empty());
+        assert_eq!(rp.rounds(), 3);
+        // 113's packet and those after it up to the keyframe at 121 were held back.
+        assert_eq!(tap.held_back(), 8);
+        let own = |round: &[ProbedPair]| *round.iter().find(|p| p.config == luma).expect("the stream's pair measured");
+        // The second round (pushed frames 10..20: captures 110..=120 but 113) measures 111 and
+        // 112: 110 comes before the stream's keyframe, 114..=120 after the frame it lost.
+        let (mae, rate) = as_sent(&stretch(111..=112));
+        let second = own(&second_round.expect("three rounds"));
+        assert!((second.mae - mae).abs() <= 1e-9 * mae, "{} against {mae}", second.mae);
+        assert!((second.rate - rate).abs() < 1e-9, "{} against {rate}", second.rate);
+        // The third (captures 121..=130) measures all ten, 125 too.
+        let (mae, rate) = as_sent(&stretch(121..=130));
+        let third = own(rp.last_round());
+        assert!((third.mae - mae).abs() <= 1e-9 * mae, "{} against {mae}", third.mae);
+        assert!((third.rate - rate).abs() < 1e-9, "{} against {rate}", third.rate);
     }
 
     #[test]

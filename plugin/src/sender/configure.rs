@@ -3,6 +3,7 @@
 //! re-probed at keyframes), and the camera's [`GpuPack`] for the next frame.
 
 use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use bevy::prelude::*;
@@ -10,10 +11,11 @@ use depthcast_codec::{Container, Format};
 use depthcast_packing::{DepthImage, DepthView, PackingConfig, tight_range};
 use depthcast_precision_net::Probe;
 use depthcast_stream::{
-    AutoPacking, ProbeReport, ProbeSet, Reprobe, ReprobeSettings, RoundPairs, probe_formats_encoded,
+    AutoPacking, ProbeReport, ProbeSet, Reprobe, ReprobeSettings, RoundPairs, SentPackets, probe_formats_encoded,
 };
 
-use super::encoder::Reopen;
+use super::encoder::{Reopen, Tapped};
+use super::stats::Shared;
 use super::{DepthSender, DepthSenderPlugin, DepthSenderSettings, SenderState, SentDepth};
 use crate::capture::DepthFrames;
 use crate::pack::GpuPack;
@@ -31,15 +33,43 @@ pub(crate) struct Reprobing {
     pub(crate) rounds: usize,
     pub(crate) switches: usize,
     pub(crate) round_pairs: usize,
+    /// With [`DepthSenderSettings::reprobe_from_stream`]: the encoder thread's packets, matched
+    /// to the frames pushed by their capture index.
+    tap: Option<StreamTap>,
+    /// For [`super::DepthSenderStats`]: a frame's measurement from the stream's packets, ms,
+    /// and the packets left out of those measurements.
+    pub(crate) stream_ms: Option<f64>,
+    pub(crate) held_back: u64,
+    /// The last round by itself: (configuration id, mean error, rate / target).
+    pub(crate) last_round: Vec<(String, f64, f64)>,
+}
+
+/// The stream's packets on their way from the encoder thread to the re-probe.
+struct StreamTap {
+    packets: crossbeam_channel::Receiver<Tapped>,
+    matched: SentPackets,
 }
 
 impl Reprobing {
-    /// Keeps `frame` (packed over `range`) for the rounds; at every `gop`-th frame takes the
-    /// re-probe's move, if any: the configuration from the next frame on, and the encoder
-    /// thread's reopen.
-    fn push(&mut self, frame: DepthImage, range: (f32, f32)) -> Option<(PackingConfig, Reopen)> {
+    /// Keeps `frame` (capture `index`, packed over `range`) for the rounds, with the stream's
+    /// packets of it and of the frames before it that have come from the encoder thread since;
+    /// at every `gop`-th frame takes the re-probe's move, if any: the configuration from the
+    /// next frame on, and the encoder thread's reopen.
+    fn push(&mut self, frame: DepthImage, index: u32, range: (f32, f32)) -> Option<(PackingConfig, Reopen)> {
         let rp = self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner());
-        if let Err(e) = rp.push(frame) {
+        let packets = match self.tap.as_mut() {
+            Some(tap) => {
+                for t in tap.packets.try_iter() {
+                    // Only the encoder of the latest move carries the pair the rounds measure.
+                    if t.generation == self.switches as u64 {
+                        tap.matched.sent(t.packets);
+                    }
+                }
+                tap.matched.push(index)
+            }
+            None => Vec::new(),
+        };
+        if let Err(e) = rp.push_sent(frame, packets) {
             warn!("re-probe: {e}");
         }
         self.frames += 1;
@@ -59,8 +89,15 @@ impl Reprobing {
             }
         };
         (self.rounds, self.round_pairs) = (rp.rounds(), rp.round_size());
+        self.stream_ms = rp.stream_cost().map(|c| c.as_secs_f64() * 1e3);
+        self.last_round = rp.last_round().iter().map(|p| (p.config.to_string(), p.mae, p.rate)).collect();
+        self.held_back = self.tap.as_ref().map_or(0, |t| t.matched.held_back());
         let sw = moved?;
         self.switches += 1;
+        if let Some(tap) = self.tap.as_mut() {
+            // What waits for frames still to come is the old encoder's.
+            tap.matched.restart();
+        }
         info!(
             "re-probe at frame {} (round {}): {:.3} mm -> {} {:.3} mm over the rounds (older ones weighing less)",
             self.frames,
@@ -70,7 +107,7 @@ impl Reprobing {
             1e3 * sw.mae
         );
         let preroll = rp.preroll();
-        Some((sw.config, Reopen { preroll, range }))
+        Some((sw.config, Reopen { generation: self.switches as u64, preroll, range }))
     }
 }
 
@@ -145,7 +182,7 @@ impl Chooser {
     /// collects).
     fn update(
         &mut self,
-        cfg: &DepthSenderPlugin,
+        (cfg, shared, sent): (&DepthSenderPlugin, &Shared, &crossbeam_channel::Receiver<Tapped>),
         settings: &DepthSenderSettings,
         newest: &DepthView<'_>,
         range: (f32, f32),
@@ -177,11 +214,11 @@ impl Chooser {
             // The probe's encodes run side by side, one thread each.
             encoder.threads = encoder.threads.max(1);
             let reprobe = settings.reprobe && reprobe_possible(cfg);
-            let (half, pairs) = (settings.probe_half, settings.reprobe_pairs);
+            let rounds = (settings.probe_half, settings.reprobe_pairs, settings.reprobe_from_stream);
             let (cfg, size) = (cfg.clone(), (newest.width, newest.height));
             std::thread::spawn(move || {
                 let report = if reprobe {
-                    probe_for_reprobe(&cfg, &frames, range, (half, pairs), size, &encoder)
+                    probe_for_reprobe(&cfg, &frames, range, rounds, size, &encoder)
                         .map(|(report, rp)| (report, Some(rp)))
                 } else {
                     auto.probe(&frames, range.0, range.1, &encoder).map(|report| (report, None))
@@ -201,6 +238,12 @@ impl Chooser {
                         if reprobe.is_some() { "; re-probed at keyframes" } else { "" }
                     );
                     let reprobe = reprobe.map(|rp| {
+                        // The encoder thread hands over its packets from here on; the first frame
+                        // pushed from here on is the matcher's first too.
+                        let tap = rp.settings().from_stream.then(|| {
+                            shared.tap_packets.store(true, Ordering::Relaxed);
+                            StreamTap { packets: sent.clone(), matched: SentPackets::new() }
+                        });
                         Box::new(Reprobing {
                             reprobe: Mutex::new(rp),
                             frames: 0,
@@ -208,6 +251,10 @@ impl Chooser {
                             rounds: 0,
                             round_pairs: 0,
                             switches: 0,
+                            tap,
+                            stream_ms: None,
+                            held_back: 0,
+                            last_round: Vec::new(),
                         })
                     });
                     *self = Chooser::Ready { auto, choice: Some(report.winner), probe: Some(report), reprobe };
@@ -245,14 +292,14 @@ impl Chooser {
     /// or for the re-probe's rounds; at a re-probe keyframe that moves the stream, returns the
     /// encoder thread's reopen (the new configuration is then the choice). The re-probe runs once
     /// the probe has, so the range (`None` only before the first frame with depth) is known.
-    fn push(&mut self, frame: DepthImage, range: Option<(f32, f32)>) -> Option<Reopen> {
+    fn push(&mut self, frame: DepthImage, index: u32, range: Option<(f32, f32)>) -> Option<Reopen> {
         match self {
             Chooser::Collecting { frames, .. } if frames.len() < Probe::FRAMES => {
                 frames.push(frame);
                 None
             }
             Chooser::Ready { choice, reprobe: Some(rp), .. } => {
-                let (config, reopen) = rp.push(frame, range?)?;
+                let (config, reopen) = rp.push(frame, index, range?)?;
                 *choice = Some(config);
                 Some(reopen)
             }
@@ -286,12 +333,12 @@ fn reprobe_possible(cfg: &DepthSenderPlugin) -> bool {
 /// The start-up probe when the re-probe follows: as `send --reprobe`'s, the scheme set (with
 /// `half`, the half-size set too) and 8-bit luma measured in the plugin's codec and bit depth
 /// with their bitrates (a pair over the bitrate cannot win), and the re-probe starting from it,
-/// its rounds measuring `pairs`.
+/// its rounds measuring `pairs` (the stream's own `from_stream`).
 fn probe_for_reprobe(
     cfg: &DepthSenderPlugin,
     frames: &[DepthImage],
     range: (f32, f32),
-    (half, pairs): (bool, RoundPairs),
+    (half, pairs, from_stream): (bool, RoundPairs, bool),
     size: (u32, u32),
     encoder: &depthcast_codec::EncoderSettings,
 ) -> depthcast_stream::Result<(ProbeReport, Reprobe)> {
@@ -299,7 +346,7 @@ fn probe_for_reprobe(
     let set = if half { ProbeSet::SchemesAndHalf } else { ProbeSet::Schemes };
     let format = Format::new(cfg.codec, cfg.bit_depth);
     let report = probe_formats_encoded(frames, &[format], &auto, set, range.0, range.1, encoder)?;
-    let every = ReprobeSettings { window: cfg.gop.max(1) as usize, pairs, ..Default::default() };
+    let every = ReprobeSettings { window: cfg.gop.max(1) as usize, pairs, from_stream, ..Default::default() };
     let rp = Reprobe::new(&report, &auto, encoder.clone(), size, range, every);
     let summary = ProbeReport {
         measured: report.measured.iter().map(|m| (m.config, m.mae)).collect(),
@@ -334,7 +381,7 @@ pub(crate) fn choose_params(
             // One copy of the captured buffer (it goes back to the capture's pool) per keeper.
             let copy = || DepthImage { width: f.width, height: f.height, data: f.data.clone() };
             if state.chooser.wants_frames()
-                && let Some(reopen) = state.chooser.push(copy(), state.range)
+                && let Some(reopen) = state.chooser.push(copy(), f.index, state.range)
                 && state.reopen.send(reopen).is_err()
             {
                 warn!("re-probe: the encoder thread is gone");
@@ -362,7 +409,7 @@ pub(crate) fn choose_params(
         }
         if let (Some(view), Some(range)) = (view.as_ref(), state.range) {
             let t0 = Instant::now();
-            state.chooser.update(&state.cfg, &settings, view, range);
+            state.chooser.update((&state.cfg, &state.shared, &state.sent), &settings, view, range);
             predict = state.chooser.predict_us().min(t0.elapsed().as_secs_f64() * 1e6);
         }
         state.policy_us = (start.elapsed().as_secs_f64() * 1e6 - predict - aside).max(0.0);

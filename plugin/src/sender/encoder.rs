@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, Sender};
+use depthcast_codec::EncodedPacket;
 use depthcast_packing::{CameraBlock, DepthImage, PackParams, PackingConfig, YuvFrame};
 use depthcast_stream::{DepthEncoder, FrameMeta, RgbdEncoder, StreamEncoder, unix_us};
 
@@ -27,12 +28,25 @@ const COLOUR_WAIT: Duration = Duration::from_millis(100);
 /// `preroll` (the last frames sent) packed over `range` (see `depthcast_stream::reprobe` for why
 /// every move reopens).
 pub(crate) struct Reopen {
+    /// The move's number (1 for the stream's first move): the packets of the encoder it opens
+    /// are tagged with it ([`Tapped::generation`]).
+    pub(crate) generation: u64,
     pub(crate) preroll: Vec<DepthImage>,
     pub(crate) range: (f32, f32),
 }
 
-/// Where the encoder thread takes its frames: the packing pass's channel, the re-probe's
-/// reopens, and a shutdown signal.
+/// Packets the stream's encoder gave out, for the re-probe's measurement of the stream's own
+/// configuration.
+pub(crate) struct Tapped {
+    /// The move whose reopen opened the encoder that gave them out (0: the stream's first
+    /// encoder). The main world's re-probe measures only the encoder of its latest move: after
+    /// a move, frames packed the old way still come through the old encoder for a frame or two.
+    pub(crate) generation: u64,
+    pub(crate) packets: Vec<EncodedPacket>,
+}
+
+/// Where the encoder thread takes its frames (the packing pass's channel, the re-probe's
+/// reopens, and a shutdown signal), and where it hands the stream's packets to the re-probe.
 pub(crate) struct Input {
     pub(crate) packed: PackedFrames,
     pub(crate) reopen: Receiver<Reopen>,
@@ -42,6 +56,10 @@ pub(crate) struct Input {
     /// Frames that may wait; beyond that the oldest are dropped.
     pub(crate) queue: usize,
     pub(crate) shared: Arc<Shared>,
+    /// The stream's packets, to the main world's re-probe while [`Shared::tap_packets`] is on
+    /// (`DepthSenderSettings::reprobe_from_stream`), each batch with how many times the encoder
+    /// had been reopened when it gave them out.
+    pub(crate) sent: Sender<Tapped>,
 }
 
 impl Input {
@@ -60,6 +78,14 @@ impl Input {
             self.packed.recycle(std::mem::replace(&mut f, newer));
         }
         Some(f)
+    }
+
+    /// Hands the stream's `packets` (already sent) by the encoder of move `generation` to the
+    /// re-probe, when it measures from them.
+    fn tap(&self, generation: u64, packets: Vec<EncodedPacket>) {
+        if !packets.is_empty() && self.shared.tap_packets.load(Ordering::Relaxed) {
+            let _ = self.sent.send(Tapped { generation, packets });
+        }
     }
 
     /// The colour frame of capture `index`: from `pending` or the colour channel, waiting at most
@@ -141,7 +167,7 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
     let mut colour_planes = YuvFrame::new(2, 2, depthcast_packing::BitDepth::Eight);
     let mut window = VecDeque::<Instant>::new();
     let mut current = config_of(&first);
-    let mut reopen = None;
+    let (mut reopen, mut generation) = (None, 0);
     let mut next = Some(first);
     while let Some(f) = next.take().or_else(|| input.next()) {
         let t0 = Instant::now();
@@ -158,10 +184,13 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
             let mut s = cfg.encoder_settings();
             s.regions_of_interest = config.high_plane_qoffset().is_some();
             let size = (f.params.width, f.params.height);
-            if let Err(err) = e.reopen(s, &config, size, &r.preroll, r.range, e.stats().frames as i64) {
-                return shared.fail(format!("re-probe: reopening the encoder for {config}: {err}"));
+            match e.reopen(s, &config, size, &r.preroll, r.range, e.stats().frames as i64) {
+                // The old encoder's last packets, sent before the new stream's.
+                Ok(last) => input.tap(generation, last),
+                Err(err) => return shared.fail(format!("re-probe: reopening the encoder for {config}: {err}")),
             }
             (w, h) = e.frame_size();
+            generation = r.generation;
             shared.reopens.fetch_add(1, Ordering::Relaxed);
         }
         current = config;
@@ -184,7 +213,9 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
         let sent = unix_us().saturating_sub(f.captured.elapsed().as_micros() as u64);
         let meta = FrameMeta { frame_index: f.index, sent_unix_us: Some(sent), ..FrameMeta::default() };
         let encoded = match &mut enc {
-            StreamEncoder::Depth(e) => e.encode_packed(&frame, &f.params, f.roi_high, &meta).map(drop),
+            StreamEncoder::Depth(e) => {
+                e.encode_packed(&frame, &f.params, f.roi_high, &meta).map(|out| input.tap(generation, out.packets))
+            }
             StreamEncoder::Rgbd(e) => {
                 let Some(colour) = input.colour_for(f.index, &mut pending_colour) else {
                     // Colour and depth travel as pairs: a depth frame whose colour was lost
@@ -334,8 +365,16 @@ mod tests {
         let (reopen_tx, reopen_rx) = crossbeam_channel::unbounded();
         let (_shutdown_tx, shutdown) = crossbeam_channel::bounded(0);
         let shared = Arc::new(Shared::default());
-        let input =
-            Input { packed: frames, reopen: reopen_rx, colour: None, shutdown, queue: 64, shared: shared.clone() };
+        let (sent, _) = crossbeam_channel::unbounded();
+        let input = Input {
+            packed: frames,
+            reopen: reopen_rx,
+            colour: None,
+            shutdown,
+            queue: 64,
+            shared: shared.clone(),
+            sent,
+        };
         let thread = {
             let (cfg, shared) = (cfg.clone(), shared.clone());
             std::thread::spawn(move || encoder_thread(cfg, input, shared))
@@ -351,7 +390,7 @@ mod tests {
         for i in 0..30 {
             if i == 20 {
                 let preroll = (15..20).map(|k| testdata::game_scene(W, H, k as f32 / 30.0)).collect();
-                reopen_tx.send(Reopen { preroll, range: RANGE }).unwrap();
+                reopen_tx.send(Reopen { generation: 1, preroll, range: RANGE }).unwrap();
             }
             sink.send(packed(i, &want(i)));
             // One at a time: the queue drops the oldest frames when the encoder falls behind.

@@ -71,6 +71,9 @@ struct SenderState {
     chooser: Chooser,
     /// The re-probe's moves, to the encoder thread.
     reopen: Sender<encoder::Reopen>,
+    /// The stream's packets, from the encoder thread, for the re-probe
+    /// ([`DepthSenderSettings::reprobe_from_stream`]).
+    sent: crossbeam_channel::Receiver<encoder::Tapped>,
     /// CPU time of the last `choose_params` besides prediction, µs.
     policy_us: f64,
 }
@@ -104,6 +107,7 @@ impl Plugin for DepthSenderPlugin {
         // through the main world would add a frame of latency.
         let (shutdown, shutdown_rx) = crossbeam_channel::bounded::<()>(0);
         let (reopen, reopen_rx) = crossbeam_channel::unbounded();
+        let (sent_tx, sent) = crossbeam_channel::unbounded();
         let shared = Arc::new(Shared::default());
         let input = Input {
             packed: app.world().resource::<PackedFrames>().clone(),
@@ -112,6 +116,7 @@ impl Plugin for DepthSenderPlugin {
             shutdown: shutdown_rx,
             queue: self.queue.max(1),
             shared: shared.clone(),
+            sent: sent_tx,
         };
         let cfg = self.clone();
         let thread_shared = shared.clone();
@@ -136,6 +141,7 @@ impl Plugin for DepthSenderPlugin {
                 cfg: self.clone(),
                 chooser: Chooser::default(),
                 reopen,
+                sent,
                 policy_us: 0.0,
             })
             .configure_sets(Update, (DepthSenderSystems::Configure, DepthSenderSystems::Stats).chain())

@@ -196,11 +196,17 @@ pub struct DepthSenderSettings {
     /// `RoundPairs::Fit`: as many as its worker encodes in 80% of the time the last GOP took to
     /// send (before one has, at the plugin's `fps`), from what its encodes have cost, so a
     /// renderer slower than real time gets longer rounds; `RoundPairs::Every` for every
-    /// configuration whatever it costs (as the numbers above). Its rounds encode the stream's
-    /// own configuration too: `send --reprobe` measures that one from the packets it sends
-    /// (`ReprobeSettings::from_stream`), which needs each captured frame beside the packets of
-    /// its GPU-packed frame, and this sender's packets come out on its encoder thread.
+    /// configuration whatever it costs (as the numbers above); with `reprobe_from_stream` the
+    /// stream's own configuration is measured beside those encodes, not by one of them.
     pub reprobe_pairs: RoundPairs,
+    /// With `reprobe`: the rounds after the first measure the stream's own configuration from
+    /// the packets the encoder thread sends, decoded and measured against the captured depth of
+    /// the same capture index, rather than by encoding it again (`ReprobeSettings::from_stream`,
+    /// as `send --reprobe`; `results/from-stream-720p`): a decode in place of an encode, so a
+    /// round of `Fit` measures one configuration more. Frames the encoder's queue dropped are
+    /// left out; a frame encoded whose captured depth was dropped leaves out the frames after it
+    /// up to the stream's next keyframe (`depthcast_stream::SentPackets`). Default true.
+    pub reprobe_from_stream: bool,
 }
 
 impl Default for DepthSenderSettings {
@@ -218,6 +224,7 @@ impl Default for DepthSenderSettings {
             probe_half: true,
             reprobe: false,
             reprobe_pairs: RoundPairs::Fit,
+            reprobe_from_stream: true,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bevy::diagnostic::{DiagnosticPath, DiagnosticsStore};
 use bevy::prelude::*;
@@ -52,6 +52,17 @@ pub struct DepthSenderStats {
     /// With the re-probe: the configurations the newest round measures (with
     /// [`super::DepthSenderSettings::reprobe_pairs`] `Fit`, what its worker has time for).
     pub reprobe_round_pairs: usize,
+    /// With the re-probe: what the last round that ended measured, by itself (each
+    /// configuration's id, mean error in metres over the round's frames, and bitrate over the
+    /// target), as `send --reprobe-log` writes it; empty before the first round ends.
+    pub reprobe_last_round: Vec<(String, f64, f64)>,
+    /// With [`super::DepthSenderSettings::reprobe_from_stream`]: what measuring one frame of the
+    /// stream's own configuration from its packets has cost a round, in milliseconds (`None`
+    /// before a round has done it).
+    pub reprobe_stream_ms: Option<f64>,
+    /// With `reprobe_from_stream`: the stream's packets left out of those measurements because
+    /// their frame's captured depth was dropped (and the frames after it up to a keyframe).
+    pub reprobe_held_back: u64,
     /// The encoder's reopens for those moves (one per move, on the first frame packed with the
     /// new configuration).
     pub reopens: u64,
@@ -84,6 +95,9 @@ pub(crate) struct Shared {
     pub(crate) queue_drops: AtomicU64,
     pub(crate) colour_missing: AtomicU64,
     pub(crate) reopens: AtomicU64,
+    /// Whether the encoder thread hands the stream's packets to the main world
+    /// ([`super::DepthSenderSettings::reprobe_from_stream`]).
+    pub(crate) tap_packets: AtomicBool,
     /// The newest colour frames sent with their cameras (`keep_source` of them), for
     /// [`super::SentDepth::colour`].
     pub(crate) sent_colour: Mutex<VecDeque<(u32, YuvFrame, CameraBlock)>>,
@@ -126,6 +140,9 @@ pub(crate) fn publish_stats(
         reprobe_rounds: state.chooser.reprobing().map_or(0, |r| r.rounds),
         reprobe_switches: state.chooser.reprobing().map_or(0, |r| r.switches),
         reprobe_round_pairs: state.chooser.reprobing().map_or(0, |r| r.round_pairs),
+        reprobe_last_round: state.chooser.reprobing().map_or_else(Vec::new, |r| r.last_round.clone()),
+        reprobe_stream_ms: state.chooser.reprobing().and_then(|r| r.stream_ms),
+        reprobe_held_back: state.chooser.reprobing().map_or(0, |r| r.held_back),
         reopens: state.shared.reopens.load(Ordering::Relaxed),
         capture_gpu_ms: gpu_ms(crate::capture::SPAN_LINEARIZE),
         pack_gpu_ms: gpu_ms(crate::pack::SPAN_PACK),
