@@ -278,6 +278,13 @@ fn a_stream_reopened_for_a_new_bit_depth_and_frame_size_unpacks_in_the_browser()
     let server = Server::start(&config, relay.clone()).unwrap();
     let page = chromium.new_page(&format!("{}?collect={frames}", server.url())).unwrap();
     page.wait_for("window.depthcast !== undefined", Duration::from_secs(30)).unwrap();
+    // Its script running is not its connection open: an unpaced source is through the file in
+    // milliseconds, and a page that connected after the switch would get the last GOP only.
+    let t0 = Instant::now();
+    while relay.client_count() < 1 {
+        assert!(t0.elapsed() < Duration::from_secs(30), "the page never connected");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let mut source = SourceConfig::new(path.to_str().unwrap());
     source.pace = false;
     let _source = Source::start(source, relay.clone()).unwrap();
