@@ -45,7 +45,7 @@ fn packed_frames_equal_cpu_packing_of_the_captured_depth() {
     loop {
         let params = configs[k % configs.len()];
         k += 1;
-        r.app_mut().world_mut().entity_mut(camera).insert(GpuPack { params: Some(params), roi_high: None });
+        r.app_mut().world_mut().entity_mut(camera).insert(GpuPack { params: Some(params), roi_high: None, tag: 0 });
         let Some(f) = r.next_frame().unwrap_or_else(|e| panic!("{e}")) else { break };
         depth.insert(f.index, DepthImage { width: f.width, height: f.height, data: f.data.clone() });
         r.recycle(f);

@@ -90,11 +90,14 @@ fn sender_plugin_with_the_keyframe_reprobe() {
     // The rounds after the first measure the stream's own configuration from its packets
     // (`reprobe_from_stream`, on by default), matched to the captured depth across threads: the
     // last round has every configuration, the stream's among them (a round whose measurement of
-    // the stream came back empty would lack it), each over whole frames.
+    // the stream came back empty would lack it), each over whole frames. A frame dropped on the
+    // way may leave the stream out of a round rightly, so that is checked only without drops.
     assert!(stats.reprobe_stream_ms.is_some_and(|ms| ms > 0.0), "{stats:?}");
     let last = &stats.reprobe_last_round;
-    assert_eq!(last.len(), measured.len(), "{last:?}");
     assert!(last.iter().all(|(_, mae, rate)| mae.is_finite() && *rate > 0.0), "{last:?}");
+    if stats.dropped == 0 && stats.reprobe_held_back == 0 {
+        assert_eq!(last.len(), measured.len(), "{last:?}");
+    }
 }
 
 /// Every scheme goes through the GPU: hue, triangle waves whose period is not a power of two

@@ -45,6 +45,10 @@ pub struct GpuPack {
     /// A QP offset the encoder should give the high plane (VBP luma layout), carried to
     /// [`PackedFrame::roi_high`] untouched.
     pub roi_high: Option<f32>,
+    /// A number of the caller's, carried to [`PackedFrame::tag`] untouched: the depth sender
+    /// numbers its re-probe's moves with it, so that its encoder thread knows which move a frame
+    /// was packed for (frames packed before a move still come for a frame or two after it).
+    pub tag: u64,
 }
 
 /// One frame packed on the GPU, on the CPU.
@@ -62,6 +66,8 @@ pub struct PackedFrame {
     pub bytes: Vec<u8>,
     /// [`GpuPack::roi_high`] of the frame.
     pub roi_high: Option<f32>,
+    /// [`GpuPack::tag`] of the frame.
+    pub tag: u64,
     /// When the render world prepared the frame (capture time, for latency).
     pub captured: std::time::Instant,
     /// When its bytes were on the CPU (the staging buffer mapped and copied out).
@@ -166,6 +172,7 @@ struct PackTag {
     params: PackParams,
     layout: GpuFrameLayout,
     roi_high: Option<f32>,
+    tag: u64,
     captured: std::time::Instant,
 }
 
@@ -269,6 +276,7 @@ fn prepare(
             params,
             layout,
             roi_high: pack.roi_high,
+            tag: pack.tag,
             captured: std::time::Instant::now(),
         });
     }
@@ -348,6 +356,7 @@ fn collect(mut buffers: ResMut<PackBuffers>, sender: Res<PackedSender>, device: 
                 layout: tag.layout,
                 bytes: data,
                 roi_high: tag.roi_high,
+                tag: tag.tag,
                 captured: tag.captured,
                 read_back,
                 copy_us: read_back.duration_since(t0).as_secs_f32() * 1e6,

@@ -57,15 +57,21 @@ impl Reprobing {
     /// next frame on, and the encoder thread's reopen.
     fn push(&mut self, frame: DepthImage, index: u32, range: (f32, f32)) -> Option<(PackingConfig, Reopen)> {
         let rp = self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner());
+        // The next rounds pack over the range the GPU packs the stream over.
+        rp.set_range(range);
         let packets = match self.tap.as_mut() {
             Some(tap) => {
                 for t in tap.packets.try_iter() {
-                    // Only the encoder of the latest move carries the pair the rounds measure.
+                    if t.after_gap {
+                        tap.matched.gap();
+                    }
+                    // Only the frames packed for the latest move are of the pair the rounds
+                    // measure as the stream's.
                     if t.generation == self.switches as u64 {
                         tap.matched.sent(t.packets);
                     }
                 }
-                tap.matched.push(index)
+                tap.matched.push(index, rp.pushed())
             }
             None => Vec::new(),
         };
@@ -169,6 +175,12 @@ impl Chooser {
             Chooser::Ready { reprobe, .. } => reprobe.as_deref(),
             _ => None,
         }
+    }
+
+    /// The tag of the frames packed from here on ([`crate::GpuPack::tag`]): the re-probe's moves
+    /// so far.
+    fn generation(&self) -> u64 {
+        self.reprobing().map_or(0, |r| r.switches as u64)
     }
 
     pub(crate) fn error(&self) -> Option<&str> {
@@ -419,6 +431,7 @@ pub(crate) fn choose_params(
     // precision-net's choice when `auto` (made before the first frame is packed, so the stream
     // opens with its frame size; nothing is packed while the probe runs), else the fixed one.
     let chosen = state.chooser.config(&settings);
+    let tag = state.chooser.generation();
     for (camera, mut pack) in &mut cameras {
         let Some(size) = camera.physical_target_size() else { continue };
         let (params, roi) = match chosen {
@@ -438,9 +451,10 @@ pub(crate) fn choose_params(
             }
             None => (None, None),
         };
-        if pack.params != params || pack.roi_high != roi {
+        if pack.params != params || pack.roi_high != roi || pack.tag != tag {
             pack.params = params;
             pack.roi_high = roi;
+            pack.tag = tag;
         }
     }
 }

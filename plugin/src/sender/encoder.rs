@@ -23,13 +23,14 @@ use crate::pack::{PackedFrame, PackedFrames};
 const COLOUR_WAIT: Duration = Duration::from_millis(100);
 
 /// A keyframe re-probe's move, from the main world: the encoder reopens on the first packed
-/// frame whose configuration differs from the stream's (the main world sends this before it
-/// sets the new configuration for the GPU, so it is here before that frame), pre-rolled over
+/// frame tagged with its generation ([`crate::GpuPack::tag`]), when that frame's configuration
+/// differs from the stream's (the main world sends this before it sets the new configuration
+/// and tag for the GPU, so it is here before that frame), pre-rolled over
 /// `preroll` (the last frames sent) packed over `range` (see `depthcast_stream::reprobe` for why
 /// every move reopens).
 pub(crate) struct Reopen {
-    /// The move's number (1 for the stream's first move): the packets of the encoder it opens
-    /// are tagged with it ([`Tapped::generation`]).
+    /// The move's number (1 for the stream's first move), the tag of the frames packed for it:
+    /// the packets of those frames are tagged with it ([`Tapped::generation`]).
     pub(crate) generation: u64,
     pub(crate) preroll: Vec<DepthImage>,
     pub(crate) range: (f32, f32),
@@ -38,12 +39,19 @@ pub(crate) struct Reopen {
 /// Packets the stream's encoder gave out, for the re-probe's measurement of the stream's own
 /// configuration.
 pub(crate) struct Tapped {
-    /// The move whose reopen opened the encoder that gave them out (0: the stream's first
-    /// encoder). The main world's re-probe measures only the encoder of its latest move: after
-    /// a move, frames packed the old way still come through the old encoder for a frame or two.
+    /// The move the frames they are of were packed for (0: none yet). The main world's re-probe
+    /// measures only the frames of its latest move: after a move, frames packed the old way
+    /// still come through the old encoder for a frame or two.
     pub(crate) generation: u64,
     pub(crate) packets: Vec<EncodedPacket>,
+    /// Packets before these were lost: the channel was full (the main world had stopped taking
+    /// them), so these and those after them up to a keyframe do not decode as sent.
+    pub(crate) after_gap: bool,
 }
+
+/// Batches of packets that may wait for the main world's re-probe (some 17 s at 30 fps); beyond
+/// that they are dropped, and the next batch says so ([`Tapped::after_gap`]).
+pub(crate) const TAP_CAPACITY: usize = 512;
 
 /// Where the encoder thread takes its frames (the packing pass's channel, the re-probe's
 /// reopens, and a shutdown signal), and where it hands the stream's packets to the re-probe.
@@ -57,9 +65,10 @@ pub(crate) struct Input {
     pub(crate) queue: usize,
     pub(crate) shared: Arc<Shared>,
     /// The stream's packets, to the main world's re-probe while [`Shared::tap_packets`] is on
-    /// (`DepthSenderSettings::reprobe_from_stream`), each batch with how many times the encoder
-    /// had been reopened when it gave them out.
+    /// (`DepthSenderSettings::reprobe_from_stream`): a channel of [`TAP_CAPACITY`].
     pub(crate) sent: Sender<Tapped>,
+    /// Whether a batch was dropped since the last one sent.
+    pub(crate) tap_lost: std::cell::Cell<bool>,
 }
 
 impl Input {
@@ -84,7 +93,8 @@ impl Input {
     /// re-probe, when it measures from them.
     fn tap(&self, generation: u64, packets: Vec<EncodedPacket>) {
         if !packets.is_empty() && self.shared.tap_packets.load(Ordering::Relaxed) {
-            let _ = self.sent.send(Tapped { generation, packets });
+            let after_gap = self.tap_lost.get();
+            self.tap_lost.set(self.sent.try_send(Tapped { generation, packets, after_gap }).is_err());
         }
     }
 
@@ -167,31 +177,39 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
     let mut colour_planes = YuvFrame::new(2, 2, depthcast_packing::BitDepth::Eight);
     let mut window = VecDeque::<Instant>::new();
     let mut current = config_of(&first);
-    let (mut reopen, mut generation) = (None, 0);
+    // The re-probe's moves announced and not yet reached, oldest first, and the move the frames
+    // being encoded were packed for.
+    let (mut moves, mut generation) = (VecDeque::<Reopen>::new(), first.tag);
     let mut next = Some(first);
     while let Some(f) = next.take().or_else(|| input.next()) {
         let t0 = Instant::now();
         let queue_ms = t0.duration_since(f.read_back).as_secs_f64() * 1e3;
-        // The newest move of the re-probe waits for the first frame of another configuration.
-        while let Ok(r) = input.reopen.try_recv() {
-            reopen = Some(r);
-        }
+        moves.extend(input.reopen.try_iter());
         let config = config_of(&f);
-        if config != current
-            && let StreamEncoder::Depth(e) = &mut enc
-            && let Some(r) = reopen.take()
-        {
-            let mut s = cfg.encoder_settings();
-            s.regions_of_interest = config.high_plane_qoffset().is_some();
-            let size = (f.params.width, f.params.height);
-            match e.reopen(s, &config, size, &r.preroll, r.range, e.stats().frames as i64) {
-                // The old encoder's last packets, sent before the new stream's.
-                Ok(last) => input.tap(generation, last),
-                Err(err) => return shared.fail(format!("re-probe: reopening the encoder for {config}: {err}")),
+        if f.tag != generation {
+            // The first frame packed for a move: moves that no frame was packed for (the next one
+            // came first) are passed over, and a move back to the stream's configuration keeps
+            // the running encoder.
+            while moves.front().is_some_and(|r| r.generation < f.tag) {
+                moves.pop_front();
             }
-            (w, h) = e.frame_size();
-            generation = r.generation;
-            shared.reopens.fetch_add(1, Ordering::Relaxed);
+            let r = moves.pop_front_if(|r| r.generation == f.tag);
+            if let Some(r) = r
+                && config != current
+                && let StreamEncoder::Depth(e) = &mut enc
+            {
+                let mut s = cfg.encoder_settings();
+                s.regions_of_interest = config.high_plane_qoffset().is_some();
+                let size = (f.params.width, f.params.height);
+                match e.reopen(s, &config, size, &r.preroll, r.range, e.stats().frames as i64) {
+                    // The old encoder's last packets, sent before the new stream's.
+                    Ok(last) => input.tap(generation, last),
+                    Err(err) => return shared.fail(format!("re-probe: reopening the encoder for {config}: {err}")),
+                }
+                (w, h) = e.frame_size();
+                shared.reopens.fetch_add(1, Ordering::Relaxed);
+            }
+            generation = f.tag;
         }
         current = config;
         if f.params.frame_size() != (w, h) || f.params.bit_depth != cfg.bit_depth {
@@ -322,8 +340,9 @@ mod tests {
     const H: u32 = 48;
     const RANGE: (f32, f32) = (0.5, 20.0);
 
-    /// A frame of `config` as the GPU packing pass would hand it over (packed on the CPU here).
-    fn packed(index: u32, config: &PackingConfig) -> PackedFrame {
+    /// A frame of `config` as the GPU packing pass would hand it over (packed on the CPU here),
+    /// packed for the re-probe's move `tag`.
+    fn packed(index: u32, config: &PackingConfig, tag: u64) -> PackedFrame {
         let depth = testdata::game_scene(W, H, index as f32 / 30.0);
         let params = config.params(BitDepth::Eight, W, H, RANGE.0, RANGE.1, index);
         let frame = depthcast_packing::pack(&depth.view(), &params).unwrap();
@@ -338,19 +357,33 @@ mod tests {
             layout,
             bytes,
             roi_high: config.high_plane_qoffset(),
+            tag,
             captured: now,
             read_back: now,
             copy_us: 0.0,
         }
     }
 
-    /// A re-probe's move from full-size luma to the half-size VBP luma layout (another frame
-    /// size) reopens the encoder on the frame packed with it, and a receiver decodes every frame
-    /// of the stream with its own configuration; a change of configuration that no move announced
-    /// (the network's keyframe switch) stays in the running encoder.
-    #[test]
-    fn a_move_reopens_the_encoder_on_the_first_frame_of_its_configuration() {
-        let dir = std::env::temp_dir().join(format!("depthcast-reopen-{}", std::process::id()));
+    /// A move's reopen, pre-rolled over the frames before `at`.
+    fn reopen(generation: u64, at: u32) -> Reopen {
+        let preroll = (at - 5..at).map(|k| testdata::game_scene(W, H, k as f32 / 30.0)).collect();
+        Reopen { generation, preroll, range: RANGE }
+    }
+
+    /// What the encoder thread did with some frames: the stream it wrote, its shared state, and
+    /// the packets it handed to the re-probe (the tap on).
+    struct Encoded {
+        url: String,
+        dir: std::path::PathBuf,
+        shared: Arc<Shared>,
+        tapped: Vec<Tapped>,
+    }
+
+    /// Runs the encoder thread (GOP 10) over `frames` into an MPEG-TS file named `name`, one
+    /// frame at a time (its queue drops the oldest when it falls behind), sending each of `moves`
+    /// just before the frame of its index.
+    fn encode(name: &str, frames: Vec<PackedFrame>, mut moves: Vec<(u32, Reopen)>) -> Encoded {
+        let dir = std::env::temp_dir().join(format!("depthcast-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let url = dir.join("moves.ts").to_string_lossy().into_owned();
         let cfg = DepthSenderPlugin {
@@ -361,24 +394,55 @@ mod tests {
             encoder_threads: 1,
             ..Default::default()
         };
-        let (frames, sink) = crate::channel::channel::<PackedFrame>(64, 0);
+        let (packed, sink) = crate::channel::channel::<PackedFrame>(64, 0);
         let (reopen_tx, reopen_rx) = crossbeam_channel::unbounded();
         let (_shutdown_tx, shutdown) = crossbeam_channel::bounded(0);
         let shared = Arc::new(Shared::default());
-        let (sent, _) = crossbeam_channel::unbounded();
+        let (sent, tapped) = crossbeam_channel::bounded(TAP_CAPACITY);
+        shared.tap_packets.store(true, Ordering::Relaxed);
         let input = Input {
-            packed: frames,
+            packed,
             reopen: reopen_rx,
             colour: None,
             shutdown,
             queue: 64,
             shared: shared.clone(),
             sent,
+            tap_lost: Default::default(),
         };
         let thread = {
             let (cfg, shared) = (cfg.clone(), shared.clone());
             std::thread::spawn(move || encoder_thread(cfg, input, shared))
         };
+        for (n, f) in frames.into_iter().enumerate() {
+            while let Some(k) = moves.iter().position(|(at, _)| *at == f.index) {
+                reopen_tx.send(moves.remove(k).1).unwrap();
+            }
+            sink.send(f);
+            while !frames_sent_at_least(&shared, n as u32 + 1) && !thread.is_finished() {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        drop(sink);
+        thread.join().unwrap();
+        assert_eq!(shared.stats.lock().unwrap().error, None);
+        Encoded { url, dir, shared, tapped: tapped.try_iter().collect() }
+    }
+
+    /// The in-band frame index, keyframe flag and tag of each packet handed to the re-probe.
+    fn tapped(e: &Encoded) -> Vec<(u32, bool, u64)> {
+        let frame = |p: &EncodedPacket| p.params.expect("in-band parameters").frame_index;
+        e.tapped.iter().flat_map(|t| t.packets.iter().map(|p| (frame(p), p.keyframe, t.generation))).collect()
+    }
+
+    /// A re-probe's move from full-size luma to the half-size VBP luma layout (another frame
+    /// size) reopens the encoder on the first frame packed for it, and a receiver decodes every
+    /// frame of the stream with its own configuration; a change of configuration that no move
+    /// announced (the network's keyframe switch) stays in the running encoder. The packets
+    /// handed to the re-probe carry the move their frames were packed for, and the new
+    /// encoder's start at a keyframe.
+    #[test]
+    fn a_move_reopens_the_encoder_on_the_first_frame_packed_for_it() {
         let luma = PackingConfig::luma(BitDepth::Eight);
         let hue = PackingConfig::hue();
         let half = PackingConfig::vbp_roi(16, -0.8).at_half();
@@ -387,24 +451,15 @@ mod tests {
             10..20 => hue,
             _ => half,
         };
-        for i in 0..30 {
-            if i == 20 {
-                let preroll = (15..20).map(|k| testdata::game_scene(W, H, k as f32 / 30.0)).collect();
-                reopen_tx.send(Reopen { generation: 1, preroll, range: RANGE }).unwrap();
-            }
-            sink.send(packed(i, &want(i)));
-            // One at a time: the queue drops the oldest frames when the encoder falls behind.
-            while !frames_sent_at_least(&shared, i + 1) && !thread.is_finished() {
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        }
-        drop(sink);
-        thread.join().unwrap();
-        let stats = shared.stats.lock().unwrap().clone();
-        assert_eq!(stats.error, None);
-        assert_eq!(shared.reopens.load(Ordering::Relaxed), 1, "one move, one reopen");
+        let frames = (0..30).map(|i| packed(i, &want(i), u64::from(i >= 20))).collect();
+        let e = encode("reopen", frames, vec![(20, reopen(1, 20))]);
+        assert_eq!(e.shared.reopens.load(Ordering::Relaxed), 1, "one move, one reopen");
+        let tapped = tapped(&e);
+        assert_eq!(tapped.iter().map(|t| t.0).collect::<Vec<_>>(), (0..30).collect::<Vec<_>>());
+        assert!(tapped.iter().all(|&(i, _, tag)| tag == u64::from(i >= 20)), "{tapped:?}");
+        assert!(tapped[20].1, "the new encoder starts at a keyframe");
 
-        let mut rx = DepthReceiver::new(ReceiverConfig::new(url));
+        let mut rx = DepthReceiver::new(ReceiverConfig::new(e.url.clone()));
         let mut seen = Vec::new();
         while let Some(f) = rx.recv().unwrap() {
             let (i, p) = (f.params.frame_index, f.params);
@@ -414,7 +469,28 @@ mod tests {
             seen.push(i);
         }
         assert_eq!(seen, (0..30).collect::<Vec<_>>());
-        std::fs::remove_dir_all(&dir).ok();
+        std::fs::remove_dir_all(&e.dir).ok();
+    }
+
+    /// Two moves announced before any frame was packed for the first (a stalled encoder, a
+    /// short GOP): the frames come packed for the second, and that move is the one made. Back to
+    /// the stream's own configuration, it keeps the running encoder; on to a third, it reopens.
+    #[test]
+    fn a_move_no_frame_was_packed_for_is_passed_over() {
+        let luma = PackingConfig::luma(BitDepth::Eight);
+        let hue = PackingConfig::hue();
+        // Moves 1 (to half size) and 2 (back to luma) before frame 13; moves 3 (half size) and
+        // 4 (hue) before frame 23 (the stream's own keyframes are at 0, 10 and 20).
+        let want = |i: u32| if i < 23 { (luma, u64::from(i >= 13) * 2) } else { (hue, 4) };
+        let frames = (0..30).map(|i| packed(i, &want(i).0, want(i).1)).collect();
+        let moves = vec![(13, reopen(1, 13)), (13, reopen(2, 13)), (23, reopen(3, 23)), (23, reopen(4, 23))];
+        let e = encode("passed-over", frames, moves);
+        assert_eq!(e.shared.reopens.load(Ordering::Relaxed), 1, "only the move to hue reopened");
+        let tapped = tapped(&e);
+        assert_eq!(tapped.len(), 30);
+        assert!(tapped.iter().all(|&(i, _, tag)| tag == want(i).1), "{tapped:?}");
+        assert!(!tapped[13].1 && tapped[23].1, "the running encoder goes on; the new one starts at a keyframe");
+        std::fs::remove_dir_all(&e.dir).ok();
     }
 
     fn frames_sent_at_least(shared: &Shared, n: u32) -> bool {

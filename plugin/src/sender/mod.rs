@@ -107,7 +107,7 @@ impl Plugin for DepthSenderPlugin {
         // through the main world would add a frame of latency.
         let (shutdown, shutdown_rx) = crossbeam_channel::bounded::<()>(0);
         let (reopen, reopen_rx) = crossbeam_channel::unbounded();
-        let (sent_tx, sent) = crossbeam_channel::unbounded();
+        let (sent_tx, sent) = crossbeam_channel::bounded(encoder::TAP_CAPACITY);
         let shared = Arc::new(Shared::default());
         let input = Input {
             packed: app.world().resource::<PackedFrames>().clone(),
@@ -117,6 +117,7 @@ impl Plugin for DepthSenderPlugin {
             queue: self.queue.max(1),
             shared: shared.clone(),
             sent: sent_tx,
+            tap_lost: Default::default(),
         };
         let cfg = self.clone();
         let thread_shared = shared.clone();

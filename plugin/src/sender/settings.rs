@@ -178,8 +178,9 @@ pub struct DepthSenderSettings {
     /// in the plugin's codec and bit depth, with their bitrates, instead of the network's
     /// shortlist. While the stream runs a worker thread encodes the measured configurations
     /// over each GOP as it is captured (one core; `depthcast_stream::Reprobe`), as many as it
-    /// encodes in a GOP's time (`reprobe_pairs`: the current one, the best others so far and,
-    /// by turns, the next best or the one measured longest ago), and at every
+    /// encodes in a GOP's time (`reprobe_pairs`: the best others so far and, by turns, the next
+    /// best or the one measured longest ago; the current one too, unless a thread beside it
+    /// measures that from the stream's packets, `reprobe_from_stream`), and at every
     /// `gop`-th frame the stream moves to the configuration with the lowest error measured so
     /// far; each move reopens the encoder, pre-rolled, and may change the frame size (half size,
     /// the VBP luma layout). On 300-frame test scenes at 720p `send --reprobe`'s policy came to
@@ -205,7 +206,9 @@ pub struct DepthSenderSettings {
     /// as `send --reprobe`; `results/from-stream-720p`): a decode in place of an encode, so a
     /// round of `Fit` measures one configuration more. Frames the encoder's queue dropped are
     /// left out; a frame encoded whose captured depth was dropped leaves out the frames after it
-    /// up to the stream's next keyframe (`depthcast_stream::SentPackets`). Default true.
+    /// up to the stream's next keyframe (`depthcast_stream::SentPackets`). The rounds then pack
+    /// their encodes over the range the GPU packs the stream over at the round's start
+    /// (`Reprobe::set_range`), the stream's frames each over its own. Default true.
     pub reprobe_from_stream: bool,
 }
 

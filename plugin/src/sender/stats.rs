@@ -61,7 +61,8 @@ pub struct DepthSenderStats {
     /// before a round has done it).
     pub reprobe_stream_ms: Option<f64>,
     /// With `reprobe_from_stream`: the stream's packets left out of those measurements because
-    /// their frame's captured depth was dropped (and the frames after it up to a keyframe).
+    /// their frame's captured depth never reached the re-probe (or they were lost on their way
+    /// to it), with those after them up to a keyframe.
     pub reprobe_held_back: u64,
     /// The encoder's reopens for those moves (one per move, on the first frame packed with the
     /// new configuration).

@@ -28,17 +28,15 @@ const REMEMBERED: usize = 1024;
 
 /// Matches packets known by their frame's in-band index to the frames pushed to a
 /// [`Reprobe`](super::Reprobe): give it every packet the stream's encoder sends
-/// ([`SentPackets::sent`], in the encoder's order), and take a frame's packets as it is pushed
-/// ([`SentPackets::push`]). Start it with the re-probe: the first frame pushed is index 0 for
-/// both. Frames are pushed in the order of their in-band index.
+/// ([`SentPackets::sent`], in the encoder's order; [`SentPackets::gap`] where some were lost on
+/// the way), and take a frame's packets as it is pushed ([`SentPackets::push`]). Frames are
+/// pushed in the order of their in-band index.
 #[derive(Debug, Default)]
 pub struct SentPackets {
     /// Packets sent and not yet handed over, in the encoder's order.
     queue: VecDeque<EncodedPacket>,
     /// The in-band index of each frame pushed lately, with its index among those pushed.
     pushed: VecDeque<(u32, i64)>,
-    /// Frames pushed so far.
-    count: i64,
     /// Whether packets are held back until the next keyframe (a frame was encoded but not
     /// pushed, so what follows it does not decode as sent).
     resync: bool,
@@ -59,13 +57,20 @@ impl SentPackets {
         self.queue.extend(packets);
     }
 
-    /// The frame with in-band index `index` is pushed next: the packets to push with it, each
-    /// stamped with its frame's index among those pushed. These are every packet sent so far of
-    /// this frame and the frames pushed before it (late ones too), in the encoder's order, less
-    /// those held back; packets of later frames wait for their frame.
-    pub fn push(&mut self, index: u32) -> Vec<EncodedPacket> {
-        self.pushed.push_back((index, self.count));
-        self.count += 1;
+    /// Packets the encoder gave out were lost before [`SentPackets::sent`] (a bounded queue
+    /// between threads dropped them): the packets after them are held back up to the next
+    /// keyframe, as they do not decode as sent.
+    pub fn gap(&mut self) {
+        self.resync = true;
+    }
+
+    /// The frame with in-band index `index` is pushed next, as the frame `at` among those pushed
+    /// ([`Reprobe::pushed`](super::Reprobe::pushed)): the packets to push with it, each stamped
+    /// with its frame's index among those pushed. These are every packet sent so far of this
+    /// frame and the frames pushed before it (late ones too), in the encoder's order, less those
+    /// held back; packets of later frames wait for their frame.
+    pub fn push(&mut self, index: u32, at: usize) -> Vec<EncodedPacket> {
+        self.pushed.push_back((index, at as i64));
         while self.pushed.len() > REMEMBERED {
             self.pushed.pop_front();
         }
@@ -104,8 +109,9 @@ impl SentPackets {
         self.resync = false;
     }
 
-    /// Packets held back so far: of frames encoded but never pushed, and the frames after them
-    /// up to the next keyframe.
+    /// Packets held back so far: of frames encoded but never pushed (or without in-band
+    /// parameters), and those after them or after a [`SentPackets::gap`] up to the next
+    /// keyframe.
     pub fn held_back(&self) -> u64 {
         self.held_back
     }
@@ -146,12 +152,12 @@ mod tests {
         let mut s = SentPackets::new();
         // Frames 10, 11, 12 pushed; the encoder dropped 11; 12's packet comes a frame late.
         s.sent([packet(10, 0, true)]);
-        assert_eq!(frames(&s.push(10)), vec![(10, 0, -1)]);
-        assert!(s.push(11).is_empty(), "11 was never encoded");
-        assert!(s.push(12).is_empty(), "12's packet has not come");
+        assert_eq!(frames(&s.push(10, 0)), vec![(10, 0, -1)]);
+        assert!(s.push(11, 1).is_empty(), "11 was never encoded");
+        assert!(s.push(12, 2).is_empty(), "12's packet has not come");
         s.sent([packet(12, 1, false), packet(13, 2, false)]);
         // 12 goes with 13 (late), stamped 2: its place among those pushed, not in the encoder's.
-        assert_eq!(frames(&s.push(13)), vec![(12, 2, 1), (13, 3, 2)]);
+        assert_eq!(frames(&s.push(13, 3)), vec![(12, 2, 1), (13, 3, 2)]);
         assert_eq!(s.held_back(), 0);
     }
 
@@ -159,28 +165,42 @@ mod tests {
     fn a_frame_encoded_but_never_pushed_holds_back_the_stream_until_its_next_keyframe() {
         let mut s = SentPackets::new();
         s.sent([packet(0, 0, true), packet(1, 1, false), packet(2, 2, false)]);
-        assert_eq!(frames(&s.push(0)).len(), 1);
+        assert_eq!(frames(&s.push(0, 0)).len(), 1);
         // 1 was encoded, its depth never pushed: 2 and 3 are predicted from it.
-        assert!(s.push(2).is_empty());
+        assert!(s.push(2, 1).is_empty());
         s.sent([packet(3, 3, false), packet(4, 4, true), packet(5, 5, false)]);
-        assert!(s.push(3).is_empty());
-        assert_eq!(frames(&s.push(4)), vec![(4, 3, 2)]);
-        assert_eq!(frames(&s.push(5)), vec![(5, 4, 3)]);
+        assert!(s.push(3, 2).is_empty());
+        assert_eq!(frames(&s.push(4, 3)), vec![(4, 3, 2)]);
+        assert_eq!(frames(&s.push(5, 4)), vec![(5, 4, 3)]);
         assert_eq!(s.held_back(), 3, "frames 1, 2 and 3");
+    }
+
+    #[test]
+    fn packets_lost_on_the_way_hold_back_the_stream_until_its_next_keyframe() {
+        let mut s = SentPackets::new();
+        s.sent([packet(0, 0, true)]);
+        assert_eq!(frames(&s.push(0, 0)).len(), 1);
+        // 1's packet was lost between the threads: 2 is predicted from it.
+        s.gap();
+        s.sent([packet(2, 2, false), packet(3, 3, true)]);
+        assert!(s.push(1, 1).is_empty());
+        assert!(s.push(2, 2).is_empty());
+        assert_eq!(frames(&s.push(3, 3)), vec![(3, 3, 2)]);
+        assert_eq!(s.held_back(), 1);
     }
 
     #[test]
     fn after_a_restart_only_the_new_encoders_packets_go_with_their_frames() {
         let mut s = SentPackets::new();
         s.sent([packet(0, 0, true), packet(1, 1, false), packet(2, 2, false)]);
-        assert_eq!(frames(&s.push(0)).len(), 1);
+        assert_eq!(frames(&s.push(0, 0)).len(), 1);
         // A move after frame 0: frames 1 and 2 were packed the old way and went through the old
         // encoder; the new one starts at 3.
         s.restart();
         s.sent([packet(3, 0, true)]);
-        assert!(s.push(1).is_empty());
-        assert!(s.push(2).is_empty());
-        assert_eq!(frames(&s.push(3)), vec![(3, 3, 2)]);
+        assert!(s.push(1, 1).is_empty());
+        assert!(s.push(2, 2).is_empty());
+        assert_eq!(frames(&s.push(3, 3)), vec![(3, 3, 2)]);
         assert_eq!(s.held_back(), 0);
     }
 
@@ -189,9 +209,9 @@ mod tests {
         let mut s = SentPackets::new();
         // An encoder that reorders: 0, then 2 before 1 (decoding order).
         s.sent([packet(0, 0, true), packet(2, 2, false), packet(1, 1, false)]);
-        assert_eq!(frames(&s.push(0)), vec![(0, 0, -1)]);
+        assert_eq!(frames(&s.push(0, 0)), vec![(0, 0, -1)]);
         // 2's packet is next in the encoder's order: 1's waits behind it, though 1 is pushed.
-        assert!(s.push(1).is_empty());
-        assert_eq!(frames(&s.push(2)), vec![(2, 2, 1), (1, 1, 0)]);
+        assert!(s.push(1, 1).is_empty());
+        assert_eq!(frames(&s.push(2, 2)), vec![(2, 2, 1), (1, 1, 0)]);
     }
 }
