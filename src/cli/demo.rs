@@ -69,6 +69,10 @@ pub(crate) struct Args {
     /// captured, and moves the stream to the best at keyframes. Depth-only streams.
     #[arg(long, requires = "auto", conflicts_with = "no_probe")]
     reprobe: bool,
+    /// With --reprobe: after the first round, measure the stream's own configuration from the
+    /// packets it sends rather than by an encode (`DepthSenderSettings::reprobe_from_stream`).
+    #[arg(long, default_value_t = true, requires = "reprobe", action = clap::ArgAction::Set, value_name = "BOOL")]
+    reprobe_from_stream: bool,
     /// Render this glTF scene (orbiting it) instead of the built-in room.
     #[arg(long, conflicts_with = "cpu_scene")]
     scene: Option<PathBuf>,
@@ -121,6 +125,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         auto: a.auto,
         probe: !a.no_probe,
         reprobe: a.reprobe,
+        reprobe_from_stream: a.reprobe_from_stream,
         scene: a.scene.clone(),
         encoder_threads: a.encoder_threads,
         source: None,

@@ -36,8 +36,10 @@ pub(crate) struct Reprobing {
     /// With [`DepthSenderSettings::reprobe_from_stream`]: the encoder thread's packets, matched
     /// to the frames pushed by their capture index.
     tap: Option<StreamTap>,
-    /// For [`super::DepthSenderStats`]: a frame's measurement from the stream's packets, ms,
-    /// and the packets left out of those measurements.
+    /// For [`super::DepthSenderStats`]: a pair's encode of a frame in a round, a frame's
+    /// measurement from the stream's packets, ms, and the packets left out of those
+    /// measurements.
+    pub(crate) encode_ms: Option<f64>,
     pub(crate) stream_ms: Option<f64>,
     pub(crate) held_back: u64,
     /// The last round by itself: (configuration id, mean error, rate / target).
@@ -95,6 +97,7 @@ impl Reprobing {
             }
         };
         (self.rounds, self.round_pairs) = (rp.rounds(), rp.round_size());
+        self.encode_ms = rp.cost().map(|c| c.as_secs_f64() * 1e3);
         self.stream_ms = rp.stream_cost().map(|c| c.as_secs_f64() * 1e3);
         self.last_round = rp.last_round().iter().map(|p| (p.config.to_string(), p.mae, p.rate)).collect();
         self.held_back = self.tap.as_ref().map_or(0, |t| t.matched.held_back());
@@ -264,6 +267,7 @@ impl Chooser {
                             round_pairs: 0,
                             switches: 0,
                             tap,
+                            encode_ms: None,
                             stream_ms: None,
                             held_back: 0,
                             last_round: Vec::new(),
@@ -386,6 +390,12 @@ pub(crate) fn choose_params(
     let mut newest = None;
     let state = &mut *state;
     while let Some(f) = frames.try_recv() {
+        if !cameras.contains(f.camera) {
+            // Another camera's capture: not this stream's depth, for its range, probe or
+            // re-probe (whose packets are matched to these frames by capture index).
+            frames.recycle(f);
+            continue;
+        }
         // Every frame is kept for measurement and for the probe (two can arrive in one update);
         // only the newest steers the range and the policy.
         if sent.capacity > 0 || state.chooser.wants_frames() {

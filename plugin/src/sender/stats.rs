@@ -56,6 +56,10 @@ pub struct DepthSenderStats {
     /// configuration's id, mean error in metres over the round's frames, and bitrate over the
     /// target), as `send --reprobe-log` writes it; empty before the first round ends.
     pub reprobe_last_round: Vec<(String, f64, f64)>,
+    /// With the re-probe: what one configuration's encode of one frame has cost a round's
+    /// worker (encode, decode and error), in milliseconds (before a round has ended, the
+    /// start-up probe's estimate).
+    pub reprobe_encode_ms: Option<f64>,
     /// With [`super::DepthSenderSettings::reprobe_from_stream`]: what measuring one frame of the
     /// stream's own configuration from its packets has cost a round, in milliseconds (`None`
     /// before a round has done it).
@@ -142,6 +146,7 @@ pub(crate) fn publish_stats(
         reprobe_switches: state.chooser.reprobing().map_or(0, |r| r.switches),
         reprobe_round_pairs: state.chooser.reprobing().map_or(0, |r| r.round_pairs),
         reprobe_last_round: state.chooser.reprobing().map_or_else(Vec::new, |r| r.last_round.clone()),
+        reprobe_encode_ms: state.chooser.reprobing().and_then(|r| r.encode_ms),
         reprobe_stream_ms: state.chooser.reprobing().and_then(|r| r.stream_ms),
         reprobe_held_back: state.chooser.reprobing().map_or(0, |r| r.held_back),
         reopens: state.shared.reopens.load(Ordering::Relaxed),

@@ -87,6 +87,7 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
         auto: options.auto,
         probe: options.probe,
         reprobe: options.reprobe,
+        reprobe_from_stream: options.reprobe_from_stream,
         ..Default::default()
     };
     tx.app_mut().insert_resource(settings);
@@ -215,10 +216,16 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
     let summary = DemoSummary {
         packing: match (&stats.probe_winner, options.auto) {
             (Some(w), _) if options.reprobe => format!(
-                "auto (start-up probe: {w}; re-probed: {} rounds, the last of {} pairs, {} moves, ending with {})",
+                "auto (start-up probe: {w}; re-probed: {} rounds, the last of {} pairs, {} moves, {}, ending with {})",
                 stats.reprobe_rounds,
                 stats.reprobe_round_pairs,
                 stats.reprobe_switches,
+                match (stats.reprobe_encode_ms, stats.reprobe_stream_ms) {
+                    (Some(e), Some(s)) =>
+                        format!("{e:.2} ms per pair encoded and frame, {s:.2} ms per frame of the stream's own"),
+                    (Some(e), None) => format!("{e:.2} ms per pair encoded and frame"),
+                    _ => "no cost yet".into(),
+                },
                 stats.current.map_or("?".into(), |p| format!(
                     "{} P{}{}",
                     p.scheme.name(),

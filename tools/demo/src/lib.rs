@@ -64,6 +64,9 @@ pub struct DemoOptions {
     /// probe's configurations measured again over each GOP as it is captured, the stream moving
     /// to the best at keyframes; depth-only streams).
     pub reprobe: bool,
+    /// Bevy stream, with `reprobe`: measure the stream's own configuration from its packets
+    /// (the sender's `reprobe_from_stream`) rather than by an encode in each round.
+    pub reprobe_from_stream: bool,
     /// Bevy stream: a glTF scene (orbited) instead of the built-in room (walked).
     pub scene: Option<PathBuf>,
     /// Source frames (for example those the Bevy stream captured); `None`: the procedural scene.
