@@ -149,6 +149,27 @@ fn send_probe_across_formats_then_recv() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `send --reprobe` without `--gop` keeps a keyframe every 30 frames, the GOP its rules were
+/// chosen and measured at (60 without the re-probe): its first round is taken at frame 30.
+#[test]
+fn send_reprobe_takes_a_gop_of_30_frames_by_default() {
+    let dir = std::env::temp_dir().join(format!("depthcast-cli-reprobe-gop-{}", std::process::id()));
+    let seq = sequence(&dir, 32);
+    let log = dir.join("rounds.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_depthcast"))
+        .args(["send", "--input", seq.to_str().unwrap(), "--url", dir.join("gop.ts").to_str().unwrap()])
+        .args(["--auto", "--probe", "--receivers", "h264-8", "--reprobe", "--reprobe-pairs", "2"])
+        .args(["--reprobe-log", log.to_str().unwrap(), "--kbps", "600", "--software", "--fast"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "send failed: {err}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let frames: std::collections::BTreeSet<&str> = text.lines().skip(1).map(|l| l.split(',').nth(1).unwrap()).collect();
+    assert_eq!(frames.into_iter().collect::<Vec<_>>(), vec!["30"], "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `--reprobe`: the probe goes on while the stream runs (its rounds and switches reported, and
 /// logged per pair with `--reprobe-log`), every frame decodes whatever pair carried it, and a
 /// container that stores the codec's headers once is refused before anything is sent, with the

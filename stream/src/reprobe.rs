@@ -192,11 +192,11 @@ fn fit_pairs(cost: f64, frame_secs: f64, settings: &ReprobeSettings) -> usize {
 }
 
 impl Default for ReprobeSettings {
-    /// A 30-frame window (the sweeps' GOP; `send` sets the window to its own GOP, 60 frames by
-    /// default) measured after 15 frames of pre-roll (at 2 Mbit/s and 720p a cold x264 encoder
-    /// takes about ten frames to settle); one worker thread; a memory of 0.4 per round;
-    /// keyframes wait up to a frame at 30 fps for their round; every pair in every round; a
-    /// move only for a pair 10% better, on one round's pick.
+    /// A 30-frame window (the sweeps' GOP; `send` sets the window to its own GOP, 30 frames by
+    /// default with `--reprobe`) measured after 15 frames of pre-roll (at 2 Mbit/s and 720p a
+    /// cold x264 encoder takes about ten frames to settle); one worker thread; a memory of 0.4
+    /// per round; keyframes wait up to a frame at 30 fps for their round; every pair in every
+    /// round; a move only for a pair 10% better, on one round's pick.
     fn default() -> Self {
         ReprobeSettings {
             window: 30,
