@@ -540,6 +540,8 @@ impl Reprobe {
     /// scene (the Bevy sender's, per frame) sets it before each keyframe, so that a round's
     /// encodes are packed as the stream's frames are, and the stream's own pair measured from
     /// its packets (over each frame's own in-band range) competes with them on equal terms.
+    /// Errors in metres grow with the range: the tally then mixes rounds over different ranges,
+    /// the older weighing less ([`ReprobeSettings::memory`]).
     pub fn set_range(&mut self, range: (f32, f32)) {
         self.range = range;
     }

@@ -177,8 +177,8 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
     let mut colour_planes = YuvFrame::new(2, 2, depthcast_packing::BitDepth::Eight);
     let mut window = VecDeque::<Instant>::new();
     let mut current = config_of(&first);
-    // The re-probe's moves announced and not yet reached, oldest first, and the move the frames
-    // being encoded were packed for.
+    // The re-probe's moves announced and not yet reached, oldest first, and the latest move a
+    // frame was packed for (a frame of an earlier one, out of order, changes nothing).
     let (mut moves, mut generation) = (VecDeque::<Reopen>::new(), first.tag);
     let mut next = Some(first);
     while let Some(f) = next.take().or_else(|| input.next()) {
@@ -186,7 +186,7 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
         let queue_ms = t0.duration_since(f.read_back).as_secs_f64() * 1e3;
         moves.extend(input.reopen.try_iter());
         let config = config_of(&f);
-        if f.tag != generation {
+        if f.tag > generation {
             // The first frame packed for a move: moves that no frame was packed for (the next one
             // came first) are passed over, and a move back to the stream's configuration keeps
             // the running encoder.
@@ -232,7 +232,7 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
         let meta = FrameMeta { frame_index: f.index, sent_unix_us: Some(sent), ..FrameMeta::default() };
         let encoded = match &mut enc {
             StreamEncoder::Depth(e) => {
-                e.encode_packed(&frame, &f.params, f.roi_high, &meta).map(|out| input.tap(generation, out.packets))
+                e.encode_packed(&frame, &f.params, f.roi_high, &meta).map(|out| input.tap(f.tag, out.packets))
             }
             StreamEncoder::Rgbd(e) => {
                 let Some(colour) = input.colour_for(f.index, &mut pending_colour) else {

@@ -183,7 +183,8 @@ pub struct DepthSenderSettings {
     /// measures that from the stream's packets, `reprobe_from_stream`), and at every
     /// `gop`-th frame the stream moves to the configuration with the lowest error measured so
     /// far; each move reopens the encoder, pre-rolled, and may change the frame size (half size,
-    /// the VBP luma layout). On 300-frame test scenes at 720p `send --reprobe`'s policy came to
+    /// the VBP luma layout). The rounds pack their encodes over the range the GPU packs the
+    /// stream over at the round's start (`Reprobe::set_range`). On 300-frame test scenes at 720p `send --reprobe`'s policy came to
     /// 1.005x (orbit camera) and 0.963x (pan) of the best fixed configuration in hindsight,
     /// where the start-up probe alone was 1.17x and 1.10x (`results/half-720p/`), when its
     /// rounds keep up with the stream (the main world waits up to 33 ms at a keyframe for the
@@ -206,9 +207,9 @@ pub struct DepthSenderSettings {
     /// as `send --reprobe`; `results/from-stream-720p`): a decode in place of an encode, so a
     /// round of `Fit` measures one configuration more. Frames the encoder's queue dropped are
     /// left out; a frame encoded whose captured depth was dropped leaves out the frames after it
-    /// up to the stream's next keyframe (`depthcast_stream::SentPackets`). The rounds then pack
-    /// their encodes over the range the GPU packs the stream over at the round's start
-    /// (`Reprobe::set_range`), the stream's frames each over its own. Default true.
+    /// up to the stream's next keyframe (`depthcast_stream::SentPackets`); after a move, frames
+    /// still packed the old way are not measured as the new configuration (each packed frame
+    /// carries the move it was packed for, `GpuPack::tag`). Default true.
     pub reprobe_from_stream: bool,
 }
 

@@ -64,12 +64,13 @@ pub struct DepthSenderStats {
     /// stream's own configuration from its packets has cost a round, in milliseconds (`None`
     /// before a round has done it).
     pub reprobe_stream_ms: Option<f64>,
-    /// With `reprobe_from_stream`: the stream's packets left out of those measurements because
-    /// their frame's captured depth never reached the re-probe (or they were lost on their way
-    /// to it), with those after them up to a keyframe.
+    /// With `reprobe_from_stream`: the stream's packets held back from those measurements: of
+    /// frames whose captured depth never reached the re-probe, and the packets after those, or
+    /// after packets lost on their way to the re-probe, up to a keyframe.
     pub reprobe_held_back: u64,
-    /// The encoder's reopens for those moves (one per move, on the first frame packed with the
-    /// new configuration).
+    /// The encoder's reopens for those moves (on the first frame packed for a move; none for a
+    /// move no frame was packed for before the next, nor for one back to the configuration the
+    /// encoder runs).
     pub reopens: u64,
     /// GPU time of the capture's linearisation pass (smoothed), in milliseconds; `None` without
     /// `DepthSenderPlugin::gpu_timing` or timestamp queries on the adapter.

@@ -100,13 +100,14 @@ impl SentPackets {
         out
     }
 
-    /// The stream's encoder is replaced (a move reopens it): the packets waiting for frames still
-    /// to be pushed are the old encoder's, of frames packed the old way, and are dropped (those
-    /// frames are left out of the rounds). Give [`SentPackets::sent`] only the new encoder's
-    /// packets from here on; it starts at a keyframe.
+    /// The stream moves to another pair: the packets waiting for frames still to be pushed are
+    /// of frames packed the old way, and are dropped (those frames are left out of the rounds).
+    /// Give [`SentPackets::sent`] only the packets of frames packed the new way from here on;
+    /// they are held back up to the first keyframe (where the move reopened the encoder, its
+    /// first packet), as what they predict from was dropped.
     pub fn restart(&mut self) {
         self.queue.clear();
-        self.resync = false;
+        self.resync = true;
     }
 
     /// Packets held back so far: of frames encoded but never pushed (or without in-band
@@ -202,6 +203,13 @@ mod tests {
         assert!(s.push(2, 2).is_empty());
         assert_eq!(frames(&s.push(3, 3)), vec![(3, 3, 2)]);
         assert_eq!(s.held_back(), 0);
+        // A move that kept the running encoder (back to its configuration): its frames predict
+        // from frames dropped as the old way's, up to the encoder's next keyframe.
+        s.restart();
+        s.sent([packet(4, 1, false), packet(5, 2, true)]);
+        assert!(s.push(4, 4).is_empty());
+        assert_eq!(frames(&s.push(5, 5)), vec![(5, 5, 4)]);
+        assert_eq!(s.held_back(), 1);
     }
 
     #[test]
