@@ -109,6 +109,9 @@ pub(crate) fn options(s: &EncoderSettings, b: Backend) -> Result<Vec<(String, St
                 // the channel it was given instead of undershooting by 15 %.
                 o.push(("nal-hrd", "cbr".into()));
             }
+            if !s.scene_cuts {
+                o.push(("x264-params", "scenecut=0".into()));
+            }
         }
         (Backend::Software, VideoCodec::Hevc) => {
             o.push(("preset", s.preset.clone()));
@@ -135,6 +138,9 @@ pub(crate) fn options(s: &EncoderSettings, b: Backend) -> Result<Vec<(String, St
             }
             if s.rate_control == RateControl::Lossless {
                 p.push("lossless=1".into());
+            }
+            if !s.scene_cuts {
+                p.push("scenecut=0".into());
             }
             o.push(("x265-params", p.join(":")));
         }

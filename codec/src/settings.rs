@@ -112,6 +112,13 @@ pub struct EncoderSettings {
     pub regions_of_interest: bool,
     /// Software speed preset (x264/x265 names). Default `ultrafast`.
     pub preset: String,
+    /// Let libx264 and libx265 place extra keyframes at scene cuts, as their presets other than
+    /// `ultrafast` do (a hard cut at 320x180 gets one at `superfast`, `veryfast` and `medium`;
+    /// the test `scene_cuts.rs`). Default true. Off, keyframes come exactly every
+    /// [`Refresh::Gop`] frames (and where forced): the keyframe re-probe's rounds measure GOPs
+    /// that start at the stream's keyframes (`send --reprobe` turns it off). `ultrafast` places
+    /// none either way (byte-identical); SVT-AV1 and hardware encoders keep their own.
+    pub scene_cuts: bool,
     /// Back-ends to try, in order. Default [`Backend::DEFAULT_ORDER`].
     pub backends: Vec<Backend>,
     /// Skip hardware and use libx264/libx265 only. Default false.
@@ -160,6 +167,7 @@ impl EncoderSettings {
             adaptive_quant: false,
             regions_of_interest: false,
             preset: "ultrafast".into(),
+            scene_cuts: true,
             backends: Backend::DEFAULT_ORDER.to_vec(),
             force_software: false,
             global_header: false,

@@ -125,7 +125,9 @@ pub(crate) struct Args {
     /// far (older rounds weighing --reprobe-memory), reopening the encoder on the same
     /// transport, pre-rolled, for another bit depth or frame size. A keyframe waits up to a
     /// frame for its round (with --fast, until it ends); a round that falls behind is used at
-    /// the first keyframe after it ends. Depth-only streams
+    /// the first keyframe after it ends. Keyframes come every GOP only, never at scene cuts (as
+    /// x264 presets other than ultrafast would place them), so that rounds start at them.
+    /// Depth-only streams
     /// into MPEG-TS or RTP (`.ts`, `udp://`, `srt://`, `tcp://`, `rtp://`), whose keyframes carry
     /// the codec's headers. `depthcast recv`, the Bevy receiver (both on `RgbdReceiver`) and the
     /// browser page of `depthcast serve` follow such a change (a page that joins later starts at
@@ -321,6 +323,9 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     s.force_software = a.software;
     s.preset = a.preset.clone();
     s.refresh = Refresh::Gop(a.gop());
+    // The re-probe's rounds start at the stream's keyframes, a GOP apart: no extra keyframes at
+    // scene cuts (presets other than ultrafast place them), in the stream or in the rounds.
+    s.scene_cuts = !a.reprobe;
 
     let mut auto = None;
     let mut across_formats = None;
