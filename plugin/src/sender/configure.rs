@@ -2,6 +2,7 @@
 //! configuration (fixed, or precision-net's [`AutoPacking`] with its start-up probe, optionally
 //! re-probed at keyframes), and the camera's [`GpuPack`] for the next frame.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -44,7 +45,14 @@ pub(crate) struct Reprobing {
     pub(crate) held_back: u64,
     /// The last round by itself: (configuration id, mean error, rate / target).
     pub(crate) last_round: Vec<(String, f64, f64)>,
+    /// Captured frames (with their capture index) waiting for the encoder thread to name the
+    /// stream's first encoded frame: the re-probe starts with that one.
+    waiting: VecDeque<(u32, DepthImage)>,
 }
+
+/// At most this many captured frames wait for the stream's first encoded frame to be named (a
+/// frame or two do; an encoder that never opens starts no re-probe).
+const WAITING: usize = 8;
 
 /// The stream's packets on their way from the encoder thread to the re-probe.
 struct StreamTap {
@@ -53,11 +61,41 @@ struct StreamTap {
 }
 
 impl Reprobing {
-    /// Keeps `frame` (capture `index`, packed over `range`) for the rounds, with the stream's
-    /// packets of it and of the frames before it that have come from the encoder thread since;
-    /// at every `gop`-th frame takes the re-probe's move, if any: the configuration from the
-    /// next frame on, and the encoder thread's reopen.
-    fn push(&mut self, frame: DepthImage, index: u32, range: (f32, f32)) -> Option<(PackingConfig, Reopen)> {
+    /// Keeps `frame` (capture `index`, packed over `range`) for the rounds from the stream's
+    /// `first` encoded frame on (`None` until the encoder thread has named it: the frame waits).
+    /// Frames captured before it were never packed for the stream (the readback runs a frame or
+    /// two behind the packing), so the re-probe counts its GOPs from the encoder's first frame
+    /// and its keyframes fall on the encoder's. At a keyframe returns the move, if any.
+    fn push(
+        &mut self,
+        frame: DepthImage,
+        index: u32,
+        range: (f32, f32),
+        first: Option<u32>,
+    ) -> Option<(PackingConfig, Reopen)> {
+        self.waiting.push_back((index, frame));
+        let Some(first) = first else {
+            while self.waiting.len() > WAITING {
+                self.waiting.pop_front();
+            }
+            return None;
+        };
+        let mut moved = None;
+        while let Some((i, f)) = self.waiting.pop_front() {
+            if i >= first
+                && let Some(m) = self.take(f, i, range)
+            {
+                moved = Some(m);
+            }
+        }
+        moved
+    }
+
+    /// Keeps `frame` (capture `index`) for the rounds, with the stream's packets of it and of
+    /// the frames before it that have come from the encoder thread since; at every `gop`-th
+    /// frame takes the re-probe's move, if any: the configuration from the next frame on, and
+    /// the encoder thread's reopen.
+    fn take(&mut self, frame: DepthImage, index: u32, range: (f32, f32)) -> Option<(PackingConfig, Reopen)> {
         let rp = self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner());
         // The next rounds pack over the range the GPU packs the stream over.
         rp.set_range(range);
@@ -271,6 +309,7 @@ impl Chooser {
                             stream_ms: None,
                             held_back: 0,
                             last_round: Vec::new(),
+                            waiting: VecDeque::new(),
                         })
                     });
                     *self = Chooser::Ready { auto, choice: Some(report.winner), probe: Some(report), reprobe };
@@ -308,14 +347,14 @@ impl Chooser {
     /// or for the re-probe's rounds; at a re-probe keyframe that moves the stream, returns the
     /// encoder thread's reopen (the new configuration is then the choice). The re-probe runs once
     /// the probe has, so the range (`None` only before the first frame with depth) is known.
-    fn push(&mut self, frame: DepthImage, index: u32, range: Option<(f32, f32)>) -> Option<Reopen> {
+    fn push(&mut self, frame: DepthImage, index: u32, range: Option<(f32, f32)>, first: Option<u32>) -> Option<Reopen> {
         match self {
             Chooser::Collecting { frames, .. } if frames.len() < Probe::FRAMES => {
                 frames.push(frame);
                 None
             }
             Chooser::Ready { choice, reprobe: Some(rp), .. } => {
-                let (config, reopen) = rp.push(frame, index, range?)?;
+                let (config, reopen) = rp.push(frame, index, range?, first)?;
                 *choice = Some(config);
                 Some(reopen)
             }
@@ -403,7 +442,7 @@ pub(crate) fn choose_params(
             // One copy of the captured buffer (it goes back to the capture's pool) per keeper.
             let copy = || DepthImage { width: f.width, height: f.height, data: f.data.clone() };
             if state.chooser.wants_frames()
-                && let Some(reopen) = state.chooser.push(copy(), f.index, state.range)
+                && let Some(reopen) = state.chooser.push(copy(), f.index, state.range, state.shared.first_encoded())
                 && state.reopen.send(reopen).is_err()
             {
                 warn!("re-probe: the encoder thread is gone");

@@ -168,6 +168,7 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
         Ok(e) => e,
         Err(e) => return shared.fail(format!("{}: {e}", depthcast_codec::redact_url(&cfg.url))),
     };
+    shared.first_index.store(u64::from(first.index) + 1, Ordering::Relaxed);
     let (mut w, mut h) = enc.depth_frame_size();
     if let Ok(mut st) = shared.stats.lock() {
         st.encoder = Some(describe(&enc));

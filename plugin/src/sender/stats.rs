@@ -101,6 +101,9 @@ pub(crate) struct Shared {
     pub(crate) queue_drops: AtomicU64,
     pub(crate) colour_missing: AtomicU64,
     pub(crate) reopens: AtomicU64,
+    /// The capture index of the stream's first encoded frame, plus one (0 until the encoder
+    /// opened): the re-probe starts with it ([`Shared::first_encoded`]).
+    pub(crate) first_index: AtomicU64,
     /// Whether the encoder thread hands the stream's packets to the main world
     /// ([`super::DepthSenderSettings::reprobe_from_stream`]).
     pub(crate) tap_packets: AtomicBool,
@@ -110,6 +113,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The capture index of the stream's first encoded frame, once the encoder has opened.
+    pub(crate) fn first_encoded(&self) -> Option<u32> {
+        let v = self.first_index.load(Ordering::Relaxed);
+        (v > 0).then(|| (v - 1) as u32)
+    }
+
     /// Records an error of the encoder thread.
     pub(crate) fn fail(&self, e: String) {
         if let Ok(mut s) = self.stats.lock() {
