@@ -17,8 +17,8 @@ fn keyframes(codec: VideoCodec, preset: &str, scene_cuts: bool) -> (Vec<i64>, u6
     (s.preset, s.scene_cuts) = (preset.into(), scene_cuts);
     let mut enc = Encoder::new(&s).unwrap();
     let mut packer = Packer::default();
-    let (mut keys, mut hash) = (Vec::new(), 0xcbf2_9ce4_8422_2325u64);
     let mut frame = YuvFrame::new(fw, fh, BitDepth::Eight);
+    let mut packets = Vec::new();
     for i in 0..70u32 {
         let t = if i < 20 { i as f32 / 30.0 } else { 50.0 + i as f32 / 30.0 };
         let mut depth = testdata::game_scene(w, h, t);
@@ -30,17 +30,14 @@ fn keyframes(codec: VideoCodec, preset: &str, scene_cuts: bool) -> (Vec<i64>, u6
         packer.pack_into(&depth.view(), &p, &mut frame).unwrap();
         // A fixed send time keeps the in-band parameters, and so the bytes, reproducible.
         let opts = FrameOptions { sent_unix_us: Some(u64::from(i)), ..FrameOptions::default() };
-        for pkt in enc.encode(&frame, &p, &opts).unwrap().into_iter().chain(if i == 69 {
-            enc.finish().unwrap()
-        } else {
-            Vec::new()
-        }) {
-            if pkt.keyframe {
-                keys.push(pkt.pts);
-            }
-            hash = pkt.data.iter().fold(hash, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-        }
+        packets.extend(enc.encode(&frame, &p, &opts).unwrap());
     }
+    packets.extend(enc.finish().unwrap());
+    let keys = packets.iter().filter(|p| p.keyframe).map(|p| p.pts).collect();
+    let hash = packets
+        .iter()
+        .flat_map(|p| &p.data)
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
     (keys, hash)
 }
 

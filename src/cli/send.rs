@@ -202,13 +202,6 @@ pub(crate) struct Args {
     depth_only: bool,
 }
 
-impl Args {
-    /// `--gop`, or its default: 30 frames with `--reprobe`, 60 without.
-    fn gop(&self) -> u32 {
-        self.gop.unwrap_or(if self.reprobe { 30 } else { 60 })
-    }
-}
-
 /// Writes `n` frames of [`depthcast_packing::testdata::game_scene`] as a sequence and returns its
 /// folder.
 fn synthetic(n: usize) -> anyhow::Result<PathBuf> {
@@ -272,6 +265,8 @@ fn fixed_config(a: &Args, bits: BitDepth, mode: RangeMode) -> anyhow::Result<Pac
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
+    // `--gop`, or its default: 30 frames with `--reprobe` (its rules' GOP), 60 without.
+    let gop = a.gop.unwrap_or(if a.reprobe { 30 } else { 60 });
     let input = match (&a.input, a.synthetic) {
         (Some(p), _) => p.clone(),
         (None, Some(n)) => synthetic(n)?,
@@ -322,7 +317,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     s.bitrate = bitrate;
     s.force_software = a.software;
     s.preset = a.preset.clone();
-    s.refresh = Refresh::Gop(a.gop());
+    s.refresh = Refresh::Gop(gop);
     // The re-probe's rounds start at the stream's keyframes, a GOP apart: no extra keyframes at
     // scene cuts (presets other than ultrafast place them), in the stream or in the rounds.
     s.scene_cuts = !a.reprobe;
@@ -348,7 +343,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         eprintln!("formats: {} (what this sender encodes and every receiver decodes)", ids.join(", "));
         let n = depthcast::precision_net::Probe::FRAMES.min(seq.len());
         let frames = (0..n).map(|i| seq.read_frame(i)).collect::<Result<Vec<DepthImage>, _>>()?;
-        let settings = AutoSettings { codec, bits, bitrate, fps, gop: a.gop() };
+        let settings = AutoSettings { codec, bits, bitrate, fps, gop };
         // Half-size maps only when every receiver rebuilds them.
         let set =
             if receivers.iter().all(Receiver::upsamples_half) { ProbeSet::SchemesAndHalf } else { ProbeSet::Schemes };
@@ -378,7 +373,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                 container.ffmpeg_name()
             );
             let every = depthcast_stream::ReprobeSettings {
-                window: a.gop().max(1) as usize,
+                window: gop.max(1) as usize,
                 threads: a.reprobe_threads,
                 memory: a.reprobe_memory,
                 // Paced, a keyframe waits up to a frame for its round; --fast sends what a
@@ -398,7 +393,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         }
         report.winner
     } else if a.auto {
-        let settings = AutoSettings { codec, bits, bitrate, fps, gop: a.gop() };
+        let settings = AutoSettings { codec, bits, bitrate, fps, gop };
         let mut chooser = AutoPacking::new(&settings, m.width, m.height)?;
         if a.probe {
             let n = depthcast::precision_net::Probe::FRAMES.min(seq.len());
@@ -435,14 +430,14 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     } else {
         RateControl::Cbr
     };
-    s.refresh = if a.intra_refresh { Refresh::IntraRefresh(a.gop()) } else { Refresh::Gop(a.gop()) };
+    s.refresh = if a.intra_refresh { Refresh::IntraRefresh(gop) } else { Refresh::Gop(gop) };
     let stream_settings = s.clone();
     let mut enc = if rgbd {
         let mut r = RgbdSettings::new(codec, total_bitrate);
         r.depth_share = a.depth_share;
         r.depth_bit_depth = bits;
         r.fps = s.fps;
-        r.gop = a.gop();
+        r.gop = gop;
         r.regions_of_interest = s.regions_of_interest;
         r.force_software = a.software;
         StreamEncoder::Rgbd(RgbdEncoder::new(&r, &first, m.width, m.height, Some(&a.url))?)
@@ -500,7 +495,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             let depth = seq.read_frame(i)?;
             if let (Some(rp), StreamEncoder::Depth(e)) = (reprobe.as_mut(), &mut enc)
                 && n > 0
-                && n.is_multiple_of(u64::from(a.gop().max(1)))
+                && n.is_multiple_of(u64::from(gop.max(1)))
             {
                 let size = (m.width, m.height);
                 let rounds = rp.rounds();
