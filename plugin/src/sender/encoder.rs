@@ -447,18 +447,20 @@ mod tests {
         let luma = PackingConfig::luma(BitDepth::Eight);
         let hue = PackingConfig::hue();
         let half = PackingConfig::vbp_roi(16, -0.8).at_half();
+        // The move at 25, between the stream's own keyframes (every 10), so that a keyframe
+        // there is the reopened encoder's.
         let want = |i: u32| match i {
             0..10 => luma,
-            10..20 => hue,
+            10..25 => hue,
             _ => half,
         };
-        let frames = (0..30).map(|i| packed(i, &want(i), u64::from(i >= 20))).collect();
-        let e = encode("reopen", frames, vec![(20, reopen(1, 20))]);
+        let frames = (0..30).map(|i| packed(i, &want(i), u64::from(i >= 25))).collect();
+        let e = encode("reopen", frames, vec![(25, reopen(1, 25))]);
         assert_eq!(e.shared.reopens.load(Ordering::Relaxed), 1, "one move, one reopen");
         let tapped = tapped(&e);
         assert_eq!(tapped.iter().map(|t| t.0).collect::<Vec<_>>(), (0..30).collect::<Vec<_>>());
-        assert!(tapped.iter().all(|&(i, _, tag)| tag == u64::from(i >= 20)), "{tapped:?}");
-        assert!(tapped[20].1, "the new encoder starts at a keyframe");
+        assert!(tapped.iter().all(|&(i, _, tag)| tag == u64::from(i >= 25)), "{tapped:?}");
+        assert!(tapped[25].1, "the new encoder starts at a keyframe");
 
         let mut rx = DepthReceiver::new(ReceiverConfig::new(e.url.clone()));
         let mut seen = Vec::new();
