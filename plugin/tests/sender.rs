@@ -95,8 +95,22 @@ fn sender_plugin_with_the_keyframe_reprobe() {
     assert!(stats.reprobe_stream_ms.is_some_and(|ms| ms > 0.0), "{stats:?}");
     let last = &stats.reprobe_last_round;
     assert!(last.iter().all(|(_, mae, rate)| mae.is_finite() && *rate > 0.0), "{last:?}");
+    println!(
+        "last round: {} configurations, the stream's over {:?} frames (after a move: {}); dropped {}, held back {}",
+        last.len(),
+        stats.reprobe_stream_frames,
+        stats.reprobe_after_move,
+        stats.dropped,
+        stats.reprobe_held_back
+    );
     if stats.dropped == 0 && stats.reprobe_held_back == 0 {
         assert_eq!(last.len(), measured.len(), "{last:?}");
+        // The stream's keyframes stay where the rounds start, moves or not: a round that did not
+        // begin with a move measures the stream over its whole GOP.
+        if !stats.reprobe_after_move {
+            let gop = DepthSenderPlugin::default().gop as usize;
+            assert_eq!(stats.reprobe_stream_frames, Some(gop), "{stats:?}");
+        }
     }
 }
 

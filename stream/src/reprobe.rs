@@ -419,6 +419,9 @@ pub struct Reprobe {
     round_size: usize,
     /// What the last round that ended measured of each of its pairs, by itself.
     last_round: Vec<ProbedPair>,
+    /// The frames of the last round that ended whose error was measured from the stream's own
+    /// packets (`None`: that round did not take the stream's).
+    last_stream_frames: Option<usize>,
 }
 
 impl std::fmt::Debug for Reprobe {
@@ -484,6 +487,7 @@ impl Reprobe {
             frame_secs: None,
             round_size: 0,
             last_round: Vec::new(),
+            last_stream_frames: None,
         }
     }
 
@@ -510,6 +514,15 @@ impl Reprobe {
     /// bitrate / target. Empty before the first round ends. For logs (`send --reprobe-log`).
     pub fn last_round(&self) -> &[ProbedPair] {
         &self.last_round
+    }
+
+    /// How many frames of the last round that ended measured the stream's own pair from its
+    /// packets ([`ReprobeSettings::from_stream`]; `None` when that round did not, as the first
+    /// does not). The round's window, less its frames whose packets did not reach the round
+    /// (dropped, late or held back: see [`SentPackets`]) and those before the stream's first
+    /// keyframe in the round (its decode starts there).
+    pub fn last_stream_frames(&self) -> Option<usize> {
+        self.last_stream_frames
     }
 
     /// What one pair's encode of one frame has cost a round's worker (busy time; before the
@@ -686,6 +699,11 @@ impl Reprobe {
         if let Some(tap) = &round.stream {
             self.stream_cost = average(self.stream_cost, tap.busy, tap.frames);
         }
+        let stream = round.stream.as_ref().map(|tap| round.members[tap.slot]);
+        self.last_stream_frames = stream.map(|k| match encodes.iter().find(|(j, _)| *j == k) {
+            Some((_, Ok(run))) => run.errors.len(),
+            _ => 0,
+        });
         Some(self.record(encodes, round.from_start))
     }
 
@@ -1165,6 +1183,7 @@ mod tests {
         // Frames 25..30 come before any keyframe of the round's and are left out; 30..35 are
         // measured, each against its own source.
         let (mae, rate) = as_sent(&stream[30..35]);
+        assert_eq!(rp.last_stream_frames(), Some(5));
         let own = *rp.last_round().iter().find(|p| p.config == luma).expect("the stream's pair measured");
         assert!((own.mae - mae).abs() <= 1e-9 * mae, "{} against {mae}", own.mae);
         assert!((own.rate - rate).abs() < 1e-9, "{} against {rate}", own.rate);
@@ -1194,6 +1213,7 @@ mod tests {
         // The last round's luma is the stream's frames 20..30 as sent (an encode of luma by the
         // round, pre-rolled and with its keyframe mid-window, measures otherwise).
         let (mae, rate) = as_sent(&stream[20..30]);
+        assert_eq!(rp.last_stream_frames(), Some(10));
         let last = rp.last_round();
         assert_eq!(last.len(), 2, "{last:?}");
         let own = last.iter().find(|p| p.config == luma).expect("the stream's pair measured");
@@ -1243,6 +1263,7 @@ mod tests {
                 rp.at_keyframe().unwrap();
                 if pushed == 20 {
                     second_round = Some(rp.last_round().to_vec());
+                    assert_eq!(rp.last_stream_frames(), Some(2), "111 and 112");
                 }
             }
             let packets = tap.push(c, rp.pushed());
@@ -1263,6 +1284,7 @@ mod tests {
         // The third (captures 121..=130) measures all but 127, 125 too.
         let third: Vec<_> = stretch(121..=130).into_iter().filter(|(_, p)| !p.is_empty()).collect();
         assert_eq!(third.len(), 9);
+        assert_eq!(rp.last_stream_frames(), Some(9));
         let (mae, rate) = as_sent(&third);
         let third = own(rp.last_round());
         assert!((third.mae - mae).abs() <= 1e-9 * mae, "{} against {mae}", third.mae);
@@ -1282,6 +1304,7 @@ mod tests {
         }
         assert!(rp.wait().is_empty());
         // The second round had only its one encode to record; the stream keeps its pair.
+        assert_eq!(rp.last_stream_frames(), Some(0), "the stream's pair was taken, with no packets");
         let last = rp.last_round();
         assert_eq!(last.len(), 1, "{last:?}");
         assert_ne!(last[0].config, PackingConfig::luma(BitDepth::Eight));

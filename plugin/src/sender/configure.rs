@@ -43,6 +43,12 @@ pub(crate) struct Reprobing {
     pub(crate) encode_ms: Option<f64>,
     pub(crate) stream_ms: Option<f64>,
     pub(crate) held_back: u64,
+    /// The frames of the last round measured from the stream's packets, and whether that round
+    /// began with a move.
+    pub(crate) stream_frames: Option<usize>,
+    pub(crate) after_move: bool,
+    /// Whether the running round began with a move.
+    round_after_move: bool,
     /// The last round by itself: (configuration id, mean error, rate / target).
     pub(crate) last_round: Vec<(String, f64, f64)>,
     /// Captured frames (with their capture index) waiting for the encoder thread to name the
@@ -134,11 +140,17 @@ impl Reprobing {
                 None
             }
         };
+        let ended = rp.rounds() > self.rounds;
         (self.rounds, self.round_pairs) = (rp.rounds(), rp.round_size());
         self.encode_ms = rp.cost().map(|c| c.as_secs_f64() * 1e3);
         self.stream_ms = rp.stream_cost().map(|c| c.as_secs_f64() * 1e3);
         self.last_round = rp.last_round().iter().map(|p| (p.config.to_string(), p.mae, p.rate)).collect();
         self.held_back = self.tap.as_ref().map_or(0, |t| t.matched.held_back());
+        self.stream_frames = rp.last_stream_frames();
+        if ended {
+            // The round that ended began at the last keyframe a round ended at; the next begins here.
+            self.after_move = std::mem::replace(&mut self.round_after_move, moved.is_some());
+        }
         let sw = moved?;
         self.switches += 1;
         if let Some(tap) = self.tap.as_mut() {
@@ -308,6 +320,9 @@ impl Chooser {
                             encode_ms: None,
                             stream_ms: None,
                             held_back: 0,
+                            stream_frames: None,
+                            after_move: false,
+                            round_after_move: false,
                             last_round: Vec::new(),
                             waiting: VecDeque::new(),
                         })

@@ -181,6 +181,7 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
     // The re-probe's moves announced and not yet reached, oldest first, and the latest move a
     // frame was packed for (a frame of an earlier one, out of order, changes nothing).
     let (mut moves, mut generation) = (VecDeque::<Reopen>::new(), first.tag);
+    let mut keys = KeyGrid::new(first.index, cfg.gop);
     let mut next = Some(first);
     while let Some(f) = next.take().or_else(|| input.next()) {
         let t0 = Instant::now();
@@ -208,6 +209,7 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
                     Err(err) => return shared.fail(format!("re-probe: reopening the encoder for {config}: {err}")),
                 }
                 (w, h) = e.frame_size();
+                keys.reopened();
                 shared.reopens.fetch_add(1, Ordering::Relaxed);
             }
             generation = f.tag;
@@ -230,7 +232,8 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
         // capture to display. The capture index numbers the frames in the stream (the receiver
         // sees gaps as drops).
         let sent = unix_us().saturating_sub(f.captured.elapsed().as_micros() as u64);
-        let meta = FrameMeta { frame_index: f.index, sent_unix_us: Some(sent), ..FrameMeta::default() };
+        let force_keyframe = keys.force(f.index);
+        let meta = FrameMeta { frame_index: f.index, sent_unix_us: Some(sent), force_keyframe, ..FrameMeta::default() };
         let encoded = match &mut enc {
             StreamEncoder::Depth(e) => {
                 e.encode_packed(&frame, &f.params, f.roi_high, &meta).map(|out| input.tap(f.tag, out.packets))
@@ -263,6 +266,7 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
         if let Err(e) = encoded {
             return shared.fail(format!("encode/send: {e}"));
         }
+        keys.encoded(f.index);
         let now = Instant::now();
         window.push_back(now);
         while window.front().is_some_and(|t| now.duration_since(*t).as_secs_f64() > 1.0) {
@@ -291,6 +295,65 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
     }
     if let Err(e) = enc.finish().map(drop) {
         shared.fail(format!("finishing the stream: {e}"));
+    }
+}
+
+/// Where the stream's keyframes go: every `gop`-th capture from the stream's first encoded frame
+/// (`first + k * gop`), on the first frame encoded from there, not every `gop` frames encoded.
+/// The main world's re-probe counts its rounds by the frames captured from that first frame, and
+/// a round measures the stream's own configuration from the stream's packets from a keyframe at
+/// its start on. The encoder's own count drifts off the captures' for the rest of the stream at a
+/// frame the queue dropped, and at a move, whose reopened encoder starts a frame or two after the
+/// round's start (the frames packed before the move reached the GPU); every later round then
+/// measured the stream from its second or third frame on.
+///
+/// The encoder places a keyframe itself `gop` frames after the last one (its keyframe interval),
+/// so a keyframe is forced only where that one would not fall: forcing one there anyway would
+/// restart an AV1 encoder, which cannot force one in place (`depthcast_codec::Encoder`).
+struct KeyGrid {
+    first: u32,
+    gop: u32,
+    /// The `gop`-capture span of the last frame encoded, counted from `first`.
+    span: u32,
+    /// Frames encoded since the last keyframe (0: the last frame was one).
+    since_key: u32,
+    /// The encoder is new (opened or reopened): its next frame is a keyframe whatever the span.
+    reopened: bool,
+}
+
+impl KeyGrid {
+    fn new(first: u32, gop: u32) -> KeyGrid {
+        // The encoder's first frame is a keyframe, as a reopened one's is.
+        KeyGrid { first, gop: gop.max(1), span: 0, since_key: 0, reopened: true }
+    }
+
+    fn span_of(&self, index: u32) -> u32 {
+        index.saturating_sub(self.first) / self.gop
+    }
+
+    /// Whether the encoder makes its next frame a keyframe by itself.
+    fn keyframe_due(&self) -> bool {
+        self.reopened || self.since_key + 1 >= self.gop
+    }
+
+    /// Whether the frame of capture `index`, about to be encoded, must be forced to a keyframe:
+    /// it is the first of a new span, and the encoder would not make it one by itself.
+    fn force(&self, index: u32) -> bool {
+        self.span_of(index) > self.span && !self.keyframe_due()
+    }
+
+    /// The frame of capture `index` was encoded: a keyframe when it began a new span (forced, or
+    /// due anyway) or was due.
+    fn encoded(&mut self, index: u32) {
+        let span = self.span_of(index);
+        self.since_key = if span > self.span || self.keyframe_due() { 0 } else { self.since_key + 1 };
+        self.span = self.span.max(span);
+        self.reopened = false;
+    }
+
+    /// The encoder was reopened: its next frame is a keyframe, and its interval counts from there.
+    fn reopened(&mut self) {
+        self.reopened = true;
     }
 }
 
@@ -441,7 +504,8 @@ mod tests {
     /// frame of the stream with its own configuration; a change of configuration that no move
     /// announced (the network's keyframe switch) stays in the running encoder. The packets
     /// handed to the re-probe carry the move their frames were packed for, and the new
-    /// encoder's start at a keyframe.
+    /// encoder's start at a keyframe; the keyframes after it stay every 10th capture, where the
+    /// re-probe's rounds start.
     #[test]
     fn a_move_reopens_the_encoder_on_the_first_frame_packed_for_it() {
         let luma = PackingConfig::luma(BitDepth::Eight);
@@ -454,13 +518,14 @@ mod tests {
             10..25 => hue,
             _ => half,
         };
-        let frames = (0..30).map(|i| packed(i, &want(i), u64::from(i >= 25))).collect();
+        let frames = (0..45).map(|i| packed(i, &want(i), u64::from(i >= 25))).collect();
         let e = encode("reopen", frames, vec![(25, reopen(1, 25))]);
         assert_eq!(e.shared.reopens.load(Ordering::Relaxed), 1, "one move, one reopen");
         let tapped = tapped(&e);
-        assert_eq!(tapped.iter().map(|t| t.0).collect::<Vec<_>>(), (0..30).collect::<Vec<_>>());
+        assert_eq!(tapped.iter().map(|t| t.0).collect::<Vec<_>>(), (0..45).collect::<Vec<_>>());
         assert!(tapped.iter().all(|&(i, _, tag)| tag == u64::from(i >= 25)), "{tapped:?}");
-        assert!(tapped[25].1, "the new encoder starts at a keyframe");
+        // 25: the new encoder's start; 30 and 40, not 35: the captures' grid, not its own count.
+        assert_eq!(keyframes(&tapped), [0, 10, 20, 25, 30, 40], "{tapped:?}");
 
         let mut rx = DepthReceiver::new(ReceiverConfig::new(e.url.clone()));
         let mut seen = Vec::new();
@@ -471,8 +536,37 @@ mod tests {
             assert_eq!((f.depth.width, f.depth.height), (W, H), "frame {i}: rebuilt at full size");
             seen.push(i);
         }
-        assert_eq!(seen, (0..30).collect::<Vec<_>>());
+        assert_eq!(seen, (0..45).collect::<Vec<_>>());
         std::fs::remove_dir_all(&e.dir).ok();
+    }
+
+    /// Frames lost before the encoder (its queue dropped them, or the GPU readback did) do not
+    /// move the keyframes off every 10th capture: the first frame encoded at or after a multiple
+    /// of 10 is one, so a round of the re-probe (which counts the captures) still starts with
+    /// the stream's keyframe. Where the encoder's own interval falls there anyway (40 lost after
+    /// nine frames encoded since 30: 41 is its tenth) nothing is forced, and no keyframe comes
+    /// between the grid's.
+    #[test]
+    fn keyframes_stay_every_gop_captures_when_frames_are_lost() {
+        let luma = PackingConfig::luma(BitDepth::Eight);
+        let lost = [3, 10, 24, 25, 26, 40];
+        let frames = (0..50).filter(|i| !lost.contains(i)).map(|i| packed(i, &luma, 0)).collect();
+        let e = encode("lost", frames, Vec::new());
+        let tapped = tapped(&e);
+        assert_eq!(tapped.len(), 50 - lost.len());
+        assert_eq!(keyframes(&tapped), [0, 11, 20, 30, 41], "{tapped:?}");
+        let mut rx = DepthReceiver::new(ReceiverConfig::new(e.url.clone()));
+        let mut seen = Vec::new();
+        while let Some(f) = rx.recv().unwrap() {
+            seen.push(f.params.frame_index);
+        }
+        assert_eq!(seen, tapped.iter().map(|t| t.0).collect::<Vec<_>>(), "every frame sent decodes");
+        std::fs::remove_dir_all(&e.dir).ok();
+    }
+
+    /// The capture indices of the keyframes among `tapped`.
+    fn keyframes(tapped: &[(u32, bool, u64)]) -> Vec<u32> {
+        tapped.iter().filter(|t| t.1).map(|t| t.0).collect()
     }
 
     /// Two moves announced before any frame was packed for the first (a stalled encoder, a

@@ -68,6 +68,14 @@ pub struct DepthSenderStats {
     /// frames whose captured depth never reached the re-probe, and the packets after those, or
     /// after packets lost on their way to the re-probe, up to a keyframe.
     pub reprobe_held_back: u64,
+    /// With `reprobe_from_stream`: how many frames of the last round that ended measured the
+    /// stream's own configuration from its packets (`None` before such a round). The round's
+    /// GOP, less frames lost or held back on the way, and less the frames packed the old way at
+    /// the start of a round that began with a move ([`Self::reprobe_after_move`]): the GPU had
+    /// packed them before the move reached it, and the reopened encoder starts after them.
+    pub reprobe_stream_frames: Option<usize>,
+    /// With the re-probe: whether the last round that ended began with a move.
+    pub reprobe_after_move: bool,
     /// The encoder's reopens for those moves (on the first frame packed for a move; none for a
     /// move no frame was packed for before the next, nor for one back to the configuration the
     /// encoder runs).
@@ -159,6 +167,8 @@ pub(crate) fn publish_stats(
         reprobe_encode_ms: state.chooser.reprobing().and_then(|r| r.encode_ms),
         reprobe_stream_ms: state.chooser.reprobing().and_then(|r| r.stream_ms),
         reprobe_held_back: state.chooser.reprobing().map_or(0, |r| r.held_back),
+        reprobe_stream_frames: state.chooser.reprobing().and_then(|r| r.stream_frames),
+        reprobe_after_move: state.chooser.reprobing().is_some_and(|r| r.after_move),
         reopens: state.shared.reopens.load(Ordering::Relaxed),
         capture_gpu_ms: gpu_ms(crate::capture::SPAN_LINEARIZE),
         pack_gpu_ms: gpu_ms(crate::pack::SPAN_PACK),
