@@ -375,6 +375,16 @@ impl Round {
         }
     }
 
+    /// Takes `n` fewer frames (the stream's frames the sender could not push): closes the feeds
+    /// when that leaves none to take, as the window's last frame would.
+    fn skip(&mut self, n: usize) {
+        if self.wanted > 0 && self.wanted <= n {
+            self.close();
+        } else {
+            self.wanted -= n.min(self.wanted);
+        }
+    }
+
     /// Takes no more frames: the workers finish with what they have.
     fn close(&mut self) {
         self.wanted = 0;
@@ -397,8 +407,9 @@ pub struct Reprobe {
     size: (u32, u32),
     /// The last `window + preroll` frames pushed.
     recent: VecDeque<Arc<DepthImage>>,
-    /// Frames pushed in all.
+    /// Frames pushed in all, and frames of the stream skipped ([`Reprobe::skip`]).
     pushed: usize,
+    skipped: usize,
     round: Option<Round>,
     rounds: usize,
     /// Per pair: whether its encode failed in a round (it is measured no more).
@@ -477,6 +488,7 @@ impl Reprobe {
             size: (width, height),
             recent: VecDeque::new(),
             pushed: 0,
+            skipped: 0,
             round: None,
             rounds: 0,
             failed: vec![false; n],
@@ -599,7 +611,7 @@ impl Reprobe {
         if self.pushed == 0 && self.round.is_none() {
             self.start_round()?;
         }
-        self.gop_start.get_or_insert_with(|| (Instant::now(), self.pushed, Duration::ZERO));
+        self.gop_start.get_or_insert_with(|| (Instant::now(), self.pushed + self.skipped, Duration::ZERO));
         let frame = Arc::new(frame);
         if let Some(round) = self.round.as_mut() {
             round.feed(&frame);
@@ -611,6 +623,19 @@ impl Reprobe {
             self.recent.pop_front();
         }
         Ok(())
+    }
+
+    /// Counts `n` frames of the stream that will never be pushed, in the place of the next
+    /// frame: a sender whose frames reach the re-probe apart from its encoder (the Bevy sender's
+    /// depth readback) lost them, and its keyframes count them. The running round takes `n`
+    /// frames fewer, so that it still ends with the stream's GOP and the next one starts at the
+    /// stream's next keyframe; a round that already has all its frames is not changed. The
+    /// stream's packets of those frames are not the round's: [`SentPackets`] holds them back.
+    pub fn skip(&mut self, n: usize) {
+        if let Some(round) = self.round.as_mut() {
+            round.skip(n);
+        }
+        self.skipped += n;
     }
 
     /// The last `n` frames pushed (fewer at the start).
@@ -636,14 +661,14 @@ impl Reprobe {
     pub fn at_keyframe(&mut self) -> Result<Keyframe> {
         let now = Instant::now();
         if let Some((start, pushed, waited)) = self.gop_start.take() {
-            let frames = self.pushed - pushed;
+            let frames = self.pushed + self.skipped - pushed;
             if frames > 0 {
                 self.frame_secs = Some(fit_frame_secs(now.duration_since(start), waited, frames, self.fps));
             }
         }
         let taken = self.take_round(self.settings.deadline.map(|d| now + d));
         // The next GOP's time starts here; the wait for this round is not the stream's pace.
-        self.gop_start = Some((now, self.pushed, now.elapsed()));
+        self.gop_start = Some((now, self.pushed + self.skipped, now.elapsed()));
         // Only a round moves the stream: the tally is as it was at the last keyframe otherwise.
         let switch = taken.as_ref().and_then(|_| self.best_switch());
         let failed = taken.unwrap_or_default();
@@ -1289,6 +1314,39 @@ mod tests {
         let third = own(rp.last_round());
         assert!((third.mae - mae).abs() <= 1e-9 * mae, "{} against {mae}", third.mae);
         assert!((third.rate - rate).abs() < 1e-9, "{} against {rate}", third.rate);
+    }
+
+    /// A sender that lost frames before the re-probe (its depth readback dropped 14 and 15)
+    /// skips them: the second round takes 8 frames and ends at the stream's keyframe at 20, and
+    /// the third starts there. Without the skip it would still want two frames at 20, and the
+    /// keyframe there would end no round.
+    #[test]
+    fn frames_skipped_shorten_the_running_round_so_it_ends_with_the_streams_gop() {
+        let luma = PackingConfig::luma(BitDepth::Eight);
+        let stream = sent_stream(30, luma);
+        let mut rp = three_pair_reprobe(RoundPairs::Shortlist(1), true);
+        let mut tap = SentPackets::new();
+        for (i, (frame, packets)) in stream.iter().enumerate() {
+            tap.sent(packets.iter().cloned());
+            if i == 10 || i == 20 {
+                rp.at_keyframe().unwrap();
+                assert_eq!(rp.rounds(), i / 10, "a round ends at {i}");
+            }
+            if i == 14 || i == 15 {
+                rp.skip(1);
+                continue;
+            }
+            let packets = tap.push(i as u32, rp.pushed());
+            rp.push_sent(frame.clone(), packets).unwrap();
+        }
+        // The second round measured the stream's 10..=13 (14 and 15 lost, 16..=19 held back
+        // until the keyframe at 20); the third all of 20..30.
+        assert!(rp.wait().is_empty());
+        assert_eq!(rp.rounds(), 3);
+        assert_eq!(rp.last_stream_frames(), Some(10));
+        let (mae, _) = as_sent(&stream[20..30]);
+        let own = *rp.last_round().iter().find(|p| p.config == luma).expect("the stream's pair measured");
+        assert!((own.mae - mae).abs() <= 1e-9 * mae, "{} against {mae}", own.mae);
     }
 
     #[test]

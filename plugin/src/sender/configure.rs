@@ -26,9 +26,13 @@ pub(crate) struct Reprobing {
     /// In a mutex only because a round's result arrives on a channel end that is not `Sync`;
     /// only the main world touches it.
     reprobe: Mutex<Reprobe>,
-    /// Frames captured since the stream started; keyframes every `gop`.
+    /// Frames captured since the stream started (taken or lost); keyframes every `gop`, as the
+    /// encoder thread places them.
     frames: u64,
     gop: u64,
+    /// The capture index of the next frame to take (`None` until the encoder thread has named
+    /// the stream's first).
+    next: Option<u32>,
     /// Rounds measured, moves made and the pairs the newest round measures, for
     /// [`super::DepthSenderStats`].
     pub(crate) rounds: usize,
@@ -67,6 +71,29 @@ struct StreamTap {
 }
 
 impl Reprobing {
+    /// The re-probe `rp` of a stream with a keyframe every `gop` captures, measuring the
+    /// stream's own configuration from the encoder thread's packets when `tap` is given.
+    fn new(rp: Reprobe, gop: u32, tap: Option<StreamTap>) -> Reprobing {
+        Reprobing {
+            reprobe: Mutex::new(rp),
+            frames: 0,
+            gop: u64::from(gop.max(1)),
+            next: None,
+            rounds: 0,
+            round_pairs: 0,
+            switches: 0,
+            tap,
+            encode_ms: None,
+            stream_ms: None,
+            held_back: 0,
+            stream_frames: None,
+            after_move: false,
+            round_after_move: false,
+            last_round: Vec::new(),
+            waiting: VecDeque::new(),
+        }
+    }
+
     /// Keeps `frame` (capture `index`, packed over `range`) for the rounds from the stream's
     /// `first` encoded frame on (`None` until the encoder thread has named it: the frame waits).
     /// Frames captured before it were never packed for the stream (the readback runs a frame or
@@ -86,6 +113,7 @@ impl Reprobing {
             }
             return None;
         };
+        self.next.get_or_insert(first);
         let mut moved = None;
         while let Some((i, f)) = self.waiting.pop_front() {
             if i >= first
@@ -99,9 +127,23 @@ impl Reprobing {
 
     /// Keeps `frame` (capture `index`) for the rounds, with the stream's packets of it and of
     /// the frames before it that have come from the encoder thread since; at every `gop`-th
-    /// frame takes the re-probe's move, if any: the configuration from the next frame on, and
+    /// capture takes the re-probe's move, if any: the configuration from the next frame on, and
     /// the encoder thread's reopen.
     fn take(&mut self, frame: DepthImage, index: u32, range: (f32, f32)) -> Option<(PackingConfig, Reopen)> {
+        // Captures between the last frame taken and this one never reached the main world (the
+        // depth readback dropped them). The encoder thread's keyframes count every capture, so
+        // the rounds count these too; the move of a keyframe among them is made from this frame.
+        // One read back after a later one was counted among them, and is not taken.
+        if self.next.is_some_and(|next| index < next) {
+            return None;
+        }
+        let lost = self.next.map_or(0, |next| index - next);
+        self.next = Some(index.saturating_add(1));
+        let mut moved = None;
+        for _ in 0..lost {
+            self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner()).skip(1);
+            moved = self.count(range).or(moved);
+        }
         let rp = self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner());
         // The next rounds pack over the range the GPU packs the stream over.
         rp.set_range(range);
@@ -124,10 +166,17 @@ impl Reprobing {
         if let Err(e) = rp.push_sent(frame, packets) {
             warn!("re-probe: {e}");
         }
+        self.count(range).or(moved)
+    }
+
+    /// Counts a frame of the stream (taken or lost); after every `gop`-th, takes the re-probe's
+    /// move, if any: the configuration from the next frame on, and the encoder thread's reopen.
+    fn count(&mut self, range: (f32, f32)) -> Option<(PackingConfig, Reopen)> {
         self.frames += 1;
         if !self.frames.is_multiple_of(self.gop) {
             return None;
         }
+        let rp = self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner());
         let moved = match rp.at_keyframe() {
             Ok(key) => {
                 for f in &key.failed {
@@ -309,23 +358,7 @@ impl Chooser {
                             shared.tap_packets.store(true, Ordering::Relaxed);
                             StreamTap { packets: sent.clone(), matched: SentPackets::new() }
                         });
-                        Box::new(Reprobing {
-                            reprobe: Mutex::new(rp),
-                            frames: 0,
-                            gop: u64::from(cfg.gop.max(1)),
-                            rounds: 0,
-                            round_pairs: 0,
-                            switches: 0,
-                            tap,
-                            encode_ms: None,
-                            stream_ms: None,
-                            held_back: 0,
-                            stream_frames: None,
-                            after_move: false,
-                            round_after_move: false,
-                            last_round: Vec::new(),
-                            waiting: VecDeque::new(),
-                        })
+                        Box::new(Reprobing::new(rp, cfg.gop, tap))
                     });
                     *self = Chooser::Ready { auto, choice: Some(report.winner), probe: Some(report), reprobe };
                 }
@@ -520,5 +553,55 @@ pub(crate) fn choose_params(
             pack.roi_high = roi;
             pack.tag = tag;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use depthcast_packing::{BitDepth, testdata};
+
+    use super::*;
+
+    /// The main world's re-probe counts captures, as the encoder thread places the stream's
+    /// keyframes (every 10th capture here): captures whose depth never reached it (14 and 15;
+    /// 22, read back after 23) still count, so the rounds end at 10, 20 and 30 whatever reached
+    /// it, and each next round starts where the stream's keyframe is.
+    #[test]
+    fn the_rounds_count_the_captures_whose_depth_was_lost() {
+        let (w, h, range) = (64, 48, (0.5, 20.0));
+        let cfg = DepthSenderPlugin { gop: 10, bitrate: 300_000, force_software: true, ..Default::default() };
+        let frames: Vec<DepthImage> = (0..40).map(|i| testdata::game_scene(w, h, i as f32 / 30.0)).collect();
+        let mut encoder = cfg.encoder_settings();
+        encoder.threads = 1;
+        let format = Format::new(cfg.codec, BitDepth::Eight);
+        let report = probe_formats_encoded(
+            &frames[..Probe::FRAMES],
+            &[format],
+            &cfg.auto_settings(),
+            ProbeSet::Schemes,
+            range.0,
+            range.1,
+            &encoder,
+        )
+        .unwrap();
+        // No deadline: a keyframe waits for a round that has all its frames, so that the test
+        // does not depend on the machine's speed.
+        let every =
+            ReprobeSettings { window: 10, pairs: RoundPairs::Shortlist(2), deadline: None, ..Default::default() };
+        let rp = Reprobe::new(&report, &cfg.auto_settings(), encoder, (w, h), range, every);
+        let mut r = Reprobing::new(rp, cfg.gop, None);
+        let order = (0..40u32).filter(|i| ![14, 15, 22].contains(i)).flat_map(|i| match i {
+            23 => vec![23, 22],
+            _ => vec![i],
+        });
+        let mut rounds = Vec::new();
+        for i in order {
+            r.push(frames[i as usize].clone(), i, range, Some(0));
+            if i % 10 == 9 {
+                rounds.push((i, r.rounds));
+            }
+        }
+        assert_eq!(rounds, [(9, 1), (19, 2), (29, 3), (39, 4)]);
+        assert_eq!(r.reprobe.get_mut().unwrap().pushed(), 37, "22 was not taken when it came late");
     }
 }
