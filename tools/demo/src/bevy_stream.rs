@@ -73,7 +73,7 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
         codec: VideoCodec::H264,
         bitrate: options.bitrate,
         fps: options.fps,
-        gop: 30,
+        gop: GOP,
         keep_source: 64,
         encoder_threads: options.encoder_threads,
         colour: options.colour,
@@ -104,11 +104,22 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
     let mut seen = None;
     let mut waiting: Vec<(depthcast_packing::PackParams, DepthImage, usize, bool, f64)> = Vec::new();
     let mut costs = CostSamples::default();
+    // Each re-probe round's measurement of the stream's own configuration from its packets:
+    // (frames measured, whether the round began with a move).
+    let mut stream_rounds: Vec<(usize, bool)> = Vec::new();
+    let mut rounds_seen = 0;
     let mut step =
         |tx: &mut SceneRenderer, rx: &mut App, records: &mut Vec<DemoFrame>, source: &mut Vec<(u32, DepthImage)>| {
             let t0 = Instant::now();
             tx.app_mut().update();
-            costs.push(t0.elapsed(), tx.app_mut().world().resource::<DepthSenderStats>());
+            let stats = tx.app_mut().world().resource::<DepthSenderStats>();
+            costs.push(t0.elapsed(), stats);
+            if stats.reprobe_rounds > rounds_seen {
+                rounds_seen = stats.reprobe_rounds;
+                if let Some(frames) = stats.reprobe_stream_frames {
+                    stream_rounds.push((frames, stats.reprobe_after_move));
+                }
+            }
             rx.update();
             // Copy only the frames not seen yet (not the whole ring every update).
             let sent = tx.app_mut().world().resource::<SentDepth>();
@@ -216,7 +227,7 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
     let summary = DemoSummary {
         packing: match (&stats.probe_winner, options.auto) {
             (Some(w), _) if options.reprobe => format!(
-                "auto (start-up probe: {w}; re-probed: {} rounds, the last of {} pairs, {} moves, {}, ending with {})",
+                "auto (start-up probe: {w}; re-probed: {} rounds, the last of {} pairs, {} moves, {}{}, ending with {})",
                 stats.reprobe_rounds,
                 stats.reprobe_round_pairs,
                 stats.reprobe_switches,
@@ -226,6 +237,7 @@ pub fn run(options: &DemoOptions) -> anyhow::Result<BevyRun> {
                     (Some(e), None) => format!("{e:.2} ms per pair encoded and frame"),
                     _ => "no cost yet".into(),
                 },
+                stream_rounds_line(&stream_rounds),
                 stats.current.map_or("?".into(), |p| format!(
                     "{} P{}{}",
                     p.scheme.name(),
@@ -349,6 +361,25 @@ impl CostSamples {
             capture_to_packet_ms: m(&self.latency_ms),
         }
     }
+}
+
+/// The demo's keyframe interval (the re-probe's rounds are as long).
+const GOP: u32 = 30;
+
+/// ", the stream's own from its packets: ..." for the summary's packing line: how many rounds
+/// measured the stream's own configuration from its packets over their whole GOP, of those
+/// that did not begin with a move (the frames before the reopened encoder's first are not the
+/// new configuration's), and the fewest frames any round measured; empty when none did.
+fn stream_rounds_line(rounds: &[(usize, bool)]) -> String {
+    let Some(fewest) = rounds.iter().map(|r| r.0).min() else { return String::new() };
+    let plain: Vec<usize> = rounds.iter().filter(|r| !r.1).map(|r| r.0).collect();
+    let whole = plain.iter().filter(|&&f| f == GOP as usize).count();
+    format!(
+        ", the stream's own from its packets in {} rounds: {whole} of {} not begun by a move over all {GOP} frames, \
+         fewest {fewest}",
+        rounds.len(),
+        plain.len()
+    )
 }
 
 fn print_costs(c: &SenderCosts) {
