@@ -223,9 +223,10 @@ pub struct Switch {
     pub config: PackingConfig,
     /// Whether the receiver sees another bit depth or frame size.
     pub format_changes: bool,
-    /// Its mean error over everything measured, metres.
+    /// Its mean error over everything measured, metres at the range given to [`Reprobe::new`]
+    /// ([`Reprobe::measured`]).
     pub mae: f64,
-    /// The current pair's, metres.
+    /// The current pair's, likewise.
     pub current_mae: f64,
 }
 
@@ -275,6 +276,9 @@ struct Round {
     /// Whether it measures the stream from its first frame (so the start-up probe's frames
     /// again).
     from_start: bool,
+    /// What its errors are multiplied by in the tally: the start-up probe's range over the
+    /// range it packs over (widths; see [`Reprobe::set_range`]).
+    scale: f64,
     /// The measurement of the stream's own pair from its packets
     /// ([`ReprobeSettings::from_stream`]), when the round takes it.
     stream: Option<StreamTap>,
@@ -404,6 +408,9 @@ pub struct Reprobe {
     settings: ReprobeSettings,
     encoder: EncoderSettings,
     range: (f32, f32),
+    /// The width of the range given to [`Reprobe::new`] (the start-up probe's): the tally's
+    /// errors are at that range.
+    reference: f64,
     size: (u32, u32),
     /// The last `window + preroll` frames pushed.
     recent: VecDeque<Arc<DepthImage>>,
@@ -485,6 +492,7 @@ impl Reprobe {
             settings,
             encoder,
             range,
+            reference: width_of(range),
             size: (width, height),
             recent: VecDeque::new(),
             pushed: 0,
@@ -505,7 +513,8 @@ impl Reprobe {
 
     /// What has been measured of each pair (of the stream's codec), the older rounds weighing
     /// less, in the start-up probe's order; a pair whose encode failed in a round has an
-    /// infinite error.
+    /// infinite error. Errors are at the range given to [`Reprobe::new`] (the rounds' own
+    /// ranges scaled to it: [`Reprobe::set_range`]), as a [`Switch`]'s are.
     pub fn measured(&self) -> Vec<crate::auto::ProbedPair> {
         let mut m = self.tally.measured();
         for (p, _) in m.iter_mut().zip(&self.failed).filter(|(_, f)| **f) {
@@ -522,8 +531,9 @@ impl Reprobe {
 
     /// What the last round that ended measured, by itself (not weighed with earlier rounds, as
     /// [`Reprobe::measured`] is): each pair whose encode came back, in the start-up probe's
-    /// order, with its mean error over the round's frames (infinite where a frame was lost) and
-    /// bitrate / target. Empty before the first round ends. For logs (`send --reprobe-log`).
+    /// order, with its mean error over the round's frames in metres at the round's own range
+    /// (infinite where a frame was lost) and bitrate / target. Empty before the first round
+    /// ends. For logs (`send --reprobe-log`).
     pub fn last_round(&self) -> &[ProbedPair] {
         &self.last_round
     }
@@ -565,8 +575,11 @@ impl Reprobe {
     /// scene (the Bevy sender's, per frame) sets it before each keyframe, so that a round's
     /// encodes are packed as the stream's frames are, and the stream's own pair measured from
     /// its packets (over each frame's own in-band range) competes with them on equal terms.
-    /// Errors in metres grow with the range: the tally then mixes rounds over different ranges,
-    /// the older weighing less ([`ReprobeSettings::memory`]).
+    /// Errors in metres grow with the range (a code step of a packing, and so what the codec
+    /// loses of it, is a share of the range): the tally keeps each round's errors at the range
+    /// given to [`Reprobe::new`], scaled by the ratio of the two ranges' widths, so that rounds
+    /// over different ranges weigh alike, and a pair measured only while the scene was shallow
+    /// does not look better than one measured while it was deep ([`Reprobe::measured`]).
     pub fn set_range(&mut self, range: (f32, f32)) {
         self.range = range;
     }
@@ -729,7 +742,7 @@ impl Reprobe {
             Some((_, Ok(run))) => run.errors.len(),
             _ => 0,
         });
-        Some(self.record(encodes, round.from_start))
+        Some(self.record(encodes, round.from_start, round.scale))
     }
 
     /// Adds one round's encodes (of the measured frames, each with its pair's index) to the
@@ -738,7 +751,7 @@ impl Reprobe {
     /// over a whole GOP: what the probe measured of its pairs is then forgotten, so each frame
     /// counts once (as in the sweep's model of this policy). A pair whose encode failed is
     /// measured no more; the others count.
-    fn record(&mut self, encodes: Vec<(usize, Encoded)>, from_start: bool) -> Vec<FailedPair> {
+    fn record(&mut self, encodes: Vec<(usize, Encoded)>, from_start: bool, scale: f64) -> Vec<FailedPair> {
         if !from_start {
             self.tally.decay(self.settings.memory);
         }
@@ -755,7 +768,9 @@ impl Reprobe {
                     if from_start {
                         self.tally.forget_pair(k);
                     }
-                    self.tally.record_run(k, &run.errors, run.bits, run.errors.len());
+                    // At the start-up probe's range (x 1, exactly, while the range stays).
+                    let at_reference: Vec<f64> = run.errors.iter().map(|e| e * scale).collect();
+                    self.tally.record_run(k, &at_reference, run.bits, run.errors.len());
                     alone.record_run(k, &run.errors, run.bits, run.errors.len());
                     measured.push(k);
                 }
@@ -844,9 +859,16 @@ impl Reprobe {
         let encodes = (0..members.len()).map(|_| None).collect();
         self.round_size = members.len();
         let (busy, pair_frames) = (Duration::ZERO, 0);
-        self.round = Some(Round { feeds, wanted, done, members, encodes, busy, pair_frames, from_start, stream });
+        let scale = self.reference / width_of(self.range);
+        self.round =
+            Some(Round { feeds, wanted, done, members, encodes, busy, pair_frames, from_start, scale, stream });
         Ok(())
     }
+}
+
+/// The width of a depth range, at least a micrometre (the ratio of two is then finite).
+fn width_of((near, far): (f32, f32)) -> f64 {
+    (f64::from(far) - f64::from(near)).max(1e-6)
 }
 
 /// The measurement of the stream's own pair from what it sends ([`ReprobeSettings::from_stream`]):
@@ -1347,6 +1369,54 @@ mod tests {
         let (mae, _) = as_sent(&stream[20..30]);
         let own = *rp.last_round().iter().find(|p| p.config == luma).expect("the stream's pair measured");
         assert!((own.mae - mae).abs() <= 1e-9 * mae, "{} against {mae}", own.mae);
+    }
+
+    /// The tally keeps errors at the start-up probe's range: the rounds after the range doubled
+    /// count their errors halved (a code step of every packing is twice as deep there), while the
+    /// round by itself stays in metres at its own range.
+    #[test]
+    fn rounds_over_another_range_count_at_the_probes_range() {
+        let luma = PackingConfig::luma(BitDepth::Eight);
+        let configs = [luma, PackingConfig::hue(), PackingConfig::vbp(16, depthcast_packing::VbpLayout::Luma)];
+        let (report, auto) = probed(&configs, &[0.05, 0.06, 0.07], luma);
+        // Memory 0: the tally is the last round's alone. A margin no round reaches.
+        let settings = ReprobeSettings {
+            window: 10,
+            preroll: 4,
+            deadline: None,
+            from_stream: false,
+            memory: 0.0,
+            margin: 0.99,
+            ..Default::default()
+        };
+        let mut rp = Reprobe::new(&report, &auto, stream_settings(), (96, 64), (0.5, 20.0), settings);
+        let stream = sent_stream(30, luma);
+        let tally_against_alone = |rp: &Reprobe| -> Vec<(f64, f64)> {
+            let tally = rp.measured();
+            rp.last_round()
+                .iter()
+                .map(|p| (tally.iter().find(|t| t.config == p.config).expect("in the tally").mae, p.mae))
+                .collect()
+        };
+        for (i, (frame, _)) in stream.iter().enumerate() {
+            if i == 15 {
+                // 19.5 m deep to 39 m: the rounds from the next keyframe on.
+                rp.set_range((0.5, 39.5));
+            }
+            if i == 10 || i == 20 {
+                rp.at_keyframe().unwrap();
+            }
+            if i == 20 {
+                let second = tally_against_alone(&rp);
+                assert_eq!(second.len(), 3);
+                assert!(second.iter().all(|(t, a)| t == a), "the probe's range: as measured {second:?}");
+            }
+            rp.push(frame.clone()).unwrap();
+        }
+        assert!(rp.wait().is_empty());
+        let third = tally_against_alone(&rp);
+        assert_eq!(third.len(), 3);
+        assert!(third.iter().all(|(t, a)| a.is_finite() && *t == 0.5 * a), "halved: {third:?}");
     }
 
     #[test]

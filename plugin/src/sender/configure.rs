@@ -207,7 +207,8 @@ impl Reprobing {
             tap.matched.restart();
         }
         info!(
-            "re-probe at frame {} (round {}): {:.3} mm -> {} {:.3} mm over the rounds (older ones weighing less)",
+            "re-probe at frame {} (round {}): {:.3} mm -> {} {:.3} mm over the rounds (older ones weighing \
+             less; at the start-up probe's depth range)",
             self.frames,
             self.rounds,
             1e3 * sw.current_mae,
