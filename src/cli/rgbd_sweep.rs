@@ -46,7 +46,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         totals: a.mbps.iter().map(|m| (m * 1e6).round() as u64).collect(),
         shares: a.shares.iter().map(|s| s / 100.0).collect(),
         offsets: a.offsets,
-        run: RunOptions { gop: a.gop, force_software: true, preset: a.preset, threads: 1 },
+        run: RunOptions { gop: a.gop, force_software: true, preset: a.preset, threads: 1, scene_cuts: true },
         threads: a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
         max_frames: a.frames,
         progress: true,

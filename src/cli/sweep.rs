@@ -51,6 +51,12 @@ pub(crate) struct Args {
     /// x264/x265 preset.
     #[arg(long, default_value = "ultrafast")]
     preset: String,
+    /// Let x264/x265 place keyframes at hard cuts, as presets other than `ultrafast` do (it places
+    /// none, so its runs are the same either way). `send --reprobe` turns them off, so that its
+    /// keyframes stay where its rounds start: `false` models it at another preset (its runs go
+    /// to a folder of their own, `g30-superfast-nocuts`).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    scene_cuts: bool,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -184,7 +190,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         mbps,
         scale,
         ranges,
-        run: RunOptions { gop: a.gop, force_software: true, preset: a.preset, threads: 1 },
+        run: RunOptions { gop: a.gop, force_software: true, preset: a.preset, threads: 1, scene_cuts: a.scene_cuts },
         threads,
         policies: !a.no_policies,
         predictor_policies: !a.no_predictor_policies,

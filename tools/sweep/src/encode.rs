@@ -109,11 +109,16 @@ pub struct RunOptions {
     /// Encoder threads (default 1: reproducible, and one slice; 0: the codec's automatic count,
     /// as a live sender uses).
     pub threads: u32,
+    /// Let libx264/libx265 place keyframes at hard cuts (default true; `ultrafast` places none
+    /// either way). `send --reprobe` turns them off so that its keyframes stay where its rounds
+    /// start ([`depthcast_codec::EncoderSettings::scene_cuts`]): a sweep that models it at
+    /// another preset turns them off too.
+    pub scene_cuts: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { gop: 60, force_software: true, preset: "ultrafast".into(), threads: 1 }
+        RunOptions { gop: 60, force_software: true, preset: "ultrafast".into(), threads: 1, scene_cuts: true }
     }
 }
 
@@ -230,6 +235,7 @@ fn encode_stream(
         settings.adaptive_quant = c.aq;
         settings.force_software = opts.force_software;
         settings.preset = opts.preset.clone();
+        settings.scene_cuts = opts.scene_cuts;
         settings.threads = opts.threads;
         settings.regions_of_interest = choices[start..end].iter().any(|(c, _)| c.roi_high.is_some());
         settings

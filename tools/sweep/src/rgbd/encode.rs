@@ -44,6 +44,7 @@ pub fn encode_colour(seq: &RgbdData, settings: &RgbdSettings, opts: &RunOptions)
     // Planes of an odd-sized sequence are rounded up to even; decoding crops back.
     let mut s = settings.colour_encoder_settings(w.next_multiple_of(2), h.next_multiple_of(2));
     s.preset = opts.preset.clone();
+    s.scene_cuts = opts.scene_cuts;
     s.refresh = Refresh::Gop(opts.gop);
     let n = seq.colour.len();
     let mut enc = Encoder::new(&s)?;
