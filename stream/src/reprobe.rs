@@ -417,6 +417,8 @@ pub struct Reprobe {
     /// Frames pushed in all, and frames of the stream skipped ([`Reprobe::skip`]).
     pushed: usize,
     skipped: usize,
+    /// Frames skipped while no round ran, which the next round takes off its window.
+    skip_next: usize,
     round: Option<Round>,
     rounds: usize,
     /// Per pair: whether its encode failed in a round (it is measured no more).
@@ -497,6 +499,7 @@ impl Reprobe {
             recent: VecDeque::new(),
             pushed: 0,
             skipped: 0,
+            skip_next: 0,
             round: None,
             rounds: 0,
             failed: vec![false; n],
@@ -645,8 +648,10 @@ impl Reprobe {
     /// stream's next keyframe; a round that already has all its frames is not changed. The
     /// stream's packets of those frames are not the round's: [`SentPackets`] holds them back.
     pub fn skip(&mut self, n: usize) {
-        if let Some(round) = self.round.as_mut() {
-            round.skip(n);
+        match self.round.as_mut() {
+            Some(round) => round.skip(n),
+            // Before the first round (it starts with the first frame pushed): it takes them off.
+            None => self.skip_next += n,
         }
         self.skipped += n;
     }
@@ -683,10 +688,15 @@ impl Reprobe {
         // The next GOP's time starts here; the wait for this round is not the stream's pace.
         self.gop_start = Some((now, self.pushed + self.skipped, now.elapsed()));
         // Only a round moves the stream: the tally is as it was at the last keyframe otherwise.
+        let was = self.current;
         let switch = taken.as_ref().and_then(|_| self.best_switch());
         let failed = taken.unwrap_or_default();
-        if self.round.is_none() {
-            self.start_round()?;
+        if self.round.is_none()
+            && let Err(e) = self.start_round()
+        {
+            // The caller keeps the stream's pair on an error: so does the re-probe.
+            self.current = was;
+            return Err(e);
         }
         Ok(Keyframe { switch, failed })
     }
@@ -752,7 +762,10 @@ impl Reprobe {
     /// counts once (as in the sweep's model of this policy). A pair whose encode failed is
     /// measured no more; the others count.
     fn record(&mut self, encodes: Vec<(usize, Encoded)>, from_start: bool, scale: f64) -> Vec<FailedPair> {
-        if !from_start {
+        // A round whose frames were all lost before it (`Reprobe::skip`) measured nothing: what
+        // was measured before does not fade for it.
+        let measured_any = encodes.iter().any(|(_, e)| e.as_ref().map_or(true, |run| !run.errors.is_empty()));
+        if !from_start && measured_any {
             self.tally.decay(self.settings.memory);
         }
         let mut failed = Vec::new();
@@ -859,12 +872,21 @@ impl Reprobe {
         let encodes = (0..members.len()).map(|_| None).collect();
         self.round_size = members.len();
         let (busy, pair_frames) = (Duration::ZERO, 0);
+        if self.reference < MIN_REFERENCE {
+            // The start-up probe saw no depth range (a flat view): the first real one is the
+            // tally's.
+            self.reference = width_of(self.range);
+        }
         let scale = self.reference / width_of(self.range);
-        self.round =
-            Some(Round { feeds, wanted, done, members, encodes, busy, pair_frames, from_start, scale, stream });
+        let mut round = Round { feeds, wanted, done, members, encodes, busy, pair_frames, from_start, scale, stream };
+        round.skip(std::mem::take(&mut self.skip_next));
+        self.round = Some(round);
         Ok(())
     }
 }
+
+/// The narrowest range the tally's errors are kept at ([`Reprobe::set_range`]): a millimetre.
+const MIN_REFERENCE: f64 = 1e-3;
 
 /// The width of a depth range, at least a micrometre (the ratio of two is then finite).
 fn width_of((near, far): (f32, f32)) -> f64 {
@@ -1369,6 +1391,20 @@ mod tests {
         let (mae, _) = as_sent(&stream[20..30]);
         let own = *rp.last_round().iter().find(|p| p.config == luma).expect("the stream's pair measured");
         assert!((own.mae - mae).abs() <= 1e-9 * mae, "{} against {mae}", own.mae);
+    }
+
+    /// Frames skipped before the first frame pushed come off the first round too: it ends at
+    /// the stream's first keyframe after them (the Bevy sender's first capture lost).
+    #[test]
+    fn frames_skipped_before_the_first_round_shorten_it() {
+        let stream = sent_stream(10, PackingConfig::luma(BitDepth::Eight));
+        let mut rp = three_pair_reprobe(RoundPairs::Shortlist(1), false);
+        rp.skip(2);
+        for (frame, _) in &stream[2..] {
+            rp.push(frame.clone()).unwrap();
+        }
+        rp.at_keyframe().unwrap();
+        assert_eq!(rp.rounds(), 1, "the first round ended at the keyframe");
     }
 
     /// The tally keeps errors at the start-up probe's range: the rounds after the range doubled

@@ -131,22 +131,18 @@ impl Reprobing {
     /// the encoder thread's reopen.
     fn take(&mut self, frame: DepthImage, index: u32, range: (f32, f32)) -> Option<(PackingConfig, Reopen)> {
         // Captures between the last frame taken and this one never reached the main world (the
-        // depth readback dropped them). The encoder thread's keyframes count every capture, so
-        // the rounds count these too; the move of a keyframe among them is made from this frame.
-        // One read back after a later one was counted among them, and is not taken.
+        // depth readback dropped them): the encoder thread's keyframes count every capture, so
+        // the rounds count these too. One read back after a later one was counted among them,
+        // and is not taken.
         if self.next.is_some_and(|next| index < next) {
             return None;
         }
         let lost = self.next.map_or(0, |next| index - next);
         self.next = Some(index.saturating_add(1));
-        let mut moved = None;
-        for _ in 0..lost {
-            self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner()).skip(1);
-            moved = self.count(range).or(moved);
-        }
-        let rp = self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner());
         // The next rounds pack over the range the GPU packs the stream over.
-        rp.set_range(range);
+        self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner()).set_range(range);
+        let moved = self.lose(u64::from(lost), range);
+        let rp = self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner());
         let packets = match self.tap.as_mut() {
             Some(tap) => {
                 for t in tap.packets.try_iter() {
@@ -167,6 +163,31 @@ impl Reprobing {
             warn!("re-probe: {e}");
         }
         self.count(range).or(moved)
+    }
+
+    /// Counts `lost` captures that never reached the re-probe ([`Reprobe::skip`]): the running
+    /// round takes them off its window. Where they reach a keyframe, the round ends there (one
+    /// keyframe, however long the gap: the GOPs lost whole go unmeasured), and the round that
+    /// starts there takes off the lost captures of the GOP the next frame is in. Returns the
+    /// move of that keyframe, if any.
+    fn lose(&mut self, lost: u64, range: (f32, f32)) -> Option<(PackingConfig, Reopen)> {
+        if lost == 0 {
+            return None;
+        }
+        let to_keyframe = self.gop - self.frames % self.gop;
+        let rp = self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner());
+        if lost < to_keyframe {
+            rp.skip(lost as usize);
+            self.frames += lost;
+            return None;
+        }
+        rp.skip(to_keyframe as usize);
+        self.frames += to_keyframe - 1;
+        let moved = self.count(range);
+        let rest = lost - to_keyframe;
+        self.frames += rest;
+        self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner()).skip((rest % self.gop) as usize);
+        moved
     }
 
     /// Counts a frame of the stream (taken or lost); after every `gop`-th, takes the re-probe's
@@ -355,6 +376,7 @@ impl Chooser {
                     let reprobe = reprobe.map(|rp| {
                         // The encoder thread hands over its packets from here on; the first frame
                         // pushed from here on is the matcher's first too.
+                        shared.key_grid.store(true, Ordering::Relaxed);
                         let tap = rp.settings().from_stream.then(|| {
                             shared.tap_packets.store(true, Ordering::Relaxed);
                             StreamTap { packets: sent.clone(), matched: SentPackets::new() }
@@ -566,12 +588,13 @@ mod tests {
     /// The main world's re-probe counts captures, as the encoder thread places the stream's
     /// keyframes (every 10th capture here): captures whose depth never reached it (14 and 15;
     /// 22, read back after 23) still count, so the rounds end at 10, 20 and 30 whatever reached
-    /// it, and each next round starts where the stream's keyframe is.
+    /// it, and each next round starts where the stream's keyframe is. A long gap (40 to 74)
+    /// ends one round, at 50, not one per GOP lost; the round after it takes 75 to 79.
     #[test]
     fn the_rounds_count_the_captures_whose_depth_was_lost() {
         let (w, h, range) = (64, 48, (0.5, 20.0));
         let cfg = DepthSenderPlugin { gop: 10, bitrate: 300_000, force_software: true, ..Default::default() };
-        let frames: Vec<DepthImage> = (0..40).map(|i| testdata::game_scene(w, h, i as f32 / 30.0)).collect();
+        let frames: Vec<DepthImage> = (0..90).map(|i| testdata::game_scene(w, h, i as f32 / 30.0)).collect();
         let mut encoder = cfg.encoder_settings();
         encoder.threads = 1;
         let format = Format::new(cfg.codec, BitDepth::Eight);
@@ -591,7 +614,8 @@ mod tests {
             ReprobeSettings { window: 10, pairs: RoundPairs::Shortlist(2), deadline: None, ..Default::default() };
         let rp = Reprobe::new(&report, &cfg.auto_settings(), encoder, (w, h), range, every);
         let mut r = Reprobing::new(rp, cfg.gop, None);
-        let order = (0..40u32).filter(|i| ![14, 15, 22].contains(i)).flat_map(|i| match i {
+        let lost = |i: &u32| [14, 15, 22].contains(i) || (40..75).contains(i);
+        let order = (0..90u32).filter(|i| !lost(i)).flat_map(|i| match i {
             23 => vec![23, 22],
             _ => vec![i],
         });
@@ -602,7 +626,7 @@ mod tests {
                 rounds.push((i, r.rounds));
             }
         }
-        assert_eq!(rounds, [(9, 1), (19, 2), (29, 3), (39, 4)]);
-        assert_eq!(r.reprobe.get_mut().unwrap().pushed(), 37, "22 was not taken when it came late");
+        assert_eq!(rounds, [(9, 1), (19, 2), (29, 3), (39, 4), (79, 6), (89, 7)]);
+        assert_eq!(r.reprobe.get_mut().unwrap().pushed(), 52, "22 was not taken when it came late");
     }
 }

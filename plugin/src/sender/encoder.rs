@@ -232,12 +232,15 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
         // capture to display. The capture index numbers the frames in the stream (the receiver
         // sees gaps as drops).
         let sent = unix_us().saturating_sub(f.captured.elapsed().as_micros() as u64);
-        let force_keyframe = keys.force(f.index);
+        let force_keyframe = shared.key_grid.load(Ordering::Relaxed) && keys.force(f.index);
         let meta = FrameMeta { frame_index: f.index, sent_unix_us: Some(sent), force_keyframe, ..FrameMeta::default() };
         let encoded = match &mut enc {
-            StreamEncoder::Depth(e) => {
-                e.encode_packed(&frame, &f.params, f.roi_high, &meta).map(|out| input.tap(f.tag, out.packets))
-            }
+            StreamEncoder::Depth(e) => e.encode_packed(&frame, &f.params, f.roi_high, &meta).map(|out| {
+                let key = out.packets.iter().find(|p| p.params.is_some_and(|p| p.frame_index == f.index));
+                let key = key.map(|p| p.keyframe);
+                input.tap(f.tag, out.packets);
+                key
+            }),
             StreamEncoder::Rgbd(e) => {
                 let Some(colour) = input.colour_for(f.index, &mut pending_colour) else {
                     // Colour and depth travel as pairs: a depth frame whose colour was lost
@@ -260,13 +263,13 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
                 if let Some(c) = input.colour.as_ref() {
                     c.recycle(colour);
                 }
-                r
+                r.map(|()| None)
             }
         };
-        if let Err(e) = encoded {
-            return shared.fail(format!("encode/send: {e}"));
+        match encoded {
+            Ok(keyframe) => keys.encoded(f.index, keyframe),
+            Err(e) => return shared.fail(format!("encode/send: {e}")),
         }
-        keys.encoded(f.index);
         let now = Instant::now();
         window.push_back(now);
         while window.front().is_some_and(|t| now.duration_since(*t).as_secs_f64() > 1.0) {
@@ -298,7 +301,8 @@ pub(crate) fn encoder_thread(cfg: DepthSenderPlugin, input: Input, shared: Arc<S
     }
 }
 
-/// Where the stream's keyframes go: every `gop`-th capture from the stream's first encoded frame
+/// Where the stream's keyframes go while the keyframe re-probe runs ([`Shared::key_grid`]):
+/// every `gop`-th capture from the stream's first encoded frame
 /// (`first + k * gop`), on the first frame encoded from there, not every `gop` frames encoded.
 /// The main world's re-probe counts its rounds by the frames captured from that first frame, and
 /// a round measures the stream's own configuration from the stream's packets from a keyframe at
@@ -342,11 +346,15 @@ impl KeyGrid {
         self.span_of(index) > self.span && !self.keyframe_due()
     }
 
-    /// The frame of capture `index` was encoded: a keyframe when it began a new span (forced, or
-    /// due anyway) or was due.
-    fn encoded(&mut self, index: u32) {
+    /// The frame of capture `index` was encoded, a `keyframe` or not where its packet came out
+    /// at once (the encoders run without delay, so it does but for RGB-D, whose packets go
+    /// straight to the transport); where it did not, a keyframe when it began a new span
+    /// (forced, or due anyway) or was due. A keyframe the encoder placed by itself (at a scene
+    /// cut, which the `ultrafast` preset places none of) so restarts the model's interval.
+    fn encoded(&mut self, index: u32, keyframe: Option<bool>) {
         let span = self.span_of(index);
-        self.since_key = if span > self.span || self.keyframe_due() { 0 } else { self.since_key + 1 };
+        let keyframe = keyframe.unwrap_or_else(|| span > self.span || self.keyframe_due());
+        self.since_key = if keyframe { 0 } else { self.since_key + 1 };
         self.span = self.span.max(span);
         self.reopened = false;
     }
@@ -464,6 +472,7 @@ mod tests {
         let shared = Arc::new(Shared::default());
         let (sent, tapped) = crossbeam_channel::bounded(TAP_CAPACITY);
         shared.tap_packets.store(true, Ordering::Relaxed);
+        shared.key_grid.store(true, Ordering::Relaxed);
         let input = Input {
             packed,
             reopen: reopen_rx,
@@ -562,6 +571,37 @@ mod tests {
         }
         assert_eq!(seen, tapped.iter().map(|t| t.0).collect::<Vec<_>>(), "every frame sent decodes");
         std::fs::remove_dir_all(&e.dir).ok();
+    }
+
+    /// `KeyGrid` forces a keyframe only at the first frame of a span that the encoder would not
+    /// make one by itself (forcing one on AV1 restarts its encoder): not at 10 after 0..=9, nor
+    /// at a reopen, nor at 30 or 41 after nine frames since the last; at 11 and 20 after a frame
+    /// lost, at 30 after a reopen at 25, and at 10 after a keyframe the encoder placed by itself
+    /// at 5.
+    #[test]
+    fn the_key_grid_forces_only_where_the_encoders_own_keyframe_would_not_fall() {
+        let run = |frames: &[(u32, Option<bool>)], reopen_at: Option<u32>| -> Vec<u32> {
+            let mut k = KeyGrid::new(0, 10);
+            let mut forced = Vec::new();
+            for &(i, seen) in frames {
+                if reopen_at == Some(i) {
+                    k.reopened();
+                }
+                if k.force(i) {
+                    forced.push(i);
+                }
+                k.encoded(i, seen);
+            }
+            forced
+        };
+        let every = |r: std::ops::Range<u32>| r.map(|i| (i, None)).collect::<Vec<_>>();
+        assert_eq!(run(&every(0..30), None), Vec::<u32>::new(), "the encoder's own interval is the grid");
+        let lost: Vec<_> = every(0..50).into_iter().filter(|(i, _)| ![3, 10, 40].contains(i)).collect();
+        // 30 and 41: the encoder's own tenth frame since 20 and since 30.
+        assert_eq!(run(&lost, None), [11, 20]);
+        assert_eq!(run(&every(0..45), Some(25)), [30], "40: the tenth since 30");
+        let cut: Vec<_> = every(0..12).into_iter().map(|(i, _)| (i, Some(i == 0 || i == 5))).collect();
+        assert_eq!(run(&cut, None), [10], "a scene cut at 5 restarts the encoder's interval");
     }
 
     /// The capture indices of the keyframes among `tapped`.

@@ -40,10 +40,10 @@ pub struct DepthSenderPlugin {
     pub depth_share: f32,
     /// Frames per second the app renders at (default 30; sets the encoder's rate control).
     pub fps: u32,
-    /// Keyframe interval in captured frames (default 30): a keyframe on the first frame encoded
-    /// from every `gop`-th capture after the stream's first, so frames the encoder's queue drops
-    /// do not stretch the interval, and a keyframe re-probe's move, which reopens the encoder a
-    /// frame or two into a GOP, does not shift the keyframes after it off its rounds.
+    /// Keyframe interval in frames (default 30). With the keyframe re-probe, in captured frames:
+    /// a keyframe on the first frame encoded from every `gop`-th capture after the stream's
+    /// first, so that frames the encoder's queue drops, and a move that reopens the encoder a
+    /// frame or two into a GOP, do not shift the keyframes after them off the re-probe's rounds.
     pub gop: u32,
     /// Packed frames that may wait for the encoder before the oldest is dropped (default 3).
     pub queue: usize,

@@ -54,7 +54,9 @@ pub struct DepthSenderStats {
     pub reprobe_round_pairs: usize,
     /// With the re-probe: what the last round that ended measured, by itself (each
     /// configuration's id, mean error in metres over the round's frames, and bitrate over the
-    /// target), as `send --reprobe-log` writes it; empty before the first round ends.
+    /// target), as `send --reprobe-log` writes it; empty before the first round ends. Errors are
+    /// in metres at the round's own depth range (the moves compare rounds at the start-up
+    /// probe's: `depthcast_stream::Reprobe::set_range`).
     pub reprobe_last_round: Vec<(String, f64, f64)>,
     /// With the re-probe: what one configuration's encode of one frame has cost a round's
     /// worker (encode, decode and error), in milliseconds (before a round has ended, the
@@ -69,7 +71,8 @@ pub struct DepthSenderStats {
     /// after packets lost on their way to the re-probe, up to a keyframe.
     pub reprobe_held_back: u64,
     /// With `reprobe_from_stream`: how many frames of the last round that ended measured the
-    /// stream's own configuration from its packets (`None` before such a round). The round's
+    /// stream's own configuration from its packets (`None` when that round did not take it: the
+    /// first round, or after the stream's configuration failed in a round). The round's
     /// GOP, less frames lost or held back on the way, and less the frames packed the old way at
     /// the start of a round that began with a move ([`Self::reprobe_after_move`]): the GPU had
     /// packed them before the move reached it, and the reopened encoder starts after them.
@@ -115,6 +118,9 @@ pub(crate) struct Shared {
     /// Whether the encoder thread hands the stream's packets to the main world
     /// ([`super::DepthSenderSettings::reprobe_from_stream`]).
     pub(crate) tap_packets: AtomicBool,
+    /// Whether the encoder thread keeps the stream's keyframes on every GOP-th capture (the
+    /// keyframe re-probe runs: its rounds count captures); off, the encoder's own interval.
+    pub(crate) key_grid: AtomicBool,
     /// The newest colour frames sent with their cameras (`keep_source` of them), for
     /// [`super::SentDepth::colour`].
     pub(crate) sent_colour: Mutex<VecDeque<(u32, YuvFrame, CameraBlock)>>,
