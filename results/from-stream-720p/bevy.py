@@ -3,6 +3,10 @@
 encode (`--reprobe-from-stream false`) against from the stream, per scene and bitrate.
 
     python3 bevy.py fs-out/bevy > bevy.md
+
+The last column (rounds not begun by a move that measured the stream's own pair over the whole
+GOP, of those rounds, and the fewest frames any round measured) is in demos since the keyframe
+grid only (`–` before).
 """
 import json
 import math
@@ -31,12 +35,16 @@ def load(folder, scene, mbps, from_stream):
         "encode_ms": number(r"([\d.]+) ms per pair encoded"),
         "stream_ms": number(r"([\d.]+) ms per frame of the stream's own"),
         "end": (m := re.search(r"ending with (.*)\)$", packing)) and m.group(1),
+        # Demos since the keyframe grid: rounds that measured the stream's own pair over the
+        # whole GOP, of those not begun by a move, and the fewest frames any round measured.
+        "whole": (m := re.search(r"(\d+) of (\d+) not begun by a move over all \d+ frames, fewest (\d+)", packing))
+        and (int(m.group(1)), int(m.group(2)), int(m.group(3))),
     }
 
 
 def main(folder):
-    print("| scene | Mbit/s | by an encode: MAE mm (rounds, moves, ends on) | from the stream: MAE mm (rounds, moves, ends on) | from / by | encode ms per pair and frame | stream's own ms per frame |")
-    print("|---|---:|---|---|---:|---:|---:|")
+    print("| scene | Mbit/s | by an encode: MAE mm (rounds, moves, ends on) | from the stream: MAE mm (rounds, moves, ends on) | from / by | encode ms per pair and frame | stream's own ms per frame | whole GOPs from the stream (fewest frames) |")
+    print("|---|---:|---|---|---:|---:|---:|---:|")
     ratios, encode, stream = [], [], []
     for scene in SCENES:
         for mbps in RATES:
@@ -49,7 +57,8 @@ def main(folder):
             encode += [x for x in (a["encode_ms"], b["encode_ms"]) if x]
             if b["stream_ms"]:
                 stream.append(b["stream_ms"])
-            print(f"| {scene} | {mbps} | {cell(a)} | {cell(b)} | {ratio:.3f} | {b['encode_ms'] or float('nan'):.2f} | {b['stream_ms'] or float('nan'):.2f} |")
+            whole = b["whole"] and f"{b['whole'][0]} of {b['whole'][1]} ({b['whole'][2]})" or "–"
+            print(f"| {scene} | {mbps} | {cell(a)} | {cell(b)} | {ratio:.3f} | {b['encode_ms'] or float('nan'):.2f} | {b['stream_ms'] or float('nan'):.2f} | {whole} |")
     if ratios:
         geomean = math.exp(sum(map(math.log, ratios)) / len(ratios))
         print()
