@@ -1196,19 +1196,18 @@ mod tests {
     /// A re-probe of three 8-bit pairs, the stream on luma, rounds of `pairs` over a window of
     /// 10 frames (the stream's GOP) after 4 of pre-roll.
     fn three_pair_reprobe(pairs: RoundPairs, from_stream: bool) -> Reprobe {
+        three_pair_reprobe_with(|s| (s.pairs, s.from_stream) = (pairs, from_stream))
+    }
+
+    /// [`three_pair_reprobe`]'s re-probe, its settings changed by `tweak`.
+    fn three_pair_reprobe_with(tweak: impl FnOnce(&mut ReprobeSettings)) -> Reprobe {
         let luma = PackingConfig::luma(BitDepth::Eight);
         let configs = [luma, PackingConfig::hue(), PackingConfig::vbp(16, depthcast_packing::VbpLayout::Luma)];
         let (report, auto) = probed(&configs, &[0.05, 0.06, 0.07], luma);
         // A margin no round reaches: the stream stays on luma, so every round measures it.
-        let settings = ReprobeSettings {
-            window: 10,
-            preroll: 4,
-            deadline: None,
-            pairs,
-            from_stream,
-            margin: 0.99,
-            ..Default::default()
-        };
+        let mut settings =
+            ReprobeSettings { window: 10, preroll: 4, deadline: None, margin: 0.99, ..Default::default() };
+        tweak(&mut settings);
         Reprobe::new(&report, &auto, stream_settings(), (96, 64), (0.5, 20.0), settings)
     }
 
@@ -1413,19 +1412,8 @@ mod tests {
     #[test]
     fn rounds_over_another_range_count_at_the_probes_range() {
         let luma = PackingConfig::luma(BitDepth::Eight);
-        let configs = [luma, PackingConfig::hue(), PackingConfig::vbp(16, depthcast_packing::VbpLayout::Luma)];
-        let (report, auto) = probed(&configs, &[0.05, 0.06, 0.07], luma);
-        // Memory 0: the tally is the last round's alone. A margin no round reaches.
-        let settings = ReprobeSettings {
-            window: 10,
-            preroll: 4,
-            deadline: None,
-            from_stream: false,
-            memory: 0.0,
-            margin: 0.99,
-            ..Default::default()
-        };
-        let mut rp = Reprobe::new(&report, &auto, stream_settings(), (96, 64), (0.5, 20.0), settings);
+        // Memory 0: the tally is the last round's alone.
+        let mut rp = three_pair_reprobe_with(|s| (s.memory, s.from_stream) = (0.0, false));
         let stream = sent_stream(30, luma);
         let tally_against_alone = |rp: &Reprobe| -> Vec<(f64, f64)> {
             let tally = rp.measured();
