@@ -296,8 +296,12 @@ enum Sent {
 struct StreamTap {
     /// The stream's pair's slot in the round.
     slot: usize,
-    /// Closed once the round's window of frames and their packets have gone.
+    /// Closed when the round is taken, or the stream ends ([`Reprobe::wait`]): after the
+    /// window's last frame, packets of its frames that come out late still go
+    /// ([`Reprobe::push_late`]).
     feed: Option<Sender<Sent>>,
+    /// Whether the window's frames have all gone (only their packets go from then on).
+    full: bool,
     /// The thread's time decoding and measuring, over how many frames.
     busy: Duration,
     frames: usize,
@@ -369,13 +373,27 @@ impl Round {
     fn tap(&mut self, frame: &Arc<DepthImage>, packets: Vec<EncodedPacket>) {
         let Some(tap) = self.stream.as_mut() else { return };
         let Some(feed) = tap.feed.as_ref() else { return };
-        // A measurement gone has sent what it had.
-        let _ = feed.send(Sent::Frame(Arc::clone(frame)));
+        // A measurement gone has sent what it had. After the window, the packets of a later
+        // frame are not the round's (the measurement leaves them out by their timestamps), but
+        // late ones of the window's frames are.
+        if !tap.full {
+            let _ = feed.send(Sent::Frame(Arc::clone(frame)));
+        }
         if !packets.is_empty() {
             let _ = feed.send(Sent::Packets(packets));
         }
         if self.wanted == 0 {
-            tap.feed = None;
+            tap.full = true;
+        }
+    }
+
+    /// Packets of the window's frames that came out after them, for the measurement of the
+    /// stream's own pair while it is open.
+    fn late(&mut self, packets: Vec<EncodedPacket>) {
+        if let Some(feed) = self.stream.as_ref().and_then(|t| t.feed.as_ref())
+            && !packets.is_empty()
+        {
+            let _ = feed.send(Sent::Packets(packets));
         }
     }
 
@@ -383,16 +401,25 @@ impl Round {
     /// when that leaves none to take, as the window's last frame would.
     fn skip(&mut self, n: usize) {
         if self.wanted > 0 && self.wanted <= n {
-            self.close();
+            self.end_window();
         } else {
             self.wanted -= n.min(self.wanted);
         }
     }
 
-    /// Takes no more frames: the workers finish with what they have.
-    fn close(&mut self) {
+    /// Takes no more frames: the workers finish with what they have; the measurement of the
+    /// stream's own pair still takes late packets until [`Round::close`].
+    fn end_window(&mut self) {
         self.wanted = 0;
         self.feeds.clear();
+        if let Some(tap) = self.stream.as_mut() {
+            tap.full = true;
+        }
+    }
+
+    /// Takes nothing more: the measurement of the stream's own pair finishes too.
+    fn close(&mut self) {
+        self.end_window();
         if let Some(tap) = self.stream.as_mut() {
             tap.feed = None;
         }
@@ -656,6 +683,17 @@ impl Reprobe {
         self.skipped += n;
     }
 
+    /// Packets of frames already pushed that the stream's encoder gave out after them (a sender
+    /// whose encoder runs apart: [`SentPackets::ready`]), stamped as [`Reprobe::push_sent`] takes
+    /// them: the running round's measurement of the stream's own pair takes those of its frames
+    /// until the keyframe that ends it, so that a window's last frames are measured though their
+    /// packets came after them.
+    pub fn push_late(&mut self, packets: Vec<EncodedPacket>) {
+        if let Some(round) = self.round.as_mut() {
+            round.late(packets);
+        }
+    }
+
     /// The last `n` frames pushed (fewer at the start).
     pub fn last(&self, n: usize) -> Vec<DepthImage> {
         self.recent.iter().skip(self.recent.len().saturating_sub(n)).map(|f| DepthImage::clone(f)).collect()
@@ -734,7 +772,12 @@ impl Reprobe {
     /// The running round's measurement added to the tally, when it has ended (see
     /// [`Round::poll`] for `until`): the pairs whose encode failed in it.
     fn take_round(&mut self, until: Option<Instant>) -> Option<Vec<FailedPair>> {
-        let encodes = self.round.as_mut()?.poll(until)?;
+        let round = self.round.as_mut()?;
+        if round.wanted == 0 {
+            // The window is in: what late packets came have been given.
+            round.close();
+        }
+        let encodes = round.poll(until)?;
         let round = self.round.take()?;
         let average = |old: Option<f64>, busy: Duration, frames: usize| match frames {
             0 => old,
@@ -865,7 +908,7 @@ impl Reprobe {
                     .name("depthcast-reprobe-stream".into())
                     .spawn(move || measure_stream(codec, size, range, frames, slot, &sent, &done_tx))
                     .map_err(|e| StreamError::Probe(format!("starting a re-probe round: {e}")))?;
-                Some(StreamTap { slot, feed: Some(feed), busy: Duration::ZERO, frames: 0 })
+                Some(StreamTap { slot, feed: Some(feed), full: false, busy: Duration::ZERO, frames: 0 })
             }
             None => None,
         };
@@ -1390,6 +1433,45 @@ mod tests {
         let (mae, _) = as_sent(&stream[20..30]);
         let own = *rp.last_round().iter().find(|p| p.config == luma).expect("the stream's pair measured");
         assert!((own.mae - mae).abs() <= 1e-9 * mae, "{} against {mae}", own.mae);
+    }
+
+    /// A window's last frame whose packets come out after its depth was pushed (the Bevy
+    /// sender's encoder thread behind its main world) is measured when they are given before
+    /// the keyframe ([`Reprobe::push_late`]): the round measures the stream as sent; without
+    /// them, one frame fewer.
+    #[test]
+    fn packets_that_come_after_the_windows_last_frame_still_count() {
+        let luma = PackingConfig::luma(BitDepth::Eight);
+        let stream = sent_stream(20, luma);
+        for late in [true, false] {
+            let mut rp = three_pair_reprobe(RoundPairs::Shortlist(1), true);
+            let mut tap = SentPackets::new();
+            for (i, (frame, packets)) in stream.iter().enumerate() {
+                if i == 10 {
+                    rp.at_keyframe().unwrap();
+                }
+                if i != 19 {
+                    tap.sent(packets.iter().cloned());
+                }
+                let packets = tap.push(i as u32, rp.pushed());
+                rp.push_sent(frame.clone(), packets).unwrap();
+            }
+            assert!(!tap.caught_up(), "19's packets have not come");
+            tap.sent(stream[19].1.iter().cloned());
+            assert!(tap.caught_up());
+            if late {
+                rp.push_late(tap.ready());
+            }
+            rp.at_keyframe().unwrap();
+            assert_eq!(rp.rounds(), 2);
+            assert_eq!(rp.last_stream_frames(), Some(if late { 10 } else { 9 }), "late packets given: {late}");
+            if late {
+                let (mae, rate) = as_sent(&stream[10..20]);
+                let own = *rp.last_round().iter().find(|p| p.config == luma).expect("the stream's pair measured");
+                assert!((own.mae - mae).abs() <= 1e-9 * mae, "{} against {mae}", own.mae);
+                assert!((own.rate - rate).abs() < 1e-9, "{} against {rate}", own.rate);
+            }
+        }
     }
 
     /// Frames skipped before the first frame pushed come off the first round too: it ends at

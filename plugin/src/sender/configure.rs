@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use depthcast_codec::{Container, Format};
@@ -69,6 +69,31 @@ struct StreamTap {
     packets: crossbeam_channel::Receiver<Tapped>,
     matched: SentPackets,
 }
+
+impl StreamTap {
+    /// Takes a batch of the encoder thread's packets, when its frames were packed for the
+    /// latest move (`switches`): only those are of the pair the rounds measure as the stream's.
+    fn take(&mut self, t: Tapped, switches: usize) {
+        if t.after_gap {
+            self.matched.gap();
+        }
+        if t.generation == switches as u64 {
+            self.matched.sent(t.packets);
+        }
+    }
+
+    /// Takes every batch that has come.
+    fn drain(&mut self, switches: usize) {
+        while let Ok(t) = self.packets.try_recv() {
+            self.take(t, switches);
+        }
+    }
+}
+
+/// How long a keyframe waits for the packets of the last frame of its round to come from the
+/// encoder thread (it is usually ahead: the packed frame goes there straight from the GPU
+/// readback, the captured depth to the main world a frame later).
+const LATE_PACKETS: Duration = Duration::from_millis(10);
 
 impl Reprobing {
     /// The re-probe `rp` of a stream with a keyframe every `gop` captures, measuring the
@@ -145,16 +170,7 @@ impl Reprobing {
         let rp = self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner());
         let packets = match self.tap.as_mut() {
             Some(tap) => {
-                for t in tap.packets.try_iter() {
-                    if t.after_gap {
-                        tap.matched.gap();
-                    }
-                    // Only the frames packed for the latest move are of the pair the rounds
-                    // measure as the stream's.
-                    if t.generation == self.switches as u64 {
-                        tap.matched.sent(t.packets);
-                    }
-                }
+                tap.drain(self.switches);
                 tap.matched.push(index, rp.pushed())
             }
             None => Vec::new(),
@@ -198,6 +214,19 @@ impl Reprobing {
             return None;
         }
         let rp = self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(tap) = self.tap.as_mut() {
+            // The round's last frames' packets may come after their depth: wait a little for
+            // them, so that the round measures the stream over its whole window.
+            let until = Instant::now() + LATE_PACKETS;
+            while !tap.matched.caught_up() {
+                match tap.packets.recv_deadline(until) {
+                    Ok(t) => tap.take(t, self.switches),
+                    Err(_) => break,
+                }
+            }
+            tap.drain(self.switches);
+            rp.push_late(tap.matched.ready());
+        }
         let moved = match rp.at_keyframe() {
             Ok(key) => {
                 for f in &key.failed {

@@ -42,6 +42,8 @@ pub struct SentPackets {
     resync: bool,
     /// Packets held back so far.
     held_back: u64,
+    /// The highest in-band index of a packet sent.
+    newest: Option<u32>,
 }
 
 impl SentPackets {
@@ -54,7 +56,12 @@ impl SentPackets {
     /// order. A packet without in-band parameters has no frame to go with and counts as a frame
     /// encoded but not pushed.
     pub fn sent(&mut self, packets: impl IntoIterator<Item = EncodedPacket>) {
-        self.queue.extend(packets);
+        for p in packets {
+            if let Some(params) = p.params {
+                self.newest = Some(self.newest.map_or(params.frame_index, |n| n.max(params.frame_index)));
+            }
+            self.queue.push_back(p);
+        }
     }
 
     /// Packets the encoder gave out were lost before [`SentPackets::sent`] (a bounded queue
@@ -74,6 +81,33 @@ impl SentPackets {
         while self.pushed.len() > REMEMBERED {
             self.pushed.pop_front();
         }
+        self.take_through(index)
+    }
+
+    /// The packets sent since of the frames pushed so far, stamped as [`SentPackets::push`]
+    /// stamps them: for [`Reprobe::push_late`](super::Reprobe::push_late), where a frame's
+    /// packets came after it was pushed.
+    pub fn ready(&mut self) -> Vec<EncodedPacket> {
+        match self.pushed.back() {
+            Some(&(index, _)) => self.take_through(index),
+            None => Vec::new(),
+        }
+    }
+
+    /// Whether packets of the last frame pushed, or of a later one, have been sent (the encoder
+    /// gives its packets out in its frames' order): the packets of the frames pushed are all in,
+    /// but for frames it dropped.
+    pub fn caught_up(&self) -> bool {
+        match (self.pushed.back(), self.newest) {
+            (Some(&(index, _)), Some(newest)) => newest >= index,
+            (None, _) => true,
+            (Some(_), None) => false,
+        }
+    }
+
+    /// Packets of the frames up to in-band index `index` (of those pushed), in the encoder's
+    /// order, less those held back.
+    fn take_through(&mut self, index: u32) -> Vec<EncodedPacket> {
         let mut out = Vec::new();
         while let Some(p) = self.queue.front() {
             let frame = p.params.map(|p| p.frame_index);
