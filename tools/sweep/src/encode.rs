@@ -116,6 +116,15 @@ pub struct RunOptions {
     pub scene_cuts: bool,
 }
 
+impl RunOptions {
+    /// The options that change an encode, as a run folder names them: `g30-ultrafast`, and
+    /// `-nocuts` without scene cuts (so a resumed sweep never reuses a run made otherwise).
+    pub fn folder_name(&self) -> String {
+        let cuts = if self.scene_cuts { "" } else { "-nocuts" };
+        format!("g{}-{}{cuts}", self.gop, self.preset)
+    }
+}
+
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions { gop: 60, force_software: true, preset: "ultrafast".into(), threads: 1, scene_cuts: true }

@@ -323,8 +323,7 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
 /// range; what else changes the encode is in the folder, so a resumed sweep never reuses a run
 /// made with other encoder options.
 fn run_dir(out: &Path, seq: &SeqData, opts: &SweepOptions) -> PathBuf {
-    let cuts = if opts.run.scene_cuts { "" } else { "-nocuts" };
-    out.join("runs").join(&seq.name).join(format!("g{}-{}{cuts}", opts.run.gop, opts.run.preset))
+    out.join("runs").join(&seq.name).join(opts.run.folder_name())
 }
 
 /// The fixed-configuration runs of sequence `si` (index in the sweep's inputs).

@@ -337,13 +337,8 @@ pub fn run(sources: Vec<RgbdSource>, opts: &RgbdOptions) -> anyhow::Result<Vec<C
 /// The cells of one sequence, each read from disk when a complete record is there.
 fn run_sequence(seq: &RgbdData, opts: &RgbdOptions) -> anyhow::Result<Vec<CellRecord>> {
     let n = seq.colour.len();
-    let dir = opts.out.join("cells").join(seq.name()).join(format!(
-        "g{}-{}{}-t{}-n{n}",
-        opts.run.gop,
-        opts.run.preset,
-        if opts.run.scene_cuts { "" } else { "-nocuts" },
-        opts.run.threads
-    ));
+    let dir =
+        opts.out.join("cells").join(seq.name()).join(format!("{}-t{}-n{n}", opts.run.folder_name(), opts.run.threads));
     std::fs::create_dir_all(&dir)?;
     let truth: Vec<RgbImage> = seq.colour.iter().map(|c| RgbImage::from_yuv420(c, seq.width(), seq.height())).collect();
     let mut out = Vec::new();
