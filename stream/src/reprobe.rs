@@ -629,6 +629,14 @@ impl Reprobe {
         self.round.is_some()
     }
 
+    /// Whether the running round measures the stream's own pair from its packets
+    /// ([`ReprobeSettings::from_stream`]) and still takes them ([`Reprobe::push_late`]): a
+    /// sender whose encoder runs apart waits for late packets only then. The first round
+    /// encodes the stream's pair like the others, so it takes none.
+    pub fn measures_stream(&self) -> bool {
+        self.round.as_ref().is_some_and(|r| r.stream.as_ref().is_some_and(|t| t.feed.is_some()))
+    }
+
     /// Takes `frame`, the stream's newest: keeps it, and passes it to the running round. The
     /// first frame starts the first round.
     ///
@@ -1275,6 +1283,30 @@ mod tests {
         assert_eq!(errors.len(), sent.len(), "one frame out per frame in");
         let seconds = sent.len() as f64 / 30.0;
         (errors.iter().sum::<f64>() / errors.len() as f64, bits as f64 / (300_000.0 * seconds))
+    }
+
+    /// A sender whose encoder runs apart waits for late packets only where a round takes them:
+    /// not in the first round (it encodes the stream's pair like the others), not without
+    /// `from_stream`, and not once the stream has ended.
+    #[test]
+    fn only_a_round_measuring_the_stream_from_its_packets_takes_late_ones() {
+        let stream = sent_stream(20, PackingConfig::luma(BitDepth::Eight));
+        for from_stream in [true, false] {
+            let mut rp = three_pair_reprobe(RoundPairs::Shortlist(1), from_stream);
+            let mut taking = Vec::new();
+            for (i, (frame, packets)) in stream.iter().enumerate() {
+                if i == 10 {
+                    rp.at_keyframe().unwrap();
+                }
+                rp.push_sent(frame.clone(), packets.clone()).unwrap();
+                taking.push(rp.measures_stream());
+            }
+            // After the window's last frame (19) too: its packets may still come.
+            let want: Vec<bool> = (0..20).map(|i| from_stream && i >= 10).collect();
+            assert_eq!(taking, want, "from_stream {from_stream}");
+            rp.wait();
+            assert!(!rp.measures_stream(), "the stream ended");
+        }
     }
 
     #[test]

@@ -34,10 +34,18 @@ pub(crate) struct Reprobing {
     /// the stream's first).
     next: Option<u32>,
     /// Rounds measured, moves made and the pairs the newest round measures, for
-    /// [`super::DepthSenderStats`].
+    /// [`super::DepthSenderStats`]. A move is made at most once per captured frame: keyframes
+    /// that one readback gap runs past together make one move, from the pair before the gap to
+    /// the pair after it.
     pub(crate) rounds: usize,
     pub(crate) switches: usize,
     pub(crate) round_pairs: usize,
+    /// The keyframes that moved the re-probe's pair: the tag of the frames packed from here on
+    /// ([`crate::GpuPack::tag`]) and of the encoder thread's packets of them. It counts each
+    /// keyframe's move, also those a gap passes over (the encoder thread passes over them too).
+    generation: u64,
+    /// The move of the keyframes counted since the caller last took one ([`Reprobing::made`]).
+    moving: Option<Moving>,
     /// With [`DepthSenderSettings::reprobe_from_stream`]: the encoder thread's packets, matched
     /// to the frames pushed by their capture index.
     tap: Option<StreamTap>,
@@ -60,6 +68,18 @@ pub(crate) struct Reprobing {
     waiting: VecDeque<(u32, DepthImage)>,
 }
 
+/// Keyframes' moves not yet handed to the encoder thread: from the pair the stream had before
+/// the first of them, to the newest's.
+struct Moving {
+    from: (Format, PackingConfig),
+    /// The pair the stream had: its error at the first keyframe (over the rounds).
+    from_mae: f64,
+    to: PackingConfig,
+    /// The new pair's error at the newest keyframe (over the rounds).
+    to_mae: f64,
+    keyframes: usize,
+}
+
 /// At most this many captured frames wait for the stream's first encoded frame to be named (a
 /// frame or two do; an encoder that never opens starts no re-probe).
 const WAITING: usize = 8;
@@ -72,20 +92,20 @@ struct StreamTap {
 
 impl StreamTap {
     /// Takes a batch of the encoder thread's packets, when its frames were packed for the
-    /// latest move (`switches`): only those are of the pair the rounds measure as the stream's.
-    fn take(&mut self, t: Tapped, switches: usize) {
+    /// latest move (`generation`): only those are of the pair the rounds measure as the stream's.
+    fn take(&mut self, t: Tapped, generation: u64) {
         if t.after_gap {
             self.matched.gap();
         }
-        if t.generation == switches as u64 {
+        if t.generation == generation {
             self.matched.sent(t.packets);
         }
     }
 
     /// Takes every batch that has come.
-    fn drain(&mut self, switches: usize) {
+    fn drain(&mut self, generation: u64) {
         while let Ok(t) = self.packets.try_recv() {
-            self.take(t, switches);
+            self.take(t, generation);
         }
     }
 }
@@ -107,6 +127,8 @@ impl Reprobing {
             rounds: 0,
             round_pairs: 0,
             switches: 0,
+            generation: 0,
+            moving: None,
             tap,
             encode_ms: None,
             stream_ms: None,
@@ -123,7 +145,8 @@ impl Reprobing {
     /// `first` encoded frame on (`None` until the encoder thread has named it: the frame waits).
     /// Frames captured before it were never packed for the stream (the readback runs a frame or
     /// two behind the packing), so the re-probe counts its GOPs from the encoder's first frame
-    /// and its keyframes fall on the encoder's. At a keyframe returns the move, if any.
+    /// and its keyframes fall on the encoder's. When a keyframe moved the stream, returns the
+    /// move ([`Reprobing::made`]).
     fn push(
         &mut self,
         frame: DepthImage,
@@ -139,38 +162,34 @@ impl Reprobing {
             return None;
         };
         self.next.get_or_insert(first);
-        let mut moved = None;
         while let Some((i, f)) = self.waiting.pop_front() {
-            if i >= first
-                && let Some(m) = self.take(f, i, range)
-            {
-                moved = Some(m);
+            if i >= first {
+                self.take(f, i, range);
             }
         }
-        moved
+        self.made(range)
     }
 
     /// Keeps `frame` (capture `index`) for the rounds, with the stream's packets of it and of
-    /// the frames before it that have come from the encoder thread since; at every `gop`-th
-    /// capture takes the re-probe's move, if any: the configuration from the next frame on, and
-    /// the encoder thread's reopen.
-    fn take(&mut self, frame: DepthImage, index: u32, range: (f32, f32)) -> Option<(PackingConfig, Reopen)> {
+    /// the frames before it that have come from the encoder thread since, and counts it and
+    /// the captures lost before it.
+    fn take(&mut self, frame: DepthImage, index: u32, range: (f32, f32)) {
         // Captures between the last frame taken and this one never reached the main world (the
         // depth readback dropped them): the encoder thread's keyframes count every capture, so
         // the rounds count these too. One read back after a later one was counted among them,
         // and is not taken.
         if self.next.is_some_and(|next| index < next) {
-            return None;
+            return;
         }
         let lost = self.next.map_or(0, |next| index - next);
         self.next = Some(index.saturating_add(1));
         // The next rounds pack over the range the GPU packs the stream over.
         self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner()).set_range(range);
-        let moved = self.lose(u64::from(lost), range);
+        self.lose(u64::from(lost));
         let rp = self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner());
         let packets = match self.tap.as_mut() {
             Some(tap) => {
-                tap.drain(self.switches);
+                tap.drain(self.generation);
                 tap.matched.push(index, rp.pushed())
             }
             None => Vec::new(),
@@ -178,55 +197,55 @@ impl Reprobing {
         if let Err(e) = rp.push_sent(frame, packets) {
             warn!("re-probe: {e}");
         }
-        self.count(range).or(moved)
+        self.count();
     }
 
     /// Counts `lost` captures that never reached the re-probe ([`Reprobe::skip`]): the running
     /// round takes them off its window. Where they reach a keyframe, the round ends there (one
     /// keyframe, however long the gap: the GOPs lost whole go unmeasured), and the round that
-    /// starts there takes off the lost captures of the GOP the next frame is in. Returns the
-    /// move of that keyframe, if any.
-    fn lose(&mut self, lost: u64, range: (f32, f32)) -> Option<(PackingConfig, Reopen)> {
+    /// starts there takes off the lost captures of the GOP the next frame is in.
+    fn lose(&mut self, lost: u64) {
         if lost == 0 {
-            return None;
+            return;
         }
         let to_keyframe = self.gop - self.frames % self.gop;
         let rp = self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner());
         if lost < to_keyframe {
             rp.skip(lost as usize);
             self.frames += lost;
-            return None;
+            return;
         }
         rp.skip(to_keyframe as usize);
         self.frames += to_keyframe - 1;
-        let moved = self.count(range);
+        self.count();
         let rest = lost - to_keyframe;
         self.frames += rest;
         self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner()).skip((rest % self.gop) as usize);
-        moved
     }
 
     /// Counts a frame of the stream (taken or lost); after every `gop`-th, takes the re-probe's
-    /// move, if any: the configuration from the next frame on, and the encoder thread's reopen.
-    fn count(&mut self, range: (f32, f32)) -> Option<(PackingConfig, Reopen)> {
+    /// keyframe, and its move, if any, for [`Reprobing::made`].
+    fn count(&mut self) {
         self.frames += 1;
         if !self.frames.is_multiple_of(self.gop) {
-            return None;
+            return;
         }
         let rp = self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner());
         if let Some(tap) = self.tap.as_mut() {
             // The round's last frames' packets may come after their depth: wait a little for
-            // them, so that the round measures the stream over its whole window.
+            // them, so that the round measures the stream over its whole window (a round that
+            // does not measure the stream from its packets, such as the first, waits for none).
             let until = Instant::now() + LATE_PACKETS;
-            while !tap.matched.caught_up() {
+            while rp.measures_stream() && !tap.matched.caught_up() {
                 match tap.packets.recv_deadline(until) {
-                    Ok(t) => tap.take(t, self.switches),
+                    Ok(t) => tap.take(t, self.generation),
                     Err(_) => break,
                 }
             }
-            tap.drain(self.switches);
+            tap.drain(self.generation);
             rp.push_late(tap.matched.ready());
         }
+        let before = rp.current();
         let moved = match rp.at_keyframe() {
             Ok(key) => {
                 for f in &key.failed {
@@ -250,23 +269,51 @@ impl Reprobing {
             // The round that ended began at the last keyframe a round ended at; the next begins here.
             self.after_move = std::mem::replace(&mut self.round_after_move, moved.is_some());
         }
-        let sw = moved?;
-        self.switches += 1;
+        let Some(sw) = moved else { return };
+        self.generation += 1;
         if let Some(tap) = self.tap.as_mut() {
             // What waits for frames still to come is the old encoder's.
             tap.matched.restart();
         }
-        info!(
-            "re-probe at frame {} (round {}): {:.3} mm -> {} {:.3} mm over the rounds (older ones weighing \
-             less; at the start-up probe's depth range)",
-            self.frames,
-            self.rounds,
-            1e3 * sw.current_mae,
-            sw.config,
-            1e3 * sw.mae
-        );
-        let preroll = rp.preroll();
-        Some((sw.config, Reopen { generation: self.switches as u64, preroll, range }))
+        let moving = self.moving.get_or_insert(Moving {
+            from: before,
+            from_mae: sw.current_mae,
+            to: sw.config,
+            to_mae: sw.mae,
+            keyframes: 0,
+        });
+        (moving.to, moving.to_mae, moving.keyframes) = (sw.config, sw.mae, moving.keyframes + 1);
+    }
+
+    /// The move of the keyframes counted since the last call, if any: the configuration from
+    /// the next frame on, and the encoder thread's reopen. Keyframes that a readback gap ran
+    /// past together make one move (the encoder thread reopens once, for the newest), or none
+    /// where they moved the stream away and back: the reopen then only tags the frames (the
+    /// encoder thread keeps the running encoder for the stream's own configuration).
+    fn made(&mut self, range: (f32, f32)) -> Option<(PackingConfig, Reopen)> {
+        let m = self.moving.take()?;
+        let rp = self.reprobe.get_mut().unwrap_or_else(|e| e.into_inner());
+        let now = rp.current();
+        let together = match m.keyframes {
+            1 => String::new(),
+            n => format!(" ({n} keyframes in one readback gap)"),
+        };
+        if now == m.from {
+            info!("re-probe at frame {}: the stream keeps {}{together}, moved away and back", self.frames, now.1);
+        } else {
+            self.switches += 1;
+            info!(
+                "re-probe at frame {} (round {}): {:.3} mm -> {} {:.3} mm over the rounds (older ones weighing \
+                 less; at the start-up probe's depth range){together}",
+                self.frames,
+                self.rounds,
+                1e3 * m.from_mae,
+                m.to,
+                1e3 * m.to_mae
+            );
+        }
+        let reopen = Reopen { generation: self.generation, preroll: rp.preroll(), range };
+        Some((m.to, reopen))
     }
 }
 
@@ -330,10 +377,10 @@ impl Chooser {
         }
     }
 
-    /// The tag of the frames packed from here on ([`crate::GpuPack::tag`]): the re-probe's moves
-    /// so far.
+    /// The tag of the frames packed from here on ([`crate::GpuPack::tag`]): the re-probe's
+    /// keyframes that moved it so far.
     fn generation(&self) -> u64 {
-        self.reprobing().map_or(0, |r| r.switches as u64)
+        self.reprobing().map_or(0, |r| r.generation)
     }
 
     pub(crate) fn error(&self) -> Option<&str> {
@@ -610,7 +657,8 @@ pub(crate) fn choose_params(
 
 #[cfg(test)]
 mod tests {
-    use depthcast_packing::{BitDepth, testdata};
+    use depthcast_packing::{BitDepth, VbpLayout, testdata};
+    use depthcast_stream::{FormatProbeReport, ProbedPair};
 
     use super::*;
 
@@ -657,5 +705,73 @@ mod tests {
         }
         assert_eq!(rounds, [(9, 1), (19, 2), (29, 3), (39, 4), (79, 6), (89, 7)]);
         assert_eq!(r.reprobe.get_mut().unwrap().pushed(), 52, "22 was not taken when it came late");
+    }
+
+    /// A readback gap that runs past two keyframes makes one move, however many the keyframes
+    /// made: the encoder thread reopens once, for the newest (it passes over the other), so the
+    /// moves counted and logged are the ones made. Smooth frames make 16-bit VBP the best pair
+    /// by about 10x, noise 8-bit luma by as much; every round by itself decides (memory 0,
+    /// margin 0). Captures 4 to 13 are lost: the keyframe at 5 takes the round of the smooth
+    /// frames 0 to 3, the one at 15 the round of the noisy frame 14.
+    #[test]
+    fn keyframes_one_gap_runs_past_make_one_move() {
+        let (w, h, range) = (64, 48, (0.5, 20.0));
+        let smooth = |i: u32| {
+            let mut d = DepthImage::new(w, h);
+            for y in 0..h {
+                for x in 0..w {
+                    d.data[(y * w + x) as usize] = 1.0 + 0.25 * x as f32 + 0.05 * y as f32 + 0.01 * i as f32;
+                }
+            }
+            d
+        };
+        let noisy = |i: u32| {
+            let mut d = DepthImage::new(w, h);
+            let mut s = 0x9e37_79b9u32.wrapping_mul(i + 1);
+            for v in &mut d.data {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                *v = 0.5 + 19.5 * (s >> 8) as f32 / (1u32 << 24) as f32;
+            }
+            d
+        };
+        let cfg = DepthSenderPlugin { gop: 5, bitrate: 1_200_000, force_software: true, ..Default::default() };
+        let mut encoder = cfg.encoder_settings();
+        encoder.threads = 1;
+        let format = Format::new(cfg.codec, BitDepth::Eight);
+        let (luma, vbp) = (PackingConfig::luma(BitDepth::Eight), PackingConfig::vbp(16, VbpLayout::Luma));
+        let run = |winner: PackingConfig| {
+            // The probe's own measurement is replaced by the first round's.
+            let report = FormatProbeReport {
+                measured: [luma, PackingConfig::hue(), vbp]
+                    .map(|config| ProbedPair { format, config, mae: 0.05, rate: 1.0 })
+                    .to_vec(),
+                format,
+                winner,
+                frames: Probe::FRAMES,
+                wall: Duration::from_millis(10),
+            };
+            let every = ReprobeSettings {
+                window: 5,
+                preroll: 2,
+                memory: 0.0,
+                margin: 0.0,
+                pairs: RoundPairs::Every,
+                deadline: None,
+                ..Default::default()
+            };
+            let rp = Reprobe::new(&report, &cfg.auto_settings(), encoder.clone(), (w, h), range, every);
+            let mut r = Reprobing::new(rp, cfg.gop, None);
+            for i in 0..4 {
+                assert!(r.push(smooth(i), i, range, Some(0)).is_none(), "no keyframe before 5");
+            }
+            let made = r.push(noisy(14), 14, range, Some(0)).map(|(config, reopen)| (config, reopen.generation));
+            (made, r)
+        };
+        let (made, r) = run(PackingConfig::hue());
+        assert_eq!(made, Some((luma, 2)), "hue to VBP at 5, to luma at 15: frames from 15 on are tagged 2");
+        assert_eq!((r.rounds, r.switches, r.generation), (2, 1, 2));
+        let (made, r) = run(luma);
+        assert_eq!(made, Some((luma, 2)), "luma to VBP and back: the frames' tag moves on");
+        assert_eq!((r.rounds, r.switches, r.generation), (2, 0, 2), "no move made");
     }
 }

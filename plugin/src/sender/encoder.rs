@@ -29,7 +29,8 @@ const COLOUR_WAIT: Duration = Duration::from_millis(100);
 /// `preroll` (the last frames sent) packed over `range` (see `depthcast_stream::reprobe` for why
 /// every move reopens).
 pub(crate) struct Reopen {
-    /// The move's number (1 for the stream's first move), the tag of the frames packed for it:
+    /// The move's number (1 for the stream's first; keyframes that moved the stream and were
+    /// passed over count too), the tag of the frames packed for it:
     /// the packets of those frames are tagged with it ([`Tapped::generation`]).
     pub(crate) generation: u64,
     pub(crate) preroll: Vec<DepthImage>,

@@ -47,7 +47,9 @@ pub struct DepthSenderStats {
     pub probe_ms: Option<f64>,
     /// With [`super::DepthSenderSettings::reprobe`]: the re-probe's rounds measured so far.
     pub reprobe_rounds: usize,
-    /// With the re-probe: the moves to another configuration so far.
+    /// With the re-probe: the moves to another configuration so far. Keyframes that one gap
+    /// in the depth readback runs past together make at most one move (the encoder thread
+    /// makes only the newest), from the configuration before the gap to the one after it.
     pub reprobe_switches: usize,
     /// With the re-probe: the configurations the newest round measures (with
     /// [`super::DepthSenderSettings::reprobe_pairs`] `Fit`, what its worker has time for).
