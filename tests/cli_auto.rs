@@ -199,12 +199,16 @@ fn send_reprobe_then_recv() {
     // The log: a row per pair of each round taken at a keyframe (15, 30, 45), every pair of both
     // formats in each (--fast measures them all, the stream's own among them however it was
     // measured), the stream's pair the same across a round's rows, and as many rounds with a
-    // move as the sender reports switches.
+    // move as the sender reports switches. Each pair's error is over the round's 15 frames; after
+    // the first round the stream's own pair's are measured from its packets.
     let text = std::fs::read_to_string(&log).unwrap();
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("round,frame,format,config,round_mae_mm,round_rate,tally_mae_mm,stream_format,stream_config,moved")
+        Some(
+            "round,frame,format,config,round_mae_mm,round_rate,tally_mae_mm,stream_format,stream_config,moved,\
+             frames,from_stream"
+        )
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     let rounds: Vec<(&str, &str)> =
@@ -218,7 +222,21 @@ fn send_reprobe_then_recv() {
             let (mae, rate, so_far): (f64, f64, f64) =
                 (r[4].parse().unwrap(), r[5].parse().unwrap(), r[6].parse().unwrap());
             assert!(mae.is_finite() && mae > 0.0 && rate > 0.0 && so_far.is_finite(), "{r:?}");
+            assert_eq!(r[10], "15", "{r:?}");
         }
+        let from_stream: Vec<(&str, &str)> = these.iter().filter(|r| r[11] == "1").map(|r| (r[2], r[3])).collect();
+        match round {
+            "1" => assert!(from_stream.is_empty(), "the first round encodes every pair: {text}"),
+            _ => assert!(from_stream.len() <= 1, "{text}"),
+        }
+    }
+    // The stream's own pair of rounds 2 and 3 (the pair carrying it since the keyframe before)
+    // is the one measured from its packets.
+    for (round, before) in [("2", "1"), ("3", "2")] {
+        let own = rows.iter().find(|r| r[0] == before).map(|r| (r[7], r[8])).unwrap();
+        let from_stream: Vec<(&str, &str)> =
+            rows.iter().filter(|r| r[0] == round && r[11] == "1").map(|r| (r[2], r[3])).collect();
+        assert_eq!(from_stream, vec![own], "round {round}: {text}");
     }
     let moves = ["1", "2", "3"].iter().filter(|&&k| rows.iter().any(|r| r[0] == k && r[9] == "1")).count();
     assert!(err.contains(&format!(", {moves} switches;")), "{moves} moves logged: {err}");

@@ -190,7 +190,9 @@ pub(crate) struct Args {
     /// With --reprobe: write what each round measured to this CSV file, a row per pair: the
     /// round, the keyframe where it was taken, the pair, its error and bitrate over that round
     /// alone, its error over the rounds so far (older ones weighing less: what the move rule
-    /// compares), the pair carrying the stream from that keyframe, and whether it moved there.
+    /// compares), the pair carrying the stream from that keyframe, whether it moved there, and
+    /// the frames the pair's error is over and whether they were measured from the stream's own
+    /// packets (--reprobe-from-stream) rather than by an encode of the round's.
     #[arg(long, requires = "reprobe", value_name = "FILE")]
     reprobe_log: Option<PathBuf>,
     /// With a sequence that has colour (`depthcast render --colour`): the depth's share of
@@ -582,7 +584,8 @@ impl RoundLog {
         let mut out = std::io::BufWriter::new(file);
         writeln!(
             out,
-            "round,frame,format,config,round_mae_mm,round_rate,tally_mae_mm,stream_format,stream_config,moved"
+            "round,frame,format,config,round_mae_mm,round_rate,tally_mae_mm,stream_format,stream_config,moved,\
+             frames,from_stream"
         )?;
         Ok(RoundLog { out })
     }
@@ -591,12 +594,12 @@ impl RoundLog {
     fn round(&mut self, rp: &depthcast_stream::Reprobe, frame: u64, moved: bool) -> anyhow::Result<()> {
         let tally = rp.measured();
         let (stream_format, stream_config) = rp.current();
-        for p in rp.last_round() {
+        for (p, &(frames, from_stream)) in rp.last_round().iter().zip(rp.last_round_frames()) {
             let so_far =
                 tally.iter().find(|t| (t.format, t.config) == (p.format, p.config)).map_or(f64::NAN, |t| t.mae);
             writeln!(
                 self.out,
-                "{},{frame},{},{},{:.4},{:.3},{:.4},{},{},{}",
+                "{},{frame},{},{},{:.4},{:.3},{:.4},{},{},{},{frames},{}",
                 rp.rounds(),
                 p.format,
                 p.config,
@@ -605,7 +608,8 @@ impl RoundLog {
                 1e3 * so_far,
                 stream_format,
                 stream_config,
-                u8::from(moved)
+                u8::from(moved),
+                u8::from(from_stream)
             )?;
         }
         self.out.flush()?;

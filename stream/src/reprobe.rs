@@ -464,8 +464,10 @@ pub struct Reprobe {
     frame_secs: Option<f64>,
     /// Pairs the newest round measures.
     round_size: usize,
-    /// What the last round that ended measured of each of its pairs, by itself.
+    /// What the last round that ended measured of each of its pairs, by itself, and over how
+    /// many frames, and whether from the stream's own packets.
     last_round: Vec<ProbedPair>,
+    last_round_frames: Vec<(usize, bool)>,
     /// The frames of the last round that ended whose error was measured from the stream's own
     /// packets (`None`: that round did not take the stream's).
     last_stream_frames: Option<usize>,
@@ -537,6 +539,7 @@ impl Reprobe {
             frame_secs: None,
             round_size: 0,
             last_round: Vec::new(),
+            last_round_frames: Vec::new(),
             last_stream_frames: None,
         }
     }
@@ -566,6 +569,13 @@ impl Reprobe {
     /// ends. For logs (`send --reprobe-log`).
     pub fn last_round(&self) -> &[ProbedPair] {
         &self.last_round
+    }
+
+    /// For each pair of [`Reprobe::last_round`], in its order: the frames its error is over,
+    /// and whether they were measured from the stream's own packets
+    /// ([`ReprobeSettings::from_stream`]) rather than by an encode of the round's.
+    pub fn last_round_frames(&self) -> &[(usize, bool)] {
+        &self.last_round_frames
     }
 
     /// How many frames of the last round that ended measured the stream's own pair from its
@@ -803,7 +813,7 @@ impl Reprobe {
             Some((_, Ok(run))) => run.errors.len(),
             _ => 0,
         });
-        Some(self.record(encodes, round.from_start, round.scale))
+        Some(self.record(encodes, round.from_start, round.scale, stream))
     }
 
     /// Adds one round's encodes (of the measured frames, each with its pair's index) to the
@@ -811,8 +821,15 @@ impl Reprobe {
     /// that began with the stream's first frame measured the start-up probe's frames again,
     /// over a whole GOP: what the probe measured of its pairs is then forgotten, so each frame
     /// counts once (as in the sweep's model of this policy). A pair whose encode failed is
-    /// measured no more; the others count.
-    fn record(&mut self, encodes: Vec<(usize, Encoded)>, from_start: bool, scale: f64) -> Vec<FailedPair> {
+    /// measured no more; the others count. `stream` is the pair measured from the stream's
+    /// packets, if any.
+    fn record(
+        &mut self,
+        encodes: Vec<(usize, Encoded)>,
+        from_start: bool,
+        scale: f64,
+        stream: Option<usize>,
+    ) -> Vec<FailedPair> {
         // A round whose frames were all lost before it (`Reprobe::skip`) measured nothing: what
         // was measured before does not fade for it.
         let measured_any = encodes.iter().any(|(_, e)| e.as_ref().map_or(true, |run| !run.errors.is_empty()));
@@ -836,7 +853,7 @@ impl Reprobe {
                     let at_reference: Vec<f64> = run.errors.iter().map(|e| e * scale).collect();
                     self.tally.record_run(k, &at_reference, run.bits, run.errors.len());
                     alone.record_run(k, &run.errors, run.bits, run.errors.len());
-                    measured.push(k);
+                    measured.push((k, run.errors.len()));
                 }
                 Err(error) => {
                     self.failed[k] = true;
@@ -847,7 +864,8 @@ impl Reprobe {
         }
         measured.sort_unstable();
         let alone = alone.measured();
-        self.last_round = measured.into_iter().map(|k| alone[k]).collect();
+        self.last_round = measured.iter().map(|&(k, _)| alone[k]).collect();
+        self.last_round_frames = measured.iter().map(|&(k, frames)| (frames, Some(k) == stream)).collect();
         self.rounds += 1;
         failed
     }
@@ -1327,6 +1345,11 @@ mod tests {
         // measured, each against its own source.
         let (mae, rate) = as_sent(&stream[30..35]);
         assert_eq!(rp.last_stream_frames(), Some(5));
+        // The round's encode of the other pair measures its whole window, 25..35.
+        let frames: Vec<(PackingConfig, (usize, bool))> =
+            rp.last_round().iter().map(|p| p.config).zip(rp.last_round_frames().iter().copied()).collect();
+        assert_eq!(frames.len(), 2, "{frames:?}");
+        assert!(frames.iter().all(|&(c, f)| f == if c == luma { (5, true) } else { (10, false) }), "{frames:?}");
         let own = *rp.last_round().iter().find(|p| p.config == luma).expect("the stream's pair measured");
         assert!((own.mae - mae).abs() <= 1e-9 * mae, "{} against {mae}", own.mae);
         assert!((own.rate - rate).abs() < 1e-9, "{} against {rate}", own.rate);
