@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The analyses in results/ whose inputs are committed, run again: what they print must be what the
 # reports say. It keeps the Python that models #17's policies (results/half-720p/rules.py, read by
-# results/views-720p/headroom.py, results/pairs-720p/pairs.py and results/half-720p/shortlist.py)
-# honest as it changes. Needs Python 3 with numpy: PYTHON, else the first of `python3` on PATH and
+# results/half-720p/risk.py, results/views-720p/headroom.py, results/pairs-720p/pairs.py and
+# results/half-720p/shortlist.py) honest as it changes. Needs Python 3 with numpy: PYTHON, else the first of `python3` on PATH and
 # Debian's /usr/bin/python3 (python3-numpy) that has it, since a pyenv or venv python3 on PATH does
 # not see Debian's packages. `scripts/dev.sh test` runs it.
 #
@@ -53,6 +53,15 @@ else
   echo "FAIL results/views-720p/headroom.md differs from what headroom.py writes (above)" >&2
   fail=1
 fi
+# risk.py: results/half-720p/risk.md, the whole file.
+"$py" results/half-720p/risk.py --out "$tmp/risk.md" >/dev/null
+if diff -u results/half-720p/risk.md "$tmp/risk.md" >&2; then
+  echo "ok   results/half-720p/risk.md"
+else
+  echo "FAIL results/half-720p/risk.md differs from what risk.py writes (above)" >&2
+  fail=1
+fi
+
 # shortlist.py: results/shortlist-720p/model.md, the whole file (the command its README gives).
 "$py" results/half-720p/shortlist.py \
   --design levels=$g/level2000.csv.gz,$g/level2001.csv.gz,$g/level2002.csv.gz,$g/level2003.csv.gz,$g/level2004.csv.gz,$g/level2005.csv.gz \

@@ -164,15 +164,38 @@ class Tally:
     def holds(self, k):
         return self.b[k] * FPS / max(self.m[k], 1e-300) / self.bitrate <= TOL
 
-    def ranked(self, allowed=lambda k: True):
+    def ranked(self, allowed=lambda k: True, score=None):
         """`PairTally::ranked`: the pairs `allowed`, those that held the bitrate first (when any
-        did), each part by mean error, then index."""
+        did), each part by mean error (or `score(k)`), then index."""
+        score = score or self.mae
         ks = [k for k in range(len(self.e)) if allowed(k)]
         any_holds = any(self.holds(k) for k in ks)
-        return sorted(ks, key=lambda k: (any_holds and not self.holds(k), self.mae(k), k))
+        return sorted(ks, key=lambda k: (any_holds and not self.holds(k), score(k), k))
 
-    def best(self):
-        return self.ranked()[0]
+    def best(self, score=None):
+        return self.ranked(score=score)[0]
+
+
+class Risk:
+    """The risk-adjusted score of `risk.py` (not in `send --reprobe`): a pair's mean error in the
+    tally ^ (1 - RHO) x its worst round's ^ RHO, the worst round a maximum of the per-round means
+    that fades by KEEP at each round that measures the pair."""
+
+    def __init__(self, rho, keep, n):
+        self.rho, self.keep, self.worst = rho, keep, [0.0] * n
+
+    def measured(self, k, frames, replace=False):
+        e, n, b, lost = frames
+        mean = math.inf if lost or n <= 0 else e / n
+        self.worst[k] = mean if replace else max(mean, self.keep * self.worst[k])
+
+    def score(self, tally):
+        def of(k):
+            mean, worst = tally.mae(k), self.worst[k]
+            if not (math.isfinite(mean) and math.isfinite(worst)):
+                return math.inf
+            return mean ** (1 - self.rho) * max(worst, 1e-300) ** self.rho
+        return of
 
 
 def gop_count(runs):
@@ -185,10 +208,11 @@ def gop_error(run, g):
     return math.inf if lost else e
 
 
-def reprobe(cell, bitrate, rule, members=None):
+def reprobe(cell, bitrate, rule, members=None, risk=None):
     """Mean error of `send --reprobe` with `rule` = (memory, margin, confirm, long keep or None).
     Each round measures every pair, or with `members` the pairs `members(tally, current, g)`
-    lists for the round that starts at keyframe `g` (the rounds of a shortlist: shortlist.py)."""
+    lists for the round that starts at keyframe `g` (the rounds of a shortlist: shortlist.py).
+    With `risk` = (rho, keep), pairs are ranked and compared by a `Risk` score (risk.py)."""
     memory, margin, confirm, keep = rule
     pairs, fixed, first = cell
     gops = gop_count([fixed[p] for p in pairs])
@@ -197,7 +221,11 @@ def reprobe(cell, bitrate, rule, members=None):
         for k, p in enumerate(pairs):
             view.record(k, fixed[p]["head"])
     tally = views[0]
-    current, streak, total = tally.best(), (None, 0), 0.0
+    worst = risk and Risk(*risk, len(pairs))
+    for k, p in enumerate(pairs if worst else []):
+        worst.measured(k, fixed[p]["head"], replace=True)
+    score = worst.score(tally) if worst else tally.mae
+    current, streak, total = tally.best(score), (None, 0), 0.0
     measured = members(tally, current, 0) if members else range(len(pairs))
     for g in range(gops):
         if g > 0:
@@ -210,11 +238,13 @@ def reprobe(cell, bitrate, rule, members=None):
                         view.record(k, first[pairs[k]])
                     else:
                         view.record(k, fixed[pairs[k]]["gops"][g - 1])
-            best = tally.best()
+            for k in measured if worst else []:
+                worst.measured(k, first[pairs[k]] if g == 1 else fixed[pairs[k]]["gops"][g - 1], replace=g == 1)
+            best = tally.best(score)
             if best == current:
                 streak = (None, 0)
             else:
-                now, pick = tally.mae(current), tally.mae(best)
+                now, pick = score(current), score(best)
                 forced = not math.isfinite(now) or (tally.holds(best) and not tally.holds(current))
                 agrees = keep is None or views[1].mae(best) < views[1].mae(current)
                 if forced:
