@@ -45,33 +45,26 @@ else
   echo "ok   results/half-720p/rules.md ($rows table rows)"
 fi
 
-# headroom.py: results/views-720p/headroom.md, the whole file.
-"$py" results/views-720p/headroom.py --out "$tmp/headroom.md" >/dev/null
-if diff -u results/views-720p/headroom.md "$tmp/headroom.md" >&2; then
-  echo "ok   results/views-720p/headroom.md"
-else
-  echo "FAIL results/views-720p/headroom.md differs from what headroom.py writes (above)" >&2
-  fail=1
-fi
-# risk.py: results/half-720p/risk.md, the whole file.
-"$py" results/half-720p/risk.py --out "$tmp/risk.md" >/dev/null
-if diff -u results/half-720p/risk.md "$tmp/risk.md" >&2; then
-  echo "ok   results/half-720p/risk.md"
-else
-  echo "FAIL results/half-720p/risk.md differs from what risk.py writes (above)" >&2
-  fail=1
-fi
+# REPORT SCRIPT [ARGS...]: SCRIPT, given ARGS and `--out`, must write REPORT as it is, whole.
+whole() {
+  report=$1
+  script=$2
+  shift 2
+  out="$tmp/$(basename "$(dirname "$report")")-$(basename "$report")"
+  "$py" "$script" "$@" --out "$out" >/dev/null
+  if diff -u "$report" "$out" >&2; then
+    echo "ok   $report"
+  else
+    echo "FAIL $report differs from what $(basename "$script") writes (above)" >&2
+    fail=1
+  fi
+}
 
-# shortlist.py: results/shortlist-720p/model.md, the whole file (the command its README gives).
-"$py" results/half-720p/shortlist.py \
+whole results/views-720p/headroom.md results/views-720p/headroom.py
+whole results/half-720p/risk.md results/half-720p/risk.py
+# The command results/shortlist-720p/README.md gives.
+whole results/shortlist-720p/model.md results/half-720p/shortlist.py \
   --design levels=$g/level2000.csv.gz,$g/level2001.csv.gz,$g/level2002.csv.gz,$g/level2003.csv.gz,$g/level2004.csv.gz,$g/level2005.csv.gz \
   gltf-orbit=$g/gltf-orbit.csv.gz \
-  --test orbit=$g/orbit.csv.gz pan=$g/pan.csv.gz approach=$g/approach.csv.gz strafe=$g/strafe.csv.gz \
-  --out "$tmp/shortlist.md" >/dev/null
-if diff -u results/shortlist-720p/model.md "$tmp/shortlist.md" >&2; then
-  echo "ok   results/shortlist-720p/model.md"
-else
-  echo "FAIL results/shortlist-720p/model.md differs from what shortlist.py writes (above)" >&2
-  fail=1
-fi
+  --test orbit=$g/orbit.csv.gz pan=$g/pan.csv.gz approach=$g/approach.csv.gz strafe=$g/strafe.csv.gz
 exit $fail
