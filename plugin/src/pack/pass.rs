@@ -46,8 +46,9 @@ pub struct GpuPack {
     /// [`PackedFrame::roi_high`] untouched.
     pub roi_high: Option<f32>,
     /// A number of the caller's, carried to [`PackedFrame::tag`] untouched: the depth sender
-    /// numbers its re-probe's moves with it, so that its encoder thread knows which move a frame
-    /// was packed for (frames packed before a move still come for a frame or two after it).
+    /// numbers its re-probe's keyframe moves with it (those passed over too), so that its encoder
+    /// thread knows which move a frame was packed for (frames packed before a move still come
+    /// for a frame or two after it).
     pub tag: u64,
 }
 

@@ -34,15 +34,16 @@ pub(crate) struct Reprobing {
     /// the stream's first).
     next: Option<u32>,
     /// Rounds measured, moves made and the pairs the newest round measures, for
-    /// [`super::DepthSenderStats`]. A move is made at most once per captured frame: keyframes
-    /// that one readback gap runs past together make one move, from the pair before the gap to
-    /// the pair after it.
+    /// [`super::DepthSenderStats`]. A move is made at most once per update of the main world
+    /// ([`Reprobing::made`]): keyframes that the frames of one update reach together (after a
+    /// gap in the depth readback) make one move, from the pair before them to the pair after.
     pub(crate) rounds: usize,
     pub(crate) switches: usize,
     pub(crate) round_pairs: usize,
     /// The keyframes that moved the re-probe's pair: the tag of the frames packed from here on
     /// ([`crate::GpuPack::tag`]) and of the encoder thread's packets of them. It counts each
-    /// keyframe's move, also those a gap passes over (the encoder thread passes over them too).
+    /// keyframe's move, also those passed over or undone within one update (the encoder thread
+    /// passes over them too).
     generation: u64,
     /// The move of the keyframes counted since the caller last took one ([`Reprobing::made`]).
     moving: Option<Moving>,
@@ -77,6 +78,8 @@ struct Moving {
     to: PackingConfig,
     /// The new pair's error at the newest keyframe (over the rounds).
     to_mae: f64,
+    /// The newest keyframe (captures since the stream's first), and how many moved.
+    at: u64,
     keyframes: usize,
 }
 
@@ -112,7 +115,8 @@ impl StreamTap {
 
 /// How long a keyframe waits for the packets of the last frame of its round to come from the
 /// encoder thread (it is usually ahead: the packed frame goes there straight from the GPU
-/// readback, the captured depth to the main world a frame later).
+/// readback, the captured depth to the main world a frame later), where the round measures the
+/// stream's configuration from them ([`Reprobe::measures_stream`]).
 const LATE_PACKETS: Duration = Duration::from_millis(10);
 
 impl Reprobing {
@@ -145,21 +149,15 @@ impl Reprobing {
     /// `first` encoded frame on (`None` until the encoder thread has named it: the frame waits).
     /// Frames captured before it were never packed for the stream (the readback runs a frame or
     /// two behind the packing), so the re-probe counts its GOPs from the encoder's first frame
-    /// and its keyframes fall on the encoder's. When a keyframe moved the stream, returns the
-    /// move ([`Reprobing::made`]).
-    fn push(
-        &mut self,
-        frame: DepthImage,
-        index: u32,
-        range: (f32, f32),
-        first: Option<u32>,
-    ) -> Option<(PackingConfig, Reopen)> {
+    /// and its keyframes fall on the encoder's. A keyframe's move waits for
+    /// [`Reprobing::made`].
+    fn push(&mut self, frame: DepthImage, index: u32, range: (f32, f32), first: Option<u32>) {
         self.waiting.push_back((index, frame));
         let Some(first) = first else {
             while self.waiting.len() > WAITING {
                 self.waiting.pop_front();
             }
-            return None;
+            return;
         };
         self.next.get_or_insert(first);
         while let Some((i, f)) = self.waiting.pop_front() {
@@ -167,7 +165,6 @@ impl Reprobing {
                 self.take(f, i, range);
             }
         }
-        self.made(range)
     }
 
     /// Keeps `frame` (capture `index`) for the rounds, with the stream's packets of it and of
@@ -236,7 +233,8 @@ impl Reprobing {
             // them, so that the round measures the stream over its whole window (a round that
             // does not measure the stream from its packets, such as the first, waits for none).
             let until = Instant::now() + LATE_PACKETS;
-            while rp.measures_stream() && !tap.matched.caught_up() {
+            let takes = rp.measures_stream();
+            while takes && !tap.matched.caught_up() {
                 match tap.packets.recv_deadline(until) {
                     Ok(t) => tap.take(t, self.generation),
                     Err(_) => break,
@@ -275,19 +273,26 @@ impl Reprobing {
             // What waits for frames still to come is the old encoder's.
             tap.matched.restart();
         }
-        let moving = self.moving.get_or_insert(Moving {
-            from: before,
-            from_mae: sw.current_mae,
-            to: sw.config,
-            to_mae: sw.mae,
-            keyframes: 0,
-        });
-        (moving.to, moving.to_mae, moving.keyframes) = (sw.config, sw.mae, moving.keyframes + 1);
+        match self.moving.as_mut() {
+            Some(m) => (m.to, m.to_mae, m.at, m.keyframes) = (sw.config, sw.mae, self.frames, m.keyframes + 1),
+            None => {
+                self.moving = Some(Moving {
+                    from: before,
+                    from_mae: sw.current_mae,
+                    to: sw.config,
+                    to_mae: sw.mae,
+                    at: self.frames,
+                    keyframes: 1,
+                })
+            }
+        }
     }
 
-    /// The move of the keyframes counted since the last call, if any: the configuration from
-    /// the next frame on, and the encoder thread's reopen. Keyframes that a readback gap ran
-    /// past together make one move (the encoder thread reopens once, for the newest), or none
+    /// The move of the keyframes counted since the last call (once per update of the main
+    /// world, after its frames are pushed), if any: the configuration from the next frame on,
+    /// and the encoder thread's reopen, pre-rolled over the frames pushed so far, packed over
+    /// `range`. Keyframes that the frames of one update reach together (after a gap in the
+    /// depth readback) make one move (the encoder thread reopens once, for the newest), or none
     /// where they moved the stream away and back: the reopen then only tags the frames (the
     /// encoder thread keeps the running encoder for the stream's own configuration).
     fn made(&mut self, range: (f32, f32)) -> Option<(PackingConfig, Reopen)> {
@@ -296,16 +301,19 @@ impl Reprobing {
         let now = rp.current();
         let together = match m.keyframes {
             1 => String::new(),
-            n => format!(" ({n} keyframes in one readback gap)"),
+            n => format!(" ({n} keyframes in one update, after a gap in the depth readback)"),
         };
         if now == m.from {
-            info!("re-probe at frame {}: the stream keeps {}{together}, moved away and back", self.frames, now.1);
+            info!(
+                "re-probe at frame {} (round {}): the stream keeps {}, moved away and back{together}",
+                m.at, self.rounds, now.1
+            );
         } else {
             self.switches += 1;
             info!(
                 "re-probe at frame {} (round {}): {:.3} mm -> {} {:.3} mm over the rounds (older ones weighing \
                  less; at the start-up probe's depth range){together}",
-                self.frames,
+                m.at,
                 self.rounds,
                 1e3 * m.from_mae,
                 m.to,
@@ -491,17 +499,27 @@ impl Chooser {
     }
 
     /// Keeps a captured frame (when [`Chooser::wants_frames`]) for the probe while it collects,
-    /// or for the re-probe's rounds; at a re-probe keyframe that moves the stream, returns the
-    /// encoder thread's reopen (the new configuration is then the choice). The re-probe runs once
-    /// the probe has, so the range (`None` only before the first frame with depth) is known.
-    fn push(&mut self, frame: DepthImage, index: u32, range: Option<(f32, f32)>, first: Option<u32>) -> Option<Reopen> {
+    /// or for the re-probe's rounds. The re-probe runs once the probe has, so the range (`None`
+    /// only before the first frame with depth) is known.
+    fn push(&mut self, frame: DepthImage, index: u32, range: Option<(f32, f32)>, first: Option<u32>) {
         match self {
-            Chooser::Collecting { frames, .. } if frames.len() < Probe::FRAMES => {
-                frames.push(frame);
-                None
+            Chooser::Collecting { frames, .. } if frames.len() < Probe::FRAMES => frames.push(frame),
+            Chooser::Ready { reprobe: Some(rp), .. } => {
+                if let Some(range) = range {
+                    rp.push(frame, index, range, first);
+                }
             }
+            _ => {}
+        }
+    }
+
+    /// After the frames of an update were pushed: when re-probe keyframes among them moved the
+    /// stream, the encoder thread's reopen (the new configuration is then the choice), one for
+    /// all of them ([`Reprobing::made`]).
+    fn made(&mut self, range: Option<(f32, f32)>) -> Option<Reopen> {
+        match self {
             Chooser::Ready { choice, reprobe: Some(rp), .. } => {
-                let (config, reopen) = rp.push(frame, index, range?, first)?;
+                let (config, reopen) = rp.made(range?)?;
                 *choice = Some(config);
                 Some(reopen)
             }
@@ -588,11 +606,8 @@ pub(crate) fn choose_params(
             let t0 = Instant::now();
             // One copy of the captured buffer (it goes back to the capture's pool) per keeper.
             let copy = || DepthImage { width: f.width, height: f.height, data: f.data.clone() };
-            if state.chooser.wants_frames()
-                && let Some(reopen) = state.chooser.push(copy(), f.index, state.range, state.shared.first_encoded())
-                && state.reopen.send(reopen).is_err()
-            {
-                warn!("re-probe: the encoder thread is gone");
+            if state.chooser.wants_frames() {
+                state.chooser.push(copy(), f.index, state.range, state.shared.first_encoded());
             }
             if sent.capacity > 0 {
                 if sent.frames.len() >= sent.capacity {
@@ -606,6 +621,13 @@ pub(crate) fn choose_params(
         if let Some(old) = newest.replace(f) {
             frames.recycle(old);
         }
+    }
+    // One move for the update, over the range its frames were packed at (before the newest
+    // frame sets the next one).
+    if let Some(reopen) = state.chooser.made(state.range)
+        && state.reopen.send(reopen).is_err()
+    {
+        warn!("re-probe: the encoder thread is gone");
     }
     if let Some(f) = newest {
         let view = DepthView::new(f.width, f.height, f.width as usize, &f.data).ok();
@@ -707,14 +729,15 @@ mod tests {
         assert_eq!(r.reprobe.get_mut().unwrap().pushed(), 52, "22 was not taken when it came late");
     }
 
-    /// A readback gap that runs past two keyframes makes one move, however many the keyframes
-    /// made: the encoder thread reopens once, for the newest (it passes over the other), so the
-    /// moves counted and logged are the ones made. Smooth frames make 16-bit VBP the best pair
-    /// by about 10x, noise 8-bit luma by as much; every round by itself decides (memory 0,
-    /// margin 0). Captures 4 to 13 are lost: the keyframe at 5 takes the round of the smooth
-    /// frames 0 to 3, the one at 15 the round of the noisy frame 14.
+    /// Keyframes that the frames of one update reach together make one move, however many
+    /// moved: the encoder thread reopens once, for the newest (it passes over the others), so
+    /// the moves counted and logged are the ones made. Smooth frames make 16-bit VBP the best
+    /// pair by about 10x, noise 8-bit luma by as much; every round by itself decides (memory 0,
+    /// margin 0; GOP 5). The first update takes the smooth frames 0 to 3. Then either one frame,
+    /// noisy 14 (4 to 13 lost), reaches the keyframe at 5 (round of 0 to 3) and at 15 (round of
+    /// 14); or two frames, smooth 4 and noisy 9 (5 to 8 lost), reach those at 5 and 10.
     #[test]
-    fn keyframes_one_gap_runs_past_make_one_move() {
+    fn keyframes_one_update_reaches_make_one_move() {
         let (w, h, range) = (64, 48, (0.5, 20.0));
         let smooth = |i: u32| {
             let mut d = DepthImage::new(w, h);
@@ -739,7 +762,7 @@ mod tests {
         encoder.threads = 1;
         let format = Format::new(cfg.codec, BitDepth::Eight);
         let (luma, vbp) = (PackingConfig::luma(BitDepth::Eight), PackingConfig::vbp(16, VbpLayout::Luma));
-        let run = |winner: PackingConfig| {
+        let run = |winner: PackingConfig, second: &[(u32, DepthImage)]| {
             // The probe's own measurement is replaced by the first round's.
             let report = FormatProbeReport {
                 measured: [luma, PackingConfig::hue(), vbp]
@@ -762,16 +785,24 @@ mod tests {
             let rp = Reprobe::new(&report, &cfg.auto_settings(), encoder.clone(), (w, h), range, every);
             let mut r = Reprobing::new(rp, cfg.gop, None);
             for i in 0..4 {
-                assert!(r.push(smooth(i), i, range, Some(0)).is_none(), "no keyframe before 5");
+                r.push(smooth(i), i, range, Some(0));
             }
-            let made = r.push(noisy(14), 14, range, Some(0)).map(|(config, reopen)| (config, reopen.generation));
+            assert!(r.made(range).is_none(), "no keyframe before 5");
+            for (i, f) in second {
+                r.push(f.clone(), *i, range, Some(0));
+            }
+            let made = r.made(range).map(|(config, reopen)| (config, reopen.generation));
+            assert!(r.made(range).is_none(), "nothing left for the next update");
             (made, r)
         };
-        let (made, r) = run(PackingConfig::hue());
-        assert_eq!(made, Some((luma, 2)), "hue to VBP at 5, to luma at 15: frames from 15 on are tagged 2");
-        assert_eq!((r.rounds, r.switches, r.generation), (2, 1, 2));
-        let (made, r) = run(luma);
-        assert_eq!(made, Some((luma, 2)), "luma to VBP and back: the frames' tag moves on");
-        assert_eq!((r.rounds, r.switches, r.generation), (2, 0, 2), "no move made");
+        let second: [Vec<(u32, DepthImage)>; 2] = [vec![(14, noisy(14))], vec![(4, smooth(4)), (9, noisy(9))]];
+        for second in second {
+            let (made, r) = run(PackingConfig::hue(), &second);
+            assert_eq!(made, Some((luma, 2)), "hue to VBP, then to luma: frames from here on are tagged 2");
+            assert_eq!((r.rounds, r.switches, r.generation), (2, 1, 2));
+            let (made, r) = run(luma, &second);
+            assert_eq!(made, Some((luma, 2)), "luma to VBP and back: the frames' tag moves on");
+            assert_eq!((r.rounds, r.switches, r.generation), (2, 0, 2), "no move made");
+        }
     }
 }

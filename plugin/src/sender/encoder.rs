@@ -30,7 +30,7 @@ const COLOUR_WAIT: Duration = Duration::from_millis(100);
 /// every move reopens).
 pub(crate) struct Reopen {
     /// The move's number (1 for the stream's first; keyframes that moved the stream and were
-    /// passed over count too), the tag of the frames packed for it:
+    /// passed over, or moved it back, count too), the tag of the frames packed for it:
     /// the packets of those frames are tagged with it ([`Tapped::generation`]).
     pub(crate) generation: u64,
     pub(crate) preroll: Vec<DepthImage>,

@@ -47,16 +47,17 @@ pub struct DepthSenderStats {
     pub probe_ms: Option<f64>,
     /// With [`super::DepthSenderSettings::reprobe`]: the re-probe's rounds measured so far.
     pub reprobe_rounds: usize,
-    /// With the re-probe: the moves to another configuration so far. Keyframes that one gap
-    /// in the depth readback runs past together make at most one move (the encoder thread
-    /// makes only the newest), from the configuration before the gap to the one after it.
+    /// With the re-probe: the moves to another configuration so far. Keyframes that the frames
+    /// of one update reach together (after a gap in the depth readback) make at most one move
+    /// (the encoder thread makes only the newest), from the configuration before them to the
+    /// one after.
     pub reprobe_switches: usize,
     /// With the re-probe: the configurations the newest round measures (with
     /// [`super::DepthSenderSettings::reprobe_pairs`] `Fit`, what its worker has time for).
     pub reprobe_round_pairs: usize,
     /// With the re-probe: what the last round that ended measured, by itself (each
     /// configuration's id, mean error in metres over the round's frames, and bitrate over the
-    /// target), as `send --reprobe-log` writes it; empty before the first round ends. Errors are
+    /// target), as the first columns of `send --reprobe-log`; empty before the first round ends. Errors are
     /// in metres at the round's own depth range (the moves compare rounds at the start-up
     /// probe's: `depthcast_stream::Reprobe::set_range`).
     pub reprobe_last_round: Vec<(String, f64, f64)>,
@@ -79,7 +80,9 @@ pub struct DepthSenderStats {
     /// the start of a round that began with a move ([`Self::reprobe_after_move`]): the GPU had
     /// packed them before the move reached it, and the reopened encoder starts after them.
     pub reprobe_stream_frames: Option<usize>,
-    /// With the re-probe: whether the last round that ended began with a move.
+    /// With the re-probe: whether the last round that ended began at a keyframe that moved the
+    /// re-probe's pair (also one the same update passed over or undid: the frames' tag moved
+    /// on, so the stream's packets were matched afresh from there).
     pub reprobe_after_move: bool,
     /// The encoder's reopens for those moves (on the first frame packed for a move; none for a
     /// move no frame was packed for before the next, nor for one back to the configuration the
