@@ -594,12 +594,12 @@ impl RoundLog {
     fn round(&mut self, rp: &depthcast_stream::Reprobe, frame: u64, moved: bool) -> anyhow::Result<()> {
         let tally = rp.measured();
         let (stream_format, stream_config) = rp.current();
-        for (p, &(frames, from_stream)) in rp.last_round().iter().zip(rp.last_round_frames()) {
+        for (p, how) in rp.last_round().iter().zip(rp.last_round_frames()) {
             let so_far =
                 tally.iter().find(|t| (t.format, t.config) == (p.format, p.config)).map_or(f64::NAN, |t| t.mae);
             writeln!(
                 self.out,
-                "{},{frame},{},{},{:.4},{:.3},{:.4},{},{},{},{frames},{}",
+                "{},{frame},{},{},{:.4},{:.3},{:.4},{},{},{},{},{}",
                 rp.rounds(),
                 p.format,
                 p.config,
@@ -609,7 +609,8 @@ impl RoundLog {
                 stream_format,
                 stream_config,
                 u8::from(moved),
-                u8::from(from_stream)
+                how.frames,
+                u8::from(how.from_stream)
             )?;
         }
         self.out.flush()?;

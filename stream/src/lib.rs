@@ -53,7 +53,9 @@ pub use caps::{Receiver, stream_formats};
 pub use encoder::{DepthEncoder, EncodedFrame, EncoderStats, FrameMeta, high_plane_roi};
 pub use error::{FailureKind, Result, StreamError};
 pub use receiver::{DepthReceiver, ReceiveEvent, ReceivedFrame, ReceiverConfig, ReceiverStats};
-pub use reprobe::{FIT_SHARE, FailedPair, Keyframe, Reprobe, ReprobeSettings, RoundPairs, SentPackets, Switch};
+pub use reprobe::{
+    FIT_SHARE, FailedPair, Keyframe, Reprobe, ReprobeSettings, RoundFrames, RoundPairs, SentPackets, Switch,
+};
 pub use rgbd::{
     COLOUR_TRACK, DEPTH_TRACK, RgbdConfig, RgbdEncodedFrame, RgbdEncoder, RgbdEncoderStats, RgbdEvent, RgbdFrame,
     RgbdReceiver, RgbdSettings, RgbdStats, RgbdTracks, StreamEncoder,

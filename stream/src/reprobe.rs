@@ -230,6 +230,16 @@ pub struct Switch {
     pub current_mae: f64,
 }
 
+/// How a pair of the last round was measured ([`Reprobe::last_round_frames`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoundFrames {
+    /// The frames its error is over.
+    pub frames: usize,
+    /// Whether they were measured from the stream's own packets
+    /// ([`ReprobeSettings::from_stream`]) rather than by an encode of the round's.
+    pub from_stream: bool,
+}
+
 /// What a keyframe brings ([`Reprobe::at_keyframe`]).
 #[derive(Debug, Default)]
 pub struct Keyframe {
@@ -467,7 +477,7 @@ pub struct Reprobe {
     /// What the last round that ended measured of each of its pairs, by itself, and over how
     /// many frames, and whether from the stream's own packets.
     last_round: Vec<ProbedPair>,
-    last_round_frames: Vec<(usize, bool)>,
+    last_round_frames: Vec<RoundFrames>,
     /// The frames of the last round that ended whose error was measured from the stream's own
     /// packets (`None`: that round did not take the stream's).
     last_stream_frames: Option<usize>,
@@ -571,10 +581,8 @@ impl Reprobe {
         &self.last_round
     }
 
-    /// For each pair of [`Reprobe::last_round`], in its order: the frames its error is over,
-    /// and whether they were measured from the stream's own packets
-    /// ([`ReprobeSettings::from_stream`]) rather than by an encode of the round's.
-    pub fn last_round_frames(&self) -> &[(usize, bool)] {
+    /// For each pair of [`Reprobe::last_round`], in its order: how it was measured.
+    pub fn last_round_frames(&self) -> &[RoundFrames] {
         &self.last_round_frames
     }
 
@@ -865,7 +873,8 @@ impl Reprobe {
         measured.sort_unstable();
         let alone = alone.measured();
         self.last_round = measured.iter().map(|&(k, _)| alone[k]).collect();
-        self.last_round_frames = measured.iter().map(|&(k, frames)| (frames, Some(k) == stream)).collect();
+        self.last_round_frames =
+            measured.iter().map(|&(k, frames)| RoundFrames { frames, from_stream: Some(k) == stream }).collect();
         self.rounds += 1;
         failed
     }
@@ -1346,10 +1355,14 @@ mod tests {
         let (mae, rate) = as_sent(&stream[30..35]);
         assert_eq!(rp.last_stream_frames(), Some(5));
         // The round's encode of the other pair measures its whole window, 25..35.
-        let frames: Vec<(PackingConfig, (usize, bool))> =
+        let frames: Vec<(PackingConfig, RoundFrames)> =
             rp.last_round().iter().map(|p| p.config).zip(rp.last_round_frames().iter().copied()).collect();
         assert_eq!(frames.len(), 2, "{frames:?}");
-        assert!(frames.iter().all(|&(c, f)| f == if c == luma { (5, true) } else { (10, false) }), "{frames:?}");
+        let want = |c| match c == luma {
+            true => RoundFrames { frames: 5, from_stream: true },
+            false => RoundFrames { frames: 10, from_stream: false },
+        };
+        assert!(frames.iter().all(|&(c, f)| f == want(c)), "{frames:?}");
         let own = *rp.last_round().iter().find(|p| p.config == luma).expect("the stream's pair measured");
         assert!((own.mae - mae).abs() <= 1e-9 * mae, "{} against {mae}", own.mae);
         assert!((own.rate - rate).abs() < 1e-9, "{} against {rate}", own.rate);
