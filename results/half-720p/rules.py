@@ -86,10 +86,16 @@ def read_runs(runs):
 
 
 def load_folder(folder):
-    """Cells of a sweep folder: (scene, kbit/s) -> (probe's pairs, fixed runs, first rounds)."""
+    """Cells of a sweep folder: (scene, kbit/s) -> (probe's pairs, fixed runs, first rounds). Each
+    scene's runs are those of its one GOP-30 encoder setting (`g30-ultrafast`, or another preset,
+    `g30-superfast-nocuts`)."""
     cells = {}
-    for runs in sorted(glob.glob(os.path.join(folder, "runs", "*", "g30-ultrafast"))):
-        scene = os.path.basename(os.path.dirname(runs))
+    for scene_runs in sorted(glob.glob(os.path.join(folder, "runs", "*"))):
+        options = glob.glob(os.path.join(scene_runs, "g30-*"))
+        if len(options) != 1:
+            sys.exit(f"{scene_runs}: {len(options)} folders of GOP-30 runs (one expected)")
+        runs = options[0]
+        scene = os.path.basename(scene_runs)
         fixed, first = read_runs(runs)
         for kbps, rounds in first.items():
             if all(p in fixed[kbps] for p in rounds):

@@ -34,6 +34,8 @@
 # Half-size hue in the probe's half-size set, on the levels and checked on the test scenes
 # (hue.md; the earlier folders from a binary before the change):
 #   OUT=half-out ./run.sh hue ORBIT_FOLDER PAN_FOLDER APPROACH_FOLDER LEVEL2000 ... LEVEL2005
+# The orbit renders at x264 superfast, the real-time budget's preset (README):
+#   OUT=half-out ./run.sh superfast ORBIT_RENDERS/DepthOfFieldExample ORBIT_RENDERS/IrradianceVolumeExample ORBIT_RENDERS/Fox
 # Three glTF training scenes orbited over 300 frames (rendered like the orbit runs), swept like
 # the levels, and the re-probe's whole rule family modelled on the design set (the levels and
 # these) and on the test cameras (rules.md):
@@ -140,6 +142,14 @@ live)
             done
         done
     done
+    ;;
+superfast)
+    # The 300-frame orbit renders swept at the real-time budget's x264 preset (../presets-720p),
+    # scene-cut keyframes off as `send --reprobe` has them; the keyframe policies only. Then
+    # `python3 cells.py OUT/superfast/frames.csv` and `python3 rules.py extract OUT/superfast
+    # gops/orbit-superfast.csv.gz`. Arguments: the orbit renders' folders.
+    $D sweep "$@" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half \
+        --no-predictor-policies --preset superfast --scene-cuts false --out "$OUT/superfast"
     ;;
 gltf-orbit)
     # Three glTF training scenes (FlightHelmet, alien, cakeBirthday), rendered like the orbit
