@@ -235,17 +235,17 @@ def reprobe(cell, bitrate, rule, members=None, risk=None):
     measured = members(tally, current, 0) if members else range(len(pairs))
     for g in range(gops):
         if g > 0:
+            # The round of GOP g - 1 (the first on its settled encodes), which replaces the probe's.
+            parts = {k: first[pairs[k]] if g == 1 else fixed[pairs[k]]["gops"][g - 1] for k in measured}
             for view, w in zip(views, (memory, keep)):
                 if g > 1:
                     view.decay(w)
-                for k in measured:
+                for k, part in parts.items():
                     if g == 1:
                         view.forget(k)
-                        view.record(k, first[pairs[k]])
-                    else:
-                        view.record(k, fixed[pairs[k]]["gops"][g - 1])
-            for k in measured if worst else []:
-                worst.measured(k, first[pairs[k]] if g == 1 else fixed[pairs[k]]["gops"][g - 1], replace=g == 1)
+                    view.record(k, part)
+            for k, part in parts.items() if worst else []:
+                worst.measured(k, part, replace=g == 1)
             best = tally.best(score)
             if best == current:
                 streak = (None, 0)
