@@ -20,12 +20,7 @@ fn keyframes(codec: VideoCodec, preset: &str, scene_cuts: bool) -> (Vec<i64>, u6
     let mut frame = YuvFrame::new(fw, fh, BitDepth::Eight);
     let mut packets = Vec::new();
     for i in 0..70u32 {
-        let t = if i < 20 { i as f32 / 30.0 } else { 50.0 + i as f32 / 30.0 };
-        let mut depth = testdata::game_scene(w, h, t);
-        if i >= 20 {
-            depth.data.reverse();
-            depth.data.iter_mut().for_each(|d| *d = 40.5 - *d);
-        }
+        let depth = testdata::game_scene_with_cut(w, h, i, 20);
         let p = PackParams { frame_index: i, ..params };
         packer.pack_into(&depth.view(), &p, &mut frame).unwrap();
         // A fixed send time keeps the in-band parameters, and so the bytes, reproducible.

@@ -65,6 +65,19 @@ pub fn game_scene(width: u32, height: u32, time_s: f32) -> DepthImage {
     img
 }
 
+/// Frame `frame` of [`game_scene`] at 30 fps with a hard cut at frame `cut`: from there on another
+/// part of the scene (50 s later), upside down and reversed in depth (40.5 m less the depth), as a
+/// game's cut to another view. For tests of where encoders place keyframes.
+pub fn game_scene_with_cut(width: u32, height: u32, frame: u32, cut: u32) -> DepthImage {
+    let t = if frame < cut { frame as f32 / 30.0 } else { 50.0 + frame as f32 / 30.0 };
+    let mut depth = game_scene(width, height, t);
+    if frame >= cut {
+        depth.data.reverse();
+        depth.data.iter_mut().for_each(|d| *d = 40.5 - *d);
+    }
+    depth
+}
+
 /// Entry distance (in units of `dir`) of the ray `eye + t · dir` into the axis-aligned box
 /// `lo..hi` (slab test), or `None` when it misses. `t` is clamped at 0 from below.
 pub fn ray_box(eye: [f32; 3], dir: [f32; 3], lo: [f32; 3], hi: [f32; 3]) -> Option<f32> {

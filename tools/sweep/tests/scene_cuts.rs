@@ -8,18 +8,8 @@ use depthcast_sweep::encode::{RunOptions, SeqData, encode_sequence};
 
 fn keyframes(scene_cuts: bool) -> Vec<u32> {
     let (w, h) = (320, 180);
-    // The built-in scene, then from frame 20 another part of it, upside down and reversed in depth.
-    let frames = (0..70u32)
-        .map(|i| {
-            let t = if i < 20 { i as f32 / 30.0 } else { 50.0 + i as f32 / 30.0 };
-            let mut depth = testdata::game_scene(w, h, t);
-            if i >= 20 {
-                depth.data.reverse();
-                depth.data.iter_mut().for_each(|d| *d = 40.5 - *d);
-            }
-            depth
-        })
-        .collect();
+    // The built-in scene, with a hard cut at frame 20.
+    let frames = (0..70u32).map(|i| testdata::game_scene_with_cut(w, h, i, 20)).collect();
     let seq = SeqData::new("cut".into(), 30.0, frames).unwrap();
     let opts = RunOptions { gop: 30, preset: "superfast".into(), scene_cuts, ..RunOptions::default() };
     let luma = PackingConfig::luma(depthcast_packing::BitDepth::Eight);
