@@ -817,10 +817,6 @@ impl Reprobe {
             self.stream_cost = average(self.stream_cost, tap.busy, tap.frames);
         }
         let stream = round.stream.as_ref().map(|tap| round.members[tap.slot]);
-        self.last_stream_frames = stream.map(|k| match encodes.iter().find(|(j, _)| *j == k) {
-            Some((_, Ok(run))) => run.errors.len(),
-            _ => 0,
-        });
         Some(self.record(encodes, round.from_start, round.scale, stream))
     }
 
@@ -875,6 +871,9 @@ impl Reprobe {
         self.last_round = measured.iter().map(|&(k, _)| alone[k]).collect();
         self.last_round_frames =
             measured.iter().map(|&(k, frames)| RoundFrames { frames, from_stream: Some(k) == stream }).collect();
+        // The stream's own pair with no packets measured none of its frames (not in `measured`).
+        self.last_stream_frames =
+            stream.map(|s| measured.iter().find(|&&(k, _)| k == s).map_or(0, |&(_, frames)| frames));
         self.rounds += 1;
         failed
     }

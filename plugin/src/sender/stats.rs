@@ -57,9 +57,9 @@ pub struct DepthSenderStats {
     pub reprobe_round_pairs: usize,
     /// With the re-probe: what the last round that ended measured, by itself (each
     /// configuration's id, mean error in metres over the round's frames, and bitrate over the
-    /// target), as the first columns of `send --reprobe-log`; empty before the first round ends. Errors are
-    /// in metres at the round's own depth range (the moves compare rounds at the start-up
-    /// probe's: `depthcast_stream::Reprobe::set_range`).
+    /// target), as the first columns of `send --reprobe-log`; empty before the first round
+    /// ends. Errors are in metres at the round's own depth range (the moves compare rounds at the
+    /// start-up probe's: `depthcast_stream::Reprobe::set_range`).
     pub reprobe_last_round: Vec<(String, f64, f64)>,
     /// With the re-probe: what one configuration's encode of one frame has cost a round's
     /// worker (encode, decode and error), in milliseconds (before a round has ended, the
