@@ -207,7 +207,7 @@ fn send_reprobe_then_recv() {
         lines.next(),
         Some(
             "round,frame,format,config,round_mae_mm,round_rate,tally_mae_mm,stream_format,stream_config,moved,\
-             frames,from_stream"
+             frames,from_stream,score_mm"
         )
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
@@ -223,6 +223,7 @@ fn send_reprobe_then_recv() {
                 (r[4].parse().unwrap(), r[5].parse().unwrap(), r[6].parse().unwrap());
             assert!(mae.is_finite() && mae > 0.0 && rate > 0.0 && so_far.is_finite(), "{r:?}");
             assert_eq!(r[10], "15", "{r:?}");
+            assert_eq!(r[12], r[6], "without --reprobe-risk the rule compares the error so far: {r:?}");
         }
         if round == "1" {
             assert!(these.iter().all(|r| r[11] == "0"), "the first round encodes every pair: {text}");

@@ -97,4 +97,14 @@ mod tests {
             assert!(super::parse_bitrate(bad).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn a_risk_score_is_two_weights_or_the_chosen_one() {
+        use depthcast_stream::Risk;
+        assert_eq!(super::send::parse_risk("0.5,1"), Ok(Risk { rho: 0.5, keep: 1.0 }));
+        assert_eq!(super::send::parse_risk("chosen"), Ok(Risk::CHOSEN));
+        for bad in ["", "0.5", "0.5,1,1", "1.5,0.8", "0.25,-1", "high"] {
+            assert!(super::send::parse_risk(bad).is_err(), "{bad}");
+        }
+    }
 }

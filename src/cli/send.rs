@@ -180,6 +180,13 @@ pub(crate) struct Args {
     /// default.
     #[arg(long, requires = "reprobe", value_parser = parse_memory, value_name = "KEEP")]
     reprobe_long_memory: Option<f64>,
+    /// With --reprobe: rank and compare the pairs by mean error ^ (1 - RHO) x worst round ^ RHO,
+    /// the worst round (a pair's highest mean error over one round) weighing KEEP at each later
+    /// round that measures the pair, rather than by mean error alone: a pair that lost whole
+    /// GOPs in a round is not moved to on one good one. `chosen` is 0.25,0.8, what procedural
+    /// levels and glTF training orbits chose (results/half-720p/risk.md). Off by default.
+    #[arg(long, requires = "reprobe", value_parser = parse_risk, value_name = "RHO,KEEP")]
+    reprobe_risk: Option<depthcast_stream::Risk>,
     /// With --reprobe: measure the stream's own pair from what it sends (its packets decoded
     /// and unpacked beside the rounds: a decode per frame where an encode was) rather than by
     /// one of each round's encodes, so each round measures one pair more for its encodes. The
@@ -192,7 +199,9 @@ pub(crate) struct Args {
     /// alone, its error over the rounds so far (older ones weighing less: what the move rule
     /// compares), the pair carrying the stream from that keyframe, whether it moved there, and
     /// the frames the pair's error is over and whether they were measured from the stream's own
-    /// packets (--reprobe-from-stream) rather than by an encode of the round's.
+    /// packets (--reprobe-from-stream) rather than by an encode of the round's, and what the
+    /// move rule compares (the error over the rounds so far, or with --reprobe-risk the risk
+    /// score).
     #[arg(long, requires = "reprobe", value_name = "FILE")]
     reprobe_log: Option<PathBuf>,
     /// With a sequence that has colour (`depthcast render --colour`): the depth's share of
@@ -386,6 +395,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                 confirm: a.reprobe_confirm,
                 guarded: a.reprobe_guarded,
                 long_memory: a.reprobe_long_memory,
+                risk: a.reprobe_risk,
                 // A round's decoder of the stream starts at the keyframe where the round does.
                 from_stream: a.reprobe_from_stream && !a.intra_refresh,
                 ..Default::default()
@@ -585,7 +595,7 @@ impl RoundLog {
         writeln!(
             out,
             "round,frame,format,config,round_mae_mm,round_rate,tally_mae_mm,stream_format,stream_config,moved,\
-             frames,from_stream"
+             frames,from_stream,score_mm"
         )?;
         Ok(RoundLog { out })
     }
@@ -593,13 +603,14 @@ impl RoundLog {
     /// The round `rp` took at keyframe `frame`, after which the stream `moved` (or not).
     fn round(&mut self, rp: &depthcast_stream::Reprobe, frame: u64, moved: bool) -> anyhow::Result<()> {
         let tally = rp.measured();
+        let scores = rp.scores();
         let (stream_format, stream_config) = rp.current();
         for (p, how) in rp.last_round().iter().zip(rp.last_round_frames()) {
-            let so_far =
-                tally.iter().find(|t| (t.format, t.config) == (p.format, p.config)).map_or(f64::NAN, |t| t.mae);
+            let k = tally.iter().position(|t| (t.format, t.config) == (p.format, p.config));
+            let (so_far, score) = k.map_or((f64::NAN, f64::NAN), |k| (tally[k].mae, scores[k]));
             writeln!(
                 self.out,
-                "{},{frame},{},{},{:.4},{:.3},{:.4},{},{},{},{},{}",
+                "{},{frame},{},{},{:.4},{:.3},{:.4},{},{},{},{},{},{:.4}",
                 rp.rounds(),
                 p.format,
                 p.config,
@@ -610,7 +621,8 @@ impl RoundLog {
                 stream_config,
                 u8::from(moved),
                 how.frames,
-                u8::from(how.from_stream)
+                u8::from(how.from_stream),
+                1e3 * score
             )?;
         }
         self.out.flush()?;
@@ -695,5 +707,17 @@ pub(super) fn parse_memory(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(m) if (0.0..=1.0).contains(&m) => Ok(m),
         _ => Err(format!("{s}: a weight from 0 to 1")),
+    }
+}
+
+/// `RHO,KEEP` (each from 0 to 1), or `chosen` for [`depthcast_stream::Risk::CHOSEN`].
+pub(super) fn parse_risk(s: &str) -> Result<depthcast_stream::Risk, String> {
+    if s == "chosen" {
+        return Ok(depthcast_stream::Risk::CHOSEN);
+    }
+    let weights: Vec<Result<f64, String>> = s.split(',').map(parse_memory).collect();
+    match weights.as_slice() {
+        [Ok(rho), Ok(keep)] => Ok(depthcast_stream::Risk { rho: *rho, keep: *keep }),
+        _ => Err(format!("{s}: RHO,KEEP (each a weight from 0 to 1, as 0.25,0.8) or `chosen`")),
     }
 }

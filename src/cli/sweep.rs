@@ -121,6 +121,11 @@ pub(crate) struct Args {
     /// `send --reprobe` must agree with (`send --reprobe-long-memory`); none by default.
     #[arg(long, value_parser = super::send::parse_memory, value_name = "KEEP")]
     reprobe_long_memory: Option<f64>,
+    /// Rank and compare the modelled `send --reprobe`'s pairs by their risk score, mean error
+    /// ^ (1 - RHO) x worst round ^ RHO (`send --reprobe-risk`: RHO,KEEP or `chosen`); by mean
+    /// error by default.
+    #[arg(long, value_parser = super::send::parse_risk, value_name = "RHO,KEEP")]
+    reprobe_risk: Option<depthcast_stream::Risk>,
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
@@ -208,6 +213,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             confirm: a.reprobe_confirm,
             guarded: a.reprobe_guarded,
             long: a.reprobe_long_memory,
+            risk: a.reprobe_risk,
             ..Rounds::default()
         },
     };

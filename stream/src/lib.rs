@@ -47,7 +47,7 @@ pub mod rgbd;
 
 pub use auto::{
     AutoPacking, AutoSettings, FormatProbeReport, Move, MoveRule, PairTally, ProbeEncode, ProbeReport, ProbeSet,
-    ProbedPair, probe_formats, probe_formats_among, probe_formats_encoded, unguarded,
+    ProbedPair, Risk, probe_formats, probe_formats_among, probe_formats_encoded, unguarded,
 };
 pub use caps::{Receiver, stream_formats};
 pub use encoder::{DepthEncoder, EncodedFrame, EncoderStats, FrameMeta, high_plane_roi};

@@ -47,7 +47,7 @@ use depthcast_codec::{EncodedPacket, EncoderSettings, Format, VideoCodec};
 use depthcast_packing::{DepthImage, PackingConfig};
 
 use crate::auto::{
-    AutoSettings, FormatProbeReport, Measure, MeasuredEncode, MoveRule, PairTally, ProbeEncode, ProbedPair,
+    AutoSettings, FormatProbeReport, Measure, MeasuredEncode, MoveRule, PairTally, ProbeEncode, ProbedPair, Risk,
 };
 use crate::error::{Result, StreamError};
 
@@ -137,6 +137,9 @@ pub struct ReprobeSettings {
     /// caller that gives no packets ([`Reprobe::push`]) leaves the stream's pair unmeasured by
     /// the rounds. `send --reprobe` turns it on; see `results/from-stream-720p`.
     pub from_stream: bool,
+    /// Rank and compare the pairs by their [`Risk`] score (mean error and worst round) rather
+    /// than their mean error alone ([`PairTally::with_risk`]); `None` (the default): the mean.
+    pub risk: Option<Risk>,
 }
 
 /// How many of the start-up probe's pairs (of the stream's codec) a round encodes. A round
@@ -209,6 +212,7 @@ impl Default for ReprobeSettings {
             confirm: 1,
             guarded: false,
             long_memory: None,
+            risk: None,
             from_stream: false,
         }
     }
@@ -514,10 +518,14 @@ impl Reprobe {
         if let Some(keep) = settings.long_memory {
             tally = tally.with_long_view(keep);
         }
+        if let Some(risk) = settings.risk {
+            tally = tally.with_risk(risk);
+        }
         let seconds = report.frames as f64 / auto.fps.max(1.0);
         for (k, m) in same_codec.iter().enumerate() {
             let bits = (m.rate * auto.bitrate as f64 * seconds).round() as u64;
             tally.record_mean(k, m.mae, bits, report.frames);
+            tally.round_measured(k, &[m.mae], true);
         }
         let current = tally.pairs().iter().position(|&p| p == (report.format, report.winner)).unwrap_or(0);
         // The probe encoded all its pairs side by side, so on as many cores as it had (or pairs).
@@ -564,6 +572,17 @@ impl Reprobe {
             p.mae = f64::INFINITY;
         }
         m
+    }
+
+    /// What the move rule compares of each pair, in [`Reprobe::measured`]'s order: the mean
+    /// error there, or with [`ReprobeSettings::risk`] the [`Risk`] score
+    /// ([`PairTally::scores`]); infinite for a pair whose encode failed.
+    pub fn scores(&self) -> Vec<f64> {
+        let mut scores = self.tally.scores();
+        for (score, _) in scores.iter_mut().zip(&self.failed).filter(|(_, f)| **f) {
+            *score = f64::INFINITY;
+        }
+        scores
     }
 
     /// Pairs the newest round measures (0 before the first), the stream's own among them when
@@ -856,6 +875,7 @@ impl Reprobe {
                     // At the start-up probe's range (x 1, exactly, while the range stays).
                     let at_reference: Vec<f64> = run.errors.iter().map(|e| e * scale).collect();
                     self.tally.record_run(k, &at_reference, run.bits, run.errors.len());
+                    self.tally.round_measured(k, &at_reference, from_start);
                     alone.record_run(k, &run.errors, run.bits, run.errors.len());
                     measured.push((k, run.errors.len()));
                 }
@@ -1314,6 +1334,36 @@ mod tests {
     /// A sender whose encoder runs apart waits for late packets only where a round takes them:
     /// not in the first round (it encodes the stream's pair like the others), not without
     /// `from_stream`, and not once the stream has ended.
+    /// The rule's scores follow [`ReprobeSettings::risk`]: the mean error without it; with the
+    /// worst round alone (RHO 1) that weighs nothing once another round measures the pair (KEEP
+    /// 0), each pair's score is its newest round's mean error, the first round's replacing what
+    /// the start-up probe measured.
+    #[test]
+    fn with_a_risk_score_the_rule_compares_each_pairs_worst_round_as_well() {
+        let stream = sent_stream(30, PackingConfig::luma(BitDepth::Eight));
+        for risk in [None, Some(Risk { rho: 1.0, keep: 0.0 })] {
+            let mut rp = three_pair_reprobe_with(|s| s.risk = risk);
+            let probe = rp.measured();
+            let scores: Vec<f64> = probe.iter().map(|p| p.mae).collect();
+            assert_eq!(rp.scores(), scores, "before a round: the probe's errors either way");
+            for (i, (frame, packets)) in stream.iter().enumerate() {
+                if i == 10 || i == 20 {
+                    rp.at_keyframe().unwrap();
+                    let last: Vec<f64> = rp.last_round().iter().map(|p| p.mae).collect();
+                    let want = match risk {
+                        None => rp.measured().iter().map(|p| p.mae).collect(),
+                        Some(_) => last,
+                    };
+                    assert_eq!(rp.last_round().len(), 3, "every pair in every round");
+                    for (got, want) in rp.scores().iter().zip(&want) {
+                        assert!((got - want).abs() <= 1e-12 * want, "at {i}: {got} against {want} ({risk:?})");
+                    }
+                }
+                rp.push_sent(frame.clone(), packets.clone()).unwrap();
+            }
+        }
+    }
+
     #[test]
     fn only_a_round_measuring_the_stream_from_its_packets_takes_late_ones() {
         let stream = sent_stream(20, PackingConfig::luma(BitDepth::Eight));

@@ -13,7 +13,7 @@
 //! had the error of its pair's fixed run (switching is free); [`Plan::reopen`] where a real
 //! single-stream encode of it reopens the encoder: at every switch, which the sweep then runs.
 
-use depthcast_stream::{MoveRule, PairTally};
+use depthcast_stream::{MoveRule, PairTally, Risk};
 
 use super::analysis::RunResult;
 use super::config::{CodecConfig, PackingConfig};
@@ -156,6 +156,9 @@ pub struct Rounds {
     /// The memory of the slower view a move must agree with
     /// (`depthcast_stream::ReprobeSettings::long_memory`, [`PairTally::with_long_view`]).
     pub long: Option<f64>,
+    /// Pairs ranked and compared by their risk score (`depthcast_stream::ReprobeSettings::risk`,
+    /// [`PairTally::with_risk`]); `None`: by mean error.
+    pub risk: Option<Risk>,
 }
 
 impl Default for Rounds {
@@ -171,6 +174,7 @@ impl Default for Rounds {
             confirm: s.confirm,
             guarded: s.guarded,
             long: s.long_memory,
+            risk: s.risk,
         }
     }
 }
@@ -191,6 +195,10 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
     if let Memory::Rounds(Rounds { long: Some(keep), .. }) = memory {
         tally = tally.with_long_view(keep);
     }
+    if let Memory::Rounds(Rounds { risk: Some(risk), .. }) = memory {
+        tally = tally.with_risk(risk);
+    }
+
     // Each frame is measured once (but for a round that measures the probe's frames again).
     let mut measured = vec![false; n];
     let every: Vec<usize> = (0..cands.len()).collect();
@@ -213,7 +221,13 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
     let mut rule: Option<MoveRule> = None;
     for g in (0..n).step_by(gop) {
         match memory {
-            _ if g == 0 => measure(&mut tally, &mut measured, 0..stream.head.clamp(1, n), &every),
+            _ if g == 0 => {
+                let head = 0..stream.head.clamp(1, n);
+                measure(&mut tally, &mut measured, head.clone(), &every);
+                for &k in &every {
+                    tally.round_measured(k, &cands[k].run.mae[head.clone()], true);
+                }
+            }
             Memory::SoFar => measure(&mut tally, &mut measured, 0..g, &every),
             Memory::Rounds(Rounds { window, keep, .. }) => {
                 // A round is in at the first keyframe after its `window` frames.
@@ -225,7 +239,10 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
                 let round = start..start + window.max(1);
                 if round.start > 0 {
                     tally.decay(keep);
-                    measure(&mut tally, &mut measured, round, &members);
+                    measure(&mut tally, &mut measured, round.clone(), &members);
+                    for &k in &members {
+                        tally.round_measured(k, &cands[k].run.mae[round.clone()], false);
+                    }
                 } else {
                     // What the probe measured of the round's pairs is measured again.
                     members.iter().for_each(|&k| tally.forget_pair(k));
@@ -233,13 +250,20 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
                     match members.iter().map(|&k| cands[k].first.map(|f| (k, f))).collect::<Option<Vec<_>>>() {
                         Some(firsts) => {
                             for (k, f) in firsts {
-                                for (&e, &b) in f.mae.iter().zip(&f.bits).take(round.end) {
+                                let taken = f.mae.len().min(f.bits.len()).min(round.end);
+                                for (&e, &b) in f.mae.iter().zip(&f.bits).take(taken) {
                                     tally.record(k, e, b);
                                 }
+                                tally.round_measured(k, &f.mae[..taken], true);
                             }
                             measured[round].fill(true);
                         }
-                        None => measure(&mut tally, &mut measured, round, &members),
+                        None => {
+                            measure(&mut tally, &mut measured, round.clone(), &members);
+                            for &k in &members {
+                                tally.round_measured(k, &cands[k].run.mae[round.clone()], true);
+                            }
+                        }
                     }
                 }
             }
@@ -287,7 +311,7 @@ mod tests {
     /// Rounds over `window` frames with memory `keep`, every pair in each, moving on each
     /// round's pick without a margin.
     fn rule(window: usize, keep: f64) -> Rounds {
-        Rounds { window, keep, pairs: None, margin: 0.0, confirm: 1, guarded: false, long: None }
+        Rounds { window, keep, pairs: None, margin: 0.0, confirm: 1, guarded: false, long: None, risk: None }
     }
 
     /// [`rule`] as a [`Memory`].
@@ -396,6 +420,26 @@ mod tests {
         // Without one for every candidate, the fixed runs' first GOP.
         let some = [settled[0], de[1]];
         assert_eq!(plan(&some, &every2, rounds(2, 1.0)).unwrap().choice, alike.choice);
+    }
+
+    #[test]
+    fn a_risk_score_keeps_the_stream_off_a_pair_whose_worst_round_is_recent() {
+        // e beats d but for one GOP (frames 2..4), measured by the round in at 4.
+        let d = run(PackingConfig::luma(BitDepth::Eight), &[1.0; 12], 1);
+        let e = run(PackingConfig::hue(), &[0.5, 0.5, 8.0, 8.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], 1);
+        let cands = [
+            Candidate { codec: CodecConfig::H264_8, run: &d, first: None },
+            Candidate { codec: CodecConfig::H264_8, run: &e, first: None },
+        ];
+        let stream = Stream { width: 64, height: 32, fps: 1.0, bitrate: 1, gop: 2, head: 2 };
+        let plan_of = |risk| plan(&cands, &stream, Memory::Rounds(Rounds { risk, ..rule(2, 0.0) })).unwrap().choice;
+        // By mean error (the newest round alone): e, d after its bad round, e again at once.
+        assert_eq!(plan_of(None), [1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1]);
+        // By the risk score with RHO 0.5 and KEEP 0.8: e's worst round (8, then 6.4, 5.12 and
+        // 4.1) keeps sqrt(0.5 x worst) above d's 1.0 to the end.
+        assert_eq!(plan_of(Some(Risk { rho: 0.5, keep: 0.8 })), [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+        // RHO 0 is the mean alone.
+        assert_eq!(plan_of(Some(Risk { rho: 0.0, keep: 0.8 })), plan_of(None));
     }
 
     #[test]
