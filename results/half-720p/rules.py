@@ -19,7 +19,9 @@ measured weighs MEMORY); the stream moves to the best pair (lowest mean error am
 held 1.10x the bitrate) when it measures MARGIN better than the stream's, CONFIRM rounds in a row,
 and, with a long view KEEP, also better there. Moves are free: each GOP gets its pair's fixed-run
 error. The sweep's real runs pay for reopening the encoder, so they can be worse (the README's
-tables are real runs).
+tables are real runs). Every rule here ranks pairs by mean error alone; `send --reprobe` has since
+also scored them by their worst round (`reprobe(..., risk=)`, `Risk`; risk.py), and DEFAULT is
+its rule with `--reprobe-risk off`.
 
 The best causal policy (#17's yardstick) switches at each keyframe to the fixed run, of every
 pair of the sweep, with the lowest error over every frame before it; best fixed is in hindsight

@@ -34,8 +34,14 @@
 # Half-size hue in the probe's half-size set, on the levels and checked on the test scenes
 # (hue.md; the earlier folders from a binary before the change):
 #   OUT=half-out ./run.sh hue ORBIT_FOLDER PAN_FOLDER APPROACH_FOLDER LEVEL2000 ... LEVEL2005
-# The orbit renders at x264 superfast, the real-time budget's preset (README):
+# The orbit renders at x264 superfast, the real-time budget's preset (README), then the approach
+# and strafe renders, then `send --reprobe-risk chosen`'s policy on each:
 #   OUT=half-out ./run.sh superfast ORBIT_RENDERS/DepthOfFieldExample ORBIT_RENDERS/IrradianceVolumeExample ORBIT_RENDERS/Fox
+#   OUT=half-out CAM=approach ./run.sh superfast APPROACH_RENDERS/DepthOfFieldExample ...
+#   OUT=half-out CAM=strafe ./run.sh superfast STRAFE_RENDERS/DepthOfFieldExample ...
+#   OUT=half-out RISK=chosen [CAM=...] ./run.sh superfast ...
+# `send` in real time at ultrafast and superfast (live-presets.md):
+#   OUT=half-out ./run.sh live-presets ORBIT_FOLDER
 # Three glTF training scenes orbited over 300 frames (rendered like the orbit runs), swept like
 # the levels, and the re-probe's whole rule family modelled on the design set (the levels and
 # these) and on the test cameras (rules.md):
@@ -91,6 +97,24 @@ scene_variant() {
     $D sweep "$src/DepthOfFieldExample" "$src/IrradianceVolumeExample" "$src/Fox" --codecs h264-8,h264-10 \
         --grid quick --half --gop 30 --format-probe half $only $flags --out "$OUT/$cam-$tag"
 }
+# One `send` in real time into RUN.ts (paced at 30 fps, GOP 30, the start-up probe across H.264 at
+# 8 and 10 bits with the half-size set) and `recv --source` of it into RUN.csv: RUN, the render's
+# folder, Mbit/s, MODE (probe: the probe alone; reprobe: with --reprobe), then more send flags.
+# Skipped when RUN.csv is there.
+live_run() {
+    run=$1
+    seq=$2
+    mbps=$3
+    mode=$4
+    shift 4
+    [ -f "$run.csv" ] && return
+    extra=
+    [ "$mode" = probe ] || extra=--reprobe
+    $D send --input "$seq" --url "$run.ts" --bitrate "${mbps}M" --gop 30 --auto --probe \
+        --receivers chromium $extra "$@" 2> "$run.log"
+    $D recv --url "$run.ts" --source "$seq" --stats "$run.csv.part" 2>> "$run.log"
+    mv "$run.csv.part" "$run.csv"
+}
 case $what in
 train)
     $D sweep "$@" --codecs h264-8,h264-10 --grid quick --half --gop 30 --mbps 1,2,4 --no-policies --out "$OUT/train"
@@ -131,14 +155,24 @@ live)
     for scene in DepthOfFieldExample IrradianceVolumeExample Fox; do
         for mbps in 1 2 4 8 16 32; do
             for mode in probe reprobe; do
-                run="$OUT/live/$scene-${mbps}M-$mode"
-                [ -f "$run.csv" ] && continue
-                extra=
-                [ $mode = probe ] || extra=--reprobe
-                $D send --input "$src/$scene" --url "$run.ts" --bitrate ${mbps}M --gop 30 --auto --probe \
-                    --receivers chromium $extra 2> "$run.log"
-                $D recv --url "$run.ts" --source "$src/$scene" --stats "$run.csv.part" 2>> "$run.log"
-                mv "$run.csv.part" "$run.csv"
+                live_run "$OUT/live/$scene-${mbps}M-$mode" "$src/$scene" $mbps $mode
+            done
+        done
+    done
+    ;;
+live-presets)
+    # `send` in real time as in `live`, at x264 ultrafast (send's default) and superfast (the
+    # real-time budget's preset), the start-up probe alone and with --reprobe, the four runs of
+    # a cell one after another; then `python3 live_presets.py OUT/live-presets`
+    # (live-presets.md). Argument: the folder of the 300-frame orbit renders.
+    src=$1
+    mkdir -p "$OUT/live-presets"
+    for scene in DepthOfFieldExample IrradianceVolumeExample Fox; do
+        for mbps in 1 2 4 8 16 32; do
+            for preset in ultrafast superfast; do
+                for mode in probe reprobe; do
+                    live_run "$OUT/live-presets/$scene-${mbps}M-$preset-$mode" "$src/$scene" $mbps $mode --preset $preset
+                done
             done
         done
     done
@@ -147,9 +181,19 @@ superfast)
     # The 300-frame orbit renders swept at the real-time budget's x264 preset (../presets-720p),
     # scene-cut keyframes off as `send --reprobe` has them; the keyframe policies only. Then
     # `python3 cells.py OUT/superfast/frames.csv` and `python3 rules.py extract OUT/superfast
-    # gops/orbit-superfast.csv.gz`. Arguments: the orbit renders' folders.
+    # gops/orbit-superfast.csv.gz`. Arguments: the orbit renders' folders. With CAM=approach or
+    # CAM=strafe, another camera's renders into OUT/superfast-CAM. With RISK=chosen (or
+    # RHO,KEEP), after that sweep: `send --reprobe-risk`'s policy on a copy of it (its fixed runs
+    # reused), OUT/superfast[-CAM]-risk.
+    out="$OUT/superfast${CAM:+-$CAM}"
+    flags=
+    if [ -n "${RISK:-}" ]; then
+        [ -d "$out-risk" ] || cp -a "$out" "$out-risk"
+        out="$out-risk"
+        flags="--reprobe-risk $RISK"
+    fi
     $D sweep "$@" --codecs h264-8,h264-10 --grid quick --half --gop 30 --format-probe half \
-        --no-predictor-policies --preset superfast --scene-cuts false --out "$OUT/superfast"
+        --no-predictor-policies --preset superfast --scene-cuts false $flags --out "$out"
     ;;
 gltf-orbit)
     # Three glTF training scenes (FlightHelmet, alien, cakeBirthday), rendered like the orbit

@@ -99,12 +99,15 @@ mod tests {
     }
 
     #[test]
-    fn a_risk_score_is_two_weights_or_the_chosen_one() {
+    fn a_risk_score_is_two_weights_the_chosen_one_or_off() {
         use depthcast_stream::Risk;
-        assert_eq!(super::send::parse_risk("0.5,1"), Ok(Risk { rho: 0.5, keep: 1.0 }));
-        assert_eq!(super::send::parse_risk("chosen"), Ok(Risk::CHOSEN));
+
+        use super::send::{RiskRule, parse_risk};
+        assert_eq!(parse_risk("0.5,1"), Ok(RiskRule(Some(Risk { rho: 0.5, keep: 1.0 }))));
+        assert_eq!(parse_risk("chosen"), Ok(RiskRule(Some(Risk::CHOSEN))));
+        assert_eq!(parse_risk("off"), Ok(RiskRule(None)));
         for bad in ["", "0.5", "0.5,1,1", "1.5,0.8", "0.25,-1", "high"] {
-            assert!(super::send::parse_risk(bad).is_err(), "{bad}");
+            assert!(parse_risk(bad).is_err(), "{bad}");
         }
     }
 }

@@ -89,7 +89,11 @@ pub(crate) struct Args {
     /// Use libx264/libx265 only.
     #[arg(long)]
     software: bool,
-    /// Software preset.
+    /// Software preset (x264/x265 names; SVT-AV1 takes them too, or 0..=13). `superfast` is the
+    /// slowest x264 preset at which every H.264 pair encodes a 720p frame in 16 ms on one core
+    /// (results/presets-720p); sent in real time on a 2-core machine it had 0.83x the error of
+    /// `ultrafast` (0.89x with --reprobe) but made 3 of 36 streams late
+    /// (results/half-720p/live-presets.md): use it where a core is spare.
     #[arg(long, default_value = "ultrafast")]
     preset: String,
     /// Send as fast as possible instead of at the sequence's frame rate.
@@ -122,7 +126,8 @@ pub(crate) struct Args {
     /// With --receivers: repeat the probe while the stream runs (from each keyframe, every pair
     /// encoded on worker threads over the GOP as it is sent, each encode pre-rolled over the 15
     /// frames before), and at each keyframe move to the pair with the lowest error measured so
-    /// far (older rounds weighing --reprobe-memory), reopening the encoder on the same
+    /// far (older rounds weighing --reprobe-memory; its worst round weighing in too:
+    /// --reprobe-risk), reopening the encoder on the same
     /// transport, pre-rolled, for another bit depth or frame size. A keyframe waits up to a
     /// frame for its round (with --fast, until it ends); a round that falls behind is used at
     /// the first keyframe after it ends. Keyframes come every GOP only, never at scene cuts (as
@@ -182,11 +187,14 @@ pub(crate) struct Args {
     reprobe_long_memory: Option<f64>,
     /// With --reprobe: rank and compare the pairs by mean error ^ (1 - RHO) x worst round ^ RHO,
     /// the worst round (a pair's highest mean error over one round) weighing KEEP at each later
-    /// round that measures the pair, rather than by mean error alone: a pair that lost whole
-    /// GOPs in a round is not moved to on one good one. `chosen` is 0.25,0.8, what procedural
-    /// levels and glTF training orbits chose (results/half-720p/risk.md). Off by default.
-    #[arg(long, requires = "reprobe", value_parser = parse_risk, value_name = "RHO,KEEP")]
-    reprobe_risk: Option<depthcast_stream::Risk>,
+    /// round that measures the pair, rather than by mean error alone (`off`): a pair that lost
+    /// whole GOPs in a round is not moved to on one good one. `chosen` is 0.25,0.8, what
+    /// procedural levels and glTF training orbits chose; at x264 superfast on the test cameras it
+    /// took the worst cells from 1.104x and 1.119x the best fixed pair to 1.077x and 1.054x
+    /// (results/half-720p/risk.md).
+    #[arg(long, requires = "reprobe", default_value = "chosen", value_parser = parse_risk,
+          value_name = "RHO,KEEP|chosen|off")]
+    reprobe_risk: RiskRule,
     /// With --reprobe: measure the stream's own pair from what it sends (its packets decoded
     /// and unpacked beside the rounds: a decode per frame where an encode was) rather than by
     /// one of each round's encodes, so each round measures one pair more for its encodes. The
@@ -395,7 +403,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                 confirm: a.reprobe_confirm,
                 guarded: a.reprobe_guarded,
                 long_memory: a.reprobe_long_memory,
-                risk: a.reprobe_risk,
+                risk: a.reprobe_risk.0,
                 // A round's decoder of the stream starts at the keyframe where the round does.
                 from_stream: a.reprobe_from_stream && !a.intra_refresh,
                 ..Default::default()
@@ -710,14 +718,20 @@ pub(super) fn parse_memory(s: &str) -> Result<f64, String> {
     }
 }
 
-/// `RHO,KEEP` (each from 0 to 1), or `chosen` for [`depthcast_stream::Risk::CHOSEN`].
-pub(super) fn parse_risk(s: &str) -> Result<depthcast_stream::Risk, String> {
-    if s == "chosen" {
-        return Ok(depthcast_stream::Risk::CHOSEN);
+/// The re-probe's risk score (`--reprobe-risk`): `None` ranks the pairs by mean error alone.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct RiskRule(pub Option<depthcast_stream::Risk>);
+
+/// `RHO,KEEP` (each from 0 to 1), `chosen` for [`depthcast_stream::Risk::CHOSEN`], or `off`.
+pub(super) fn parse_risk(s: &str) -> Result<RiskRule, String> {
+    match s {
+        "chosen" => return Ok(RiskRule(Some(depthcast_stream::Risk::CHOSEN))),
+        "off" => return Ok(RiskRule(None)),
+        _ => {}
     }
     let weights: Vec<Result<f64, String>> = s.split(',').map(parse_memory).collect();
     match weights.as_slice() {
-        [Ok(rho), Ok(keep)] => Ok(depthcast_stream::Risk { rho: *rho, keep: *keep }),
-        _ => Err(format!("{s}: RHO,KEEP (each a weight from 0 to 1, as 0.25,0.8) or `chosen`")),
+        [Ok(rho), Ok(keep)] => Ok(RiskRule(Some(depthcast_stream::Risk { rho: *rho, keep: *keep }))),
+        _ => Err(format!("{s}: RHO,KEEP (each a weight from 0 to 1, as 0.25,0.8), `chosen` or `off`")),
     }
 }

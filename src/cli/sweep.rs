@@ -122,10 +122,11 @@ pub(crate) struct Args {
     #[arg(long, value_parser = super::send::parse_memory, value_name = "KEEP")]
     reprobe_long_memory: Option<f64>,
     /// Rank and compare the modelled `send --reprobe`'s pairs by their risk score, mean error
-    /// ^ (1 - RHO) x worst round ^ RHO (`send --reprobe-risk`: RHO,KEEP or `chosen`); by mean
-    /// error by default.
-    #[arg(long, value_parser = super::send::parse_risk, value_name = "RHO,KEEP")]
-    reprobe_risk: Option<depthcast_stream::Risk>,
+    /// ^ (1 - RHO) x worst round ^ RHO, or by mean error alone (`off`), as `send
+    /// --reprobe-risk`.
+    #[arg(long, default_value = "chosen", value_parser = super::send::parse_risk,
+          value_name = "RHO,KEEP|chosen|off")]
+    reprobe_risk: super::send::RiskRule,
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
@@ -213,7 +214,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             confirm: a.reprobe_confirm,
             guarded: a.reprobe_guarded,
             long: a.reprobe_long_memory,
-            risk: a.reprobe_risk,
+            risk: a.reprobe_risk.0,
             ..Rounds::default()
         },
     };

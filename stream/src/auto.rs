@@ -298,10 +298,11 @@ pub struct PairTally {
 /// the pair. The cells that miss #17's worst-cell goal are moves to a pair that measured best over
 /// a round and then lost whole GOPs; its mean hides that, its worst round does not.
 ///
-/// `rho` 0.25 with `keep` 0.8 was chosen on procedural levels and glTF training orbits (the
-/// protocol in `results/half-720p/risk.md`, modelled on their fixed runs). Off by default: on
-/// the test cameras at `ultrafast` the model gained on two and lost on one (strafe); see
-/// `results/half-720p` for the real runs at the budget's preset.
+/// `rho` 0.25 with `keep` 0.8 ([`Risk::CHOSEN`]) was chosen on procedural levels and glTF
+/// training orbits (the protocol in `results/half-720p/risk.md`, modelled on their fixed runs).
+/// The keyframe re-probe's default ([`crate::ReprobeSettings::risk`]) since its real runs at the
+/// real-time budget's preset (`superfast`) on the test cameras; in the model at `ultrafast` it
+/// gained on two of them and lost on one (strafe).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Risk {
     /// The worst round's weight in the score (0: the mean alone, 1: the worst round alone).

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""`send` in real time at two x264 presets (live-presets.md).
+
+    python3 live_presets.py OUT/live-presets [--out live-presets.md]
+
+OUT/live-presets holds `./run.sh live-presets`'s runs: per scene, bitrate, preset (`ultrafast`,
+`superfast`) and mode (`probe`: the start-up probe alone; `reprobe`: with `--reprobe` and its
+defaults), the sender's log and `recv --source`'s per-frame stats. The four runs of a cell ran
+one after another on the same machine, so each ratio compares runs made minutes apart.
+"""
+import argparse
+import os
+
+from live import MBPS, SCENES, geo, live_mae, log_facts
+
+PRESETS = ["ultrafast", "superfast"]
+MODES = ["probe", "reprobe"]
+
+
+def cells(folder):
+    """(scene, Mbit/s) -> {(preset, mode): (MAE mm, frames received, log facts)} of complete cells."""
+    out = {}
+    for scene in SCENES:
+        for mbps in MBPS:
+            runs = {}
+            for preset in PRESETS:
+                for mode in MODES:
+                    base = os.path.join(folder, f"{scene}-{mbps}M-{preset}-{mode}")
+                    if os.path.exists(f"{base}.csv"):
+                        mae, frames = live_mae(f"{base}.csv")
+                        runs[(preset, mode)] = (mae, frames, log_facts(f"{base}.log"))
+            if len(runs) == len(PRESETS) * len(MODES):
+                out[(scene, mbps)] = runs
+    return out
+
+
+def report(folder):
+    runs = cells(folder)
+    lines = [
+        "# `send` in real time at x264 ultrafast and superfast (`run.sh live-presets`)",
+        "",
+        "Written by `python3 live_presets.py OUT/live-presets --out live-presets.md`. The 300-frame orbit",
+        "renders sent by `send --auto --probe --receivers chromium` paced at 30 fps (GOP 30) into MPEG-TS,",
+        "alone and with `--reprobe` (its defaults), at each preset; the error is `recv --source`'s over",
+        "what arrived. The README's superfast section says what was decided on it.",
+        "",
+        "| scene | Mbit/s | probe's pick: ultrafast | superfast | probe: superfast / ultrafast "
+        "| re-probe: superfast / ultrafast | rounds (pairs in the last), moves: ultrafast | superfast "
+        "| re-probe s to send 10 s: ultrafast | superfast |",
+        "|---|---:|---|---|---:|---:|---|---|---:|---:|",
+    ]
+    ratios = {"probe alone: superfast / ultrafast": [], "re-probe: superfast / ultrafast": [],
+              "ultrafast: re-probe / probe": [], "superfast: re-probe / probe": []}
+    slow, short = [], []
+    for (scene, mbps), r in runs.items():
+        (pu, _, fpu), (ps, _, fps_) = r[("ultrafast", "probe")], r[("superfast", "probe")]
+        (ru, _, fru), (rs, _, frs) = r[("ultrafast", "reprobe")], r[("superfast", "reprobe")]
+        for key, value in zip(ratios, (ps / pu, rs / ru, ru / pu, rs / ps)):
+            ratios[key].append(value)
+        for (preset, mode), (_, frames, facts) in r.items():
+            if facts["secs"] > 10.5:
+                slow.append(f"{scene} {mbps}M {preset} {mode} {facts['secs']:.2f} s")
+            if frames < 300:
+                short.append(f"{scene} {mbps}M {preset} {mode} {frames}")
+        lines.append(
+            f"| {scene} | {mbps} | {fpu['pick']} | {fps_['pick']} | {ps / pu:.3f} | {rs / ru:.3f} "
+            f"| {fru['rounds']}, {fru['switches']} | {frs['rounds']}, {frs['switches']} "
+            f"| {fru['secs']:.2f} | {frs['secs']:.2f} |")
+    lines.append("")
+    for key, v in ratios.items():
+        if v:
+            lines.append(f"- {key}: geomean {geo(v):.3f}, worst {max(v):.3f}, best {min(v):.3f} ({len(v)} cells)")
+    lines.append(f"- streams that took over 10.5 s to send 10 s of video: {', '.join(slow) or 'none'}")
+    lines.append(f"- streams with fewer than 300 frames decoded: {', '.join(short) or 'none'}")
+    return lines
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("folder")
+    ap.add_argument("--out", help="markdown file (default: print)")
+    a = ap.parse_args()
+    text = "\n".join(report(a.folder)) + "\n"
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(text)
+    else:
+        print(text, end="")
+
+
+if __name__ == "__main__":
+    main()
