@@ -23,7 +23,8 @@ DESIGN = {
     "gltf-orbit": os.path.join(G, "gltf-orbit.csv.gz"),
 }
 TEST = {c: os.path.join(G, f"{c}.csv.gz")
-        for c in ("orbit", "pan", "approach", "strafe", "orbit-superfast", "approach-superfast", "strafe-superfast")}
+        for c in ("orbit", "pan", "approach", "strafe", "orbit-superfast", "approach-superfast", "strafe-superfast",
+                  "pan-superfast")}
 DEFAULT = rules.DEFAULT
 # (rho, keep); None: the default rule.
 VARIANTS = [None] + [(rho, keep) for rho in (0.25, 0.5, 1.0) for keep in (0.8, 1.0)]
