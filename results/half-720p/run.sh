@@ -39,7 +39,7 @@
 #   OUT=half-out ./run.sh superfast ORBIT_RENDERS/DepthOfFieldExample ORBIT_RENDERS/IrradianceVolumeExample ORBIT_RENDERS/Fox
 #   OUT=half-out CAM=approach ./run.sh superfast APPROACH_RENDERS/DepthOfFieldExample ...
 #   OUT=half-out CAM=strafe ./run.sh superfast STRAFE_RENDERS/DepthOfFieldExample ...
-#   OUT=half-out CAM=pan ./run.sh superfast PAN_RENDERS/DepthOfFieldExample ... (with RISK=off too)
+#   OUT=half-out CAM=pan ./run.sh superfast PAN_RENDERS/DepthOfFieldExample ...
 #   OUT=half-out RISK=chosen [CAM=...] ./run.sh superfast ...
 # `send` in real time at ultrafast and superfast (live-presets.md):
 #   OUT=half-out ./run.sh live-presets ORBIT_FOLDER
@@ -183,13 +183,12 @@ superfast)
     # scene-cut keyframes off as `send --reprobe` has them; the keyframe policies only. Then
     # `python3 cells.py OUT/superfast/frames.csv` and `python3 rules.py extract OUT/superfast
     # gops/orbit-superfast.csv.gz`. Arguments: the orbit renders' folders. With CAM=approach,
-    # CAM=strafe or CAM=pan, another camera's renders into OUT/superfast-CAM. With RISK=chosen,
-    # off (or RHO,KEEP), after that sweep: `send --reprobe-risk`'s policy on a copy of it (its
-    # fixed runs reused), OUT/superfast[-CAM]-risk. (The orbit, approach and strafe sweeps ran
-    # when the re-probe ranked by mean error alone, now `--reprobe-risk off`, and their copies
-    # with RISK=chosen; pan's ran after, with RISK=off in the sweep itself.)
+    # CAM=strafe or CAM=pan, another camera's renders into OUT/superfast-CAM. These run the
+    # re-probe by mean error alone (`--reprobe-risk off`, its rule when they were first run).
+    # With RISK=chosen (or RHO,KEEP), after that sweep: `send --reprobe-risk`'s policy on a copy
+    # of it (its fixed runs reused), OUT/superfast[-CAM]-risk.
     out="$OUT/superfast${CAM:+-$CAM}"
-    flags=
+    flags="--reprobe-risk off"
     if [ -n "${RISK:-}" ]; then
         [ -d "$out-risk" ] || cp -a "$out" "$out-risk"
         out="$out-risk"
