@@ -8,8 +8,9 @@
 //! - [`Page`]: one tab ([`Chromium::new_page`]); any number of them at once, from any threads:
 //!   [`Page::eval`] (promises awaited, results by value), [`Page::wait_for`], [`Page::console`],
 //!   [`Page::screenshot_png`], [`Page::set_viewport`].
-//! - [`StaticServer`]: a tiny HTTP/1.1 server for a directory (`web/`) plus in-memory files, so
-//!   tests load the receiver's modules and their fixtures without the real server.
+//! - [`StaticServer`]: a tiny HTTP/1.1 server for a directory (`web/`: [`web_dir`]) plus
+//!   in-memory files, so tests load the receiver's modules and their fixtures without the real
+//!   server.
 //!
 //! Synchronous: one WebSocket to the browser, a reader thread that hands responses to their
 //! callers and keeps every page's console output; pages are attached as flattened sessions.
@@ -37,3 +38,11 @@ pub use chromium::{CHROMIUM_ENV, Chromium, DEFAULT_CHROMIUM};
 pub use error::{BrowserError, Result};
 pub use page::Page;
 pub use server::{RunningServer, StaticServer, mime_type};
+
+/// The repository's `web/` folder: beside this crate's folder as cargo names it when it runs the
+/// tests (the checkout they run in), else as it was when this crate was built. A test binary that
+/// a shared target folder kept from a checkout elsewhere still serves this checkout's pages.
+pub fn web_dir() -> std::path::PathBuf {
+    let crate_dir = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    std::path::Path::new(&crate_dir).join("../../web")
+}

@@ -14,7 +14,7 @@ console.log('loaded', 42, {a: 1});
 </script></body></html>"#;
 
 fn server() -> depthcast_browser::RunningServer {
-    let mut s = StaticServer::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../web"));
+    let mut s = StaticServer::new(depthcast_browser::web_dir());
     s.add("/t/page.html", PAGE, "text/html");
     s.add("/lib/answer.js", "export const answer = 6 * 7;", mime_type("answer.js"));
     s.start().expect("static server")

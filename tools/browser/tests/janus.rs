@@ -263,7 +263,7 @@ fn run(lossless: bool) {
     let rtp_ports = [free_udp_port(), free_udp_port()];
     let (mountpoint, rtp_port) = if lossless { (2, rtp_ports[1]) } else { (1, rtp_ports[0]) };
     let janus = start_janus(rtp_ports);
-    let server = StaticServer::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../web")).start().expect("static server");
+    let server = StaticServer::new(depthcast_browser::web_dir()).start().expect("static server");
     let chromium = Chromium::launch_with_args(&[
         // WebRTC over loopback only: host candidates on 127.0.0.1, not hidden behind mDNS names.
         "--allow-loopback-in-peer-connection",

@@ -619,7 +619,7 @@ fn sei_js_reads_access_units_as_the_rust_reader_does() {
     let block_manifest: Vec<Value> =
         blocks.iter().map(|(kind, b)| json!({"kind": kind, "data": b64.encode(b)})).collect();
 
-    let web = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web");
+    let web = depthcast_browser::web_dir();
     let mut server = StaticServer::new(web);
     server.add("/contract/sei.html", include_bytes!("sei_contract.html").to_vec(), "text/html");
     server.add("/contract/units.json", serde_json::to_vec(&manifest).unwrap(), "application/json");

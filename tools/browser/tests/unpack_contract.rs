@@ -549,7 +549,7 @@ fn webgl_unpacking_matches_the_cpu_bit_for_bit() {
     let (round_in, round_want) = rounding_probes();
     let words = |w: &[u32]| w.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
 
-    let web = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web");
+    let web = depthcast_browser::web_dir();
     let mut server = StaticServer::new(web);
     server.add("/contract/unpack.html", include_bytes!("unpack_contract.html").to_vec(), "text/html");
     server.add("/contract/manifest.json", manifest, "application/json");
