@@ -127,16 +127,15 @@ pub(crate) struct Args {
     /// encoded on worker threads over the GOP as it is sent, each encode pre-rolled over the 15
     /// frames before), and at each keyframe move to the pair with the lowest error measured so
     /// far (older rounds weighing --reprobe-memory; its worst round weighing in too:
-    /// --reprobe-risk), reopening the encoder on the same
-    /// transport, pre-rolled, for another bit depth or frame size. A keyframe waits up to a
-    /// frame for its round (with --fast, until it ends); a round that falls behind is used at
-    /// the first keyframe after it ends. Keyframes come every GOP only, never at scene cuts (as
-    /// x264 presets other than ultrafast would place them), so that rounds start at them.
-    /// Depth-only streams
-    /// into MPEG-TS or RTP (`.ts`, `udp://`, `srt://`, `tcp://`, `rtp://`), whose keyframes carry
-    /// the codec's headers. `depthcast recv`, the Bevy receiver (both on `RgbdReceiver`) and the
-    /// browser page of `depthcast serve` follow such a change (a page that joins later starts at
-    /// the last keyframe, as always).
+    /// --reprobe-risk), reopening the encoder on the same transport, pre-rolled, for another bit
+    /// depth or frame size. A keyframe waits up to a frame for its round (with --fast, until it
+    /// ends); a round that falls behind is used at the first keyframe after it ends. Keyframes
+    /// come every GOP only, never at scene cuts (as x264 presets other than ultrafast would place
+    /// them), so that rounds start at them. Depth-only streams into MPEG-TS or RTP (`.ts`,
+    /// `udp://`, `srt://`, `tcp://`, `rtp://`), whose keyframes carry the codec's headers.
+    /// `depthcast recv`, the Bevy receiver (both on `RgbdReceiver`) and the browser page of
+    /// `depthcast serve` follow such a change (a page that joins later starts at the last
+    /// keyframe, as always).
     #[arg(long, requires = "receivers")]
     reprobe: bool,
     /// With --reprobe: worker threads of a round, each encoding its share of the pairs frame by
@@ -204,12 +203,11 @@ pub(crate) struct Args {
     reprobe_from_stream: bool,
     /// With --reprobe: write what each round measured to this CSV file, a row per pair: the
     /// round, the keyframe where it was taken, the pair, its error and bitrate over that round
-    /// alone, its error over the rounds so far (older ones weighing less: what the move rule
-    /// compares), the pair carrying the stream from that keyframe, whether it moved there, and
-    /// the frames the pair's error is over and whether they were measured from the stream's own
-    /// packets (--reprobe-from-stream) rather than by an encode of the round's, and what the
-    /// move rule compares (the error over the rounds so far, or with --reprobe-risk the risk
-    /// score).
+    /// alone, its error over the rounds so far (older ones weighing less), the pair carrying the
+    /// stream from that keyframe, whether it moved there, the frames the pair's error is over
+    /// and whether they were measured from the stream's own packets (--reprobe-from-stream)
+    /// rather than by an encode of the round's, and what the move rule compares (the error over
+    /// the rounds so far, or with --reprobe-risk the risk score).
     #[arg(long, requires = "reprobe", value_name = "FILE")]
     reprobe_log: Option<PathBuf>,
     /// With a sequence that has colour (`depthcast render --colour`): the depth's share of

@@ -405,16 +405,19 @@ impl PairTally {
     /// ([`PairTally::measured`]), or with [`PairTally::with_risk`] its [`Risk`] score once a
     /// round has measured it.
     pub fn scores(&self) -> Vec<f64> {
-        let m = self.measured();
-        (0..m.len()).map(|k| self.score(k, &m)).collect()
+        self.scored().1
     }
 
-    /// [`PairTally::scores`] of pair `k`, given [`PairTally::measured`]'s `m`.
-    fn score(&self, k: usize, m: &[ProbedPair]) -> f64 {
-        match self.risk.as_ref().and_then(|v| v.worst[k].map(|w| (v.risk, w))) {
-            Some((risk, worst)) => risk.score(m[k].mae, worst),
-            None => m[k].mae,
-        }
+    /// [`PairTally::measured`] and [`PairTally::scores`], each worked out once.
+    fn scored(&self) -> (Vec<ProbedPair>, Vec<f64>) {
+        let m = self.measured();
+        let scores = (0..m.len())
+            .map(|k| match self.risk.as_ref().and_then(|v| v.worst[k].map(|w| (v.risk, w))) {
+                Some((risk, worst)) => risk.score(m[k].mae, worst),
+                None => m[k].mae,
+            })
+            .collect();
+        (m, scores)
     }
 
     /// The pairs, in the order given.
@@ -536,39 +539,36 @@ impl PairTally {
 
     /// What a stream on pair `current` moves to by the rule among the pairs `allowed`: the pick
     /// of [`PairTally::best_among`] when its mean error (or [`Risk`] score) is below
-    /// `1 - margin` times the current pair's, or when the current pair is out of the running (not allowed, a lost frame, over
-    /// the bitrate where the pick holds it: [`Move::forced`]); `None` to stay. A move costs (the
-    /// keyframe re-probe reopens the encoder), so a pick that is barely better is not worth one.
-    /// With a long view ([`PairTally::with_long_view`]), an unforced move also needs the pick's
+    /// `1 - margin` times the current pair's, or when the current pair is out of the running
+    /// (not allowed, a lost frame, over the bitrate where the pick holds it: [`Move::forced`]);
+    /// `None` to stay. A move costs (the keyframe re-probe reopens the encoder), so a pick that is
+    /// barely better is not worth one. With a long view ([`PairTally::with_long_view`]), an unforced move also needs the pick's
     /// mean error there below the current pair's.
     pub fn move_from(&self, current: usize, margin: f64, allowed: impl Fn(usize) -> bool) -> Option<Move> {
         let best = self.best_among(&allowed)?;
         if best == current {
             return None;
         }
-        let m = self.measured();
+        let (m, scores) = self.scored();
         let (now, pick) = (&m[current], &m[best]);
         let forced = !allowed(current) || !now.mae.is_finite() || (pick.holds_rate() && !now.holds_rate());
         let long_agrees = match (self.long_mae(best), self.long_mae(current)) {
             (Some(pick), Some(now)) => pick < now,
             _ => true,
         };
-        let better = self.score(best, &m) < (1.0 - margin) * self.score(current, &m);
+        let better = scores[best] < (1.0 - margin) * scores[current];
         (forced || (better && long_agrees)).then_some(Move { to: best, forced })
     }
 
     /// The pairs `allowed` (by index) in the rule's order: those that held the bitrate first
-    /// (when any did), each part by mean error (or [`Risk`] score), then index; a pair with a lost frame or none
-    /// measured last within its part. The first is [`PairTally::best_among`]'s pick.
+    /// (when any did), each part by mean error (or [`Risk`] score), then index; a pair with a
+    /// lost frame or none measured last within its part. The first is [`PairTally::best_among`]'s pick.
     pub fn ranked(&self, allowed: impl Fn(usize) -> bool) -> Vec<usize> {
-        let measured = self.measured();
+        let (measured, scores) = self.scored();
         let mut open: Vec<usize> = (0..measured.len()).filter(|&k| allowed(k)).collect();
         let any_holds = open.iter().any(|&k| measured[k].holds_rate());
         let misses = |k: usize| any_holds && !measured[k].holds_rate();
-        open.sort_by(|&a, &b| {
-            let (sa, sb) = (self.score(a, &measured), self.score(b, &measured));
-            misses(a).cmp(&misses(b)).then(sa.total_cmp(&sb)).then(a.cmp(&b))
-        });
+        open.sort_by(|&a, &b| misses(a).cmp(&misses(b)).then(scores[a].total_cmp(&scores[b])).then(a.cmp(&b)));
         open
     }
 
@@ -615,12 +615,12 @@ impl PairTally {
 
     /// [`PairTally::best`] among the pairs `allowed` (by index); `None` when it allows none.
     pub fn best_among(&self, allowed: impl Fn(usize) -> bool) -> Option<usize> {
-        let measured = self.measured();
+        let (measured, scores) = self.scored();
         let open: Vec<usize> = (0..measured.len()).filter(|&k| allowed(k)).collect();
         let any_holds = open.iter().any(|&k| measured[k].holds_rate());
         open.into_iter()
             .filter(|&k| measured[k].holds_rate() || !any_holds)
-            .reduce(|best, k| if self.score(k, &measured) < self.score(best, &measured) { k } else { best })
+            .reduce(|best, k| if scores[k] < scores[best] { k } else { best })
     }
 }
 

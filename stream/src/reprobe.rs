@@ -11,8 +11,8 @@
 //! frame counts once), the stream moves to the tally's best pair when that is another one
 //! better by a margin (and, with [`ReprobeSettings::confirm`], picked by rounds in a row:
 //! [`MoveRule`]; pairs ranked by their mean error and, by default, their worst round:
-//! [`ReprobeSettings::risk`]), and the next round begins. Every move reopens the encoder ([`crate::DepthEncoder::reopen`]),
-//! itself pre-rolled, on the same transport: a new configuration inside the running encoder
+//! [`ReprobeSettings::risk`]), and the next round begins. Every move reopens the encoder
+//! ([`crate::DepthEncoder::reopen`]), itself pre-rolled, on the same transport: a new configuration inside the running encoder
 //! keeps the old one's rate-control state and settings, which cost 3.5x the expected error in
 //! the sweep's runs of the same policy.
 //!
@@ -1337,9 +1337,6 @@ mod tests {
         (errors.iter().sum::<f64>() / errors.len() as f64, bits as f64 / (300_000.0 * seconds))
     }
 
-    /// A sender whose encoder runs apart waits for late packets only where a round takes them:
-    /// not in the first round (it encodes the stream's pair like the others), not without
-    /// `from_stream`, and not once the stream has ended.
     /// The rule's scores follow [`ReprobeSettings::risk`]: the mean error without it; with the
     /// worst round alone (RHO 1) that weighs nothing once another round measures the pair (KEEP
     /// 0), each pair's score is its newest round's mean error, the first round's replacing what
@@ -1370,6 +1367,9 @@ mod tests {
         }
     }
 
+    /// A sender whose encoder runs apart waits for late packets only where a round takes them:
+    /// not in the first round (it encodes the stream's pair like the others), not without
+    /// `from_stream`, and not once the stream has ended.
     #[test]
     fn only_a_round_measuring_the_stream_from_its_packets_takes_late_ones() {
         let stream = sent_stream(20, PackingConfig::luma(BitDepth::Eight));

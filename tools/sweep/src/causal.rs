@@ -198,7 +198,6 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
     if let Memory::Rounds(Rounds { risk: Some(risk), .. }) = memory {
         tally = tally.with_risk(risk);
     }
-
     // Each frame is measured once (but for a round that measures the probe's frames again).
     let mut measured = vec![false; n];
     let every: Vec<usize> = (0..cands.len()).collect();
@@ -211,6 +210,15 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
             }
         }
     };
+    // `measure`, and each pair's mean over `frames` as one round of the risk score (with
+    // `replace`: a round that measures the probe's frames again).
+    let measure_round =
+        |tally: &mut PairTally, measured: &mut [bool], frames: std::ops::Range<usize>, of: &[usize], replace: bool| {
+            measure(tally, measured, frames.clone(), of);
+            for &k in of {
+                tally.round_measured(k, &cands[k].run.mae[frames.clone()], replace);
+            }
+        };
     let gop = stream.gop.max(1);
     let mut choice: Vec<usize> = Vec::with_capacity(n);
     // The running round: the keyframe it started at, and its pairs (chosen there).
@@ -221,13 +229,7 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
     let mut rule: Option<MoveRule> = None;
     for g in (0..n).step_by(gop) {
         match memory {
-            _ if g == 0 => {
-                let head = 0..stream.head.clamp(1, n);
-                measure(&mut tally, &mut measured, head.clone(), &every);
-                for &k in &every {
-                    tally.round_measured(k, &cands[k].run.mae[head.clone()], true);
-                }
-            }
+            _ if g == 0 => measure_round(&mut tally, &mut measured, 0..stream.head.clamp(1, n), &every, true),
             Memory::SoFar => measure(&mut tally, &mut measured, 0..g, &every),
             Memory::Rounds(Rounds { window, keep, .. }) => {
                 // A round is in at the first keyframe after its `window` frames.
@@ -239,10 +241,7 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
                 let round = start..start + window.max(1);
                 if round.start > 0 {
                     tally.decay(keep);
-                    measure(&mut tally, &mut measured, round.clone(), &members);
-                    for &k in &members {
-                        tally.round_measured(k, &cands[k].run.mae[round.clone()], false);
-                    }
+                    measure_round(&mut tally, &mut measured, round, &members, false);
                 } else {
                     // What the probe measured of the round's pairs is measured again.
                     members.iter().for_each(|&k| tally.forget_pair(k));
@@ -258,12 +257,7 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
                             }
                             measured[round].fill(true);
                         }
-                        None => {
-                            measure(&mut tally, &mut measured, round.clone(), &members);
-                            for &k in &members {
-                                tally.round_measured(k, &cands[k].run.mae[round.clone()], true);
-                            }
-                        }
+                        None => measure_round(&mut tally, &mut measured, round, &members, true),
                     }
                 }
             }
