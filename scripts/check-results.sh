@@ -4,7 +4,8 @@
 # results/half-720p/risk.py, results/half-720p/reach.py, results/views-720p/headroom.py,
 # results/pairs-720p/pairs.py and results/half-720p/shortlist.py) honest as it changes. Needs
 # Python 3 with numpy: PYTHON, else the first of `python3` on PATH and Debian's /usr/bin/python3
-# (python3-numpy) that has it, since a pyenv or venv python3 on PATH does not see Debian's packages. `scripts/dev.sh test` runs it.
+# (python3-numpy) that has it, since a pyenv or venv python3 on PATH does not see Debian's packages.
+# `scripts/dev.sh test` runs it.
 #
 #   [PYTHON=python3] scripts/check-results.sh
 set -euo pipefail
