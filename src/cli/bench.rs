@@ -33,6 +33,10 @@ pub(crate) struct Args {
     /// With --presets: the real-time budget per frame on one core, ms.
     #[arg(long, default_value_t = 16.0)]
     budget_ms: f64,
+    /// With --presets: the bitrates to time at, Mbit/s at 720p30 (scaled to the frame size, as the
+    /// sweep scales them). An encoder's time per frame grows with its bitrate: more bits to code.
+    #[arg(long, value_delimiter = ',', default_value = "4")]
+    mbps: Vec<f64>,
 }
 
 /// Median wall time of `f` in nanoseconds over `iters` runs, after one warm-up run.
@@ -333,32 +337,45 @@ fn bytemuck_f32(v: &[f32]) -> &[u8] {
 /// `depthcast_codec::backend::svt_preset`).
 const PRESETS: [&str; 6] = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"];
 
-/// The `"bench":"preset"` lines: the built-in scene's frames (a moving camera, 4 Mbit/s at 720p30
-/// scaled to the frame size, CBR, GOP 30) packed and encoded by each software encoder at each
-/// preset with one thread; the mean time per frame after the first keyframe's GOP is warm, and
-/// the slowest preset of each that fits `--budget-ms` with every faster one.
+/// Frames `bench --presets` encodes before it times (the first keyframe's GOP, warm).
+const WARM: usize = 10;
+
+/// The `"bench":"preset"` lines: the built-in scene's frames (a moving camera, CBR at each
+/// `--mbps` at 720p30 scaled to the frame size, GOP 30) packed and encoded by each software encoder
+/// at each preset with one thread; the mean time per frame after the first keyframe's GOP is warm,
+/// and the slowest preset of each that fits `--budget-ms` with every faster one.
 fn bench_presets(a: &Args) -> anyhow::Result<()> {
     use depthcast::sweep::config::scale_bitrates;
-    use depthcast_codec::{EncoderSettings, Format, Refresh};
-    use depthcast_packing::PackingConfig;
-    use depthcast_stream::{DepthEncoder, FrameMeta};
     const FRAMES: usize = 40;
-    const WARM: usize = 10;
     let frames: Vec<DepthImage> =
         (0..FRAMES).map(|i| testdata::game_scene(a.width, a.height, i as f32 / 30.0)).collect();
     let (near, far) =
         tight_range(&frames[0].view(), 0.05).ok_or_else(|| anyhow::anyhow!("test frame has no valid depth"))?;
-    let bitrate = scale_bitrates(&[4.0], a.width, a.height, 30.0)[0];
+    anyhow::ensure!(
+        !a.mbps.is_empty() && a.mbps.iter().all(|m| m.is_finite() && *m > 0.0),
+        "--mbps: positive bitrates, Mbit/s"
+    );
     if !a.json {
         println!(
-            "{}x{} built-in scene, {} kbit/s CBR, one thread, mean of frames {WARM}..{FRAMES}; budget {} ms/frame",
-            a.width,
-            a.height,
-            bitrate / 1000,
-            a.budget_ms
+            "{}x{} built-in scene, CBR, one thread, mean of frames {WARM}..{FRAMES}; budget {} ms/frame",
+            a.width, a.height, a.budget_ms
         );
-        println!("{:<8} {:<9} {:>10} {:<10} {:>8} {:>7}", "format", "frame", "size", "preset", "ms", "budget");
+        println!(
+            "{:<8} {:<9} {:>10} {:>8} {:<10} {:>8} {:>7}",
+            "format", "frame", "size", "kbit/s", "preset", "ms", "budget"
+        );
     }
+    for bitrate in scale_bitrates(&a.mbps, a.width, a.height, 30.0) {
+        bench_presets_at(a, &frames, (near, far), bitrate)?;
+    }
+    Ok(())
+}
+
+/// `bench --presets` at one bitrate: every format, both frame shapes, every preset.
+fn bench_presets_at(a: &Args, frames: &[DepthImage], (near, far): (f32, f32), bitrate: u64) -> anyhow::Result<()> {
+    use depthcast_codec::{EncoderSettings, Format, Refresh};
+    use depthcast_packing::PackingConfig;
+    use depthcast_stream::{DepthEncoder, FrameMeta};
     for format in Format::ALL {
         let mut settings = EncoderSettings::new(format.codec, a.width, a.height);
         settings.bit_depth = format.bits;
@@ -389,7 +406,7 @@ fn bench_presets(a: &Args) -> anyhow::Result<()> {
                     }
                 }
                 enc.finish()?;
-                let ms = spent.as_secs_f64() * 1e3 / (FRAMES - WARM) as f64;
+                let ms = spent.as_secs_f64() * 1e3 / (frames.len() - WARM) as f64;
                 let fits = ms <= a.budget_ms;
                 // The slowest preset that fits with every faster one.
                 all_fit &= fits;
@@ -401,18 +418,35 @@ fn bench_presets(a: &Args) -> anyhow::Result<()> {
                         "{}",
                         serde_json::json!({
                             "bench": "preset", "format": format.id(), "frame": kind, "width": fw, "height": fh,
-                            "preset": preset, "ms_per_frame": ms, "budget_ms": a.budget_ms, "within": fits,
+                            "bitrate": bitrate, "preset": preset, "ms_per_frame": ms, "budget_ms": a.budget_ms, "within": fits,
                         })
                     );
                 } else {
                     let size = format!("{fw}x{fh}");
                     let mark = if fits { "yes" } else { "no" };
-                    println!("{:<8} {:<9} {:>10} {:<10} {:>8.2} {:>7}", format.id(), kind, size, preset, ms, mark);
+                    let kbps = bitrate / 1000;
+                    println!(
+                        "{:<8} {:<9} {:>10} {:>8} {:<10} {:>8.2} {:>7}",
+                        format.id(),
+                        kind,
+                        size,
+                        kbps,
+                        preset,
+                        ms,
+                        mark
+                    );
                 }
             }
             if !a.json {
                 let w = within.map_or("none".to_string(), str::to_string);
-                println!("{:<8} {:<9} slowest preset within {} ms: {w}", format.id(), kind, a.budget_ms);
+                println!(
+                    "{:<8} {:<9} {:>10} {:>8} slowest preset within {} ms: {w}",
+                    format.id(),
+                    kind,
+                    "",
+                    bitrate / 1000,
+                    a.budget_ms
+                );
             }
         }
     }
