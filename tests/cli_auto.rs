@@ -259,3 +259,60 @@ fn send_reprobe_then_recv() {
     assert!(!dir.join("reprobe.mkv").exists(), "nothing sent");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--preset auto`: a budget no encoder meets steps the stream down from superfast to ultrafast at
+/// its first keyframe, once (the encoder reopened, pre-rolled: every frame still decodes); a
+/// budget every encoder meets keeps superfast to the end; a container that stores the codec's
+/// headers once is refused before anything is sent.
+#[test]
+fn send_preset_auto_steps_down_over_the_budget() {
+    let dir = std::env::temp_dir().join(format!("depthcast-cli-preset-auto-{}", std::process::id()));
+    let frames = 36;
+    let seq = sequence(&dir, frames);
+    let send = |url: &std::path::Path, budget_ms: &str, more: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_depthcast"))
+            .args(["send", "--input", seq.to_str().unwrap(), "--url", url.to_str().unwrap()])
+            .args(["--preset", "auto", "--budget-ms", budget_ms, "--kbps", "600", "--gop", "12"])
+            .args(["--software", "--fast"])
+            .args(more)
+            .output()
+            .unwrap()
+    };
+    let steps = |err: &str| err.lines().filter(|l| l.starts_with("preset: frames ")).count();
+
+    // Nothing encodes a frame in a microsecond.
+    for (name, more) in [
+        ("fixed", &["--config", "luma-P8-lin"][..]),
+        ("reprobe", &["--auto", "--probe", "--receivers", "h264-8", "--reprobe"][..]),
+    ] {
+        let video = dir.join(format!("over-{name}.ts"));
+        let out = send(&video, "0.001", more);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "send failed: {err}");
+        assert!(err.contains("preset: superfast until a GOP's encodes take over 0.0 ms per frame"), "{err}");
+        assert!(err.contains("preset: frames 0..12 took ") && err.contains("budget: ultrafast from frame 12"), "{err}");
+        assert_eq!(steps(&err), 1, "one step, at the first keyframe: {err}");
+        assert!(err.contains("preset: the stream ended at ultrafast;"), "{err}");
+        let (header, rows) = recv_rows(&video, &seq);
+        let status = header.iter().position(|h| h == "status").unwrap();
+        assert_eq!(rows.len(), frames, "every frame decoded: {name}");
+        assert!(rows.iter().all(|r| r[status] == "ok"), "{name}: {rows:?}");
+    }
+
+    let video = dir.join("within.ts");
+    let out = send(&video, "100000", &["--config", "luma-P8-lin"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "send failed: {err}");
+    assert_eq!(steps(&err), 0, "{err}");
+    assert!(err.contains("preset: the stream ended at superfast;"), "{err}");
+    assert_eq!(recv_rows(&video, &seq).1.len(), frames);
+
+    let mkv = dir.join("refused.mkv");
+    let out = send(&mkv, "16", &["--config", "luma-P8-lin"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("stores the codec's headers once"), "{err}");
+    assert!(!mkv.exists(), "nothing sent");
+    let out = send(&dir.join("zero.ts"), "0", &["--config", "luma-P8-lin"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--budget-ms 0: a time per frame above 0 ms"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -11,27 +11,49 @@ one after another on the same machine, so each ratio compares runs made minutes 
 import argparse
 import os
 
-from live import MBPS, SCENES, geo, live_mae, log_facts
+from live import MBPS, SCENES, geo, live_mae
+from live import log_facts as run_facts
 
 PRESETS = ["ultrafast", "superfast"]
 MODES = ["probe", "reprobe"]
 
 
-def cells(folder):
-    """(scene, Mbit/s) -> {(preset, mode): (MAE mm, frames received, log facts)} of complete cells."""
+def log_facts(path, preset=None):
+    """The sender log's facts (`live.log_facts`); the same for every preset."""
+    return run_facts(path)
+
+
+def cells(folder, presets=PRESETS, facts=log_facts):
+    """(scene, Mbit/s) -> {(preset, mode): (MAE mm, frames received, facts(log, preset))} of the
+    cells with a run of every preset and mode."""
     out = {}
     for scene in SCENES:
         for mbps in MBPS:
             runs = {}
-            for preset in PRESETS:
+            for preset in presets:
                 for mode in MODES:
                     base = os.path.join(folder, f"{scene}-{mbps}M-{preset}-{mode}")
                     if os.path.exists(f"{base}.csv"):
                         mae, frames = live_mae(f"{base}.csv")
-                        runs[(preset, mode)] = (mae, frames, log_facts(f"{base}.log"))
-            if len(runs) == len(PRESETS) * len(MODES):
+                        runs[(preset, mode)] = (mae, frames, facts(f"{base}.log", preset))
+            if len(runs) == len(presets) * len(MODES):
                 out[(scene, mbps)] = runs
     return out
+
+
+def main(report, doc):
+    """`SCRIPT FOLDER [--out FILE]`: prints `report(FOLDER)`'s lines, or writes them to FILE; `doc`
+    is the script's docstring."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("folder")
+    ap.add_argument("--out", help="markdown file (default: print)")
+    a = ap.parse_args()
+    text = "\n".join(report(a.folder)) + "\n"
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(text)
+    else:
+        print(text, end="")
 
 
 def report(folder):
@@ -67,26 +89,20 @@ def report(folder):
             f"| {fru['rounds']}, {fru['switches']} | {frs['rounds']}, {frs['switches']} "
             f"| {fru['secs']:.2f} | {frs['secs']:.2f} |")
     lines.append("")
-    for key, v in ratios.items():
-        if v:
-            lines.append(f"- {key}: geomean {geo(v):.3f}, worst {max(v):.3f}, best {min(v):.3f} ({len(v)} cells)")
-    lines.append(f"- streams that took over 10.5 s to send 10 s of video: {', '.join(slow) or 'none'}")
-    lines.append(f"- streams with fewer than 300 frames decoded: {', '.join(short) or 'none'}")
-    return lines
+    return lines + ratio_lines(ratios) + stream_lines(slow, short)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("folder")
-    ap.add_argument("--out", help="markdown file (default: print)")
-    a = ap.parse_args()
-    text = "\n".join(report(a.folder)) + "\n"
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text)
-    else:
-        print(text, end="")
+def ratio_lines(ratios):
+    """A line per ratio with values: its geomean, worst and best over the cells."""
+    return [f"- {key}: geomean {geo(v):.3f}, worst {max(v):.3f}, best {min(v):.3f} ({len(v)} cells)"
+            for key, v in ratios.items() if v]
+
+
+def stream_lines(slow, short):
+    """The streams that were late and those that arrived short."""
+    return [f"- streams that took over 10.5 s to send 10 s of video: {', '.join(slow) or 'none'}",
+            f"- streams with fewer than 300 frames decoded: {', '.join(short) or 'none'}"]
 
 
 if __name__ == "__main__":
-    main()
+    main(report, __doc__)

@@ -41,8 +41,10 @@
 #   OUT=half-out CAM=strafe ./run.sh superfast STRAFE_RENDERS/DepthOfFieldExample ...
 #   OUT=half-out CAM=pan ./run.sh superfast PAN_RENDERS/DepthOfFieldExample ...
 #   OUT=half-out RISK=chosen [CAM=...] ./run.sh superfast ...
-# `send` in real time at ultrafast and superfast (live-presets.md):
+# `send` in real time at ultrafast and superfast (live-presets.md), and with `--preset auto`
+# beside both (live-auto.md):
 #   OUT=half-out ./run.sh live-presets ORBIT_FOLDER
+#   OUT=half-out ./run.sh live-auto ORBIT_FOLDER
 # Three glTF training scenes orbited over 300 frames (rendered like the orbit runs), swept like
 # the levels, and the re-probe's whole rule family modelled on the design set (the levels and
 # these) and on the test cameras (rules.md):
@@ -173,6 +175,23 @@ live-presets)
             for preset in ultrafast superfast; do
                 for mode in probe reprobe; do
                     live_run "$OUT/live-presets/$scene-${mbps}M-$preset-$mode" "$src/$scene" $mbps $mode --preset $preset
+                done
+            done
+        done
+    done
+    ;;
+live-auto)
+    # `send --preset auto` in real time against both fixed presets, as in `live-presets`: the
+    # start-up probe alone and with --reprobe at ultrafast, superfast and auto, the six runs of a
+    # cell one after another; then `python3 live_auto.py OUT/live-auto` (live-auto.md).
+    # Argument: the folder of the 300-frame orbit renders.
+    src=$1
+    mkdir -p "$OUT/live-auto"
+    for scene in DepthOfFieldExample IrradianceVolumeExample Fox; do
+        for mbps in 1 2 4 8 16 32; do
+            for preset in ultrafast superfast auto; do
+                for mode in probe reprobe; do
+                    live_run "$OUT/live-auto/$scene-${mbps}M-$preset-$mode" "$src/$scene" $mbps $mode --preset $preset
                 done
             done
         done

@@ -11,8 +11,8 @@ use depthcast::sequence::{DepthEncoding, Sequence, SequenceWriter};
 use depthcast_codec::{Container, EncoderSettings, Format, RateControl, Refresh, VideoCodec};
 use depthcast_packing::{BitDepth, DepthImage, PackParams, PackingConfig, RangeMode, Scheme, VbpLayout};
 use depthcast_stream::{
-    AutoPacking, AutoSettings, DepthEncoder, FrameMeta, ProbeSet, Receiver, RgbdEncoder, RgbdSettings, RoundPairs,
-    StreamEncoder, probe_formats_encoded, stream_formats, unix_us,
+    AUTO_PRESETS, AutoPacking, AutoSettings, DepthEncoder, FrameMeta, PresetGuard, ProbeSet, Receiver, RgbdEncoder,
+    RgbdSettings, RoundPairs, StreamEncoder, probe_formats_encoded, stream_formats, unix_us,
 };
 
 /// The configuration `send` uses without `--config` or `--auto`: VBP, luma layout, P = 16, the
@@ -21,6 +21,11 @@ use depthcast_stream::{
 /// 4 Mbit/s, the default bitrate; below about 2 Mbit/s 8-bit luma wins (`--config luma-P8-lin`,
 /// or `--auto --probe`, which measures both). The Bevy sender has the same default.
 pub(crate) const DEFAULT_CONFIG: &str = "vbp-luma-P16-lin-a255-roi-0.40";
+
+/// `--preset auto`, paced: how many frame intervals late a keyframe may be before the stream steps
+/// down to a faster preset (100 ms at 30 fps). A move's pre-roll (15 frames encoded at once) costs
+/// about that, and a sender with a core to spare catches up within the GOP after it.
+const MAX_BEHIND_FRAMES: f64 = 3.0;
 
 /// Options of `depthcast send`.
 #[derive(clap::Args, Debug)]
@@ -90,12 +95,20 @@ pub(crate) struct Args {
     #[arg(long)]
     software: bool,
     /// Software preset (x264/x265 names; SVT-AV1 takes them too, or 0..=13). `superfast` is the
-    /// slowest x264 preset at which every H.264 pair encodes a 720p frame in 16 ms on one core
-    /// (results/presets-720p); sent in real time on a 2-core machine it had 0.83x the error of
-    /// `ultrafast` (0.89x with --reprobe) but made 3 of 36 streams late
-    /// (results/half-720p/live-presets.md): use it where a core is spare.
+    /// slowest x264 preset at which every H.264 pair encodes a 720p frame in 16 ms on one core at
+    /// 4 Mbit/s (results/presets-720p); sent in real time on a 2-core machine it had 0.83x the
+    /// error of `ultrafast` (0.89x with --reprobe) but made 3 of 36 streams late
+    /// (results/half-720p/live-presets.md). `auto` (depth-only streams into MPEG-TS or RTP):
+    /// start at `superfast` and step down to `ultrafast` at the first keyframe after a GOP whose
+    /// encodes took longer than `--budget-ms` per frame on average, or, paced, at a keyframe more
+    /// than 3 frame intervals late (the encoder reopened, pre-rolled; it never steps back up).
     #[arg(long, default_value = "ultrafast")]
     preset: String,
+    /// With --preset auto: the real-time budget of the stream's encode (packing included) per
+    /// frame, ms. The default is results/presets-720p's budget for a 720p frame at 30 fps: about
+    /// half the frame's time on one core, the rest for reading, pacing and the re-probe.
+    #[arg(long, default_value_t = 16.0)]
+    budget_ms: f64,
     /// Send as fast as possible instead of at the sequence's frame rate.
     #[arg(long)]
     fast: bool,
@@ -325,6 +338,21 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
              an RGB-D stream is CBR with the ultrafast preset on both tracks"
         );
     }
+    let auto_preset = a.preset == "auto";
+    if auto_preset {
+        anyhow::ensure!(
+            a.budget_ms.is_finite() && a.budget_ms > 0.0,
+            "--budget-ms {}: a time per frame above 0 ms",
+            a.budget_ms
+        );
+        let container = Container::for_url(&a.url)?;
+        anyhow::ensure!(
+            !container.needs_global_header(),
+            "--preset auto: {} stores the codec's headers once, so the stream cannot reopen its encoder at a \
+             faster preset; send MPEG-TS or RTP (.ts, udp://, srt://, tcp://, rtp://)",
+            container.ffmpeg_name()
+        );
+    }
     // The depth's bitrate: all of it, or its share of an RGB-D stream's.
     let bitrate = if rgbd { (total_bitrate as f64 * f64::from(a.depth_share)).round() as u64 } else { total_bitrate };
 
@@ -333,7 +361,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     s.fps = ((fps * 1000.0).round() as u32, 1000);
     s.bitrate = bitrate;
     s.force_software = a.software;
-    s.preset = a.preset.clone();
+    s.preset = if auto_preset { AUTO_PRESETS[0].to_string() } else { a.preset.clone() };
     s.refresh = Refresh::Gop(gop);
     // The re-probe's rounds start at the stream's keyframes, a GOP apart: no extra keyframes at
     // scene cuts (presets other than ultrafast place them), in the stream or in the rounds.
@@ -449,7 +477,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         RateControl::Cbr
     };
     s.refresh = if a.intra_refresh { Refresh::IntraRefresh(gop) } else { Refresh::Gop(gop) };
-    let stream_settings = s.clone();
+    let mut stream_settings = s.clone();
     let mut enc = if rgbd {
         let mut r = RgbdSettings::new(codec, total_bitrate);
         r.depth_share = a.depth_share;
@@ -504,32 +532,93 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         (Some(path), Some(_)) => Some(RoundLog::create(path)?),
         _ => None,
     };
+    // Paced, the sender may be this far behind its schedule at a keyframe: the pre-roll of a move
+    // costs about that, and a sender with a core to spare catches up within a GOP.
+    let max_behind = Duration::from_secs_f64(MAX_BEHIND_FRAMES / fps);
+    let mut guard = auto_preset.then(|| PresetGuard::new(Duration::from_secs_f64(a.budget_ms / 1e3), max_behind));
+    if let Some(g) = &guard {
+        eprintln!(
+            "preset: {} until a GOP's encodes take over {:.1} ms per frame on average{}, then {}",
+            g.preset(),
+            a.budget_ms,
+            if a.fast {
+                String::new()
+            } else {
+                format!(" or a keyframe is over {:.0} ms late", max_behind.as_secs_f64() * 1e3)
+            },
+            AUTO_PRESETS[1..].join(", then ")
+        );
+    }
+    // `--preset auto` without `--reprobe`: the last frames sent, to pre-roll an encoder reopened
+    // at a faster preset (the re-probe keeps its own).
+    let preroll_frames = depthcast_stream::ReprobeSettings::default().preroll;
+    let mut recent = std::collections::VecDeque::new();
+    let mut encode_time = (Duration::ZERO, 0u32);
     let start = Instant::now();
     let mut n = 0u64;
     let mut current = first;
+    let mut last_config = first;
     let mut switches = 0;
     for _ in 0..a.loops {
         for i in 0..seq.len() {
             let depth = seq.read_frame(i)?;
-            if let (Some(rp), StreamEncoder::Depth(e)) = (reprobe.as_mut(), &mut enc)
+            if let StreamEncoder::Depth(e) = &mut enc
                 && n > 0
                 && n.is_multiple_of(u64::from(gop.max(1)))
             {
                 let size = (m.width, m.height);
-                let rounds = rp.rounds();
-                let moved;
-                (current, moved) = keyframe_switch(rp, e, &stream_settings, size, (m.near, m.far), n, current, &bar)?;
-                switches += usize::from(moved);
-                if let Some(log) = round_log.as_mut()
-                    && rp.rounds() > rounds
-                {
-                    log.round(rp, n, moved)?;
+                // The preset first, so that a move of the re-probe at this keyframe reopens at it.
+                let due = start + Duration::from_secs_f64(n as f64 / fps);
+                let behind = if a.fast { Duration::ZERO } else { Instant::now().saturating_duration_since(due) };
+                let step = guard.as_mut().and_then(|g| g.at_keyframe(behind));
+                if let Some(st) = step {
+                    stream_settings.preset = st.preset.to_string();
+                    if let Some(rp) = reprobe.as_mut() {
+                        rp.set_preset(st.preset);
+                    }
+                }
+                let mut moved = false;
+                if let Some(rp) = reprobe.as_mut() {
+                    let rounds = rp.rounds();
+                    (current, moved) =
+                        keyframe_switch(rp, e, &stream_settings, size, (m.near, m.far), n, current, &bar)?;
+                    switches += usize::from(moved);
+                    if let Some(log) = round_log.as_mut()
+                        && rp.rounds() > rounds
+                    {
+                        log.round(rp, n, moved)?;
+                    }
+                    last_config = current;
+                }
+                if let Some(st) = step {
+                    if !moved {
+                        let preroll: Vec<DepthImage> =
+                            reprobe.as_ref().map_or_else(|| recent.iter().cloned().collect(), |rp| rp.preroll());
+                        let mut settings = e.encoder().settings().clone();
+                        settings.preset = st.preset.to_string();
+                        e.reopen(settings, &last_config, size, &preroll, (m.near, m.far), n as i64)?;
+                    }
+                    recent.clear();
+                    let why = if st.over_budget {
+                        format!("over the {:.1} ms budget", a.budget_ms)
+                    } else {
+                        format!("and the keyframe {:.0} ms late", st.behind.as_secs_f64() * 1e3)
+                    };
+                    bar.suspend(|| {
+                        eprintln!(
+                            "preset: frames {}..{n} took {:.1} ms per frame on average, {why}: {} from frame {n}",
+                            n - u64::from(st.frames),
+                            st.mean.as_secs_f64() * 1e3,
+                            st.preset
+                        )
+                    });
                 }
             }
             let config = match auto.as_mut() {
                 Some(chooser) if n > 0 => chooser.choose(&depth.view())?,
                 _ => current,
             };
+            last_config = config;
             if !a.fast {
                 let due = start + Duration::from_secs_f64(n as f64 / fps);
                 if let Some(wait) = due.checked_duration_since(Instant::now()) {
@@ -540,7 +629,13 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             let mut packets = Vec::new();
             match &mut enc {
                 StreamEncoder::Depth(e) => {
+                    let t = Instant::now();
                     packets = e.encode(&depth.view(), &config, m.near, m.far, &meta)?.packets;
+                    let took = t.elapsed();
+                    encode_time = (encode_time.0 + took, encode_time.1 + 1);
+                    if let Some(g) = guard.as_mut() {
+                        g.encoded(took);
+                    }
                 }
                 StreamEncoder::Rgbd(e) => {
                     let colour = seq.read_colour(i)?.with_context(|| format!("frame {i} has no colour"))?;
@@ -550,6 +645,11 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             }
             if let Some(rp) = reprobe.as_mut() {
                 rp.push_sent(depth, packets)?;
+            } else if guard.as_ref().is_some_and(|g| g.preset() != AUTO_PRESETS[AUTO_PRESETS.len() - 1]) {
+                recent.push_back(depth);
+                if recent.len() > preroll_frames {
+                    recent.pop_front();
+                }
             }
             n += 1;
             bar.inc(1);
@@ -558,6 +658,8 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         }
     }
     let sent_bytes = enc.bytes();
+    // The preset the encoder ran at last (`--preset auto` reopens it at a faster one).
+    let last_preset = enc.depth_encoder().settings().preset.clone();
     let sent_bytes = sent_bytes + enc.finish()?.iter().map(|p| p.data.len() as u64).sum::<u64>();
     bar.finish();
     if let Some(chooser) = &auto {
@@ -576,6 +678,13 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             "re-probe: {} rounds measured (the last of {} pairs{cost}), {switches} switches; the stream ended with {f} {c}",
             rp.rounds(),
             rp.round_size()
+        );
+    }
+    if let (Some(_), (spent, frames @ 1..)) = (&guard, encode_time) {
+        eprintln!(
+            "preset: the stream ended at {last_preset}; its encodes took {:.1} ms per frame on average (budget {:.1} ms)",
+            spent.as_secs_f64() * 1e3 / f64::from(frames),
+            a.budget_ms
         );
     }
     let secs = n as f64 / fps;

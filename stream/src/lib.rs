@@ -13,6 +13,7 @@
 //! | [`RgbdReceiver`] | [`rgbd::receiver`] | both tracks decoded and paired by presentation time, a lost partner waited for within a bound (counted); colour-only and depth-only modes |
 //! | [`AutoPacking`] | [`auto`] | precision-net's choice per frame, or once by the start-up probe of real encodes ([`probe_formats`]: across codecs and bit depths too) |
 //! | [`Reprobe`] | [`reprobe`] | the probe across formats repeated in rounds streamed over each GOP as it is sent; at keyframes the stream moves to the best pair measured so far ([`DepthEncoder::reopen`] for a new bit depth or frame size) |
+//! | [`PresetGuard`] | [`budget`] | the software encoder's preset within a real-time budget: steps down to a faster preset at a keyframe after a GOP over it |
 //! | [`Receiver`] | [`caps`] | the formats (codec, bit depth) a stream may take: what the sender encodes and every receiver decodes |
 //!
 //! ```no_run
@@ -38,6 +39,7 @@
 //! ```
 
 pub mod auto;
+pub mod budget;
 pub mod caps;
 pub mod encoder;
 pub mod error;
@@ -49,6 +51,7 @@ pub use auto::{
     AutoPacking, AutoSettings, FormatProbeReport, Move, MoveRule, PairTally, ProbeEncode, ProbeReport, ProbeSet,
     ProbedPair, Risk, probe_formats, probe_formats_among, probe_formats_encoded, unguarded,
 };
+pub use budget::{AUTO_PRESETS, PresetGuard, PresetStep};
 pub use caps::{Receiver, stream_formats};
 pub use encoder::{DepthEncoder, EncodedFrame, EncoderStats, FrameMeta, high_plane_roi};
 pub use error::{FailureKind, Result, StreamError};

@@ -745,6 +745,14 @@ impl Reprobe {
         }
     }
 
+    /// The preset of the rounds that start from now on (those running keep theirs): the stream's
+    /// own, after `send --preset auto` stepped it down ([`crate::PresetGuard`]), so that the
+    /// rounds measure the pairs as the stream would send them and cost what it costs. What earlier
+    /// rounds measured at the slower preset fades with the tally's memory.
+    pub fn set_preset(&mut self, preset: &str) {
+        self.encoder.preset = preset.to_string();
+    }
+
     /// The last `n` frames pushed (fewer at the start).
     pub fn last(&self, n: usize) -> Vec<DepthImage> {
         self.recent.iter().skip(self.recent.len().saturating_sub(n)).map(|f| DepthImage::clone(f)).collect()
