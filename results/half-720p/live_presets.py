@@ -11,19 +11,13 @@ one after another on the same machine, so each ratio compares runs made minutes 
 import argparse
 import os
 
-from live import MBPS, SCENES, geo, live_mae
-from live import log_facts as run_facts
+from live import MBPS, SCENES, geo, live_mae, log_facts
 
 PRESETS = ["ultrafast", "superfast"]
 MODES = ["probe", "reprobe"]
 
 
-def log_facts(path, preset=None):
-    """The sender log's facts (`live.log_facts`); the same for every preset."""
-    return run_facts(path)
-
-
-def cells(folder, presets=PRESETS, facts=log_facts):
+def cells(folder, presets=PRESETS, facts=lambda log, preset: log_facts(log)):
     """(scene, Mbit/s) -> {(preset, mode): (MAE mm, frames received, facts(log, preset))} of the
     cells with a run of every preset and mode."""
     out = {}

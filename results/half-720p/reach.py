@@ -217,13 +217,15 @@ def main():
         lines += [f"**At `{p}`:**", "", "| measurements | rule | " + " | ".join(CAMERAS) + " |",
                   "|---|---|" + "---:|" * len(CAMERAS)]
         for label, kw in variants:
-            for k in [own, SHIPPED]:
+            for rule, risk in [own, SHIPPED]:
+                # The variant changes only what the re-probe measures: best fixed and causal stay.
+                def policy(c, bitrate):
+                    return rules.reprobe(variant(c, **kw), bitrate, rule, risk=risk)
                 cols = []
                 for s in labels[p]:
-                    cells = {key: variant(c, **kw) for key, c in test[s].items()}
-                    found[(p, label, k, s)] = r = Bases({s: cells}).rule(s, reprobe(*k))
+                    found[(p, label, (rule, risk), s)] = r = bases.rule(s, policy)
                     cols.append(f"{cell(r)} ({r[4]:.3f})")
-                lines.append(f"| {label} | {name(*k)} | " + " | ".join(cols) + " |")
+                lines.append(f"| {label} | {name(rule, risk)} | " + " | ".join(cols) + " |")
         lines.append("")
 
     def span(p, label, k, i):

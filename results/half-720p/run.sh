@@ -118,6 +118,23 @@ live_run() {
     $D recv --url "$run.ts" --source "$seq" --stats "$run.csv.part" 2>> "$run.log"
     mv "$run.csv.part" "$run.csv"
 }
+# DIR RENDERS PRESET...: `live_run` of every orbit cell at each preset, the probe alone and with
+# --reprobe, a cell's runs one after another, into DIR.
+live_presets() {
+    dir=$1
+    src=$2
+    shift 2
+    mkdir -p "$dir"
+    for scene in DepthOfFieldExample IrradianceVolumeExample Fox; do
+        for mbps in 1 2 4 8 16 32; do
+            for preset in "$@"; do
+                for mode in probe reprobe; do
+                    live_run "$dir/$scene-${mbps}M-$preset-$mode" "$src/$scene" $mbps $mode --preset $preset
+                done
+            done
+        done
+    done
+}
 case $what in
 train)
     $D sweep "$@" --codecs h264-8,h264-10 --grid quick --half --gop 30 --mbps 1,2,4 --no-policies --out "$OUT/train"
@@ -168,34 +185,14 @@ live-presets)
     # real-time budget's preset), the start-up probe alone and with --reprobe, the four runs of
     # a cell one after another; then `python3 live_presets.py OUT/live-presets`
     # (live-presets.md). Argument: the folder of the 300-frame orbit renders.
-    src=$1
-    mkdir -p "$OUT/live-presets"
-    for scene in DepthOfFieldExample IrradianceVolumeExample Fox; do
-        for mbps in 1 2 4 8 16 32; do
-            for preset in ultrafast superfast; do
-                for mode in probe reprobe; do
-                    live_run "$OUT/live-presets/$scene-${mbps}M-$preset-$mode" "$src/$scene" $mbps $mode --preset $preset
-                done
-            done
-        done
-    done
+    live_presets "$OUT/live-presets" "$1" ultrafast superfast
     ;;
 live-auto)
     # `send --preset auto` in real time against both fixed presets, as in `live-presets`: the
     # start-up probe alone and with --reprobe at ultrafast, superfast and auto, the six runs of a
     # cell one after another; then `python3 live_auto.py OUT/live-auto` (live-auto.md).
     # Argument: the folder of the 300-frame orbit renders.
-    src=$1
-    mkdir -p "$OUT/live-auto"
-    for scene in DepthOfFieldExample IrradianceVolumeExample Fox; do
-        for mbps in 1 2 4 8 16 32; do
-            for preset in ultrafast superfast auto; do
-                for mode in probe reprobe; do
-                    live_run "$OUT/live-auto/$scene-${mbps}M-$preset-$mode" "$src/$scene" $mbps $mode --preset $preset
-                done
-            done
-        done
-    done
+    live_presets "$OUT/live-auto" "$1" ultrafast superfast auto
     ;;
 superfast)
     # The 300-frame orbit renders swept at the real-time budget's x264 preset (../presets-720p),

@@ -553,7 +553,6 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     // at a faster preset (the re-probe keeps its own).
     let preroll_frames = depthcast_stream::ReprobeSettings::default().preroll;
     let mut recent = std::collections::VecDeque::new();
-    let mut encode_time = (Duration::ZERO, 0u32);
     let start = Instant::now();
     let mut n = 0u64;
     let mut current = first;
@@ -562,13 +561,14 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     for _ in 0..a.loops {
         for i in 0..seq.len() {
             let depth = seq.read_frame(i)?;
+            // When this frame is due, paced.
+            let due = start + Duration::from_secs_f64(n as f64 / fps);
             if let StreamEncoder::Depth(e) = &mut enc
                 && n > 0
                 && n.is_multiple_of(u64::from(gop.max(1)))
             {
                 let size = (m.width, m.height);
                 // The preset first, so that a move of the re-probe at this keyframe reopens at it.
-                let due = start + Duration::from_secs_f64(n as f64 / fps);
                 let behind = if a.fast { Duration::ZERO } else { Instant::now().saturating_duration_since(due) };
                 let step = guard.as_mut().and_then(|g| g.at_keyframe(behind));
                 if let Some(st) = step {
@@ -588,9 +588,9 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                     {
                         log.round(rp, n, moved)?;
                     }
-                    last_config = current;
                 }
                 if let Some(st) = step {
+                    // Without a move the pair is the last frame's (the re-probe's `current`).
                     if !moved {
                         let preroll: Vec<DepthImage> =
                             reprobe.as_ref().map_or_else(|| recent.iter().cloned().collect(), |rp| rp.preroll());
@@ -619,11 +619,10 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                 _ => current,
             };
             last_config = config;
-            if !a.fast {
-                let due = start + Duration::from_secs_f64(n as f64 / fps);
-                if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                    std::thread::sleep(wait);
-                }
+            if !a.fast
+                && let Some(wait) = due.checked_duration_since(Instant::now())
+            {
+                std::thread::sleep(wait);
             }
             let meta = FrameMeta { frame_index: n as u32, sent_unix_us: Some(unix_us()), ..FrameMeta::default() };
             let mut packets = Vec::new();
@@ -631,10 +630,8 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
                 StreamEncoder::Depth(e) => {
                     let t = Instant::now();
                     packets = e.encode(&depth.view(), &config, m.near, m.far, &meta)?.packets;
-                    let took = t.elapsed();
-                    encode_time = (encode_time.0 + took, encode_time.1 + 1);
                     if let Some(g) = guard.as_mut() {
-                        g.encoded(took);
+                        g.encoded(t.elapsed());
                     }
                 }
                 StreamEncoder::Rgbd(e) => {
@@ -645,7 +642,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             }
             if let Some(rp) = reprobe.as_mut() {
                 rp.push_sent(depth, packets)?;
-            } else if guard.as_ref().is_some_and(|g| g.preset() != AUTO_PRESETS[AUTO_PRESETS.len() - 1]) {
+            } else if guard.as_ref().is_some_and(|g| !g.at_last()) {
                 recent.push_back(depth);
                 if recent.len() > preroll_frames {
                     recent.pop_front();
@@ -680,10 +677,10 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             rp.round_size()
         );
     }
-    if let (Some(_), (spent, frames @ 1..)) = (&guard, encode_time) {
+    if let Some(mean) = guard.as_ref().and_then(PresetGuard::mean) {
         eprintln!(
             "preset: the stream ended at {last_preset}; its encodes took {:.1} ms per frame on average (budget {:.1} ms)",
-            spent.as_secs_f64() * 1e3 / f64::from(frames),
+            mean.as_secs_f64() * 1e3,
             a.budget_ms
         );
     }

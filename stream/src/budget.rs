@@ -49,8 +49,12 @@ pub struct PresetGuard {
     step: usize,
     budget: Duration,
     max_behind: Duration,
+    /// The GOP being sent: its encodes' time and frames.
     spent: Duration,
     frames: u32,
+    /// The whole stream's.
+    total: Duration,
+    total_frames: u32,
 }
 
 impl PresetGuard {
@@ -66,7 +70,16 @@ impl PresetGuard {
     /// If `ladder` is empty.
     pub fn with_ladder(ladder: &'static [&'static str], budget: Duration, max_behind: Duration) -> PresetGuard {
         assert!(!ladder.is_empty(), "a preset ladder needs a preset");
-        PresetGuard { ladder, step: 0, budget, max_behind, spent: Duration::ZERO, frames: 0 }
+        PresetGuard {
+            ladder,
+            step: 0,
+            budget,
+            max_behind,
+            spent: Duration::ZERO,
+            frames: 0,
+            total: Duration::ZERO,
+            total_frames: 0,
+        }
     }
 
     /// The preset the stream encodes at now.
@@ -79,10 +92,22 @@ impl PresetGuard {
         self.budget
     }
 
+    /// Whether the stream is at the ladder's last (fastest) preset: it steps no more.
+    pub fn at_last(&self) -> bool {
+        self.step + 1 == self.ladder.len()
+    }
+
     /// One frame of the stream encoded in `took`.
     pub fn encoded(&mut self, took: Duration) {
         self.spent += took;
         self.frames += 1;
+        self.total += took;
+        self.total_frames += 1;
+    }
+
+    /// The mean time per frame of every encode so far (`None` before the first).
+    pub fn mean(&self) -> Option<Duration> {
+        (self.total_frames > 0).then(|| self.total / self.total_frames)
     }
 
     /// At a keyframe, the sender `behind` its schedule (zero when it sends as fast as it can):
@@ -91,7 +116,7 @@ impl PresetGuard {
     /// count starts either way.
     pub fn at_keyframe(&mut self, behind: Duration) -> Option<PresetStep> {
         let (spent, frames) = (std::mem::take(&mut self.spent), std::mem::take(&mut self.frames));
-        if frames == 0 || self.step + 1 >= self.ladder.len() {
+        if frames == 0 || self.at_last() {
             return None;
         }
         let mean = spent / frames;
@@ -114,6 +139,8 @@ mod tests {
     fn steps_down_after_a_gop_over_the_budget_once_and_never_back() {
         let mut g = PresetGuard::new(16 * MS, 100 * MS);
         assert_eq!(g.preset(), "superfast");
+        assert!(!g.at_last());
+        assert_eq!(g.mean(), None);
         // Nothing encoded yet (the first keyframe): nothing to judge.
         assert_eq!(g.at_keyframe(ON_TIME), None);
         // A GOP whose keyframe took 40 ms and the rest 14 ms: 14.9 ms on average, within.
@@ -136,6 +163,9 @@ mod tests {
         }
         assert_eq!(g.at_keyframe(ON_TIME), None);
         assert_eq!(g.preset(), "ultrafast");
+        assert!(g.at_last());
+        // Over the whole stream: 40 + 29 x 14 + 30 x 17 + 30 x 40 ms over 90 frames.
+        assert_eq!(g.mean(), Some((40 + 29 * 14 + 30 * 17 + 30 * 40) * MS / 90));
     }
 
     #[test]
