@@ -260,6 +260,71 @@ fn send_reprobe_then_recv() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `--reprobe-rule causal`: the best causal policy's own rule. Its first round measures each pair
+/// cold, from the stream's first frame (the stream's own pair as the receiver decodes the stream's
+/// first GOP); its score is the error so far, every round weighing alike; and after each round the
+/// stream carries the pair with the lowest error so far among those that held the bitrate.
+#[test]
+fn send_reprobe_rule_causal_follows_the_lowest_error_so_far() {
+    let dir = std::env::temp_dir().join(format!("depthcast-cli-causal-rule-{}", std::process::id()));
+    let frames = 60;
+    let seq = sequence(&dir, frames);
+    let video = dir.join("causal.ts");
+    let log = dir.join("rounds.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_depthcast"))
+        .args(["send", "--input", seq.to_str().unwrap(), "--url", video.to_str().unwrap()])
+        .args(["--auto", "--probe", "--receivers", "h264-8,h264-10", "--reprobe", "--reprobe-rule", "causal"])
+        .args(["--reprobe-log", log.to_str().unwrap()])
+        .args(["--kbps", "600", "--gop", "15", "--software", "--fast"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "send failed: {err}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let num = |r: &[&str], i: usize| -> f64 { r[i].parse().unwrap() };
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-3 * b.abs() + 2e-4;
+    let (header, received) = recv_rows(&video, &seq);
+    let mae = header.iter().position(|h| h == "mae_mm").unwrap();
+    assert_eq!(received.len(), frames, "every frame decoded");
+    let first_gop: f64 = received[..15].iter().map(|r| r[mae].parse::<f64>().unwrap()).sum::<f64>() / 15.0;
+    // The start-up probe's pick, which carries the first GOP.
+    let pick: Vec<&str> =
+        err.lines().find(|l| l.starts_with("probe: ") && l.contains(" wins ")).unwrap().split(' ').collect();
+    for round in 1..=3 {
+        let these: Vec<&Vec<&str>> = rows.iter().filter(|r| r[0] == round.to_string()).collect();
+        assert_eq!(these.len(), 16, "every pair of both formats: {text}");
+        for r in &these {
+            // Each pair's error so far is the mean of its rounds' (15 frames each), the score.
+            let rounds: Vec<f64> = rows
+                .iter()
+                .filter(|q| q[2..4] == r[2..4] && q[0].parse::<usize>().unwrap() <= round)
+                .map(|q| num(q, 4))
+                .collect();
+            assert_eq!(rounds.len(), round, "{r:?}");
+            let mean = rounds.iter().sum::<f64>() / round as f64;
+            assert!(close(num(r, 6), mean) && close(num(r, 12), num(r, 6)), "round {round}: {r:?} {rounds:?}");
+        }
+        // The stream goes on with the lowest error so far of the pairs that held the bitrate in
+        // every round (within 10%).
+        let now = these.iter().find(|r| (r[2], r[3]) == (r[7], r[8])).expect("the stream's pair measured");
+        let held = |r: &&&Vec<&str>| {
+            rows.iter()
+                .filter(|q| q[2..4] == r[2..4] && q[0].parse::<usize>().unwrap() <= round)
+                .all(|q| num(q, 5) <= 1.1)
+        };
+        for r in these.iter().filter(held) {
+            assert!(num(now, 6) <= num(r, 6) * (1.0 + 1e-3), "round {round}: {now:?} over {r:?}");
+        }
+        if round == 1 {
+            // The first round's encode of the stream's first pair is the stream's first GOP.
+            let first = these.iter().find(|r| r[2..4] == pick[1..3]).unwrap();
+            assert!(close(num(first, 4), first_gop), "{first:?}: {first_gop} mm as received");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `--preset auto`: a budget no encoder meets steps the stream down from superfast to ultrafast at
 /// its first keyframe, once (the encoder reopened, pre-rolled: every frame still decodes); a
 /// budget every encoder meets keeps superfast to the end; a container that stores the codec's

@@ -127,6 +127,16 @@ pub(crate) struct Args {
     #[arg(long, default_value = "chosen", value_parser = super::send::parse_risk,
           value_name = "RHO,KEEP|chosen|off")]
     reprobe_risk: super::send::RiskRule,
+    /// How the modelled `send --reprobe`'s first round measures each pair's first GOP
+    /// (`send --reprobe-first`): `settled`, on encodes pre-rolled over its first frames (the
+    /// `first-round` runs), or `cold`, on the fixed runs (no encodes of its own).
+    #[arg(long, default_value = "settled", value_parser = super::send::parse_first_round)]
+    reprobe_first: depthcast_stream::FirstRound,
+    /// `causal`: model `send --reprobe-rule causal`, the best causal policy's own rule, whose
+    /// plan with every pair in every round is the best causal policy's among the probe's pairs
+    /// (its real runs the same encodes). Not with the rule's own options.
+    #[arg(long, value_parser = ["causal"], conflicts_with_all = super::send::RULE_OPTIONS)]
+    reprobe_rule: Option<String>,
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<()> {
@@ -207,15 +217,19 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             _ => ProbeSet::NetworkAndSchemes,
         },
         reopen_preroll: a.reopen_preroll,
-        reprobe: Rounds {
-            keep: a.reprobe_memory,
-            pairs: a.reprobe_pairs.map(usize::from),
-            margin: a.reprobe_margin,
-            confirm: a.reprobe_confirm,
-            guarded: a.reprobe_guarded,
-            long: a.reprobe_long_memory,
-            risk: a.reprobe_risk.0,
-            ..Rounds::default()
+        reprobe: match a.reprobe_rule {
+            Some(_) => Rounds { pairs: a.reprobe_pairs.map(usize::from), ..Rounds::causal(a.gop as usize) },
+            None => Rounds {
+                keep: a.reprobe_memory,
+                pairs: a.reprobe_pairs.map(usize::from),
+                margin: a.reprobe_margin,
+                confirm: a.reprobe_confirm,
+                guarded: a.reprobe_guarded,
+                long: a.reprobe_long_memory,
+                risk: a.reprobe_risk.0,
+                first: a.reprobe_first,
+                ..Rounds::default()
+            },
         },
     };
     let start = std::time::Instant::now();

@@ -57,7 +57,7 @@ pub use encoder::{DepthEncoder, EncodedFrame, EncoderStats, FrameMeta, high_plan
 pub use error::{FailureKind, Result, StreamError};
 pub use receiver::{DepthReceiver, ReceiveEvent, ReceivedFrame, ReceiverConfig, ReceiverStats};
 pub use reprobe::{
-    FIT_SHARE, FailedPair, Keyframe, Reprobe, ReprobeSettings, RoundFrames, RoundPairs, SentPackets, Switch,
+    FIT_SHARE, FailedPair, FirstRound, Keyframe, Reprobe, ReprobeSettings, RoundFrames, RoundPairs, SentPackets, Switch,
 };
 pub use rgbd::{
     COLOUR_TRACK, DEPTH_TRACK, RgbdConfig, RgbdEncodedFrame, RgbdEncoder, RgbdEncoderStats, RgbdEvent, RgbdFrame,

@@ -4,7 +4,9 @@
 //! samples it in rounds: from a keyframe, worker threads encode every pair of the start-up probe
 //! over the frames of that GOP as they are sent (each encode first pre-rolled over the frames
 //! before the keyframe, or for the first round over the GOP's own first frames, so the
-//! measurement is of a settled encoder, as the stream's is after its first GOP). At the
+//! measurement is of a settled encoder, as the stream's is after its first GOP; or, with
+//! [`FirstRound::Cold`], the first round from the stream's first frame, as the best causal
+//! policy's encodes are: [`ReprobeSettings::causal`] is that policy's own rule). At the
 //! next keyframe the round's measurement is added to everything measured before ([`PairTally`],
 //! the older rounds weighing less: [`ReprobeSettings::memory`]; the first round, over the
 //! stream's first GOP, replaces the start-up probe's measurement of its first frames, so each
@@ -146,6 +148,55 @@ pub struct ReprobeSettings {
     /// worst cell of orbit from 1.104x the best fixed pair to 1.077x and of approach from
     /// 1.119x to 1.054x, and changed no strafe cell. See `results/half-720p` (`risk.md`).
     pub risk: Option<Risk>,
+    /// How the first round, which starts with the stream, measures each pair's first GOP: on a
+    /// settled encoder (pre-rolled over the GOP's first frames, the default) or on a cold one
+    /// from the stream's first frame, as the best causal policy of `results/half-720p` does
+    /// ([`FirstRound`]).
+    pub first_round: FirstRound,
+}
+
+/// How a re-probe's first round measures each pair's first GOP ([`ReprobeSettings::first_round`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FirstRound {
+    /// Pre-rolled over the GOP's first [`ReprobeSettings::preroll`] frames, then the GOP measured
+    /// from its first frame: what the later GOPs of a pair will cost, without the bits a fresh
+    /// encoder's first keyframe gets.
+    #[default]
+    Settled,
+    /// A fresh encoder from the stream's first frame, as the pair's own stream would have begun:
+    /// what the best causal policy weighs in (every pair encoded side by side from the first
+    /// frame), and one GOP fewer of encodes.
+    Cold,
+}
+
+impl ReprobeSettings {
+    /// The best causal policy's own rule: every round counts alike (memory 1), the stream moves
+    /// on each round's pick without a margin, a confirmation, a guard, a slower view or a risk
+    /// score, and the first round is cold ([`FirstRound::Cold`]). With every pair in every round,
+    /// rounds that keep up and a GOP no shorter than the start-up probe's frames, it chooses
+    /// exactly what the sweep's best causal policy does among the pairs the start-up probe
+    /// measured (`sweep --reprobe-rule causal`). In the
+    /// sweeps of `results/half-720p` at the real-time budget's x264 preset (`superfast`) that
+    /// met each of #17's quality goals on every camera, where the default rule, better on
+    /// average, missed three; at `ultrafast` it was worse (see `causal-rule.md` there).
+    pub fn causal() -> Self {
+        Self::default().with_causal_rule()
+    }
+
+    /// These settings with the rule of [`ReprobeSettings::causal`] (memory, margin,
+    /// confirmation, guard, slower view, risk score and first round), the rest kept.
+    pub fn with_causal_rule(self) -> Self {
+        ReprobeSettings {
+            memory: 1.0,
+            margin: 0.0,
+            confirm: 1,
+            guarded: false,
+            long_memory: None,
+            risk: None,
+            first_round: FirstRound::Cold,
+            ..self
+        }
+    }
 }
 
 /// How many of the start-up probe's pairs (of the stream's codec) a round encodes. A round
@@ -220,6 +271,7 @@ impl Default for ReprobeSettings {
             long_memory: None,
             risk: Some(Risk::CHOSEN),
             from_stream: false,
+            first_round: FirstRound::Settled,
         }
     }
 }
@@ -949,7 +1001,10 @@ impl Reprobe {
         let threads = self.settings.threads.clamp(1, pairs.len().max(1));
         let preroll: Vec<Arc<DepthImage>> =
             self.recent.iter().skip(self.recent.len().saturating_sub(self.settings.preroll)).cloned().collect();
-        let rewind = if from_start { self.settings.preroll.min(self.settings.window) } else { 0 };
+        let rewind = match self.settings.first_round {
+            FirstRound::Settled if from_start => self.settings.preroll.min(self.settings.window),
+            _ => 0,
+        };
         let wanted = self.settings.window.max(1);
         let (done_tx, done) = channel();
         let mut feeds = Vec::with_capacity(threads);
@@ -1373,6 +1428,48 @@ mod tests {
                 rp.push_sent(frame.clone(), packets.clone()).unwrap();
             }
         }
+    }
+
+    /// A cold first round ([`FirstRound::Cold`], the best causal policy's measurement) measures
+    /// each pair's first GOP as that pair's own stream from the first frame encodes it: for the
+    /// stream's pair, the frames the stream sent. The settled first round, pre-rolled over the
+    /// GOP's first frames, measures something else; later rounds are alike either way.
+    #[test]
+    fn a_cold_first_round_measures_each_pair_as_its_stream_from_the_first_frame() {
+        let luma = PackingConfig::luma(BitDepth::Eight);
+        let stream = sent_stream(20, luma);
+        let (mae, _) = as_sent(&stream[..10]);
+        let mut firsts = Vec::new();
+        for first_round in [FirstRound::Cold, FirstRound::Settled] {
+            // Every pair encoded by the rounds, none measured from the stream.
+            let mut rp = three_pair_reprobe_with(|s| {
+                (s.pairs, s.from_stream, s.first_round) = (RoundPairs::Every, false, first_round)
+            });
+            for (i, (frame, packets)) in stream.iter().enumerate() {
+                if i == 10 {
+                    rp.at_keyframe().unwrap();
+                    assert_eq!(rp.last_round_frames().len(), 3, "every pair");
+                    assert!(rp.last_round_frames().iter().all(|f| f.frames == 10 && !f.from_stream));
+                    firsts.push(*rp.last_round().iter().find(|p| p.config == luma).unwrap());
+                    // The first round replaces what the start-up probe measured.
+                    for (all, round) in rp.measured().iter().zip(rp.last_round()) {
+                        assert!((all.mae - round.mae).abs() <= 1e-12 * round.mae, "{all:?} {round:?}");
+                    }
+                }
+                rp.push_sent(frame.clone(), packets.clone()).unwrap();
+            }
+            assert!(rp.wait().is_empty());
+        }
+        let (cold, settled) = (firsts[0], firsts[1]);
+        assert!((cold.mae - mae).abs() <= 1e-9 * mae, "cold {} against the stream's {mae}", cold.mae);
+        assert!((settled.mae - mae).abs() > 1e-6 * mae, "settled {} against the stream's {mae}", settled.mae);
+        // The causal rule: every round alike, no margin and no score but the mean.
+        let causal = ReprobeSettings::causal();
+        assert_eq!((causal.memory, causal.margin, causal.confirm, causal.risk), (1.0, 0.0, 1, None));
+        assert_eq!(
+            (causal.first_round, ReprobeSettings::default().first_round),
+            (FirstRound::Cold, FirstRound::Settled)
+        );
     }
 
     /// A sender whose encoder runs apart waits for late packets only where a round takes them:

@@ -13,7 +13,7 @@
 //! had the error of its pair's fixed run (switching is free); [`Plan::reopen`] where a real
 //! single-stream encode of it reopens the encoder: at every switch, which the sweep then runs.
 
-use depthcast_stream::{MoveRule, PairTally, Risk};
+use depthcast_stream::{FirstRound, MoveRule, PairTally, Risk};
 
 use super::analysis::RunResult;
 use super::config::{CodecConfig, PackingConfig};
@@ -159,13 +159,29 @@ pub struct Rounds {
     /// Pairs ranked and compared by their risk score (`depthcast_stream::ReprobeSettings::risk`,
     /// [`PairTally::with_risk`]); `None`: by mean error.
     pub risk: Option<Risk>,
+    /// How the first round measures the first GOP (`depthcast_stream::ReprobeSettings::first_round`):
+    /// on each candidate's [`Candidate::first`] ([`FirstRound::Settled`], where every pair of the
+    /// round has one) or on its fixed run, a cold encoder from the first frame
+    /// ([`FirstRound::Cold`]).
+    pub first: FirstRound,
 }
 
-impl Default for Rounds {
-    /// `send --reprobe`'s defaults (`depthcast_stream::ReprobeSettings::default()`), every pair
-    /// in every round.
-    fn default() -> Self {
-        let s = depthcast_stream::ReprobeSettings::default();
+impl Rounds {
+    /// The best causal policy's own rule (`depthcast_stream::ReprobeSettings::causal`), over
+    /// `window` frames a round: with every pair in every round, the window the GOP and the GOP
+    /// no shorter than the start-up probe's frames ([`Stream::head`]), its [`plan`] is
+    /// [`Memory::SoFar`]'s among the candidates of the stream's codec. (With a shorter GOP the
+    /// best causal policy knows the probe's frames past the first keyframe there; the first
+    /// round knows only the GOP's.)
+    pub fn causal(window: usize) -> Self {
+        let s = depthcast_stream::ReprobeSettings::causal();
+        Rounds { window, pairs: None, ..Rounds::from(&s) }
+    }
+}
+
+impl From<&depthcast_stream::ReprobeSettings> for Rounds {
+    /// The rule of `s`, every pair in every round.
+    fn from(s: &depthcast_stream::ReprobeSettings) -> Self {
         Rounds {
             window: s.window,
             keep: s.memory,
@@ -175,7 +191,16 @@ impl Default for Rounds {
             guarded: s.guarded,
             long: s.long_memory,
             risk: s.risk,
+            first: s.first_round,
         }
+    }
+}
+
+impl Default for Rounds {
+    /// `send --reprobe`'s defaults (`depthcast_stream::ReprobeSettings::default()`), every pair
+    /// in every round.
+    fn default() -> Self {
+        Rounds::from(&depthcast_stream::ReprobeSettings::default())
     }
 }
 
@@ -246,7 +271,13 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
                     // What the probe measured of the round's pairs is measured again.
                     members.iter().for_each(|&k| tally.forget_pair(k));
                     measured.fill(false);
-                    match members.iter().map(|&k| cands[k].first.map(|f| (k, f))).collect::<Option<Vec<_>>>() {
+                    let settled = match memory {
+                        Memory::Rounds(Rounds { first: FirstRound::Settled, .. }) => {
+                            members.iter().map(|&k| cands[k].first.map(|f| (k, f))).collect::<Option<Vec<_>>>()
+                        }
+                        _ => None,
+                    };
+                    match settled {
                         Some(firsts) => {
                             for (k, f) in firsts {
                                 let taken = f.mae.len().min(f.bits.len()).min(round.end);
@@ -305,7 +336,17 @@ mod tests {
     /// Rounds over `window` frames with memory `keep`, every pair in each, moving on each
     /// round's pick without a margin.
     fn rule(window: usize, keep: f64) -> Rounds {
-        Rounds { window, keep, pairs: None, margin: 0.0, confirm: 1, guarded: false, long: None, risk: None }
+        Rounds {
+            window,
+            keep,
+            pairs: None,
+            margin: 0.0,
+            confirm: 1,
+            guarded: false,
+            long: None,
+            risk: None,
+            first: FirstRound::Settled,
+        }
     }
 
     /// [`rule`] as a [`Memory`].
@@ -411,9 +452,64 @@ mod tests {
         assert_eq!(long.choice, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
         let short = plan(&de12, &every2, rounds(2, 0.0)).unwrap();
         assert_eq!(short.choice, [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
+        // The best causal policy's own rule ignores them (a cold first round, every round
+        // alike, no margin): it is the best causal policy.
+        let causal_rule = Memory::Rounds(Rounds::causal(2));
+        assert_eq!(
+            plan(&settled, &every2, causal_rule).unwrap().choice,
+            plan(&de, &every2, Memory::SoFar).unwrap().choice
+        );
+        assert_ne!(plan(&settled, &every2, causal_rule).unwrap().choice, s.choice);
         // Without one for every candidate, the fixed runs' first GOP.
         let some = [settled[0], de[1]];
         assert_eq!(plan(&some, &every2, rounds(2, 1.0)).unwrap().choice, alike.choice);
+    }
+
+    /// The best causal policy's own rule, with every pair in every round of one GOP, plans what
+    /// the best causal policy plans, whatever the runs and whatever the settled first rounds
+    /// measured: 200 random cells of 2 to 6 pairs of one codec, some over the bitrate, some with
+    /// lost frames.
+    #[test]
+    fn the_causal_rule_plans_the_best_causal_policy() {
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let configs = PackingConfig::quick_set(BitDepth::Eight);
+        let (mut moved, mut differs) = (0, 0);
+        for _ in 0..200 {
+            let pairs = 2 + (next() * 5.0) as usize;
+            let (gop, n) = (3 + (next() * 4.0) as usize, 12 + (next() * 20.0) as usize);
+            let mut runs = Vec::new();
+            let mut firsts = Vec::new();
+            for k in 0..pairs {
+                // Each pair's error drifts over the sequence; a pair in eight spends over the
+                // bitrate and one frame in fifty is lost.
+                let (base, drift) = (0.5 + next(), next() - 0.5);
+                let mae: Vec<f64> = (0..n)
+                    .map(|i| if next() < 0.02 { f64::NAN } else { base + drift * i as f64 / n as f64 + 0.3 * next() })
+                    .collect();
+                let bits = if next() < 0.125 { 2 } else { 1 };
+                runs.push(run(configs[k % configs.len()], &mae, bits));
+                firsts.push(run(configs[k % configs.len()], &(0..gop).map(|_| next()).collect::<Vec<_>>(), 1));
+            }
+            let cands: Vec<Candidate<'_>> = runs
+                .iter()
+                .zip(&firsts)
+                .map(|(run, first)| Candidate { codec: CodecConfig::H264_8, run, first: Some(first) })
+                .collect();
+            let stream = Stream { width: 64, height: 32, fps: 1.0, bitrate: 1, gop, head: 1 + (next() * 2.0) as usize };
+            let want = plan(&cands, &stream, Memory::SoFar).unwrap();
+            assert_eq!(plan(&cands, &stream, Memory::Rounds(Rounds::causal(gop))).unwrap(), want);
+            moved += usize::from(want.switches().len() > 1);
+            differs += usize::from(plan(&cands, &stream, Memory::Rounds(rule(gop, 1.0))).unwrap() != want);
+        }
+        // The cells are not all alike: the stream moves in many, and the settled first rounds
+        // change the plan of many.
+        assert!(moved > 50 && differs > 50, "{moved} moved, {differs} differ with settled first rounds");
     }
 
     #[test]

@@ -216,7 +216,11 @@ pub fn run(sources: &[Source], opts: &SweepOptions) -> anyhow::Result<Vec<Cell>>
                     )?;
                     probed.push((bitrate, range, codec, report));
                 }
-                let firsts = first_rounds(&seq, &dir, &groups, &probed, opts)?;
+                // A cold first round reads the fixed runs' first GOP: no encodes of its own.
+                let firsts = match opts.reprobe.first {
+                    depthcast_stream::FirstRound::Settled => first_rounds(&seq, &dir, &groups, &probed, opts)?,
+                    depthcast_stream::FirstRound::Cold => BTreeMap::new(),
+                };
                 for (bitrate, range, codec, report) in probed {
                     // The chosen stream is the grid's fixed run of that pair when the grid has
                     // it (the same encode); otherwise it is encoded as a policy run.

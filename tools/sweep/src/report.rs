@@ -160,7 +160,7 @@ fn formats(s: &mut String, out: &Path, cells: &[FormatCell]) {
          frames before it (`--reopen-preroll`, a keyframe every 3 of them); *switches* counts its changes of pair. \
          *re-probe* is the policy of `send --reprobe`: the same rule over the probe's frames and then the GOP before each \
          keyframe (its round streamed as the GOP is sent; the first GOP measured on encoders pre-rolled over \
-         its first frames, the `first-round` runs), among the pairs the probe measured in the codec it chose \
+         its first frames, the `first-round` runs, or with `--reprobe-first cold` on the fixed runs), among the pairs the probe measured in the codec it chose \
          (`--reprobe-pairs` of them per round, or all), before each round what was measured weighs \
          `--reprobe-memory`, and the stream moves only to a pair `--reprobe-margin` better, picked by `--reprobe-confirm` \
          rounds in a row (real runs, reopened as above).\n\n\
