@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The analyses in results/ whose inputs are committed, run again: what they print must be what the
 # reports say. It keeps the Python that models #17's policies (results/half-720p/rules.py, read by
-# results/half-720p/risk.py, results/half-720p/reach.py, results/views-720p/headroom.py,
+# results/half-720p/risk.py, results/half-720p/reach.py, results/half-720p/causal_rule.py (which
+# also reads the sweeps' committed reports), results/views-720p/headroom.py,
 # results/pairs-720p/pairs.py and results/half-720p/shortlist.py) honest as it changes. Needs
 # Python 3 with numpy: PYTHON, else the first of `python3` on PATH and Debian's /usr/bin/python3
 # (python3-numpy) that has it, since a pyenv or venv python3 on PATH does not see Debian's packages.
@@ -64,6 +65,7 @@ whole() {
 whole results/views-720p/headroom.md results/views-720p/headroom.py
 whole results/half-720p/risk.md results/half-720p/risk.py
 whole results/half-720p/reach.md results/half-720p/reach.py
+whole results/half-720p/causal-rule.md results/half-720p/causal_rule.py
 # The command results/shortlist-720p/README.md gives.
 whole results/shortlist-720p/model.md results/half-720p/shortlist.py \
   --design levels=$g/level2000.csv.gz,$g/level2001.csv.gz,$g/level2002.csv.gz,$g/level2003.csv.gz,$g/level2004.csv.gz,$g/level2005.csv.gz \

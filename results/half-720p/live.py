@@ -53,6 +53,15 @@ def sweep_cells(sweep):
             for (scene, bitrate), c in variants.load(sweep).items()}
 
 
+def flag(label, frames, facts, late, short):
+    """Adds `label` to `late` (with its time) when its stream took over 10.5 s to send 10 s of
+    video, and to `short` (with its count) when fewer than its 300 frames arrived."""
+    if facts["secs"] > 10.5:
+        late.append(f"{label} {facts['secs']:.2f} s")
+    if frames < 300:
+        short.append(f"{label} {frames}")
+
+
 def geo(xs):
     return math.exp(sum(map(math.log, xs)) / len(xs))
 

@@ -11,7 +11,7 @@ one after another on the same machine, so each ratio compares runs made minutes 
 import argparse
 import os
 
-from live import MBPS, SCENES, geo, live_mae, log_facts
+from live import MBPS, SCENES, flag, geo, live_mae, log_facts
 
 PRESETS = ["ultrafast", "superfast"]
 MODES = ["probe", "reprobe"]
@@ -74,10 +74,7 @@ def report(folder):
         for key, value in zip(ratios, (ps / pu, rs / ru, ru / pu, rs / ps)):
             ratios[key].append(value)
         for (preset, mode), (_, frames, facts) in r.items():
-            if facts["secs"] > 10.5:
-                slow.append(f"{scene} {mbps}M {preset} {mode} {facts['secs']:.2f} s")
-            if frames < 300:
-                short.append(f"{scene} {mbps}M {preset} {mode} {frames}")
+            flag(f"{scene} {mbps}M {preset} {mode}", frames, facts, slow, short)
         lines.append(
             f"| {scene} | {mbps} | {fpu['pick']} | {fps_['pick']} | {ps / pu:.3f} | {rs / ru:.3f} "
             f"| {fru['rounds']}, {fru['switches']} | {frs['rounds']}, {frs['switches']} "

@@ -45,6 +45,8 @@
 # beside both (live-auto.md):
 #   OUT=half-out ./run.sh live-presets ORBIT_FOLDER
 #   OUT=half-out ./run.sh live-auto ORBIT_FOLDER
+# `send --reprobe-rule causal` in real time beside the default rule (live-rule.md):
+#   OUT=half-out ./run.sh live-rule ORBIT_FOLDER
 # Three glTF training scenes orbited over 300 frames (rendered like the orbit runs), swept like
 # the levels, and the re-probe's whole rule family modelled on the design set (the levels and
 # these) and on the test cameras (rules.md):
@@ -193,6 +195,20 @@ live-auto)
     # cell one after another; then `python3 live_auto.py OUT/live-auto` (live-auto.md).
     # Argument: the folder of the 300-frame orbit renders.
     live_presets "$OUT/live-auto" "$1" ultrafast superfast auto
+    ;;
+live-rule)
+    # `send --reprobe-rule causal` (the best causal policy's own rule) in real time beside the
+    # default rule and the start-up probe alone, as in `live` (ultrafast, rounds that fit), the
+    # three runs of a cell one after another; then `python3 live_rule.py OUT/live-rule`
+    # (live-rule.md). Argument: the folder of the 300-frame orbit renders.
+    mkdir -p "$OUT/live-rule"
+    for scene in DepthOfFieldExample IrradianceVolumeExample Fox; do
+        for mbps in 1 2 4 8 16 32; do
+            live_run "$OUT/live-rule/$scene-${mbps}M-probe" "$1/$scene" $mbps probe
+            live_run "$OUT/live-rule/$scene-${mbps}M-default" "$1/$scene" $mbps reprobe
+            live_run "$OUT/live-rule/$scene-${mbps}M-causal" "$1/$scene" $mbps reprobe --reprobe-rule causal
+        done
+    done
     ;;
 superfast)
     # The 300-frame orbit renders swept at the real-time budget's x264 preset (../presets-720p),
