@@ -35,14 +35,17 @@ def cells(folder, presets=PRESETS, facts=lambda log, preset: log_facts(log)):
     return out
 
 
-def main(report, doc):
+def main(report, doc, camera=False):
     """`SCRIPT FOLDER [--out FILE]`: prints `report(FOLDER)`'s lines, or writes them to FILE; `doc`
-    is the script's docstring."""
+    is the script's docstring. With `camera`, `--camera NAME` (default orbit) is passed on:
+    `report(FOLDER, NAME)`."""
     ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("folder")
+    if camera:
+        ap.add_argument("--camera", default="orbit", help="the renders' camera, for the text (default: orbit)")
     ap.add_argument("--out", help="markdown file (default: print)")
     a = ap.parse_args()
-    text = "\n".join(report(a.folder)) + "\n"
+    text = "\n".join(report(a.folder, a.camera) if camera else report(a.folder)) + "\n"
     if a.out:
         with open(a.out, "w") as f:
             f.write(text)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`send --reprobe-rule causal` in real time beside the default rule (live-rule.md).
 
-    python3 live_rule.py OUT/live-rule [--out live-rule.md]
+    python3 live_rule.py OUT/live-rule [--camera orbit] [--out live-rule.md]
 
 OUT/live-rule holds `./run.sh live-rule`'s runs: per scene and bitrate, the start-up probe alone
 (`probe`), `--reprobe` with its default rule (`default`) and with `--reprobe-rule causal`
@@ -16,11 +16,13 @@ from live_presets import main
 RUNS = ["probe", "default", "causal"]
 
 
-def report(folder):
+def report(folder, camera="orbit"):
+    out = "live-rule.md" if camera == "orbit" else f"live-rule-{camera}.md"
+    option = "" if camera == "orbit" else f" --camera {camera}"
     lines = [
-        "# `send --reprobe-rule causal` in real time (`run.sh live-rule`)",
+        f"# `send --reprobe-rule causal` in real time, {camera} camera (`run.sh live-rule`)",
         "",
-        "Written by `python3 live_rule.py OUT/live-rule --out live-rule.md`. The 300-frame orbit renders",
+        f"Written by `python3 live_rule.py OUT/live-rule{option} --out {out}`. The 300-frame {camera} renders",
         "sent by `send --auto --probe --receivers chromium` paced at 30 fps (GOP 30, x264 ultrafast) into",
         "MPEG-TS: the start-up probe alone, with `--reprobe` (its default rule) and with `--reprobe",
         "--reprobe-rule causal`, rounds as many pairs as fit (`--reprobe-pairs fit`); the error is `recv",
@@ -59,4 +61,4 @@ def report(folder):
 
 
 if __name__ == "__main__":
-    main(report, __doc__)
+    main(report, __doc__, camera=True)

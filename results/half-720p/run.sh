@@ -45,7 +45,9 @@
 # beside both (live-auto.md):
 #   OUT=half-out ./run.sh live-presets ORBIT_FOLDER
 #   OUT=half-out ./run.sh live-auto ORBIT_FOLDER
-# `send --reprobe-rule causal` in real time beside the default rule (live-rule.md):
+# `send --reprobe-rule causal` in real time beside the default rule (live-rule.md; with the
+# approach and strafe renders, live-rule-approach.md and live-rule-strafe.md, `live_rule.py
+# --camera NAME`):
 #   OUT=half-out ./run.sh live-rule ORBIT_FOLDER
 # Three glTF training scenes orbited over 300 frames (rendered like the orbit runs), swept like
 # the levels, and the re-probe's whole rule family modelled on the design set (the levels and
@@ -200,7 +202,7 @@ live-rule)
     # `send --reprobe-rule causal` (the best causal policy's own rule) in real time beside the
     # default rule and the start-up probe alone, as in `live` (ultrafast, rounds that fit), the
     # three runs of a cell one after another; then `python3 live_rule.py OUT/live-rule`
-    # (live-rule.md). Argument: the folder of the 300-frame orbit renders.
+    # (live-rule.md). Argument: the folder of the 300-frame orbit (approach, strafe) renders.
     mkdir -p "$OUT/live-rule"
     for scene in DepthOfFieldExample IrradianceVolumeExample Fox; do
         for mbps in 1 2 4 8 16 32; do
