@@ -226,7 +226,8 @@ pub(crate) struct Args {
     /// x264 superfast, with every pair in every round, it met each of issue #17's quality goals
     /// on every camera (worst cell 1.048-1.077x the best fixed pair), where the default rule,
     /// with 1-6% less error on average, missed three; at ultrafast it did worse
-    /// (results/half-720p/causal-rule.md). Not with the rule's own options.
+    /// (results/half-720p/causal-rule.md). In real time on a 2-core machine, rounds of 2-4
+    /// pairs, the two were within 1% (live-rule*.md there). Not with the rule's own options.
     #[arg(long, requires = "reprobe", value_parser = ["causal"], conflicts_with_all = RULE_OPTIONS)]
     reprobe_rule: Option<String>,
     /// With --reprobe: write what each round measured to this CSV file, a row per pair: the
