@@ -35,15 +35,20 @@ fn recv_rows(video: &std::path::Path, seq: &std::path::Path) -> (Vec<String>, Ve
     (header, lines.collect())
 }
 
+/// `depthcast send --input SEQ --url URL`, for the rest of a test's arguments.
+fn send_command(seq: &std::path::Path, url: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_depthcast"));
+    c.args(["send", "--input", seq.to_str().unwrap(), "--url", url.to_str().unwrap()]);
+    c
+}
+
 #[test]
 fn send_auto_probe_then_recv() {
     let dir = std::env::temp_dir().join(format!("depthcast-cli-auto-{}", std::process::id()));
     let frames = 24;
     let seq = sequence(&dir, frames);
     let video = dir.join("auto.mkv");
-    let bin = env!("CARGO_BIN_EXE_depthcast");
-    let out = Command::new(bin)
-        .args(["send", "--input", seq.to_str().unwrap(), "--url", video.to_str().unwrap()])
+    let out = send_command(&seq, &video)
         .args(["--auto", "--probe", "--kbps", "400", "--gop", "12", "--software", "--fast"])
         .output()
         .unwrap();
@@ -96,9 +101,7 @@ fn send_probe_across_formats_then_recv() {
     let frames = 24;
     let seq = sequence(&dir, frames);
     let video = dir.join("formats.ts");
-    let bin = env!("CARGO_BIN_EXE_depthcast");
-    let out = Command::new(bin)
-        .args(["send", "--input", seq.to_str().unwrap(), "--url", video.to_str().unwrap()])
+    let out = send_command(&seq, &video)
         .args(["--auto", "--probe", "--receivers", "chromium", "--kbps", "600", "--gop", "12", "--software", "--fast"])
         .output()
         .unwrap();
@@ -156,8 +159,7 @@ fn send_reprobe_takes_a_gop_of_30_frames_by_default() {
     let dir = std::env::temp_dir().join(format!("depthcast-cli-reprobe-gop-{}", std::process::id()));
     let seq = sequence(&dir, 32);
     let log = dir.join("rounds.csv");
-    let out = Command::new(env!("CARGO_BIN_EXE_depthcast"))
-        .args(["send", "--input", seq.to_str().unwrap(), "--url", dir.join("gop.ts").to_str().unwrap()])
+    let out = send_command(&seq, &dir.join("gop.ts"))
         .args(["--auto", "--probe", "--receivers", "h264-8", "--reprobe", "--reprobe-pairs", "2"])
         .args(["--reprobe-log", log.to_str().unwrap(), "--kbps", "600", "--software", "--fast"])
         .output()
@@ -182,8 +184,7 @@ fn send_reprobe_then_recv() {
     let video = dir.join("reprobe.ts");
     let log = dir.join("rounds.csv");
     let send = |url: &std::path::Path| {
-        Command::new(env!("CARGO_BIN_EXE_depthcast"))
-            .args(["send", "--input", seq.to_str().unwrap(), "--url", url.to_str().unwrap()])
+        send_command(&seq, url)
             .args(["--auto", "--probe", "--receivers", "h264-8,h264-10", "--reprobe"])
             .args(["--reprobe-log", log.to_str().unwrap()])
             .args(["--kbps", "600", "--gop", "15", "--software", "--fast"])
@@ -271,8 +272,7 @@ fn send_reprobe_rule_causal_follows_the_lowest_error_so_far() {
     let seq = sequence(&dir, frames);
     let video = dir.join("causal.ts");
     let log = dir.join("rounds.csv");
-    let out = Command::new(env!("CARGO_BIN_EXE_depthcast"))
-        .args(["send", "--input", seq.to_str().unwrap(), "--url", video.to_str().unwrap()])
+    let out = send_command(&seq, &video)
         .args(["--auto", "--probe", "--receivers", "h264-8,h264-10", "--reprobe", "--reprobe-rule", "causal"])
         .args(["--reprobe-log", log.to_str().unwrap()])
         .args(["--kbps", "600", "--gop", "15", "--software", "--fast"])
@@ -291,16 +291,16 @@ fn send_reprobe_rule_causal_follows_the_lowest_error_so_far() {
     // The start-up probe's pick, which carries the first GOP.
     let pick: Vec<&str> =
         err.lines().find(|l| l.starts_with("probe: ") && l.contains(" wins ")).unwrap().split(' ').collect();
+    // A pair's rows of the rounds up to `round`.
+    let history = |pair: &[&str], round: usize| -> Vec<&Vec<&str>> {
+        rows.iter().filter(|q| q[2..4] == pair[2..4] && q[0].parse::<usize>().unwrap() <= round).collect()
+    };
     for round in 1..=3 {
         let these: Vec<&Vec<&str>> = rows.iter().filter(|r| r[0] == round.to_string()).collect();
         assert_eq!(these.len(), 16, "every pair of both formats: {text}");
         for r in &these {
             // Each pair's error so far is the mean of its rounds' (15 frames each), the score.
-            let rounds: Vec<f64> = rows
-                .iter()
-                .filter(|q| q[2..4] == r[2..4] && q[0].parse::<usize>().unwrap() <= round)
-                .map(|q| num(q, 4))
-                .collect();
+            let rounds: Vec<f64> = history(r, round).iter().map(|q| num(q, 4)).collect();
             assert_eq!(rounds.len(), round, "{r:?}");
             let mean = rounds.iter().sum::<f64>() / round as f64;
             assert!(close(num(r, 6), mean) && close(num(r, 12), num(r, 6)), "round {round}: {r:?} {rounds:?}");
@@ -308,11 +308,7 @@ fn send_reprobe_rule_causal_follows_the_lowest_error_so_far() {
         // The stream goes on with the lowest error so far of the pairs that held the bitrate in
         // every round (within 10%).
         let now = these.iter().find(|r| (r[2], r[3]) == (r[7], r[8])).expect("the stream's pair measured");
-        let held = |r: &&&Vec<&str>| {
-            rows.iter()
-                .filter(|q| q[2..4] == r[2..4] && q[0].parse::<usize>().unwrap() <= round)
-                .all(|q| num(q, 5) <= 1.1)
-        };
+        let held = |r: &&&Vec<&str>| history(r, round).iter().all(|q| num(q, 5) <= 1.1);
         for r in these.iter().filter(held) {
             assert!(num(now, 6) <= num(r, 6) * (1.0 + 1e-3), "round {round}: {now:?} over {r:?}");
         }
@@ -335,8 +331,7 @@ fn send_preset_auto_steps_down_over_the_budget() {
     let frames = 36;
     let seq = sequence(&dir, frames);
     let send = |url: &std::path::Path, budget_ms: &str, more: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_depthcast"))
-            .args(["send", "--input", seq.to_str().unwrap(), "--url", url.to_str().unwrap()])
+        send_command(&seq, url)
             .args(["--preset", "auto", "--budget-ms", budget_ms, "--kbps", "600", "--gop", "12"])
             .args(["--software", "--fast"])
             .args(more)

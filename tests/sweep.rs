@@ -237,58 +237,6 @@ fn the_probe_across_formats_is_a_real_run_of_its_choice() {
     assert!(report.contains("best causal est."), "{report}");
     assert!(report.contains("## The start-up probe across formats"), "{report}");
     assert!(out.join("plots/formats_procedural.png").exists());
-
-    // `send --reprobe-rule causal`, the best causal policy's own rule, over a grid of just the
-    // pairs the probe measures (the scheme set at each bit depth, `--grid quick`), 48 frames in GOPs of 16 (at
-    // least the probe's 15 frames, as a sender's GOP is): no first-round encodes of its own, and
-    // in every cell the best causal policy's plan and so its very run.
-    // The scene turns to fine ripples halfway, so that the best pair changes.
-    let seq_dir = out.with_extension("causal-seq");
-    let _ = std::fs::remove_dir_all(&seq_dir);
-    let mut writer =
-        depthcast_sequence::SequenceWriter::create(&seq_dir, 96, 64, 30.0, depthcast_sequence::DepthEncoding::ExrF32)
-            .unwrap();
-    for i in 0..64u32 {
-        let mut depth = depthcast_packing::testdata::game_scene(96, 64, i as f32 / 30.0);
-        if i >= 32 {
-            for (k, d) in depth.data.iter_mut().enumerate() {
-                let (x, y) = ((k % 96) as f32, (k / 96) as f32);
-                *d += 0.4 * (1.3 * x + 0.2 * i as f32).sin() * (0.9 * y).sin();
-            }
-        }
-        writer.push(&depth, None).unwrap();
-    }
-    writer.finish().unwrap();
-    let causal_sources = [Source::Dir(seq_dir.clone())];
-    let mut causal_opts = opts.clone();
-    causal_opts.run.gop = 16;
-    causal_opts.out = out.with_extension("causal");
-    let _ = std::fs::remove_dir_all(&causal_opts.out);
-    causal_opts.packings = PackingGrid::Quick;
-    causal_opts.mbps = vec![0.1, 0.2, 0.4, 0.8, 1.6];
-    causal_opts.reprobe = depthcast::sweep::causal::Rounds::causal(causal_opts.run.gop as usize);
-    depthcast::sweep::run(&causal_sources, &causal_opts).unwrap();
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(causal_opts.out.join("summary.json")).unwrap()).unwrap();
-    let name = summary["formats"][0]["sequence"].as_str().unwrap();
-    let runs = causal_opts.out.join("runs").join(name).join(format!("g16-{}", opts.run.preset));
-    let names: Vec<String> =
-        std::fs::read_dir(&runs).unwrap().filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
-    assert!(!names.iter().any(|n| n.starts_with("first-round")), "{names:?}");
-    let mut moved = 0;
-    for f in summary["formats"].as_array().unwrap() {
-        let probe = f["probe"].as_array().unwrap();
-        assert_eq!(probe.len(), 16, "the probe measured the whole grid: {f}");
-        assert_eq!(f["reprobe"]["switches"], f["causal"]["switches"], "{f}");
-        assert_eq!(f["reprobe"]["estimate_mm"], f["causal"]["estimate_mm"], "{f}");
-        assert_eq!(f["reprobe"]["mae_mm"], f["causal"]["mae_mm"], "the same real run: {f}");
-        let switches = f["causal"]["switches"].as_array().unwrap().len() - 1;
-        moved += usize::from(switches > 0);
-        println!("  causal rule: {} mm, {switches} switches", f["reprobe"]["mae_mm"]);
-    }
-    assert!(moved > 0, "some cell's stream moves (a reopened run): {summary}");
-    let _ = std::fs::remove_dir_all(&causal_opts.out);
-    let _ = std::fs::remove_dir_all(&seq_dir);
     let _ = std::fs::remove_dir_all(&out);
 
     // A grid of luma alone: the probe's choice (from every scheme) is encoded as its own run.
@@ -307,6 +255,60 @@ fn the_probe_across_formats_is_a_real_run_of_its_choice() {
         assert!(f["mae_mm"].as_f64().unwrap().is_finite(), "{f}");
     }
     let _ = std::fs::remove_dir_all(&opts.out);
+}
+
+/// `send --reprobe-rule causal`, the best causal policy's own rule, over a grid of just the pairs
+/// the probe measures (the scheme set at each bit depth, `--grid quick`), 64 frames in GOPs of 16
+/// (at least the probe's 15 frames, as a sender's GOP is), the scene turning to fine ripples
+/// halfway so that the best pair changes: no first-round encodes of its own, and in every cell the
+/// best causal policy's plan and so its very run.
+#[test]
+fn the_causal_rule_runs_the_best_causal_policys_stream() {
+    let out = std::env::temp_dir().join(format!("depthcast-sweep-causal-rule-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let seq_dir = out.join("seq");
+    let mut writer =
+        depthcast_sequence::SequenceWriter::create(&seq_dir, 96, 64, 30.0, depthcast_sequence::DepthEncoding::ExrF32)
+            .unwrap();
+    for i in 0..64u32 {
+        let mut depth = depthcast_packing::testdata::game_scene(96, 64, i as f32 / 30.0);
+        if i >= 32 {
+            for (k, d) in depth.data.iter_mut().enumerate() {
+                let (x, y) = ((k % 96) as f32, (k / 96) as f32);
+                *d += 0.4 * (1.3 * x + 0.2 * i as f32).sin() * (0.9 * y).sin();
+            }
+        }
+        writer.push(&depth, None).unwrap();
+    }
+    writer.finish().unwrap();
+    let causal_sources = [Source::Dir(seq_dir.clone())];
+    let mut causal_opts = options(out.join("sweep"));
+    causal_opts.codecs = vec![CodecConfig::H264_8, CodecConfig { bits: BitDepth::Ten, ..CodecConfig::H264_8 }];
+    causal_opts.run.gop = 16;
+    causal_opts.packings = PackingGrid::Quick;
+    causal_opts.mbps = vec![0.1, 0.2, 0.4, 0.8, 1.6];
+    causal_opts.reprobe = depthcast::sweep::causal::Rounds::causal(causal_opts.run.gop as usize);
+    depthcast::sweep::run(&causal_sources, &causal_opts).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(causal_opts.out.join("summary.json")).unwrap()).unwrap();
+    let name = summary["formats"][0]["sequence"].as_str().unwrap();
+    let runs = causal_opts.out.join("runs").join(name).join(format!("g16-{}", causal_opts.run.preset));
+    let names: Vec<String> =
+        std::fs::read_dir(&runs).unwrap().filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+    assert!(!names.iter().any(|n| n.starts_with("first-round")), "{names:?}");
+    let mut moved = 0;
+    for f in summary["formats"].as_array().unwrap() {
+        let probe = f["probe"].as_array().unwrap();
+        assert_eq!(probe.len(), 16, "the probe measured the whole grid: {f}");
+        assert_eq!(f["reprobe"]["switches"], f["causal"]["switches"], "{f}");
+        assert_eq!(f["reprobe"]["estimate_mm"], f["causal"]["estimate_mm"], "{f}");
+        assert_eq!(f["reprobe"]["mae_mm"], f["causal"]["mae_mm"], "the same real run: {f}");
+        let switches = f["causal"]["switches"].as_array().unwrap().len() - 1;
+        moved += usize::from(switches > 0);
+        println!("  causal rule: {} mm, {switches} switches", f["reprobe"]["mae_mm"]);
+    }
+    assert!(moved > 0, "some cell's stream moves (a reopened run): {summary}");
+    let _ = std::fs::remove_dir_all(&out);
 }
 
 /// A stream whose encoder is reopened in another format at a keyframe, as the best causal policy

@@ -25,6 +25,8 @@ import variants
 
 SCENES = ["DepthOfFieldExample", "IrradianceVolumeExample", "Fox"]
 MBPS = [1, 2, 4, 8, 16, 32]
+# Seconds past which a stream of 10 s of video was late.
+LATE = 10.5
 
 
 def live_mae(path):
@@ -54,9 +56,9 @@ def sweep_cells(sweep):
 
 
 def flag(label, frames, facts, late, short):
-    """Adds `label` to `late` (with its time) when its stream took over 10.5 s to send 10 s of
+    """Adds `label` to `late` (with its time) when its stream took over `LATE` s to send 10 s of
     video, and to `short` (with its count) when fewer than its 300 frames arrived."""
-    if facts["secs"] > 10.5:
+    if facts["secs"] > LATE:
         late.append(f"{label} {facts['secs']:.2f} s")
     if frames < 300:
         short.append(f"{label} {frames}")
@@ -84,7 +86,7 @@ def main():
             (probe, _), (reprobe, _) = live_mae(f"{base}-probe.csv"), live_mae(f"{base}-reprobe.csv")
             p, r = log_facts(f"{base}-probe.log"), log_facts(f"{base}-reprobe.log")
             slow += [f"{scene} {mbps}M {m} {x['secs']:.2f} s" for m, x in (("probe", p), ("re-probe", r))
-                     if x["secs"] > 10.5]
+                     if x["secs"] > LATE]
             for key, value in zip(ratios, (reprobe / probe, probe_sweep / best, reprobe_sweep / best,
                                            reprobe_sweep / probe_sweep)):
                 ratios[key].append(value)

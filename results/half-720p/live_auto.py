@@ -10,11 +10,10 @@ one after another on the same machine, so each ratio compares runs made a minute
 """
 import re
 
-from live import log_facts
+from live import LATE, flag, log_facts
 from live_presets import MODES, cells, main, ratio_lines, stream_lines
 
 PRESETS = ["ultrafast", "superfast", "auto"]
-LATE = 10.5
 
 
 def auto_facts(path):
@@ -79,10 +78,7 @@ def report(folder):
         lines.append("")
     for (scene, mbps), r in runs.items():
         for (preset, mode), (_, frames, facts) in r.items():
-            if facts["secs"] > LATE:
-                slow.append(f"{scene} {mbps}M {preset} {mode} {facts['secs']:.2f} s")
-            if frames < 300:
-                short.append(f"{scene} {mbps}M {preset} {mode} {frames}")
+            flag(f"{scene} {mbps}M {preset} {mode}", frames, facts, slow, short)
     lines += ratio_lines(ratios)
     for preset in PRESETS:
         for mode in MODES:

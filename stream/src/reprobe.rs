@@ -175,10 +175,10 @@ impl ReprobeSettings {
     /// score, and the first round is cold ([`FirstRound::Cold`]). With every pair in every round,
     /// rounds that keep up and a GOP no shorter than the start-up probe's frames, it chooses
     /// exactly what the sweep's best causal policy does among the pairs the start-up probe
-    /// measured (`sweep --reprobe-rule causal`). In the
-    /// sweeps of `results/half-720p` at the real-time budget's x264 preset (`superfast`) that
-    /// met each of #17's quality goals on every camera, where the default rule, better on
-    /// average, missed three; at `ultrafast` it was worse (see `causal-rule.md` there).
+    /// measured (`sweep --reprobe-rule causal`). In the sweeps of `results/half-720p` at the
+    /// real-time budget's x264 preset (`superfast`) that met each of #17's quality goals on
+    /// every camera, where the default rule, better on average, missed three; at `ultrafast` it
+    /// was worse (see `causal-rule.md` there).
     pub fn causal() -> Self {
         Self::default().with_causal_rule()
     }
@@ -1433,7 +1433,7 @@ mod tests {
     /// A cold first round ([`FirstRound::Cold`], the best causal policy's measurement) measures
     /// each pair's first GOP as that pair's own stream from the first frame encodes it: for the
     /// stream's pair, the frames the stream sent. The settled first round, pre-rolled over the
-    /// GOP's first frames, measures something else; later rounds are alike either way.
+    /// GOP's first frames, measures something else.
     #[test]
     fn a_cold_first_round_measures_each_pair_as_its_stream_from_the_first_frame() {
         let luma = PackingConfig::luma(BitDepth::Eight);

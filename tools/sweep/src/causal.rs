@@ -174,8 +174,7 @@ impl Rounds {
     /// best causal policy knows the probe's frames past the first keyframe there; the first
     /// round knows only the GOP's.)
     pub fn causal(window: usize) -> Self {
-        let s = depthcast_stream::ReprobeSettings::causal();
-        Rounds { window, pairs: None, ..Rounds::from(&s) }
+        Rounds { window, ..Rounds::from(&depthcast_stream::ReprobeSettings::causal()) }
     }
 }
 
@@ -256,7 +255,7 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
         match memory {
             _ if g == 0 => measure_round(&mut tally, &mut measured, 0..stream.head.clamp(1, n), &every, true),
             Memory::SoFar => measure(&mut tally, &mut measured, 0..g, &every),
-            Memory::Rounds(Rounds { window, keep, .. }) => {
+            Memory::Rounds(Rounds { window, keep, first, .. }) => {
                 // A round is in at the first keyframe after its `window` frames.
                 let Some(start) = running.filter(|&s| s + window.max(1) <= g) else {
                     choice.extend(std::iter::repeat_n(choice[g - 1], gop.min(n - g)));
@@ -271,12 +270,9 @@ pub fn plan(cands: &[Candidate<'_>], stream: &Stream, memory: Memory) -> Option<
                     // What the probe measured of the round's pairs is measured again.
                     members.iter().for_each(|&k| tally.forget_pair(k));
                     measured.fill(false);
-                    let settled = match memory {
-                        Memory::Rounds(Rounds { first: FirstRound::Settled, .. }) => {
-                            members.iter().map(|&k| cands[k].first.map(|f| (k, f))).collect::<Option<Vec<_>>>()
-                        }
-                        _ => None,
-                    };
+                    let settled = (first == FirstRound::Settled)
+                        .then(|| members.iter().map(|&k| cands[k].first.map(|f| (k, f))).collect::<Option<Vec<_>>>())
+                        .flatten();
                     match settled {
                         Some(firsts) => {
                             for (k, f) in firsts {
