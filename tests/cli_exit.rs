@@ -226,3 +226,27 @@ fn damaged_data_after_frames_is_not_the_end() {
     // whose first frame came late or early.
     assert!(!indices.iter().any(|&i| (65..175).contains(&i)), "no damaged frame is returned: {indices:?}");
 }
+
+#[test]
+fn a_frame_that_cannot_be_read_ends_send_naming_it() {
+    // `send` reads its frames ahead on a thread of their own: a frame that fails there still
+    // ends the stream with what is wrong with it, not with a stream cut short in silence.
+    let dir = std::env::temp_dir().join(format!("depthcast-cli-exit-frame-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let seq = dir.join("seq");
+    let mut w =
+        depthcast::sequence::SequenceWriter::create(&seq, 64, 36, 30.0, depthcast::sequence::DepthEncoding::Png16Mm)
+            .unwrap();
+    for i in 0..6 {
+        w.push(&depthcast::packing::testdata::game_scene(64, 36, i as f32 / 30.0), None).unwrap();
+    }
+    w.finish().unwrap();
+    std::fs::write(seq.join("000003.png"), b"not a png").unwrap();
+    let out = bin()
+        .args(["send", "--input", seq.to_str().unwrap(), "--fast", "--url", dir.join("x.ts").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("000003.png"), "{}", stderr(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}

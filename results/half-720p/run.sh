@@ -49,6 +49,10 @@
 # approach and strafe renders, live-rule-approach.md and live-rule-strafe.md, `live_rule.py
 # --camera NAME`):
 #   OUT=half-out ./run.sh live-rule ORBIT_FOLDER
+# `send` reading its frames ahead on a thread, EXR depth from R alone, against a build from before
+# (DEPTHCAST_BEFORE), in real time as in `live`, the two builds of a cell one after the other
+# (live-read.md, `python3 live_read.py OUT/live-read`):
+#   OUT=half-out DEPTHCAST_BEFORE=OLD_BINARY ./run.sh live-read ORBIT_FOLDER
 # Three glTF training scenes orbited over 300 frames (rendered like the orbit runs), swept like
 # the levels, and the re-probe's whole rule family modelled on the design set (the levels and
 # these) and on the test cameras (rules.md):
@@ -209,6 +213,23 @@ live-rule)
             live_run "$OUT/live-rule/$scene-${mbps}M-probe" "$1/$scene" $mbps probe
             live_run "$OUT/live-rule/$scene-${mbps}M-default" "$1/$scene" $mbps reprobe
             live_run "$OUT/live-rule/$scene-${mbps}M-causal" "$1/$scene" $mbps reprobe --reprobe-rule causal
+        done
+    done
+    ;;
+live-read)
+    # The probe alone and with --reprobe (ultrafast, rounds that fit), each cell sent by the
+    # build from before and by this one, one after the other; DepthOfFieldExample's frames are
+    # 16-bit PNG, the two others' f32 EXR (their depth reaches past 65.535 m).
+    mkdir -p "$OUT/live-read"
+    after=$D
+    for scene in DepthOfFieldExample IrradianceVolumeExample Fox; do
+        for mbps in 1 2 4 8 16 32; do
+            for mode in probe reprobe; do
+                D=$DEPTHCAST_BEFORE
+                live_run "$OUT/live-read/$scene-${mbps}M-$mode-before" "$1/$scene" $mbps $mode
+                D=$after
+                live_run "$OUT/live-read/$scene-${mbps}M-$mode-after" "$1/$scene" $mbps $mode
+            done
         done
     done
     ;;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use depthcast::sequence::{DepthEncoding, Sequence, SequenceWriter};
+use depthcast::sequence::{DepthEncoding, ReadFrame, Sequence, SequenceWriter};
 use depthcast_codec::{Container, EncoderSettings, Format, RateControl, Refresh, VideoCodec};
 use depthcast_packing::{BitDepth, DepthImage, PackParams, PackingConfig, RangeMode, Scheme, VbpLayout};
 use depthcast_stream::{
@@ -26,6 +26,10 @@ pub(crate) const DEFAULT_CONFIG: &str = "vbp-luma-P16-lin-a255-roi-0.40";
 /// down to a faster preset (100 ms at 30 fps). A move's pre-roll (15 frames encoded at once) costs
 /// about that, and a sender with a core to spare catches up within the GOP after it.
 const MAX_BEHIND_FRAMES: f64 = 3.0;
+/// Frames read ahead of the one being sent: enough to ride out a slow read or a stall of the
+/// sender (a reopened encoder's pre-roll), few enough to hold little memory (4 frames of f32
+/// depth at 1080p: 33 MB).
+const READ_AHEAD: usize = 4;
 
 /// Options of `depthcast send`.
 #[derive(clap::Args, Debug)]
@@ -576,101 +580,101 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     let mut current = first;
     let mut last_config = first;
     let mut switches = 0;
-    for _ in 0..a.loops {
-        for i in 0..seq.len() {
-            let depth = seq.read_frame(i)?;
-            // When this frame is due, paced.
-            let due = start + Duration::from_secs_f64(n as f64 / fps);
-            if let StreamEncoder::Depth(e) = &mut enc
-                && n > 0
-                && n.is_multiple_of(u64::from(gop.max(1)))
-            {
-                let size = (m.width, m.height);
-                // The preset first, so that a move of the re-probe at this keyframe reopens at it.
-                let behind = if a.fast { Duration::ZERO } else { Instant::now().saturating_duration_since(due) };
-                let step = guard.as_mut().and_then(|g| g.at_keyframe(behind));
-                if let Some(st) = step {
-                    stream_settings.preset = st.preset.to_string();
-                    if let Some(rp) = reprobe.as_mut() {
-                        rp.set_preset(st.preset);
-                    }
-                }
-                let mut moved = false;
+    // Frames are read on a thread of their own, a few ahead: an f32 EXR frame at 720p takes
+    // several ms to decode, time a paced sender has while it waits or encodes.
+    let mut frames = seq.read_ahead(a.loops, READ_AHEAD, rgbd);
+    while let Some(frame) = frames.next() {
+        let ReadFrame { index: i, depth, colour, .. } = frame?;
+        // When this frame is due, paced.
+        let due = start + Duration::from_secs_f64(n as f64 / fps);
+        if let StreamEncoder::Depth(e) = &mut enc
+            && n > 0
+            && n.is_multiple_of(u64::from(gop.max(1)))
+        {
+            let size = (m.width, m.height);
+            // The preset first, so that a move of the re-probe at this keyframe reopens at it.
+            let behind = if a.fast { Duration::ZERO } else { Instant::now().saturating_duration_since(due) };
+            let step = guard.as_mut().and_then(|g| g.at_keyframe(behind));
+            if let Some(st) = step {
+                stream_settings.preset = st.preset.to_string();
                 if let Some(rp) = reprobe.as_mut() {
-                    let rounds = rp.rounds();
-                    (current, moved) =
-                        keyframe_switch(rp, e, &stream_settings, size, (m.near, m.far), n, current, &bar)?;
-                    switches += usize::from(moved);
-                    if let Some(log) = round_log.as_mut()
-                        && rp.rounds() > rounds
-                    {
-                        log.round(rp, n, moved)?;
-                    }
-                }
-                if let Some(st) = step {
-                    // Without a move the pair is the last frame's (the re-probe's `current`).
-                    if !moved {
-                        let preroll: Vec<DepthImage> =
-                            reprobe.as_ref().map_or_else(|| recent.iter().cloned().collect(), |rp| rp.preroll());
-                        let mut settings = e.encoder().settings().clone();
-                        settings.preset = st.preset.to_string();
-                        e.reopen(settings, &last_config, size, &preroll, (m.near, m.far), n as i64)?;
-                    }
-                    recent.clear();
-                    let why = if st.over_budget {
-                        format!("over the {:.1} ms budget", a.budget_ms)
-                    } else {
-                        format!("and the keyframe {:.0} ms late", st.behind.as_secs_f64() * 1e3)
-                    };
-                    bar.suspend(|| {
-                        eprintln!(
-                            "preset: frames {}..{n} took {:.1} ms per frame on average, {why}: {} from frame {n}",
-                            n - u64::from(st.frames),
-                            st.mean.as_secs_f64() * 1e3,
-                            st.preset
-                        )
-                    });
+                    rp.set_preset(st.preset);
                 }
             }
-            let config = match auto.as_mut() {
-                Some(chooser) if n > 0 => chooser.choose(&depth.view())?,
-                _ => current,
-            };
-            last_config = config;
-            if !a.fast
-                && let Some(wait) = due.checked_duration_since(Instant::now())
-            {
-                std::thread::sleep(wait);
-            }
-            let meta = FrameMeta { frame_index: n as u32, sent_unix_us: Some(unix_us()), ..FrameMeta::default() };
-            let mut packets = Vec::new();
-            match &mut enc {
-                StreamEncoder::Depth(e) => {
-                    let t = Instant::now();
-                    packets = e.encode(&depth.view(), &config, m.near, m.far, &meta)?.packets;
-                    if let Some(g) = guard.as_mut() {
-                        g.encoded(t.elapsed());
-                    }
-                }
-                StreamEncoder::Rgbd(e) => {
-                    let colour = seq.read_colour(i)?.with_context(|| format!("frame {i} has no colour"))?;
-                    let camera = seq.camera(i)?.with_context(|| format!("frame {i} has no camera"))?;
-                    e.encode(&colour, &depth.view(), &config, m.near, m.far, &meta, &camera)?;
-                }
-            }
+            let mut moved = false;
             if let Some(rp) = reprobe.as_mut() {
-                rp.push_sent(depth, packets)?;
-            } else if guard.as_ref().is_some_and(|g| !g.at_last()) {
-                recent.push_back(depth);
-                if recent.len() > preroll_frames {
-                    recent.pop_front();
+                let rounds = rp.rounds();
+                (current, moved) = keyframe_switch(rp, e, &stream_settings, size, (m.near, m.far), n, current, &bar)?;
+                switches += usize::from(moved);
+                if let Some(log) = round_log.as_mut()
+                    && rp.rounds() > rounds
+                {
+                    log.round(rp, n, moved)?;
                 }
             }
-            n += 1;
-            bar.inc(1);
-            let secs = n as f64 / fps;
-            bar.set_message(format!("{:.0} kbit/s", enc.bytes() as f64 * 8.0 / secs / 1000.0));
+            if let Some(st) = step {
+                // Without a move the pair is the last frame's (the re-probe's `current`).
+                if !moved {
+                    let preroll: Vec<DepthImage> =
+                        reprobe.as_ref().map_or_else(|| recent.iter().cloned().collect(), |rp| rp.preroll());
+                    let mut settings = e.encoder().settings().clone();
+                    settings.preset = st.preset.to_string();
+                    e.reopen(settings, &last_config, size, &preroll, (m.near, m.far), n as i64)?;
+                }
+                recent.clear();
+                let why = if st.over_budget {
+                    format!("over the {:.1} ms budget", a.budget_ms)
+                } else {
+                    format!("and the keyframe {:.0} ms late", st.behind.as_secs_f64() * 1e3)
+                };
+                bar.suspend(|| {
+                    eprintln!(
+                        "preset: frames {}..{n} took {:.1} ms per frame on average, {why}: {} from frame {n}",
+                        n - u64::from(st.frames),
+                        st.mean.as_secs_f64() * 1e3,
+                        st.preset
+                    )
+                });
+            }
         }
+        let config = match auto.as_mut() {
+            Some(chooser) if n > 0 => chooser.choose(&depth.view())?,
+            _ => current,
+        };
+        last_config = config;
+        if !a.fast
+            && let Some(wait) = due.checked_duration_since(Instant::now())
+        {
+            std::thread::sleep(wait);
+        }
+        let meta = FrameMeta { frame_index: n as u32, sent_unix_us: Some(unix_us()), ..FrameMeta::default() };
+        let mut packets = Vec::new();
+        match &mut enc {
+            StreamEncoder::Depth(e) => {
+                let t = Instant::now();
+                packets = e.encode(&depth.view(), &config, m.near, m.far, &meta)?.packets;
+                if let Some(g) = guard.as_mut() {
+                    g.encoded(t.elapsed());
+                }
+            }
+            StreamEncoder::Rgbd(e) => {
+                let (colour, camera) = colour.with_context(|| format!("frame {i} has no colour"))?;
+                let camera = camera.with_context(|| format!("frame {i} has no camera"))?;
+                e.encode(&colour, &depth.view(), &config, m.near, m.far, &meta, &camera)?;
+            }
+        }
+        if let Some(rp) = reprobe.as_mut() {
+            rp.push_sent(depth, packets)?;
+        } else if guard.as_ref().is_some_and(|g| !g.at_last()) {
+            recent.push_back(depth);
+            if recent.len() > preroll_frames {
+                recent.pop_front();
+            }
+        }
+        n += 1;
+        bar.inc(1);
+        let secs = n as f64 / fps;
+        bar.set_message(format!("{:.0} kbit/s", enc.bytes() as f64 * 8.0 / secs / 1000.0));
     }
     let sent_bytes = enc.bytes();
     // The preset the encoder ran at last (`--preset auto` reopens it at a faster one).
@@ -700,6 +704,13 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             "preset: the stream ended at {last_preset}; its encodes took {:.1} ms per frame on average (budget {:.1} ms)",
             mean.as_secs_f64() * 1e3,
             a.budget_ms
+        );
+    }
+    if let Some(read) = frames.mean_read() {
+        eprintln!(
+            "frames read ahead on a thread of their own, {:.1} ms each; the sender waited {:.2} s for them in all",
+            read.as_secs_f64() * 1e3,
+            frames.waited().as_secs_f64()
         );
     }
     let secs = n as f64 / fps;
