@@ -324,7 +324,8 @@ fn send_reprobe_rule_causal_follows_the_lowest_error_so_far() {
 /// `--preset auto`: a budget no encoder meets steps the stream down from superfast to ultrafast at
 /// its first keyframe, once (the encoder reopened, pre-rolled: every frame still decodes); a
 /// budget every encoder meets keeps superfast to the end; a container that stores the codec's
-/// headers once is refused before anything is sent.
+/// headers once is refused before anything is sent. Unset, `--preset` is `auto` into MPEG-TS and
+/// `ultrafast` into Matroska.
 #[test]
 fn send_preset_auto_steps_down_over_the_budget() {
     let dir = std::env::temp_dir().join(format!("depthcast-cli-preset-auto-{}", std::process::id()));
@@ -374,5 +375,22 @@ fn send_preset_auto_steps_down_over_the_budget() {
     assert!(!mkv.exists(), "nothing sent");
     let out = send(&dir.join("zero.ts"), "0", &["--config", "luma-P8-lin"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--budget-ms 0: a time per frame above 0 ms"));
+
+    // Unset, `--preset` is `auto` where it runs, and `ultrafast` where it cannot (a container that
+    // stores the codec's headers once), instead of being refused there.
+    let plain = |url: &std::path::Path| {
+        send_command(&seq, url)
+            .args(["--kbps", "600", "--gop", "12", "--software", "--fast", "--config", "luma-P8-lin"])
+            .output()
+            .unwrap()
+    };
+    let out = plain(&dir.join("default.ts"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "send failed: {err}");
+    assert!(err.contains("preset: superfast until a GOP's encodes take over 16.0 ms per frame"), "{err}");
+    let out = plain(&dir.join("default.mkv"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "send failed: {err}");
+    assert!(!err.contains("preset:"), "a fixed preset: {err}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -98,16 +98,18 @@ pub(crate) struct Args {
     /// Use libx264/libx265 only.
     #[arg(long)]
     software: bool,
-    /// Software preset (x264/x265 names; SVT-AV1 takes them too, or 0..=13). `superfast` is the
-    /// slowest x264 preset at which every H.264 pair encodes a 720p frame in 16 ms on one core at
-    /// 4 Mbit/s (results/presets-720p); sent in real time on a 2-core machine it had 0.83x the
-    /// error of `ultrafast` (0.89x with --reprobe) but made 3 of 36 streams late
-    /// (results/half-720p/live-presets.md). `auto` (depth-only streams into MPEG-TS or RTP):
-    /// start at `superfast` and step down to `ultrafast` at the first keyframe after a GOP whose
-    /// encodes took longer than `--budget-ms` per frame on average, or, paced, at a keyframe more
-    /// than 3 frame intervals late (the encoder reopened, pre-rolled; it never steps back up).
-    #[arg(long, default_value = "ultrafast")]
-    preset: String,
+    /// Software preset (x264/x265 names; SVT-AV1 takes them too, or 0..=13), or `auto`. `auto`
+    /// (depth-only streams into MPEG-TS or RTP): start at `superfast`, the slowest x264 preset at
+    /// which every H.264 pair encodes a 720p frame in 16 ms on one core at 4 Mbit/s
+    /// (results/presets-720p), and step down to `ultrafast` at the first keyframe after a GOP
+    /// whose encodes took longer than `--budget-ms` per frame on average, or, paced, at a keyframe
+    /// more than 3 frame intervals late (the encoder reopened, pre-rolled; it never steps back
+    /// up). Sent in real time on a 2-core machine, `auto` had 0.87x the error of `ultrafast`
+    /// (0.93x with --reprobe), with no stream late (results/half-720p/live-auto-read-ahead.md).
+    /// Default: `auto` where it runs (a depth-only stream into MPEG-TS or RTP, on a software
+    /// encoder), else `ultrafast` (RGB-D streams, .mkv; hardware encoders keep their own presets).
+    #[arg(long)]
+    preset: Option<String>,
     /// With --preset auto: the real-time budget of the stream's encode (packing included) per
     /// frame, ms. The default is results/presets-720p's budget for a 720p frame at 30 fps: about
     /// half the frame's time on one core, the rest for reading, pacing and the re-probe.
@@ -353,12 +355,16 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
             a.depth_share
         );
         anyhow::ensure!(
-            !(a.vbr || a.lossless || a.intra_refresh) && a.preset == "ultrafast",
+            !(a.vbr || a.lossless || a.intra_refresh) && a.preset.as_deref().is_none_or(|p| p == "ultrafast"),
             "--vbr, --lossless, --intra-refresh and --preset are for depth-only streams (add --depth-only); \
              an RGB-D stream is CBR with the ultrafast preset on both tracks"
         );
     }
-    let auto_preset = a.preset == "auto";
+    // `--preset` unset: `auto` where the stream can reopen its encoder (depth-only, MPEG-TS or
+    // RTP; a hardware back-end turns it off below), else `ultrafast`.
+    let reopens = !rgbd && Container::for_url(&a.url).is_ok_and(|c| !c.needs_global_header());
+    let preset = a.preset.clone().unwrap_or_else(|| if reopens { "auto" } else { "ultrafast" }.to_string());
+    let mut auto_preset = preset == "auto";
     if auto_preset {
         anyhow::ensure!(
             a.budget_ms.is_finite() && a.budget_ms > 0.0,
@@ -381,7 +387,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     s.fps = ((fps * 1000.0).round() as u32, 1000);
     s.bitrate = bitrate;
     s.force_software = a.software;
-    s.preset = if auto_preset { AUTO_PRESETS[0].to_string() } else { a.preset.clone() };
+    s.preset = if auto_preset { AUTO_PRESETS[0].to_string() } else { preset.clone() };
     s.refresh = Refresh::Gop(gop);
     // The re-probe's rounds start at the stream's keyframes, a GOP apart: no extra keyframes at
     // scene cuts (presets other than ultrafast place them), in the stream or in the rounds.
@@ -529,6 +535,12 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
         enc.depth_encoder().backend().name(),
         bitrate / 1000
     );
+    if auto_preset && enc.depth_encoder().backend() != depthcast_codec::Backend::Software {
+        // A hardware encoder runs its own fixed preset (`depthcast_codec`'s options): nothing to
+        // step down.
+        auto_preset = false;
+        eprintln!("preset: auto is for software encoders; {} keeps its own", enc.depth_encoder().encoder_name());
+    }
     if let StreamEncoder::Depth(e) = &enc
         && let Some(sdp) =
             e.transport().filter(|t| t.container() == depthcast_codec::Container::Rtp).and_then(|t| t.sdp())
