@@ -595,7 +595,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<()> {
     // Frames are read on a thread of their own, a few ahead: an f32 EXR frame at 720p takes
     // several ms to decode, time a paced sender has while it waits or encodes.
     let mut frames = seq.read_ahead(a.loops, READ_AHEAD, rgbd);
-    while let Some(frame) = frames.next() {
+    for frame in frames.by_ref() {
         let ReadFrame { index: i, depth, colour, .. } = frame?;
         // When this frame is due, paced.
         let due = start + Duration::from_secs_f64(n as f64 / fps);
