@@ -42,12 +42,12 @@ def preset_facts(path, preset):
     return out
 
 
-def report(folder):
+def report(folder, out="live-auto.md"):
     runs = cells(folder, PRESETS, preset_facts)
     lines = [
         "# `send --preset auto` in real time (`run.sh live-auto`)",
         "",
-        "Written by `python3 live_auto.py OUT/live-auto --out live-auto.md`. The 300-frame orbit renders",
+        f"Written by `python3 live_auto.py OUT/live-auto --out {out}`. The 300-frame orbit renders",
         "sent by `send --auto --probe --receivers chromium` paced at 30 fps (GOP 30) into MPEG-TS, alone",
         "and with `--reprobe` (its defaults), at `ultrafast`, `superfast` and `auto` (superfast, down to",
         "ultrafast by the rule of the binary that sent it); the error is `recv --source`'s over what",

@@ -9,6 +9,7 @@ defaults), the sender's log and `recv --source`'s per-frame stats. The four runs
 one after another on the same machine, so each ratio compares runs made minutes apart.
 """
 import argparse
+import inspect
 import os
 
 from live import MBPS, SCENES, flag, geo, live_mae, log_facts
@@ -45,7 +46,9 @@ def main(report, doc, camera=False):
         ap.add_argument("--camera", default="orbit", help="the renders' camera, for the text (default: orbit)")
     ap.add_argument("--out", help="markdown file (default: print)")
     a = ap.parse_args()
-    text = "\n".join(report(a.folder, a.camera) if camera else report(a.folder)) + "\n"
+    # A report that names its own file (`out`) is told which one it is written to.
+    named = {"out": os.path.basename(a.out)} if a.out and "out" in inspect.signature(report).parameters else {}
+    text = "\n".join(report(a.folder, a.camera) if camera else report(a.folder, **named)) + "\n"
     if a.out:
         with open(a.out, "w") as f:
             f.write(text)
