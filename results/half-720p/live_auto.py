@@ -90,4 +90,4 @@ def report(folder, out="live-auto.md"):
 
 
 if __name__ == "__main__":
-    main(report, __doc__)
+    main(report, __doc__, named=True)

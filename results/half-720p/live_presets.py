@@ -9,7 +9,6 @@ defaults), the sender's log and `recv --source`'s per-frame stats. The four runs
 one after another on the same machine, so each ratio compares runs made minutes apart.
 """
 import argparse
-import inspect
 import os
 
 from live import MBPS, SCENES, flag, geo, live_mae, log_facts
@@ -36,19 +35,19 @@ def cells(folder, presets=PRESETS, facts=lambda log, preset: log_facts(log)):
     return out
 
 
-def main(report, doc, camera=False):
+def main(report, doc, camera=False, named=False):
     """`SCRIPT FOLDER [--out FILE]`: prints `report(FOLDER)`'s lines, or writes them to FILE; `doc`
     is the script's docstring. With `camera`, `--camera NAME` (default orbit) is passed on:
-    `report(FOLDER, NAME)`."""
+    `report(FOLDER, NAME)`; with `named`, FILE's name, for the report's own first lines:
+    `report(FOLDER, out=NAME)`."""
     ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("folder")
     if camera:
         ap.add_argument("--camera", default="orbit", help="the renders' camera, for the text (default: orbit)")
     ap.add_argument("--out", help="markdown file (default: print)")
     a = ap.parse_args()
-    # A report that names its own file (`out`) is told which one it is written to.
-    named = {"out": os.path.basename(a.out)} if a.out and "out" in inspect.signature(report).parameters else {}
-    text = "\n".join(report(a.folder, a.camera) if camera else report(a.folder, **named)) + "\n"
+    out = {"out": os.path.basename(a.out)} if named and a.out else {}
+    text = "\n".join(report(a.folder, a.camera) if camera else report(a.folder, **out)) + "\n"
     if a.out:
         with open(a.out, "w") as f:
             f.write(text)
